@@ -1,0 +1,334 @@
+import RealModule
+
+/// The detection engine: a value-type state machine that takes exchanges in time order
+/// and answers a ``Decision`` for each.
+///
+/// It does no I/O and reads no clock: the time of each exchange is the engine's time.
+/// The same engine runs under `distillwatch scan` (over files) and the live server (over
+/// HTTP), so the same traffic gives the same verdicts.
+///
+/// ```swift
+/// var engine = DetectionEngine(policy: .default)
+/// engine.register(AccountRecord(accountID: "acct-1", tier: "free"))
+/// let decision = engine.observe(exchange)
+/// if decision.verdict == .block { ... }
+/// ```
+///
+/// - Complexity: ``observe(_:)`` is O(1) amortised (one hash lookup, fixed-size updates,
+///   seven signals). Memory is O(accounts + models): about 0.6 KB per account
+///   (see ``approximateBytesPerAccount``), independent of the number of exchanges.
+public struct DetectionEngine: Sendable {
+    public private(set) var policy: Policy
+    private var indexByAccount: [String: Int32] = [:]
+    private var accountIDs: [String] = []
+    private var states: ContiguousArray<AccountState> = []
+    private var records: [AccountRecord?] = []
+    private var models = ModelCatalog()
+    /// The latest exchange time observed.
+    public private(set) var clock: Timestamp?
+    public private(set) var firstTime: Timestamp?
+    public private(set) var exchangesObserved = 0
+    /// Exchanges that arrived older than an earlier one of the same account; they are
+    /// counted at that account's latest time.
+    public private(set) var outOfOrderExchanges = 0
+    private var familiesSeen: Set<DataFamily> = [.volume, .timing]
+    private var familyBits: UInt16 = 0
+
+    public init(policy: Policy = .default) {
+        self.policy = policy
+    }
+
+    // MARK: Accounts
+
+    /// Records (or updates) what the provider knows about an account: tier, creation time,
+    /// allowlisting. Fields absent from `record` keep their previous values.
+    /// - Complexity: O(1) amortised.
+    public mutating func register(_ record: AccountRecord) {
+        let i = Int(slot(for: record.accountID))
+        if var existing = records[i] {
+            existing.merge(record)
+            records[i] = existing
+        } else {
+            records[i] = record
+        }
+        let merged = records[i]!
+        states[i].hasRecord = true
+        states[i].tierProfile = policy.tierProfile(merged.tier)
+        states[i].created = merged.created
+        states[i].allowlisted = merged.allowlisted == true
+            || policy.allowlist.contains(accountID: merged.accountID, record: merged)
+        familiesSeen.insert(.accounts)
+        if states[i].allowlisted { states[i].verdict = .allow }
+    }
+
+    private mutating func slot(for accountID: String) -> Int32 {
+        if let i = indexByAccount[accountID] { return i }
+        let i = Int32(states.count)
+        indexByAccount[accountID] = i
+        accountIDs.append(accountID)
+        var state = AccountState(tierProfile: policy.defaultTier)
+        state.allowlisted = policy.allowlist.contains(accountID: accountID, record: nil)
+        states.append(state)
+        records.append(nil)
+        return i
+    }
+
+    /// Number of accounts that have sent at least one exchange.
+    public var accountsWithTraffic: Int { states.reduce(0) { $0 + ($1.hasTraffic ? 1 : 0) } }
+
+    /// Number of accounts the engine knows of (with traffic or a record).
+    public var accountsKnown: Int { states.count }
+
+    // MARK: Observing
+
+    /// Takes one exchange into account and returns the account's decision after it.
+    ///
+    /// Exchanges must come in time order per account (the ``ReorderBuffer`` guarantees it
+    /// for input up to its tolerance out of order); an older one is counted at the
+    /// account's latest time and tallied in ``outOfOrderExchanges``.
+    /// - Complexity: O(1) amortised.
+    @discardableResult
+    public mutating func observe(_ e: Exchange) -> Decision {
+        let i = Int(slot(for: e.accountID))
+        if firstTime == nil { firstTime = e.time }
+        noteFamilies(e)
+        var modelIndex: Int32 = -1
+        if let model = e.model {
+            modelIndex = models.intern(model, at: max(e.time, clock ?? e.time), trafficStart: firstTime!, policy: policy)
+            if let mt = e.maxTokens { models.noteMaxTokens(Int32(clamping: mt), model: modelIndex) }
+        }
+        var time = e.time
+        if states[i].hasTraffic, time < states[i].lastSeen {
+            outOfOrderExchanges += 1
+            time = states[i].lastSeen
+        }
+        if clock == nil || time > clock! { clock = time }
+        exchangesObserved += 1
+        Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
+        return Self.rescore(&states[i], at: time, policy: policy, models: models)
+    }
+
+    private mutating func noteFamilies(_ e: Exchange) {
+        var bits: UInt16 = 0
+        if e.outputTokens != nil { bits |= 1 << 0 }
+        if e.maxTokens != nil || e.temperature != nil || e.thinking != nil || e.messageCount != nil || e.toolCount != nil {
+            bits |= 1 << 1
+        }
+        if e.model != nil { bits |= 1 << 2 }
+        if e.status != nil { bits |= 1 << 3 }
+        if e.clientIP != nil { bits |= 1 << 4 }
+        if e.prompt != nil { bits |= 1 << 5 }
+        familyBits |= bits
+    }
+
+    static func update(
+        _ s: inout AccountState, with e: Exchange, at t: Timestamp, model: Int32,
+        release: (model: Int32, firstSeen: Timestamp)?, policy: Policy
+    ) {
+        let hour = t.hourIndex
+        let existed = s.hasTraffic
+        if existed {
+            let gapSeconds = Double(t.milliseconds(since: s.lastSeen)) / 1000
+            if gapSeconds <= 3600 {
+                s.gapCount += 1
+                let delta = gapSeconds - s.gapMean
+                s.gapMean += delta / Double(s.gapCount)
+                s.gapM2 += delta * (gapSeconds - s.gapMean)
+            }
+        } else {
+            s.firstSeen = t
+            s.windowHour = hour
+        }
+
+        // Model pivot: the account was active before a new model appeared, and this
+        // exchange falls in that model's pivot window.
+        if let release, existed, s.firstSeen < release.firstSeen,
+           t.milliseconds(since: release.firstSeen) < Int64(policy.pivotWindowHours * Double(Timestamp.millisecondsPerHour)) {
+            s.pivotWindowExchanges += 1
+            s.pivotModel = release.model
+            if model == release.model { s.pivotNewModelExchanges += 1 }
+        }
+
+        s.exchanges += 1
+        s.lastSeen = t
+        let output = Int64(max(0, e.outputTokens ?? 0))
+        s.outputTokens += output
+        s.inputTokens += Int64(max(0, e.inputTokens ?? 0))
+        s.reasoningTokens += Int64(max(0, e.reasoningTokens ?? 0))
+
+        // Sliding window of hourly buckets.
+        if hour > s.windowHour {
+            let advance = min(24, hour - s.windowHour)
+            for k in 1...advance {
+                let b = Int((s.windowHour + k) % 24)
+                s.windowExchangeSum -= Int64(s.windowExchanges[b])
+                s.windowOutputTokenSum -= Int64(s.windowOutputTokens[b])
+                s.windowExchanges[b] = 0
+                s.windowOutputTokens[b] = 0
+            }
+            s.windowHour = hour
+        }
+        let bucket = Int(((hour % 24) + 24) % 24)
+        s.windowExchanges[bucket] &+= 1
+        s.windowExchangeSum += 1
+        let tokenRoom = UInt32.max - s.windowOutputTokens[bucket]
+        let added = UInt32(min(Int64(tokenRoom), output))
+        s.windowOutputTokens[bucket] += added
+        s.windowOutputTokenSum += Int64(added)
+
+        // Time of day and active hours.
+        let hod = t.hourOfDay
+        let c = Double(s.hourOfDayCounts[hod])
+        s.hourOfDayCLogC += (c + 1) * Double.log(c + 1) - (c > 0 ? c * Double.log(c) : 0)
+        s.hourOfDayCounts[hod] += 1
+        if hour != s.lastActiveHour {
+            s.activeHours += 1
+            s.lastActiveHour = hour
+        }
+
+        // Rate limits.
+        if e.effectiveStatus == 429 { s.status429 += 1 }
+        let minute = t.minuteIndex
+        if minute != s.currentMinute {
+            s.currentMinute = minute
+            s.currentMinuteCount = 0
+            s.minutesActive += 1
+        }
+        s.currentMinuteCount += 1
+        let nearLimit = max(1, UInt32((s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
+        if s.currentMinuteCount == nearLimit { s.minutesNearLimit += 1 }
+
+        // Parameters.
+        if model >= 0 { s.lastModel = model }
+        if let mt = e.maxTokens {
+            let v = Int32(clamping: mt)
+            if s.maxTokensSeen > 0, v != s.lastMaxTokens { s.maxTokensChanges += 1 }
+            s.lastMaxTokens = v
+            s.maxTokensSeen += 1
+        }
+        if let thinking = e.thinking {
+            s.thinkingSeen += 1
+            if thinking { s.thinkingOn += 1 }
+        }
+        if let temperature = e.temperature {
+            if s.temperatureSeen > 0, temperature != s.lastTemperature { s.temperatureChanges += 1 }
+            s.lastTemperature = temperature
+            s.temperatureSeen += 1
+        }
+        if let messages = e.messageCount {
+            s.messageCountSeen += 1
+            if messages == 1 { s.singleTurn += 1 }
+        }
+        if let tools = e.toolCount {
+            s.toolCountSeen += 1
+            if tools > 0 { s.toolUse += 1 }
+        }
+    }
+
+    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog) -> Decision {
+        let values = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models))
+        var remaining = 1.0
+        var strongest: SignalKind?
+        var strongestContribution = 0.0
+        for kind in SignalKind.allCases {
+            let contribution = min(1, max(0, policy.weight(kind) * values[kind.ordinal]))
+            remaining *= 1 - contribution
+            if contribution > strongestContribution {
+                strongestContribution = contribution
+                strongest = kind
+            }
+        }
+        let score = 1 - remaining
+        s.score = score
+        s.strongestSignal = strongest
+        var verdict = policy.thresholds.verdict(for: score)
+        if s.allowlisted || s.exchanges < Int64(policy.minimumExchanges) { verdict = .allow }
+        s.verdict = verdict
+        var newlyFlagged = false
+        if verdict.isFlagged, s.firstFlaggedAt == nil {
+            s.firstFlaggedAt = t
+            s.exchangesBeforeFlag = s.exchanges
+            newlyFlagged = true
+        }
+        return Decision(verdict: verdict, score: score, allowlisted: s.allowlisted,
+                        strongestSignal: strongest, newlyFlagged: newlyFlagged)
+    }
+
+    // MARK: Reading state
+
+    /// The account's current decision, as of its latest exchange; `unknownAccount` for an
+    /// account never seen.
+    /// - Complexity: O(1).
+    public func decision(for accountID: String) -> Decision {
+        guard let i = indexByAccount[accountID] else { return .unknownAccount }
+        let s = states[Int(i)]
+        return Decision(verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
+                        strongestSignal: s.strongestSignal, newlyFlagged: false)
+    }
+
+    /// Every signal's reading for an account, as of its latest exchange.
+    /// - Complexity: O(1) plus the cost of formatting the details.
+    public func readings(for accountID: String) -> [SignalReading] {
+        guard let i = indexByAccount[accountID] else { return [] }
+        let s = states[Int(i)]
+        return BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models))
+    }
+
+    /// The account record registered for an account, if any.
+    public func record(for accountID: String) -> AccountRecord? {
+        indexByAccount[accountID].flatMap { records[Int($0)] }
+    }
+
+    /// Signal families for which no record carried data.
+    public var signalFamiliesWithoutData: [DataFamily] {
+        var seen = familiesSeen
+        if familyBits & (1 << 0) != 0 { seen.insert(.tokens) }
+        if familyBits & (1 << 1) != 0 { seen.insert(.parameters) }
+        if familyBits & (1 << 2) != 0 { seen.insert(.models) }
+        if familyBits & (1 << 3) != 0 { seen.insert(.status) }
+        if familyBits & (1 << 4) != 0 { seen.insert(.network) }
+        if familyBits & (1 << 5) != 0 { seen.insert(.content) }
+        return DataFamily.allCases.filter { !seen.contains($0) }
+    }
+
+    /// Summaries of every account, in first-seen order.
+    public var accountSummaries: [AccountSummary] {
+        states.indices.map { summary(at: $0) }
+    }
+
+    /// The summary of one account, or `nil` when the engine has never heard of it.
+    public func summary(for accountID: String) -> AccountSummary? {
+        indexByAccount[accountID].map { summary(at: Int($0)) }
+    }
+
+    private func summary(at i: Int) -> AccountSummary {
+        let s = states[i]
+        return AccountSummary(
+            accountID: accountIDs[i], verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
+            firstSeen: s.hasTraffic ? s.firstSeen : nil, lastSeen: s.hasTraffic ? s.lastSeen : nil,
+            firstFlaggedAt: s.firstFlaggedAt,
+            exchangesBeforeFlag: s.firstFlaggedAt == nil ? nil : Int(s.exchangesBeforeFlag),
+            exchanges: Int(s.exchanges), outputTokens: Int(s.outputTokens))
+    }
+
+    /// Bytes of engine state per account: the fixed-size state, plus the index entry, the
+    /// id, and the record slot. Strings longer than 15 bytes add their heap storage.
+    public static var approximateBytesPerAccount: Int {
+        MemoryLayout<AccountState>.stride + MemoryLayout<String>.stride * 2 + MemoryLayout<Int32>.stride
+            + MemoryLayout<AccountRecord?>.stride + 16
+    }
+}
+
+/// The numbers the report shows for one account.
+public struct AccountSummary: Sendable, Equatable {
+    public var accountID: String
+    public var verdict: Verdict
+    public var score: Double
+    public var allowlisted: Bool
+    public var firstSeen: Timestamp?
+    public var lastSeen: Timestamp?
+    public var firstFlaggedAt: Timestamp?
+    public var exchangesBeforeFlag: Int?
+    public var exchanges: Int
+    public var outputTokens: Int
+}

@@ -1,0 +1,50 @@
+/// Every model seen in the traffic: when it first appeared and the largest `max_tokens`
+/// requested for it. Models are interned to small integers so that account state stays
+/// fixed-size.
+///
+/// A model is *newly released* when it first appears more than the policy's grace period
+/// after the traffic began (models present from the start were already there).
+struct ModelCatalog: Sendable {
+    struct Model: Sendable {
+        var name: String
+        var firstSeen: Timestamp
+        var largestMaxTokens: Int32 = 0
+        var isNewRelease: Bool
+    }
+
+    private(set) var models: [Model] = []
+    private var index: [String: Int32] = [:]
+    /// The most recent newly released model and when it first appeared.
+    private(set) var latestRelease: (model: Int32, firstSeen: Timestamp)?
+
+    /// Interns `name`, recording its first appearance at `time`.
+    /// - Complexity: amortised O(1).
+    mutating func intern(_ name: String, at time: Timestamp, trafficStart: Timestamp, policy: Policy) -> Int32 {
+        if let i = index[name] { return i }
+        let graceMs = Int64(policy.releaseGraceHours * Double(Timestamp.millisecondsPerHour))
+        let isNew = time.milliseconds(since: trafficStart) > graceMs
+        let i = Int32(models.count)
+        models.append(Model(name: name, firstSeen: time, isNewRelease: isNew))
+        index[name] = i
+        if isNew { latestRelease = (i, time) }
+        return i
+    }
+
+    mutating func noteMaxTokens(_ value: Int32, model: Int32) {
+        guard model >= 0 else { return }
+        if value > models[Int(model)].largestMaxTokens { models[Int(model)].largestMaxTokens = value }
+    }
+
+    func name(_ model: Int32) -> String? {
+        model >= 0 && Int(model) < models.count ? models[Int(model)].name : nil
+    }
+
+    /// The output limit of a model: the policy's when it names one, else the largest
+    /// `max_tokens` anyone has requested for the model so far.
+    func maxTokensLimit(model: Int32, policy: Policy) -> Int? {
+        guard model >= 0, Int(model) < models.count else { return nil }
+        let m = models[Int(model)]
+        if let configured = policy.modelMaxTokens[m.name] { return configured }
+        return m.largestMaxTokens > 0 ? Int(m.largestMaxTokens) : nil
+    }
+}

@@ -1,0 +1,60 @@
+import HeapModule
+
+/// Puts exchanges that arrive slightly out of order (as logs merged from several gateway
+/// nodes do) back in time order before the engine sees them.
+///
+/// Every exchange waits in a min-heap keyed by (time, arrival number) until the
+/// *watermark* — the latest time seen minus the tolerance — passes it. With input that is
+/// never more than `tolerance` out of order, the output is exactly the input sorted by
+/// (time, arrival number), however the input was split into batches. An exchange older
+/// than the watermark on arrival is released at once and counted in ``lateExchanges``.
+///
+/// - Complexity: O(log n) per exchange, n being the exchanges inside one tolerance window.
+public struct ReorderBuffer: Sendable {
+    struct Entry: Comparable, Sendable {
+        var exchange: Exchange
+        var sequence: Int
+
+        static func < (a: Entry, b: Entry) -> Bool {
+            a.exchange.time != b.exchange.time ? a.exchange.time < b.exchange.time : a.sequence < b.sequence
+        }
+
+        static func == (a: Entry, b: Entry) -> Bool { a.sequence == b.sequence }
+    }
+
+    public let toleranceMilliseconds: Int64
+    private var heap = Heap<Entry>()
+    private var sequence = 0
+    private var latest: Timestamp?
+    /// Exchanges that arrived more than the tolerance behind the latest one.
+    public private(set) var lateExchanges = 0
+
+    /// Five minutes, the disorder that traffic format v1 allows.
+    public static let defaultToleranceMilliseconds: Int64 = 5 * 60_000
+
+    public init(toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds) {
+        self.toleranceMilliseconds = toleranceMilliseconds
+    }
+
+    public var count: Int { heap.count }
+
+    /// Adds an exchange and calls `release` with every exchange the watermark has passed,
+    /// in time order.
+    public mutating func push(_ exchange: Exchange, release: (Exchange) -> Void) {
+        if let latest, exchange.time.milliseconds(since: latest) < -toleranceMilliseconds {
+            lateExchanges += 1
+        }
+        if latest == nil || exchange.time > latest! { latest = exchange.time }
+        heap.insert(Entry(exchange: exchange, sequence: sequence))
+        sequence += 1
+        let watermark = latest!.adding(milliseconds: -toleranceMilliseconds)
+        while let min = heap.min, min.exchange.time <= watermark {
+            release(heap.removeMin().exchange)
+        }
+    }
+
+    /// Releases everything still buffered, in time order (end of input).
+    public mutating func drain(release: (Exchange) -> Void) {
+        while let entry = heap.popMin() { release(entry.exchange) }
+    }
+}

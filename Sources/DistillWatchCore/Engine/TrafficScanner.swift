@@ -1,0 +1,42 @@
+/// The engine behind its reorder buffer: what `scan`, `eval` and the server feed records
+/// into. Input may be up to the tolerance (5 minutes) out of order; the engine sees it in
+/// time order.
+///
+/// - Complexity: O(log w) per exchange for the buffer (w: exchanges within the
+///   tolerance window) plus the engine's O(1).
+public struct TrafficScanner: Sendable {
+    public private(set) var engine: DetectionEngine
+    public private(set) var buffer: ReorderBuffer
+
+    public init(policy: Policy = .default, toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds) {
+        engine = DetectionEngine(policy: policy)
+        buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds)
+    }
+
+    public mutating func register(_ account: AccountRecord) {
+        engine.register(account)
+    }
+
+    /// Buffers an exchange; the engine observes it once the watermark passes it.
+    public mutating func observe(_ exchange: Exchange) {
+        buffer.push(exchange) { engine.observe($0) }
+    }
+
+    /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
+    /// result, with its decision.
+    public mutating func observe(_ exchange: Exchange, decided: (Exchange, Decision) -> Void) {
+        buffer.push(exchange) { released in decided(released, engine.observe(released)) }
+    }
+
+    /// Lets the engine observe everything still buffered (end of input).
+    public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
+        buffer.drain { released in decided(released, engine.observe(released)) }
+    }
+
+    /// Flushes the buffer and builds the v1 report.
+    public mutating func finish(generatedAt: Timestamp, includeAllAccounts: Bool = false) -> ScanReport {
+        flush()
+        return ScanReport(engine: engine, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts,
+                          lateExchanges: buffer.lateExchanges)
+    }
+}

@@ -1,0 +1,46 @@
+/// What to do with an account's traffic, from least to most severe.
+public enum Verdict: String, Sendable, Codable, Hashable, Comparable, CaseIterable {
+    case allow
+    case review
+    case throttle
+    case block
+
+    private var severity: Int {
+        switch self {
+        case .allow: return 0
+        case .review: return 1
+        case .throttle: return 2
+        case .block: return 3
+        }
+    }
+
+    public static func < (lhs: Verdict, rhs: Verdict) -> Bool { lhs.severity < rhs.severity }
+
+    /// Any verdict but `allow` counts as flagged.
+    public var isFlagged: Bool { self != .allow }
+}
+
+/// The engine's answer for one exchange (or one decide call): the account's verdict and
+/// score after taking the exchange into account.
+public struct Decision: Sendable, Equatable {
+    public var verdict: Verdict
+    public var score: Double
+    /// The account is allowlisted (by its account record or the policy); the verdict is
+    /// `allow` whatever the score.
+    public var allowlisted: Bool
+    /// The signal that contributed most to the score, if any did.
+    public var strongestSignal: SignalKind?
+    /// This exchange was the one that first took the account to `review` or worse.
+    public var newlyFlagged: Bool
+
+    public init(verdict: Verdict, score: Double, allowlisted: Bool, strongestSignal: SignalKind?, newlyFlagged: Bool) {
+        self.verdict = verdict
+        self.score = score
+        self.allowlisted = allowlisted
+        self.strongestSignal = strongestSignal
+        self.newlyFlagged = newlyFlagged
+    }
+
+    public static let unknownAccount = Decision(
+        verdict: .allow, score: 0, allowlisted: false, strongestSignal: nil, newlyFlagged: false)
+}

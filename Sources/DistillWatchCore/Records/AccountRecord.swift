@@ -1,0 +1,42 @@
+/// What the provider knows about an account: an account record of traffic format v1 (spec §2).
+public struct AccountRecord: Sendable, Equatable {
+    public var accountID: String
+    public var created: Timestamp?
+    /// `free`, `standard`, `startup`, `education`, `research`, `enterprise`, ...
+    public var tier: String?
+    /// Opaque, already-hashed id of the payment instrument.
+    public var paymentFingerprint: String?
+    public var emailDomain: String?
+    public var declaredCountry: String?
+    public var verified: Bool?
+    /// The provider has authorised this account's bulk use; its verdict is always `allow`.
+    public var allowlisted: Bool?
+
+    public init(
+        accountID: String, created: Timestamp? = nil, tier: String? = nil,
+        paymentFingerprint: String? = nil, emailDomain: String? = nil,
+        declaredCountry: String? = nil, verified: Bool? = nil, allowlisted: Bool? = nil
+    ) {
+        self.accountID = accountID
+        self.created = created
+        self.tier = tier
+        self.paymentFingerprint = paymentFingerprint
+        self.emailDomain = emailDomain
+        self.declaredCountry = declaredCountry
+        self.verified = verified
+        self.allowlisted = allowlisted
+    }
+
+    /// Overlays the fields `newer` carries on this record (an upsert: absent fields keep
+    /// their previous value).
+    public mutating func merge(_ newer: AccountRecord) {
+        precondition(newer.accountID == accountID)
+        if let v = newer.created { created = v }
+        if let v = newer.tier { tier = v }
+        if let v = newer.paymentFingerprint { paymentFingerprint = v }
+        if let v = newer.emailDomain { emailDomain = v }
+        if let v = newer.declaredCountry { declaredCountry = v }
+        if let v = newer.verified { verified = v }
+        if let v = newer.allowlisted { allowlisted = v }
+    }
+}

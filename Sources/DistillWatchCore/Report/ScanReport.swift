@@ -1,0 +1,149 @@
+/// The scan report, traffic format v1 §4 (`distillwatch.report.v1`).
+///
+/// Encoded with any `JSONEncoder`; field names and shapes are the spec's. Two extra fields
+/// (allowed by the spec) help analysts: `allowlisted` on accounts, and `late_exchanges` and
+/// `malformed_lines` in `input`.
+public struct ScanReport: Sendable, Codable, Equatable {
+    public static let formatName = "distillwatch.report.v1"
+
+    public var format: String
+    public var generatedAt: Timestamp
+    public var input: Input
+    public var accounts: [Account]
+    public var campaigns: [Campaign]
+
+    public struct Input: Sendable, Codable, Equatable {
+        public var exchanges: Int
+        public var accounts: Int
+        public var firstTime: Timestamp?
+        public var lastTime: Timestamp?
+        public var signalsWithoutData: [String]
+        public var lateExchanges: Int
+        public var malformedLines: Int
+
+        enum CodingKeys: String, CodingKey {
+            case exchanges, accounts
+            case firstTime = "first_time"
+            case lastTime = "last_time"
+            case signalsWithoutData = "signals_without_data"
+            case lateExchanges = "late_exchanges"
+            case malformedLines = "malformed_lines"
+        }
+    }
+
+    public struct Signal: Sendable, Codable, Equatable {
+        public var name: String
+        public var value: Double
+        public var detail: String
+        public var contribution: Double
+    }
+
+    public struct Account: Sendable, Codable, Equatable {
+        public var accountID: String
+        public var verdict: Verdict
+        public var score: Double
+        public var allowlisted: Bool
+        public var campaignID: String?
+        public var firstFlaggedAt: Timestamp?
+        public var exchangesBeforeFlag: Int?
+        public var exchanges: Int
+        public var outputTokens: Int
+        public var signals: [Signal]
+
+        enum CodingKeys: String, CodingKey {
+            case accountID = "account_id"
+            case verdict, score, allowlisted
+            case campaignID = "campaign_id"
+            case firstFlaggedAt = "first_flagged_at"
+            case exchangesBeforeFlag = "exchanges_before_flag"
+            case exchanges
+            case outputTokens = "output_tokens"
+            case signals
+        }
+    }
+
+    public struct Evidence: Sendable, Codable, Equatable {
+        public var kind: String
+        public var detail: String
+        public var accounts: Int
+    }
+
+    public struct Campaign: Sendable, Codable, Equatable {
+        public var campaignID: String
+        public var score: Double
+        public var accounts: [String]
+        public var firstSeen: Timestamp?
+        public var firstFlaggedAt: Timestamp?
+        public var lastSeen: Timestamp?
+        public var exchanges: Int
+        public var outputTokens: Int
+        public var capabilities: [String: Double]
+        public var evidence: [Evidence]
+
+        enum CodingKeys: String, CodingKey {
+            case campaignID = "campaign_id"
+            case score, accounts
+            case firstSeen = "first_seen"
+            case firstFlaggedAt = "first_flagged_at"
+            case lastSeen = "last_seen"
+            case exchanges
+            case outputTokens = "output_tokens"
+            case capabilities, evidence
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format
+        case generatedAt = "generated_at"
+        case input, accounts, campaigns
+    }
+}
+
+extension ScanReport {
+    /// Builds the report from the engine's state.
+    ///
+    /// Lists every flagged account, and allowlisted accounts whose score would have flagged
+    /// them (so an analyst sees what the allowlist suppressed); every account with
+    /// `includeAllAccounts`. Accounts are sorted by score, highest first. Each account's
+    /// signals are those that contributed to its score, strongest first.
+    public init(engine: DetectionEngine, generatedAt: Timestamp, includeAllAccounts: Bool,
+                lateExchanges: Int = 0, malformedLines: Int = 0) {
+        let summaries = engine.accountSummaries.filter { $0.exchanges > 0 || includeAllAccounts }
+        let review = engine.policy.thresholds.review
+        var listed: [Account] = []
+        for s in summaries {
+            let suppressed = s.allowlisted && s.score >= review
+            guard includeAllAccounts || s.verdict.isFlagged || suppressed else { continue }
+            let signals = engine.readings(for: s.accountID)
+                .filter { $0.contribution > 0 }
+                .sorted { $0.contribution > $1.contribution }
+                .map { Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
+                              contribution: rounded($0.contribution)) }
+            listed.append(Account(
+                accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
+                campaignID: nil, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
+                exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals))
+        }
+        listed.sort { $0.score != $1.score ? $0.score > $1.score : $0.accountID < $1.accountID }
+        self.init(
+            format: Self.formatName, generatedAt: generatedAt,
+            input: Input(
+                exchanges: engine.exchangesObserved, accounts: engine.accountsWithTraffic,
+                firstTime: engine.firstTime, lastTime: engine.clock,
+                signalsWithoutData: engine.signalFamiliesWithoutData.map(\.rawValue),
+                lateExchanges: lateExchanges, malformedLines: malformedLines),
+            accounts: listed, campaigns: [])
+    }
+
+    /// Counts of accounts by verdict among those listed.
+    public var verdictCounts: [Verdict: Int] {
+        var counts: [Verdict: Int] = [:]
+        for a in accounts { counts[a.verdict, default: 0] += 1 }
+        return counts
+    }
+}
+
+/// Four decimals: enough to rank, short enough to read.
+func rounded(_ x: Double) -> Double {
+    (x * 10_000).rounded() / 10_000
+}

@@ -1,0 +1,59 @@
+/// The behaviour signals the engine computes for every account.
+///
+/// Each signal has a value in [0, 1] (0: nothing unusual, 1: as strong as this signal gets)
+/// and a human-readable detail built from the same numbers. Documentation/Signals.md
+/// explains each one and how the default policy weighs it.
+public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
+    /// Exchanges per day against what the account's tier and age lead one to expect.
+    case volume
+    /// Output tokens per day against the tier's expectation: harvesting wants long answers.
+    case outputVolume = "output_volume"
+    /// Activity in nearly every hour of the day, every day (share of hours active, entropy
+    /// of the hour-of-day histogram).
+    case roundTheClock = "round_the_clock"
+    /// Machine-like regularity of the gaps between requests (low coefficient of variation).
+    case timingRegularity = "timing_regularity"
+    /// Request parameters pinned for harvesting: max_tokens at the model maximum, thinking
+    /// always on, one fixed temperature, single-turn requests.
+    case parameterFingerprint = "parameter_fingerprint"
+    /// Share of the account's traffic that moved to a newly released model within 24 h of
+    /// the model's first appearance in the traffic.
+    case modelPivot = "model_pivot"
+    /// Rate-limit pressure: share of requests answered 429, and minutes spent just under
+    /// the tier's per-minute limit.
+    case rateLimitPressure = "rate_limit_pressure"
+
+    /// The data family the signal needs; listed in `signals_without_data` when no record
+    /// carried it.
+    public var family: DataFamily {
+        switch self {
+        case .volume: return .volume
+        case .outputVolume: return .tokens
+        case .roundTheClock, .timingRegularity: return .timing
+        case .parameterFingerprint: return .parameters
+        case .modelPivot: return .models
+        case .rateLimitPressure: return .status
+        }
+    }
+}
+
+/// Families of input data that signals depend on (spec: "say in its report which signal
+/// families had no data").
+public enum DataFamily: String, CaseIterable, Sendable, Codable, Hashable {
+    case volume
+    case timing
+    /// `output_tokens`
+    case tokens
+    /// `max_tokens`, `temperature`, `thinking`, `message_count`, `tool_count`
+    case parameters
+    /// `model`
+    case models
+    /// `status`
+    case status
+    /// account records (age, tier)
+    case accounts
+    /// `client_ip`
+    case network
+    /// `prompt` text
+    case content
+}

@@ -1,0 +1,411 @@
+import DistillWatchCore
+
+/// Why one JSON Lines record was rejected: the field (when one is to blame) and a reason a
+/// user can act on. The line number and file are added by the reader.
+public struct RecordError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var field: String?
+    public var reason: String
+
+    public init(field: String? = nil, _ reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let field { return "field \"\(field)\": \(reason)" }
+        return reason
+    }
+}
+
+/// A forward-only scanner over the bytes of one JSON text, the building block of the
+/// record decoders. It validates as it goes (strings, numbers, literals, nesting) and
+/// materialises only what the caller asks for.
+///
+/// Strings are scanned eight bytes at a time (SWAR): a word is checked for a quote, a
+/// backslash or a control character with three bit tricks, so skipping a 500-byte prompt
+/// costs about 60 word loads.
+///
+/// - Complexity: every method is O(n) in the bytes it consumes; nothing allocates except
+///   the `String`s returned by ``readString()``.
+struct JSONScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { position >= bytes.count }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always)
+    func peek() -> UInt8? {
+        position < bytes.count ? bytes[position] : nil
+    }
+
+    mutating func expect(_ byte: UInt8, _ what: @autoclosure () -> String) throws(RecordError) {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == byte else {
+            throw RecordError(what())
+        }
+        position += 1
+    }
+
+    // MARK: Strings
+
+    /// Index of the first quote, backslash or control byte at or after `from`, or `nil`.
+    @inline(__always)
+    private func findStringSpecial(from start: Int) -> Int? {
+        var i = start
+        let n = bytes.count
+        guard let base = bytes.baseAddress else { return nil }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = ones &* 0x22
+        let backslashes = ones &* 0x5C
+        let controls = ones &* 0x20
+        while i + 8 <= n {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self).littleEndian
+            let q = word ^ quotes
+            let b = word ^ backslashes
+            let mask = ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs) | ((word &- controls) & ~word & highs)
+            if mask != 0 {
+                return i + mask.trailingZeroBitCount / 8
+            }
+            i += 8
+        }
+        while i < n {
+            let c = bytes[i]
+            if c == 0x22 || c == 0x5C || c < 0x20 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Reads a string literal (the scanner is at its opening quote) and returns its bytes
+    /// range when it holds no escapes, or its decoded value otherwise.
+    private mutating func scanString() throws(RecordError) -> (Range<Int>, String?) {
+        guard position < bytes.count, bytes[position] == 0x22 else { throw RecordError("expected a string") }
+        position += 1
+        let start = position
+        guard let special = findStringSpecial(from: position) else { throw RecordError("unterminated string") }
+        if bytes[special] == 0x22 {
+            position = special + 1
+            return (start..<special, nil)
+        }
+        if bytes[special] < 0x20 { throw RecordError("control character inside a string") }
+        // Slow path: the string has escapes.
+        var decoded: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<special]))
+        position = special
+        while true {
+            guard let next = findStringSpecial(from: position) else { throw RecordError("unterminated string") }
+            decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<next]))
+            position = next
+            let c = bytes[position]
+            if c == 0x22 {
+                position += 1
+                return (start..<(position - 1), String(decoding: decoded, as: UTF8.self))
+            }
+            if c < 0x20 { throw RecordError("control character inside a string") }
+            // Backslash escape.
+            position += 1
+            guard position < bytes.count else { throw RecordError("unterminated string") }
+            let e = bytes[position]
+            position += 1
+            switch e {
+            case 0x22: decoded.append(0x22)
+            case 0x5C: decoded.append(0x5C)
+            case 0x2F: decoded.append(0x2F)
+            case UInt8(ascii: "b"): decoded.append(0x08)
+            case UInt8(ascii: "f"): decoded.append(0x0C)
+            case UInt8(ascii: "n"): decoded.append(0x0A)
+            case UInt8(ascii: "r"): decoded.append(0x0D)
+            case UInt8(ascii: "t"): decoded.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try readHex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    // A high surrogate must be followed by \u and a low surrogate.
+                    if position + 1 < bytes.count, bytes[position] == 0x5C, bytes[position + 1] == UInt8(ascii: "u") {
+                        position += 2
+                        let low = try readHex4()
+                        if (0xDC00...0xDFFF).contains(low) {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            appendUTF8(0xFFFD, to: &decoded)
+                            scalar = low
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    scalar = 0xFFFD
+                }
+                appendUTF8(scalar, to: &decoded)
+            default:
+                throw RecordError("invalid escape \\\(Character(Unicode.Scalar(e)))")
+            }
+        }
+    }
+
+    private mutating func readHex4() throws(RecordError) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw RecordError("truncated \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[position]
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: throw RecordError("invalid \\u escape")
+            }
+            v = v << 4 | d
+            position += 1
+        }
+        return v
+    }
+
+    private func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+        let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+        out.append(contentsOf: UTF8.encode(s)!)
+    }
+
+    /// Reads a string literal and returns its value.
+    mutating func readString() throws(RecordError) -> String {
+        let (range, decoded) = try scanString()
+        if let decoded { return decoded }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// Reads a string literal and calls `body` with its raw bytes when it has no escapes
+    /// (the common case, no allocation), or with its decoded UTF-8 otherwise.
+    mutating func withStringBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) throws(RecordError) -> R {
+        let (range, decoded) = try scanString()
+        if var decoded {
+            return decoded.withUTF8 { body($0) }
+        }
+        return body(UnsafeBufferPointer(rebasing: bytes[range]))
+    }
+
+    /// Skips a string literal without materialising it.
+    mutating func skipString() throws(RecordError) {
+        _ = try scanString()
+    }
+
+    // MARK: Numbers and literals
+
+    enum Number {
+        case integer(Int64)
+        case fraction(Double)
+    }
+
+    /// Reads a JSON number. Integers that fit in 64 bits stay exact; anything with a
+    /// fraction or exponent is a `Double`.
+    mutating func readNumber() throws(RecordError) -> Number {
+        let start = position
+        var negative = false
+        if position < bytes.count, bytes[position] == UInt8(ascii: "-") {
+            negative = true
+            position += 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var overflow = false
+        let intStart = position
+        while position < bytes.count, bytes[position] &- 48 < 10 {
+            let d = UInt64(bytes[position] &- 48)
+            let (m1, o1) = mantissa.multipliedReportingOverflow(by: 10)
+            let (m2, o2) = m1.addingReportingOverflow(d)
+            if o1 || o2 { overflow = true } else { mantissa = m2 }
+            digits += 1
+            position += 1
+        }
+        guard digits > 0 else { throw RecordError("expected a number") }
+        if digits > 1, bytes[intStart] == 48 { throw RecordError("leading zero in a number") }
+        var isFraction = false
+        var fractionDigits = 0
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            isFraction = true
+            position += 1
+            let fracStart = position
+            while position < bytes.count, bytes[position] &- 48 < 10 {
+                let d = UInt64(bytes[position] &- 48)
+                let (m1, o1) = mantissa.multipliedReportingOverflow(by: 10)
+                let (m2, o2) = m1.addingReportingOverflow(d)
+                if o1 || o2 { overflow = true } else { mantissa = m2; fractionDigits += 1 }
+                position += 1
+            }
+            guard position > fracStart else { throw RecordError("expected digits after the decimal point") }
+        }
+        var exponent = 0
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            isFraction = true
+            position += 1
+            var expNegative = false
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                expNegative = bytes[position] == UInt8(ascii: "-")
+                position += 1
+            }
+            let expStart = position
+            while position < bytes.count, bytes[position] &- 48 < 10 {
+                if exponent < 10_000 { exponent = exponent * 10 + Int(bytes[position] &- 48) }
+                position += 1
+            }
+            guard position > expStart else { throw RecordError("expected digits in the exponent") }
+            if expNegative { exponent = -exponent }
+        }
+        if !isFraction && !overflow {
+            if negative {
+                guard mantissa <= UInt64(Int64.max) + 1 else { throw RecordError("integer out of range") }
+                return .integer(mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa))
+            }
+            guard mantissa <= UInt64(Int64.max) else { throw RecordError("integer out of range") }
+            return .integer(Int64(mantissa))
+        }
+        if overflow || fractionDigits > 18 {
+            // Rare: fall back to the standard library's correctly rounded parser.
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            guard let v = Double(text) else { throw RecordError("invalid number") }
+            return .fraction(v)
+        }
+        let e = exponent - fractionDigits
+        var value = Double(mantissa)
+        // Exact when |e| <= 22 and the mantissa fits in 53 bits: one correctly rounded operation.
+        if e < 0 {
+            value = -e <= 22 ? value / pow10(-e) : value / pow10(22) / pow10(min(-e - 22, 308))
+        } else if e > 0 {
+            value = e <= 22 ? value * pow10(e) : value * pow10(22) * pow10(min(e - 22, 308))
+        }
+        return .fraction(negative ? -value : value)
+    }
+
+    private func pow10(_ k: Int) -> Double {
+        var r = 1.0
+        var base = 10.0
+        var k = k
+        while k > 0 {
+            if k & 1 == 1 { r *= base }
+            base *= base
+            k >>= 1
+        }
+        return r
+    }
+
+    /// Reads `true` or `false`.
+    mutating func readBool() throws(RecordError) -> Bool {
+        if matchLiteral("true") { return true }
+        if matchLiteral("false") { return false }
+        throw RecordError("expected true or false")
+    }
+
+    /// Consumes `null` if it is next.
+    mutating func consumeNull() -> Bool {
+        matchLiteral("null")
+    }
+
+    private mutating func matchLiteral(_ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard position + n <= bytes.count else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where bytes[position + k] != p[k] { return false }
+        position += n
+        return true
+    }
+
+    /// Skips any JSON value, validating it. Nesting deeper than 64 levels is rejected.
+    mutating func skipValue(depth: Int = 0) throws(RecordError) {
+        guard depth < 64 else { throw RecordError("nesting deeper than 64 levels") }
+        skipWhitespace()
+        guard let c = peek() else { throw RecordError("expected a value") }
+        switch c {
+        case 0x22: try skipString()
+        case UInt8(ascii: "{"):
+            position += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { position += 1; return }
+            while true {
+                skipWhitespace()
+                try skipString()
+                try expect(UInt8(ascii: ":"), "expected ':' after an object key")
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard let d = peek() else { throw RecordError("unterminated object") }
+                position += 1
+                if d == UInt8(ascii: "}") { return }
+                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' in an object") }
+            }
+        case UInt8(ascii: "["):
+            position += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { position += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard let d = peek() else { throw RecordError("unterminated array") }
+                position += 1
+                if d == UInt8(ascii: "]") { return }
+                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or ']' in an array") }
+            }
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
+        case UInt8(ascii: "n"):
+            guard consumeNull() else { throw RecordError("invalid literal") }
+        default: _ = try readNumber()
+        }
+    }
+
+    /// Iterates over the members of the top-level object, calling `member` with each key's
+    /// raw bytes; `member` must consume the value. Rejects trailing characters.
+    mutating func forEachMember(
+        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
+    ) throws(RecordError) {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else {
+            throw RecordError(isAtEnd ? "empty line" : "not a JSON object")
+        }
+        position += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+        } else {
+            while true {
+                skipWhitespace()
+                guard peek() == 0x22 else { throw RecordError("expected a quoted key") }
+                let (range, decoded) = try scanString()
+                try expect(UInt8(ascii: ":"), "expected ':' after an object key")
+                skipWhitespace()
+                if let decoded {
+                    let keyBytes = Array(decoded.utf8)
+                    try keyBytes.withUnsafeBufferPointer { (key) throws(RecordError) in try member(key, &self) }
+                } else {
+                    try member(UnsafeBufferPointer(rebasing: bytes[range]), &self)
+                }
+                skipWhitespace()
+                guard let d = peek() else { throw RecordError("unterminated object (truncated line?)") }
+                position += 1
+                if d == UInt8(ascii: "}") { break }
+                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' between fields") }
+            }
+        }
+        skipWhitespace()
+        guard isAtEnd else { throw RecordError("unexpected characters after the JSON object") }
+    }
+}
+
+/// Compares raw key bytes with a static field name.
+@inline(__always)
+func keyEquals(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+    let n = name.utf8CodeUnitCount
+    guard key.count == n else { return false }
+    let p = name.utf8Start
+    for i in 0..<n where key[i] != p[i] { return false }
+    return true
+}

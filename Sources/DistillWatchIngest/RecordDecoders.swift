@@ -1,0 +1,236 @@
+import DistillWatchCore
+
+// Typed field readers shared by the record decoders. `null` counts as absent for optional
+// fields, as in the spec's checker; a value of the wrong type rejects the record and names
+// the field.
+extension JSONScanner {
+    mutating func optionalString(_ field: StaticString) throws(RecordError) -> String? {
+        if consumeNull() { return nil }
+        guard peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
+        return try readString()
+    }
+
+    mutating func optionalInt(_ field: StaticString) throws(RecordError) -> Int? {
+        if consumeNull() { return nil }
+        guard let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else {
+            throw RecordError(field: "\(field)", "should be an integer")
+        }
+        let number: Number
+        do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
+        guard case .integer(let v) = number else {
+            throw RecordError(field: "\(field)", "should be an integer, not a fraction")
+        }
+        return Int(v)
+    }
+
+    mutating func optionalDouble(_ field: StaticString) throws(RecordError) -> Double? {
+        if consumeNull() { return nil }
+        guard let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else {
+            throw RecordError(field: "\(field)", "should be a number")
+        }
+        let number: Number
+        do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
+        switch number {
+        case .integer(let v): return Double(v)
+        case .fraction(let v): return v
+        }
+    }
+
+    mutating func optionalBool(_ field: StaticString) throws(RecordError) -> Bool? {
+        if consumeNull() { return nil }
+        do { return try readBool() } catch { throw RecordError(field: "\(field)", "should be true or false") }
+    }
+
+    /// A time: an RFC 3339 string with an offset, or an integer of epoch milliseconds.
+    mutating func optionalTime(_ field: StaticString) throws(RecordError) -> Timestamp? {
+        if consumeNull() { return nil }
+        if peek() == 0x22 {
+            let parsed = try withStringBytes { Timestamp.parseRFC3339($0) }
+            guard let parsed else {
+                throw RecordError(field: "\(field)", "not an RFC 3339 time with an offset (e.g. 2026-04-22T03:14:15.926Z)")
+            }
+            return parsed
+        }
+        guard let v = try optionalIntOrTimeError(field) else { return nil }
+        return Timestamp(millisecondsSinceEpoch: v)
+    }
+
+    private mutating func optionalIntOrTimeError(_ field: StaticString) throws(RecordError) -> Int64? {
+        guard let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else {
+            throw RecordError(field: "\(field)", "should be an RFC 3339 string or integer epoch milliseconds")
+        }
+        let number: Number
+        do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
+        guard case .integer(let v) = number else {
+            throw RecordError(field: "\(field)", "epoch time must be integer milliseconds")
+        }
+        return v
+    }
+}
+
+/// Decodes one exchange record (spec §1) from the bytes of a JSON line.
+///
+/// Unknown fields are validated and skipped. Text fields (`system`, `prompt`, `response`)
+/// are materialised only when ``captureText`` is on: the behaviour signals do not need them,
+/// and skipping a 500-byte prompt is several times cheaper than copying it.
+///
+/// - Complexity: O(n) in the line length.
+public struct ExchangeLineDecoder: Sendable {
+    public var captureText: Bool
+
+    public init(captureText: Bool = false) {
+        self.captureText = captureText
+    }
+
+    public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange {
+        var scanner = JSONScanner(line)
+        var time: Timestamp?
+        var accountID: String?
+        var e = Exchange(time: Timestamp(millisecondsSinceEpoch: 0), accountID: "")
+        let captureText = self.captureText
+        try scanner.forEachMember { (key, s) throws(RecordError) in
+            switch key.count {
+            case 4:
+                if keyEquals(key, "time") { time = try s.optionalTime("time"); return }
+            case 5:
+                if keyEquals(key, "model") { e.model = try s.optionalString("model"); return }
+            case 6:
+                if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
+                if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
+                if keyEquals(key, "prompt") {
+                    if captureText { e.prompt = try s.optionalString("prompt") } else { try skipText(&s, "prompt") }
+                    return
+                }
+                if keyEquals(key, "system") {
+                    if captureText { e.system = try s.optionalString("system") } else { try skipText(&s, "system") }
+                    return
+                }
+            case 3:
+                if keyEquals(key, "asn") { e.asn = try s.optionalInt("asn"); return }
+            case 7:
+                if keyEquals(key, "country") { e.country = try s.optionalString("country"); return }
+            case 8:
+                if keyEquals(key, "thinking") { e.thinking = try s.optionalBool("thinking"); return }
+                if keyEquals(key, "response") {
+                    if captureText { e.response = try s.optionalString("response") } else { try skipText(&s, "response") }
+                    return
+                }
+            case 9:
+                if keyEquals(key, "operation") { e.operation = try s.optionalString("operation"); return }
+                if keyEquals(key, "client_ip") { e.clientIP = try s.optionalString("client_ip"); return }
+            case 10:
+                if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id"); return }
+                if keyEquals(key, "request_id") { e.requestID = try s.optionalString("request_id"); return }
+                if keyEquals(key, "api_key_id") { e.apiKeyID = try s.optionalString("api_key_id"); return }
+                if keyEquals(key, "max_tokens") { e.maxTokens = try s.optionalInt("max_tokens"); return }
+                if keyEquals(key, "tool_count") { e.toolCount = try s.optionalInt("tool_count"); return }
+                if keyEquals(key, "latency_ms") { e.latencyMilliseconds = try s.optionalDouble("latency_ms"); return }
+                if keyEquals(key, "user_agent") { e.userAgent = try s.optionalString("user_agent"); return }
+            case 11:
+                if keyEquals(key, "temperature") { e.temperature = try s.optionalDouble("temperature"); return }
+            case 12:
+                if keyEquals(key, "input_tokens") { e.inputTokens = try s.optionalInt("input_tokens"); return }
+            case 13:
+                if keyEquals(key, "output_tokens") { e.outputTokens = try s.optionalInt("output_tokens"); return }
+                if keyEquals(key, "message_count") { e.messageCount = try s.optionalInt("message_count"); return }
+                if keyEquals(key, "finish_reason") { e.finishReason = try s.optionalString("finish_reason"); return }
+            case 16:
+                if keyEquals(key, "reasoning_tokens") { e.reasoningTokens = try s.optionalInt("reasoning_tokens"); return }
+            case 18:
+                if keyEquals(key, "client_fingerprint") { e.clientFingerprint = try s.optionalString("client_fingerprint"); return }
+            default:
+                break
+            }
+            try s.skipValue()
+        }
+        guard let time else { throw RecordError(field: "time", "missing required field") }
+        guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
+        guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
+        e.time = time
+        e.accountID = accountID
+        return e
+    }
+
+    private func skipText(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) {
+        if s.consumeNull() { return }
+        guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
+        try s.skipString()
+    }
+}
+
+/// Decodes one account record (spec §2) from the bytes of a JSON line.
+public struct AccountLineDecoder: Sendable {
+    public init() {}
+
+    public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> AccountRecord {
+        var scanner = JSONScanner(line)
+        var a = AccountRecord(accountID: "")
+        var accountID: String?
+        try scanner.forEachMember { (key, s) throws(RecordError) in
+            if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id") }
+            else if keyEquals(key, "created") { a.created = try s.optionalTime("created") }
+            else if keyEquals(key, "tier") { a.tier = try s.optionalString("tier") }
+            else if keyEquals(key, "payment_fingerprint") { a.paymentFingerprint = try s.optionalString("payment_fingerprint") }
+            else if keyEquals(key, "email_domain") { a.emailDomain = try s.optionalString("email_domain") }
+            else if keyEquals(key, "declared_country") { a.declaredCountry = try s.optionalString("declared_country") }
+            else if keyEquals(key, "verified") { a.verified = try s.optionalBool("verified") }
+            else if keyEquals(key, "allowlisted") { a.allowlisted = try s.optionalBool("allowlisted") }
+            else { try s.skipValue() }
+        }
+        guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
+        guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
+        a.accountID = accountID
+        return a
+    }
+}
+
+/// Decodes one label record (spec §3) from the bytes of a JSON line.
+public struct LabelLineDecoder: Sendable {
+    public init() {}
+
+    public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> LabelRecord {
+        var scanner = JSONScanner(line)
+        var accountID: String?
+        var label: String?
+        var campaign: String?
+        var persona: String?
+        try scanner.forEachMember { (key, s) throws(RecordError) in
+            if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id") }
+            else if keyEquals(key, "label") { label = try s.optionalString("label") }
+            else if keyEquals(key, "campaign") { campaign = try s.optionalString("campaign") }
+            else if keyEquals(key, "persona") { persona = try s.optionalString("persona") }
+            else { try s.skipValue() }
+        }
+        guard let accountID, !accountID.isEmpty else { throw RecordError(field: "account_id", "missing required field") }
+        guard let label else { throw RecordError(field: "label", "missing required field") }
+        guard let value = LabelRecord.Label(rawValue: label) else {
+            throw RecordError(field: "label", "must be \"attack\" or \"legit\", got \"\(label)\"")
+        }
+        return LabelRecord(accountID: accountID, label: value, campaign: campaign, persona: persona)
+    }
+}
+
+extension ExchangeLineDecoder {
+    /// Convenience for tests and small inputs: decodes a line given as a `String`.
+    public func decode(_ line: String) throws(RecordError) -> Exchange {
+        var line = line
+        let result = line.withUTF8 { bytes in Result { () throws(RecordError) in try decode(bytes) } }
+        return try result.get()
+    }
+}
+
+extension AccountLineDecoder {
+    public func decode(_ line: String) throws(RecordError) -> AccountRecord {
+        var line = line
+        let result = line.withUTF8 { bytes in Result { () throws(RecordError) in try decode(bytes) } }
+        return try result.get()
+    }
+}
+
+extension LabelLineDecoder {
+    public func decode(_ line: String) throws(RecordError) -> LabelRecord {
+        var line = line
+        let result = line.withUTF8 { bytes in Result { () throws(RecordError) in try decode(bytes) } }
+        return try result.get()
+    }
+}
