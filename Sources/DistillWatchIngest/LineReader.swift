@@ -19,8 +19,11 @@ public struct LineReader {
     public static let maximumLineBytes = 16 << 20
 
     public let source: InputSource
-    /// Compressed or plain bytes read from the source so far (for progress reporting).
+    /// Compressed or plain bytes read from the source, once ``forEachLine(oversized:_:)``
+    /// has returned.
     public private(set) var bytesRead = 0
+    /// Raw bytes read so far, readable from inside the line callback (for progress bars).
+    public let progress = ReadProgress()
 
     public init(_ source: InputSource) {
         self.source = source
@@ -51,14 +54,23 @@ public struct LineReader {
             }
         }
         defer { if fd != 0 { close(fd) } }
+        try forEachLine(fileDescriptor: fd, name: name, oversized: oversized, body)
+    }
 
+    /// Reads lines from an open file descriptor (standard input is descriptor 0; tests use
+    /// a pipe). The descriptor is not closed.
+    mutating func forEachLine(
+        fileDescriptor fd: Int32, name: String,
+        oversized: (Int) throws -> Void,
+        _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
         var raw = RawByteStream(fd: fd, name: name)
         var splitter = LineSplitter(maximumLineBytes: LineReader.maximumLineBytes)
         var lineNumber = 0
-        var progress = 0
-        defer { bytesRead = progress }
+        let progress = self.progress
+        defer { bytesRead = progress.bytes }
         try raw.readAll { chunk, rawBytesSoFar in
-            progress = rawBytesSoFar
+            progress.bytes = rawBytesSoFar
             try splitter.feed(chunk) { line, tooLong in
                 lineNumber += 1
                 if tooLong { try oversized(lineNumber); return }
@@ -250,4 +262,10 @@ struct RawByteStream {
             }
         }
     }
+}
+
+/// How far a ``LineReader`` has got, readable while `forEachLine` runs. Only the reading
+/// thread touches it.
+public final class ReadProgress: @unchecked Sendable {
+    public internal(set) var bytes = 0
 }

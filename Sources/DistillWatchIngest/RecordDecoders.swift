@@ -72,7 +72,8 @@ extension JSONScanner {
 ///
 /// Unknown fields are validated and skipped. Text fields (`system`, `prompt`, `response`)
 /// are materialised only when ``captureText`` is on: the behaviour signals do not need them,
-/// and skipping a 500-byte prompt is several times cheaper than copying it.
+/// and skipping a 500-byte prompt is several times cheaper than copying it. With it off, a
+/// text field that is present decodes as the empty string, so its presence still shows.
 ///
 /// - Complexity: O(n) in the line length.
 public struct ExchangeLineDecoder: Sendable {
@@ -98,11 +99,11 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
                 if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
                 if keyEquals(key, "prompt") {
-                    if captureText { e.prompt = try s.optionalString("prompt") } else { try skipText(&s, "prompt") }
+                    e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
                     return
                 }
                 if keyEquals(key, "system") {
-                    if captureText { e.system = try s.optionalString("system") } else { try skipText(&s, "system") }
+                    e.system = captureText ? try s.optionalString("system") : try skipText(&s, "system")
                     return
                 }
             case 3:
@@ -112,7 +113,7 @@ public struct ExchangeLineDecoder: Sendable {
             case 8:
                 if keyEquals(key, "thinking") { e.thinking = try s.optionalBool("thinking"); return }
                 if keyEquals(key, "response") {
-                    if captureText { e.response = try s.optionalString("response") } else { try skipText(&s, "response") }
+                    e.response = captureText ? try s.optionalString("response") : try skipText(&s, "response")
                     return
                 }
             case 9:
@@ -151,10 +152,13 @@ public struct ExchangeLineDecoder: Sendable {
         return e
     }
 
-    private func skipText(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) {
-        if s.consumeNull() { return }
+    /// Validates and skips a text field; returns `""` when it was present (so that the
+    /// engine can tell that records carry text) and `nil` when absent or null.
+    private func skipText(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) -> String? {
+        if s.consumeNull() { return nil }
         guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
         try s.skipString()
+        return ""
     }
 }
 

@@ -59,8 +59,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public static let millisecondsPerDay: Int64 = 86_400_000
 }
 
+/// Integer division rounding towards minus infinity (`-1 / 60` is `-1`, not `0`), so that
+/// times before the epoch fall into the right minute, hour and day.
 @inlinable
-func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+public func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

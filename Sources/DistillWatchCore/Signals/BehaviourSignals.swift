@@ -99,7 +99,7 @@ enum BehaviourSignals {
         guard s.exchanges > 0, hours >= minimumHoursForRoundTheClock else { return (0, 0, 0, hours) }
         let activeShare = Double(s.activeHours) / Double(hours)
         let entropy = s.diurnalEntropy
-        let shareStrength = max(0, min(1, (activeShare - 0.4) / 0.5))
+        let shareStrength = max(0, min(1, (activeShare - 0.5) / 0.45))
         let entropyStrength = max(0, min(1, (entropy - 0.8) / 0.18))
         return (0.7 * shareStrength + 0.3 * entropyStrength, activeShare, entropy, hours)
     }

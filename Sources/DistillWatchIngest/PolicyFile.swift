@@ -1,0 +1,189 @@
+import DistillWatchCore
+import Yams
+
+/// A problem in a policy file: where it is and what to do about it.
+public struct PolicyFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var source: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        if let line { return "\(source):\(line): \(message)" }
+        return "\(source): \(message)"
+    }
+}
+
+/// Loads a YAML policy that overrides parts of the built-in ``Policy/default``.
+///
+/// ```yaml
+/// weights:            # any subset of the signals
+///   volume: 0.5
+///   model_pivot: 0.6
+/// thresholds: {review: 0.5, throttle: 0.75, block: 0.9}
+/// minimum_exchanges: 20
+/// allowlist:
+///   accounts: [acct-partner-1]
+///   payment_fingerprints: [pf-7a1c]
+///   email_domains: [partner.example]
+/// tiers:
+///   free: {daily_exchanges: 40, daily_output_tokens: 40000, requests_per_minute: 20}
+/// default_tier: {daily_exchanges: 400}
+/// model_max_tokens: {frontier-large: 32000}
+/// pivot_window_hours: 24
+/// release_grace_hours: 24
+/// ```
+/// Unknown keys are errors (a misspelt weight would otherwise be silently ignored).
+public enum PolicyFile {
+    public static func load(yaml text: String, source: String = "policy", base: Policy = .default) throws -> Policy {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw PolicyFileError(source: source, line: nil, message: "not valid YAML: \(error)")
+        }
+        var policy = base
+        guard let root else { return policy }
+        guard let mapping = root.mapping else {
+            throw PolicyFileError(source: source, line: line(root), message: "the policy must be a mapping of settings")
+        }
+        let reader = Reader(source: source)
+        for (keyNode, value) in mapping {
+            let key = try reader.string(keyNode)
+            switch key {
+            case "weights":
+                for (k, v) in try reader.mapping(value, "weights") {
+                    let name = try reader.string(k)
+                    guard let kind = SignalKind(rawValue: name) else {
+                        throw reader.error(k, "unknown signal \"\(name)\"; known: \(SignalKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    policy.setWeight(try reader.unitInterval(v, "weights.\(name)"), for: kind)
+                }
+            case "thresholds":
+                for (k, v) in try reader.mapping(value, "thresholds") {
+                    let name = try reader.string(k)
+                    let x = try reader.unitInterval(v, "thresholds.\(name)")
+                    switch name {
+                    case "review": policy.thresholds.review = x
+                    case "throttle": policy.thresholds.throttle = x
+                    case "block": policy.thresholds.block = x
+                    default: throw reader.error(k, "unknown threshold \"\(name)\"; known: review, throttle, block")
+                    }
+                }
+                let t = policy.thresholds
+                guard t.review <= t.throttle, t.throttle <= t.block else {
+                    throw reader.error(value, "thresholds must satisfy review <= throttle <= block (got \(t.review), \(t.throttle), \(t.block))")
+                }
+            case "minimum_exchanges":
+                policy.minimumExchanges = try reader.nonNegativeInt(value, key)
+            case "allowlist":
+                for (k, v) in try reader.mapping(value, "allowlist") {
+                    let name = try reader.string(k)
+                    let items = Set(try reader.strings(v, "allowlist.\(name)"))
+                    switch name {
+                    case "accounts": policy.allowlist.accounts = items
+                    case "payment_fingerprints": policy.allowlist.paymentFingerprints = items
+                    case "email_domains": policy.allowlist.emailDomains = Set(items.map { $0.lowercased() })
+                    default: throw reader.error(k, "unknown allowlist \"\(name)\"; known: accounts, payment_fingerprints, email_domains")
+                    }
+                }
+            case "tiers":
+                for (k, v) in try reader.mapping(value, "tiers") {
+                    let name = try reader.string(k).lowercased()
+                    let base = policy.tiers[name] ?? policy.defaultTier
+                    policy.tiers[name] = try reader.tier(v, base: base, "tiers.\(name)")
+                }
+            case "default_tier":
+                policy.defaultTier = try reader.tier(value, base: policy.defaultTier, key)
+            case "model_max_tokens":
+                for (k, v) in try reader.mapping(value, key) {
+                    policy.modelMaxTokens[try reader.string(k)] = try reader.nonNegativeInt(v, "model_max_tokens")
+                }
+            case "pivot_window_hours":
+                policy.pivotWindowHours = try reader.positiveNumber(value, key)
+            case "release_grace_hours":
+                policy.releaseGraceHours = try reader.nonNegativeNumber(value, key)
+            default:
+                throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
+                    + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours")
+            }
+        }
+        return policy
+    }
+
+    private static func line(_ node: Node) -> Int? {
+        node.mark.map { $0.line }
+    }
+
+    private struct Reader {
+        let source: String
+
+        func error(_ node: Node, _ message: String) -> PolicyFileError {
+            PolicyFileError(source: source, line: node.mark?.line, message: message)
+        }
+
+        func string(_ node: Node) throws -> String {
+            guard let s = node.scalar?.string else { throw error(node, "expected a name") }
+            return s
+        }
+
+        func mapping(_ node: Node, _ field: String) throws -> [(Node, Node)] {
+            guard let m = node.mapping else { throw error(node, "\(field) must be a mapping") }
+            return Array(m)
+        }
+
+        func strings(_ node: Node, _ field: String) throws -> [String] {
+            guard let seq = node.sequence else { throw error(node, "\(field) must be a list") }
+            return try seq.map { item in
+                guard let s = item.scalar?.string else { throw error(item, "\(field) must hold strings") }
+                return s
+            }
+        }
+
+        func number(_ node: Node, _ field: String) throws -> Double {
+            guard let s = node.scalar?.string, let x = Double(s), x.isFinite else {
+                throw error(node, "\(field) must be a number")
+            }
+            return x
+        }
+
+        func unitInterval(_ node: Node, _ field: String) throws -> Double {
+            let x = try number(node, field)
+            guard (0...1).contains(x) else { throw error(node, "\(field) must be between 0 and 1, got \(x)") }
+            return x
+        }
+
+        func positiveNumber(_ node: Node, _ field: String) throws -> Double {
+            let x = try number(node, field)
+            guard x > 0 else { throw error(node, "\(field) must be greater than 0, got \(x)") }
+            return x
+        }
+
+        func nonNegativeNumber(_ node: Node, _ field: String) throws -> Double {
+            let x = try number(node, field)
+            guard x >= 0 else { throw error(node, "\(field) must not be negative, got \(x)") }
+            return x
+        }
+
+        func nonNegativeInt(_ node: Node, _ field: String) throws -> Int {
+            guard let s = node.scalar?.string, let x = Int(s), x >= 0 else {
+                throw error(node, "\(field) must be a whole number of at least 0")
+            }
+            return x
+        }
+
+        func tier(_ node: Node, base: Policy.TierProfile, _ field: String) throws -> Policy.TierProfile {
+            var t = base
+            for (k, v) in try mapping(node, field) {
+                let name = try string(k)
+                switch name {
+                case "daily_exchanges": t.dailyExchanges = try positiveNumber(v, "\(field).\(name)")
+                case "daily_output_tokens": t.dailyOutputTokens = try positiveNumber(v, "\(field).\(name)")
+                case "requests_per_minute": t.requestsPerMinute = try positiveNumber(v, "\(field).\(name)")
+                default:
+                    throw error(k, "unknown tier setting \"\(name)\"; known: daily_exchanges, daily_output_tokens, requests_per_minute")
+                }
+            }
+            return t
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import DistillWatchCore
+
+/// How input problems are handled.
+public struct IngestOptions: Sendable {
+    /// Stop at the first malformed line instead of counting it and going on.
+    public var strict: Bool
+    /// Materialise `system`, `prompt` and `response` text (content signals need it).
+    public var captureText: Bool
+    /// How many malformed lines are kept with their details (all are counted).
+    public var malformedLinesKept: Int
+
+    public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000) {
+        self.strict = strict
+        self.captureText = captureText
+        self.malformedLinesKept = malformedLinesKept
+    }
+}
+
+/// What reading the inputs produced besides the records themselves.
+public struct IngestStatistics: Sendable, Equatable {
+    public var exchangeRecords = 0
+    public var accountRecords = 0
+    public var malformedCount = 0
+    /// The first ``IngestOptions/malformedLinesKept`` malformed lines, in input order.
+    public var malformedLines: [MalformedLine] = []
+    public var bytesRead = 0
+
+    public init() {}
+
+    mutating func reject(_ line: MalformedLine, options: IngestOptions) throws {
+        if options.strict { throw line }
+        malformedCount += 1
+        if malformedLines.count < options.malformedLinesKept { malformedLines.append(line) }
+    }
+}
+
+/// Feeds JSON Lines inputs into a ``TrafficScanner``: the adapter between files and the
+/// pure engine, shared by `scan`, `eval` and tests.
+public enum TrafficIngest {
+    /// Reads account records and registers each with the scanner.
+    /// - Throws: ``IngestError`` when the input cannot be read or holds no record;
+    ///   ``MalformedLine`` for the first bad line when `options.strict`.
+    public static func loadAccounts(
+        from source: InputSource, into scanner: inout TrafficScanner,
+        options: IngestOptions, statistics: inout IngestStatistics
+    ) throws {
+        let decoder = AccountLineDecoder()
+        var reader = LineReader(source)
+        var lines = 0
+        try reader.forEachLine(oversized: { line in
+            lines += 1
+            try statistics.reject(MalformedLine(source: source.description, line: line,
+                                                error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
+        }) { number, bytes in
+            lines += 1
+            do throws(RecordError) {
+                scanner.register(try decoder.decode(bytes))
+                statistics.accountRecords += 1
+            } catch {
+                try statistics.reject(MalformedLine(source: source.description, line: number, error: error), options: options)
+            }
+        }
+        statistics.bytesRead += reader.bytesRead
+        if lines == 0 { throw IngestError(source: source.description, "is empty: no account records") }
+    }
+
+    /// Reads exchange records and lets the scanner observe each, in input order.
+    ///
+    /// `progress` is called about every 64k lines with the raw bytes read from this source
+    /// and the exchange records accepted so far (from all sources).
+    /// - Throws: ``IngestError`` when the input cannot be read or holds no record;
+    ///   ``MalformedLine`` for the first bad line when `options.strict`.
+    public static func scanTraffic(
+        from source: InputSource, into scanner: inout TrafficScanner,
+        options: IngestOptions, statistics: inout IngestStatistics,
+        progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
+    ) throws {
+        let decoder = ExchangeLineDecoder(captureText: options.captureText)
+        var reader = LineReader(source)
+        var lines = 0
+        let name = source.description
+        let readProgress = reader.progress
+        try reader.forEachLine(oversized: { line in
+            lines += 1
+            try statistics.reject(MalformedLine(source: name, line: line,
+                                                error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
+        }) { number, bytes in
+            lines += 1
+            do throws(RecordError) {
+                scanner.observe(try decoder.decode(bytes))
+                statistics.exchangeRecords += 1
+            } catch {
+                try statistics.reject(MalformedLine(source: name, line: number, error: error), options: options)
+            }
+            if lines & 0xFFFF == 0 { progress(readProgress.bytes, statistics.exchangeRecords) }
+        }
+        statistics.bytesRead += reader.bytesRead
+        if lines == 0 { throw IngestError(source: name, "is empty: no exchange records") }
+    }
+}

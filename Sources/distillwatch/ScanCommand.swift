@@ -1,0 +1,158 @@
+import ArgumentParser
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Scan traffic logs (JSON Lines, optionally gzip) and report suspected extraction accounts.",
+        discussion: """
+            Reads exchange records (traffic format v1) in time order, up to 5 minutes out of order,
+            through the same engine as the live server. Use - to read standard input.
+            Malformed lines are counted and reported with file and line number; the scan goes on
+            unless --strict is given.
+            """
+    )
+
+    @Argument(help: "Traffic files (.jsonl or .jsonl.gz), or - for standard input.")
+    var traffic: [String] = []
+
+    @Option(name: .long, help: "Account records file (JSON Lines, optionally gzip). Repeatable.")
+    var accounts: [String] = []
+
+    @Option(name: .long, help: "Write the v1 report (JSON) to this file.")
+    var json: String?
+
+    @Option(name: .long, help: "YAML policy overriding the built-in weights, thresholds and allowlists.")
+    var policy: String?
+
+    @Flag(name: .long, help: "Stop at the first malformed line.")
+    var strict = false
+
+    @Flag(name: .long, help: "List every account in the report, not only flagged ones.")
+    var all = false
+
+    @Option(name: .long, help: "How many of the riskiest accounts the summary shows.")
+    var top = 10
+
+    @Flag(name: .long, help: "Print nothing but errors (the report file is still written).")
+    var quiet = false
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on a terminal for large inputs.")
+    var progress = true
+
+    func validate() throws {
+        guard !traffic.isEmpty else {
+            throw ValidationError("give at least one traffic file, or - for standard input")
+        }
+        guard traffic.filter({ $0 == "-" }).count <= 1 else {
+            throw ValidationError("standard input (-) can be read only once")
+        }
+        guard top >= 0 else { throw ValidationError("--top must not be negative") }
+    }
+
+    func run() throws {
+        let policy = try loadPolicy(self.policy)
+        let sources = traffic.map(InputSource.init(argument:))
+        let outcome = try runScan(
+            traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
+            policy: policy, options: IngestOptions(strict: strict),
+            includeAllAccounts: all, showProgress: progress && !quiet)
+        if let json {
+            try writeReport(outcome.report, to: json)
+        }
+        if !quiet {
+            var out = StandardOutput()
+            ReportSummary(report: outcome.report, statistics: outcome.statistics, top: top)
+                .print(to: &out, reportPath: json)
+        }
+    }
+}
+
+/// What one scan produced.
+struct ScanOutcome {
+    var report: ScanReport
+    var statistics: IngestStatistics
+}
+
+/// Reads accounts and traffic into a scanner and builds the report. Errors that stop the
+/// scan (unreadable input, strict mode) surface as `CleanExit`-free thrown errors with
+/// messages that name the file and line.
+func runScan(
+    traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
+    includeAllAccounts: Bool, showProgress: Bool
+) throws -> ScanOutcome {
+    var scanner = TrafficScanner(policy: policy)
+    var statistics = IngestStatistics()
+    do {
+        for source in accounts {
+            try TrafficIngest.loadAccounts(from: source, into: &scanner, options: options, statistics: &statistics)
+        }
+        let totalBytes = traffic.compactMap(\.fileSize).reduce(0, +)
+        var bar = ProgressBar(totalBytes: traffic.allSatisfy { $0.fileSize != nil } ? totalBytes : nil,
+                              enabled: showProgress && ProgressBar.standardErrorIsTerminal
+                                  && (totalBytes >= ProgressBar.minimumBytes || traffic.contains(.standardInput)))
+        var bytesBefore = 0
+        for source in traffic {
+            try TrafficIngest.scanTraffic(from: source, into: &scanner, options: options, statistics: &statistics) { bytes, records in
+                bar.update(bytes: bytesBefore + bytes, records: records)
+            }
+            bytesBefore = statistics.bytesRead
+        }
+        bar.finish()
+    } catch let error as MalformedLine {
+        throw ScanFailure("\(error) (stopped: --strict)")
+    } catch let error as IngestError {
+        throw ScanFailure(error.description)
+    }
+    let generatedAt = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+    var report = scanner.finish(generatedAt: generatedAt, includeAllAccounts: includeAllAccounts)
+    report.input.malformedLines = statistics.malformedCount
+    return ScanOutcome(report: report, statistics: statistics)
+}
+
+/// An error that ends the command with its message and exit code 1.
+struct ScanFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func loadPolicy(_ path: String?) throws -> Policy {
+    guard let path else { return .default }
+    let text: String
+    do {
+        text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw ScanFailure("\(path): cannot read the policy file (\(error.localizedDescription))")
+    }
+    do {
+        return try PolicyFile.load(yaml: text, source: path)
+    } catch let error as PolicyFileError {
+        throw ScanFailure(error.description)
+    }
+}
+
+func writeReport(_ report: ScanReport, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+    let data = try encoder.encode(report)
+    do {
+        try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw ScanFailure("\(path): cannot write the report (\(error.localizedDescription))")
+    }
+}
+
+/// `print(to:)` target for standard output.
+struct StandardOutput: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardOutput.write(Data(string.utf8))
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

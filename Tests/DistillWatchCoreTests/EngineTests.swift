@@ -1,0 +1,110 @@
+import Testing
+@testable import DistillWatchCore
+
+@Suite struct EngineTests {
+    /// A free-tier account that sends far too much, pinned parameters, around the clock.
+    func harvest(_ engine: inout DetectionEngine, account: String, count: Int, from start: Timestamp) -> [Decision] {
+        var decisions: [Decision] = []
+        var t = start
+        for _ in 0..<count {
+            t = t.adding(seconds: 20)
+            decisions.append(engine.observe(exchange(account, at: t, output: 8_000, maxTokens: 32_000,
+                                                     temperature: 1, thinking: true, messages: 1)))
+        }
+        return decisions
+    }
+
+    @Test func firstFlagIsRecordedOnceWithTheExchangesServedBeforeIt() throws {
+        var engine = DetectionEngine()
+        engine.register(AccountRecord(accountID: "h", created: ManualClock().now, tier: "free"))
+        let decisions = harvest(&engine, account: "h", count: 400, from: ManualClock().now)
+        let firstFlag = try #require(decisions.firstIndex { $0.verdict.isFlagged })
+        #expect(decisions[firstFlag].newlyFlagged)
+        #expect(decisions.filter(\.newlyFlagged).count == 1)
+        // Not before the policy's minimum of 20 exchanges.
+        #expect(firstFlag + 1 >= Policy.default.minimumExchanges)
+        let summary = try #require(engine.summary(for: "h"))
+        #expect(summary.exchangesBeforeFlag == firstFlag + 1)
+        #expect(summary.firstFlaggedAt == ManualClock().now.adding(seconds: Double(firstFlag + 1) * 20))
+        #expect(summary.verdict >= .throttle)
+    }
+
+    @Test func allowlistedAccountsAreAlwaysAllowed() {
+        var engine = DetectionEngine()
+        engine.register(AccountRecord(accountID: "partner", tier: "free", allowlisted: true))
+        engine.register(AccountRecord(accountID: "stranger", tier: "free"))
+        let partner = harvest(&engine, account: "partner", count: 300, from: ManualClock().now)
+        let stranger = harvest(&engine, account: "stranger", count: 300, from: ManualClock().now)
+        #expect(partner.allSatisfy { $0.verdict == .allow && $0.allowlisted })
+        #expect(stranger.last!.verdict.isFlagged)
+        // Scores are still computed, so the report can say what the allowlist suppressed.
+        #expect(partner.last!.score == stranger.last!.score)
+        let report = ScanReport(engine: engine, generatedAt: ManualClock().now, includeAllAccounts: false)
+        let listed = report.accounts.first { $0.accountID == "partner" }
+        #expect(listed?.allowlisted == true)
+        #expect(listed?.verdict == .allow)
+    }
+
+    @Test func policyAllowlistsByAccountPaymentAndDomain() {
+        var policy = Policy.default
+        policy.allowlist = .init(accounts: ["a1"], paymentFingerprints: ["pf-1"], emailDomains: ["partner.example"])
+        var engine = DetectionEngine(policy: policy)
+        engine.register(AccountRecord(accountID: "a2", paymentFingerprint: "pf-1"))
+        engine.register(AccountRecord(accountID: "a3", emailDomain: "Partner.Example"))
+        engine.register(AccountRecord(accountID: "a4", tier: "free"))
+        for id in ["a1", "a2", "a3", "a4"] {
+            _ = harvest(&engine, account: id, count: 300, from: ManualClock().now)
+        }
+        #expect(engine.decision(for: "a1").allowlisted)
+        #expect(engine.decision(for: "a2").allowlisted)
+        #expect(engine.decision(for: "a3").allowlisted)
+        #expect(!engine.decision(for: "a4").allowlisted)
+        #expect(engine.decision(for: "a4").verdict.isFlagged)
+    }
+
+    @Test func thresholdsAndWeightsDecideTheVerdict() {
+        var lenient = Policy.default
+        lenient.thresholds = .init(review: 0.99, throttle: 0.995, block: 0.999)
+        var muted = Policy.default
+        for k in SignalKind.allCases { muted.setWeight(0, for: k) }
+        for (policy, expectFlag) in [(Policy.default, true), (lenient, false), (muted, false)] {
+            var engine = DetectionEngine(policy: policy)
+            engine.register(AccountRecord(accountID: "h", tier: "free"))
+            let d = harvest(&engine, account: "h", count: 300, from: ManualClock().now)
+            #expect(d.last!.verdict.isFlagged == expectFlag)
+        }
+    }
+
+    @Test func minimumExchangesGatesFlagging() {
+        var policy = policyWithOnly(.outputVolume)
+        policy.minimumExchanges = 50
+        var engine = DetectionEngine(policy: policy)
+        var t = ManualClock().now
+        var decisions: [Decision] = []
+        for _ in 0..<60 {
+            t = t.adding(seconds: 1)
+            decisions.append(engine.observe(exchange("x", at: t, output: 100_000)))
+        }
+        #expect(decisions[48].verdict == .allow)
+        #expect(decisions[49].verdict == .block)
+    }
+
+    @Test func olderExchangeIsCountedAtTheAccountsLatestTime() {
+        var engine = DetectionEngine()
+        let t = ManualClock().now
+        engine.observe(exchange("a", at: t.adding(seconds: 100)))
+        engine.observe(exchange("a", at: t))
+        #expect(engine.outOfOrderExchanges == 1)
+        #expect(engine.summary(for: "a")?.lastSeen == t.adding(seconds: 100))
+    }
+
+    @Test func signalFamiliesWithoutData() {
+        var engine = DetectionEngine()
+        engine.observe(Exchange(time: ManualClock().now, accountID: "bare"))
+        let missing = Set(engine.signalFamiliesWithoutData)
+        #expect(missing == [.tokens, .parameters, .models, .status, .accounts, .network, .content])
+        engine.observe(Exchange(time: ManualClock().now, accountID: "bare", model: "m", outputTokens: 3, status: 200,
+                                clientIP: "192.0.2.1", prompt: ""))
+        #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts])
+    }
+}

@@ -1,0 +1,61 @@
+import DistillWatchCore
+import Testing
+@testable import DistillWatchIngest
+
+@Suite struct PolicyFileTests {
+    @Test func overridesOnlyWhatItNames() throws {
+        let p = try PolicyFile.load(yaml: """
+            weights:
+              volume: 0.9
+              model_pivot: 0
+            thresholds: {review: 0.4, throttle: 0.6, block: 0.8}
+            minimum_exchanges: 5
+            allowlist:
+              accounts: [acct-partner]
+              email_domains: [Partner.Example]
+            tiers:
+              free: {requests_per_minute: 10}
+              hobby: {daily_exchanges: 30}
+            model_max_tokens: {big-model: 64000}
+            pivot_window_hours: 12
+            """)
+        #expect(p.weight(.volume) == 0.9)
+        #expect(p.weight(.modelPivot) == 0)
+        #expect(p.weight(.outputVolume) == Policy.default.weight(.outputVolume))
+        #expect(p.thresholds == .init(review: 0.4, throttle: 0.6, block: 0.8))
+        #expect(p.minimumExchanges == 5)
+        #expect(p.allowlist.accounts == ["acct-partner"])
+        #expect(p.allowlist.emailDomains == ["partner.example"])
+        #expect(p.tiers["free"]?.requestsPerMinute == 10)
+        #expect(p.tiers["free"]?.dailyExchanges == Policy.default.tiers["free"]?.dailyExchanges)
+        #expect(p.tiers["hobby"]?.dailyExchanges == 30)
+        #expect(p.modelMaxTokens["big-model"] == 64000)
+        #expect(p.pivotWindowHours == 12)
+    }
+
+    @Test func emptyFileIsTheDefault() throws {
+        #expect(try PolicyFile.load(yaml: "") == Policy.default)
+    }
+
+    @Test(arguments: [
+        ("weights:\n  volum: 0.5\n", 2, "unknown signal \"volum\""),
+        ("weights:\n  volume: 1.5\n", 2, "between 0 and 1"),
+        ("thresholds: {review: 0.9, throttle: 0.5}\n", 1, "review <= throttle <= block"),
+        ("minimum_exchanges: -3\n", 1, "whole number"),
+        ("colour: blue\n", 1, "unknown setting \"colour\""),
+        ("allowlist:\n  accounts: acct-1\n", 2, "must be a list"),
+        ("tiers:\n  free: {rpm: 3}\n", 2, "unknown tier setting \"rpm\""),
+    ] as [(String, Int, String)])
+    func errorsNameTheLineAndTheProblem(_ yaml: String, _ line: Int, _ message: String) {
+        #expect {
+            try PolicyFile.load(yaml: yaml, source: "p.yaml")
+        } throws: { error in
+            guard let e = error as? PolicyFileError else { return false }
+            return e.line == line && e.message.contains(message) && e.description.hasPrefix("p.yaml:\(line): ")
+        }
+    }
+
+    @Test func invalidYAMLIsAnError() {
+        #expect(throws: PolicyFileError.self) { try PolicyFile.load(yaml: "weights: [unclosed") }
+    }
+}

@@ -1,0 +1,120 @@
+import DistillWatchCore
+import Foundation
+import Testing
+@testable import DistillWatchIngest
+
+@Suite struct TrafficIngestTests {
+    @Test func malformedLinesAreReportedWithLineNumbersAndTheRestIsProcessed() throws {
+        let dir = ScratchDirectory()
+        let path = dir.file("t.jsonl", """
+            {"time":"2026-04-01T00:00:00Z","account_id":"a"}
+            {"time":"2026-04-01T00:00:01Z","account_id":"a"
+            {"time":"2026-04-01T00:00:02Z"}
+
+            {"time":1775001603000,"account_id":"b","output_tokens":"many"}
+            {"time":1775001604000,"account_id":"b"}
+            """)
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(), statistics: &stats)
+        #expect(stats.exchangeRecords == 2)
+        #expect(stats.malformedCount == 3)
+        #expect(stats.malformedLines.map(\.line) == [2, 3, 5])
+        #expect(stats.malformedLines[1].description == "\(path):3: field \"account_id\": missing required field")
+        #expect(stats.malformedLines[2].error.field == "output_tokens")
+        let report = scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true)
+        #expect(report.input.exchanges == 2)
+        #expect(Set(report.accounts.map(\.accountID)) == ["a", "b"])
+    }
+
+    @Test func strictStopsAtTheFirstMalformedLine() throws {
+        let dir = ScratchDirectory()
+        let path = dir.file("t.jsonl", "{\"time\":0,\"account_id\":\"a\"}\n{oops}\n{\"time\":1,\"account_id\":\"a\"}\n")
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        #expect {
+            try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(strict: true), statistics: &stats)
+        } throws: { ($0 as? MalformedLine)?.line == 2 }
+        #expect(stats.exchangeRecords == 1)
+    }
+
+    @Test func emptyInputIsAnError() {
+        let dir = ScratchDirectory()
+        let path = dir.file("empty.jsonl", "\n\n")
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        #expect {
+            try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(), statistics: &stats)
+        } throws: { ($0 as? IngestError)?.message == "is empty: no exchange records" }
+    }
+
+    @Test func gzipAndPlainGiveTheSameReport() throws {
+        let dir = ScratchDirectory()
+        var bytes: [UInt8] = []
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        for i in 0..<5_000 {
+            t = t.adding(seconds: 7)
+            JSONLineEncoder.append(Exchange(time: t, accountID: "acct-\(i % 13)", model: "m", outputTokens: 4_000 + i % 7,
+                                            maxTokens: 8_000, thinking: i % 13 < 3, messageCount: 1),
+                                   to: &bytes, timeEncoding: i % 2 == 0 ? .rfc3339 : .epochMilliseconds)
+        }
+        let plain = dir.path + "/t.jsonl"
+        FileManager.default.createFile(atPath: plain, contents: Data(bytes))
+        let gz = dir.path + "/t.jsonl.gz"
+        let sink = try OutputSink(path: gz)
+        try sink.write(bytes)
+        try sink.close()
+        func scan(_ path: String) throws -> ScanReport {
+            var scanner = TrafficScanner()
+            var stats = IngestStatistics()
+            try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(), statistics: &stats)
+            return scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true)
+        }
+        let a = try scan(plain)
+        #expect(a.input.exchanges == 5_000)
+        #expect(try scan(gz) == a)
+    }
+
+    @Test func splittingTheInputAcrossFilesDoesNotChangeVerdicts() throws {
+        let dir = ScratchDirectory()
+        var lines: [[UInt8]] = []
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        for i in 0..<4_000 {
+            t = t.adding(seconds: 3)
+            var line: [UInt8] = []
+            JSONLineEncoder.append(Exchange(time: t, accountID: "acct-\(i % 5)", outputTokens: i % 5 == 0 ? 20_000 : 300,
+                                            maxTokens: 4096, temperature: 1, messageCount: 1), to: &line)
+            lines.append(line)
+        }
+        func scan(splitAt cuts: [Int]) throws -> ScanReport {
+            var scanner = TrafficScanner()
+            var stats = IngestStatistics()
+            var start = 0
+            for (k, end) in (cuts + [lines.count]).enumerated() {
+                let path = dir.path + "/part-\(cuts.count)-\(k).jsonl"
+                FileManager.default.createFile(atPath: path, contents: Data(lines[start..<end].joined()))
+                try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(), statistics: &stats)
+                start = end
+            }
+            return scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true)
+        }
+        let whole = try scan(splitAt: [])
+        #expect(whole.accounts.contains { $0.verdict.isFlagged })
+        #expect(try scan(splitAt: [1]) == whole)
+        #expect(try scan(splitAt: [999, 1000, 2500]) == whole)
+    }
+
+    @Test func accountRecordsFeedTheEngine() throws {
+        let dir = ScratchDirectory()
+        let accounts = dir.file("accounts.jsonl", """
+            {"account_id":"partner","tier":"free","allowlisted":true}
+            {"account_id":"bad","tier":7}
+            """)
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        try TrafficIngest.loadAccounts(from: .file(accounts), into: &scanner, options: IngestOptions(), statistics: &stats)
+        #expect(stats.accountRecords == 1)
+        #expect(stats.malformedLines.first?.description == "\(accounts):2: field \"tier\": should be a string")
+        #expect(scanner.engine.record(for: "partner")?.allowlisted == true)
+    }
+}
