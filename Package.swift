@@ -52,6 +52,8 @@ let package = Package(
         ),
         .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore"]),
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchIngest", "DistillWatchCore"]),
+        // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
+        .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
         .testTarget(
             name: "DistillWatchSimulatorTests",
             dependencies: ["DistillWatchSimulator", "DistillWatchIngest", "DistillWatchCore"]

@@ -8,11 +8,15 @@ public struct IngestOptions: Sendable {
     public var captureText: Bool
     /// How many malformed lines are kept with their details (all are counted).
     public var malformedLinesKept: Int
+    /// Decode on a second thread while the engine runs on the caller's (same results).
+    public var decodeInParallel: Bool
 
-    public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000) {
+    public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
+                decodeInParallel: Bool = true) {
         self.strict = strict
         self.captureText = captureText
         self.malformedLinesKept = malformedLinesKept
+        self.decodeInParallel = decodeInParallel
     }
 }
 
@@ -66,6 +70,8 @@ public enum TrafficIngest {
 
     /// Reads exchange records and lets the scanner observe each, in input order.
     ///
+    /// Decoding runs on a second thread (see ``DecodingPipeline``) unless
+    /// `options.decodeInParallel` is off; both paths give identical results.
     /// `progress` is called about every 64k lines with the raw bytes read from this source
     /// and the exchange records accepted so far (from all sources).
     /// - Throws: ``IngestError`` when the input cannot be read or holds no record;
@@ -76,25 +82,51 @@ public enum TrafficIngest {
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
         let decoder = ExchangeLineDecoder(captureText: options.captureText)
-        var reader = LineReader(source)
         var lines = 0
-        let name = source.description
-        let readProgress = reader.progress
-        try reader.forEachLine(oversized: { line in
-            lines += 1
-            try statistics.reject(MalformedLine(source: name, line: line,
-                                                error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
-        }) { number, bytes in
-            lines += 1
-            do throws(RecordError) {
-                scanner.observe(try decoder.decode(bytes))
-                statistics.exchangeRecords += 1
-            } catch {
-                try statistics.reject(MalformedLine(source: name, line: number, error: error), options: options)
+        if options.decodeInParallel {
+            var sinceProgress = 0
+            statistics.bytesRead += try DecodingPipeline.run(source: source, decoder: decoder) { batch in
+                // Observe exchanges and reject malformed lines in their original order.
+                var next = 0
+                func observe(upTo end: Int) {
+                    while next < end {
+                        scanner.observe(batch.exchanges[next])
+                        statistics.exchangeRecords += 1
+                        next += 1
+                    }
+                }
+                for (preceding, malformed) in batch.malformed {
+                    observe(upTo: preceding)
+                    try statistics.reject(malformed, options: options)
+                }
+                observe(upTo: batch.exchanges.count)
+                lines += batch.lines
+                sinceProgress += batch.lines
+                if sinceProgress >= 0x10000 {
+                    sinceProgress = 0
+                    progress(batch.bytesRead, statistics.exchangeRecords)
+                }
             }
-            if lines & 0xFFFF == 0 { progress(readProgress.bytes, statistics.exchangeRecords) }
+        } else {
+            var reader = LineReader(source)
+            let name = source.description
+            let readProgress = reader.progress
+            try reader.forEachLine(oversized: { line in
+                lines += 1
+                try statistics.reject(MalformedLine(source: name, line: line,
+                                                    error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
+            }) { number, bytes in
+                lines += 1
+                do throws(RecordError) {
+                    scanner.observe(try decoder.decode(bytes))
+                    statistics.exchangeRecords += 1
+                } catch {
+                    try statistics.reject(MalformedLine(source: name, line: number, error: error), options: options)
+                }
+                if lines & 0xFFFF == 0 { progress(readProgress.bytes, statistics.exchangeRecords) }
+            }
+            statistics.bytesRead += reader.bytesRead
         }
-        statistics.bytesRead += reader.bytesRead
-        if lines == 0 { throw IngestError(source: name, "is empty: no exchange records") }
+        if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
     }
 }

@@ -1,4 +1,5 @@
 import DistillWatchCore
+import Foundation
 import Testing
 @testable import DistillWatchIngest
 
@@ -57,5 +58,19 @@ import Testing
 
     @Test func invalidYAMLIsAnError() {
         #expect(throws: PolicyFileError.self) { try PolicyFile.load(yaml: "weights: [unclosed") }
+    }
+}
+
+@Suite struct ExamplePolicyTests {
+    @Test func theDocumentedExamplePolicyLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("Examples/policy.yaml").path
+        let p = try PolicyFile.load(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(p.allowlist.accounts == ["acct-licensed-partner"])
+        #expect(p.modelMaxTokens["frontier-large"] == 32000)
+        // The example restates the defaults for everything else.
+        #expect(p.weights == Policy.default.weights)
+        #expect(p.thresholds == Policy.default.thresholds)
+        #expect(p.tiers["free"] == Policy.default.tiers["free"])
     }
 }

@@ -118,3 +118,71 @@ import Testing
         #expect(scanner.engine.record(for: "partner")?.allowlisted == true)
     }
 }
+
+@Suite struct DecodingPipelineTests {
+    /// 20,000 lines over many batches, with malformed lines sprinkled among them.
+    func input(_ dir: ScratchDirectory) -> String {
+        var bytes: [UInt8] = []
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        for i in 0..<20_000 {
+            t = t.adding(seconds: 2)
+            if i % 997 == 5 {
+                bytes.append(contentsOf: "{\"time\":\(i),\"account_id\":\n".utf8)
+                continue
+            }
+            JSONLineEncoder.append(Exchange(time: t, accountID: "acct-\(i % 17)", outputTokens: i % 17 == 0 ? 30_000 : 200,
+                                            maxTokens: 4096, messageCount: 1), to: &bytes)
+        }
+        let path = dir.path + "/t.jsonl"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return path
+    }
+
+    func scan(_ path: String, parallel: Bool, strict: Bool = false) -> (ScanReport?, IngestStatistics, (any Error)?) {
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        do {
+            try TrafficIngest.scanTraffic(from: .file(path), into: &scanner,
+                                          options: IngestOptions(strict: strict, decodeInParallel: parallel), statistics: &stats)
+        } catch {
+            return (nil, stats, error)
+        }
+        return (scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true), stats, nil)
+    }
+
+    @Test func parallelDecodingGivesExactlyTheSequentialResult() throws {
+        let dir = ScratchDirectory()
+        let path = input(dir)
+        let (a, statsA, _) = scan(path, parallel: false)
+        let (b, statsB, _) = scan(path, parallel: true)
+        #expect(statsA.malformedCount == 21)
+        #expect(statsA == statsB)
+        #expect(a == b)
+        #expect(a?.accounts.contains { $0.verdict.isFlagged } == true)
+    }
+
+    @Test func strictStopsAtTheSameLineInBothModes() throws {
+        let dir = ScratchDirectory()
+        let path = input(dir)
+        let (_, statsA, errorA) = scan(path, parallel: false, strict: true)
+        let (_, statsB, errorB) = scan(path, parallel: true, strict: true)
+        #expect((errorA as? MalformedLine)?.line == 6)
+        #expect((errorB as? MalformedLine)?.line == 6)
+        #expect(statsA.exchangeRecords == 5)
+        #expect(statsB.exchangeRecords == 5)
+    }
+
+    @Test func readErrorsSurfaceAfterTheRecordsBeforeThem() throws {
+        let dir = ScratchDirectory()
+        let path = input(dir)
+        let gz = try dir.gzip("t.jsonl.gz", try String(contentsOfFile: path, encoding: .utf8))
+        let data = try Data(contentsOf: URL(fileURLWithPath: gz))
+        let truncated = dir.path + "/truncated.jsonl.gz"
+        FileManager.default.createFile(atPath: truncated, contents: data.prefix(data.count * 2 / 3))
+        for parallel in [false, true] {
+            let (_, stats, error) = scan(truncated, parallel: parallel)
+            #expect((error as? IngestError)?.message.contains("truncated") == true)
+            #expect(stats.exchangeRecords > 1_000)
+        }
+    }
+}

@@ -230,7 +230,7 @@ public struct DetectionEngine: Sendable {
         var remaining = 1.0
         var strongest: SignalKind?
         var strongestContribution = 0.0
-        for kind in SignalKind.allCases {
+        for kind in SignalKind.all {
             let contribution = min(1, max(0, policy.weight(kind) * values[kind.ordinal]))
             remaining *= 1 - contribution
             if contribution > strongestContribution {

@@ -9,6 +9,8 @@ struct ModelCatalog: Sendable {
         var name: String
         var firstSeen: Timestamp
         var largestMaxTokens: Int32 = 0
+        /// The policy's limit for this model, resolved once when the model is first seen.
+        var configuredMaxTokens: Int?
         var isNewRelease: Bool
     }
 
@@ -24,7 +26,7 @@ struct ModelCatalog: Sendable {
         let graceMs = Int64(policy.releaseGraceHours * Double(Timestamp.millisecondsPerHour))
         let isNew = time.milliseconds(since: trafficStart) > graceMs
         let i = Int32(models.count)
-        models.append(Model(name: name, firstSeen: time, isNewRelease: isNew))
+        models.append(Model(name: name, firstSeen: time, configuredMaxTokens: policy.modelMaxTokens[name], isNewRelease: isNew))
         index[name] = i
         if isNew { latestRelease = (i, time) }
         return i
@@ -41,10 +43,10 @@ struct ModelCatalog: Sendable {
 
     /// The output limit of a model: the policy's when it names one, else the largest
     /// `max_tokens` anyone has requested for the model so far.
-    func maxTokensLimit(model: Int32, policy: Policy) -> Int? {
+    func maxTokensLimit(model: Int32) -> Int? {
         guard model >= 0, Int(model) < models.count else { return nil }
         let m = models[Int(model)]
-        if let configured = policy.modelMaxTokens[m.name] { return configured }
+        if let configured = m.configuredMaxTokens { return configured }
         return m.largestMaxTokens > 0 ? Int(m.largestMaxTokens) : nil
     }
 }

@@ -11,12 +11,15 @@ import HeapModule
 ///
 /// - Complexity: O(log n) per exchange, n being the exchanges inside one tolerance window.
 public struct ReorderBuffer: Sendable {
+    /// Heap entries stay small (24 bytes): the exchanges themselves wait in a slab, so
+    /// sifting moves keys, not 400-byte records.
     struct Entry: Comparable, Sendable {
-        var exchange: Exchange
+        var time: Int64
         var sequence: Int
+        var slot: Int32
 
         static func < (a: Entry, b: Entry) -> Bool {
-            a.exchange.time != b.exchange.time ? a.exchange.time < b.exchange.time : a.sequence < b.sequence
+            a.time != b.time ? a.time < b.time : a.sequence < b.sequence
         }
 
         static func == (a: Entry, b: Entry) -> Bool { a.sequence == b.sequence }
@@ -24,6 +27,8 @@ public struct ReorderBuffer: Sendable {
 
     public let toleranceMilliseconds: Int64
     private var heap = Heap<Entry>()
+    private var slab: [Exchange?] = []
+    private var freeSlots: [Int32] = []
     private var sequence = 0
     private var latest: Timestamp?
     /// Exchanges that arrived more than the tolerance behind the latest one.
@@ -45,16 +50,30 @@ public struct ReorderBuffer: Sendable {
             lateExchanges += 1
         }
         if latest == nil || exchange.time > latest! { latest = exchange.time }
-        heap.insert(Entry(exchange: exchange, sequence: sequence))
-        sequence += 1
-        let watermark = latest!.adding(milliseconds: -toleranceMilliseconds)
-        while let min = heap.min, min.exchange.time <= watermark {
-            release(heap.removeMin().exchange)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slab[Int(free)] = exchange
+        } else {
+            slot = Int32(slab.count)
+            slab.append(exchange)
         }
+        heap.insert(Entry(time: exchange.time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
+        sequence += 1
+        let watermark = latest!.millisecondsSinceEpoch - toleranceMilliseconds
+        while let min = heap.min, min.time <= watermark {
+            release(take(heap.removeMin()))
+        }
+    }
+
+    private mutating func take(_ entry: Entry) -> Exchange {
+        let exchange = slab[Int(entry.slot)].take()!
+        freeSlots.append(entry.slot)
+        return exchange
     }
 
     /// Releases everything still buffered, in time order (end of input).
     public mutating func drain(release: (Exchange) -> Void) {
-        while let entry = heap.popMin() { release(entry.exchange) }
+        while let entry = heap.popMin() { release(take(entry)) }
     }
 }

@@ -147,6 +147,10 @@ public struct Policy: Sendable, Equatable {
 }
 
 extension SignalKind {
+    /// `allCases`, stored once: the synthesised `allCases` builds a new array per call,
+    /// which the hot path cannot afford.
+    public static let all: [SignalKind] = allCases
+
     /// Position in `allCases`, for table lookups on the hot path.
     @inlinable
     public var ordinal: Int {

@@ -134,7 +134,7 @@ enum BehaviourSignals {
         var total = 0.0
         if s.maxTokensSeen >= minimumParameterSamples {
             f.maxTokensConstancy = constancy(changes: s.maxTokensChanges, samples: s.maxTokensSeen)
-            f.modelLimit = c.models.maxTokensLimit(model: s.lastModel, policy: c.policy)
+            f.modelLimit = c.models.maxTokensLimit(model: s.lastModel)
             if let limit = f.modelLimit, limit > 0 {
                 f.maxTokensAtLimit = Double(s.lastMaxTokens) >= 0.95 * Double(limit)
             }

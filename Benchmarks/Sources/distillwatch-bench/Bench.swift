@@ -1,0 +1,247 @@
+import ArgumentParser
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distillwatch-bench",
+        abstract: "Throughput and memory figures for DistillWatch (figures, not pass/fail).",
+        subcommands: [Generate.self, Scan.self, Decoders.self, State.self]
+    )
+}
+
+/// Peak resident set size of this process, from /proc/self/status (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+func currentResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+func megabytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+/// SplitMix64: deterministic, fast, good enough for synthetic benchmark data.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a synthetic traffic file for benchmarks: realistic field mix, ~500 bytes of prompt per record.")
+
+    @Option var exchanges = 1_000_000
+    @Option var accounts = 20_000
+    @Option var promptBytes = 500
+    @Option var seed: UInt64 = 1
+    @Option(help: "Output path (.gz to compress).") var out: String
+
+    func run() throws {
+        var rng = SplitMix64(state: seed)
+        let words = """
+            explain function return value error type class module test refactor python swift rust query database index \
+            optimise latency memory cache thread async await network request response parse json schema migrate deploy \
+            container cluster kubernetes metric log trace debug assert proof lemma theorem integral matrix vector graph \
+            shortest path dynamic programming recursion iterate closure generic protocol interface inherit compose step \
+            reasoning carefully because therefore however consider example input output edge case complexity analysis
+            """.split(separator: " ").map(String.init)
+        let models = ["frontier-large", "frontier-medium", "frontier-small"]
+        let agents = ["python-sdk/1.40.0", "node-sdk/4.2.1", "curl/8.5.0", "go-client/0.9", "java-sdk/2.1.3"]
+        let sink = try OutputSink(path: out)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(8 << 20)
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        // About two days of traffic.
+        let step = 172_800_000 / Int64(max(1, exchanges))
+        var prompt = ""
+        for i in 0..<exchanges {
+            t = t.adding(milliseconds: Int64.random(in: 0...(2 * step), using: &rng))
+            // Skewed account popularity: squares of uniforms favour low ids.
+            let u = Double.random(in: 0..<1, using: &rng)
+            let account = Int(u * u * Double(accounts))
+            prompt.removeAll(keepingCapacity: true)
+            while prompt.utf8.count < promptBytes {
+                prompt += words[Int.random(in: 0..<words.count, using: &rng)]
+                prompt += " "
+            }
+            // Up to two minutes of disorder, as merged gateway logs have.
+            let jitter = Int64.random(in: -120_000...0, using: &rng)
+            let e = Exchange(
+                time: t.adding(milliseconds: jitter), accountID: String(format: "acct-%06d", account),
+                requestID: "req-\(i)", apiKeyID: "key-\(account % 997)", model: models[account % 3], operation: "chat",
+                inputTokens: Int.random(in: 50...4000, using: &rng), outputTokens: Int.random(in: 10...8000, using: &rng),
+                maxTokens: [1024, 4096, 8192, 32000][account % 4], temperature: [0, 0.2, 0.7, 1][account % 4],
+                stream: i % 2 == 0, thinking: account % 5 == 0, toolCount: account % 7 == 0 ? 3 : 0,
+                messageCount: 1 + (i % 9), finishReason: "end_turn", status: i % 97 == 0 ? 429 : 200,
+                latencyMilliseconds: Double(Int.random(in: 200...20_000, using: &rng)),
+                clientIP: "198.51.\(account % 256).\(account / 256 % 256)", asn: 64_500 + account % 300, country: "US",
+                userAgent: agents[account % agents.count], prompt: prompt)
+            JSONLineEncoder.append(e, to: &buffer, timeEncoding: i % 10 == 0 ? .epochMilliseconds : .rfc3339)
+            if buffer.count >= 4 << 20 {
+                try sink.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try sink.write(buffer)
+        try sink.close()
+        print("wrote \(exchanges) exchanges from up to \(accounts) accounts to \(out)")
+    }
+}
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Scan a traffic file through ingest and the behaviour engine; print exchanges/s and memory.")
+
+    @Argument var file: String
+    @Option(help: "Repeat the scan this many times and report each run.") var runs = 1
+
+    func run() throws {
+        let size = InputSource.file(file).fileSize ?? 0
+        for run in 1...runs {
+            let baseline = currentResidentBytes()
+            let start = Date()
+            var scanner = TrafficScanner()
+            var statistics = IngestStatistics()
+            try TrafficIngest.scanTraffic(from: .file(file), into: &scanner, options: IngestOptions(), statistics: &statistics)
+            let report = scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0))
+            let seconds = Date().timeIntervalSince(start)
+            let accounts = scanner.engine.accountsKnown
+            let growth = currentResidentBytes() - baseline
+            print("run \(run): \(statistics.exchangeRecords) exchanges, \(accounts) accounts, "
+                + "\(report.accounts.count) flagged, \(statistics.malformedCount) malformed")
+            print(String(format: "  time %.2f s  throughput %.0f exchanges/s  %.0f MB/s",
+                         seconds, Double(statistics.exchangeRecords) / seconds, Double(size) / seconds / 1e6))
+            print("  peak RSS \(megabytes(peakResidentBytes()))  RSS growth \(megabytes(growth)) "
+                + "(\(accounts > 0 ? growth / accounts : 0) bytes/account incl. buffers)  "
+                + "engine state \(DetectionEngine.approximateBytesPerAccount) bytes/account (layout)")
+        }
+    }
+}
+
+/// The v1 exchange record as Foundation's `JSONDecoder` would decode it: the baseline the
+/// issue asked to measure before writing a focused decoder.
+struct CodableExchange: Decodable {
+    enum Time: Decodable {
+        case text(String)
+        case millis(Int64)
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let ms = try? c.decode(Int64.self) { self = .millis(ms) } else { self = .text(try c.decode(String.self)) }
+        }
+    }
+    var time: Time
+    var account_id: String
+    var request_id: String?
+    var api_key_id: String?
+    var model: String?
+    var operation: String?
+    var input_tokens: Int?
+    var output_tokens: Int?
+    var reasoning_tokens: Int?
+    var max_tokens: Int?
+    var temperature: Double?
+    var stream: Bool?
+    var thinking: Bool?
+    var tool_count: Int?
+    var message_count: Int?
+    var finish_reason: String?
+    var status: Int?
+    var latency_ms: Double?
+    var client_ip: String?
+    var asn: Int?
+    var country: String?
+    var user_agent: String?
+    var client_fingerprint: String?
+    var system: String?
+    var prompt: String?
+    var response: String?
+}
+
+struct Decoders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode the first N lines of a plain traffic file with Foundation's JSONDecoder and with DistillWatch's decoder.")
+
+    @Argument var file: String
+    @Option var lines = 200_000
+
+    func run() throws {
+        var reader = LineReader(.file(file))
+        var sample: [[UInt8]] = []
+        struct Enough: Error {}
+        do {
+            try reader.forEachLine { _, bytes in
+                sample.append(Array(bytes))
+                if sample.count >= lines { throw Enough() }
+            }
+        } catch is Enough {}
+        let bytes = sample.reduce(0) { $0 + $1.count }
+        print("sample: \(sample.count) lines, \(bytes / max(1, sample.count)) bytes/line")
+
+        let jsonDecoder = JSONDecoder()
+        var start = Date()
+        var n = 0
+        for line in sample {
+            if (try? jsonDecoder.decode(CodableExchange.self, from: Data(line))) != nil { n += 1 }
+        }
+        let foundation = Date().timeIntervalSince(start)
+        print(String(format: "Foundation JSONDecoder:            %9.0f records/s (%d decoded)", Double(sample.count) / foundation, n))
+
+        for capture in [false, true] {
+            let decoder = ExchangeLineDecoder(captureText: capture)
+            start = Date()
+            n = 0
+            for line in sample {
+                if (try? line.withUnsafeBufferPointer { (b) throws(RecordError) in try decoder.decode(b) }) != nil { n += 1 }
+            }
+            let focused = Date().timeIntervalSince(start)
+            print(String(format: "ExchangeLineDecoder (text %@): %9.0f records/s (%d decoded), %.1fx Foundation",
+                         capture ? "kept   " : "skipped", Double(sample.count) / focused, n, foundation / focused))
+        }
+    }
+}
+
+struct State: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure engine memory per account: RSS growth while N accounts each send a day of traffic.")
+
+    @Option var accounts = 100_000
+    @Option var exchangesPerAccount = 20
+
+    func run() throws {
+        let baseline = currentResidentBytes()
+        var engine = DetectionEngine()
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        let ids = (0..<accounts).map { String(format: "acct-%06d", $0) }
+        let idBytes = currentResidentBytes() - baseline
+        for round in 0..<exchangesPerAccount {
+            for id in ids {
+                t = t.adding(milliseconds: 3)
+                engine.observe(Exchange(time: t, accountID: id, model: "m", outputTokens: 700, maxTokens: 4096,
+                                        temperature: 0.5, thinking: round % 2 == 0, toolCount: 0, messageCount: 1, status: 200))
+            }
+        }
+        let growth = currentResidentBytes() - baseline - idBytes
+        print("\(accounts) accounts x \(exchangesPerAccount) exchanges: engine RSS growth \(megabytes(growth)), "
+            + "\(growth / accounts) bytes/account (layout estimate \(DetectionEngine.approximateBytesPerAccount))")
+        precondition(engine.accountsKnown == accounts)
+    }
+}

@@ -1,0 +1,180 @@
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+import Testing
+
+/// The built `distillwatch` binary, next to the test bundle in the build folder.
+func distillwatchBinary() throws -> URL {
+    let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var dir = here.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("distillwatch")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "distillwatch binary near \(here.path)"])
+}
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the binary with `arguments`, feeding `stdin` if given.
+func run(_ arguments: [String], stdin: Data? = nil) throws -> RunResult {
+    let process = Process()
+    process.executableURL = try distillwatchBinary()
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+    try process.run()
+    if let stdin {
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self))
+}
+
+final class Scratch {
+    let path = NSTemporaryDirectory() + "distillwatch-cli-" + UUID().uuidString
+    init() { try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func write(_ name: String, _ data: Data) -> String {
+        let p = path + "/" + name
+        FileManager.default.createFile(atPath: p, contents: data)
+        return p
+    }
+}
+
+/// A free-tier harvester among ordinary accounts, as JSON Lines.
+func sampleTraffic(malformedAt: Set<Int> = []) -> Data {
+    var bytes: [UInt8] = []
+    var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+    for i in 0..<3_000 {
+        t = t.adding(seconds: 9)
+        if malformedAt.contains(i + 1) {
+            bytes.append(contentsOf: "{\"time\": \"noon\", \"account_id\": \"x\"}\n".utf8)
+            continue
+        }
+        let harvester = i % 3 == 0
+        JSONLineEncoder.append(Exchange(
+            time: t, accountID: harvester ? "acct-harvester" : "acct-\(i % 11)", model: "m-large",
+            outputTokens: harvester ? 12_000 : 300, maxTokens: harvester ? 32_000 : 1024, temperature: harvester ? 1 : 0.5,
+            thinking: harvester, messageCount: harvester ? 1 : 4), to: &bytes, timeEncoding: i % 2 == 0 ? .rfc3339 : .epochMilliseconds)
+    }
+    return Data(bytes)
+}
+
+let accountsFile = Data("""
+    {"account_id":"acct-harvester","tier":"free","created":"2026-03-30T00:00:00Z"}
+    {"account_id":"acct-3","tier":"enterprise"}
+
+    """.utf8)
+
+@Suite(.serialized) struct ScanCommandTests {
+    @Test func scansAFileAndWritesAReportInTheV1Shape() throws {
+        let dir = Scratch()
+        let traffic = dir.write("traffic.jsonl", sampleTraffic())
+        let accounts = dir.write("accounts.jsonl", accountsFile)
+        let report = dir.path + "/report.json"
+        let r = try run(["scan", traffic, "--accounts", accounts, "--json", report])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Scanned 3000 exchanges from 12 accounts"))
+        #expect(r.stdout.contains("acct-harvester  BLOCK") || r.stdout.contains("acct-harvester  THROTTLE"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        #expect(json["format"] as? String == "distillwatch.report.v1")
+        #expect(json["generated_at"] is String)
+        let input = json["input"] as! [String: Any]
+        #expect(input["exchanges"] as? Int == 3000)
+        #expect((input["signals_without_data"] as? [String])?.contains("network") == true)
+        let accountsJSON = json["accounts"] as! [[String: Any]]
+        let harvester = try #require(accountsJSON.first { $0["account_id"] as? String == "acct-harvester" })
+        #expect(["throttle", "block"].contains(harvester["verdict"] as? String))
+        #expect(harvester["first_flagged_at"] is String)
+        #expect((harvester["exchanges_before_flag"] as? Int ?? 0) >= 20)
+        let signals = harvester["signals"] as! [[String: Any]]
+        #expect(signals.allSatisfy { $0["name"] is String && $0["value"] is Double && $0["detail"] is String })
+        #expect(json["campaigns"] is [Any])
+    }
+
+    @Test func readsStandardInputAndGzip() throws {
+        let dir = Scratch()
+        let plain = sampleTraffic()
+        let fromStdin = try run(["scan", "-", "--top", "0"], stdin: plain)
+        #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+        #expect(fromStdin.stdout.contains("Scanned 3000 exchanges"))
+        let gz = dir.path + "/traffic.jsonl.gz"
+        let sink = try OutputSink(path: gz)
+        try sink.write(Array(plain))
+        try sink.close()
+        let fromGzip = try run(["scan", gz, "--top", "0"])
+        #expect(fromGzip.stdout.split(separator: "\n").prefix(3) == fromStdin.stdout.split(separator: "\n").prefix(3))
+        // A gzip stream on standard input is recognised by its magic number.
+        let gzStdin = try run(["scan", "-", "--top", "0"], stdin: try Data(contentsOf: URL(fileURLWithPath: gz)))
+        #expect(gzStdin.stdout.contains("Scanned 3000 exchanges"))
+    }
+
+    @Test func malformedLinesAreReportedAndTheScanGoesOn() throws {
+        let dir = Scratch()
+        let traffic = dir.write("traffic.jsonl", sampleTraffic(malformedAt: [7, 1200]))
+        let r = try run(["scan", traffic])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Scanned 2998 exchanges"))
+        #expect(r.stdout.contains("Malformed lines: 2"))
+        #expect(r.stdout.contains("\(traffic):7: field \"time\": not an RFC 3339 time"))
+        #expect(r.stdout.contains("\(traffic):1200:"))
+        let strict = try run(["scan", "--strict", traffic])
+        #expect(strict.status == 1)
+        #expect(strict.stderr.contains("error: \(traffic):7: field \"time\""))
+        #expect(strict.stderr.contains("--strict"))
+    }
+
+    @Test func unreadableInputsAreClearErrorsNotCrashes() throws {
+        let dir = Scratch()
+        let missing = try run(["scan", dir.path + "/nope.jsonl"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("nope.jsonl: cannot open: No such file or directory"))
+
+        let empty = try run(["scan", dir.write("empty.jsonl", Data())])
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("empty.jsonl: is empty: no exchange records"))
+
+        var gz = Data([0x1F, 0x8B, 0x08, 0x00])
+        gz.append(Data(repeating: 0x41, count: 100))
+        let corrupt = try run(["scan", dir.write("bad.jsonl.gz", gz)])
+        #expect(corrupt.status == 1)
+        #expect(corrupt.stderr.contains("bad.jsonl.gz: not a readable gzip stream"))
+
+        let noArgs = try run(["scan"])
+        #expect(noArgs.status != 0)
+        #expect(noArgs.stderr.contains("give at least one traffic file"))
+    }
+
+    @Test func policyFileOverridesAndBadPolicyIsAClearError() throws {
+        let dir = Scratch()
+        let traffic = dir.write("traffic.jsonl", sampleTraffic())
+        let accounts = dir.write("accounts.jsonl", accountsFile)
+        let allow = dir.write("policy.yaml", Data("allowlist:\n  accounts: [acct-harvester]\n".utf8))
+        let report = dir.path + "/r.json"
+        let r = try run(["scan", traffic, "--accounts", accounts, "--policy", allow, "--json", report])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Allowlisted accounts that would otherwise be flagged: 1 (acct-harvester)"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let listed = (json["accounts"] as! [[String: Any]]).first { $0["account_id"] as? String == "acct-harvester" }
+        #expect(listed?["verdict"] as? String == "allow")
+        #expect(listed?["allowlisted"] as? Bool == true)
+
+        let bad = dir.write("bad.yaml", Data("weights:\n  volum: 1\n".utf8))
+        let e = try run(["scan", traffic, "--policy", bad])
+        #expect(e.status == 1)
+        #expect(e.stderr.contains("bad.yaml:2: unknown signal \"volum\""))
+    }
+}
