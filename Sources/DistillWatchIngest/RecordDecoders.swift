@@ -78,9 +78,13 @@ extension JSONScanner {
 /// - Complexity: O(n) in the line length.
 public struct ExchangeLineDecoder: Sendable {
     public var captureText: Bool
+    /// When set, `prompt` and `system` are reduced to ``ContentFeatures`` straight from the
+    /// line's bytes (the text is not materialised unless ``captureText`` is on).
+    public var sketcher: ContentSketcher?
 
-    public init(captureText: Bool = false) {
+    public init(captureText: Bool = false, sketcher: ContentSketcher? = nil) {
         self.captureText = captureText
+        self.sketcher = sketcher
     }
 
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange {
@@ -89,6 +93,8 @@ public struct ExchangeLineDecoder: Sendable {
         var accountID: String?
         var e = Exchange(time: Timestamp(millisecondsSinceEpoch: 0), accountID: "")
         let captureText = self.captureText
+        let sketcher = self.sketcher
+        var systemPart: ContentFeatures?
         try scanner.forEachMember { (key, s) throws(RecordError) in
             switch key.count {
             case 4:
@@ -99,11 +105,27 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
                 if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
                 if keyEquals(key, "prompt") {
-                    e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
+                    if let sketcher {
+                        guard let (text, features) = try sketchText(&s, "prompt", { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
+                        e.prompt = text
+                        e.content = features
+                    } else {
+                        e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
+                    }
                     return
                 }
                 if keyEquals(key, "system") {
-                    e.system = captureText ? try s.optionalString("system") : try skipText(&s, "system")
+                    if let sketcher {
+                        guard let (text, features) = try sketchText(&s, "system", { bytes in
+                            var f = ContentFeatures()
+                            sketcher.addSystem(bytes, to: &f)
+                            return f
+                        }) else { return }
+                        e.system = text
+                        systemPart = features
+                    } else {
+                        e.system = captureText ? try s.optionalString("system") : try skipText(&s, "system")
+                    }
                     return
                 }
             case 3:
@@ -149,7 +171,30 @@ public struct ExchangeLineDecoder: Sendable {
         guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
         e.time = time
         e.accountID = accountID
+        if var content = e.content {
+            if let systemPart {
+                content.systemKey = systemPart.systemKey
+                content.systemCues = systemPart.systemCues
+            }
+            // Tool definitions make an exchange agentic whatever the prompt's words say.
+            if (e.toolCount ?? 0) > 0 { content.capability = .agenticToolUse }
+            e.content = content
+        }
         return e
+    }
+
+    /// Reads a text field and computes its features from the raw bytes; returns the text
+    /// (only when ``captureText`` is on, else `""` to mark presence) and the features, or
+    /// `nil` for `null`.
+    private func sketchText(
+        _ s: inout JSONScanner, _ field: StaticString, _ sketch: (UnsafeBufferPointer<UInt8>) -> ContentFeatures
+    ) throws(RecordError) -> (String, ContentFeatures)? {
+        if s.consumeNull() { return nil }
+        guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
+        let captureText = self.captureText
+        return try s.withStringBytes { bytes in
+            (captureText ? String(decoding: bytes, as: UTF8.self) : "", sketch(bytes))
+        }
     }
 
     /// Validates and skips a text field; returns `""` when it was present (so that the

@@ -10,13 +10,17 @@ public struct IngestOptions: Sendable {
     public var malformedLinesKept: Int
     /// Decode on a second thread while the engine runs on the caller's (same results).
     public var decodeInParallel: Bool
+    /// Reduce prompts to content sketches at ingest (content signals); `nil` turns content
+    /// signals off.
+    public var sketcher: ContentSketcher?
 
     public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
-                decodeInParallel: Bool = true) {
+                decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil) {
         self.strict = strict
         self.captureText = captureText
         self.malformedLinesKept = malformedLinesKept
         self.decodeInParallel = decodeInParallel
+        self.sketcher = sketcher
     }
 }
 
@@ -81,7 +85,7 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
-        let decoder = ExchangeLineDecoder(captureText: options.captureText)
+        let decoder = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
         var lines = 0
         if options.decodeInParallel {
             var sinceProgress = 0

@@ -42,6 +42,8 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on a terminal for large inputs.")
     var progress = true
 
+    @OptionGroup var content: ContentOptions
+
     func validate() throws {
         guard !traffic.isEmpty else {
             throw ValidationError("give at least one traffic file, or - for standard input")
@@ -55,9 +57,10 @@ struct ScanCommand: ParsableCommand {
     func run() throws {
         let policy = try loadPolicy(self.policy)
         let sources = traffic.map(InputSource.init(argument:))
+        let sketcher = try content.sketcher(quiet: quiet)
         let outcome = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
-            policy: policy, options: IngestOptions(strict: strict),
+            policy: policy, options: IngestOptions(strict: strict, sketcher: sketcher),
             includeAllAccounts: all, showProgress: progress && !quiet)
         if let json {
             try writeReport(outcome.report, to: json)
@@ -154,5 +157,52 @@ struct StandardOutput: TextOutputStream {
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandle.standardError.write(Data(string.utf8))
+    }
+}
+
+/// How prompts become content sketches: the key, excerpts, or no content signals at all.
+struct ContentOptions: ParsableArguments {
+    @Option(name: .long, help: "Content key (32 hex digits) seeding the prompt sketches. Default: the stored key, made on first use.")
+    var contentKey: String?
+
+    @Option(name: .long, help: "File holding the content key (made if missing). Default: $DISTILLWATCH_HOME/content.key or ~/.distillwatch/content.key.")
+    var contentKeyFile: String?
+
+    @Flag(name: .long, help: "Turn content signals off: prompts are skipped, not sketched.")
+    var noContent = false
+
+    @Flag(name: .long, help: "Keep short prompt excerpts as evidence in reports (off by default: no prompt text reaches any output).")
+    var evidenceExcerpts = false
+
+    func validate() throws {
+        if let contentKey, ContentKey(hex: contentKey) == nil {
+            throw ValidationError("--content-key must be 32 hexadecimal digits")
+        }
+        if noContent && (contentKey != nil || contentKeyFile != nil || evidenceExcerpts) {
+            throw ValidationError("--no-content cannot be combined with --content-key, --content-key-file or --evidence-excerpts")
+        }
+    }
+
+    /// The sketcher for this run, or `nil` with `--no-content`. Says so on standard error
+    /// when a key file is created.
+    func sketcher(quiet: Bool) throws -> ContentSketcher? {
+        guard !noContent else { return nil }
+        let key: ContentKey
+        if let contentKey, let parsed = ContentKey(hex: contentKey) {
+            key = parsed
+        } else {
+            let path = contentKeyFile ?? ContentKeyStore.defaultPath()
+            do {
+                let loaded = try ContentKeyStore.loadOrCreate(path: path)
+                if loaded.created && !quiet {
+                    var err = StandardError()
+                    Swift.print("note: created a new content key at \(path); keep it to compare sketches across runs", to: &err)
+                }
+                key = loaded.key
+            } catch let error as IngestError {
+                throw ScanFailure(error.description)
+            }
+        }
+        return ContentSketcher(key: key, keepsExcerpts: evidenceExcerpts)
     }
 }

@@ -108,3 +108,56 @@ import Testing
         #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts])
     }
 }
+
+@Suite struct AnalystLabelTests {
+    func pinned(_ engine: inout DetectionEngine, _ account: String, count: Int, from start: Timestamp, output: Int = 8_000) -> Timestamp {
+        var t = start
+        for _ in 0..<count {
+            t = t.adding(seconds: 20)
+            engine.observe(exchange(account, at: t, output: output, maxTokens: 32_000, temperature: 1, thinking: true, messages: 1))
+        }
+        return t
+    }
+
+    @Test func legitimateLabelDismissesTheSameEvidence() {
+        var engine = DetectionEngine()
+        engine.register(AccountRecord(accountID: "a", tier: "free"))
+        var t = pinned(&engine, "a", count: 300, from: ManualClock().now)
+        #expect(engine.decision(for: "a").verdict.isFlagged)
+        let after = engine.applyLabel(.legitimate, to: "a", at: t)
+        #expect(after.verdict == .allow)
+        #expect(engine.label(for: "a") == .legitimate)
+        // The same behaviour goes on: still allowed.
+        t = pinned(&engine, "a", count: 200, from: t)
+        #expect(engine.decision(for: "a").verdict == .allow)
+        let detail = engine.readings(for: "a").first { $0.kind == .parameterFingerprint }!.detail
+        #expect(detail.contains("analyst dismissed"))
+    }
+
+    @Test func legitimateLabelDoesNotHideNewEvidence() {
+        var engine = DetectionEngine()
+        engine.register(AccountRecord(accountID: "a", tier: "free"))
+        // Modest first: some output volume, nothing else.
+        var t = ManualClock().now
+        for _ in 0..<100 {
+            t = t.adding(seconds: 600)
+            engine.observe(exchange("a", at: t, output: 2_000))
+        }
+        engine.applyLabel(.legitimate, to: "a", at: t)
+        // Then a new pattern: pinned parameters, far more volume, gaps like a metronome.
+        _ = pinned(&engine, "a", count: 600, from: t, output: 30_000)
+        #expect(engine.decision(for: "a").verdict.isFlagged)
+    }
+
+    @Test func confirmedAttackBlocks() {
+        var engine = DetectionEngine()
+        let t = ManualClock().now
+        engine.observe(exchange("quiet", at: t))
+        let d = engine.applyLabel(.confirmedAttack, to: "quiet", at: t)
+        #expect(d.verdict == .block)
+        engine.observe(exchange("quiet", at: t.adding(seconds: 5)))
+        #expect(engine.decision(for: "quiet").verdict == .block)
+        let report = ScanReport(engine: engine, generatedAt: t, includeAllAccounts: false)
+        #expect(report.accounts.first?.analystLabel == .confirmedAttack)
+    }
+}

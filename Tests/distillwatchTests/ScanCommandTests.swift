@@ -21,11 +21,18 @@ struct RunResult {
     var stderr: String
 }
 
+/// A content-key home for the binary under test, so tests never touch the user's own.
+let testHome = NSTemporaryDirectory() + "distillwatch-cli-home-" + UUID().uuidString
+
 /// Runs the binary with `arguments`, feeding `stdin` if given.
-func run(_ arguments: [String], stdin: Data? = nil) throws -> RunResult {
+func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> RunResult {
     let process = Process()
     process.executableURL = try distillwatchBinary()
     process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["DISTILLWATCH_HOME"] = testHome
+    env.merge(environment) { $1 }
+    process.environment = env
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

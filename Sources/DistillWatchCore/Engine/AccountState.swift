@@ -69,6 +69,13 @@ public struct AccountState: Sendable {
     var pivotNewModelExchanges: Int32 = 0
     var pivotModel: Int32 = -1
 
+    // Content profile (prompt sketches).
+    var content = ContentState()
+
+    // Analyst feedback: signal values dismissed by a `legitimate` label, and the label.
+    var dismissed = SignalValues(repeating: 0)
+    var label: AnalystLabel?
+
     // Verdict.
     var score: Double = 0
     var verdict: Verdict = .allow

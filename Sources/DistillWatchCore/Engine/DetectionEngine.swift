@@ -24,6 +24,7 @@ public struct DetectionEngine: Sendable {
     private var states: ContiguousArray<AccountState> = []
     private var records: [AccountRecord?] = []
     private var models = ModelCatalog()
+    private var templates = TemplateCatalog()
     /// The latest exchange time observed.
     public private(set) var clock: Timestamp?
     public private(set) var firstTime: Timestamp?
@@ -105,6 +106,10 @@ public struct DetectionEngine: Sendable {
         if clock == nil || time > clock! { clock = time }
         exchangesObserved += 1
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
+        if let content = e.content {
+            let accounts = templates.record(key: content.templateKey, account: Int32(i))
+            states[i].content.update(with: content, sharedTemplate: accounts >= policy.sharedTemplateAccounts)
+        }
         return Self.rescore(&states[i], at: time, policy: policy, models: models)
     }
 
@@ -117,7 +122,7 @@ public struct DetectionEngine: Sendable {
         if e.model != nil { bits |= 1 << 2 }
         if e.status != nil { bits |= 1 << 3 }
         if e.clientIP != nil { bits |= 1 << 4 }
-        if e.prompt != nil { bits |= 1 << 5 }
+        if e.prompt != nil || e.content != nil { bits |= 1 << 5 }
         familyBits |= bits
     }
 
@@ -231,7 +236,9 @@ public struct DetectionEngine: Sendable {
         var strongest: SignalKind?
         var strongestContribution = 0.0
         for kind in SignalKind.all {
-            let contribution = min(1, max(0, policy.weight(kind) * values[kind.ordinal]))
+            // Evidence an analyst dismissed does not count again; only what exceeds it does.
+            let value = max(0, values[kind.ordinal] - s.dismissed[kind.ordinal])
+            let contribution = min(1, max(0, policy.weight(kind) * value))
             remaining *= 1 - contribution
             if contribution > strongestContribution {
                 strongestContribution = contribution
@@ -243,6 +250,7 @@ public struct DetectionEngine: Sendable {
         s.strongestSignal = strongest
         var verdict = policy.thresholds.verdict(for: score)
         if s.allowlisted || s.exchanges < Int64(policy.minimumExchanges) { verdict = .allow }
+        if s.label == .confirmedAttack { verdict = .block }
         s.verdict = verdict
         var newlyFlagged = false
         if verdict.isFlagged, s.firstFlaggedAt == nil {
@@ -252,6 +260,41 @@ public struct DetectionEngine: Sendable {
         }
         return Decision(verdict: verdict, score: score, allowlisted: s.allowlisted,
                         strongestSignal: strongest, newlyFlagged: newlyFlagged)
+    }
+
+    // MARK: Analyst feedback
+
+    /// Applies an analyst's label to an account, as of `time` (the account's state is
+    /// re-scored then).
+    ///
+    /// - `legitimate`: the current value of every signal is dismissed: those values no
+    ///   longer count, only evidence beyond them does. The verdict drops accordingly.
+    /// - `confirmedAttack`: the account is blocked from now on, whatever its score.
+    ///
+    /// Labels are part of the engine's input: replaying exchanges and labels in the same
+    /// order gives the same state.
+    /// - Complexity: O(1).
+    @discardableResult
+    public mutating func applyLabel(_ label: AnalystLabel, to accountID: String, at time: Timestamp) -> Decision {
+        let i = Int(slot(for: accountID))
+        let now = max(time, states[i].lastSeen)
+        switch label {
+        case .legitimate:
+            states[i].dismissed = states[i].hasTraffic
+                ? BehaviourSignals.values(states[i], SignalContext(policy: policy, now: states[i].lastSeen, models: models))
+                : InlineArray(repeating: 0)
+        case .confirmedAttack:
+            states[i].dismissed = InlineArray(repeating: 0)
+        }
+        states[i].label = label
+        var decision = Self.rescore(&states[i], at: now, policy: policy, models: models)
+        decision.newlyFlagged = false
+        return decision
+    }
+
+    /// The label an analyst gave the account, if any.
+    public func label(for accountID: String) -> AnalystLabel? {
+        indexByAccount[accountID].flatMap { states[Int($0)].label }
     }
 
     // MARK: Reading state
@@ -271,7 +314,14 @@ public struct DetectionEngine: Sendable {
     public func readings(for accountID: String) -> [SignalReading] {
         guard let i = indexByAccount[accountID] else { return [] }
         let s = states[Int(i)]
-        return BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models))
+        var readings = BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models))
+        for k in readings.indices {
+            let dismissed = s.dismissed[readings[k].kind.ordinal]
+            guard dismissed > 0 else { continue }
+            readings[k].contribution = max(0, readings[k].value - dismissed) * policy.weight(readings[k].kind)
+            readings[k].detail += " (analyst dismissed evidence up to \(format(dismissed, digits: 2)))"
+        }
+        return readings
     }
 
     /// The account record registered for an account, if any.
@@ -308,7 +358,9 @@ public struct DetectionEngine: Sendable {
             firstSeen: s.hasTraffic ? s.firstSeen : nil, lastSeen: s.hasTraffic ? s.lastSeen : nil,
             firstFlaggedAt: s.firstFlaggedAt,
             exchangesBeforeFlag: s.firstFlaggedAt == nil ? nil : Int(s.exchangesBeforeFlag),
-            exchanges: Int(s.exchanges), outputTokens: Int(s.outputTokens))
+            exchanges: Int(s.exchanges), outputTokens: Int(s.outputTokens), label: s.label,
+            capabilities: Dictionary(uniqueKeysWithValues: s.content.capabilityShares.map { ($0.0.rawValue, $0.1) }),
+            contentExchanges: Int(s.content.exchanges))
     }
 
     /// Bytes of engine state per account: the fixed-size state, plus the index entry, the
@@ -331,4 +383,9 @@ public struct AccountSummary: Sendable, Equatable {
     public var exchangesBeforeFlag: Int?
     public var exchanges: Int
     public var outputTokens: Int
+    public var label: AnalystLabel?
+    /// Share of the account's prompts in each capability (empty without prompt text).
+    public var capabilities: [String: Double]
+    /// Exchanges that carried prompt text.
+    public var contentExchanges: Int
 }

@@ -44,3 +44,12 @@ public struct Decision: Sendable, Equatable {
     public static let unknownAccount = Decision(
         verdict: .allow, score: 0, allowlisted: false, strongestSignal: nil, newlyFlagged: false)
 }
+
+/// An analyst's judgement of an account, fed back to the engine.
+public enum AnalystLabel: String, Sendable, Codable, Hashable {
+    /// The account is an extraction account: it is blocked from now on.
+    case confirmedAttack = "confirmed_attack"
+    /// The account is legitimate: the evidence seen so far is dismissed, so only new or
+    /// stronger evidence can flag it again.
+    case legitimate
+}

@@ -81,6 +81,8 @@ public struct Policy: Sendable, Equatable {
     /// A model first seen within this many hours of the start of the traffic was already
     /// there, not newly released.
     public var releaseGraceHours: Double
+    /// A template family used by at least this many accounts counts as shared.
+    public var sharedTemplateAccounts: Double = 10
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,
@@ -127,6 +129,12 @@ public struct Policy: Sendable, Equatable {
             .parameterFingerprint: 0.35,
             .modelPivot: 0.40,
             .rateLimitPressure: 0.35,
+            .cotElicitation: 0.35,
+            .rubricGrading: 0.40,
+            .sensitiveRewriting: 0.35,
+            .syntheticDataGeneration: 0.35,
+            .templateSharing: 0.25,
+            .coverageSweep: 0.30,
         ],
         thresholds: Thresholds(review: 0.5, throttle: 0.75, block: 0.9),
         minimumExchanges: 20,
@@ -162,6 +170,12 @@ extension SignalKind {
         case .parameterFingerprint: return 4
         case .modelPivot: return 5
         case .rateLimitPressure: return 6
+        case .cotElicitation: return 7
+        case .rubricGrading: return 8
+        case .sensitiveRewriting: return 9
+        case .syntheticDataGeneration: return 10
+        case .templateSharing: return 11
+        case .coverageSweep: return 12
         }
     }
 }

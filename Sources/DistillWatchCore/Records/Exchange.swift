@@ -30,6 +30,9 @@ public struct Exchange: Sendable, Equatable {
     public var system: String?
     public var prompt: String?
     public var response: String?
+    /// The prompt reduced to sketches at ingest (not a v1 field: derived from `prompt` and
+    /// `system` when content signals are on, after which the text need not be kept).
+    public var content: ContentFeatures?
 
     public init(
         time: Timestamp, accountID: String, requestID: String? = nil, apiKeyID: String? = nil,
@@ -40,7 +43,7 @@ public struct Exchange: Sendable, Equatable {
         status: Int? = nil, latencyMilliseconds: Double? = nil, clientIP: String? = nil,
         asn: Int? = nil, country: String? = nil, userAgent: String? = nil,
         clientFingerprint: String? = nil, system: String? = nil, prompt: String? = nil,
-        response: String? = nil
+        response: String? = nil, content: ContentFeatures? = nil
     ) {
         self.time = time
         self.accountID = accountID
@@ -68,6 +71,7 @@ public struct Exchange: Sendable, Equatable {
         self.system = system
         self.prompt = prompt
         self.response = response
+        self.content = content
     }
 
     /// HTTP status, 200 when the record does not say.

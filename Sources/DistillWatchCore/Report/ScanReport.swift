@@ -49,9 +49,15 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var exchanges: Int
         public var outputTokens: Int
         public var signals: [Signal]
+        /// An analyst's label, when one was given (server only).
+        public var analystLabel: AnalystLabel?
+        /// What the account's prompts target (shares summing to 1; absent without prompt text).
+        public var capabilities: [String: Double]?
 
         enum CodingKeys: String, CodingKey {
             case accountID = "account_id"
+            case analystLabel = "analyst_label"
+            case capabilities
             case verdict, score, allowlisted
             case campaignID = "campaign_id"
             case firstFlaggedAt = "first_flagged_at"
@@ -113,7 +119,7 @@ extension ScanReport {
         var listed: [Account] = []
         for s in summaries {
             let suppressed = s.allowlisted && s.score >= review
-            guard includeAllAccounts || s.verdict.isFlagged || suppressed else { continue }
+            guard includeAllAccounts || s.verdict.isFlagged || suppressed || s.label != nil else { continue }
             let signals = engine.readings(for: s.accountID)
                 .filter { $0.contribution > 0 }
                 .sorted { $0.contribution > $1.contribution }
@@ -122,7 +128,8 @@ extension ScanReport {
             listed.append(Account(
                 accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
                 campaignID: nil, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
-                exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals))
+                exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals, analystLabel: s.label,
+                capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded)))
         }
         listed.sort { $0.score != $1.score ? $0.score > $1.score : $0.accountID < $1.accountID }
         self.init(

@@ -40,10 +40,10 @@ enum BehaviourSignals {
     static let minimumPivotExchanges: Int32 = 10
     static let nearLimitFraction = 0.8
 
-    /// All signal values in `SignalKind.allCases` order.
-    /// - Complexity: O(1).
-    static func values(_ s: AccountState, _ c: SignalContext) -> InlineArray<7, Double> {
-        var v = InlineArray<7, Double>(repeating: 0)
+    /// All signal values (behaviour and content), indexed by ``SignalKind/ordinal``.
+    /// - Complexity: O(1) (content novelty reads two 64-register sketches).
+    static func values(_ s: AccountState, _ c: SignalContext) -> SignalValues {
+        var v = SignalValues(repeating: 0)
         let expected = expectedDaily(s, c)
         v[SignalKind.volume.ordinal] = ratioStrength(observedDailyExchanges(s, c) / expected.exchanges)
         v[SignalKind.outputVolume.ordinal] = ratioStrength(observedDailyOutputTokens(s, c) / expected.outputTokens)
@@ -52,6 +52,7 @@ enum BehaviourSignals {
         v[SignalKind.parameterFingerprint.ordinal] = parameterFingerprint(s, c).value
         v[SignalKind.modelPivot.ordinal] = modelPivot(s)
         v[SignalKind.rateLimitPressure.ordinal] = rateLimitPressure(s).value
+        ContentSignals.fill(&v, s.content, c)
         return v
     }
 
@@ -247,6 +248,8 @@ enum BehaviourSignals {
             let r = rateLimitPressure(s)
             return "\(percent(r.share429)) of requests answered 429; \(s.minutesNearLimit) of \(s.minutesActive) "
                 + "active minutes at 80% or more of the \(format(s.tierProfile.requestsPerMinute)) requests/min limit"
+        case .cotElicitation, .rubricGrading, .sensitiveRewriting, .syntheticDataGeneration, .templateSharing, .coverageSweep:
+            return ContentSignals.detail(kind, s.content, c)
         }
     }
 

@@ -23,6 +23,21 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
     /// the tier's per-minute limit.
     case rateLimitPressure = "rate_limit_pressure"
 
+    // Content signals (from prompt sketches; Documentation/Content.md).
+
+    /// Share of prompts asking for step-by-step reasoning or a visible chain of thought.
+    case cotElicitation = "cot_elicitation"
+    /// Share of prompts asking to score, rate or compare answers: a reward model.
+    case rubricGrading = "rubric_grading"
+    /// Share of prompts asking to rewrite a question so that it becomes acceptable.
+    case sensitiveRewriting = "sensitive_rewriting"
+    /// Share of prompts asking to generate many diverse problems or examples.
+    case syntheticDataGeneration = "synthetic_data_generation"
+    /// Share of traffic in template families that many other accounts also use.
+    case templateSharing = "template_sharing"
+    /// Many distinct tasks with almost no repetition: a systematic sweep.
+    case coverageSweep = "coverage_sweep"
+
     /// The data family the signal needs; listed in `signals_without_data` when no record
     /// carried it.
     public var family: DataFamily {
@@ -33,9 +48,18 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .parameterFingerprint: return .parameters
         case .modelPivot: return .models
         case .rateLimitPressure: return .status
+        case .cotElicitation, .rubricGrading, .sensitiveRewriting, .syntheticDataGeneration,
+             .templateSharing, .coverageSweep:
+            return .content
         }
     }
+
+    /// Number of signals.
+    public static let count = 13
 }
+
+/// One value per signal, indexed by ``SignalKind/ordinal``.
+public typealias SignalValues = InlineArray<13, Double>
 
 /// Families of input data that signals depend on (spec: "say in its report which signal
 /// families had no data").

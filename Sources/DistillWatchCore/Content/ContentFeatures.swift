@@ -1,0 +1,198 @@
+/// What an exchange's prompt is, reduced at ingest to numbers: the text itself is not kept.
+///
+/// About 700 bytes, fixed. Made by ``ContentSketcher`` from the `prompt` (and `system`) text
+/// and carried on ``Exchange/content``.
+public struct ContentFeatures: Sendable, Equatable {
+    /// MinHash of the prompt's word 3-shingles under the content key.
+    public var signature = MinHashSignature()
+    /// Hash of the prompt's wrapper: its first six and last four normalised tokens (the
+    /// whole prompt when it is shorter). Prompts built from one template share it.
+    public var templateKey: UInt64 = 0
+    /// Hash of the normalised system prompt, when there is one.
+    public var systemKey: UInt64?
+    /// Elicitation cues found in the user prompt (not the system prompt: a tutoring
+    /// product's own "let's think step by step" is not its users' request).
+    public var cues: ContentCues = []
+    /// Cues found in the system prompt.
+    public var systemCues: ContentCues = []
+    public var capability: Capability = .other
+    public var tokenCount: UInt32 = 0
+    /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16): a sample
+    /// that is coherent across prompts, for estimating an account's vocabulary.
+    public var vocabularySample = InlineArray<16, UInt64>(repeating: 0)
+    public var vocabularySampleCount: UInt8 = 0
+    /// A short excerpt of the prompt, only when evidence excerpts are enabled.
+    public var excerpt: String?
+
+    public init() {}
+
+    public static func == (a: ContentFeatures, b: ContentFeatures) -> Bool {
+        guard a.signature == b.signature, a.templateKey == b.templateKey, a.systemKey == b.systemKey,
+              a.cues == b.cues, a.systemCues == b.systemCues, a.capability == b.capability,
+              a.tokenCount == b.tokenCount, a.vocabularySampleCount == b.vocabularySampleCount,
+              a.excerpt == b.excerpt else { return false }
+        for i in 0..<Int(a.vocabularySampleCount) where a.vocabularySample[i] != b.vocabularySample[i] { return false }
+        return true
+    }
+}
+
+/// What a prompt is mainly about, from transparent features (see Documentation/Content.md).
+public enum Capability: String, CaseIterable, Sendable, Codable, Hashable {
+    case coding
+    case agenticToolUse = "agentic_tool_use"
+    case reasoning
+    case writing
+    case generalChat = "general_chat"
+    case other
+
+    @inlinable
+    public var ordinal: Int {
+        switch self {
+        case .coding: return 0
+        case .agenticToolUse: return 1
+        case .reasoning: return 2
+        case .writing: return 3
+        case .generalChat: return 4
+        case .other: return 5
+        }
+    }
+}
+
+/// Reduces prompt text to ``ContentFeatures``.
+///
+/// The prompt is normalised (``PromptNormalizer``), cut into word 3-shingles, and each
+/// shingle goes through the content key's PRF into a ``MinHashSignature``. The lexicon
+/// (``ContentLexicon``) finds elicitation cues and capability words; code punctuation and
+/// `tool_count` complete the capability estimate.
+///
+/// - Complexity: O(n) in the prompt's bytes; one PRF call per token.
+public struct ContentSketcher: Sendable {
+    public let key: ContentKey
+    public let lexicon: ContentLexicon
+    /// Keep a short excerpt of each prompt (evidence excerpts, off by default).
+    public var keepsExcerpts: Bool
+    public static let excerptLength = 120
+
+    public init(key: ContentKey, lexicon: ContentLexicon = .standard, keepsExcerpts: Bool = false) {
+        self.key = key
+        self.lexicon = lexicon
+        self.keepsExcerpts = keepsExcerpts
+    }
+
+    /// Features of a user prompt (UTF-8 bytes). `toolCount` is the exchange's `tool_count`.
+    public func features(prompt: UnsafeBufferPointer<UInt8>, toolCount: Int?) -> ContentFeatures {
+        var f = ContentFeatures()
+        var tokens: [UInt64] = []
+        tokens.reserveCapacity(prompt.count / 4 + 4)
+        PromptNormalizer.forEachToken(prompt) { tokens.append($0) }
+        f.tokenCount = UInt32(clamping: tokens.count)
+
+        var codingWords = 0, agenticWords = 0, mathWords = 0, writingWords = 0, chatWords = 0
+        tokens.withUnsafeBufferPointer { t in
+            // Shingles: every run of three tokens (or the whole prompt when shorter).
+            if t.count >= 3 {
+                for i in 2..<t.count {
+                    f.signature.offer(key.prf(t[i - 2] ^ t[i - 1].rotatedLeft(21) ^ t[i].rotatedLeft(42)))
+                }
+            } else if !t.isEmpty {
+                var h: UInt64 = 0
+                for (k, x) in t.enumerated() { h ^= x.rotatedLeft(UInt64(21 * k)) }
+                f.signature.offer(key.prf(h))
+            }
+            for i in 0..<t.count {
+                lexicon.matches(t, at: i) { cue in
+                    if cue.contains(.codingWord) { codingWords += 1 }
+                    else if cue.contains(.agenticWord) { agenticWords += 1 }
+                    else if cue.contains(.mathWord) { mathWords += 1 }
+                    else if cue.contains(.writingWord) { writingWords += 1 }
+                    else if cue.contains(.chatWord) { chatWords += 1 }
+                    else { f.cues.formUnion(cue) }
+                }
+                if t[i] >> 61 == 0, f.vocabularySampleCount < 16 {
+                    f.vocabularySample[Int(f.vocabularySampleCount)] = t[i]
+                    f.vocabularySampleCount += 1
+                }
+            }
+            f.templateKey = Self.wrapperKey(t)
+        }
+        f.signature.densify()
+
+        let codePunctuation = Self.codePunctuation(prompt)
+        if (toolCount ?? 0) > 0 || agenticWords >= 2 {
+            f.capability = .agenticToolUse
+        } else if codePunctuation >= 8 || codingWords >= 2 || (codingWords >= 1 && codePunctuation >= 3) {
+            f.capability = .coding
+        } else if mathWords >= 2 || (mathWords >= 1 && f.cues.contains(.chainOfThought)) {
+            f.capability = .reasoning
+        } else if writingWords >= 1 {
+            f.capability = .writing
+        } else if chatWords >= 1 || tokens.count < 12 {
+            f.capability = .generalChat
+        }
+        if keepsExcerpts {
+            f.excerpt = Self.excerpt(prompt)
+        }
+        return f
+    }
+
+    /// Adds what the system prompt contributes: its key and its cues.
+    public func addSystem(_ system: UnsafeBufferPointer<UInt8>, to f: inout ContentFeatures) {
+        var tokens: [UInt64] = []
+        PromptNormalizer.forEachToken(system) { tokens.append($0) }
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for t in tokens { h = (h ^ t) &* 0x0000_0100_0000_01B3 }
+        f.systemKey = key.prf(h)
+        tokens.withUnsafeBufferPointer { t in
+            for i in 0..<t.count {
+                lexicon.matches(t, at: i) { cue in
+                    f.systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
+                }
+            }
+        }
+    }
+
+    /// Convenience for tests and small inputs.
+    public func features(prompt: String, system: String? = nil, toolCount: Int? = nil) -> ContentFeatures {
+        var prompt = prompt
+        var f = prompt.withUTF8 { features(prompt: $0, toolCount: toolCount) }
+        if var system {
+            system.withUTF8 { addSystem($0, to: &f) }
+        }
+        return f
+    }
+
+    static func wrapperKey(_ t: UnsafeBufferPointer<UInt64>) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ x: UInt64) { h = (h ^ x) &* 0x0000_0100_0000_01B3 }
+        if t.count <= 14 {
+            for x in t { mix(x) }
+        } else {
+            for i in 0..<6 { mix(t[i]) }
+            mix(0x5EED)
+            for i in (t.count - 4)..<t.count { mix(t[i]) }
+        }
+        return h
+    }
+
+    /// Count of characters typical of code: braces, semicolons, parentheses, `=`, backticks.
+    static func codePunctuation(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for c in b {
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "`"),
+                 UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"):
+                n += 1
+            default: break
+            }
+        }
+        return n
+    }
+
+    /// The first characters of the prompt, cut at a character boundary.
+    static func excerpt(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        var end = min(b.count, excerptLength)
+        while end < b.count, end > 0, b[end] & 0xC0 == 0x80 { end -= 1 }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: b[0..<end]), as: UTF8.self)
+        return end < b.count ? text + "…" : text
+    }
+}

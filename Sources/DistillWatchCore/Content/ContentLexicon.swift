@@ -1,0 +1,149 @@
+/// What a prompt asks for, as recognised by the lexicon.
+public struct ContentCues: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// Asks for step-by-step reasoning or a visible chain of thought.
+    public static let chainOfThought = ContentCues(rawValue: 1 << 0)
+    /// Asks to score, rate or compare answers (a reward model).
+    public static let rubricGrading = ContentCues(rawValue: 1 << 1)
+    /// Asks to rewrite a question so that it becomes acceptable or safe.
+    public static let sensitiveRewriting = ContentCues(rawValue: 1 << 2)
+    /// Asks to generate many diverse problems, instructions or examples.
+    public static let syntheticData = ContentCues(rawValue: 1 << 3)
+    // Capability words (one hit each is weak evidence; the sketcher counts them).
+    static let codingWord = ContentCues(rawValue: 1 << 8)
+    static let agenticWord = ContentCues(rawValue: 1 << 9)
+    static let mathWord = ContentCues(rawValue: 1 << 10)
+    static let writingWord = ContentCues(rawValue: 1 << 11)
+    static let chatWord = ContentCues(rawValue: 1 << 12)
+}
+
+/// The phrase lexicon behind the elicitation and capability cues.
+///
+/// Phrases are normalised with ``PromptNormalizer`` exactly like prompts, so they match
+/// across case, punctuation and digits, and are looked up by token hash: a 4,096-bit map
+/// of phrase-initial tokens rejects almost every token with one bit test, and only
+/// candidates go to the dictionary. Chain-of-thought phrasings cover English, Spanish,
+/// French, German, Portuguese, Italian, Russian, Chinese, Japanese and Korean.
+///
+/// - Complexity: O(t · p) per prompt for t tokens and p the longest phrase (8 tokens), with
+///   one bit test per token in the common case.
+public struct ContentLexicon: Sendable {
+    struct Phrase: Sendable {
+        var tokens: [UInt64]
+        var cue: ContentCues
+    }
+
+    private var firstTokenBits = [UInt64](repeating: 0, count: 64)
+    private var phrasesByFirstToken: [UInt64: [Phrase]] = [:]
+    let longestPhrase: Int
+
+    public static let standard = ContentLexicon(entries: ContentLexicon.standardEntries)
+
+    init(entries: [(ContentCues, [String])]) {
+        var longest = 1
+        for (cue, phrases) in entries {
+            for text in phrases {
+                var tokens: [UInt64] = []
+                var text = text
+                text.withUTF8 { PromptNormalizer.forEachToken($0) { tokens.append($0) } }
+                guard let first = tokens.first else { continue }
+                longest = max(longest, tokens.count)
+                firstTokenBits[Int((first & 4095) >> 6)] |= 1 << (first & 63)
+                phrasesByFirstToken[first, default: []].append(Phrase(tokens: tokens, cue: cue))
+            }
+        }
+        longestPhrase = longest
+    }
+
+    /// Calls `hit` for every phrase occurrence starting at `tokens[i]`.
+    @inline(__always)
+    func matches(_ tokens: UnsafeBufferPointer<UInt64>, at i: Int, _ hit: (ContentCues) -> Void) {
+        let t = tokens[i]
+        guard firstTokenBits[Int((t & 4095) >> 6)] & (1 << (t & 63)) != 0,
+              let candidates = phrasesByFirstToken[t] else { return }
+        for phrase in candidates where i + phrase.tokens.count <= tokens.count {
+            var k = 1
+            while k < phrase.tokens.count, tokens[i + k] == phrase.tokens[k] { k += 1 }
+            if k == phrase.tokens.count { hit(phrase.cue) }
+        }
+    }
+
+    static let standardEntries: [(ContentCues, [String])] = [
+        (.chainOfThought, [
+            "step by step", "step-by-step", "think step by step", "let's think", "show your reasoning",
+            "show your work", "show all your work", "explain your reasoning", "explain your thinking",
+            "reason through", "reasoning process", "walk me through your reasoning", "walk through your reasoning",
+            "before answering", "before you answer", "before giving the final answer", "chain of thought",
+            "chain-of-thought", "think carefully", "think it through", "think out loud", "thinking tags",
+            "reasoning in tags", "inside thinking tags", "put your reasoning", "write out your reasoning",
+            "detailed reasoning", "full reasoning", "derive the answer", "justify each step", "each step of",
+            "paso a paso", "muestra tu razonamiento", "explica tu razonamiento", "razona",
+            "étape par étape", "montre ton raisonnement", "explique ton raisonnement", "raisonnement détaillé",
+            "schritt für schritt", "zeige deinen lösungsweg", "erkläre deine überlegungen", "begründe jeden schritt",
+            "passo a passo", "mostre seu raciocínio", "explique seu raciocínio",
+            "passo dopo passo", "mostra il tuo ragionamento",
+            "шаг за шагом", "покажи рассуждения", "объясни ход рассуждений",
+            "一步一步", "逐步", "请展示推理过程", "推理过程", "详细推理", "思考过程",
+            "ステップバイステップ", "段階的に", "推論過程", "考え方を示して",
+            "단계별로", "추론 과정",
+        ]),
+        (.rubricGrading, [
+            "score the following", "score this response", "score the response", "rate this response",
+            "rate the response", "rate the following", "rate the answer", "grade the answer", "grade this answer",
+            "grade the response", "on a scale of 0 to 0", "on a scale from 0 to 0", "scale of 0 0",
+            "which response is better", "which answer is better", "compare the two responses",
+            "compare the two answers", "compare response a and response b", "response a", "preferred response",
+            "according to the rubric", "using the rubric", "grading rubric", "evaluation rubric",
+            "output a score", "return a score", "score as json", "rating as json", "output the rating",
+            "judge the quality", "evaluate the quality of the response", "reward score", "assign a score",
+            "califica la respuesta", "évalue la réponse", "bewerte die antwort", "оцени ответ", "给这个回答打分", "评分标准",
+        ]),
+        (.sensitiveRewriting, [
+            "rewrite this question so", "rewrite the question so", "rephrase this question so",
+            "rephrase the question so", "make it acceptable", "so that it is acceptable", "so it is acceptable",
+            "make this question safe", "make the question safe", "safe version of", "a safe version",
+            "acceptable version", "politically neutral version", "without triggering", "so that it passes",
+            "so it won't be refused", "so it is not refused", "avoid refusal", "avoid being refused",
+            "sanitize this question", "sanitise this question", "rewrite it to be harmless", "harmless version",
+            "reformula esta pregunta", "reformule cette question", "formuliere diese frage um", "перефразируй вопрос",
+            "改写这个问题", "改写成安全", "换一种说法",
+        ]),
+        (.syntheticData, [
+            "generate 0 diverse", "generate 0 different", "generate 0 unique", "generate 0 new", "create 0 diverse",
+            "create 0 different", "write 0 diverse", "write 0 different", "produce 0 diverse", "list 0 diverse",
+            "generate diverse", "generate a diverse", "diverse set of", "diverse problems", "diverse instructions",
+            "diverse examples", "diverse questions", "diverse tasks", "varied problems", "varied examples",
+            "synthetic data", "synthetic dataset", "training examples", "training data", "instruction dataset",
+            "generate instructions", "generate questions", "generate problems", "generate tasks", "new problems similar",
+            "each with a solution", "along with their solutions", "with reference solutions", "in jsonl format",
+            "genera 0 problemas", "génère 0 problèmes", "generiere 0 aufgaben", "сгенерируй 0", "生成0个", "生成多样",
+        ]),
+        (.codingWord, [
+            "code", "function", "python", "javascript", "typescript", "java", "rust", "golang", "swift", "kotlin",
+            "sql", "bug", "debug", "compile", "compiler", "refactor", "implement", "unit test", "api", "class",
+            "method", "regex", "algorithm", "stack trace", "exception", "repository", "git", "docker", "kubernetes",
+            "async", "thread", "null pointer", "segfault", "endpoint", "json", "script", "def", "return", "import",
+        ]),
+        (.agenticWord, [
+            "tool", "tools", "tool call", "function call", "call the", "you have access to", "available tools",
+            "use the tool", "invoke", "execute the command", "run the command", "terminal", "shell", "browse",
+            "search the web", "file system", "agent", "plan the steps", "next action", "observation",
+        ]),
+        (.mathWord, [
+            "prove", "proof", "theorem", "lemma", "equation", "solve", "integral", "derivative", "matrix",
+            "probability", "polynomial", "prime", "modulo", "geometry", "triangle", "compute", "calculate",
+            "sum of", "how many", "find the value", "simplify", "inequality", "limit", "sequence", "logic puzzle",
+        ]),
+        (.writingWord, [
+            "essay", "story", "poem", "email", "letter", "blog post", "article", "summarize", "summarise",
+            "summary", "rewrite", "paraphrase", "translate", "tone", "headline", "cover letter", "outline",
+            "draft", "proofread", "slogan",
+        ]),
+        (.chatWord, [
+            "hello", "hi", "hey", "thanks", "thank you", "how are you", "what do you think", "recommend",
+            "favorite", "favourite", "tell me about", "any tips", "good morning", "weekend", "recipe", "movie",
+        ]),
+    ]
+}

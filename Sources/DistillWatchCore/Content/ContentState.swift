@@ -1,0 +1,119 @@
+import RealModule
+
+/// An account's content profile in fixed memory (about 300 bytes): what it asks for, how
+/// varied it is, and how much of it comes from shared templates.
+struct ContentState: Sendable {
+    var exchanges: Int32 = 0
+    /// Exchanges with each elicitation cue: chain of thought, rubric grading, sensitive
+    /// rewriting, synthetic data.
+    var cueCounts = InlineArray<4, Int32>(repeating: 0)
+    var capabilityCounts = InlineArray<6, Int32>(repeating: 0)
+    var tokens: Int64 = 0
+    /// Exchanges whose template family was, at the time, used by many accounts.
+    var sharedTemplateExchanges: Int32 = 0
+    var lastTemplateKey: UInt64 = 0
+    var sameTemplateAsPrevious: Int32 = 0
+    var systemPromptExchanges: Int32 = 0
+    var lastSystemKey: UInt64 = 0
+    var sameSystemAsPrevious: Int32 = 0
+    /// One-bit MinHash fingerprints of the last 16 prompts, to find near-duplicates.
+    var recentFingerprints = InlineArray<32, UInt64>(repeating: 0)
+    var recentCount: UInt8 = 0
+    var recentHead: UInt8 = 0
+    var nearDuplicates: Int32 = 0
+    /// Distinct signature values (16 bins a prompt): novel material across prompts.
+    var novelty = SmallHyperLogLog()
+    /// Distinct sampled vocabulary, and how many sampled tokens it came from.
+    var vocabulary = SmallHyperLogLog()
+    var vocabularySamples: Int64 = 0
+    /// One excerpt of a prompt that carried an elicitation cue (only with evidence excerpts on).
+    var cueExcerpt: String?
+
+    static let cueOrder: [ContentCues] = [.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]
+
+    mutating func update(with f: ContentFeatures, sharedTemplate: Bool) {
+        exchanges += 1
+        tokens += Int64(f.tokenCount)
+        for (k, cue) in Self.cueOrder.enumerated() where f.cues.contains(cue) { cueCounts[k] += 1 }
+        capabilityCounts[f.capability.ordinal] += 1
+        if sharedTemplate { sharedTemplateExchanges += 1 }
+        if exchanges > 1, f.templateKey == lastTemplateKey { sameTemplateAsPrevious += 1 }
+        lastTemplateKey = f.templateKey
+        if let system = f.systemKey {
+            if systemPromptExchanges > 0, system == lastSystemKey { sameSystemAsPrevious += 1 }
+            systemPromptExchanges += 1
+            lastSystemKey = system
+        }
+        // A near-duplicate: estimated Jaccard of at least 0.8 with one of the last 16
+        // prompts, i.e. at least 115 of 128 fingerprint bits agree. Unrelated prompts agree
+        // on about 64 + 32·J bits, several standard deviations below.
+        let fingerprint = f.signature.oneBitFingerprint
+        var duplicate = false
+        for i in 0..<Int(recentCount) {
+            let disagree = (recentFingerprints[2 * i] ^ fingerprint.0).nonzeroBitCount
+                + (recentFingerprints[2 * i + 1] ^ fingerprint.1).nonzeroBitCount
+            if disagree <= 13 {
+                duplicate = true
+                break
+            }
+        }
+        if duplicate { nearDuplicates += 1 }
+        recentFingerprints[2 * Int(recentHead)] = fingerprint.0
+        recentFingerprints[2 * Int(recentHead) + 1] = fingerprint.1
+        recentHead = (recentHead + 1) % 16
+        if recentCount < 16 { recentCount += 1 }
+        for i in 0..<16 { novelty.insert(hash: UInt64(f.signature.bins[i]) | UInt64(i) << 32) }
+        for i in 0..<Int(f.vocabularySampleCount) { vocabulary.insert(hash: f.vocabularySample[i]) }
+        vocabularySamples += Int64(f.vocabularySampleCount)
+        if cueExcerpt == nil, !f.cues.isEmpty, let excerpt = f.excerpt { cueExcerpt = excerpt }
+    }
+
+    func cueShare(_ k: Int) -> Double {
+        exchanges > 0 ? Double(cueCounts[k]) / Double(exchanges) : 0
+    }
+
+    /// Shares of each capability, summing to 1 (all zero without content).
+    var capabilityShares: [(Capability, Double)] {
+        guard exchanges > 0 else { return [] }
+        return Capability.allCases.map { ($0, Double(capabilityCounts[$0.ordinal]) / Double(exchanges)) }
+    }
+}
+
+/// Template families across all accounts: for each wrapper key, roughly how many distinct
+/// accounts have used it.
+///
+/// Distinct accounts per family are counted with a 64-bit linear-counting bitmap (exact
+/// enough up to about 100 accounts, which is all the signal needs). The catalogue holds at
+/// most ``capacity`` families; once full, new families are not tracked (they count as
+/// unshared), which keeps memory bounded at about 40 bytes a family.
+struct TemplateCatalog: Sendable {
+    struct Family: Sendable {
+        var accountBits: UInt64 = 0
+        var exchanges: Int64 = 0
+    }
+
+    static let capacity = 500_000
+    private(set) var families: [UInt64: Family] = [:]
+
+    /// Records that `account` used the family `key`; returns the family's estimated
+    /// number of distinct accounts, this one included.
+    mutating func record(key: UInt64, account: Int32) -> Double {
+        let bit = UInt64(1) << (SmallHyperLogLog.mix(UInt64(UInt32(bitPattern: account))) & 63)
+        if var family = families[key] {
+            family.accountBits |= bit
+            family.exchanges += 1
+            families[key] = family
+            return Self.distinctAccounts(family.accountBits)
+        }
+        guard families.count < Self.capacity else { return 1 }
+        families[key] = Family(accountBits: bit, exchanges: 1)
+        return 1
+    }
+
+    /// Linear counting: n ≈ −64 · ln(zero bits / 64).
+    static func distinctAccounts(_ bits: UInt64) -> Double {
+        let zeros = 64 - bits.nonzeroBitCount
+        guard zeros > 0 else { return 250 }
+        return -64 * Double.log(Double(zeros) / 64)
+    }
+}

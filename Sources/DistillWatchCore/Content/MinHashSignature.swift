@@ -1,0 +1,88 @@
+/// A one-permutation MinHash signature of a prompt's word 3-shingles: 128 bins of 32 bits.
+///
+/// Each shingle's keyed hash picks a bin with its top 7 bits and competes for that bin's
+/// minimum with its low 32 bits (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012);
+/// empty bins borrow from the next non-empty bin to their right with an offset per hop
+/// (rotation densification, Shrivastava and Li, ICML 2014), so every bin is comparable.
+///
+/// The share of equal bins between two signatures estimates the Jaccard similarity of the
+/// two shingle sets, with a standard error of about √(J(1−J)/128) (0.044 at J = 0.5) for
+/// sets much larger than 128 and somewhat more for short prompts; the test suite measures
+/// it against exact Jaccard.
+public struct MinHashSignature: Sendable, Equatable {
+    public static let binCount = 128
+    public var bins: InlineArray<128, UInt32>
+
+    public init() {
+        bins = InlineArray(repeating: .max)
+    }
+
+    public static func == (a: MinHashSignature, b: MinHashSignature) -> Bool {
+        for i in 0..<binCount where a.bins[i] != b.bins[i] { return false }
+        return true
+    }
+
+    /// Estimated Jaccard similarity of the two shingle sets.
+    /// - Complexity: O(128).
+    public func jaccard(_ other: MinHashSignature) -> Double {
+        var equal = 0
+        for i in 0..<Self.binCount where bins[i] == other.bins[i] { equal += 1 }
+        return Double(equal) / Double(Self.binCount)
+    }
+
+    /// Offers one keyed shingle hash.
+    @inline(__always)
+    mutating func offer(_ h: UInt64) {
+        let bin = Int(h >> 57)
+        let value = UInt32(truncatingIfNeeded: h)
+        if value < bins[bin] { bins[bin] = value }
+    }
+
+    /// Fills empty bins by rotation. An all-empty signature (no shingles) stays empty.
+    mutating func densify() {
+        var firstFull = -1
+        for i in 0..<Self.binCount where bins[i] != .max {
+            firstFull = i
+            break
+        }
+        guard firstFull >= 0 else { return }
+        let original = bins
+        for i in 0..<Self.binCount where original[i] == .max {
+            var j = i
+            var hops: UInt32 = 0
+            repeat {
+                j = (j + 1) % Self.binCount
+                hops += 1
+            } while original[j] == .max
+            // The offset keeps borrowed values distinct from the lender's own.
+            bins[i] = original[j] &+ hops &* 0x9E37_79B9
+        }
+    }
+
+    /// The lowest bit of every bin: a 128-bit b-bit MinHash fingerprint (Li and König,
+    /// "b-Bit Minwise Hashing", WWW 2010). Two fingerprints agree on a bit with probability
+    /// (1 + J) / 2, so the share of agreeing bits estimates J = 2·share − 1 with a standard
+    /// error of about 0.09; 16 bytes instead of 512.
+    public var oneBitFingerprint: (UInt64, UInt64) {
+        var lo: UInt64 = 0, hi: UInt64 = 0
+        for i in 0..<64 { lo |= UInt64(bins[i] & 1) << UInt64(i) }
+        for i in 0..<64 { hi |= UInt64(bins[64 + i] & 1) << UInt64(i) }
+        return (lo, hi)
+    }
+
+    /// Estimated Jaccard similarity from two ``oneBitFingerprint``s.
+    public static func jaccard(fingerprint a: (UInt64, UInt64), _ b: (UInt64, UInt64)) -> Double {
+        let agree = 128 - (a.0 ^ b.0).nonzeroBitCount - (a.1 ^ b.1).nonzeroBitCount
+        return max(0, 2 * Double(agree) / 128 - 1)
+    }
+
+    /// A 32-bit key of bins `[band*8, band*8+8)`: two prompts share it with probability
+    /// about J⁸, so it finds near-duplicates (J ≳ 0.8) and rarely anything else.
+    public func bandKey(_ band: Int) -> UInt32 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in (band * 8)..<(band * 8 + 8) {
+            h = (h ^ UInt64(bins[i])) &* 0x0000_0100_0000_01B3
+        }
+        return UInt32(truncatingIfNeeded: h ^ (h >> 32))
+    }
+}

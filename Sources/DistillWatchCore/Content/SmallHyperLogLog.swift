@@ -1,0 +1,58 @@
+import RealModule
+
+/// A 64-register HyperLogLog: distinct counts in 64 bytes (Flajolet, Fusy, Gandouet and
+/// Meunier, "HyperLogLog: the analysis of a near-optimal cardinality estimation
+/// algorithm", 2007), with linear counting for small cardinalities.
+///
+/// Standard error about 1.04/√64 = 13%: coarse, but enough to tell an account that keeps
+/// asking new things from one that repeats itself, in fixed memory.
+public struct SmallHyperLogLog: Sendable, Equatable {
+    var registers = InlineArray<64, UInt8>(repeating: 0)
+
+    public init() {}
+
+    public static func == (a: SmallHyperLogLog, b: SmallHyperLogLog) -> Bool {
+        for i in 0..<64 where a.registers[i] != b.registers[i] { return false }
+        return true
+    }
+
+    /// Adds an item by its hash (any 64-bit value; it is mixed first).
+    /// - Complexity: O(1).
+    @inline(__always)
+    public mutating func insert(hash: UInt64) {
+        let h = Self.mix(hash)
+        let index = Int(h & 63)
+        let rank = UInt8(min(58, (h >> 6).leadingZeroBitCount - 6 + 1))
+        if rank > registers[index] { registers[index] = rank }
+    }
+
+    /// Estimated number of distinct items inserted.
+    /// - Complexity: O(64).
+    public var estimate: Double {
+        var sum = 0.0
+        var zeros = 0
+        for i in 0..<64 {
+            let r = registers[i]
+            if r == 0 { zeros += 1 }
+            sum += Double.pow(2, -Double(r))
+        }
+        let m = 64.0
+        let raw = 0.709 * m * m / sum
+        if raw <= 2.5 * m, zeros > 0 {
+            return m * Double.log(m / Double(zeros))
+        }
+        return raw
+    }
+
+    /// MurmurHash3's 64-bit finaliser: spreads input bits over the whole word.
+    @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var k = x
+        k ^= k >> 33
+        k &*= 0xFF51_AFD7_ED55_8CCD
+        k ^= k >> 33
+        k &*= 0xC4CE_B9FE_1A85_EC53
+        k ^= k >> 33
+        return k
+    }
+}

@@ -1,0 +1,89 @@
+import Testing
+@testable import DistillWatchCore
+
+/// Content signals on hand-built accounts, positives and tricky negatives.
+@Suite struct ContentSignalTests {
+    let sketcher = ContentSketcher(key: testKey)
+    let topics = ["graph", "queue", "matrix", "parser", "cache", "tree", "heap", "socket", "regex", "string",
+                  "integer", "stream", "schema", "lock", "index", "vector", "token", "buffer", "router", "ledger"]
+    let verbs = ["implement", "optimise", "test", "document", "refactor", "benchmark", "design", "debug"]
+
+    func observe(_ engine: inout DetectionEngine, _ account: String, _ prompts: [String], system: String? = nil, tools: Int? = nil) {
+        var t = ManualClock().now
+        for p in prompts {
+            t = t.adding(seconds: 97)
+            var e = exchange(account, at: t)
+            e.content = sketcher.features(prompt: p, system: system, toolCount: tools)
+            engine.observe(e)
+        }
+    }
+
+    /// Distinct tasks over a 1,500-word vocabulary, as a sweep over a task list would send.
+    func diverseTasks(_ n: Int, seed: UInt64) -> [String] {
+        var rng = SeededGenerator(seed: seed)
+        let vocabulary = (0..<1_500).map { "t\(String($0 * 7919 % 104_729, radix: 36))" }
+        return (0..<n).map { i in
+            let w = (0..<12).map { _ in vocabulary.randomElement(using: &rng)! }.joined(separator: " ")
+            return "\(verbs.randomElement(using: &rng)!) a \(topics.randomElement(using: &rng)!) module in Python, number \(i), that handles \(w)"
+        }
+    }
+
+    @Test func harvesterWithChainOfThoughtWrapper() {
+        var engine = DetectionEngine()
+        let prompts = diverseTasks(1_000, seed: 1).map { "Think step by step and show your reasoning. Task: \($0)" }
+        observe(&engine, "harvester", prompts)
+        #expect(value(engine, "harvester", .cotElicitation) == 1)
+        #expect(value(engine, "harvester", .coverageSweep) > 0.3)
+        let detail = engine.readings(for: "harvester").first { $0.kind == .coverageSweep }!.detail
+        #expect(detail.contains("coding"))
+    }
+
+    @Test func tutorAppIsNotChainOfThoughtElicitation() {
+        var engine = DetectionEngine()
+        let questions = diverseTasks(200, seed: 2).map { "Can you help me understand this homework: \($0)?" }
+        observe(&engine, "tutor", questions, system: "You are a tutor. Let's think step by step with the student.")
+        #expect(value(engine, "tutor", .cotElicitation) == 0)
+    }
+
+    @Test func evaluationTeamRepeatsProblemsSoItIsNoSweep() {
+        var engine = DetectionEngine()
+        let problems = diverseTasks(25, seed: 3)
+        // Each problem sampled 16 times in a row, as pass@k evaluation does.
+        let prompts = problems.flatMap { Array(repeating: "Think step by step. \($0)", count: 16) }
+        observe(&engine, "eval-team", prompts)
+        #expect(value(engine, "eval-team", .coverageSweep) == 0)
+        let detail = engine.readings(for: "eval-team").first { $0.kind == .coverageSweep }!.detail
+        #expect(detail.contains("near-duplicates 9"))
+    }
+
+    @Test func templateSharedByManyAccountsVersusOneSupportBot() {
+        var engine = DetectionEngine()
+        let tasks = diverseTasks(30 * 40, seed: 4)
+        let wrap = { (x: String) in "Solve the following task and return only code in one block: \(x) Use idiomatic style, no comments at all." }
+        for a in 0..<30 {
+            observe(&engine, "head-\(a)", tasks[(a * 40)..<(a * 40 + 40)].map(wrap))
+        }
+        let support = (0..<200).map { "Customer message: order \($0) has not arrived, it was for the \(topics[$0 % 20]) set. Reply politely with tracking help and an apology." }
+        observe(&engine, "support-bot", support)
+        #expect(value(engine, "head-29", .templateSharing) > 0.8)
+        #expect(value(engine, "support-bot", .templateSharing) == 0)
+    }
+
+    @Test func gradingRewritingAndSyntheticSignals() {
+        var engine = DetectionEngine()
+        let tasks = diverseTasks(60, seed: 5)
+        observe(&engine, "grader", tasks.map { "Here is a response about \($0). Rate this response on a scale of 1 to 10 and output the rating as JSON." })
+        observe(&engine, "rewriter", tasks.map { "Rewrite this question so that it is acceptable: why did \($0) fail?" })
+        observe(&engine, "generator", tasks.map { "Generate 20 diverse problems like: \($0), each with a solution." })
+        #expect(value(engine, "grader", .rubricGrading) == 1)
+        #expect(value(engine, "rewriter", .sensitiveRewriting) == 1)
+        #expect(value(engine, "generator", .syntheticDataGeneration) == 1)
+        #expect(value(engine, "grader", .sensitiveRewriting) == 0)
+    }
+
+    @Test func contentSignalsWaitForTwentyPrompts() {
+        var engine = DetectionEngine()
+        observe(&engine, "new", Array(repeating: "Think step by step: what is 2+2?", count: 19))
+        #expect(value(engine, "new", .cotElicitation) == 0)
+    }
+}
