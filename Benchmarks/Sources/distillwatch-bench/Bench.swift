@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distillwatch-bench",
         abstract: "Throughput and memory figures for DistillWatch (figures, not pass/fail).",
-        subcommands: [Generate.self, Scan.self, Decoders.self, State.self]
+        subcommands: [Generate.self, Scan.self, Decoders.self, State.self, Sketches.self]
     )
 }
 
@@ -113,15 +113,21 @@ struct Scan: ParsableCommand {
 
     @Argument var file: String
     @Option(help: "Repeat the scan this many times and report each run.") var runs = 1
+    @Flag(help: "Sketch prompts and compute content signals.") var content = false
+    @Flag(help: "Decode on the calling thread only.") var sequential = false
 
     func run() throws {
         let size = InputSource.file(file).fileSize ?? 0
+        let sketcher = content ? ContentSketcher(key: ContentKey(k0: 1, k1: 2)) : nil
+        print("content signals \(content ? "on" : "off"), decoding \(sequential ? "sequential" : "on a second thread")")
         for run in 1...runs {
             let baseline = currentResidentBytes()
             let start = Date()
             var scanner = TrafficScanner()
             var statistics = IngestStatistics()
-            try TrafficIngest.scanTraffic(from: .file(file), into: &scanner, options: IngestOptions(), statistics: &statistics)
+            try TrafficIngest.scanTraffic(from: .file(file), into: &scanner,
+                                          options: IngestOptions(decodeInParallel: !sequential, sketcher: sketcher),
+                                          statistics: &statistics)
             let report = scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0))
             let seconds = Date().timeIntervalSince(start)
             let accounts = scanner.engine.accountsKnown
@@ -243,5 +249,49 @@ struct State: ParsableCommand {
         print("\(accounts) accounts x \(exchangesPerAccount) exchanges: engine RSS growth \(megabytes(growth)), "
             + "\(growth / accounts) bytes/account (layout estimate \(DetectionEngine.approximateBytesPerAccount))")
         precondition(engine.accountsKnown == accounts)
+    }
+}
+
+struct Sketches: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sketch the prompts of the first N lines; print sketching speed, and write pairwise Jaccard estimates for comparison with datasketch.")
+
+    @Argument var file: String
+    @Option var lines = 20_000
+    @Option(help: "Write 'i j estimate' for consecutive pairs to this file.") var pairs: String?
+    @Option(help: "Write the prompts (one JSON string per line) to this file.") var prompts: String?
+
+    func run() throws {
+        var reader = LineReader(.file(file))
+        let decoder = ExchangeLineDecoder(captureText: true)
+        var texts: [String] = []
+        struct Enough: Error {}
+        do {
+            try reader.forEachLine { _, bytes in
+                if let p = (try? decoder.decode(bytes))?.prompt { texts.append(p) }
+                if texts.count >= lines { throw Enough() }
+            }
+        } catch is Enough {}
+        let sketcher = ContentSketcher(key: ContentKey(k0: 1, k1: 2))
+        let start = Date()
+        var signatures: [MinHashSignature] = []
+        signatures.reserveCapacity(texts.count)
+        for t in texts { signatures.append(sketcher.features(prompt: t).signature) }
+        let seconds = Date().timeIntervalSince(start)
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        print(String(format: "DistillWatch sketcher: %d prompts (%d bytes avg) in %.3f s: %.0f prompts/s",
+                     texts.count, bytes / max(1, texts.count), seconds, Double(texts.count) / seconds))
+        if let prompts {
+            var out = ""
+            for t in texts { out += "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"\n" }
+            try out.write(toFile: prompts, atomically: true, encoding: .utf8)
+        }
+        if let pairs {
+            var out = ""
+            for i in stride(from: 0, to: signatures.count - 1, by: 2) {
+                out += "\(i) \(i + 1) \(signatures[i].jaccard(signatures[i + 1]))\n"
+            }
+            try out.write(toFile: pairs, atomically: true, encoding: .utf8)
+        }
     }
 }

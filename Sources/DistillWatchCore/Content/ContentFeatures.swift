@@ -19,8 +19,7 @@ public struct ContentFeatures: Sendable, Equatable {
     public var tokenCount: UInt32 = 0
     /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16): a sample
     /// that is coherent across prompts, for estimating an account's vocabulary.
-    public var vocabularySample = InlineArray<16, UInt64>(repeating: 0)
-    public var vocabularySampleCount: UInt8 = 0
+    public var vocabularySample: [UInt64] = []
     /// A short excerpt of the prompt, only when evidence excerpts are enabled.
     public var excerpt: String?
 
@@ -29,9 +28,8 @@ public struct ContentFeatures: Sendable, Equatable {
     public static func == (a: ContentFeatures, b: ContentFeatures) -> Bool {
         guard a.signature == b.signature, a.templateKey == b.templateKey, a.systemKey == b.systemKey,
               a.cues == b.cues, a.systemCues == b.systemCues, a.capability == b.capability,
-              a.tokenCount == b.tokenCount, a.vocabularySampleCount == b.vocabularySampleCount,
+              a.tokenCount == b.tokenCount, a.vocabularySample == b.vocabularySample,
               a.excerpt == b.excerpt else { return false }
-        for i in 0..<Int(a.vocabularySampleCount) where a.vocabularySample[i] != b.vocabularySample[i] { return false }
         return true
     }
 }
@@ -87,18 +85,25 @@ public struct ContentSketcher: Sendable {
         PromptNormalizer.forEachToken(prompt) { tokens.append($0) }
         f.tokenCount = UInt32(clamping: tokens.count)
 
-        var codingWords = 0, agenticWords = 0, mathWords = 0, writingWords = 0, chatWords = 0
-        tokens.withUnsafeBufferPointer { t in
-            // Shingles: every run of three tokens (or the whole prompt when shorter).
-            if t.count >= 3 {
-                for i in 2..<t.count {
-                    f.signature.offer(key.prf(t[i - 2] ^ t[i - 1].rotatedLeft(21) ^ t[i].rotatedLeft(42)))
+        let key = self.key
+        let signature = MinHashSignature.build { offer in
+            if tokens.count >= 3 {
+                for i in 2..<tokens.count {
+                    offer(key.prf(tokens[i - 2] ^ tokens[i - 1].rotatedLeft(21) ^ tokens[i].rotatedLeft(42)))
                 }
-            } else if !t.isEmpty {
+            } else if !tokens.isEmpty {
                 var h: UInt64 = 0
-                for (k, x) in t.enumerated() { h ^= x.rotatedLeft(UInt64(21 * k)) }
-                f.signature.offer(key.prf(h))
+                for (k, x) in tokens.enumerated() { h ^= x.rotatedLeft(UInt64(21 * k)) }
+                offer(key.prf(h))
             }
+        }
+
+        var sample: [UInt64] = []
+        for t in tokens where t >> 61 == 0 && sample.count < 16 { sample.append(t) }
+
+        var codingWords = 0, agenticWords = 0, mathWords = 0, writingWords = 0, chatWords = 0
+        var cues: ContentCues = []
+        tokens.withUnsafeBufferPointer { t in
             for i in 0..<t.count {
                 lexicon.matches(t, at: i) { cue in
                     if cue.contains(.codingWord) { codingWords += 1 }
@@ -106,16 +111,14 @@ public struct ContentSketcher: Sendable {
                     else if cue.contains(.mathWord) { mathWords += 1 }
                     else if cue.contains(.writingWord) { writingWords += 1 }
                     else if cue.contains(.chatWord) { chatWords += 1 }
-                    else { f.cues.formUnion(cue) }
-                }
-                if t[i] >> 61 == 0, f.vocabularySampleCount < 16 {
-                    f.vocabularySample[Int(f.vocabularySampleCount)] = t[i]
-                    f.vocabularySampleCount += 1
+                    else { cues.formUnion(cue) }
                 }
             }
             f.templateKey = Self.wrapperKey(t)
         }
-        f.signature.densify()
+        f.cues = cues
+        f.signature = signature
+        f.vocabularySample = sample
 
         let codePunctuation = Self.codePunctuation(prompt)
         if (toolCount ?? 0) > 0 || agenticWords >= 2 {
@@ -174,18 +177,28 @@ public struct ContentSketcher: Sendable {
         return h
     }
 
-    /// Count of characters typical of code: braces, semicolons, parentheses, `=`, backticks.
+    /// Count of characters typical of code: braces, semicolons, parentheses, `=`, `<`, `>`,
+    /// backticks.
     static func codePunctuation(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+        // Bit k of the mask is set when ASCII 0x20 + k is code punctuation (all lie in 0x20..0x7F).
+        let low: UInt64 = Self.mask("();<=>")
+        let high: UInt64 = Self.mask("`{}")
         var n = 0
-        for c in b {
-            switch c {
-            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "`"),
-                 UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"):
-                n += 1
-            default: break
-            }
+        for c in b where c >= 0x20 && c < 0x80 {
+            let k = UInt64(c - 0x20)
+            n &+= Int(truncatingIfNeeded: (k < 64 ? low &>> k : high &>> (k &- 64)) & 1)
         }
         return n
+    }
+
+    private static func mask(_ characters: StaticString) -> UInt64 {
+        var m: UInt64 = 0
+        let p = characters.utf8Start
+        for i in 0..<characters.utf8CodeUnitCount {
+            let k = UInt64(p[i] - 0x20)
+            m |= 1 << (k < 64 ? k : k - 64)
+        }
+        return m
     }
 
     /// The first characters of the prompt, cut at a character boundary.

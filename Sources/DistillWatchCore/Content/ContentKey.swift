@@ -38,7 +38,7 @@ public struct ContentKey: Sendable, Hashable {
     /// SipHash-2-4 of a 64-bit value (Aumasson and Bernstein, "SipHash: a fast short-input
     /// PRF", 2012).
     /// - Complexity: O(1), about 10 ns.
-    @inlinable
+    @inlinable @inline(__always)
     public func prf(_ m: UInt64) -> UInt64 {
         var state = SipState(k0: k0, k1: k1)
         state.absorb(m)
@@ -75,7 +75,7 @@ struct SipState {
     @usableFromInline var v2: UInt64
     @usableFromInline var v3: UInt64
 
-    @inlinable
+    @inlinable @inline(__always)
     init(k0: UInt64, k1: UInt64) {
         v0 = k0 ^ 0x736F_6D65_7073_6575
         v1 = k1 ^ 0x646F_7261_6E64_6F6D
@@ -83,7 +83,7 @@ struct SipState {
         v3 = k1 ^ 0x7465_6462_7974_6573
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func round() {
         v0 &+= v1; v1 = v1.rotatedLeft(13); v1 ^= v0; v0 = v0.rotatedLeft(32)
         v2 &+= v3; v3 = v3.rotatedLeft(16); v3 ^= v2
@@ -91,7 +91,7 @@ struct SipState {
         v2 &+= v1; v1 = v1.rotatedLeft(17); v1 ^= v2; v2 = v2.rotatedLeft(32)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func absorb(_ m: UInt64) {
         v3 ^= m
         round()
@@ -99,7 +99,7 @@ struct SipState {
         v0 ^= m
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func finalize() -> UInt64 {
         v2 ^= 0xFF
         round(); round(); round(); round()
@@ -108,8 +108,10 @@ struct SipState {
 }
 
 extension UInt64 {
-    @inlinable
-    func rotatedLeft(_ k: UInt64) -> UInt64 { (self << k) | (self >> (64 - k)) }
+    /// Rotation with masking shifts (`&<<`): the plain `<<` with a `UInt64` count goes
+    /// through the generic "smart shift" and costs more than the hash itself.
+    @inlinable @inline(__always)
+    func rotatedLeft(_ k: UInt64) -> UInt64 { (self &<< k) | (self &>> (64 &- k)) }
 }
 
 extension String {

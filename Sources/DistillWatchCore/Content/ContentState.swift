@@ -62,9 +62,10 @@ struct ContentState: Sendable {
         recentFingerprints[2 * Int(recentHead) + 1] = fingerprint.1
         recentHead = (recentHead + 1) % 16
         if recentCount < 16 { recentCount += 1 }
-        for i in 0..<16 { novelty.insert(hash: UInt64(f.signature.bins[i]) | UInt64(i) << 32) }
-        for i in 0..<Int(f.vocabularySampleCount) { vocabulary.insert(hash: f.vocabularySample[i]) }
-        vocabularySamples += Int64(f.vocabularySampleCount)
+        let bins = f.signature.bins
+        for i in 0..<16 { novelty.insert(hash: UInt64(bins[i]) | UInt64(i) << 32) }
+        for t in f.vocabularySample { vocabulary.insert(hash: t) }
+        vocabularySamples += Int64(f.vocabularySample.count)
         if cueExcerpt == nil, !f.cues.isEmpty, let excerpt = f.excerpt { cueExcerpt = excerpt }
     }
 

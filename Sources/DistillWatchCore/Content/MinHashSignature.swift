@@ -11,15 +11,12 @@
 /// it against exact Jaccard.
 public struct MinHashSignature: Sendable, Equatable {
     public static let binCount = 128
-    public var bins: InlineArray<128, UInt32>
+    /// Always `binCount` values. A heap buffer rather than an inline array: signatures
+    /// cross threads inside exchanges, and copying a reference is cheaper than 512 bytes.
+    public private(set) var bins: [UInt32]
 
     public init() {
-        bins = InlineArray(repeating: .max)
-    }
-
-    public static func == (a: MinHashSignature, b: MinHashSignature) -> Bool {
-        for i in 0..<binCount where a.bins[i] != b.bins[i] { return false }
-        return true
+        bins = [UInt32](repeating: .max, count: Self.binCount)
     }
 
     /// Estimated Jaccard similarity of the two shingle sets.
@@ -30,12 +27,19 @@ public struct MinHashSignature: Sendable, Equatable {
         return Double(equal) / Double(Self.binCount)
     }
 
-    /// Offers one keyed shingle hash.
-    @inline(__always)
-    mutating func offer(_ h: UInt64) {
-        let bin = Int(h >> 57)
-        let value = UInt32(truncatingIfNeeded: h)
-        if value < bins[bin] { bins[bin] = value }
+    /// Builds a signature from keyed shingle hashes, densified.
+    /// - Complexity: O(n + 128).
+    static func build(_ offer: ((UInt64) -> Void) -> Void) -> MinHashSignature {
+        var signature = MinHashSignature()
+        signature.bins.withUnsafeMutableBufferPointer { bins in
+            offer { h in
+                let bin = Int(h >> 57)
+                let value = UInt32(truncatingIfNeeded: h)
+                if value < bins[bin] { bins[bin] = value }
+            }
+        }
+        signature.densify()
+        return signature
     }
 
     /// Fills empty bins by rotation. An all-empty signature (no shingles) stays empty.

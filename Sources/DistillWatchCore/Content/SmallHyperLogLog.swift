@@ -34,7 +34,8 @@ public struct SmallHyperLogLog: Sendable, Equatable {
         for i in 0..<64 {
             let r = registers[i]
             if r == 0 { zeros += 1 }
-            sum += Double.pow(2, -Double(r))
+            // 2^-r exactly, from the exponent bits.
+            sum += Double(sign: .plus, exponent: -Int(r), significand: 1)
         }
         let m = 64.0
         let raw = 0.709 * m * m / sum
