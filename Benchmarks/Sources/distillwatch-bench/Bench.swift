@@ -254,44 +254,32 @@ struct State: ParsableCommand {
 
 struct Sketches: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sketch the prompts of the first N lines; print sketching speed, and write pairwise Jaccard estimates for comparison with datasketch.")
+        abstract: "Sketch prompts (one JSON string per line); print sketching speed and write the Jaccard estimate of each consecutive pair.")
 
-    @Argument var file: String
-    @Option var lines = 20_000
-    @Option(help: "Write 'i j estimate' for consecutive pairs to this file.") var pairs: String?
-    @Option(help: "Write the prompts (one JSON string per line) to this file.") var prompts: String?
+    @Argument(help: "Prompts, one JSON string per line.") var prompts: String
+    @Option(help: "Write one estimate per pair (lines 1-2, 3-4, ...) to this file.") var estimates: String
+    @Option(help: "Sketch all prompts this many times for timing.") var repeats = 5
 
     func run() throws {
-        var reader = LineReader(.file(file))
-        let decoder = ExchangeLineDecoder(captureText: true)
         var texts: [String] = []
-        struct Enough: Error {}
-        do {
-            try reader.forEachLine { _, bytes in
-                if let p = (try? decoder.decode(bytes))?.prompt { texts.append(p) }
-                if texts.count >= lines { throw Enough() }
-            }
-        } catch is Enough {}
+        var reader = LineReader(.file(prompts))
+        try reader.forEachLine { _, bytes in
+            if let s = try? JSONDecoder().decode(String.self, from: Data(bytes)) { texts.append(s) }
+        }
         let sketcher = ContentSketcher(key: ContentKey(k0: 1, k1: 2))
-        let start = Date()
         var signatures: [MinHashSignature] = []
-        signatures.reserveCapacity(texts.count)
-        for t in texts { signatures.append(sketcher.features(prompt: t).signature) }
-        let seconds = Date().timeIntervalSince(start)
-        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
-        print(String(format: "DistillWatch sketcher: %d prompts (%d bytes avg) in %.3f s: %.0f prompts/s",
-                     texts.count, bytes / max(1, texts.count), seconds, Double(texts.count) / seconds))
-        if let prompts {
-            var out = ""
-            for t in texts { out += "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"\n" }
-            try out.write(toFile: prompts, atomically: true, encoding: .utf8)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = Date()
+            signatures = texts.map { sketcher.features(prompt: $0).signature }
+            best = min(best, Date().timeIntervalSince(start))
         }
-        if let pairs {
-            var out = ""
-            for i in stride(from: 0, to: signatures.count - 1, by: 2) {
-                out += "\(i) \(i + 1) \(signatures[i].jaccard(signatures[i + 1]))\n"
-            }
-            try out.write(toFile: pairs, atomically: true, encoding: .utf8)
+        print(String(format: "DistillWatch: %d prompts sketched in %.3f s (best of %d): %.0f prompts/s",
+                     texts.count, best, repeats, Double(texts.count) / best))
+        var out = ""
+        for i in stride(from: 0, to: signatures.count - 1, by: 2) {
+            out += "\(signatures[i].jaccard(signatures[i + 1]))\n"
         }
+        try out.write(toFile: estimates, atomically: true, encoding: .utf8)
     }
 }
