@@ -1,19 +1,33 @@
 import DistillWatchCore
 import Foundation
 
-/// Decodes exchange lines on a second thread while the caller's thread runs the engine.
+/// Decodes (and sketches) exchange lines on worker threads while the caller's thread runs
+/// the engine.
 ///
-/// JSON decoding is about half the cost of a scan; on two cores, overlapping it with the
-/// engine's work raises throughput without changing results: batches travel through a
-/// bounded FIFO channel in input order, and each batch keeps its malformed lines at their
-/// positions, so the engine sees exactly the sequence the single-threaded path would, and
-/// `--strict` stops at exactly the same line.
+/// A reader thread cuts the input into raw batches of lines; ``workerCount`` workers
+/// decode them (JSON decoding and prompt sketching are most of a scan's cost); the caller
+/// receives decoded batches strictly in input order. Each batch keeps its malformed lines
+/// at their positions, so the engine sees exactly the sequence the single-threaded path
+/// would, and `--strict` stops at exactly the same line. At most ``batchesInFlight``
+/// batches exist at once, whatever the relative speeds.
 ///
-/// - Complexity: O(n) in the input; memory is bounded by ``capacity`` batches of
-///   ``batchSize`` records each.
+/// - Complexity: O(n) in the input; memory is bounded by ``batchesInFlight`` batches of
+///   ``batchSize`` lines.
 struct DecodingPipeline {
     static let batchSize = 2048
-    static let capacity = 8
+    static let batchesInFlight = 12
+    /// One worker per core, at least two (one core then overlaps decoding and the engine).
+    static var workerCount: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// A run of consecutive lines, as raw bytes.
+    struct RawBatch: Sendable {
+        var sequence = 0
+        var bytes: [UInt8] = []
+        /// For each line: its end offset in `bytes` and its line number; a negative end
+        /// marks a line too long to keep (reported as malformed).
+        var lines: [(end: Int, number: Int)] = []
+        var bytesRead = 0
+    }
 
     /// A run of consecutive lines, decoded.
     struct Batch: Sendable {
@@ -25,75 +39,122 @@ struct DecodingPipeline {
         var lines = 0
     }
 
-    enum Message: Sendable {
+    enum Result: Sendable {
         case batch(Batch)
         case finished(bytesRead: Int, error: (any Error)?)
     }
 
-    /// Runs the decoder on a background thread and calls `consume` on the calling thread
-    /// with each batch, in order. If `consume` throws, decoding stops and the error is
-    /// rethrown; errors from reading (I/O, gzip) are rethrown after the batches before them.
+    static func decode(_ raw: RawBatch, decoder: ExchangeLineDecoder, source: String) -> Batch {
+        var batch = Batch()
+        batch.exchanges.reserveCapacity(raw.lines.count)
+        batch.bytesRead = raw.bytesRead
+        batch.lines = raw.lines.count
+        raw.bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            for (end, number) in raw.lines {
+                guard end >= 0 else {
+                    batch.malformed.append((batch.exchanges.count, MalformedLine(
+                        source: source, line: number, error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes"))))
+                    continue
+                }
+                do throws(RecordError) {
+                    batch.exchanges.append(try decoder.decode(UnsafeBufferPointer(rebasing: all[start..<end])))
+                } catch {
+                    batch.malformed.append((batch.exchanges.count, MalformedLine(source: source, line: number, error: error)))
+                }
+                start = end
+            }
+        }
+        return batch
+    }
+
+    /// Runs the pipeline and calls `consume` on the calling thread with each batch, in
+    /// order. If `consume` throws, reading stops and the error is rethrown; errors from
+    /// reading (I/O, gzip) are rethrown after the batches before them.
     /// - Returns: the raw bytes read from the source.
     static func run(
-        source: InputSource, decoder: ExchangeLineDecoder,
+        source: InputSource, decoder: ExchangeLineDecoder, workers: Int = workerCount,
         consume: (Batch) throws -> Void
     ) throws -> Int {
-        let channel = BoundedChannel<Message>(capacity: capacity)
-        let thread = Thread {
+        let name = source.description
+        let work = BoundedChannel<RawBatch?>(capacity: batchesInFlight)
+        let results = OrderedResults<Result>()
+        let inFlight = DispatchSemaphore(value: batchesInFlight)
+        let cancelled = Flag()
+        let threads = DispatchGroup()
+
+        let reader = Thread {
+            defer { threads.leave() }
             var reader = LineReader(source)
             let progress = reader.progress
-            var batch = Batch()
-            batch.exchanges.reserveCapacity(batchSize)
-            func ship() -> Bool {
-                batch.bytesRead = progress.bytes
-                let ok = channel.send(.batch(batch))
-                batch = Batch()
-                batch.exchanges.reserveCapacity(batchSize)
-                return ok
-            }
+            var batch = RawBatch()
+            var sequence = 0
             struct Cancelled: Error {}
+            func ship() throws {
+                inFlight.wait()
+                if cancelled.isSet { throw Cancelled() }
+                batch.sequence = sequence
+                batch.bytesRead = progress.bytes
+                sequence += 1
+                _ = work.send(batch)
+                batch = RawBatch()
+            }
             var failure: (any Error)?
             do {
-                try reader.forEachLine(oversized: { line in
-                    batch.lines += 1
-                    batch.malformed.append((batch.exchanges.count, MalformedLine(
-                        source: source.description, line: line,
-                        error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes"))))
+                try reader.forEachLine(oversized: { number in
+                    batch.lines.append((-1, number))
+                    if batch.lines.count >= batchSize { try ship() }
                 }) { number, bytes in
-                    batch.lines += 1
-                    do throws(RecordError) {
-                        batch.exchanges.append(try decoder.decode(bytes))
-                    } catch {
-                        batch.malformed.append((batch.exchanges.count,
-                                                MalformedLine(source: source.description, line: number, error: error)))
-                    }
-                    if batch.exchanges.count + batch.malformed.count >= batchSize, !ship() { throw Cancelled() }
+                    batch.bytes.append(contentsOf: bytes)
+                    batch.lines.append((batch.bytes.count, number))
+                    if batch.lines.count >= batchSize { try ship() }
                 }
-                if batch.lines > 0 { _ = ship() }
+                if !batch.lines.isEmpty { try ship() }
             } catch is Cancelled {
-                // The consumer stopped; it is no longer listening.
             } catch {
-                if batch.lines > 0 { _ = ship() }
+                if !batch.lines.isEmpty, !cancelled.isSet { try? ship() }
                 failure = error
             }
-            _ = channel.send(.finished(bytesRead: reader.bytesRead, error: failure))
+            for _ in 0..<workers { _ = work.send(nil) }
+            results.put(.finished(bytesRead: reader.bytesRead, error: failure), at: sequence)
         }
-        thread.stackSize = 1 << 20
-        thread.start()
+        threads.enter()
+        reader.stackSize = 1 << 20
+        reader.start()
+        for _ in 0..<workers {
+            let worker = Thread {
+                defer { threads.leave() }
+                while let next = work.receive(), let raw = next {
+                    results.put(.batch(decode(raw, decoder: decoder, source: name)), at: raw.sequence)
+                }
+            }
+            threads.enter()
+            worker.stackSize = 1 << 20
+            worker.start()
+        }
 
+        var sequence = 0
         while true {
-            guard let message = channel.receive() else { continue }
-            switch message {
+            switch results.take(sequence) {
             case .batch(let batch):
+                sequence += 1
                 do {
                     try consume(batch)
+                    inFlight.signal()
                 } catch {
-                    channel.cancel()
-                    // Wait for the producer to notice and finish, so no thread outlives us.
-                    while let m = channel.receive() { if case .finished = m { break } }
+                    cancelled.set()
+                    inFlight.signal()
+                    // Let the reader and workers finish so that no thread outlives the call.
+                    while true {
+                        if case .finished = results.take(sequence) { break }
+                        sequence += 1
+                        inFlight.signal()
+                    }
+                    threads.wait()
                     throw error
                 }
             case .finished(let bytesRead, let error):
+                threads.wait()
                 if let error { throw error }
                 return bytesRead
             }
@@ -101,30 +162,52 @@ struct DecodingPipeline {
     }
 }
 
-/// A blocking FIFO of bounded capacity between one producer and one consumer thread.
+/// A set-once flag shared between threads.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
+/// Results that arrive out of order and are taken in order.
+final class OrderedResults<Element: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Int: Element] = [:]
+
+    func put(_ item: Element, at sequence: Int) {
+        condition.lock()
+        items[sequence] = item
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the item with `sequence` is there, and removes it.
+    func take(_ sequence: Int) -> Element {
+        condition.lock()
+        defer { condition.unlock() }
+        while items[sequence] == nil { condition.wait() }
+        return items.removeValue(forKey: sequence)!
+    }
+}
+
+/// A blocking FIFO of bounded capacity between threads.
 final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element] = []
     private var head = 0
     private let capacity: Int
-    private var cancelled = false
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    /// Blocks while the channel is full. Returns `false` (dropping `item`) once the
-    /// consumer has cancelled.
+    /// Blocks while the channel is full.
+    @discardableResult
     func send(_ item: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while items.count - head >= capacity && !cancelled { condition.wait() }
-        if cancelled {
-            // Still deliver the end-of-stream message so the consumer can stop waiting.
-            items.append(item)
-            condition.broadcast()
-            return false
-        }
+        while items.count - head >= capacity { condition.wait() }
         items.append(item)
         condition.broadcast()
         return true
@@ -143,13 +226,5 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         }
         condition.broadcast()
         return item
-    }
-
-    /// Tells the producer to stop: pending and future sends return `false`.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
     }
 }

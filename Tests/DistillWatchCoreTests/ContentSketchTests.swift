@@ -169,3 +169,13 @@ func tokens(_ text: String) -> [UInt64] {
         #expect(excerpt.unicodeScalars.allSatisfy { $0 == "é" || $0 == "…" })
     }
 }
+
+@Suite struct CodePunctuationTests {
+    @Test func countsCodeCharactersInTheTokenPass() {
+        var count = 0
+        var text = "if (a <= b) { x = `y`; } else [z] 'q' \"r\" # % ! ?"
+        text.withUTF8 { PromptNormalizer.forEachToken($0, codePunctuation: &count) { _ in } }
+        // ( < = ) { = ` ` ; } : ten; brackets, quotes and the rest do not count.
+        #expect(count == 10)
+    }
+}

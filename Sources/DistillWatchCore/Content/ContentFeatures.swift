@@ -82,7 +82,8 @@ public struct ContentSketcher: Sendable {
         var f = ContentFeatures()
         var tokens: [UInt64] = []
         tokens.reserveCapacity(prompt.count / 4 + 4)
-        PromptNormalizer.forEachToken(prompt) { tokens.append($0) }
+        var codePunctuation = 0
+        PromptNormalizer.forEachToken(prompt, codePunctuation: &codePunctuation) { tokens.append($0) }
         f.tokenCount = UInt32(clamping: tokens.count)
 
         let key = self.key
@@ -120,7 +121,6 @@ public struct ContentSketcher: Sendable {
         f.signature = signature
         f.vocabularySample = sample
 
-        let codePunctuation = Self.codePunctuation(prompt)
         if (toolCount ?? 0) > 0 || agenticWords >= 2 {
             f.capability = .agenticToolUse
         } else if codePunctuation >= 8 || codingWords >= 2 || (codingWords >= 1 && codePunctuation >= 3) {
@@ -175,30 +175,6 @@ public struct ContentSketcher: Sendable {
             for i in (t.count - 4)..<t.count { mix(t[i]) }
         }
         return h
-    }
-
-    /// Count of characters typical of code: braces, semicolons, parentheses, `=`, `<`, `>`,
-    /// backticks.
-    static func codePunctuation(_ b: UnsafeBufferPointer<UInt8>) -> Int {
-        // Bit k of the mask is set when ASCII 0x20 + k is code punctuation (all lie in 0x20..0x7F).
-        let low: UInt64 = Self.mask("();<=>")
-        let high: UInt64 = Self.mask("`{}")
-        var n = 0
-        for c in b where c >= 0x20 && c < 0x80 {
-            let k = UInt64(c - 0x20)
-            n &+= Int(truncatingIfNeeded: (k < 64 ? low &>> k : high &>> (k &- 64)) & 1)
-        }
-        return n
-    }
-
-    private static func mask(_ characters: StaticString) -> UInt64 {
-        var m: UInt64 = 0
-        let p = characters.utf8Start
-        for i in 0..<characters.utf8CodeUnitCount {
-            let k = UInt64(p[i] - 0x20)
-            m |= 1 << (k < 64 ? k : k - 64)
-        }
-        return m
     }
 
     /// The first characters of the prompt, cut at a character boundary.

@@ -103,7 +103,7 @@ public struct ContentLexicon: Sendable {
         (.sensitiveRewriting, [
             "rewrite this question so", "rewrite the question so", "rephrase this question so",
             "rephrase the question so", "make it acceptable", "so that it is acceptable", "so it is acceptable",
-            "make this question safe", "make the question safe", "safe version of", "a safe version",
+            "make this question safe", "make the question safe", "safe version of",
             "acceptable version", "politically neutral version", "without triggering", "so that it passes",
             "so it won't be refused", "so it is not refused", "avoid refusal", "avoid being refused",
             "sanitize this question", "sanitise this question", "rewrite it to be harmless", "harmless version",

@@ -17,6 +17,21 @@ public enum PromptNormalizer {
     /// Calls `token` with the hash of each normalised token, in order.
     @inlinable
     public static func forEachToken(_ text: UnsafeBufferPointer<UInt8>, _ token: (UInt64) -> Void) {
+        var ignored = 0
+        forEachToken(text, codePunctuation: &ignored, token)
+    }
+
+    /// Bit k is set when ASCII 0x20 + k is code punctuation: `( ) ; < = >`.
+    @usableFromInline static let codePunctuationLow: UInt64 = (1 << 8) | (1 << 9) | (1 << 27) | (1 << 28) | (1 << 29) | (1 << 30)
+    /// Bit k is set when ASCII 0x60 + k is code punctuation: `` ` { } ``.
+    @usableFromInline static let codePunctuationHigh: UInt64 = (1 << 0) | (1 << 27) | (1 << 29)
+
+    /// Like ``forEachToken(_:_:)``, and counts characters typical of code (braces,
+    /// parentheses, `;`, `=`, `<`, `>`, backticks) in the same pass.
+    @inlinable
+    public static func forEachToken(
+        _ text: UnsafeBufferPointer<UInt8>, codePunctuation: inout Int, _ token: (UInt64) -> Void
+    ) {
         var hash = fnvOffset
         var inToken = false
         var i = 0
@@ -37,7 +52,12 @@ public enum PromptNormalizer {
                 case 0x61...0x7A: add(c)
                 case 0x41...0x5A: add(c | 0x20)
                 case 0x30...0x39: add(0x30)
-                default: flush()
+                default:
+                    flush()
+                    if c >= 0x20 {
+                        let k = UInt64(c &- 0x20)
+                        codePunctuation &+= Int(truncatingIfNeeded: (k < 64 ? codePunctuationLow &>> k : codePunctuationHigh &>> (k &- 64)) & 1)
+                    }
                 }
                 i += 1
                 continue
