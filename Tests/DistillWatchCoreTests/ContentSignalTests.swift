@@ -87,3 +87,24 @@ import Testing
         #expect(value(engine, "new", .cotElicitation) == 0)
     }
 }
+
+@Suite struct InMemorySketchingTests {
+    @Test func theScannerSketchesInMemoryExchangesLikeTheDecoderDoes() {
+        let sketcher = ContentSketcher(key: testKey)
+        var withSketcher = TrafficScanner(sketcher: sketcher)
+        var without = TrafficScanner()
+        var t = ManualClock().now
+        for i in 0..<60 {
+            t = t.adding(seconds: 40)
+            let e = Exchange(time: t, accountID: "a", prompt: "Think step by step about task \(i) of the list and show your reasoning.")
+            withSketcher.observe(e)
+            without.observe(e)
+        }
+        withSketcher.flush()
+        without.flush()
+        #expect(value(withSketcher.engine, "a", .cotElicitation) == 1)
+        #expect(value(without.engine, "a", .cotElicitation) == 0)
+        let sketched = Exchange(time: t, accountID: "a", system: "s", prompt: "p q r", response: "x").sketched(by: sketcher)
+        #expect(sketched.prompt == "" && sketched.system == "" && sketched.response == "" && sketched.content != nil)
+    }
+}

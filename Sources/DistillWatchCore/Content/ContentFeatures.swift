@@ -185,3 +185,18 @@ public struct ContentSketcher: Sendable {
         return end < b.count ? text + "…" : text
     }
 }
+
+extension Exchange {
+    /// This exchange with its prompt (and system prompt) reduced to ``ContentFeatures`` and
+    /// the text dropped, for exchanges built in memory rather than decoded from JSON (the
+    /// decoder sketches at ingest). Unchanged when it has no prompt or already has features.
+    public func sketched(by sketcher: ContentSketcher) -> Exchange {
+        guard content == nil, let prompt, !prompt.isEmpty else { return self }
+        var e = self
+        e.content = sketcher.features(prompt: prompt, system: system, toolCount: toolCount)
+        e.prompt = ""
+        e.system = system == nil ? nil : ""
+        e.response = response == nil ? nil : ""
+        return e
+    }
+}

@@ -7,10 +7,15 @@
 public struct TrafficScanner: Sendable {
     public private(set) var engine: DetectionEngine
     public private(set) var buffer: ReorderBuffer
+    /// Sketches exchanges that arrive with prompt text but no ``ContentFeatures`` (built in
+    /// memory, e.g. by the simulator); `nil` leaves them as they are.
+    public let sketcher: ContentSketcher?
 
-    public init(policy: Policy = .default, toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds) {
+    public init(policy: Policy = .default, toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds,
+                sketcher: ContentSketcher? = nil) {
         engine = DetectionEngine(policy: policy)
         buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds)
+        self.sketcher = sketcher
     }
 
     public mutating func register(_ account: AccountRecord) {
@@ -19,13 +24,15 @@ public struct TrafficScanner: Sendable {
 
     /// Buffers an exchange; the engine observes it once the watermark passes it.
     public mutating func observe(_ exchange: Exchange) {
-        buffer.push(exchange) { engine.observe($0) }
+        let e = sketcher.map { exchange.sketched(by: $0) } ?? exchange
+        buffer.push(e) { engine.observe($0) }
     }
 
     /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
     /// result, with its decision.
     public mutating func observe(_ exchange: Exchange, decided: (Exchange, Decision) -> Void) {
-        buffer.push(exchange) { released in decided(released, engine.observe(released)) }
+        let e = sketcher.map { exchange.sketched(by: $0) } ?? exchange
+        buffer.push(e) { released in decided(released, engine.observe(released)) }
     }
 
     /// Lets the engine observe everything still buffered (end of input).
