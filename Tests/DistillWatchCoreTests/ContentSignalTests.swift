@@ -108,3 +108,26 @@ import Testing
         #expect(sketched.prompt == "" && sketched.system == "" && sketched.response == "" && sketched.content != nil)
     }
 }
+
+@Suite struct SplitTaskListTests {
+    @Test func aClassSharingHomeworkIsNotASplitTaskList() {
+        let sketcher = ContentSketcher(key: testKey)
+        var engine = DetectionEngine()
+        let homework = (0..<24).map { "Exercise \($0): explain why the derivative of x squared times sine of x needs the product rule, and give one worked example for lecture \($0)." }
+        let wrap = { (x: String) in "Course assistant, week five. Question from a student: \(x) Please answer for a first-year student." }
+        var t = ManualClock().now
+        // Thirty students send the same 24 exercises in the same wrapper: enough prompts for
+        // the signal to speak, and a family shared by all of them.
+        for student in 0..<30 {
+            for h in homework {
+                t = t.adding(seconds: 11)
+                var e = exchange("student-\(student)", at: t)
+                e.content = sketcher.features(prompt: wrap(h))
+                engine.observe(e)
+            }
+        }
+        #expect(value(engine, "student-29", .templateSharing) == 0)
+        let detail = engine.readings(for: "student-29").first { $0.kind == .templateSharing }!.detail
+        #expect(detail.contains("0% of 24"))
+    }
+}

@@ -81,34 +81,44 @@ struct ContentState: Sendable {
 }
 
 /// Template families across all accounts: for each wrapper key, roughly how many distinct
-/// accounts have used it.
+/// accounts have used it, and how distinct the content inside the wrapper is.
 ///
 /// Distinct accounts per family are counted with a 64-bit linear-counting bitmap (exact
-/// enough up to about 100 accounts, which is all the signal needs). The catalogue holds at
-/// most ``capacity`` families; once full, new families are not tracked (they count as
-/// unshared), which keeps memory bounded at about 40 bytes a family.
+/// enough up to about 100 accounts, which is all the signal needs); content novelty across
+/// the family with a 64-register HyperLogLog over 16 signature bins a prompt, like an
+/// account's. A family used by many accounts with mostly distinct content is a task list
+/// split across accounts; a class whose students send the same homework has low novelty.
+/// The catalogue holds at most ``capacity`` families (about 100 bytes each); once full, new
+/// families are not tracked (they count as unshared), which keeps memory bounded.
 struct TemplateCatalog: Sendable {
     struct Family: Sendable {
         var accountBits: UInt64 = 0
         var exchanges: Int64 = 0
+        var novelty = SmallHyperLogLog()
     }
 
-    static let capacity = 500_000
+    /// What the catalogue knows of a family after recording one use.
+    struct Use {
+        var accounts: Double
+        var novelty: Double
+    }
+
+    static let capacity = 200_000
     private(set) var families: [UInt64: Family] = [:]
 
-    /// Records that `account` used the family `key`; returns the family's estimated
-    /// number of distinct accounts, this one included.
-    mutating func record(key: UInt64, account: Int32) -> Double {
+    /// Records that `account` used the family of `features`.
+    mutating func record(_ features: ContentFeatures, account: Int32) -> Use {
+        let key = features.templateKey
         let bit = UInt64(1) << (SmallHyperLogLog.mix(UInt64(UInt32(bitPattern: account))) & 63)
-        if var family = families[key] {
-            family.accountBits |= bit
-            family.exchanges += 1
-            families[key] = family
-            return Self.distinctAccounts(family.accountBits)
-        }
-        guard families.count < Self.capacity else { return 1 }
-        families[key] = Family(accountBits: bit, exchanges: 1)
-        return 1
+        guard families[key] != nil || families.count < Self.capacity else { return Use(accounts: 1, novelty: 1) }
+        var family = families[key] ?? Family()
+        family.accountBits |= bit
+        family.exchanges += 1
+        let bins = features.signature.bins
+        for i in 0..<16 { family.novelty.insert(hash: UInt64(bins[i]) | UInt64(i) << 32) }
+        families[key] = family
+        return Use(accounts: Self.distinctAccounts(family.accountBits),
+                   novelty: min(1, family.novelty.estimate / (16 * Double(family.exchanges))))
     }
 
     /// Linear counting: n ≈ −64 · ln(zero bits / 64).

@@ -107,8 +107,11 @@ public struct DetectionEngine: Sendable {
         exchangesObserved += 1
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
         if let content = e.content {
-            let accounts = templates.record(key: content.templateKey, account: Int32(i))
-            states[i].content.update(with: content, sharedTemplate: accounts >= policy.sharedTemplateAccounts)
+            // A split task list: one wrapper used by many accounts around mostly distinct
+            // content (novelty across the family of at least 0.3).
+            let use = templates.record(content, account: Int32(i))
+            let split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
+            states[i].content.update(with: content, sharedTemplate: split)
         }
         return Self.rescore(&states[i], at: time, policy: policy, models: models)
     }

@@ -8,8 +8,9 @@ import RealModule
 /// - `rubric_grading`: share with grading cues, 1 from 40%;
 /// - `sensitive_rewriting`: share with rewriting cues, 1 from 25%;
 /// - `synthetic_data_generation`: share with generation meta-prompts, 1 from 35%;
-/// - `template_sharing`: share of traffic in families used by at least
-///   `policy.sharedTemplateAccounts` accounts, 0 up to 20%, 1 from 80%;
+/// - `template_sharing`: share of traffic in template families used by at least
+///   `policy.sharedTemplateAccounts` accounts around mostly distinct content (a task list
+///   split across accounts), 0 up to 20%, 1 from 80%;
 /// - `coverage_sweep`: novelty (distinct signature material per prompt), 0 up to 15% and 1
 ///   from 50%, times one minus twice the near-duplicate rate, times a volume factor reaching
 ///   1 at 5,000 prompts.
@@ -72,8 +73,8 @@ enum ContentSignals {
             return "\(percent(s.cueShare(3))) of \(s.exchanges) prompts ask to generate many diverse problems or examples\(excerpt)"
         case .templateSharing:
             return "\(percent(sharedTemplateShare(s))) of \(s.exchanges) prompts use template families shared by "
-                + "\(format(c.policy.sharedTemplateAccounts)) or more accounts; \(percent(Double(s.sameTemplateAsPrevious) / Double(s.exchanges))) "
-                + "repeat the previous prompt's template"
+                + "\(format(c.policy.sharedTemplateAccounts)) or more accounts with distinct content in each (a split task list); "
+                + "\(percent(Double(s.sameTemplateAsPrevious) / Double(s.exchanges))) repeat the previous prompt's template"
         case .coverageSweep:
             let cov = coverageSweep(s)
             let mix = s.capabilityShares.filter { $0.1 >= 0.05 }.sorted { $0.1 > $1.1 }
