@@ -53,8 +53,7 @@ struct DecodingPipeline {
             var start = 0
             for (end, number) in raw.lines {
                 guard end >= 0 else {
-                    batch.malformed.append((batch.exchanges.count, MalformedLine(
-                        source: source, line: number, error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes"))))
+                    batch.malformed.append((batch.exchanges.count, .tooLong(source: source, line: number)))
                     continue
                 }
                 do throws(RecordError) {

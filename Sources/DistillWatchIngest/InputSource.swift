@@ -58,4 +58,9 @@ public struct MalformedLine: Error, Equatable, Sendable, CustomStringConvertible
     }
 
     public var description: String { "\(source):\(line): \(error)" }
+
+    /// A line longer than ``LineReader/maximumLineBytes``, which is skipped unread.
+    static func tooLong(source: String, line: Int) -> MalformedLine {
+        MalformedLine(source: source, line: line, error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes"))
+    }
 }

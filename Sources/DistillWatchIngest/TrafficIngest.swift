@@ -57,8 +57,7 @@ public enum TrafficIngest {
         var lines = 0
         try reader.forEachLine(oversized: { line in
             lines += 1
-            try statistics.reject(MalformedLine(source: source.description, line: line,
-                                                error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
+            try statistics.reject(.tooLong(source: source.description, line: line), options: options)
         }) { number, bytes in
             lines += 1
             do throws(RecordError) {
@@ -117,8 +116,7 @@ public enum TrafficIngest {
             let readProgress = reader.progress
             try reader.forEachLine(oversized: { line in
                 lines += 1
-                try statistics.reject(MalformedLine(source: name, line: line,
-                                                    error: RecordError("line longer than \(LineReader.maximumLineBytes) bytes")), options: options)
+                try statistics.reject(.tooLong(source: name, line: line), options: options)
             }) { number, bytes in
                 lines += 1
                 do throws(RecordError) {

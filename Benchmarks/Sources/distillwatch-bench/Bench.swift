@@ -12,24 +12,19 @@ struct Bench: ParsableCommand {
     )
 }
 
-/// Peak resident set size of this process, from /proc/self/status (VmHWM), in bytes.
-func peakResidentBytes() -> Int {
+/// A memory figure of this process from /proc/self/status (`VmHWM`: peak resident set,
+/// `VmRSS`: current), in bytes.
+func processMemory(_ field: String) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
         let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
         return kb * 1024
     }
     return 0
 }
 
-func currentResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-    }
-    return 0
-}
+func peakResidentBytes() -> Int { processMemory("VmHWM") }
+func currentResidentBytes() -> Int { processMemory("VmRSS") }
 
 func megabytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
