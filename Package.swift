@@ -8,12 +8,23 @@ let package = Package(
         .executable(name: "distillwatch", targets: ["distillwatch"]),
         .library(name: "DistillWatchCore", targets: ["DistillWatchCore"]),
         .library(name: "DistillWatchIngest", targets: ["DistillWatchIngest"]),
+        .library(name: "DistillWatchStore", targets: ["DistillWatchStore"]),
+        .library(name: "DistillWatchServer", targets: ["DistillWatchServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The live decision server (`distillwatch serve`).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure detection core: records, signals, policy, engine, report model. No I/O.
@@ -43,10 +54,34 @@ let package = Package(
             name: "DistillWatchSimulator",
             dependencies: ["DistillWatchCore", "DistillWatchIngest"]
         ),
+        // Persistence behind a protocol: the event log, labels and the decision audit log.
+        // SQLite through GRDB (WAL) by default; an in-memory implementation for tests.
+        .target(
+            name: "DistillWatchStore",
+            dependencies: [
+                "DistillWatchCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The live decision server: Hummingbird application, routes, auth, metrics.
+        .target(
+            name: "DistillWatchServer",
+            dependencies: [
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "distillwatch",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +89,17 @@ let package = Package(
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchIngest", "DistillWatchCore"]),
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
         .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
+        .testTarget(name: "DistillWatchStoreTests", dependencies: ["DistillWatchStore", "DistillWatchCore"]),
+        .testTarget(
+            name: "DistillWatchServerTests",
+            dependencies: [
+                // The process tests run the built `distillwatch serve` and `scan`.
+                "distillwatch", "DistillWatchServer", "DistillWatchStore", "DistillWatchIngest", "DistillWatchCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "DistillWatchSimulatorTests",
             dependencies: ["DistillWatchSimulator", "DistillWatchIngest", "DistillWatchCore"]

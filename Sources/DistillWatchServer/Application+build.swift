@@ -1,0 +1,91 @@
+import DistillWatchCore
+import DistillWatchStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The Hummingbird application `distillwatch serve` runs.
+public typealias DistillWatchApplication = Application<RouterResponder<DistillWatchRequestContext>>
+
+/// Builds the server: opens the store (unless one is given), replays its log into a fresh
+/// engine, and mounts the routes behind bearer-token authentication.
+///
+/// ```swift
+/// let app = try await buildApplication(configuration)
+/// try await app.runService()   // until SIGTERM or SIGINT
+/// ```
+///
+/// - Parameters:
+///   - store: the event store; by default the configuration's database (SQLite, or memory
+///     for `:memory:`).
+///   - clock: wall-clock time for received-at stamps, labels and the audit log.
+///   - onServerRunning: called with the bound port once the server listens.
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    store: (any EventStore)? = nil,
+    clock: WallClock = .system,
+    logger: Logger? = nil,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> DistillWatchApplication {
+    try configuration.validate()
+    var logger = logger ?? Logger(label: "distillwatch")
+    if logger.logLevel > .debug, let level = Logger.Level(rawValue: configuration.logLevel) { logger.logLevel = level }
+
+    let store = try store ?? openStore(configuration)
+    let engine = LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds)
+    let ingestor = Ingestor(store: store, engine: engine)
+    let decoder = EventDecoder(captureText: configuration.captureText)
+
+    let replayStart = ContinuousClock.now
+    let replayed = try await ingestor.replay(decoder: decoder)
+    if replayed > 0 {
+        let status = engine.status()
+        logger.info("replayed the event log", metadata: [
+            "events": "\(replayed)", "exchanges": "\(status.acceptedExchanges)", "accounts": "\(status.accounts)",
+            "seconds": "\(ContinuousClock.now - replayStart)",
+        ])
+    }
+
+    let metrics = ServerMetrics()
+    let audit = DecisionAuditLog(store: store, mode: configuration.decisionAudit,
+                                 capacity: configuration.auditQueueCapacity, logger: logger)
+    let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
+                            metrics: metrics, audit: audit, clock: clock, decoder: decoder)
+
+    let router = Router(context: DistillWatchRequestContext.self)
+    router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens)))
+    let operations = OperationsRoutes(state: state)
+    operations.addHealth(to: router)
+    operations.addMetrics(to: router)
+    router.addRoutes(IngestRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(DecisionRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "distillwatch"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    // Shut down in reverse order: the HTTP server first, then the audit writer drains,
+    // then the store closes.
+    app.addServices(StoreService(store: store, logger: logger), audit)
+    return app
+}
+
+func openStore(_ configuration: ServerConfiguration) throws -> any EventStore {
+    if configuration.database == ":memory:" { return InMemoryEventStore() }
+    return try SQLiteEventStore(path: configuration.database, synchronous: configuration.synchronous)
+}
+
+/// Runs `distillwatch serve` until SIGTERM or SIGINT, then shuts down cleanly: stops
+/// accepting connections, lets requests finish, writes the audit queue, closes the store.
+/// The reorder buffer is not flushed at shutdown: the log already holds every accepted
+/// exchange, and the restarted server replays them into the buffer, so it continues
+/// exactly as a server that never stopped would.
+public func runServer(_ configuration: ServerConfiguration) async throws {
+    let app = try await buildApplication(configuration) { port in
+        FileHandle.standardOutput.write(Data("distillwatch: listening on http://\(configuration.host):\(port)\n".utf8))
+    }
+    try await app.runService()
+}

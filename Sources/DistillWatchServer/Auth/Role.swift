@@ -1,0 +1,85 @@
+/// What a token may do. A token carries one or more roles.
+///
+/// | role | endpoints |
+/// |---|---|
+/// | `ingest` | `POST /v1/exchanges`, `POST /v1/accounts` |
+/// | `decide` | `POST /v1/decide`, `POST /beta/litellm_basic_guardrail_api` |
+/// | `analyst` | `GET /v1/accounts/{id}`, `GET /v1/campaigns[/{id}]`, `GET /v1/report`, `GET /v1/decisions`, labels, `POST /v1/flush` |
+///
+/// `GET /metrics` takes any valid token; `GET /healthz` takes none.
+public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
+    case ingest
+    case decide
+    case analyst
+}
+
+/// A bearer token from the configuration.
+public struct AccessToken: Sendable, Equatable {
+    /// Names the caller in logs and the audit log (never the secret).
+    public var name: String
+    public var secret: String
+    public var roles: Set<Role>
+
+    public init(name: String, secret: String, roles: Set<Role>) {
+        self.name = name
+        self.secret = secret
+        self.roles = roles
+    }
+
+    /// Parses `NAME:ROLE[+ROLE...]:SECRET`, e.g. `gateway:decide:3f9a...` or
+    /// `ops:ingest+analyst:...`. The secret may itself contain colons.
+    public init(parsing text: some StringProtocol) throws(ConfigurationError) {
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[2].isEmpty else {
+            throw ConfigurationError("token \"\(Self.redacted(text))\": expected NAME:ROLE[+ROLE...]:SECRET")
+        }
+        var roles: Set<Role> = []
+        for r in parts[1].split(separator: "+") {
+            guard let role = Role(rawValue: String(r)) else {
+                throw ConfigurationError("token \"\(parts[0])\": unknown role \"\(r)\" (roles: ingest, decide, analyst)")
+            }
+            roles.insert(role)
+        }
+        guard !roles.isEmpty else { throw ConfigurationError("token \"\(parts[0])\": no role given") }
+        try self.init(name: String(parts[0]), secret: String(parts[2]), roles: roles, checked: ())
+    }
+
+    init(name: String, secret: String, roles: Set<Role>, checked: Void) throws(ConfigurationError) {
+        guard secret.utf8.count >= 16 else {
+            throw ConfigurationError("token \"\(name)\": the secret must be at least 16 characters")
+        }
+        self.init(name: name, secret: secret, roles: roles)
+    }
+
+    private static func redacted(_ text: some StringProtocol) -> String {
+        let name = String(text).split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        return name + ":…"
+    }
+}
+
+/// Looks a presented secret up among the configured tokens.
+struct TokenTable: Sendable {
+    private let tokens: [AccessToken]
+    private let secrets: [[UInt8]]
+
+    init(_ tokens: [AccessToken]) {
+        self.tokens = tokens
+        secrets = tokens.map { Array($0.secret.utf8) }
+    }
+
+    /// The token whose secret is `presented`, comparing every token in constant time per
+    /// byte so the answer's timing does not reveal how much of a secret matched.
+    /// - Complexity: O(tokens × secret length).
+    func token(for presented: Substring) -> AccessToken? {
+        var found: AccessToken?
+        var presented = presented
+        presented.withUTF8 { p in
+            for (t, s) in zip(tokens, secrets) {
+                var diff = UInt8(s.count == p.count ? 0 : 1)
+                for i in 0..<s.count { diff |= s[i] ^ (i < p.count ? p[i] : 0) }
+                if diff == 0 { found = t }
+            }
+        }
+        return found
+    }
+}

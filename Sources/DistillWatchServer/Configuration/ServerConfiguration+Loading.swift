@@ -1,0 +1,177 @@
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchStore
+import Foundation
+import Yams
+
+extension ServerConfiguration {
+    /// Overlays a YAML configuration file:
+    ///
+    /// ```yaml
+    /// host: 127.0.0.1
+    /// port: 8080
+    /// database: /var/lib/distillwatch/state.sqlite
+    /// synchronous: full            # or normal
+    /// reorder_tolerance_seconds: 300
+    /// policy: policy.yaml          # relative to this file
+    /// max_ingest_body_bytes: 33554432
+    /// max_request_body_bytes: 262144
+    /// decision_audit: all          # all, flagged or none
+    /// litellm_account_fields: [org_id, team_id, user_id, key_alias, key_hash]
+    /// tokens:
+    ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}
+    ///   - {name: pipeline, roles: [ingest], secret: "..."}
+    /// ```
+    public mutating func apply(yamlFile path: String, environment: [String: String]) throws(ConfigurationError) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError("\(path): cannot read the configuration file")
+        }
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            throw ConfigurationError("\(path): not valid YAML: \(error)")
+        }
+        guard let map = node as? [String: Any] else {
+            throw ConfigurationError("\(path): expected a mapping of settings at the top level")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        func fail(_ key: String, _ what: String) -> ConfigurationError {
+            ConfigurationError("\(path): \(key): \(what)")
+        }
+        for (key, value) in map {
+            switch key {
+            case "host":
+                guard let v = value as? String else { throw fail(key, "should be a string") }
+                host = v
+            case "port":
+                guard let v = value as? Int else { throw fail(key, "should be an integer") }
+                port = v
+            case "database":
+                guard let v = value as? String else { throw fail(key, "should be a string") }
+                database = v == ":memory:" || v.hasPrefix("/") ? v : directory + "/" + v
+            case "synchronous":
+                guard let v = (value as? String).flatMap(SQLiteEventStore.Synchronous.init(rawValue:)) else {
+                    throw fail(key, "should be full or normal")
+                }
+                synchronous = v
+            case "reorder_tolerance_seconds":
+                guard let v = (value as? Double) ?? (value as? Int).map(Double.init) else { throw fail(key, "should be a number") }
+                reorderToleranceSeconds = v
+            case "policy":
+                guard let v = value as? String else { throw fail(key, "should be a path") }
+                try loadPolicy(v.hasPrefix("/") ? v : directory + "/" + v)
+            case "max_ingest_body_bytes":
+                guard let v = value as? Int else { throw fail(key, "should be an integer") }
+                maxIngestBodyBytes = v
+            case "max_request_body_bytes":
+                guard let v = value as? Int else { throw fail(key, "should be an integer") }
+                maxRequestBodyBytes = v
+            case "decision_audit":
+                guard let v = (value as? String).flatMap(DecisionAudit.init(rawValue:)) else {
+                    throw fail(key, "should be all, flagged or none")
+                }
+                decisionAudit = v
+            case "audit_queue_capacity":
+                guard let v = value as? Int, v > 0 else { throw fail(key, "should be a positive integer") }
+                auditQueueCapacity = v
+            case "litellm_account_fields":
+                guard let v = value as? [String] else { throw fail(key, "should be a list of field names") }
+                litellmAccountFields = v
+            case "capture_text":
+                guard let v = value as? Bool else { throw fail(key, "should be true or false") }
+                captureText = v
+            case "log_level":
+                guard let v = value as? String else { throw fail(key, "should be a string") }
+                logLevel = v
+            case "tokens":
+                guard let list = value as? [[String: Any]] else { throw fail(key, "should be a list of {name, roles, secret or secret_env}") }
+                for (i, entry) in list.enumerated() {
+                    guard let name = entry["name"] as? String else { throw fail("tokens[\(i)]", "needs a name") }
+                    let roleNames = (entry["roles"] as? [String]) ?? (entry["roles"] as? String).map { [$0] } ?? []
+                    var roles: Set<Role> = []
+                    for r in roleNames {
+                        guard let role = Role(rawValue: r) else { throw fail("tokens[\(i)]", "unknown role \"\(r)\"") }
+                        roles.insert(role)
+                    }
+                    guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst)") }
+                    let secret: String
+                    if let s = entry["secret"] as? String {
+                        secret = s
+                    } else if let env = entry["secret_env"] as? String {
+                        guard let s = environment[env], !s.isEmpty else {
+                            throw fail("tokens[\(i)]", "environment variable \(env) is not set")
+                        }
+                        secret = s
+                    } else {
+                        throw fail("tokens[\(i)]", "needs secret or secret_env")
+                    }
+                    tokens.append(try AccessToken(name: name, secret: secret, roles: roles, checked: ()))
+                }
+            default:
+                throw fail(key, "unknown setting")
+            }
+        }
+    }
+
+    /// Overlays `DISTILLWATCH_*` environment variables: `HOST`, `PORT`, `DATABASE`,
+    /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
+    /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
+    /// `MAX_REQUEST_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`, `LOG_LEVEL`.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        func value(_ name: String) -> String? {
+            environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func int(_ name: String) throws(ConfigurationError) -> Int? {
+            guard let v = value(name) else { return nil }
+            guard let i = Int(v) else { throw ConfigurationError("DISTILLWATCH_\(name)=\(v): not an integer") }
+            return i
+        }
+        if let v = value("HOST") { host = v }
+        if let v = try int("PORT") { port = v }
+        if let v = value("DATABASE") { database = v }
+        if let v = value("SYNCHRONOUS") {
+            guard let s = SQLiteEventStore.Synchronous(rawValue: v) else {
+                throw ConfigurationError("DISTILLWATCH_SYNCHRONOUS=\(v): should be full or normal")
+            }
+            synchronous = s
+        }
+        if let v = value("REORDER_TOLERANCE_SECONDS") {
+            guard let d = Double(v) else { throw ConfigurationError("DISTILLWATCH_REORDER_TOLERANCE_SECONDS=\(v): not a number") }
+            reorderToleranceSeconds = d
+        }
+        if let v = value("POLICY") { try loadPolicy(v) }
+        if let v = value("TOKENS") {
+            for entry in v.split(whereSeparator: { $0 == "," || $0.isWhitespace }) {
+                tokens.append(try AccessToken(parsing: entry))
+            }
+        }
+        if let v = try int("MAX_INGEST_BODY_BYTES") { maxIngestBodyBytes = v }
+        if let v = try int("MAX_REQUEST_BODY_BYTES") { maxRequestBodyBytes = v }
+        if let v = value("DECISION_AUDIT") {
+            guard let a = DecisionAudit(rawValue: v) else {
+                throw ConfigurationError("DISTILLWATCH_DECISION_AUDIT=\(v): should be all, flagged or none")
+            }
+            decisionAudit = a
+        }
+        if let v = value("LITELLM_ACCOUNT_FIELDS") {
+            litellmAccountFields = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let v = value("LOG_LEVEL") { logLevel = v }
+    }
+
+    /// Loads a YAML policy file (the same format as `scan --policy`).
+    public mutating func loadPolicy(_ path: String) throws(ConfigurationError) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError("\(path): cannot read the policy file")
+        }
+        do {
+            policy = try PolicyFile.load(yaml: text, source: path)
+        } catch let error as PolicyFileError {
+            throw ConfigurationError(error.description)
+        } catch {
+            throw ConfigurationError("\(path): \(error)")
+        }
+        policyPath = path
+    }
+}

@@ -1,0 +1,77 @@
+import DistillWatchCore
+import DistillWatchStore
+
+/// Everything `distillwatch serve` is configured with. Built from defaults, then an
+/// optional YAML file, then `DISTILLWATCH_*` environment variables, then flags (each
+/// overriding the one before): see ``ServerConfiguration/Source``.
+public struct ServerConfiguration: Sendable {
+    /// Where decisions about gateway calls are audited.
+    public enum DecisionAudit: String, Sendable, CaseIterable {
+        /// Every decide and guardrail call.
+        case all
+        /// Only calls answered with a verdict other than `allow`.
+        case flagged
+        /// None.
+        case none
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// SQLite database file; `:memory:` keeps state in memory only (nothing survives).
+    public var database = "distillwatch.sqlite"
+    public var synchronous: SQLiteEventStore.Synchronous = .full
+    /// How far out of order exchanges may arrive; the engine sees them this late. 0 processes
+    /// each exchange at once.
+    public var reorderToleranceSeconds: Double = 300
+    public var policy: Policy = .default
+    /// The policy file, if any (for logs).
+    public var policyPath: String?
+    public var tokens: [AccessToken] = []
+    /// Largest body accepted by the ingest endpoints.
+    public var maxIngestBodyBytes = 32 << 20
+    /// Largest body accepted by every other endpoint.
+    public var maxRequestBodyBytes = 256 << 10
+    public var decisionAudit: DecisionAudit = .all
+    /// Audit entries waiting to be written; beyond it entries are dropped and counted.
+    public var auditQueueCapacity = 100_000
+    /// Which LiteLLM key metadata names the account, first present wins (see
+    /// ``LiteLLMGuardrailRoutes``).
+    public var litellmAccountFields: [String] = LiteLLMAccountField.defaultOrder
+    /// Materialise prompt and response text (content signals); off by default.
+    public var captureText = false
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Checks values that cannot be checked while parsing.
+    public func validate() throws(ConfigurationError) {
+        guard (0...65_535).contains(port) else { throw ConfigurationError("port \(port) is not in 0...65535") }
+        guard reorderToleranceSeconds >= 0, reorderToleranceSeconds.isFinite else {
+            throw ConfigurationError("reorder tolerance must be 0 or more seconds")
+        }
+        guard !tokens.isEmpty else {
+            throw ConfigurationError(
+                "no access token configured: give --token NAME:ROLE[+ROLE]:SECRET, DISTILLWATCH_TOKENS, or tokens: in the config file")
+        }
+        var seen: Set<String> = []
+        for t in tokens {
+            guard seen.insert(t.secret).inserted else {
+                throw ConfigurationError("token \"\(t.name)\": the same secret is configured twice")
+            }
+        }
+        guard maxIngestBodyBytes > 0, maxRequestBodyBytes > 0 else {
+            throw ConfigurationError("body limits must be positive")
+        }
+        for field in litellmAccountFields where LiteLLMAccountField(rawValue: field) == nil {
+            throw ConfigurationError("unknown LiteLLM account field \"\(field)\" (known: \(LiteLLMAccountField.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    var reorderToleranceMilliseconds: Int64 { Int64((reorderToleranceSeconds * 1000).rounded()) }
+}
+
+/// A configuration problem, with what to change.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,51 @@
+import DistillWatchCore
+import DistillWatchStore
+
+/// The one path by which state changes: append the events to the durable log, then apply
+/// them to the engine, one batch at a time, so the engine sees inputs in exactly the log's
+/// order and a replay of the log rebuilds the same state.
+///
+/// A batch is applied only after its append returned (durable); a failed append applies
+/// nothing and the caller answers 5xx. The work runs in an unstructured task, so a client
+/// that hangs up mid-request cannot cancel it between the commit and the apply.
+final class Ingestor: Sendable {
+    let store: any EventStore
+    let engine: LiveEngine
+    private let gate = SerialGate()
+
+    init(store: any EventStore, engine: LiveEngine) {
+        self.store = store
+        self.engine = engine
+    }
+
+    /// Appends `events` and applies `inputs` (the same records, decoded) in one step.
+    /// - Returns: the sequence numbers given to the events.
+    func commit(events: [NewEvent], inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
+        precondition(events.count == inputs.count)
+        guard !events.isEmpty else { return nil }
+        let store = self.store, engine = self.engine, gate = self.gate
+        return try await Task {
+            try await gate.run {
+                let range = try await store.append(events, at: time)
+                if let range { await engine.apply(inputs, lastSequence: range.upperBound) }
+                return range
+            }
+        }.value
+    }
+
+    /// Rebuilds the engine from the log (at start-up, before serving).
+    /// - Returns: the number of events replayed.
+    func replay(decoder: EventDecoder, pageSize: Int = 8192) async throws -> Int {
+        var after: Int64 = 0
+        var count = 0
+        while true {
+            let page = try await store.events(after: after, limit: pageSize)
+            guard let last = page.last else { break }
+            let inputs = try page.map(decoder.input(for:))
+            await engine.apply(inputs, lastSequence: last.sequence)
+            after = last.sequence
+            count += page.count
+        }
+        return count
+    }
+}

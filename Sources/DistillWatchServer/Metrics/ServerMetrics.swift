@@ -1,0 +1,109 @@
+import CoreMetrics
+import DistillWatchCore
+import Metrics
+import Prometheus
+
+/// The server's metrics, through swift-metrics handlers backed by a Prometheus registry
+/// of the application's own (no global bootstrap, so tests can build many applications).
+///
+/// | metric | kind | labels |
+/// |---|---|---|
+/// | `distillwatch_exchanges_total` | counter | `result` = accepted, rejected |
+/// | `distillwatch_account_records_total` | counter | `result` |
+/// | `distillwatch_decisions_total` | counter | `verdict`, `endpoint` |
+/// | `distillwatch_request_duration_seconds` | histogram | `endpoint` |
+/// | `distillwatch_accounts` | gauge | `verdict` (accounts with traffic) |
+/// | `distillwatch_campaigns` | gauge | |
+/// | `distillwatch_labels_total` | counter | `label` |
+/// | `distillwatch_audit_dropped_total`, `distillwatch_audit_written_total` | gauge | |
+/// | `distillwatch_reorder_buffered_exchanges`, `distillwatch_log_sequence` | gauge | |
+// swift-prometheus has its own Counter and Gauge; these are swift-metrics'.
+typealias MCounter = CoreMetrics.Counter
+typealias MGauge = CoreMetrics.Gauge
+typealias MTimer = CoreMetrics.Timer
+
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+
+    let exchangesAccepted: MCounter
+    let exchangesRejected: MCounter
+    let accountsAccepted: MCounter
+    let accountsRejected: MCounter
+    private let decisions: [String: [Verdict: MCounter]]
+    private let durations: [String: MTimer]
+    private let labels: [AnalystLabel: MCounter]
+    private let accountGauges: [Verdict: MGauge]
+    let campaigns: MGauge
+    let auditDropped: MGauge
+    let auditWritten: MGauge
+    let buffered: MGauge
+    let sequence: MGauge
+
+    static let endpoints = ["decide", "litellm", "exchanges", "accounts"]
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let latencyBuckets: [Duration] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.defaultDurationHistogramBuckets = latencyBuckets
+        self.factory = factory
+        exchangesAccepted = MCounter(label: "distillwatch_exchanges_total", dimensions: [("result", "accepted")], factory: factory)
+        exchangesRejected = MCounter(label: "distillwatch_exchanges_total", dimensions: [("result", "rejected")], factory: factory)
+        accountsAccepted = MCounter(label: "distillwatch_account_records_total", dimensions: [("result", "accepted")], factory: factory)
+        accountsRejected = MCounter(label: "distillwatch_account_records_total", dimensions: [("result", "rejected")], factory: factory)
+        var decisions: [String: [Verdict: MCounter]] = [:]
+        for endpoint in ["decide", "litellm"] {
+            for v in Verdict.allCases {
+                decisions[endpoint, default: [:]][v] = MCounter(
+                    label: "distillwatch_decisions_total", dimensions: [("endpoint", endpoint), ("verdict", v.rawValue)], factory: factory)
+            }
+        }
+        self.decisions = decisions
+        var durations: [String: MTimer] = [:]
+        for endpoint in Self.endpoints {
+            durations[endpoint] = MTimer(label: "distillwatch_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
+        }
+        self.durations = durations
+        labels = [
+            .confirmedAttack: MCounter(label: "distillwatch_labels_total", dimensions: [("label", AnalystLabel.confirmedAttack.rawValue)], factory: factory),
+            .legitimate: MCounter(label: "distillwatch_labels_total", dimensions: [("label", AnalystLabel.legitimate.rawValue)], factory: factory),
+        ]
+        var accountGauges: [Verdict: MGauge] = [:]
+        for v in Verdict.allCases {
+            accountGauges[v] = MGauge(label: "distillwatch_accounts", dimensions: [("verdict", v.rawValue)], factory: factory)
+        }
+        self.accountGauges = accountGauges
+        campaigns = MGauge(label: "distillwatch_campaigns", factory: factory)
+        auditDropped = MGauge(label: "distillwatch_audit_dropped_total", factory: factory)
+        auditWritten = MGauge(label: "distillwatch_audit_written_total", factory: factory)
+        buffered = MGauge(label: "distillwatch_reorder_buffered_exchanges", factory: factory)
+        sequence = MGauge(label: "distillwatch_log_sequence", factory: factory)
+    }
+
+    func decided(_ verdict: Verdict, endpoint: String) {
+        decisions[endpoint]?[verdict]?.increment()
+    }
+
+    func duration(_ endpoint: String, since start: ContinuousClock.Instant) {
+        durations[endpoint]?.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+    }
+
+    func labelled(_ label: AnalystLabel) {
+        labels[label]?.increment()
+    }
+
+    func setAccounts(_ counts: [Verdict: Int]) {
+        for (v, gauge) in accountGauges { gauge.record(counts[v] ?? 0) }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}

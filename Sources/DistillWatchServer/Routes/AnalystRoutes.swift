@@ -1,0 +1,270 @@
+import DistillWatchCore
+import DistillWatchStore
+import Foundation
+import Hummingbird
+
+/// What analysts read and decide: account and campaign state as in the v1 report, the
+/// report itself, the decision audit log, labels, and flushing the reorder buffer.
+struct AnalystRoutes {
+    let state: ServerState
+
+    func build() -> RouteCollection<DistillWatchRequestContext> {
+        let routes = RouteCollection(context: DistillWatchRequestContext.self)
+        routes.add(middleware: RequireRole(.analyst))
+        routes.get("accounts/:id") { _, context in try await account(try context.parameters.require("id")) }
+        routes.post("accounts/:id/label") { request, context in
+            try await labelAccount(try context.parameters.require("id"), request, context: context)
+        }
+        routes.get("campaigns") { _, _ in
+            let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
+            return JSONBody(CampaignList(campaigns: report.campaigns))
+        }
+        routes.get("campaigns/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
+            guard let campaign = report.campaigns.first(where: { $0.campaignID == id }) else {
+                throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
+            }
+            return JSONBody(campaign)
+        }
+        routes.post("campaigns/:id/label") { request, context in
+            try await labelCampaign(try context.parameters.require("id"), request, context: context)
+        }
+        routes.get("report") { request, _ in
+            let all = request.uri.queryParameters["all"].map { $0 == "true" || $0 == "1" } ?? false
+            return JSONBody(state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: all))
+        }
+        routes.get("decisions") { request, _ in
+            let limit = min(10_000, max(1, request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 100))
+            let account = request.uri.queryParameters["account_id"].map(String.init)
+            await state.audit.drain()
+            return JSONBody(DecisionList(decisions: try await state.store.decisions(accountID: account, limit: limit)))
+        }
+        routes.post("flush") { _, _ in
+            let time = state.clock.now()
+            let range = try await commit([NewEvent(kind: .flush, subject: nil, payload: [])], [.flush], at: time)
+            await state.audit.drain()
+            return JSONBody(FlushResult(sequence: range?.upperBound, status: state.engine.status()))
+        }
+        routes.get("status") { _, _ in
+            JSONBody(StatusResponse(engine: state.engine.status(), log: try await state.store.eventCounts(),
+                                    auditWritten: state.audit.written, auditDropped: state.audit.dropped))
+        }
+        return routes
+    }
+
+    func account(_ id: String) async throws -> JSONBody<AccountState> {
+        guard let summary = state.engine.summary(for: id) else {
+            throw HTTPError(.notFound, message: "no account \"\(id)\": no exchange or account record seen for it")
+        }
+        let readings = state.engine.readings(for: id)
+        let record = state.engine.record(for: id)
+        let label = state.engine.label(for: id)
+        let labels = try await state.store.labels(subject: id, kind: .accountLabel).compactMap { event in
+            (try? JSONDecoder().decode(LabelEvent.self, from: Data(event.payload))).map { LabelEntry(sequence: event.sequence, $0) }
+        }
+        return JSONBody(AccountState(summary: summary, readings: readings, record: record, label: label, labels: labels))
+    }
+
+    func labelAccount(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
+        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+        let ask = try decodeJSON(LabelRequest.self, from: body)
+        let event = LabelEvent(label: try ask.analystLabel(), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        let range = try await commit([NewEvent(kind: .accountLabel, subject: id, payload: event.encoded())],
+                                     [.accountLabel(accountID: id, event)], at: event.at)
+        state.metrics.labelled(event.label)
+        let live = state.engine.decide(id)
+        return JSONBody(LabelResult(sequence: range?.upperBound, accounts: [DecideResponse(id, live)]))
+    }
+
+    func labelCampaign(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
+        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+        let ask = try decodeJSON(LabelRequest.self, from: body)
+        let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
+        guard let campaign = report.campaigns.first(where: { $0.campaignID == id }) else {
+            throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
+        }
+        let event = LabelEvent(label: try ask.analystLabel(), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        let range = try await commit([NewEvent(kind: .campaignLabel, subject: id, payload: event.encoded())],
+                                     [.campaignLabel(campaignID: id, event)], at: event.at)
+        state.metrics.labelled(event.label)
+        var accounts: [DecideResponse] = []
+        for account in campaign.accounts { accounts.append(DecideResponse(account, state.engine.decide(account))) }
+        return JSONBody(LabelResult(sequence: range?.upperBound, accounts: accounts))
+    }
+
+    private func commit(_ events: [NewEvent], _ inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
+        do {
+            return try await state.ingestor.commit(events: events, inputs: inputs, at: time)
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "cannot store the change (nothing was applied; retry): \(error)")
+        }
+    }
+}
+
+struct LabelRequest: Decodable, Sendable {
+    var label: String
+    var note: String?
+
+    func analystLabel() throws -> AnalystLabel {
+        switch label {
+        case "confirmed_attack", "attack": return .confirmedAttack
+        case "legitimate", "legit": return .legitimate
+        default:
+            throw HTTPError(.badRequest, message: "field \"label\": must be \"confirmed_attack\" or \"legitimate\", got \"\(label)\"")
+        }
+    }
+}
+
+struct LabelEntry: Encodable, Sendable {
+    var sequence: Int64
+    var label: AnalystLabel
+    var note: String?
+    var analyst: String?
+    var at: Timestamp
+
+    init(sequence: Int64, _ e: LabelEvent) {
+        self.sequence = sequence
+        label = e.label
+        note = e.note
+        analyst = e.analyst
+        at = e.at
+    }
+}
+
+struct LabelResult: Encodable, Sendable {
+    var sequence: Int64?
+    var accounts: [DecideResponse]
+}
+
+struct CampaignList: Encodable, Sendable {
+    var campaigns: [ScanReport.Campaign]
+}
+
+struct DecisionList: Encodable, Sendable {
+    var decisions: [DecisionAuditEntry]
+}
+
+struct FlushResult: Encodable, Sendable {
+    var sequence: Int64?
+    var status: EngineStatus
+}
+
+struct StatusResponse: Encodable, Sendable {
+    var engine: EngineStatus
+    var log: EventCounts
+    var auditWritten: Int
+    var auditDropped: Int
+
+    enum CodingKeys: String, CodingKey {
+        case engine, log
+        case auditWritten = "audit_written"
+        case auditDropped = "audit_dropped"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(engine, forKey: .engine)
+        var byKind: [String: Int] = [:]
+        for (k, n) in log.byKind { byKind[k.name] = n }
+        try c.encode(LogCounts(total: log.total, lastSequence: log.lastSequence, byKind: byKind), forKey: .log)
+        try c.encode(auditWritten, forKey: .auditWritten)
+        try c.encode(auditDropped, forKey: .auditDropped)
+    }
+
+    struct LogCounts: Encodable {
+        var total: Int
+        var lastSequence: Int64
+        var byKind: [String: Int]
+        enum CodingKeys: String, CodingKey {
+            case total
+            case lastSequence = "last_sequence"
+            case byKind = "by_kind"
+        }
+    }
+}
+
+/// `GET /v1/accounts/{id}`: the account as the v1 report lists it, plus every signal's
+/// reading (not only those that contributed), the account record, and the label history.
+struct AccountState: Encodable, Sendable {
+    var summary: AccountSummary
+    var readings: [SignalReading]
+    var record: AccountRecord?
+    var label: AnalystLabel?
+    var labels: [LabelEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case verdict, score, allowlisted
+        case campaignID = "campaign_id"
+        case firstFlaggedAt = "first_flagged_at"
+        case exchangesBeforeFlag = "exchanges_before_flag"
+        case exchanges
+        case outputTokens = "output_tokens"
+        case signals
+        case analystLabel = "analyst_label"
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case readings
+        case record
+        case labels
+    }
+
+    struct Signal: Encodable {
+        var name: String
+        var value: Double
+        var detail: String
+        var contribution: Double
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let s = summary
+        try c.encode(s.accountID, forKey: .accountID)
+        try c.encode(s.verdict, forKey: .verdict)
+        try c.encode(rounded4(s.score), forKey: .score)
+        try c.encode(s.allowlisted, forKey: .allowlisted)
+        try c.encodeNil(forKey: .campaignID)
+        try c.encode(s.firstFlaggedAt, forKey: .firstFlaggedAt)
+        try c.encode(s.exchangesBeforeFlag, forKey: .exchangesBeforeFlag)
+        try c.encode(s.exchanges, forKey: .exchanges)
+        try c.encode(s.outputTokens, forKey: .outputTokens)
+        let all = readings.sorted { $0.contribution > $1.contribution }.map {
+            Signal(name: $0.kind.rawValue, value: rounded4($0.value), detail: $0.detail, contribution: rounded4($0.contribution))
+        }
+        try c.encode(all.filter { $0.contribution > 0 }, forKey: .signals)
+        try c.encode(label, forKey: .analystLabel)
+        try c.encode(s.firstSeen, forKey: .firstSeen)
+        try c.encode(s.lastSeen, forKey: .lastSeen)
+        try c.encode(all, forKey: .readings)
+        try c.encode(record.map(AccountRecordBody.init), forKey: .record)
+        try c.encode(labels, forKey: .labels)
+    }
+}
+
+/// An account record as JSON (spec §2 field names).
+struct AccountRecordBody: Encodable {
+    var record: AccountRecord
+    init(_ record: AccountRecord) { self.record = record }
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case created, tier
+        case paymentFingerprint = "payment_fingerprint"
+        case emailDomain = "email_domain"
+        case declaredCountry = "declared_country"
+        case verified, allowlisted
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(record.accountID, forKey: .accountID)
+        try c.encodeIfPresent(record.created, forKey: .created)
+        try c.encodeIfPresent(record.tier, forKey: .tier)
+        try c.encodeIfPresent(record.paymentFingerprint, forKey: .paymentFingerprint)
+        try c.encodeIfPresent(record.emailDomain, forKey: .emailDomain)
+        try c.encodeIfPresent(record.declaredCountry, forKey: .declaredCountry)
+        try c.encodeIfPresent(record.verified, forKey: .verified)
+        try c.encodeIfPresent(record.allowlisted, forKey: .allowlisted)
+    }
+}

@@ -1,0 +1,116 @@
+import DistillWatchCore
+import DistillWatchStore
+import Hummingbird
+
+/// `POST /v1/decide`: a gateway asks, before serving a request, what to do with it.
+///
+/// The answer comes from the engine's current state for the account (as of the traffic
+/// ingested so far, less what still waits in the reorder buffer); an account never seen
+/// is allowed. The call itself is not traffic: the gateway reports the exchange later
+/// through `POST /v1/exchanges`.
+struct DecisionRoutes {
+    let state: ServerState
+
+    func build() -> RouteCollection<DistillWatchRequestContext> {
+        let routes = RouteCollection(context: DistillWatchRequestContext.self)
+        routes.add(middleware: RequireRole(.decide))
+        routes.post("decide") { request, context in try await decide(request, context: context) }
+        return routes
+    }
+
+    func decide(_ request: Request, context: DistillWatchRequestContext) async throws -> DecideResponse {
+        let start = ContinuousClock.now
+        defer { state.metrics.duration("decide", since: start) }
+        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+        let ask = try decodeJSON(DecideRequest.self, from: body)
+        guard !ask.accountID.isEmpty else { throw HTTPError(.badRequest, message: "field \"account_id\": is empty") }
+        let live = state.engine.decide(ask.accountID)
+        let response = DecideResponse(ask.accountID, live)
+        state.metrics.decided(response.verdict, endpoint: "decide")
+        state.audit.record(DecisionAuditEntry(
+            at: state.clock.now(), accountID: ask.accountID, verdict: response.verdict, score: response.score,
+            reasons: response.reasons.map(\.signal), endpoint: "decide", caller: context.token?.name, requestID: ask.requestID))
+        return response
+    }
+}
+
+/// What a gateway may tell about the request it is about to serve. Only `account_id` is
+/// required; the rest is kept for the audit log's `request_id` and ignored by the verdict
+/// (the engine learns from exchanges, which carry the outcome).
+struct DecideRequest: Decodable, Sendable {
+    var accountID: String
+    var requestID: String?
+    var clientIP: String?
+    var userAgent: String?
+    var model: String?
+    var maxTokens: Int?
+    var temperature: Double?
+    var prompt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case requestID = "request_id"
+        case clientIP = "client_ip"
+        case userAgent = "user_agent"
+        case model
+        case maxTokens = "max_tokens"
+        case temperature, prompt
+    }
+}
+
+struct DecideResponse: Encodable, Sendable {
+    struct Reason: Encodable, Sendable {
+        var signal: String
+        var value: Double
+        var contribution: Double
+        var detail: String
+    }
+
+    var accountID: String
+    var verdict: Verdict
+    var score: Double
+    var allowlisted: Bool
+    /// The engine has seen traffic or a record for the account.
+    var known: Bool
+    var analystLabel: AnalystLabel?
+    var campaignID: String?
+    var reasons: [Reason]
+
+    init(_ accountID: String, _ live: LiveDecision) {
+        self.accountID = accountID
+        verdict = live.decision.verdict
+        score = rounded4(live.decision.score)
+        allowlisted = live.decision.allowlisted
+        known = live.known
+        analystLabel = live.label
+        campaignID = nil
+        reasons = live.reasons.map {
+            Reason(signal: $0.kind.rawValue, value: rounded4($0.value), contribution: rounded4($0.contribution), detail: $0.detail)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case verdict, score, allowlisted, known
+        case analystLabel = "analyst_label"
+        case campaignID = "campaign_id"
+        case reasons
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(accountID, forKey: .accountID)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(score, forKey: .score)
+        try c.encode(allowlisted, forKey: .allowlisted)
+        try c.encode(known, forKey: .known)
+        try c.encode(analystLabel, forKey: .analystLabel)
+        try c.encode(campaignID, forKey: .campaignID)
+        try c.encode(reasons, forKey: .reasons)
+    }
+}
+
+/// Four decimals, as in the v1 report.
+func rounded4(_ x: Double) -> Double {
+    (x * 10_000).rounded() / 10_000
+}

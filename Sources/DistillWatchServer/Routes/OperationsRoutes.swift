@@ -1,0 +1,42 @@
+import Hummingbird
+import NIOCore
+
+/// `GET /healthz` (no token) and `GET /metrics` (any token, Prometheus text format).
+struct OperationsRoutes {
+    let state: ServerState
+
+    func addHealth(to router: Router<DistillWatchRequestContext>) {
+        router.get("healthz") { _, _ in
+            let status = state.engine.status()
+            return JSONBody(Health(status: "ok", lastSequence: status.lastSequence))
+        }
+    }
+
+    func addMetrics(to router: Router<DistillWatchRequestContext>) {
+        router.get("metrics") { _, _ in
+            let counts = state.engine.verdictCounts()
+            let status = state.engine.status()
+            let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
+            let m = state.metrics
+            m.setAccounts(counts)
+            m.campaigns.record(report.campaigns.count)
+            m.auditDropped.record(state.audit.dropped)
+            m.auditWritten.record(state.audit.written)
+            m.buffered.record(status.buffered)
+            m.sequence.record(Double(status.lastSequence))
+            var buffer = ByteBuffer()
+            buffer.writeBytes(m.registry.emitToBuffer())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: buffer))
+        }
+    }
+
+    struct Health: Encodable, Sendable {
+        var status: String
+        var lastSequence: Int64
+        enum CodingKeys: String, CodingKey {
+            case status
+            case lastSequence = "last_sequence"
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import DistillWatchCore
+
+/// What the server's durable state is made of: an append-only log of the inputs that
+/// changed the engine (accepted exchange lines, account records, analyst labels, flushes),
+/// in one sequence, plus the decision audit log.
+///
+/// The engine is deterministic, so replaying the log in sequence through a fresh
+/// `TrafficScanner` rebuilds exactly the state the server had when it stopped, however it
+/// stopped. ``append(_:at:)`` returns only once the events are durable, and the server
+/// answers 2xx only after that.
+///
+/// Implementations: ``SQLiteEventStore`` (GRDB, WAL: the default) and
+/// ``InMemoryEventStore`` (tests, `--database :memory:`).
+public protocol EventStore: Sendable {
+    /// Appends `events` in one transaction, in order, and returns the sequence numbers
+    /// they were given (`nil` for an empty list). When it returns, the events survive a
+    /// crash of the process (and, with full synchronisation, of the machine).
+    /// - Complexity: O(n) in the number and size of the events.
+    func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>?
+
+    /// Up to `limit` events with a sequence number greater than `sequence`, in sequence order.
+    func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
+
+    /// Number of events in the log, and of each kind.
+    func eventCounts() async throws -> EventCounts
+
+    /// The labels given to an account or a campaign, oldest first.
+    func labels(subject: String, kind: EventKind) async throws -> [StoredEvent]
+
+    /// Appends entries to the decision audit log.
+    func recordDecisions(_ entries: [DecisionAuditEntry]) async throws
+
+    /// The latest decisions, newest first; only `accountID`'s when given.
+    func decisions(accountID: String?, limit: Int) async throws -> [DecisionAuditEntry]
+
+    /// Releases the store's resources (the database connection).
+    func close() async throws
+}
+
+/// The kinds of events in the log. The raw values are stored: never renumber.
+public enum EventKind: Int, Sendable, Codable, CaseIterable {
+    /// An accepted exchange record: its JSON line exactly as received (spec §1).
+    case exchange = 1
+    /// An account record: its JSON line exactly as received (spec §2).
+    case account = 2
+    /// An analyst's label on an account: a JSON ``LabelEvent``.
+    case accountLabel = 3
+    /// An analyst's label on a campaign: a JSON ``LabelEvent``.
+    case campaignLabel = 4
+    /// The reorder buffer was flushed (`POST /v1/flush`): replay must flush at the same point.
+    case flush = 5
+
+    /// The name used in JSON (`/v1/status`).
+    public var name: String {
+        switch self {
+        case .exchange: return "exchange"
+        case .account: return "account"
+        case .accountLabel: return "account_label"
+        case .campaignLabel: return "campaign_label"
+        case .flush: return "flush"
+        }
+    }
+}
+
+/// An event to append. `subject` is the account (or campaign) it concerns, kept in a
+/// column so labels can be listed without reading every payload.
+public struct NewEvent: Sendable, Equatable {
+    public var kind: EventKind
+    public var subject: String?
+    public var payload: [UInt8]
+
+    public init(kind: EventKind, subject: String?, payload: [UInt8]) {
+        self.kind = kind
+        self.subject = subject
+        self.payload = payload
+    }
+}
+
+/// An event as stored, with its place in the log and when the server received it.
+public struct StoredEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var kind: EventKind
+    public var subject: String?
+    public var receivedAt: Timestamp
+    public var payload: [UInt8]
+
+    public init(sequence: Int64, kind: EventKind, subject: String?, receivedAt: Timestamp, payload: [UInt8]) {
+        self.sequence = sequence
+        self.kind = kind
+        self.subject = subject
+        self.receivedAt = receivedAt
+        self.payload = payload
+    }
+}
+
+public struct EventCounts: Sendable, Equatable, Codable {
+    public var total: Int
+    public var lastSequence: Int64
+    public var byKind: [EventKind: Int]
+
+    public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:]) {
+        self.total = total
+        self.lastSequence = lastSequence
+        self.byKind = byKind
+    }
+
+    public subscript(kind: EventKind) -> Int { byKind[kind] ?? 0 }
+}
+
+/// The payload of a label event: what an analyst decided, why, and when.
+public struct LabelEvent: Sendable, Equatable, Codable {
+    public var label: AnalystLabel
+    public var note: String?
+    /// Who gave the label: the name of the token used.
+    public var analyst: String?
+    /// When the label was given (server wall clock). The server applies it as of the
+    /// engine's own time at that point of the log (this time if it has seen no traffic).
+    public var at: Timestamp
+
+    public init(label: AnalystLabel, note: String?, analyst: String?, at: Timestamp) {
+        self.label = label
+        self.note = note
+        self.analyst = analyst
+        self.at = at
+    }
+}
+
+/// One answer to a gateway (`/v1/decide` or the LiteLLM guardrail), for the audit log.
+public struct DecisionAuditEntry: Sendable, Equatable, Codable {
+    public var at: Timestamp
+    public var accountID: String
+    public var verdict: Verdict
+    public var score: Double
+    /// The names of the signals that contributed, strongest first.
+    public var reasons: [String]
+    /// The endpoint that answered: `decide` or `litellm`.
+    public var endpoint: String
+    /// The token name of the caller.
+    public var caller: String?
+    public var requestID: String?
+
+    public init(at: Timestamp, accountID: String, verdict: Verdict, score: Double, reasons: [String],
+                endpoint: String, caller: String?, requestID: String?) {
+        self.at = at
+        self.accountID = accountID
+        self.verdict = verdict
+        self.score = score
+        self.reasons = reasons
+        self.endpoint = endpoint
+        self.caller = caller
+        self.requestID = requestID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case at
+        case accountID = "account_id"
+        case verdict, score, reasons, endpoint, caller
+        case requestID = "request_id"
+    }
+}
+
+/// A store problem the operator can act on.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import DistillWatchServer
+import DistillWatchStore
+import Foundation
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the live decision server: ingest traffic, answer gateways, keep state across restarts.",
+        discussion: """
+            Settings come from defaults, then --config FILE (YAML), then DISTILLWATCH_* environment
+            variables, then these flags, each overriding the one before. At least one access token is
+            required (NAME:ROLE[+ROLE...]:SECRET, roles ingest, decide, analyst); prefer
+            DISTILLWATCH_TOKENS or the config file to flags, which other users can see in ps.
+            State is an append-only event log in SQLite (WAL); on start it is replayed, so the server
+            resumes where it stopped, even after kill -9. See Documentation/Server.md.
+            """
+    )
+
+    @Option(name: .long, help: "YAML configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free port).")
+    var port: Int?
+
+    @Option(name: .long, help: "SQLite database file (default distillwatch.sqlite), or :memory: for no persistence.")
+    var database: String?
+
+    @Option(name: .long, help: "SQLite synchronous mode: full (durable across power loss, default) or normal (durable across process crashes).")
+    var synchronous: String?
+
+    @Option(name: .long, help: "How far out of order exchanges may arrive, in seconds (default 300; 0 = apply each at once).")
+    var reorderToleranceSeconds: Double?
+
+    @Option(name: .long, help: "YAML policy overriding the built-in weights, thresholds and allowlists.")
+    var policy: String?
+
+    @Option(name: .long, help: "Access token NAME:ROLE[+ROLE...]:SECRET. Repeatable.")
+    var token: [String] = []
+
+    @Option(name: .long, help: "Largest body of POST /v1/exchanges and /v1/accounts, in bytes (default 32 MiB).")
+    var maxIngestBodyBytes: Int?
+
+    @Option(name: .long, help: "Largest body of other requests, in bytes (default 256 KiB).")
+    var maxRequestBodyBytes: Int?
+
+    @Option(name: .long, help: "Decisions written to the audit log: all (default), flagged or none.")
+    var decisionAudit: String?
+
+    @Option(name: .long, help: "LiteLLM key metadata naming the account, first present wins (default org_id,team_id,user_id,key_alias,key_hash).")
+    var litellmAccountFields: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
+    var logLevel: String?
+
+    func makeConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
+        var c = ServerConfiguration()
+        if let config { try c.apply(yamlFile: config, environment: environment) }
+        try c.apply(environment: environment)
+        if let host { c.host = host }
+        if let port { c.port = port }
+        if let database { c.database = database }
+        if let synchronous {
+            guard let s = SQLiteEventStore.Synchronous(rawValue: synchronous) else {
+                throw ValidationError("--synchronous must be full or normal")
+            }
+            c.synchronous = s
+        }
+        if let reorderToleranceSeconds { c.reorderToleranceSeconds = reorderToleranceSeconds }
+        if let policy { try c.loadPolicy(policy) }
+        for t in token { c.tokens.append(try AccessToken(parsing: t)) }
+        if let maxIngestBodyBytes { c.maxIngestBodyBytes = maxIngestBodyBytes }
+        if let maxRequestBodyBytes { c.maxRequestBodyBytes = maxRequestBodyBytes }
+        if let decisionAudit {
+            guard let a = ServerConfiguration.DecisionAudit(rawValue: decisionAudit) else {
+                throw ValidationError("--decision-audit must be all, flagged or none")
+            }
+            c.decisionAudit = a
+        }
+        if let litellmAccountFields {
+            c.litellmAccountFields = litellmAccountFields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let logLevel { c.logLevel = logLevel }
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try makeConfiguration()
+        } catch let error as ConfigurationError {
+            throw ScanFailure(error.description)
+        }
+        // The root command is synchronous; the server runs on Swift concurrency's threads
+        // while this one waits.
+        let outcome = BlockingOutcome()
+        Task {
+            do { try await runServer(configuration) } catch { outcome.error = error }
+            outcome.done.signal()
+        }
+        outcome.done.wait()
+        if let error = outcome.error {
+            throw ScanFailure("\(error)")
+        }
+    }
+}
+
+private final class BlockingOutcome: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    var error: (any Error)?
+}

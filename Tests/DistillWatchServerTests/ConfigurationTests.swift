@@ -1,0 +1,68 @@
+import DistillWatchCore
+import Foundation
+import Testing
+@testable import DistillWatchServer
+
+@Suite struct ConfigurationTests {
+    @Test func fileThenEnvironmentThenFlagsEachOverrideTheOneBefore() throws {
+        let dir = ScratchDirectory()
+        let file = dir.path + "/serve.yaml"
+        try """
+            host: 0.0.0.0
+            port: 9000
+            database: state.sqlite
+            synchronous: normal
+            reorder_tolerance_seconds: 120
+            decision_audit: flagged
+            litellm_account_fields: [team_id, user_id]
+            tokens:
+              - {name: gateway, roles: [decide], secret_env: DW_GATEWAY}
+              - name: pipeline
+                roles: [ingest, analyst]
+                secret: pipeline-secret-0000000001
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        var c = ServerConfiguration()
+        let environment = ["DW_GATEWAY": "gateway-secret-000000000001", "DISTILLWATCH_PORT": "9100",
+                           "DISTILLWATCH_TOKENS": "ops:analyst:ops-secret-0000000000001"]
+        try c.apply(yamlFile: file, environment: environment)
+        try c.apply(environment: environment)
+        #expect(c.host == "0.0.0.0")
+        #expect(c.port == 9100)
+        #expect(c.database == dir.path + "/state.sqlite")
+        #expect(c.synchronous == .normal)
+        #expect(c.reorderToleranceSeconds == 120)
+        #expect(c.decisionAudit == .flagged)
+        #expect(c.litellmAccountFields == ["team_id", "user_id"])
+        #expect(c.tokens.map(\.name) == ["gateway", "pipeline", "ops"])
+        #expect(c.tokens[0].secret == "gateway-secret-000000000001")
+        #expect(c.tokens[1].roles == [.ingest, .analyst])
+        try c.validate()
+    }
+
+    @Test func mistakesAreClearErrors() throws {
+        let dir = ScratchDirectory()
+        func load(_ yaml: String, _ environment: [String: String] = [:]) -> String {
+            let file = dir.path + "/bad.yaml"
+            try? yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            var c = ServerConfiguration()
+            do {
+                try c.apply(yamlFile: file, environment: environment)
+                try c.validate()
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        #expect(load("prot: 80").contains("prot: unknown setting"))
+        #expect(load("port: eighty").contains("port: should be an integer"))
+        #expect(load("tokens:\n  - {name: a, roles: [root], secret: aaaaaaaaaaaaaaaaaaaa}").contains("unknown role \"root\""))
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret_env: NOPE}").contains("NOPE is not set"))
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret: short}").contains("at least 16"))
+        #expect(load("port: 8080").contains("no access token configured"))
+        #expect(load("litellm_account_fields: [email]\ntokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}")
+            .contains("unknown LiteLLM account field"))
+        var c = ServerConfiguration()
+        #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_PORT": "x"]) }
+        #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_SYNCHRONOUS": "off"]) }
+    }
+}

@@ -1,0 +1,136 @@
+import DistillWatchCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+@testable import DistillWatchServer
+
+@Suite struct DecideTests {
+    @Test(arguments: Mode.allCases)
+    func unknownAccountsAreAllowedAndHarvestersAreFlaggedWithReasons(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            let unknown = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"never-seen"}"#)
+            #expect(unknown.status == .ok)
+            #expect(unknown.json["verdict"] as? String == "allow")
+            #expect(unknown.json["known"] as? Bool == false)
+            #expect((unknown.json["reasons"] as? [Any])?.isEmpty == true)
+            #expect(unknown.json.keys.contains("campaign_id"))
+
+            _ = try await client.post("/v1/accounts", Secret.ingest, sampleAccountLines.joined(separator: "\n"))
+            try await ingest(client, sampleLines(), batchSize: 500)
+            let harvester = try await client.post("/v1/decide", Secret.decide, """
+                {"account_id":"acct-harvester","client_ip":"203.0.113.9","user_agent":"python-httpx/0.27","model":"m-large",
+                 "max_tokens":32000,"temperature":1,"prompt":"Think step by step.","request_id":"req-1"}
+                """)
+            #expect(harvester.status == .ok)
+            #expect(["throttle", "block"].contains(harvester.json["verdict"] as? String), "\(harvester.text)")
+            #expect((harvester.json["score"] as? Double ?? 0) > 0.5)
+            let reasons = harvester.json["reasons"] as? [[String: Any]] ?? []
+            #expect(!reasons.isEmpty)
+            #expect(reasons.allSatisfy { $0["signal"] is String && $0["detail"] is String && ($0["contribution"] as? Double ?? 0) > 0 })
+            let ordinary = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"acct-4"}"#)
+            #expect(ordinary.json["verdict"] as? String == "allow")
+            #expect(ordinary.json["known"] as? Bool == true)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func badRequestsAre400sThatSayWhatIsWrong(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            let cases: [(String, String)] = [
+                (#"{"account_id": 42}"#, #"field "account_id": should be a string"#),
+                (#"{"client_ip": "1.2.3.4"}"#, #"field "account_id": missing required field"#),
+                (#"{"account_id": null}"#, #"field "account_id": should be a string, not null"#),
+                (#"{"account_id": "a", "max_tokens": "lots"}"#, #"field "max_tokens": should be an integer"#),
+                (#"{"account_id": ""}"#, #"field "account_id": is empty"#),
+                (#"{"account_id": "a""#, "malformed JSON"),
+                (#"["a"]"#, "should be an object"),
+                ("", "empty body"),
+            ]
+            for (body, message) in cases {
+                let r = try await client.post("/v1/decide", Secret.decide, body)
+                #expect(r.status == .badRequest, "\(body)")
+                #expect(r.errorMessage.contains(message), "\(body) → \(r.text)")
+            }
+            // Still up.
+            #expect(try await client.post("/v1/decide", Secret.decide, #"{"account_id":"a"}"#).status == .ok)
+            #expect(try await client.get("/healthz", nil).status == .ok)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func decisionsAreAudited(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            try await ingest(client, sampleLines(count: 600), batchSize: 600)
+            for account in ["acct-harvester", "acct-1", "nobody"] {
+                _ = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(account)","request_id":"q-\#(account)"}"#)
+            }
+            let log = try await client.get("/v1/decisions?limit=10", Secret.analyst)
+            let entries = log.json["decisions"] as? [[String: Any]] ?? []
+            #expect(entries.map { $0["account_id"] as? String } == ["nobody", "acct-1", "acct-harvester"])
+            #expect(entries.allSatisfy { $0["caller"] as? String == "gateway" && $0["endpoint"] as? String == "decide" })
+            #expect(entries.first?["request_id"] as? String == "q-nobody")
+            let one = try await client.get("/v1/decisions?account_id=acct-1", Secret.analyst)
+            #expect((one.json["decisions"] as? [Any])?.count == 1)
+        }
+    }
+
+    // MARK: LiteLLM Generic Guardrail API
+
+    /// A request as LiteLLM 1.x's `generic_guardrail_api` sends it (see
+    /// litellm/types/proxy/guardrails/guardrail_hooks/generic_guardrail_api.py).
+    static func guardrailRequest(user: String?, endUser: String? = nil, team: String? = nil) -> String {
+        var metadata: [String: Any] = ["user_api_key_hash": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"]
+        if let user { metadata["user_api_key_user_id"] = user }
+        if let endUser { metadata["user_api_key_end_user_id"] = endUser }
+        if let team { metadata["user_api_key_team_id"] = team }
+        let body: [String: Any] = [
+            "input_type": "request", "litellm_call_id": "call-1", "litellm_trace_id": "trace-1",
+            "texts": ["Explain your reasoning step by step."], "images": NSNull(), "tools": NSNull(),
+            "structured_messages": [["role": "user", "content": "Explain your reasoning step by step."]],
+            "request_data": metadata, "request_headers": ["user-agent": "OpenAI/Python 1.51.0", "authorization": "[present]"],
+            "litellm_version": "1.80.0", "additional_provider_specific_params": [:] as [String: Any], "model": "m-large",
+        ]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+    }
+
+    @Test(arguments: Mode.allCases)
+    func liteLLMGuardrailBlocksBlockedAccountsOnly(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            _ = try await client.post("/v1/accounts/acct-bad/label", Secret.analyst, #"{"label":"confirmed_attack","note":"ring 7"}"#)
+            try await ingest(client, [#"{"time":"2026-04-01T00:00:00Z","account_id":"acct-good"}"#], batchSize: 1)
+            let blocked = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide, Self.guardrailRequest(user: "acct-bad"))
+            #expect(blocked.status == .ok)
+            #expect(blocked.json["action"] as? String == "BLOCKED")
+            #expect((blocked.json["blocked_reason"] as? String)?.contains("acct-bad") == true)
+            let passes = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide, Self.guardrailRequest(user: "acct-good"))
+            #expect(passes.json["action"] as? String == "NONE")
+            #expect(passes.json["blocked_reason"] == nil)
+            // No identity at all: nothing to judge.
+            let anonymous = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide, #"{"input_type":"request"}"#)
+            #expect(anonymous.json["action"] as? String == "NONE")
+            // The team outranks the user by default; the client-chosen end user does not count.
+            let team = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide,
+                                             Self.guardrailRequest(user: "acct-good", endUser: "acct-bad", team: "acct-bad"))
+            #expect(team.json["action"] as? String == "BLOCKED")
+            let endUserOnly = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide,
+                                                    Self.guardrailRequest(user: "acct-good", endUser: "acct-bad"))
+            #expect(endUserOnly.json["action"] as? String == "NONE")
+            let wrongType = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide, #"{"request_data":"x"}"#)
+            #expect(wrongType.status == .badRequest)
+            #expect(wrongType.errorMessage.contains("request_data"))
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func theAccountFieldOrderIsConfigurable(_ mode: Mode) async throws {
+        var c = testConfiguration()
+        c.litellmAccountFields = ["end_user_id", "user_id"]
+        try await withServer(mode, c) { client in
+            _ = try await client.post("/v1/accounts/acct-bad/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
+            let r = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide,
+                                          Self.guardrailRequest(user: "acct-good", endUser: "acct-bad"))
+            #expect(r.json["action"] as? String == "BLOCKED")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import DistillWatchCore
+import Foundation
+import HummingbirdTesting
+import Testing
+@testable import DistillWatchServer
+
+@Suite struct IngestTests {
+    @Test(arguments: Mode.allCases)
+    func acceptsGoodLinesAndReportsEachRejectedLineWithItsNumber(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            let body = """
+                {"time":"2026-04-01T00:00:00Z","account_id":"a1","output_tokens":100}
+                {"time":"noon","account_id":"a2"}
+
+                {"time":1775001600000,"account_id":"a1","output_tokens":"many"}
+                [{"time":"2026-04-01T00:00:00Z","account_id":"a3"}]
+                {"account_id":"a4"}
+                {"time":"2026-04-01T00:00:01Z","account_id":"a1"}\r
+                {"time":"2026-04-01T00:00:02Z","account_id":"a1"
+                """
+            let r = try await client.post("/v1/exchanges", Secret.ingest, body)
+            #expect(r.status == .ok)
+            let result = try r.decode(IngestResult.self)
+            #expect(result.accepted == 2)
+            #expect(result.rejected == 5)
+            #expect(result.rejectedLines.map(\.line) == [2, 4, 5, 6, 8])
+            #expect(result.rejectedLines[0].field == "time")
+            #expect(result.rejectedLines[0].reason.contains("RFC 3339"))
+            #expect(result.rejectedLines[1].field == "output_tokens")
+            #expect(result.rejectedLines[1].reason.contains("integer"))
+            #expect(result.rejectedLines[2].reason.contains("NDJSON"))
+            #expect(result.rejectedLines[3].field == "time" && result.rejectedLines[3].reason.contains("missing"))
+            #expect(result.firstSequence == 1 && result.lastSequence == 2)
+            let account = try await client.get("/v1/accounts/a1", Secret.analyst)
+            #expect(account.json["exchanges"] as? Int == 2)
+            #expect(try await client.get("/v1/accounts/a2", Secret.analyst).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func aBatchWithNothingGoodIsA400AndAnEmptyBodyToo(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            let bad = try await client.post("/v1/exchanges", Secret.ingest, "not json\n{\"time\":3}\n")
+            #expect(bad.status == .badRequest)
+            #expect(bad.json["accepted"] as? Int == 0)
+            #expect(bad.json["rejected"] as? Int == 2)
+            let empty = try await client.post("/v1/exchanges", Secret.ingest, "\n  \n")
+            #expect(empty.status == .badRequest)
+            #expect(empty.errorMessage.contains("empty body"))
+            let status = try await client.get("/v1/status", Secret.analyst)
+            #expect((status.json["log"] as? [String: Any])?["total"] as? Int == 0)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func oversizeBodiesAre413WithTheLimitAndTheServerStaysUp(_ mode: Mode) async throws {
+        var c = testConfiguration()
+        c.maxIngestBodyBytes = 10_000
+        c.maxRequestBodyBytes = 1_000
+        try await withServer(mode, c) { client in
+            let line = #"{"time":"2026-04-01T00:00:00Z","account_id":"a1"}"#
+            let big = Array(repeating: line, count: 400).joined(separator: "\n")
+            let r = try await client.post("/v1/exchanges", Secret.ingest, big)
+            #expect(r.status == .contentTooLarge)
+            #expect(r.errorMessage.contains("10000 bytes"), "\(r.text)")
+            let decide = try await client.post("/v1/decide", Secret.decide,
+                                               #"{"account_id":"a1","prompt":"\#(String(repeating: "x", count: 2000))"}"#)
+            #expect(decide.status == .contentTooLarge)
+            #expect(decide.errorMessage.contains("1000 bytes"))
+            // Nothing was taken in, and the server still answers.
+            let small = try await client.post("/v1/exchanges", Secret.ingest, line)
+            #expect(small.status == .ok)
+            #expect(small.json["first_sequence"] as? Int == 1)
+            #expect(try await client.post("/v1/decide", Secret.decide, #"{"account_id":"a1"}"#).status == .ok)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func accountRecordsAreUpserted(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            let first = try await client.post("/v1/accounts", Secret.ingest, """
+                {"account_id":"acct-1","tier":"free","created":"2026-03-30T00:00:00Z"}
+                {"tier":"free"}
+                """)
+            #expect(first.status == .ok)
+            #expect(first.json["accepted"] as? Int == 1)
+            #expect(((first.json["rejected_lines"] as? [[String: Any]])?.first?["line"]) as? Int == 2)
+            _ = try await client.post("/v1/accounts", Secret.ingest, #"{"account_id":"acct-1","tier":"enterprise","verified":true}"#)
+            let account = try await client.get("/v1/accounts/acct-1", Secret.analyst)
+            #expect(account.status == .ok)
+            let record = account.json["record"] as? [String: Any]
+            #expect(record?["tier"] as? String == "enterprise")
+            #expect(record?["verified"] as? Bool == true)
+            #expect(record?["created"] as? String == "2026-03-30T00:00:00.000Z")
+        }
+    }
+}

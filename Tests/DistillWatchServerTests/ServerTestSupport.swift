@@ -1,0 +1,164 @@
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+@testable import DistillWatchServer
+
+/// Every test body runs against the router in-process and over a live socket.
+enum Mode: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case router, live
+    var setup: TestingSetup { self == .router ? .router : .live }
+    var testDescription: String { rawValue }
+}
+
+enum Secret {
+    static let ingest = "ingest-secret-0000000000000001"
+    static let decide = "decide-secret-0000000000000002"
+    static let analyst = "analyst-secret-000000000000003"
+    static let all = "all-roles-secret-0000000000004"
+}
+
+func testConfiguration(toleranceSeconds: Double = 0) -> ServerConfiguration {
+    var c = ServerConfiguration()
+    c.database = ":memory:"
+    c.reorderToleranceSeconds = toleranceSeconds
+    c.tokens = [
+        AccessToken(name: "pipeline", secret: Secret.ingest, roles: [.ingest]),
+        AccessToken(name: "gateway", secret: Secret.decide, roles: [.decide]),
+        AccessToken(name: "alice", secret: Secret.analyst, roles: [.analyst]),
+        AccessToken(name: "ops", secret: Secret.all, roles: [.ingest, .decide, .analyst]),
+    ]
+    c.maxIngestBodyBytes = 4 << 20
+    c.maxRequestBodyBytes = 16 << 10
+    return c
+}
+
+let quietLogger: Logger = {
+    var l = Logger(label: "distillwatch-test")
+    l.logLevel = .warning
+    return l
+}()
+
+let testStart = Timestamp(rfc3339: "2026-11-23T00:00:00Z")!
+
+/// Builds the application on `store` (in memory by default) and runs `body` against it.
+func withServer<T: Sendable>(
+    _ mode: Mode, _ configuration: ServerConfiguration = testConfiguration(),
+    store: (any EventStore)? = nil,
+    _ body: @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
+    let (clock, _) = WallClock.manual(testStart)
+    let app = try await buildApplication(configuration, store: store ?? InMemoryEventStore(), clock: clock, logger: quietLogger)
+    return try await app.test(mode.setup, body)
+}
+
+extension TestClientProtocol {
+    func post(_ uri: String, _ token: String?, _ body: String, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func post(_ uri: String, _ token: String?, bytes: [UInt8]) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
+    }
+
+    func get(_ uri: String, _ token: String?) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .get, headers: headers)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    }
+
+    var errorMessage: String {
+        ((json["error"] as? [String: Any])?["message"] as? String) ?? ""
+    }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(buffer: body))
+    }
+}
+
+// MARK: Traffic
+
+/// Seeded generator (SplitMix64), so shuffles are repeatable.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A free-tier harvester (`acct-harvester`: long single-turn answers, thinking on, max
+/// tokens pinned, every 9 s) among eleven ordinary accounts, as NDJSON lines. With
+/// `jitterSeconds`, the lines come up to that much out of time order (as from several
+/// gateway nodes); both time encodings are used.
+func sampleLines(count: Int = 3000, jitterSeconds: Double = 0, seed: UInt64 = 7) -> [String] {
+    var rng = SeededGenerator(seed: seed)
+    var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+    var items: [(sortKey: Double, line: String)] = []
+    for i in 0..<count {
+        t = t.adding(seconds: 9)
+        let harvester = i % 3 == 0
+        var bytes: [UInt8] = []
+        JSONLineEncoder.append(Exchange(
+            time: t, accountID: harvester ? "acct-harvester" : "acct-\(i % 11)", requestID: "r\(i)", model: "m-large",
+            outputTokens: harvester ? 12_000 : 300, maxTokens: harvester ? 32_000 : 1024, temperature: harvester ? 1 : 0.5,
+            thinking: harvester, messageCount: harvester ? 1 : 4), to: &bytes, timeEncoding: i % 2 == 0 ? .rfc3339 : .epochMilliseconds)
+        let line = String(decoding: bytes.dropLast(), as: UTF8.self)
+        let emitted = Double(t.millisecondsSinceEpoch) / 1000 + (jitterSeconds > 0 ? Double.random(in: 0..<jitterSeconds, using: &rng) : 0)
+        items.append((emitted, line))
+    }
+    return items.sorted { $0.sortKey < $1.sortKey }.map(\.line)
+}
+
+let sampleAccountLines = [
+    #"{"account_id":"acct-harvester","tier":"free","created":"2026-03-30T00:00:00Z"}"#,
+    #"{"account_id":"acct-3","tier":"enterprise"}"#,
+]
+
+/// What `scan` computes for the same input: `TrafficScanner` fed directly.
+func referenceReport(exchangeLines: [String], accountLines: [String] = [], toleranceSeconds: Double) -> ScanReport {
+    var scanner = TrafficScanner(policy: .default, toleranceMilliseconds: Int64(toleranceSeconds * 1000))
+    for line in accountLines { scanner.register(try! AccountLineDecoder().decode(line)) }
+    for line in exchangeLines { scanner.observe(try! ExchangeLineDecoder().decode(line)) }
+    return scanner.finish(generatedAt: testStart, includeAllAccounts: true)
+}
+
+/// Posts `lines` in batches of `size`, expecting every line accepted.
+func ingest(_ client: some TestClientProtocol, _ lines: [String], batchSize: Int, token: String = Secret.ingest) async throws {
+    var start = 0
+    while start < lines.count {
+        let end = min(lines.count, start + batchSize)
+        let response = try await client.post("/v1/exchanges", token, lines[start..<end].joined(separator: "\n") + "\n")
+        #expect(response.status == .ok, "\(response.text)")
+        #expect(response.json["accepted"] as? Int == end - start)
+        start = end
+    }
+}
+
+final class ScratchDirectory: Sendable {
+    let path = NSTemporaryDirectory() + "distillwatch-server-" + UUID().uuidString
+    init() { try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
