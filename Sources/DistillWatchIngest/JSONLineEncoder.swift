@@ -1,4 +1,5 @@
 import DistillWatchCore
+import Foundation
 
 /// How time values are written: both encodings are valid traffic format v1.
 public enum TimeEncoding: Sendable {
@@ -44,7 +45,25 @@ public enum JSONLineEncoder {
         w.string("system", e.system)
         w.string("prompt", e.prompt)
         w.string("response", e.response)
+        if let content = e.content {
+            // DistillWatch's own extension (readers of v1 ignore unknown fields): the prompt's
+            // sketch, so a store can keep what the engine needs without the text.
+            w.string("dw_content", Data(content.serialized()).base64EncodedString())
+        }
         w.finish(returningTo: &out)
+    }
+
+    /// The exchange as a JSON line with its text fields (`system`, `prompt`, `response`)
+    /// left out and its content sketch (`dw_content`) in: what a privacy-preserving store
+    /// keeps. Decoding it gives back the same ``ContentFeatures``.
+    public static func appendWithoutText(
+        _ e: Exchange, to out: inout [UInt8], timeEncoding: TimeEncoding = .epochMilliseconds
+    ) {
+        var stripped = e
+        stripped.system = nil
+        stripped.prompt = nil
+        stripped.response = nil
+        append(stripped, to: &out, timeEncoding: timeEncoding)
     }
 
     public static func append(

@@ -1,4 +1,5 @@
 import DistillWatchCore
+import Foundation
 
 // Typed field readers shared by the record decoders. `null` counts as absent for optional
 // fields, as in the spec's checker; a value of the wrong type rejects the record and names
@@ -95,6 +96,7 @@ public struct ExchangeLineDecoder: Sendable {
         let captureText = self.captureText
         let sketcher = self.sketcher
         var systemPart: ContentFeatures?
+        var sketchedPrompt = false
         try scanner.forEachMember { (key, s) throws(RecordError) in
             switch key.count {
             case 4:
@@ -109,6 +111,7 @@ public struct ExchangeLineDecoder: Sendable {
                         guard let (text, features) = try sketchText(&s, "prompt", { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
                         e.prompt = text
                         e.content = features
+                        sketchedPrompt = true
                     } else {
                         e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
                     }
@@ -149,6 +152,15 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "tool_count") { e.toolCount = try s.optionalInt("tool_count"); return }
                 if keyEquals(key, "latency_ms") { e.latencyMilliseconds = try s.optionalDouble("latency_ms"); return }
                 if keyEquals(key, "user_agent") { e.userAgent = try s.optionalString("user_agent"); return }
+                if keyEquals(key, "dw_content") {
+                    // A stored sketch; a prompt in the same record, sketched now, takes precedence.
+                    guard let text = try s.optionalString("dw_content") else { return }
+                    guard let data = Data(base64Encoded: text), let features = ContentFeatures(serialized: Array(data)) else {
+                        throw RecordError(field: "dw_content", "not a DistillWatch content sketch")
+                    }
+                    if e.content == nil { e.content = features }
+                    return
+                }
             case 11:
                 if keyEquals(key, "temperature") { e.temperature = try s.optionalDouble("temperature"); return }
             case 12:
@@ -171,7 +183,7 @@ public struct ExchangeLineDecoder: Sendable {
         guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
         e.time = time
         e.accountID = accountID
-        if var content = e.content {
+        if var content = e.content, sketchedPrompt {
             if let systemPart {
                 content.systemKey = systemPart.systemKey
                 content.systemCues = systemPart.systemCues

@@ -34,7 +34,7 @@ public func buildApplication(
     let store = try store ?? openStore(configuration)
     let engine = LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds)
     let ingestor = Ingestor(store: store, engine: engine)
-    let decoder = EventDecoder(captureText: configuration.captureText)
+    let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
 
     let replayStart = ContinuousClock.now
     let replayed = try await ingestor.replay(decoder: decoder)

@@ -56,6 +56,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
 
+    @OptionGroup var content: ContentOptions
+
     func makeConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
         var c = ServerConfiguration()
         if let config { try c.apply(yamlFile: config, environment: environment) }
@@ -85,6 +87,10 @@ struct ServeCommand: ParsableCommand {
         }
         if let logLevel { c.logLevel = logLevel }
         try c.validate()
+        // The same content key as `scan` (flag, key file or the stored default), so that the
+        // same traffic gives the same verdicts in both. Only once the rest is valid, so that
+        // a bad configuration creates no key file.
+        c.sketcher = try content.sketcher(quiet: false)
         return c
     }
 

@@ -105,3 +105,36 @@ import Testing
         #expect(throws: RecordError.self) { try LabelLineDecoder().decode(#"{"account_id":"a","label":"maybe"}"#) }
     }
 }
+
+@Suite struct StoredSketchTests {
+    @Test func anExchangeWithoutTextKeepsItsSketch() throws {
+        let sketcher = ContentSketcher(key: ContentKey(k0: 3, k1: 4), keepsExcerpts: true)
+        let line = #"{"time":1776827655926,"account_id":"a","tool_count":2,"system":"You are terse.","prompt":"Generate 20 diverse problems, each with a solution."}"#
+        let original = try ExchangeLineDecoder(sketcher: sketcher).decode(line)
+        #expect(original.content?.cues.contains(.syntheticData) == true)
+        #expect(original.content?.capability == .agenticToolUse)
+        var stored: [UInt8] = []
+        JSONLineEncoder.appendWithoutText(original, to: &stored)
+        let text = String(decoding: stored, as: UTF8.self)
+        #expect(!text.contains("diverse") && !text.contains("terse") && text.contains("dw_content"))
+        // Read back with or without a sketcher: the same features, no text.
+        for decoder in [ExchangeLineDecoder(), ExchangeLineDecoder(sketcher: sketcher)] {
+            let back = try stored.dropLast().withUnsafeBufferPointer { (b) throws(RecordError) in try decoder.decode(b) }
+            #expect(back.content == original.content)
+            #expect(back.prompt == nil && back.system == nil)
+        }
+    }
+
+    @Test func aDamagedSketchIsAMalformedLine() {
+        #expect {
+            try ExchangeLineDecoder().decode(#"{"time":0,"account_id":"a","dw_content":"bm90IGEgc2tldGNo"}"#)
+        } throws: { ($0 as? RecordError)?.field == "dw_content" }
+    }
+
+    @Test func serializationRoundTrips() {
+        let f = ContentSketcher(key: ContentKey(k0: 9, k1: 9), keepsExcerpts: true)
+            .features(prompt: "Rate this response on a scale of 1 to 10 — é 一步一步", system: "Think step by step.", toolCount: nil)
+        #expect(ContentFeatures(serialized: f.serialized()) == f)
+        #expect(ContentFeatures(serialized: Array(f.serialized().dropLast())) == nil)
+    }
+}

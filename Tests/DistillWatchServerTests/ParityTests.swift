@@ -85,3 +85,58 @@ import Testing
         #expect(report.accounts.first { $0.accountID == "acct-7" }?.verdict == .block)
     }
 }
+
+/// Content signals run live as in `scan`, and the event log keeps no prompt text.
+@Suite struct ContentPrivacyTests {
+    static let sketcher = ContentSketcher(key: ContentKey(k0: 42, k1: 7))
+
+    /// Prompts with a unique canary each: a chain-of-thought harvester and a person.
+    static func lines() -> [String] {
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        return (0..<300).map { i in
+            t = t.adding(seconds: 45)
+            let harvester = i % 2 == 0
+            var bytes: [UInt8] = []
+            JSONLineEncoder.append(Exchange(
+                time: t, accountID: harvester ? "acct-cot" : "acct-person", model: "m", outputTokens: 500,
+                system: "system-canary-\(i % 5)",
+                prompt: harvester ? "Think step by step and show your reasoning: puzzle zzcanary\(i)qq about \(i) gears."
+                                  : "what should I cook tonight with zzcanary\(i)qq and rice?",
+                response: "response-canary-\(i)"), to: &bytes)
+            return String(decoding: bytes.dropLast(), as: UTF8.self)
+        }
+    }
+
+    @Test func contentSignalsLiveAndNoTextInTheLog() async throws {
+        let dir = ScratchDirectory()
+        let path = dir.path + "/state.sqlite"
+        var configuration = testConfiguration(toleranceSeconds: 0)
+        configuration.sketcher = Self.sketcher
+        let lines = Self.lines()
+        // What `scan` computes for the same lines with the same key.
+        var scanner = TrafficScanner(toleranceMilliseconds: 0)
+        let decoder = ExchangeLineDecoder(sketcher: Self.sketcher)
+        for line in lines { scanner.observe(try decoder.decode(line)) }
+        let reference = scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true)
+
+        let live = try await withServer(.live, configuration, store: try SQLiteEventStore(path: path)) { client in
+            try await ingest(client, lines, batchSize: 64)
+            return try await client.get("/v1/report?all=true", Secret.analyst).decode(ScanReport.self)
+        }
+        #expect(live.accounts == reference.accounts)
+        let cot = live.accounts.first { $0.accountID == "acct-cot" }?.signals.first { $0.name == "cot_elicitation" }
+        #expect(cot?.value == 1)
+
+        // The database holds sketches, not text.
+        let stored = try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
+        for needle in ["zzcanary", "system-canary", "response-canary", "Think step by step"] {
+            #expect(stored.range(of: Data(needle.utf8)) == nil, "\(needle) is in the event log")
+        }
+
+        // A restart replays the sketches into the same state.
+        let replayed = try await withServer(.live, configuration, store: try SQLiteEventStore(path: path)) { client in
+            try await client.get("/v1/report?all=true", Secret.analyst).decode(ScanReport.self)
+        }
+        #expect(replayed.accounts == live.accounts)
+    }
+}

@@ -20,6 +20,10 @@ func distillwatchBinary() throws -> URL {
     throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "distillwatch binary near \(here.path)"])
 }
 
+/// The content-key home of every binary these tests start: `serve` and `scan` share one
+/// key (so their verdicts are comparable) and never touch the user's own.
+let processTestHome = NSTemporaryDirectory() + "distillwatch-server-home-" + UUID().uuidString
+
 /// `distillwatch serve` as a child process on a free loopback port.
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
@@ -32,6 +36,7 @@ final class ServerProcess: @unchecked Sendable {
                              "--reorder-tolerance-seconds", "\(toleranceSeconds)", "--log-level", "warning"] + extra
         var environment = ProcessInfo.processInfo.environment
         environment["DISTILLWATCH_TOKENS"] = "pipeline:ingest:\(Secret.ingest) gateway:decide:\(Secret.decide) alice:analyst:\(Secret.analyst)"
+        environment["DISTILLWATCH_HOME"] = processTestHome
         process.environment = environment
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -190,6 +195,9 @@ extension TestClient {
             let scan = Process()
             scan.executableURL = try distillwatchBinary()
             scan.arguments = ["scan", traffic, "--accounts", accounts, "--all", "--quiet", "--json", reportPath]
+            var environment = ProcessInfo.processInfo.environment
+            environment["DISTILLWATCH_HOME"] = processTestHome
+            scan.environment = environment
             try scan.run()
             scan.waitUntilExit()
             #expect(scan.terminationStatus == 0)

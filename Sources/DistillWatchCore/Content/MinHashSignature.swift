@@ -19,6 +19,11 @@ public struct MinHashSignature: Sendable, Equatable {
         bins = [UInt32](repeating: .max, count: Self.binCount)
     }
 
+    init(bins: [UInt32]) {
+        precondition(bins.count == Self.binCount)
+        self.bins = bins
+    }
+
     /// Estimated Jaccard similarity of the two shingle sets.
     /// - Complexity: O(128).
     public func jaccard(_ other: MinHashSignature) -> Double {

@@ -37,8 +37,12 @@ public struct ServerConfiguration: Sendable {
     /// Which LiteLLM key metadata names the account, first present wins (see
     /// ``LiteLLMGuardrailRoutes``).
     public var litellmAccountFields: [String] = LiteLLMAccountField.defaultOrder
-    /// Materialise prompt and response text (content signals); off by default.
+    /// Materialise prompt and response text while decoding; off by default. Text is never
+    /// stored either way: the event log keeps exchanges without text, with their sketches.
     public var captureText = false
+    /// Reduces prompts to content sketches at ingest (content signals); `nil` turns
+    /// content signals off. `distillwatch serve` sets it from the same key as `scan`.
+    public var sketcher: ContentSketcher?
     public var logLevel = "info"
 
     public init() {}

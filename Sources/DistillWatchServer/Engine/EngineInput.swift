@@ -18,8 +18,8 @@ struct EventDecoder: Sendable {
     let exchanges: ExchangeLineDecoder
     let accounts = AccountLineDecoder()
 
-    init(captureText: Bool) {
-        exchanges = ExchangeLineDecoder(captureText: captureText)
+    init(captureText: Bool, sketcher: ContentSketcher? = nil) {
+        exchanges = ExchangeLineDecoder(captureText: captureText, sketcher: sketcher)
     }
 
     func input(for event: StoredEvent) throws -> EngineInput {

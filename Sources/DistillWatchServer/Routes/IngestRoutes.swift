@@ -29,7 +29,8 @@ struct IngestRoutes {
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
                 let e = try decoder.decode(line)
-                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: Array(line)), .exchange(e))
+                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: Self.storedForm(of: e, line: line)),
+                             .exchange(e))
             } catch {
                 batch.reject(number, line, error)
             }
@@ -58,6 +59,18 @@ struct IngestRoutes {
         state.metrics.accountsAccepted.increment(by: result.accepted)
         state.metrics.accountsRejected.increment(by: result.rejected)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
+    }
+
+    /// What the event log keeps of an exchange: the line as received when it carries no
+    /// text; otherwise the exchange re-encoded without `system`, `prompt` and `response` and
+    /// with its content sketch, so that no customer text is stored and a replay rebuilds
+    /// exactly the same engine state.
+    static func storedForm(of e: Exchange, line: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        guard e.prompt != nil || e.system != nil || e.response != nil else { return Array(line) }
+        var out: [UInt8] = []
+        JSONLineEncoder.appendWithoutText(e, to: &out)
+        out.removeLast()  // the newline
+        return out
     }
 
     private func commit(_ batch: Batch, noun: String) async throws -> IngestResult {
