@@ -35,6 +35,14 @@ public struct TrafficScanner: Sendable {
         buffer.push(e) { released in decided(released, engine.observe(released)) }
     }
 
+    /// Applies an analyst's label at `time` (see ``DetectionEngine/applyLabel(_:to:at:)``).
+    /// Exchanges still in the reorder buffer are observed later, after the label, as they
+    /// would be by any scanner fed the same sequence.
+    @discardableResult
+    public mutating func applyLabel(_ label: AnalystLabel, to accountID: String, at time: Timestamp) -> Decision {
+        engine.applyLabel(label, to: accountID, at: time)
+    }
+
     /// Lets the engine observe everything still buffered (end of input).
     public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
         buffer.drain { released in decided(released, engine.observe(released)) }

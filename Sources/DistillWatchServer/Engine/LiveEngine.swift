@@ -11,13 +11,11 @@ import Synchronization
 /// the p99 of `/v1/decide` at 5,000 requests/s from 2.9-4.0 ms to 1.2-3.0 ms (noisy runs;
 /// see Documentation/Server.md). Writers hold the lock for at most ``applySlice`` inputs.
 ///
-/// It composes `ReorderBuffer` and `DetectionEngine` exactly as `TrafficScanner` does (push
-/// → observe what the watermark releases; flush drains), because analyst labels must reach
-/// the engine and `TrafficScanner` exposes its engine read-only. The parity tests compare
-/// it with `TrafficScanner` fed directly.
+/// It holds the same `TrafficScanner` that `scan` runs; the parity tests compare it with a
+/// `TrafficScanner` fed directly.
 final class LiveEngine: Sendable {
     private struct State {
-        var scanner: ServerScanner
+        var scanner: TrafficScanner
         var appliedEvents = 0
         var lastSequence: Int64 = 0
         var acceptedExchanges = 0
@@ -26,7 +24,7 @@ final class LiveEngine: Sendable {
     private let state: Mutex<State>
 
     init(policy: Policy, toleranceMilliseconds: Int64) {
-        state = Mutex(State(scanner: ServerScanner(policy: policy, toleranceMilliseconds: toleranceMilliseconds)))
+        state = Mutex(State(scanner: TrafficScanner(policy: policy, toleranceMilliseconds: toleranceMilliseconds)))
     }
 
     /// Applies inputs in order; `lastSequence` is the log sequence of the last one.
@@ -53,7 +51,7 @@ final class LiveEngine: Sendable {
 
     static let applySlice = 512
 
-    static func apply(_ input: EngineInput, to scanner: inout ServerScanner, acceptedExchanges: inout Int) {
+    static func apply(_ input: EngineInput, to scanner: inout TrafficScanner, acceptedExchanges: inout Int) {
         switch input {
         case .exchange(let e):
             scanner.observe(e)
@@ -78,14 +76,14 @@ final class LiveEngine: Sendable {
     /// labels and traffic share one clock even when the traffic is historical; the wall
     /// time the analyst gave it is kept in the log for the record. Both are the same on
     /// replay: the engine's time at this point of the log does not change.
-    static func labelTime(_ label: LabelEvent, _ scanner: ServerScanner) -> Timestamp {
+    static func labelTime(_ label: LabelEvent, _ scanner: TrafficScanner) -> Timestamp {
         scanner.engine.clock ?? label.at
     }
 
     // MARK: Reading
 
     /// Runs `body` on the current engine state (keep it short: it holds the lock).
-    func read<T>(_ body: (borrowing ServerScanner) -> T) -> T {
+    func read<T>(_ body: (borrowing TrafficScanner) -> T) -> T {
         state.withLock { body($0.scanner) }
     }
 
@@ -164,32 +162,5 @@ struct EngineStatus: Sendable, Codable, Equatable {
         case buffered = "buffered_exchanges"
         case accounts
         case clock = "engine_time"
-    }
-}
-
-/// `TrafficScanner` with a mutable engine, so labels can be applied.
-struct ServerScanner: Sendable {
-    var engine: DetectionEngine
-    var buffer: ReorderBuffer
-
-    init(policy: Policy, toleranceMilliseconds: Int64) {
-        engine = DetectionEngine(policy: policy)
-        buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds)
-    }
-
-    mutating func register(_ account: AccountRecord) {
-        engine.register(account)
-    }
-
-    mutating func observe(_ exchange: Exchange) {
-        buffer.push(exchange) { engine.observe($0) }
-    }
-
-    mutating func flush() {
-        buffer.drain { engine.observe($0) }
-    }
-
-    mutating func applyLabel(_ label: AnalystLabel, to accountID: String, at time: Timestamp) {
-        engine.applyLabel(label, to: accountID, at: time)
     }
 }
