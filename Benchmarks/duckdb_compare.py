@@ -4,7 +4,8 @@
 DuckDB computes per-account exchange counts, output-token sums and distinct active hours
 (the plain aggregates underneath DistillWatch's volume and round-the-clock signals);
 DistillWatch runs its whole scan (ingest, reorder buffer, every behaviour signal, verdicts,
-report). Both use both cores. Prints the wall-clock times (best of N runs) and their ratio.
+report) with content signals off (`--no-content`), and again with them on. Both use both
+cores. Prints the wall-clock times (best of N runs) and the ratios.
 
 usage: python3 Benchmarks/duckdb_compare.py TRAFFIC.jsonl [--runs 3] [--distillwatch PATH]
 needs: pip install duckdb
@@ -45,14 +46,17 @@ def main():
     duck_time, rows = best_of(args.runs, lambda: con.execute(query).fetchall())
     total = sum(r[1] for r in rows)
 
-    def scan():
-        subprocess.run([args.distillwatch, "scan", "--quiet", "--no-progress", args.traffic], check=True)
-    dw_time, _ = best_of(args.runs, scan)
+    def scan(*extra):
+        return lambda: subprocess.run([args.distillwatch, "scan", "--quiet", "--no-progress", *extra, args.traffic],
+                                      check=True)
+    dw_time, _ = best_of(args.runs, scan("--no-content"))
+    dw_content_time, _ = best_of(args.runs, scan("--content-key", "0123456789abcdef0123456789abcdef"))
 
     print(f"file: {args.traffic}: {total} exchanges, {len(rows)} accounts (DuckDB {duckdb.__version__})")
     print(f"DuckDB aggregates (count, token sum, distinct hours): {duck_time:.2f} s  {total / duck_time:,.0f} exchanges/s")
-    print(f"DistillWatch full scan (all behaviour signals):        {dw_time:.2f} s  {total / dw_time:,.0f} exchanges/s")
-    print(f"ratio DuckDB time / DistillWatch time: {duck_time / dw_time:.2f}")
+    print(f"DistillWatch scan, behaviour signals (--no-content):  {dw_time:.2f} s  {total / dw_time:,.0f} exchanges/s")
+    print(f"DistillWatch scan, behaviour and content signals:     {dw_content_time:.2f} s  {total / dw_content_time:,.0f} exchanges/s")
+    print(f"ratio DuckDB time / DistillWatch time: {duck_time / dw_time:.2f} (behaviour), {duck_time / dw_content_time:.2f} (with content)")
 
 if __name__ == "__main__":
     main()
