@@ -6,7 +6,7 @@ struct DistillWatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distillwatch",
         abstract: "Find and stop distillation attacks on an LLM API.",
-        subcommands: [ScanCommand.self, SimulateCommand.self]
+        subcommands: [ScanCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self]
     )
 
     /// Runs the command; errors from the pipeline print as `error: <file>:<line>: reason`

@@ -61,11 +61,17 @@ public enum PromptGrammar {
         case 0: return "Write a \(lang) function that \(task) for a list of \(thing)."
         case 1: return "How do I \(t.pick(codingHowTos)) in \(lang)? I'm working with \(thing) and need it to handle about \(t.int(in: 2...900))k records."
         case 2: return "\(p.pick(openers))I have a \(lang) \(t.pick(codeUnits)) that \(task), but it fails when the input is \(t.pick(edgeCases)). \(p.pick(fixAsks))"
-        case 3: return "Refactor this \(lang) \(t.pick(codeUnits)) so it \(t.pick(refactorGoals)):\n\n\(codeSnippet(&t, lang: lang))"
-        case 4: return "Explain what this \(lang) code does and point out any bugs:\n\n\(codeSnippet(&t, lang: lang))"
+        case 3:
+            let snippetLanguage = t.pick(snippetLanguages)
+            return "Refactor this \(snippetLanguage) \(t.pick(codeUnits)) so it \(t.pick(refactorGoals)):\n\n\(codeSnippet(&t, lang: snippetLanguage))"
+        case 4:
+            let snippetLanguage = t.pick(snippetLanguages)
+            return "Explain what this \(snippetLanguage) code does and point out any bugs:\n\n\(codeSnippet(&t, lang: snippetLanguage))"
         case 5: return "Implement `\(t.pick(identifiers))\(t.pick(identifierSuffixes))` in \(lang). It \(task). Include unit tests\(p.chance(0.5) ? " and handle \(t.pick(edgeCases)) input" : "")."
         case 6: return "\(p.pick(openers))what's the idiomatic way in \(lang) to \(t.pick(codingHowTos))? Performance matters: the \(thing) table has \(t.int(in: 1...99)) million rows."
-        default: return "Review my \(lang) \(t.pick(codeUnits)) for \(t.pick(reviewFocus)):\n\n\(codeSnippet(&t, lang: lang))"
+        default:
+            let snippetLanguage = t.pick(snippetLanguages)
+            return "Review my \(snippetLanguage) \(t.pick(codeUnits)) for \(t.pick(reviewFocus)):\n\n\(codeSnippet(&t, lang: snippetLanguage))"
         }
     }
 
@@ -93,7 +99,7 @@ public enum PromptGrammar {
         case 0: return "In the \(repo) repository, \(t.pick(codingTasks).replacingFirstVerb) in \(file), then run the test suite and fix any failures."
         case 1: return "Tool result: \(t.int(in: 0...240)) passed, \(t.int(in: 1...17)) failed\nFAILED \(file)::test_\(t.pick(identifiers)) - AssertionError: expected \(t.int(in: 0...999)) but got \(t.int(in: 0...999))"
         case 2: return "Tool result (exit code \(t.pick([1, 2, 101, 127]))): error[E0\(t.int(in: 100...799))]: \(t.pick(compilerErrors)) --> \(file):\(t.int(in: 3...900)):\(t.int(in: 1...80))"
-        case 3: return "The build is green now. Next, \(t.pick(refactorGoals)) across \(t.pick(directories))/ and update the docs."
+        case 3: return "The build is green now (\(t.int(in: 20...3000)) tests). Next, refactor \(file) so it \(t.pick(refactorGoals)) and update the docs."
         case 4: return "Add a \(t.pick(featureNouns)) to \(repo): \(t.pick(codingTasks)). Use the existing \(t.pick(identifiers))\(t.pick(identifierSuffixes)) helper and keep the public API unchanged."
         case 5: return "Tool result: \(t.int(in: 12...4000)) lines\n\(file)\n\(t.pick(directories))/\(t.pick(identifiers))\(t.pick(fileExtensions))\n\(t.pick(directories))/\(t.pick(identifiers))\(t.pick(fileExtensions))"
         default: return "\(p.pick(["Continue.", "Go ahead.", "Looks good, continue with the next step.", "Yes, apply that change.", "Try a different approach.", "Revert that and try again."]))\(p.chance(0.3) ? " Also check \(file)." : "")"
@@ -117,7 +123,11 @@ public enum PromptGrammar {
         case 2: body = "A \(t.pick(vehicles)) leaves \(t.pick(towns)) at \(t.int(in: 30...90)) km/h. \(t.int(in: 1...5)) hours later a second one leaves at \(t.int(in: 60...140)) km/h. When does the second catch up?"
         case 3: body = "Find the remainder when \(a)^\(b) is divided by \(t.pick([7, 11, 13, 17, 19, 23, 29, 31, 1000]))."
         case 4: body = "A bag has \(a) red and \(t.int(in: 2...40)) blue marbles. \(t.int(in: 2...4)) are drawn without replacement. What is the probability that all are red?"
-        case 5: body = "Prove that for every integer n ≥ \(t.int(in: 1...5)), \(t.pick(proofClaims))."
+        case 5:
+            let x = t.int(in: 3...40), y = t.int(in: 1...(x - 1))
+            body = t.chance(0.5)
+                ? "Prove that for every integer n ≥ \(t.int(in: 1...5)), \(x)^n - \(y)^n is divisible by \(x - y)."
+                : "Prove that for every integer n ≥ \(t.int(in: 1...9)), \(t.pick(proofClaims))."
         default: body = "Compute the sum of all real roots of x^3 - \(a)x^2 + \(b)x - \(c) = 0."
         }
         if boxed {
@@ -133,10 +143,10 @@ public enum PromptGrammar {
     static func reasoningPuzzle(_ t: inout SplitMix64, _ p: inout SplitMix64) -> String {
         let body: String
         switch t.below(5) {
-        case 0: body = "\(t.pick(personNames)), \(t.pick(personNames)) and \(t.pick(personNames)) each own a different \(t.pick(pets)). The one who owns the \(t.pick(pets)) lives next to \(t.pick(personNames)). Who owns which pet?"
+        case 0: body = "\(t.pick(personNames)), \(t.pick(personNames)) and \(t.pick(personNames)) each own one pet: a \(t.pick(pets)), a \(t.pick(pets)) or a \(t.pick(pets)). The owner of the \(t.pick(pets)) lives next to \(t.pick(personNames)), who is allergic to fur. Who owns which pet?"
         case 1: body = "A company's revenue grew \(t.int(in: 2...40))% in year one and fell \(t.int(in: 2...30))% in year two. Is it above its starting revenue, and by how much?"
         case 2: body = "Is the following argument valid? All \(t.pick(pluralNouns)) are \(t.pick(adjectives)). Some \(t.pick(adjectives)) things are \(t.pick(pluralNouns)). Therefore some \(t.pick(pluralNouns)) are \(t.pick(pluralNouns))."
-        case 3: body = "You have \(t.int(in: 3...12)) coins and a balance scale; one coin is \(t.pick(["heavier", "lighter"])). What is the minimum number of weighings to find it?"
+        case 3: body = "You have \(t.int(in: 3...400)) coins and a balance scale; one coin is \(t.pick(["heavier", "lighter"])). What is the minimum number of weighings to find it?"
         default: body = "\(t.pick(personNames)) is \(t.int(in: 2...9)) times as old as \(t.pick(personNames)). In \(t.int(in: 2...20)) years they will be \(t.int(in: 2...4)) times as old. How old are they now?"
         }
         return p.chance(0.5) ? "\(p.pick(cotPhrases)) \(body)" : "\(body) \(p.pick(cotPhrases))"
@@ -159,12 +169,12 @@ public enum PromptGrammar {
         switch t.below(8) {
         case 0: return "\(p.pick(openers))give me a \(t.pick(["quick", "vegetarian", "cheap", "high-protein", "kid-friendly"])) recipe using \(t.pick(foods)) and \(t.pick(foods))."
         case 1: return "Plan a \(t.int(in: 2...10))-day trip to \(t.pick(towns)) in \(t.pick(months)) for \(t.pick(["two adults", "a family of four", "a solo traveller", "a group of friends"]))."
-        case 2: return "Write a polite email to my \(t.pick(["landlord", "manager", "client", "professor", "neighbour"])) about \(t.pick(emailTopics))."
+        case 2: return "Write a polite email to my \(t.pick(["landlord", "manager", "client", "professor", "neighbour"])) about \(t.pick(emailTopics)), under \(t.int(in: 8...40) * 10) words."
         case 3: return "What are some gift ideas for a \(t.int(in: 5...80))-year-old who likes \(t.pick(hobbies))?"
-        case 4: return "Summarise the pros and cons of \(t.pick(comparisons))."
+        case 4: return "Summarise the pros and cons of \(t.pick(comparisons)) for \(t.pick(["a family of \(t.int(in: 2...7))", "a team of \(t.int(in: 2...90))", "someone aged \(t.int(in: 18...80))", "a budget of \(t.int(in: 2...900))k"]))."
         case 5: return "\(p.pick(openers))my \(t.pick(["houseplant", "bike", "laptop", "sourdough starter", "dishwasher"])) \(t.pick(["keeps", "started", "won't stop"])) \(t.pick(problems)). What should I do?"
         case 6: return "Suggest \(t.int(in: 3...12)) names for a \(t.pick(["bakery", "podcast", "hiking club", "startup", "cat", "board game"])) that \(t.pick(["sound friendly", "are short", "use a pun", "feel premium"]))."
-        default: return "Explain \(t.pick(explainTopics)) \(t.pick(["like I'm five", "in two paragraphs", "for a beginner", "with an example", "briefly"]))."
+        default: return "Explain \(t.pick(explainTopics)) \(t.pick(["like I'm five", "for a beginner", "with an example", "briefly", "to a \(t.int(in: 8...90))-year-old"])) in at most \(t.int(in: 2...12)) sentences."
         }
     }
 
@@ -175,7 +185,7 @@ public enum PromptGrammar {
     static func documentExtraction(_ t: inout SplitMix64, _ p: inout SplitMix64) -> String {
         let company = t.pick(companyStems) + " " + t.pick(companySuffixes)
         let docType = t.pick(["invoice", "purchase order", "shipping notice", "insurance claim", "lease agreement", "support ticket"])
-        var doc = "\(docType.uppercased()) #\(t.int(in: 10_000...999_999))\nFrom: \(company)\nTo: \(t.pick(companyStems)) \(t.pick(companySuffixes))\nDate: 2026-\(t.int(in: 1...12))-\(t.int(in: 1...28))\n"
+        var doc = "\(docType.uppercased()) #\(t.int(in: 10_000...999_999))\nFrom: \(company)\nTo: \(t.pick(companyStems)) \(t.pick(companySuffixes))\nDate: 2026-\(twoDigits(t.int(in: 1...12)))-\(twoDigits(t.int(in: 1...28)))\n"
         for _ in 0..<t.int(in: 2...6) {
             doc += "\(t.int(in: 1...40)) x \(t.pick(productNames)) @ \(t.int(in: 2...900)).\(t.int(in: 10...99))\n"
         }
@@ -209,6 +219,7 @@ public enum PromptGrammar {
     ]
     static let openers = ["", "", "", "Quick question: ", "Hey, ", "Hi! ", "Can you help? ", "Sorry if this is basic, but ", "I'm stuck: ", "Need help: ", "Hello, ", "OK so "]
     static let fixAsks = ["How do I fix it?", "What am I missing?", "Any idea why?", "Please suggest a fix.", "Can you rewrite it correctly?", "Why does this happen?"]
+    static let snippetLanguages = ["Python", "Go", "Rust", "JavaScript", "TypeScript"]
     static let languages = ["Python", "TypeScript", "JavaScript", "Go", "Rust", "Java", "Kotlin", "Swift", "C#", "C++", "Ruby", "PHP", "Scala", "Elixir", "SQL", "Bash"]
     static let codingTasks = [
         "parses ISO 8601 timestamps", "merges overlapping intervals", "debounces a callback", "deduplicates records by key",
@@ -267,6 +278,8 @@ public enum PromptGrammar {
     static let companySuffixes = ["Logistics", "Health", "Foods", "Labs", "Insurance", "Retail", "Systems", "Partners", "Energy", "Bank"]
     static let productNames = ["wireless earbuds", "standing desk", "espresso machine", "router", "running shoes", "office chair", "4K monitor", "air purifier", "yoga mat", "smart thermostat", "USB-C dock", "backpack"]
 }
+
+func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
 
 extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }

@@ -153,11 +153,6 @@ public struct NetworkCatalog: Sendable {
         countries[rng.weightedIndex(countryWeights)]
     }
 
-    /// UTC offset of a country code (0 when unknown). - Complexity: O(countries).
-    public func utcOffsetHours(of code: String) -> Int {
-        countries.first { $0.code == code }?.utcOffsetHours ?? 0
-    }
-
     /// A residential or mobile network in `country` (any country when `nil`).
     /// - Complexity: O(countries).
     public func drawResidentialNetwork(in country: String?, _ rng: inout SplitMix64) -> Int {

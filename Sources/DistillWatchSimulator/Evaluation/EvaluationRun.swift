@@ -1,0 +1,119 @@
+import DistillWatchCore
+import DistillWatchIngest
+
+/// Runs traffic through the same engine as `scan` (``TrafficScanner``) and scores the
+/// result against the labels: the I/O edge around the pure ``Evaluation``.
+public enum EvaluationRun {
+    /// Streams a simulated scenario straight into the scanner (no files), so even the
+    /// largest scenario runs in O(accounts) memory.
+    /// - Complexity: O(exchanges) time, O(accounts) memory.
+    ///
+    /// With a `sketcher`, prompts are reduced to content sketches as `scan` does at ingest
+    /// (content signals on); without, content signals are off.
+    public static func run(
+        plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil,
+        progress: (Int) -> Void = { _ in }
+    ) -> (EvaluationReport, ScanReport) {
+        let started = monotonicSeconds()
+        var scanner = TrafficScanner(policy: policy, sketcher: sketcher)
+        var allowlisted = Set<String>()
+        for account in plan.accounts {
+            scanner.register(account)
+            if account.allowlisted == true { allowlisted.insert(account.accountID) }
+        }
+        var traffic: [String: AccountTraffic] = [:]
+        traffic.reserveCapacity(plan.accounts.count)
+        var stream = plan.makeTraffic()
+        var count = 0
+        while let exchange = stream.next() {
+            traffic[exchange.accountID, default: AccountTraffic()].record(exchange.time)
+            scanner.observe(exchange)
+            count += 1
+            if count & 0xFFFFF == 0 { progress(count) }
+        }
+        let scan = scanner.finish(generatedAt: plan.scenario.end, includeAllAccounts: false)
+        var report = Evaluation.evaluate(
+            labels: plan.labels, allowlisted: allowlisted, traffic: traffic, outcomes: outcomes(of: scan))
+        report.scenario = plan.scenario.name
+        report.scale = plan.scale
+        report.seed = plan.seed
+        report.seconds = monotonicSeconds() - started
+        return (report, scan)
+    }
+
+    /// Evaluates recorded files: traffic (JSON Lines, optionally gzip), account records
+    /// (optional) and labels. Malformed lines are skipped and counted in `malformed`.
+    /// - Complexity: O(exchanges) time, O(accounts) memory.
+    public static func run(
+        traffic: InputSource, accounts: InputSource?, labels: InputSource, policy: Policy = .default,
+        sketcher: ContentSketcher? = nil, malformed: inout Int
+    ) throws -> (EvaluationReport, ScanReport) {
+        let started = monotonicSeconds()
+        var scanner = TrafficScanner(policy: policy)
+        var allowlisted = Set<String>()
+        if let accounts {
+            let decoder = AccountLineDecoder()
+            var reader = LineReader(accounts)
+            var bad = 0
+            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
+                do throws(RecordError) {
+                    let record = try decoder.decode(bytes)
+                    scanner.register(record)
+                    if record.allowlisted == true { allowlisted.insert(record.accountID) }
+                } catch { bad += 1 }
+            }
+            malformed += bad
+        }
+        var labelRecords: [LabelRecord] = []
+        do {
+            let decoder = LabelLineDecoder()
+            var reader = LineReader(labels)
+            var bad = 0
+            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
+                do throws(RecordError) { labelRecords.append(try decoder.decode(bytes)) } catch { bad += 1 }
+            }
+            malformed += bad
+        }
+        var seen: [String: AccountTraffic] = [:]
+        var last: Timestamp?
+        do {
+            let decoder = ExchangeLineDecoder(sketcher: sketcher)
+            var reader = LineReader(traffic)
+            var bad = 0
+            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
+                do throws(RecordError) {
+                    let exchange = try decoder.decode(bytes)
+                    seen[exchange.accountID, default: AccountTraffic()].record(exchange.time)
+                    if last == nil || exchange.time > last! { last = exchange.time }
+                    scanner.observe(exchange)
+                } catch { bad += 1 }
+            }
+            malformed += bad
+        }
+        let scan = scanner.finish(generatedAt: last ?? Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: false)
+        var report = Evaluation.evaluate(
+            labels: labelRecords, allowlisted: allowlisted, traffic: seen, outcomes: outcomes(of: scan))
+        report.seconds = monotonicSeconds() - started
+        return (report, scan)
+    }
+
+    /// The engine's per-account outcomes, with campaign membership from both the account
+    /// entries and the campaign list.
+    /// - Complexity: O(listed accounts + campaign members).
+    public static func outcomes(of scan: ScanReport) -> [String: AccountOutcome] {
+        var outcomes: [String: AccountOutcome] = [:]
+        for a in scan.accounts {
+            outcomes[a.accountID] = AccountOutcome(
+                accountID: a.accountID, verdict: a.verdict, firstFlaggedAt: a.firstFlaggedAt,
+                exchangesBeforeFlag: a.exchangesBeforeFlag, engineCampaign: a.campaignID)
+        }
+        for c in scan.campaigns {
+            for id in c.accounts {
+                var o = outcomes[id] ?? AccountOutcome(accountID: id, verdict: .allow)
+                if o.engineCampaign == nil { o.engineCampaign = c.campaignID }
+                outcomes[id] = o
+            }
+        }
+        return outcomes
+    }
+}

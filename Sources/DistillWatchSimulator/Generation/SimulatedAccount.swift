@@ -1,0 +1,398 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DistillWatchCore
+
+/// The part of an account's next exchange decided ahead of time: enough to know when its
+/// log line is written (arrival + latency), which orders the merged stream.
+struct PlannedExchange: Sendable {
+    var arrival: Int64 = 0
+    var kind: TaskKind = .mundaneChat
+    var outputTokens: Int32 = 0
+    var reasoningTokens: Int32 = 0
+    var latencyMilliseconds: Int32 = 0
+    var status: Int16 = 200
+    var thinking = false
+    var embeddings = false
+    var finish: FinishReason = .endTurn
+    var sessionStep: Int16 = 0
+}
+
+enum FinishReason: UInt8, Sendable {
+    case endTurn, maxTokens, toolUse, stopSequence, none
+
+    var text: String? {
+        switch self {
+        case .endTurn: return "end_turn"
+        case .maxTokens: return "max_tokens"
+        case .toolUse: return "tool_use"
+        case .stopSequence: return "stop_sequence"
+        case .none: return nil
+        }
+    }
+}
+
+/// Shared, read-only context every account's generator needs.
+struct SimulationContext: Sendable {
+    let scenarioStart: Int64
+    let modelRelease: Int64
+    let network: NetworkCatalog
+    /// Hourly weights per rhythm, normalised to mean 1, and their maxima.
+    let rhythms: [WeeklyRhythm: (weights: [Double], max: Double)]
+}
+
+/// One account's traffic generator: an independent, seeded process that yields its
+/// exchanges in arrival order. Accounts share nothing mutable, so the merged stream is
+/// deterministic for a seed however it is consumed.
+///
+/// - Complexity: O(1) amortised per exchange (thinning draws a bounded expected number of
+///   candidates per session), plus the length of the prompt text.
+struct SimulatedAccount: Sendable {
+    let accountID: String
+    let persona: Persona
+    var profile: PersonaProfile
+    let campaignSeed: UInt64
+    let unitSeed: UInt64
+    let indexInGroup: Int
+    let groupCount: Int
+    let indexInUnit: Int
+
+    var timing: SplitMix64
+    var content: SplitMix64
+    let activeFrom: Int64
+    let activeUntil: Int64
+    /// Mean session starts per millisecond at rhythm weight 1.
+    var sessionRate: Double
+    var meanSessionLength: Double
+    var gapMedianMilliseconds: Double
+    let utcOffsetHours: Int
+    let rhythmWeights: [Double]
+    let rhythmMax: Double
+
+    var sessionRemaining = 0
+    var sessionStep = 0
+    var sessionTaskSet: UInt64 = 0
+    var backgroundCandidate: Int64 = -1
+    /// Time of the last session start in the session process (may lag the account's clock
+    /// when sessions queue up back to back).
+    var sessionClock: Int64 = .min
+    var pending = PlannedExchange()
+
+    // Request configuration, fixed per account.
+    let apiKeys: [String]
+    let client: ClientSoftware
+    let system: String?
+    let temperature: Double?
+    let maxTokens: Int
+    let stream: Bool
+    let newModelFinalShare: Double
+    let declaredCountry: String
+    let homeEndpoint: NetworkEndpoint
+    let egress: [NetworkEndpoint]
+    let batchInstruction: String
+    let samplesPerItem: Int
+
+    var stickyDay: Int64 = .min
+    var stickyEndpoint: NetworkEndpoint
+    var rateMinute: Int64 = .min
+    var requestsThisMinute = 0
+    var exchangeCount = 0
+
+    // MARK: Timing
+
+    /// Local hour of the week (Monday 00:00 = 0) of an epoch time.
+    func hourOfWeek(_ t: Int64) -> Int {
+        // 1970-01-01 was a Thursday: 72 hours after a Monday midnight.
+        let h = floorDivide(t, Timestamp.millisecondsPerHour) + Int64(utcOffsetHours) + 72
+        return Int(((h % 168) + 168) % 168)
+    }
+
+    /// Next session start after `t` following the weekly rhythm (Lewis–Shedler thinning of
+    /// an inhomogeneous Poisson process), or `nil` past the end of activity.
+    mutating func nextRhythmicSession(after t: Int64) -> Int64? {
+        var now = max(t, activeFrom)
+        let peakRate = sessionRate * rhythmMax
+        guard peakRate > 0 else { return nil }
+        let meanWait = 1 / peakRate
+        while true {
+            now += Int64(timing.exponential(mean: meanWait)) + 1
+            if now >= activeUntil { return nil }
+            if timing.nextUnit() * rhythmMax < rhythmWeights[hourOfWeek(now)] { return now }
+        }
+    }
+
+    /// Start of campaign wave `k` (shared by every account of the campaign).
+    func waveStart(_ k: Int64, periodMilliseconds: Int64, context: SimulationContext) -> Int64 {
+        var wave = SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x57A7E, UInt64(bitPattern: k)))
+        return context.scenarioStart + k * periodMilliseconds + Int64(wave.nextUnit() * 0.3 * Double(periodMilliseconds))
+    }
+
+    /// Start of the class meeting on local day `day`, if the class meets that day.
+    func meetingStart(onLocalDay day: Int64) -> Int64? {
+        var unit = SplitMix64(seed: SplitMix64.seed(unitSeed, 0xC1A55))
+        let first = unit.below(3)               // Mon, Tue or Wed
+        let second = first + 2 + unit.below(2)  // two or three days later
+        let hour = 9 + unit.below(8)
+        let weekday = Int(((day + 3) % 7 + 7) % 7) // 1970-01-01 (day 0) was a Thursday (3)
+        guard weekday == first || weekday == second else { return nil }
+        return day * Timestamp.millisecondsPerDay + Int64(hour - utcOffsetHours) * Timestamp.millisecondsPerHour
+    }
+
+    /// When the account's next request arrives after the one at `t`, or `nil` when done.
+    mutating func nextArrival(after t: Int64, context: SimulationContext) -> Int64? {
+        if sessionRemaining > 0 {
+            sessionRemaining -= 1
+            sessionStep += 1
+            let gap = timing.logNormal(median: gapMedianMilliseconds, sigma: profile.gapSigma)
+            let next = t + max(150, Int64(gap))
+            return next < activeUntil ? next : nil
+        }
+        let start: Int64
+        var length = meanSessionLength
+        switch profile.schedule {
+        case .random:
+            // Session starts form their own Poisson process, independent of how long the
+            // last session ran; one that falls due while another runs starts right after
+            // it (a busy account works back to back), so volume stays as configured.
+            guard let due = nextRhythmicSession(after: sessionClock) else { return nil }
+            sessionClock = due
+            start = max(due, t + max(150, Int64(timing.logNormal(median: gapMedianMilliseconds, sigma: profile.gapSigma))))
+            if start >= activeUntil { return nil }
+            sessionTaskSet = 0
+        case .campaignWaves(let periodHours, _):
+            let period = Int64(periodHours * Double(Timestamp.millisecondsPerHour))
+            var k = max(0, (max(t, activeFrom) - context.scenarioStart) / period - 1)
+            while true {
+                let s = waveStart(k, periodMilliseconds: period, context: context)
+                    + Int64(timing.exponential(mean: 45_000))
+                k += 1
+                if s <= t || s < activeFrom { continue }
+                if s >= activeUntil { return nil }
+                if timing.chance(0.9) { start = s; break }
+            }
+            sessionTaskSet = 0
+        case .classMeetings:
+            if backgroundCandidate <= t {
+                backgroundCandidate = nextRhythmicSession(after: t) ?? .max
+            }
+            var meeting: Int64 = .max
+            let localDay = floorDivide(t + Int64(utcOffsetHours) * Timestamp.millisecondsPerHour, Timestamp.millisecondsPerDay)
+            for day in localDay...(localDay + 21) {
+                guard let m = meetingStart(onLocalDay: day) else { continue }
+                let joined = m + Int64(timing.exponential(mean: 150_000))
+                if joined > t, joined >= activeFrom {
+                    if timing.chance(0.85) { meeting = joined; break }
+                }
+            }
+            if meeting < backgroundCandidate {
+                start = meeting
+                length = 10
+                sessionTaskSet = SplitMix64.seed(unitSeed, 0x3EE7, UInt64(bitPattern: floorDivide(meeting, Timestamp.millisecondsPerDay)))
+            } else {
+                start = backgroundCandidate
+                backgroundCandidate = -1
+                let week = floorDivide(start, 7 * Timestamp.millisecondsPerDay)
+                sessionTaskSet = SplitMix64.seed(unitSeed, 0x40E3, UInt64(bitPattern: week))
+            }
+            if start >= activeUntil { return nil }
+        }
+        sessionRemaining = timing.geometric(mean: length) - 1
+        sessionStep = 0
+        return start
+    }
+
+    // MARK: Planning
+
+    static let outputMedians: [TaskKind: Double] = [
+        .codingQuestion: 520, .agentStep: 220, .math: 380, .reasoningPuzzle: 450, .rubricGrading: 180,
+        .sensitiveRewrite: 90, .mundaneChat: 300, .documentExtraction: 160, .supportMessage: 130,
+        .benchmarkMath: 420, .benchmarkCoding: 260, .translation: 150,
+    ]
+
+    /// Plans the exchange arriving at `arrival`: task, tokens, status and latency.
+    mutating func plan(arrival: Int64) {
+        var p = PlannedExchange()
+        p.arrival = arrival
+        p.sessionStep = Int16(clamping: sessionStep)
+        p.kind = profile.taskMix[timing.weightedIndex(profile.taskWeights)]
+        let minute = arrival / Timestamp.millisecondsPerMinute
+        if minute != rateMinute { rateMinute = minute; requestsThisMinute = 0 }
+        requestsThisMinute += 1
+        if requestsThisMinute > profile.requestsPerMinute {
+            p.status = 429
+            p.finish = .none
+            p.latencyMilliseconds = Int32(5 + timing.below(40))
+            pending = p
+            return
+        }
+        if timing.chance(0.001) {
+            p.status = timing.chance(0.5) ? 500 : 529
+            p.finish = .none
+            p.latencyMilliseconds = Int32(200 + timing.below(30_000))
+            pending = p
+            return
+        }
+        if profile.embeddingsShare > 0, timing.chance(profile.embeddingsShare) {
+            p.embeddings = true
+            p.finish = .none
+            p.latencyMilliseconds = Int32(40 + timing.below(200))
+            pending = p
+            return
+        }
+        p.thinking = timing.chance(profile.thinkingShare)
+        var output = timing.logNormal(median: SimulatedAccount.outputMedians[p.kind] ?? 300, sigma: 0.7)
+        var reasoning = p.thinking ? timing.logNormal(median: 1100, sigma: 0.8) : 0
+        p.finish = .endTurn
+        if profile.agentic, p.kind == .agentStep, timing.chance(0.6) { p.finish = .toolUse; output *= 0.5 }
+        else if timing.chance(0.01) { p.finish = .stopSequence }
+        reasoning = reasoning.rounded()
+        output = max(1, output.rounded())
+        if output + reasoning > Double(maxTokens) {
+            reasoning = min(reasoning, Double(maxTokens) * 0.7)
+            output = Double(maxTokens) - reasoning
+            p.finish = .maxTokens
+        }
+        p.outputTokens = Int32(output)
+        p.reasoningTokens = Int32(reasoning)
+        let perToken = timing.logNormal(median: 14, sigma: 0.25)
+        let firstToken = timing.logNormal(median: 550, sigma: 0.5)
+        p.latencyMilliseconds = Int32(min(180_000, firstToken + (output + reasoning) * perToken))
+        pending = p
+    }
+
+    // MARK: Rendering
+
+    func newModelShare(at t: Int64, context: SimulationContext) -> Double {
+        guard t >= context.modelRelease else { return 0 }
+        let hours = Double(t - context.modelRelease) / Double(Timestamp.millisecondsPerHour)
+        switch profile.adoption {
+        case .gradual: return newModelFinalShare * (1 - exp(-hours / (24 * 7)))
+        case .fast(let h): return 0.5 * min(1, hours / h)
+        }
+    }
+
+    mutating func endpoint(at t: Int64, context: SimulationContext) -> NetworkEndpoint {
+        switch profile.network {
+        case .home:
+            if content.chance(0.03) {
+                let n = context.network.drawResidentialNetwork(in: declaredCountry, &content)
+                return context.network.address(in: context.network.residential[n], ipv6Share: 0.3, &content)
+            }
+            return homeEndpoint
+        case .cloudEgress, .campaignVPS:
+            return egress[content.below(egress.count)]
+        case .campusNAT:
+            return homeEndpoint
+        case .rotatingResidential:
+            let n = context.network.drawResidentialNetwork(in: nil, &content)
+            return context.network.address(in: context.network.residential[n], ipv6Share: profile.ipv6Share, &content)
+        case .stickyResidentialDaily:
+            let day = floorDivide(t, Timestamp.millisecondsPerDay)
+            if day != stickyDay {
+                stickyDay = day
+                let n = context.network.drawResidentialNetwork(in: declaredCountry, &content)
+                stickyEndpoint = context.network.address(in: context.network.residential[n], ipv6Share: profile.ipv6Share, &content)
+            }
+            return stickyEndpoint
+        }
+    }
+
+    /// Seed of the task the pending exchange asks for.
+    mutating func taskSeed(for plan: PlannedExchange) -> UInt64 {
+        switch persona {
+        case .lowAndSlow:
+            // The campaign's task list is dealt out round-robin: no two accounts share a task.
+            return SplitMix64.seed(campaignSeed, 0x7A5C, UInt64(indexInGroup + exchangeCount * groupCount))
+        case .universityClass where sessionTaskSet != 0 && content.chance(0.7):
+            return SplitMix64.seed(sessionTaskSet, UInt64(content.below(6)))
+        case .evaluationTeam:
+            // Benchmarks sample each item several times.
+            return SplitMix64.seed(unitSeed, 0xE7A1, UInt64(exchangeCount / samplesPerItem))
+        default:
+            return content.next()
+        }
+    }
+
+    /// Builds the full exchange for the pending plan and advances to the next one.
+    /// - Complexity: O(length of the prompt).
+    mutating func render(context: SimulationContext) -> Exchange {
+        let p = pending
+        let time = Timestamp(millisecondsSinceEpoch: p.arrival)
+        var e = Exchange(time: time, accountID: accountID)
+        e.requestID = "req_" + content.hex(24)
+        e.apiKeyID = apiKeys.count == 1 ? apiKeys[0] : apiKeys[content.below(apiKeys.count)]
+        let endpoint = endpoint(at: p.arrival, context: context)
+        e.clientIP = endpoint.address
+        e.asn = endpoint.asn
+        e.country = endpoint.country
+        e.userAgent = client.userAgent
+        e.clientFingerprint = client.fingerprint
+        e.status = p.status == 200 ? nil : Int(p.status)
+        e.latencyMilliseconds = Double(p.latencyMilliseconds)
+        defer { exchangeCount += 1 }
+
+        if p.embeddings {
+            e.model = SimulatedModels.embeddings
+            e.operation = "embeddings"
+            let text = PromptGrammar.prompt(.documentExtraction, task: content.next(), phrasing: &content)
+            e.inputTokens = text.utf8.count / 4
+            e.outputTokens = 0
+            return e
+        }
+        let newShare = newModelShare(at: p.arrival, context: context)
+        if newShare > 0, content.chance(newShare) {
+            e.model = SimulatedModels.newModel
+        } else {
+            e.model = content.chance(profile.flagshipShare) ? SimulatedModels.flagship : SimulatedModels.small
+        }
+        e.operation = "chat"
+        e.maxTokens = maxTokens
+        e.temperature = temperature
+        e.stream = stream
+        e.thinking = p.thinking
+        e.system = system
+
+        let task = taskSeed(for: p)
+        var prompt: String
+        if persona == .enterpriseBatch {
+            prompt = batchInstruction + "\n\n" + PromptGrammar.prompt(.documentExtraction, task: task, phrasing: &content)
+        } else {
+            prompt = PromptGrammar.prompt(p.kind, task: task, phrasing: &content)
+        }
+        if profile.chainOfThoughtSuffixShare > 0, p.kind != .benchmarkMath, content.chance(profile.chainOfThoughtSuffixShare) {
+            prompt += " " + PromptGrammar.reasoningRequest(&content)
+        }
+        e.prompt = prompt
+
+        let step = Int(p.sessionStep)
+        let messages: Int
+        if profile.agentic {
+            messages = 1 + 2 * min(step, 60)
+            e.toolCount = profile.toolCounts.map { content.int(in: $0) }
+        } else {
+            switch persona {
+            case .individualDeveloper, .lowAndSlow, .universityClass:
+                messages = content.chance(0.5) ? 1 + 2 * min(step, 12) : 1
+            case .productBackend:
+                messages = 1 + 2 * content.below(4)
+            default:
+                messages = 1
+            }
+        }
+        e.messageCount = messages
+        var input = prompt.utf8.count / 4 + (system?.utf8.count ?? 0) / 4 + 8
+        if messages > 1 { input += (messages - 1) * (150 + content.below(450)) }
+        if let tools = e.toolCount { input += tools * 180 }
+        e.inputTokens = input
+        if p.status == 200 {
+            e.outputTokens = Int(p.outputTokens)
+            if p.thinking { e.reasoningTokens = Int(p.reasoningTokens) }
+            e.finishReason = p.finish.text
+        } else {
+            e.outputTokens = 0
+        }
+        return e
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DistillWatchCore
+import DistillWatchIngest
+
+/// What a simulation wrote: counts for the command's one-line summary and for tests.
+public struct SimulationSummary: Sendable, Equatable {
+    public var accounts = 0
+    public var attackAccounts = 0
+    public var exchanges = 0
+    public var attackExchanges = 0
+    public var firstTime: Timestamp?
+    public var lastTime: Timestamp?
+    public var seconds = 0.0
+
+    public init() {}
+}
+
+/// Writes a plan as the three files of traffic format v1: `traffic.jsonl.gz` (§1),
+/// `accounts.jsonl` (§2) and `labels.jsonl` (§3).
+///
+/// Memory is O(accounts) for the plan plus a 1 MiB line buffer; traffic is streamed.
+public enum ScenarioWriter {
+    public static let trafficFileName = "traffic.jsonl.gz"
+    public static let accountsFileName = "accounts.jsonl"
+    public static let labelsFileName = "labels.jsonl"
+
+    /// Writes all three files into `directory` (created if missing). Traffic is compressed at
+    /// gzip level 1: at level 6 compression, not simulation, would set the pace. With `trafficToStandardOutput`
+    /// the traffic goes to standard output (uncompressed) instead of `traffic.jsonl.gz`.
+    /// - Complexity: O(exchanges) time.
+    @discardableResult
+    public static func write(
+        _ plan: ScenarioPlan, directory: String?, trafficToStandardOutput: Bool = false
+    ) throws -> SimulationSummary {
+        if let directory {
+            try makeDirectory(directory)
+            let accounts = try OutputSink(path: directory + "/" + accountsFileName)
+            try writeAccounts(plan, to: accounts)
+            try accounts.close()
+            let labels = try OutputSink(path: directory + "/" + labelsFileName)
+            try writeLabels(plan, to: labels)
+            try labels.close()
+        }
+        let sink = trafficToStandardOutput || directory == nil
+            ? OutputSink.standardOutput()
+            : try OutputSink(path: directory! + "/" + trafficFileName, compressionLevel: 1)
+        let summary = try writeTraffic(plan, to: sink)
+        try sink.close()
+        return summary
+    }
+
+    /// - Complexity: O(accounts).
+    public static func writeAccounts(_ plan: ScenarioPlan, to sink: OutputSink) throws {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        for record in plan.accounts {
+            JSONLineEncoder.append(record, to: &buffer)
+            if buffer.count > 1 << 20 { try sink.write(buffer); buffer.removeAll(keepingCapacity: true) }
+        }
+        try sink.write(buffer)
+    }
+
+    /// - Complexity: O(accounts).
+    public static func writeLabels(_ plan: ScenarioPlan, to sink: OutputSink) throws {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        for label in plan.labels {
+            JSONLineEncoder.append(label, to: &buffer)
+            if buffer.count > 1 << 20 { try sink.write(buffer); buffer.removeAll(keepingCapacity: true) }
+        }
+        try sink.write(buffer)
+    }
+
+    /// Streams the plan's traffic as JSON Lines. - Complexity: O(exchanges) time, O(accounts) memory.
+    public static func writeTraffic(_ plan: ScenarioPlan, to sink: OutputSink) throws -> SimulationSummary {
+        let started = monotonicSeconds()
+        var summary = SimulationSummary()
+        let attackAccounts = Set(plan.labels.lazy.filter { $0.label == .attack }.map(\.accountID))
+        summary.accounts = plan.accounts.count
+        summary.attackAccounts = attackAccounts.count
+        var traffic = plan.makeTraffic()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity((1 << 20) + 65_536)
+        while let exchange = traffic.next() {
+            JSONLineEncoder.append(exchange, to: &buffer)
+            summary.exchanges += 1
+            if attackAccounts.contains(exchange.accountID) { summary.attackExchanges += 1 }
+            if summary.firstTime == nil || exchange.time < summary.firstTime! { summary.firstTime = exchange.time }
+            if summary.lastTime == nil || exchange.time > summary.lastTime! { summary.lastTime = exchange.time }
+            if buffer.count >= 1 << 20 {
+                try sink.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try sink.write(buffer)
+        summary.seconds = monotonicSeconds() - started
+        return summary
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw IngestError(source: path, "exists and is not a directory")
+            }
+            return
+        }
+        guard mkdir(path, 0o755) == 0 else {
+            throw IngestError(source: path, "cannot create directory: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Seconds on a monotonic clock, for throughput figures only (never in records).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import DistillWatchCore
+import DistillWatchSimulator
+import Foundation
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Simulate the small mixed scenario, scan it and print the report and its evaluation.",
+        discussion: "Needs no input and no configuration: a first look at what DistillWatch finds."
+    )
+
+    @Option(name: .long, help: "Scenario seed.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "How many of the riskiest accounts to show.")
+    var top = 10
+
+    @Flag(name: .long, help: "Turn content signals off (behaviour signals only).")
+    var noContent = false
+
+    func run() throws {
+        let plan = ScenarioPlan(scenario: .mixed, scale: 1, seed: seed)
+        var out = StandardOutput()
+        Swift.print("Simulating scenario 'mixed': \(plan.accounts.count) accounts of every persona over "
+            + "\(Int(plan.scenario.days)) days (see Documentation/Scenarios.md), scanning it as `scan` would.\n", to: &out)
+        let (evaluation, scan) = EvaluationRun.run(plan: plan, sketcher: noContent ? nil : evaluationSketcher(seed: seed))
+        ReportSummary(report: scan, statistics: nil, top: top).print(to: &out)
+        Swift.print("\nAgainst the scenario's ground truth:\n", to: &out)
+        Swift.print(evaluation.text, terminator: "", to: &out)
+        Swift.print("\nReproduce with files: distillwatch simulate --scenario mixed --seed \(seed) --out DIR; "
+            + "distillwatch scan DIR/traffic.jsonl.gz --accounts DIR/accounts.jsonl", to: &out)
+    }
+}
