@@ -16,8 +16,12 @@ import Foundation
 struct DecodingPipeline {
     static let batchSize = 2048
     static let batchesInFlight = 12
-    /// One worker per core, at least two (one core then overlaps decoding and the engine).
-    static var workerCount: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Workers for a decoder: sketching prompts is most of the work, so one per core (at
+    /// least two) then; plain decoding keeps up with the engine on one worker, and more
+    /// threads would only compete with the engine's for the cores.
+    static func workerCount(for decoder: ExchangeLineDecoder) -> Int {
+        decoder.sketcher == nil ? 1 : max(2, ProcessInfo.processInfo.activeProcessorCount)
+    }
 
     /// A run of consecutive lines, as raw bytes.
     struct RawBatch: Sendable {
@@ -72,10 +76,11 @@ struct DecodingPipeline {
     /// reading (I/O, gzip) are rethrown after the batches before them.
     /// - Returns: the raw bytes read from the source.
     static func run(
-        source: InputSource, decoder: ExchangeLineDecoder, workers: Int = workerCount,
+        source: InputSource, decoder: ExchangeLineDecoder, workers: Int? = nil,
         consume: (Batch) throws -> Void
     ) throws -> Int {
         let name = source.description
+        let workers = workers ?? workerCount(for: decoder)
         let work = BoundedChannel<RawBatch?>(capacity: batchesInFlight)
         let results = OrderedResults<Result>()
         let inFlight = DispatchSemaphore(value: batchesInFlight)

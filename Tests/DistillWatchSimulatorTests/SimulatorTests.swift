@@ -240,3 +240,17 @@ func allExchanges(_ plan: ScenarioPlan) -> [Exchange] {
         #expect(popped == keys.sorted())
     }
 }
+
+@Suite struct OutputDirectoryTests {
+    @Test func missingParentFoldersAreCreatedAndAFileInTheWayIsAnError() throws {
+        let base = "/tmp/distillwatch-simdir-\(UInt64.random(in: 0...UInt64.max))"
+        defer { _ = system("rm -rf '\(base)'") }
+        try ScenarioWriter.makeDirectory(base + "/a/b/c")
+        var st = stat()
+        #expect(stat(base + "/a/b/c", &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR)
+        // Again: an existing folder is fine.
+        try ScenarioWriter.makeDirectory(base + "/a/b/c")
+        _ = fclose(fopen(base + "/file", "w"))
+        #expect(throws: IngestError.self) { try ScenarioWriter.makeDirectory(base + "/file/sub") }
+    }
+}

@@ -101,6 +101,7 @@ public enum ScenarioWriter {
         return summary
     }
 
+    /// Creates `path` and any missing parent folders, like `mkdir -p`.
     static func makeDirectory(_ path: String) throws {
         var st = stat()
         if stat(path, &st) == 0 {
@@ -109,7 +110,10 @@ public enum ScenarioWriter {
             }
             return
         }
-        guard mkdir(path, 0o755) == 0 else {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectory(String(path[..<slash]))
+        }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw IngestError(source: path, "cannot create directory: \(String(cString: strerror(errno)))")
         }
     }
