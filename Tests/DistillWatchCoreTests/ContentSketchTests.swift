@@ -179,3 +179,22 @@ func tokens(_ text: String) -> [UInt64] {
         #expect(count == 10)
     }
 }
+
+@Suite struct SmallHyperLogLogTests {
+    @Test func estimatesWithinItsErrorAndKeepsItsRunningSumsExact() {
+        var rng = SeededGenerator(seed: 5)
+        for n in [0, 1, 10, 100, 1_000, 10_000, 100_000] {
+            var hll = SmallHyperLogLog()
+            for _ in 0..<n { hll.insert(hash: rng.next()) }
+            #expect(abs(hll.estimate - hll.estimateFromRegisters) < 1e-9 * max(1, hll.estimate))
+            // Standard error 13%: four of them is far outside chance.
+            #expect(abs(hll.estimate - Double(n)) <= max(2, 0.52 * Double(n)), "n = \(n): \(hll.estimate)")
+        }
+    }
+
+    @Test func duplicatesDoNotCount() {
+        var hll = SmallHyperLogLog()
+        for _ in 0..<1_000 { for v in 0..<50 as Range<UInt64> { hll.insert(hash: v) } }
+        #expect(abs(hll.estimate - 50) < 15)
+    }
+}

@@ -8,6 +8,10 @@ import RealModule
 /// asking new things from one that repeats itself, in fixed memory.
 public struct SmallHyperLogLog: Sendable, Equatable {
     var registers = InlineArray<64, UInt8>(repeating: 0)
+    /// Σ 2^-register and the count of zero registers, kept as registers change, so that
+    /// ``estimate`` is O(1) (the engine reads it on every exchange).
+    private var harmonicSum: Double = 64
+    private var zeroRegisters: UInt8 = 64
 
     public init() {}
 
@@ -23,26 +27,41 @@ public struct SmallHyperLogLog: Sendable, Equatable {
         let h = Self.mix(hash)
         let index = Int(h & 63)
         let rank = UInt8(min(58, (h >> 6).leadingZeroBitCount - 6 + 1))
-        if rank > registers[index] { registers[index] = rank }
+        let old = registers[index]
+        if rank > old {
+            registers[index] = rank
+            harmonicSum += Self.inversePowerOfTwo(rank) - Self.inversePowerOfTwo(old)
+            if old == 0 { zeroRegisters -= 1 }
+        }
+    }
+
+    /// 2^-r exactly, from the exponent bits.
+    @inline(__always)
+    static func inversePowerOfTwo(_ r: UInt8) -> Double {
+        Double(sign: .plus, exponent: -Int(r), significand: 1)
     }
 
     /// Estimated number of distinct items inserted.
-    /// - Complexity: O(64).
+    /// - Complexity: O(1).
     public var estimate: Double {
+        let m = 64.0
+        let raw = 0.709 * m * m / harmonicSum
+        if raw <= 2.5 * m, zeroRegisters > 0 {
+            return m * Double.log(m / Double(zeroRegisters))
+        }
+        return raw
+    }
+
+    /// The estimate computed from the registers alone (O(64)), to check the running sums.
+    var estimateFromRegisters: Double {
         var sum = 0.0
         var zeros = 0
         for i in 0..<64 {
-            let r = registers[i]
-            if r == 0 { zeros += 1 }
-            // 2^-r exactly, from the exponent bits.
-            sum += Double(sign: .plus, exponent: -Int(r), significand: 1)
+            if registers[i] == 0 { zeros += 1 }
+            sum += Self.inversePowerOfTwo(registers[i])
         }
-        let m = 64.0
-        let raw = 0.709 * m * m / sum
-        if raw <= 2.5 * m, zeros > 0 {
-            return m * Double.log(m / Double(zeros))
-        }
-        return raw
+        let raw = 0.709 * 64 * 64 / sum
+        return raw <= 160 && zeros > 0 ? 64 * Double.log(64 / Double(zeros)) : raw
     }
 
     /// MurmurHash3's 64-bit finaliser: spreads input bits over the whole word.
