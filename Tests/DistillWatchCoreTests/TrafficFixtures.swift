@@ -13,18 +13,8 @@ struct ManualClock {
     }
 }
 
-/// A deterministic generator (SplitMix64) so that tests with random gaps are repeatable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' seeded generator: Core's SplitMix64, so tests with random gaps repeat.
+typealias SeededGenerator = SplitMix64
 
 func exchange(
     _ account: String, at time: Timestamp, model: String? = "model-a", output: Int? = 500,

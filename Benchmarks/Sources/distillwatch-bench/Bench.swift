@@ -28,17 +28,6 @@ func currentResidentBytes() -> Int { processMemory("VmRSS") }
 
 func megabytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
-/// SplitMix64: deterministic, fast, good enough for synthetic benchmark data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +40,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Output path (.gz to compress).") var out: String
 
     func run() throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         let words = """
             explain function return value error type class module test refactor python swift rust query database index \
             optimise latency memory cache thread async await network request response parse json schema migrate deploy \

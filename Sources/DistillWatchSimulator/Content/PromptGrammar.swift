@@ -1,3 +1,4 @@
+import DistillWatchCore
 /// What a request asks for. Personas mix these in different proportions; the detector
 /// never sees the kind, only the text it produces.
 public enum TaskKind: Sendable, CaseIterable {

@@ -1,3 +1,4 @@
+import DistillWatchCore
 /// The HTTP client an account's requests come from: its user agent and the TLS/HTTP
 /// fingerprint (JA4-like) its stack produces at the edge.
 public struct ClientSoftware: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import DistillWatchCore
 /// What kind of network an address belongs to. Residential and mobile networks are where
 /// both home developers and residential-proxy fleets appear, so they share one pool.
 public enum NetworkKind: Sendable {

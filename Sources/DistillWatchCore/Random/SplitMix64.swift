@@ -1,15 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// A small, fast, seedable pseudo-random generator (Steele, Lea & Flood, "Fast splittable
 /// pseudorandom number generators", OOPSLA 2014).
 ///
-/// The simulator never uses the system generator or Swift's per-process randomised `Hasher`:
-/// every random draw comes from a `SplitMix64` derived from the scenario seed, so the same
-/// seed gives byte-identical output on every machine and every run.
+/// DistillWatch never uses the system generator or Swift's per-process randomised `Hasher`
+/// where results must repeat: the simulator, tests and benchmarks draw from a `SplitMix64`
+/// derived from a seed, so the same seed gives byte-identical output on every machine and
+/// every run.
 ///
 /// ```swift
 /// var rng = SplitMix64(seed: 42)
@@ -78,31 +75,31 @@ extension SplitMix64 {
 
     /// Exponentially distributed with the given mean. - Complexity: O(1).
     public mutating func exponential(mean: Double) -> Double {
-        -mean * log1p(-nextUnit())
+        -mean * Double.log(onePlus: -nextUnit())
     }
 
     /// Standard normal by Box–Muller (one of the pair is discarded: simplicity over speed).
     public mutating func normal() -> Double {
         let u1 = max(nextUnit(), 0x1.0p-60)
         let u2 = nextUnit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
     }
 
     /// Log-normal with the given median and shape σ (the σ of the underlying normal).
     public mutating func logNormal(median: Double, sigma: Double) -> Double {
-        median * exp(sigma * normal())
+        median * Double.exp(sigma * normal())
     }
 
     /// Log-normal factor with mean 1: heavy-tailed per-account volume multipliers.
     public mutating func meanOneLogNormal(sigma: Double) -> Double {
-        exp(sigma * normal() - sigma * sigma / 2)
+        Double.exp(sigma * normal() - sigma * sigma / 2)
     }
 
     /// Geometric count ≥ 1 with the given mean. - Complexity: O(1).
     public mutating func geometric(mean: Double) -> Int {
         guard mean > 1 else { return 1 }
         let p = 1 / mean
-        return 1 + Int(log(max(nextUnit(), 1e-300)) / log(1 - p))
+        return 1 + Int(Double.log(max(nextUnit(), 1e-300)) / Double.log(1 - p))
     }
 
     /// Lowercase hexadecimal digits, `count` of them. - Complexity: O(count).
