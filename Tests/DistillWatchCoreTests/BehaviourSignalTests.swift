@@ -152,7 +152,7 @@ import Testing
         engine.register(AccountRecord(accountID: "pusher", tier: "free"))
         engine.register(AccountRecord(accountID: "throttled", tier: "free"))
         engine.register(AccountRecord(accountID: "calm", tier: "free"))
-        var clock = ManualClock()
+        let clock = ManualClock()
         for minute in 0..<30 {
             let start = clock.now.adding(seconds: Double(minute) * 60)
             // 17 requests a minute against a limit of 20: just under, every minute.

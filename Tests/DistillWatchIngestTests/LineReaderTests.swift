@@ -14,7 +14,7 @@ final class ScratchDirectory {
 
     func file(_ name: String, _ text: String) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        precondition(FileManager.default.createFile(atPath: p, contents: Data(text.utf8)), "cannot create a test file")
         return p
     }
 
@@ -66,7 +66,7 @@ func lines(_ source: InputSource) throws -> [(Int, String)] {
         let a = try Data(contentsOf: URL(fileURLWithPath: try dir.gzip("a.gz", "one\ntwo\n")))
         let b = try Data(contentsOf: URL(fileURLWithPath: try dir.gzip("b.gz", "three\n")))
         let both = dir.path + "/both.gz"
-        FileManager.default.createFile(atPath: both, contents: a + b)
+        precondition(FileManager.default.createFile(atPath: both, contents: a + b), "cannot create a test file")
         #expect(try lines(.file(both)).map(\.1) == ["one", "two", "three"])
     }
 
@@ -74,7 +74,7 @@ func lines(_ source: InputSource) throws -> [(Int, String)] {
         let dir = ScratchDirectory()
         let good = try Data(contentsOf: URL(fileURLWithPath: try dir.gzip("g.gz", String(repeating: "hello world\n", count: 10_000))))
         let truncated = dir.path + "/truncated.gz"
-        FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count / 2))
+        precondition(FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count / 2)), "cannot create a test file")
         #expect {
             try lines(.file(truncated))
         } throws: { ($0 as? IngestError)?.message.contains("truncated") == true }
@@ -82,7 +82,7 @@ func lines(_ source: InputSource) throws -> [(Int, String)] {
         var garbage = good
         for i in 20..<60 { garbage[i] ^= 0xA5 }
         let corrupt = dir.path + "/corrupt.gz"
-        FileManager.default.createFile(atPath: corrupt, contents: garbage)
+        precondition(FileManager.default.createFile(atPath: corrupt, contents: garbage), "cannot create a test file")
         #expect {
             try lines(.file(corrupt))
         } throws: { ($0 as? IngestError)?.message.contains("not a readable gzip stream") == true }

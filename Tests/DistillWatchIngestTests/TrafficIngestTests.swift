@@ -59,7 +59,7 @@ import Testing
                                    to: &bytes, timeEncoding: i % 2 == 0 ? .rfc3339 : .epochMilliseconds)
         }
         let plain = dir.path + "/t.jsonl"
-        FileManager.default.createFile(atPath: plain, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: plain, contents: Data(bytes)), "cannot create a test file")
         let gz = dir.path + "/t.jsonl.gz"
         let sink = try OutputSink(path: gz)
         try sink.write(bytes)
@@ -92,7 +92,7 @@ import Testing
             var start = 0
             for (k, end) in (cuts + [lines.count]).enumerated() {
                 let path = dir.path + "/part-\(cuts.count)-\(k).jsonl"
-                FileManager.default.createFile(atPath: path, contents: Data(lines[start..<end].joined()))
+                precondition(FileManager.default.createFile(atPath: path, contents: Data(lines[start..<end].joined())), "cannot create a test file")
                 try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: IngestOptions(), statistics: &stats)
                 start = end
             }
@@ -134,7 +134,7 @@ import Testing
                                             maxTokens: 4096, messageCount: 1), to: &bytes)
         }
         let path = dir.path + "/t.jsonl"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot create a test file")
         return path
     }
 
@@ -178,7 +178,7 @@ import Testing
         let gz = try dir.gzip("t.jsonl.gz", try String(contentsOfFile: path, encoding: .utf8))
         let data = try Data(contentsOf: URL(fileURLWithPath: gz))
         let truncated = dir.path + "/truncated.jsonl.gz"
-        FileManager.default.createFile(atPath: truncated, contents: data.prefix(data.count * 2 / 3))
+        precondition(FileManager.default.createFile(atPath: truncated, contents: data.prefix(data.count * 2 / 3)), "cannot create a test file")
         for parallel in [false, true] {
             let (_, stats, error) = scan(truncated, parallel: parallel)
             #expect((error as? IngestError)?.message.contains("truncated") == true)

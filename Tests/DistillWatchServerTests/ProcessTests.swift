@@ -190,8 +190,10 @@ extension TestClient {
             let traffic = dir.path + "/traffic.jsonl"
             let accounts = dir.path + "/accounts.jsonl"
             let reportPath = dir.path + "/report.json"
-            FileManager.default.createFile(atPath: traffic, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
-            FileManager.default.createFile(atPath: accounts, contents: Data((sampleAccountLines.joined(separator: "\n") + "\n").utf8))
+            let created1 = FileManager.default.createFile(atPath: traffic, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+            #expect(created1)
+            let created2 = FileManager.default.createFile(atPath: accounts, contents: Data((sampleAccountLines.joined(separator: "\n") + "\n").utf8))
+            #expect(created2)
             let scan = Process()
             scan.executableURL = try distillwatchBinary()
             scan.arguments = ["scan", traffic, "--accounts", accounts, "--all", "--quiet", "--json", reportPath]

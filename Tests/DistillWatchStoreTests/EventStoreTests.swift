@@ -115,7 +115,7 @@ let t0 = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
     @Test func aFileThatIsNotADatabaseIsAClearError() throws {
         let dir = ScratchDirectory()
         let path = dir.path + "/not-a-db.sqlite"
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096)), "cannot create a test file")
         #expect {
             try SQLiteEventStore(path: path)
         } throws: { error in

@@ -56,7 +56,7 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func write(_ name: String, _ data: Data) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: data)
+        precondition(FileManager.default.createFile(atPath: p, contents: data), "cannot create a test file")
         return p
     }
 }
