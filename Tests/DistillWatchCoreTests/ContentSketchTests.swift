@@ -198,3 +198,29 @@ func tokens(_ text: String) -> [UInt64] {
         #expect(abs(hll.estimate - 50) < 15)
     }
 }
+
+@Suite struct DensificationTests {
+    /// The definition: an empty bin takes the next full bin to its right (circularly),
+    /// offset per hop.
+    func reference(_ bins: [UInt32]) -> [UInt32] {
+        guard bins.contains(where: { $0 != .max }) else { return bins }
+        return bins.indices.map { i in
+            guard bins[i] == .max else { return bins[i] }
+            var j = i, hops: UInt32 = 0
+            repeat { j = (j + 1) % bins.count; hops += 1 } while bins[j] == .max
+            return bins[j] &+ hops &* 0x9E37_79B9
+        }
+    }
+
+    @Test(arguments: [0, 1, 2, 5, 40, 127, 128] as [Int])
+    func onePassMatchesTheDefinition(_ filled: Int) {
+        var rng = SeededGenerator(seed: UInt64(filled) + 1)
+        for _ in 0..<20 {
+            var bins = [UInt32](repeating: .max, count: 128)
+            for _ in 0..<filled { bins[Int.random(in: 0..<128, using: &rng)] = UInt32.random(in: 0..<UInt32.max, using: &rng) }
+            var signature = MinHashSignature(bins: bins)
+            signature.densify()
+            #expect(signature.bins == reference(bins))
+        }
+    }
+}

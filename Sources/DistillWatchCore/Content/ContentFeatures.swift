@@ -5,6 +5,9 @@
 public struct ContentFeatures: Sendable, Equatable {
     /// MinHash of the prompt's word 3-shingles under the content key.
     public var signature = MinHashSignature()
+    /// The signature's 1-bit fingerprint (see ``MinHashSignature/oneBitFingerprint``),
+    /// computed once where the prompt is sketched.
+    public var fingerprint: (UInt64, UInt64) = (0, 0)
     /// Hash of the prompt's wrapper: its first six and last four normalised tokens (the
     /// whole prompt when it is shorter). Prompts built from one template share it.
     public var templateKey: UInt64 = 0
@@ -26,7 +29,8 @@ public struct ContentFeatures: Sendable, Equatable {
     public init() {}
 
     public static func == (a: ContentFeatures, b: ContentFeatures) -> Bool {
-        guard a.signature == b.signature, a.templateKey == b.templateKey, a.systemKey == b.systemKey,
+        guard a.signature == b.signature, a.fingerprint == b.fingerprint, a.templateKey == b.templateKey,
+              a.systemKey == b.systemKey,
               a.cues == b.cues, a.systemCues == b.systemCues, a.capability == b.capability,
               a.tokenCount == b.tokenCount, a.vocabularySample == b.vocabularySample,
               a.excerpt == b.excerpt else { return false }
@@ -119,6 +123,7 @@ public struct ContentSketcher: Sendable {
         }
         f.cues = cues
         f.signature = signature
+        f.fingerprint = signature.oneBitFingerprint
         f.vocabularySample = sample
 
         if (toolCount ?? 0) > 0 || agenticWords >= 2 {

@@ -47,7 +47,7 @@ struct ContentState: Sendable {
         // A near-duplicate: estimated Jaccard of at least 0.8 with one of the last 16
         // prompts, i.e. at least 115 of 128 fingerprint bits agree. Unrelated prompts agree
         // on about 64 + 32·J bits, several standard deviations below.
-        let fingerprint = f.signature.oneBitFingerprint
+        let fingerprint = f.fingerprint
         var duplicate = false
         for i in 0..<Int(recentCount) {
             let disagree = (recentFingerprints[2 * i] ^ fingerprint.0).nonzeroBitCount
@@ -107,17 +107,19 @@ struct TemplateCatalog: Sendable {
     private(set) var families: [UInt64: Family] = [:]
 
     /// Records that `account` used the family of `features`.
+    /// - Complexity: one hash lookup; the family is updated in place.
     mutating func record(_ features: ContentFeatures, account: Int32) -> Use {
         let key = features.templateKey
+        guard families.count < Self.capacity || families[key] != nil else { return Use(accounts: 1, novelty: 1) }
         let bit = UInt64(1) << (SmallHyperLogLog.mix(UInt64(UInt32(bitPattern: account))) & 63)
-        guard families[key] != nil || families.count < Self.capacity else { return Use(accounts: 1, novelty: 1) }
-        var family = families[key] ?? Family()
+        return Self.update(&families[key, default: Family()], bit: bit, bins: features.signature.bins)
+    }
+
+    private static func update(_ family: inout Family, bit: UInt64, bins: [UInt32]) -> Use {
         family.accountBits |= bit
         family.exchanges += 1
-        let bins = features.signature.bins
         for i in 0..<16 { family.novelty.insert(hash: UInt64(bins[i]) | UInt64(i) << 32) }
-        families[key] = family
-        return Use(accounts: Self.distinctAccounts(family.accountBits),
+        return Use(accounts: distinctAccounts(family.accountBits),
                    novelty: min(1, family.novelty.estimate / (16 * Double(family.exchanges))))
     }
 

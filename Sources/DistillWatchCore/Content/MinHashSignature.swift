@@ -47,24 +47,30 @@ public struct MinHashSignature: Sendable, Equatable {
         return signature
     }
 
-    /// Fills empty bins by rotation. An all-empty signature (no shingles) stays empty.
+    /// Fills empty bins by rotation: each takes the value of the next non-empty bin to its
+    /// right (circularly), offset by the number of hops. An all-empty signature (no
+    /// shingles) stays empty.
+    /// - Complexity: O(128), one pass from the right after finding the last full bin.
     mutating func densify() {
-        var firstFull = -1
-        for i in 0..<Self.binCount where bins[i] != .max {
-            firstFull = i
-            break
-        }
-        guard firstFull >= 0 else { return }
-        let original = bins
-        for i in 0..<Self.binCount where original[i] == .max {
-            var j = i
+        bins.withUnsafeMutableBufferPointer { b in
+            let n = Self.binCount
+            guard let lastFull = (0..<n).last(where: { b[$0] != .max }) else { return }
+            // Walking leftwards from the last full bin (wrapping around), n − 1 steps visit
+            // every other bin once, each after its nearest full bin to the right.
+            var lender = b[lastFull]
             var hops: UInt32 = 0
-            repeat {
-                j = (j + 1) % Self.binCount
-                hops += 1
-            } while original[j] == .max
-            // The offset keeps borrowed values distinct from the lender's own.
-            bins[i] = original[j] &+ hops &* 0x9E37_79B9
+            var i = lastFull
+            for _ in 1..<n {
+                i = (i + n - 1) % n
+                if b[i] == .max {
+                    hops += 1
+                    // The offset keeps borrowed values distinct from the lender's own.
+                    b[i] = lender &+ hops &* 0x9E37_79B9
+                } else {
+                    lender = b[i]
+                    hops = 0
+                }
+            }
         }
     }
 
