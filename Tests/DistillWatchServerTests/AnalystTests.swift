@@ -22,6 +22,8 @@ import Testing
             let signals = account.json["signals"] as? [[String: Any]] ?? []
             #expect(signals.map { $0["name"] as? String } == expected.signals.map(\.name))
             #expect((account.json["readings"] as? [Any])?.count == SignalKind.allCases.count)
+            // The view is the report's entry plus extras: decoded as an entry, it is the entry.
+            #expect(try account.decode(ScanReport.Account.self) == expected)
             let missing = try await client.get("/v1/accounts/nobody", Secret.analyst)
             #expect(missing.status == .notFound)
             #expect(missing.errorMessage.contains("nobody"))

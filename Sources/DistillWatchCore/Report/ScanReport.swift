@@ -36,6 +36,13 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var value: Double
         public var detail: String
         public var contribution: Double
+
+        public init(name: String, value: Double, detail: String, contribution: Double) {
+            self.name = name
+            self.value = value
+            self.detail = detail
+            self.contribution = contribution
+        }
     }
 
     public struct Account: Sendable, Codable, Equatable {
@@ -120,16 +127,7 @@ extension ScanReport {
         for s in summaries {
             let suppressed = s.allowlisted && s.score >= review
             guard includeAllAccounts || s.verdict.isFlagged || suppressed || s.label != nil else { continue }
-            let signals = engine.readings(for: s.accountID)
-                .filter { $0.contribution > 0 }
-                .sorted { $0.contribution > $1.contribution }
-                .map { Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
-                              contribution: rounded($0.contribution)) }
-            listed.append(Account(
-                accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
-                campaignID: nil, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
-                exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals, analystLabel: s.label,
-                capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded)))
+            listed.append(Account(engine: engine, summary: s))
         }
         listed.sort { $0.score != $1.score ? $0.score > $1.score : $0.accountID < $1.accountID }
         self.init(
@@ -147,6 +145,24 @@ extension ScanReport {
         var counts: [Verdict: Int] = [:]
         for a in accounts { counts[a.verdict, default: 0] += 1 }
         return counts
+    }
+}
+
+extension ScanReport.Account {
+    /// The report's entry for one account, as of the engine's state: its verdict, score and
+    /// flag, and the signals that contributed, strongest first. The server's account view
+    /// is built from the same entry.
+    public init(engine: DetectionEngine, summary s: AccountSummary) {
+        let signals = engine.readings(for: s.accountID)
+            .filter { $0.contribution > 0 }
+            .sorted { $0.contribution > $1.contribution }
+            .map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
+                                     contribution: rounded($0.contribution)) }
+        self.init(
+            accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
+            campaignID: nil, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
+            exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals, analystLabel: s.label,
+            capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded))
     }
 }
 

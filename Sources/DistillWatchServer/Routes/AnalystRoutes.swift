@@ -57,13 +57,14 @@ struct AnalystRoutes {
         guard let summary = state.engine.summary(for: id) else {
             throw HTTPError(.notFound, message: "no account \"\(id)\": no exchange or account record seen for it")
         }
-        let readings = state.engine.readings(for: id)
+        let (entry, readings) = state.engine.read { scanner in
+            (ScanReport.Account(engine: scanner.engine, summary: summary), scanner.engine.readings(for: id))
+        }
         let record = state.engine.record(for: id)
-        let label = state.engine.label(for: id)
         let labels = try await state.store.labels(subject: id, kind: .accountLabel).compactMap { event in
             (try? JSONDecoder().decode(LabelEvent.self, from: Data(event.payload))).map { LabelEntry(sequence: event.sequence, $0) }
         }
-        return JSONBody(AccountState(summary: summary, readings: readings, record: record, label: label, labels: labels))
+        return JSONBody(AccountState(entry: entry, summary: summary, readings: readings, record: record, labels: labels))
     }
 
     func labelAccount(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
@@ -184,25 +185,18 @@ struct StatusResponse: Encodable, Sendable {
     }
 }
 
-/// `GET /v1/accounts/{id}`: the account as the v1 report lists it, plus every signal's
-/// reading (not only those that contributed), the account record, and the label history.
+/// `GET /v1/accounts/{id}`: the account as the v1 report lists it (the same
+/// `ScanReport.Account` entry, so the two cannot drift apart), plus first and last seen,
+/// every signal's reading (not only those that contributed), the account record, and the
+/// label history.
 struct AccountState: Encodable, Sendable {
+    var entry: ScanReport.Account
     var summary: AccountSummary
     var readings: [SignalReading]
     var record: AccountRecord?
-    var label: AnalystLabel?
     var labels: [LabelEntry]
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id"
-        case verdict, score, allowlisted
-        case campaignID = "campaign_id"
-        case firstFlaggedAt = "first_flagged_at"
-        case exchangesBeforeFlag = "exchanges_before_flag"
-        case exchanges
-        case outputTokens = "output_tokens"
-        case signals
-        case analystLabel = "analyst_label"
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case readings
@@ -210,32 +204,15 @@ struct AccountState: Encodable, Sendable {
         case labels
     }
 
-    struct Signal: Encodable {
-        var name: String
-        var value: Double
-        var detail: String
-        var contribution: Double
-    }
-
     func encode(to encoder: any Encoder) throws {
+        try entry.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        let s = summary
-        try c.encode(s.accountID, forKey: .accountID)
-        try c.encode(s.verdict, forKey: .verdict)
-        try c.encode(rounded4(s.score), forKey: .score)
-        try c.encode(s.allowlisted, forKey: .allowlisted)
-        try c.encodeNil(forKey: .campaignID)
-        try c.encode(s.firstFlaggedAt, forKey: .firstFlaggedAt)
-        try c.encode(s.exchangesBeforeFlag, forKey: .exchangesBeforeFlag)
-        try c.encode(s.exchanges, forKey: .exchanges)
-        try c.encode(s.outputTokens, forKey: .outputTokens)
+        try c.encode(summary.firstSeen, forKey: .firstSeen)
+        try c.encode(summary.lastSeen, forKey: .lastSeen)
         let all = readings.sorted { $0.contribution > $1.contribution }.map {
-            Signal(name: $0.kind.rawValue, value: rounded4($0.value), detail: $0.detail, contribution: rounded4($0.contribution))
+            ScanReport.Signal(name: $0.kind.rawValue, value: rounded4($0.value), detail: $0.detail,
+                              contribution: rounded4($0.contribution))
         }
-        try c.encode(all.filter { $0.contribution > 0 }, forKey: .signals)
-        try c.encode(label, forKey: .analystLabel)
-        try c.encode(s.firstSeen, forKey: .firstSeen)
-        try c.encode(s.lastSeen, forKey: .lastSeen)
         try c.encode(all, forKey: .readings)
         try c.encode(record.map(AccountRecordBody.init), forKey: .record)
         try c.encode(labels, forKey: .labels)
