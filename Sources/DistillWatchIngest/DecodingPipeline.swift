@@ -100,7 +100,7 @@ struct DecodingPipeline {
                 batch.sequence = sequence
                 batch.bytesRead = progress.bytes
                 sequence += 1
-                _ = work.send(batch)
+                work.send(batch)
                 batch = RawBatch()
             }
             var failure: (any Error)?
@@ -119,7 +119,7 @@ struct DecodingPipeline {
                 if !batch.lines.isEmpty, !cancelled.isSet { try? ship() }
                 failure = error
             }
-            for _ in 0..<workers { _ = work.send(nil) }
+            for _ in 0..<workers { work.send(nil) }
             results.put(.finished(bytesRead: reader.bytesRead, error: failure), at: sequence)
         }
         threads.enter()
@@ -207,14 +207,12 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Blocks while the channel is full.
-    @discardableResult
-    func send(_ item: Element) -> Bool {
+    func send(_ item: Element) {
         condition.lock()
         defer { condition.unlock() }
         while items.count - head >= capacity { condition.wait() }
         items.append(item)
         condition.broadcast()
-        return true
     }
 
     /// Blocks until an item is available.

@@ -90,14 +90,4 @@ public struct MinHashSignature: Sendable, Equatable {
         let agree = 128 - (a.0 ^ b.0).nonzeroBitCount - (a.1 ^ b.1).nonzeroBitCount
         return max(0, 2 * Double(agree) / 128 - 1)
     }
-
-    /// A 32-bit key of bins `[band*8, band*8+8)`: two prompts share it with probability
-    /// about J⁸, so it finds near-duplicates (J ≳ 0.8) and rarely anything else.
-    public func bandKey(_ band: Int) -> UInt32 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for i in (band * 8)..<(band * 8 + 8) {
-            h = (h ^ UInt64(bins[i])) &* 0x0000_0100_0000_01B3
-        }
-        return UInt32(truncatingIfNeeded: h ^ (h >> 32))
-    }
 }

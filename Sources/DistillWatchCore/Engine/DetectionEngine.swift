@@ -32,8 +32,9 @@ public struct DetectionEngine: Sendable {
     /// Exchanges that arrived older than an earlier one of the same account; they are
     /// counted at that account's latest time.
     public private(set) var outOfOrderExchanges = 0
-    private var familiesSeen: Set<DataFamily> = [.volume, .timing]
-    private var familyBits: UInt16 = 0
+    /// Data families some input carried, one bit per `DataFamily` case (volume and timing
+    /// come with every exchange).
+    private var familyBits: UInt16 = DataFamily.volume.bit | DataFamily.timing.bit
 
     public init(policy: Policy = .default) {
         self.policy = policy
@@ -58,7 +59,7 @@ public struct DetectionEngine: Sendable {
         states[i].created = merged.created
         states[i].allowlisted = merged.allowlisted == true
             || policy.allowlist.contains(accountID: merged.accountID, record: merged)
-        familiesSeen.insert(.accounts)
+        familyBits |= DataFamily.accounts.bit
         if states[i].allowlisted { states[i].verdict = .allow }
     }
 
@@ -118,14 +119,14 @@ public struct DetectionEngine: Sendable {
 
     private mutating func noteFamilies(_ e: Exchange) {
         var bits: UInt16 = 0
-        if e.outputTokens != nil { bits |= 1 << 0 }
+        if e.outputTokens != nil { bits |= DataFamily.tokens.bit }
         if e.maxTokens != nil || e.temperature != nil || e.thinking != nil || e.messageCount != nil || e.toolCount != nil {
-            bits |= 1 << 1
+            bits |= DataFamily.parameters.bit
         }
-        if e.model != nil { bits |= 1 << 2 }
-        if e.status != nil { bits |= 1 << 3 }
-        if e.clientIP != nil { bits |= 1 << 4 }
-        if e.prompt != nil || e.content != nil { bits |= 1 << 5 }
+        if e.model != nil { bits |= DataFamily.models.bit }
+        if e.status != nil { bits |= DataFamily.status.bit }
+        if e.clientIP != nil { bits |= DataFamily.network.bit }
+        if e.prompt != nil || e.content != nil { bits |= DataFamily.content.bit }
         familyBits |= bits
     }
 
@@ -334,14 +335,7 @@ public struct DetectionEngine: Sendable {
 
     /// Signal families for which no record carried data.
     public var signalFamiliesWithoutData: [DataFamily] {
-        var seen = familiesSeen
-        if familyBits & (1 << 0) != 0 { seen.insert(.tokens) }
-        if familyBits & (1 << 1) != 0 { seen.insert(.parameters) }
-        if familyBits & (1 << 2) != 0 { seen.insert(.models) }
-        if familyBits & (1 << 3) != 0 { seen.insert(.status) }
-        if familyBits & (1 << 4) != 0 { seen.insert(.network) }
-        if familyBits & (1 << 5) != 0 { seen.insert(.content) }
-        return DataFamily.allCases.filter { !seen.contains($0) }
+        return DataFamily.allCases.filter { familyBits & $0.bit == 0 }
     }
 
     /// Summaries of every account, in first-seen order.
@@ -362,8 +356,7 @@ public struct DetectionEngine: Sendable {
             firstFlaggedAt: s.firstFlaggedAt,
             exchangesBeforeFlag: s.firstFlaggedAt == nil ? nil : Int(s.exchangesBeforeFlag),
             exchanges: Int(s.exchanges), outputTokens: Int(s.outputTokens), label: s.label,
-            capabilities: Dictionary(uniqueKeysWithValues: s.content.capabilityShares.map { ($0.0.rawValue, $0.1) }),
-            contentExchanges: Int(s.content.exchanges))
+            capabilities: Dictionary(uniqueKeysWithValues: s.content.capabilityShares.map { ($0.0.rawValue, $0.1) }))
     }
 
     /// Bytes of engine state per account: the fixed-size state, plus the index entry, the
@@ -389,6 +382,4 @@ public struct AccountSummary: Sendable, Equatable {
     public var label: AnalystLabel?
     /// Share of the account's prompts in each capability (empty without prompt text).
     public var capabilities: [String: Double]
-    /// Exchanges that carried prompt text.
-    public var contentExchanges: Int
 }

@@ -81,3 +81,21 @@ public enum DataFamily: String, CaseIterable, Sendable, Codable, Hashable {
     /// `prompt` text
     case content
 }
+
+extension DataFamily {
+    /// This family's bit in a set of families kept as a `UInt16` (a switch, not a search
+    /// of `allCases`: the engine reads it on every exchange).
+    var bit: UInt16 {
+        switch self {
+        case .volume: return 1 << 0
+        case .timing: return 1 << 1
+        case .tokens: return 1 << 2
+        case .parameters: return 1 << 3
+        case .models: return 1 << 4
+        case .status: return 1 << 5
+        case .accounts: return 1 << 6
+        case .network: return 1 << 7
+        case .content: return 1 << 8
+        }
+    }
+}
