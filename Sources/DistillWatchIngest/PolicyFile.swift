@@ -31,6 +31,14 @@ public struct PolicyFileError: Error, Equatable, Sendable, CustomStringConvertib
 /// model_max_tokens: {frontier-large: 32000}
 /// pivot_window_hours: 24
 /// release_grace_hours: 24
+/// campaigns:
+///   enabled: true
+///   link_threshold: 1.0
+///   attach_threshold: 0.6
+///   minimum_accounts: 3
+///   evidence_weights: {shared_payment: 0.8, signup_burst: 0.4}
+///   signal_weights: {proxy_rotation: 0.8}
+///   common_email_domains: [example-mail.com]    # added to the built-in list
 /// ```
 /// Unknown keys are errors (a misspelt weight would otherwise be silently ignored).
 public enum PolicyFile {
@@ -102,9 +110,11 @@ public enum PolicyFile {
                 policy.pivotWindowHours = try reader.positiveNumber(value, key)
             case "release_grace_hours":
                 policy.releaseGraceHours = try reader.nonNegativeNumber(value, key)
+            case "campaigns":
+                policy.campaigns = try reader.campaigns(value, base: policy.campaigns)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
-                    + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours")
+                    + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, campaigns")
             }
         }
         return policy
@@ -169,6 +179,56 @@ public enum PolicyFile {
                 throw error(node, "\(field) must be a whole number of at least 0")
             }
             return x
+        }
+
+        func bool(_ node: Node, _ field: String) throws -> Bool {
+            switch node.scalar?.string.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: throw error(node, "\(field) must be true or false")
+            }
+        }
+
+        func campaigns(_ node: Node, base: CampaignPolicy) throws -> CampaignPolicy {
+            var c = base
+            for (k, v) in try mapping(node, "campaigns") {
+                let name = try string(k)
+                let field = "campaigns.\(name)"
+                switch name {
+                case "enabled": c.enabled = try bool(v, field)
+                case "link_threshold": c.linkThreshold = try positiveNumber(v, field)
+                case "attach_threshold": c.attachThreshold = try positiveNumber(v, field)
+                case "minimum_accounts":
+                    let n = try nonNegativeInt(v, field)
+                    guard n >= 2 else { throw error(v, "\(field) must be at least 2, got \(n)") }
+                    c.minimumAccounts = n
+                case "evidence_weights":
+                    for (ek, ev) in try mapping(v, field) {
+                        let kindName = try string(ek)
+                        guard let kind = LinkEvidenceKind(rawValue: kindName) else {
+                            throw error(ek, "unknown evidence \"\(kindName)\"; known: \(LinkEvidenceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        c.setWeight(try nonNegativeNumber(ev, "\(field).\(kindName)"), for: kind)
+                    }
+                case "signal_weights":
+                    for (sk, sv) in try mapping(v, field) {
+                        let kindName = try string(sk)
+                        guard let kind = CampaignSignalKind(rawValue: kindName) else {
+                            throw error(sk, "unknown campaign signal \"\(kindName)\"; known: \(CampaignSignalKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        c.setWeight(try unitInterval(sv, "\(field).\(kindName)"), for: kind)
+                    }
+                case "common_email_domains":
+                    c.commonEmailDomains.formUnion(try strings(v, field).map { $0.lowercased() })
+                default:
+                    throw error(k, "unknown campaign setting \"\(name)\"; known: enabled, link_threshold, attach_threshold, "
+                        + "minimum_accounts, evidence_weights, signal_weights, common_email_domains")
+                }
+            }
+            guard c.attachThreshold <= c.linkThreshold else {
+                throw error(node, "campaigns.attach_threshold (\(c.attachThreshold)) must not exceed campaigns.link_threshold (\(c.linkThreshold))")
+            }
+            return c
         }
 
         func tier(_ node: Node, base: Policy.TierProfile, _ field: String) throws -> Policy.TierProfile {

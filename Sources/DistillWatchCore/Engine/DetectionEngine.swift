@@ -19,12 +19,14 @@ import RealModule
 ///   (see ``approximateBytesPerAccount``), independent of the number of exchanges.
 public struct DetectionEngine: Sendable {
     public private(set) var policy: Policy
-    private var indexByAccount: [String: Int32] = [:]
-    private var accountIDs: [String] = []
-    private var states: ContiguousArray<AccountState> = []
-    private var records: [AccountRecord?] = []
-    private var models = ModelCatalog()
-    private var templates = TemplateCatalog()
+    var indexByAccount: [String: Int32] = [:]
+    var accountIDs: [String] = []
+    var states: ContiguousArray<AccountState> = []
+    var records: [AccountRecord?] = []
+    var models = ModelCatalog()
+    var templates = TemplateCatalog()
+    /// Links between accounts and the campaigns they form.
+    var linkage = LinkageGraph()
     /// The latest exchange time observed.
     public private(set) var clock: Timestamp?
     public private(set) var firstTime: Timestamp?
@@ -72,6 +74,7 @@ public struct DetectionEngine: Sendable {
         state.allowlisted = policy.allowlist.contains(accountID: accountID, record: nil)
         states.append(state)
         records.append(nil)
+        linkage.addAccount()
         return i
     }
 
@@ -106,6 +109,10 @@ public struct DetectionEngine: Sendable {
         }
         if clock == nil || time > clock! { clock = time }
         exchangesObserved += 1
+        var context = LinkContext(
+            ownScoreBefore: states[i].score, pivotWindowBefore: states[i].pivotWindowExchanges,
+            pivotNewModelBefore: states[i].pivotNewModelExchanges, splitFamily: nil)
+        let wasFlagged = states[i].firstFlaggedAt != nil
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
         if let content = e.content {
             // A split task list: one wrapper used by many accounts around mostly distinct
@@ -113,8 +120,11 @@ public struct DetectionEngine: Sendable {
             let use = templates.record(content, account: Int32(i))
             let split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
             states[i].content.update(with: content, sharedTemplate: split)
+            if split { context.splitFamily = content.templateKey }
         }
-        return Self.rescore(&states[i], at: time, policy: policy, models: models)
+        Self.rescore(&states[i], at: time, policy: policy, models: models)
+        link(Int32(i), e, at: time, context: context)
+        return settle(i, at: time, wasFlagged: wasFlagged)
     }
 
     private mutating func noteFamilies(_ e: Exchange) {
@@ -234,7 +244,8 @@ public struct DetectionEngine: Sendable {
         }
     }
 
-    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog) -> Decision {
+    /// Scores the account on its own evidence (its campaign's verdict is combined later).
+    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog) {
         let values = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models))
         var remaining = 1.0
         var strongest: SignalKind?
@@ -256,14 +267,6 @@ public struct DetectionEngine: Sendable {
         if s.allowlisted || s.exchanges < Int64(policy.minimumExchanges) { verdict = .allow }
         if s.label == .confirmedAttack { verdict = .block }
         s.verdict = verdict
-        var newlyFlagged = false
-        if verdict.isFlagged, s.firstFlaggedAt == nil {
-            s.firstFlaggedAt = t
-            s.exchangesBeforeFlag = s.exchanges
-            newlyFlagged = true
-        }
-        return Decision(verdict: verdict, score: score, allowlisted: s.allowlisted,
-                        strongestSignal: strongest, newlyFlagged: newlyFlagged)
     }
 
     // MARK: Analyst feedback
@@ -290,8 +293,16 @@ public struct DetectionEngine: Sendable {
         case .confirmedAttack:
             states[i].dismissed = InlineArray(repeating: 0)
         }
+        let scoreBefore = states[i].score
         states[i].label = label
-        var decision = Self.rescore(&states[i], at: now, policy: policy, models: models)
+        Self.rescore(&states[i], at: now, policy: policy, models: models)
+        switch label {
+        case .legitimate: detachFromCampaign(Int32(i), ownScoreBefore: scoreBefore, at: now)
+        case .confirmedAttack:
+            let r = linkage.find(Int32(i))
+            linkage.groups[r]?.ownScoreSum += states[i].score - scoreBefore
+        }
+        var decision = settle(i, at: now, wasFlagged: true)
         decision.newlyFlagged = false
         return decision
     }
@@ -308,9 +319,7 @@ public struct DetectionEngine: Sendable {
     /// - Complexity: O(1).
     public func decision(for accountID: String) -> Decision {
         guard let i = indexByAccount[accountID] else { return .unknownAccount }
-        let s = states[Int(i)]
-        return Decision(verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
-                        strongestSignal: s.strongestSignal, newlyFlagged: false)
+        return combinedDecision(Int(i))
     }
 
     /// Every signal's reading for an account, as of its latest exchange.
@@ -350,8 +359,10 @@ public struct DetectionEngine: Sendable {
 
     private func summary(at i: Int) -> AccountSummary {
         let s = states[i]
+        let d = combinedDecision(i)
         return AccountSummary(
-            accountID: accountIDs[i], verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
+            accountID: accountIDs[i], verdict: d.verdict, score: d.score, allowlisted: s.allowlisted,
+            campaignID: campaignID(ofAccountAt: i),
             firstSeen: s.hasTraffic ? s.firstSeen : nil, lastSeen: s.hasTraffic ? s.lastSeen : nil,
             firstFlaggedAt: s.firstFlaggedAt,
             exchangesBeforeFlag: s.firstFlaggedAt == nil ? nil : Int(s.exchangesBeforeFlag),
@@ -373,6 +384,8 @@ public struct AccountSummary: Sendable, Equatable {
     public var verdict: Verdict
     public var score: Double
     public var allowlisted: Bool
+    /// The campaign the account belongs to, when its group is a numbered campaign.
+    public var campaignID: String?
     public var firstSeen: Timestamp?
     public var lastSeen: Timestamp?
     public var firstFlaggedAt: Timestamp?

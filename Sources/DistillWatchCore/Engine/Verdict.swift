@@ -32,8 +32,13 @@ public struct Decision: Sendable, Equatable {
     public var strongestSignal: SignalKind?
     /// This exchange was the one that first took the account to `review` or worse.
     public var newlyFlagged: Bool
+    /// The number of the campaign whose verdict this is, when the account's campaign is
+    /// stricter than its own evidence (`campaign-N` in reports).
+    public var campaign: Int32?
 
-    public init(verdict: Verdict, score: Double, allowlisted: Bool, strongestSignal: SignalKind?, newlyFlagged: Bool) {
+    public init(verdict: Verdict, score: Double, allowlisted: Bool, strongestSignal: SignalKind?, newlyFlagged: Bool,
+                campaign: Int32? = nil) {
+        self.campaign = campaign
         self.verdict = verdict
         self.score = score
         self.allowlisted = allowlisted

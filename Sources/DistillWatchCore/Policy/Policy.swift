@@ -83,6 +83,8 @@ public struct Policy: Sendable, Equatable {
     public var releaseGraceHours: Double
     /// A template family used by at least this many accounts counts as shared.
     public var sharedTemplateAccounts: Double = 10
+    /// How accounts are linked into campaigns and how campaigns are scored.
+    public var campaigns = CampaignPolicy.default
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,

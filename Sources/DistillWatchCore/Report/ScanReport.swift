@@ -79,11 +79,20 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var kind: String
         public var detail: String
         public var accounts: Int
+
+        public init(kind: String, detail: String, accounts: Int) {
+            self.kind = kind
+            self.detail = detail
+            self.accounts = accounts
+        }
     }
 
+    /// A campaign: the spec's fields, plus its `verdict`, the campaign `signals` behind its
+    /// score, and an analyst's label when one was given.
     public struct Campaign: Sendable, Codable, Equatable {
         public var campaignID: String
         public var score: Double
+        public var verdict: Verdict?
         public var accounts: [String]
         public var firstSeen: Timestamp?
         public var firstFlaggedAt: Timestamp?
@@ -92,10 +101,13 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var outputTokens: Int
         public var capabilities: [String: Double]
         public var evidence: [Evidence]
+        public var signals: [Signal]?
+        public var analystLabel: AnalystLabel?
 
         enum CodingKeys: String, CodingKey {
             case campaignID = "campaign_id"
-            case score, accounts
+            case analystLabel = "analyst_label"
+            case score, verdict, accounts, signals
             case firstSeen = "first_seen"
             case firstFlaggedAt = "first_flagged_at"
             case lastSeen = "last_seen"
@@ -137,7 +149,7 @@ extension ScanReport {
                 firstTime: engine.firstTime, lastTime: engine.clock,
                 signalsWithoutData: engine.signalFamiliesWithoutData.map(\.rawValue),
                 lateExchanges: lateExchanges, malformedLines: malformedLines),
-            accounts: listed, campaigns: [])
+            accounts: listed, campaigns: engine.campaignSummaries.map(Campaign.init))
     }
 
     /// Counts of accounts by verdict among those listed.
@@ -153,14 +165,22 @@ extension ScanReport.Account {
     /// flag, and the signals that contributed, strongest first. The server's account view
     /// is built from the same entry.
     public init(engine: DetectionEngine, summary s: AccountSummary) {
-        let signals = engine.readings(for: s.accountID)
+        var signals = engine.readings(for: s.accountID)
             .filter { $0.contribution > 0 }
             .sorted { $0.contribution > $1.contribution }
             .map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
                                      contribution: rounded($0.contribution)) }
+        if let id = s.campaignID, let number = Int(id.dropFirst("campaign-".count)),
+           let c = engine.campaignSummary(number: number), c.verdict.isFlagged {
+            let strongest = c.signals.first.map { ", strongest: \($0.kind.rawValue)" } ?? ""
+            signals.insert(ScanReport.Signal(
+                name: "campaign_membership", value: rounded(c.score),
+                detail: "member of \(id) (\(c.accountIDs.count) linked accounts, verdict \(c.verdict.rawValue)\(strongest))",
+                contribution: rounded(c.score)), at: 0)
+        }
         self.init(
             accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
-            campaignID: nil, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
+            campaignID: s.campaignID, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
             exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals, analystLabel: s.label,
             capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded))
     }
@@ -169,4 +189,18 @@ extension ScanReport.Account {
 /// Four decimals: enough to rank, short enough to read.
 func rounded(_ x: Double) -> Double {
     (x * 10_000).rounded() / 10_000
+}
+
+extension ScanReport.Campaign {
+    /// The report's entry for one campaign.
+    public init(_ c: CampaignSummary) {
+        self.init(
+            campaignID: c.campaignID, score: rounded(c.score), verdict: c.verdict, accounts: c.accountIDs,
+            firstSeen: c.firstSeen, firstFlaggedAt: c.firstFlaggedAt, lastSeen: c.lastSeen,
+            exchanges: c.exchanges, outputTokens: c.outputTokens, capabilities: c.capabilities.mapValues(rounded),
+            evidence: c.evidence.map { ScanReport.Evidence(kind: $0.kind.rawValue, detail: $0.detail, accounts: $0.accounts) },
+            signals: c.signals.map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
+                                                       contribution: rounded($0.contribution)) },
+            analystLabel: c.label)
+    }
 }

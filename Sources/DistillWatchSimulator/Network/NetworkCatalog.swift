@@ -111,7 +111,11 @@ public struct NetworkCatalog: Sendable {
             let networks = 4 + Int(country.developerShare * 1.6)
             for k in 0..<networks {
                 let kind: NetworkKind = k % 4 == 3 ? .mobile : .residential
-                let blocks = (0..<rng.int(in: 2...5)).map { _ in freshBlock() }
+                // The count is drawn before any block (a `map` over a range drawn from `rng`
+                // with a closure that also draws from it trips the exclusivity check when optimised).
+                let blockCount = rng.int(in: 2...5)
+                var blocks: [(UInt8, UInt8)] = []
+                for _ in 0..<blockCount { blocks.append(freshBlock()) }
                 let v6: (UInt16, UInt16, UInt16)? = rng.chance(0.6)
                     ? (UInt16(rng.int(in: 0x2a00...0x2a0f)), UInt16(rng.int(in: 0x1000...0xffff)), UInt16(rng.int(in: 0...0xffff)))
                     : nil

@@ -1,0 +1,245 @@
+/// A campaign as the report and the server show it.
+public struct CampaignSummary: Sendable, Equatable {
+    public var campaignID: String
+    public var number: Int
+    public var verdict: Verdict
+    public var score: Double
+    /// Member account ids, sorted.
+    public var accountIDs: [String]
+    public var firstSeen: Timestamp?
+    public var firstFlaggedAt: Timestamp?
+    public var lastSeen: Timestamp?
+    public var exchanges: Int
+    public var outputTokens: Int
+    /// What the campaign's prompts target (shares summing to 1; empty without prompt text).
+    public var capabilities: [String: Double]
+    public var evidence: [CampaignEvidence]
+    /// The campaign signals that contributed to its score, strongest first.
+    public var signals: [CampaignSignalReading]
+    public var label: AnalystLabel?
+}
+
+/// One typed piece of evidence linking a campaign's accounts, for a human to check.
+public struct CampaignEvidence: Sendable, Equatable {
+    public var kind: LinkEvidenceKind
+    public var detail: String
+    /// Accounts the evidence covers.
+    public var accounts: Int
+}
+
+public struct CampaignSignalReading: Sendable, Equatable {
+    public var kind: CampaignSignalKind
+    public var value: Double
+    public var contribution: Double
+    public var detail: String
+}
+
+extension DetectionEngine {
+    /// `campaign-N` for an account in a numbered campaign that applies to it.
+    func campaignID(ofAccountAt i: Int) -> String? {
+        guard campaignApplies(to: i), let g = linkage.group(of: Int32(i)), g.number > 0 else { return nil }
+        return "campaign-\(g.number)"
+    }
+
+    /// Every campaign: linked groups that reached the review threshold at some point, in
+    /// the order they did.
+    /// - Complexity: O(members of those groups), plus sorting each group's evidence keys.
+    public var campaignSummaries: [CampaignSummary] {
+        linkage.groups.values.filter { $0.number > 0 }.sorted { $0.number < $1.number }.map(summary(of:))
+    }
+
+    /// One campaign by number (`campaign-N`), or `nil`.
+    public func campaignSummary(number: Int) -> CampaignSummary? {
+        linkage.root(ofCampaign: Int32(number)).flatMap { linkage.groups[$0] }.map(summary(of:))
+    }
+
+    /// Applies an analyst's label to a whole campaign as of `time`:
+    /// - `legitimate` dismisses the campaign's current evidence (only stronger evidence
+    ///   flags it again); members fall back to their own verdicts.
+    /// - `confirmedAttack` blocks every member, and every account that links in later.
+    /// Labelling one member `legitimate` instead (``applyLabel(_:to:at:)``) splits that
+    /// account off its campaign.
+    /// - Returns: `false` when there is no such campaign.
+    /// - Complexity: O(members) when the verdict changes.
+    @discardableResult
+    public mutating func applyCampaignLabel(_ label: AnalystLabel, toCampaign number: Int, at time: Timestamp) -> Bool {
+        guard let r = linkage.root(ofCampaign: Int32(number)), var g = linkage.groups[r] else { return false }
+        switch label {
+        case .legitimate:
+            g.dismissed = CampaignSignals.values(g, members: g.members.count)
+            g.confirmed = false
+        case .confirmedAttack:
+            g.dismissed = InlineArray(repeating: 0)
+            g.confirmed = true
+        }
+        g.label = label
+        linkage.groups[r] = g
+        rescoreGroup(r, at: max(time, clock ?? time), force: true)
+        return true
+    }
+
+    /// Takes an account labelled legitimate out of its group: it no longer counts in the
+    /// group's member totals, gets no campaign verdict, and links no more. (The group's
+    /// traffic totals keep its past exchanges.)
+    mutating func detachFromCampaign(_ i: Int32, ownScoreBefore: Double, at t: Timestamp) {
+        let ii = Int(i)
+        guard !linkage.profiles[ii].detached else { return }
+        let r = linkage.find(i)
+        linkage.profiles[ii].detached = true
+        guard var g = linkage.groups[r] else { return }
+        if let k = g.members.firstIndex(of: i) { g.members.remove(at: k) }
+        g.ownScoreSum -= ownScoreBefore
+        if linkage.profiles[ii].countedRotating { g.rotatingMembers -= 1 }
+        if linkage.profiles[ii].unverifiedSelfServe { g.selfServeMembers -= 1 }
+        linkage.groups[r] = g
+        rescoreGroup(r, at: t, force: true)
+    }
+
+    private func summary(of g: CampaignState) -> CampaignSummary {
+        let n = g.members.count
+        let values = CampaignSignals.values(g, members: n)
+        var signals: [CampaignSignalReading] = []
+        for kind in CampaignSignalKind.all {
+            let value = values[kind.ordinal]
+            let contribution = min(1, policy.campaigns.weight(kind) * max(0, value - g.dismissed[kind.ordinal]))
+            guard contribution > 0 else { continue }
+            signals.append(CampaignSignalReading(kind: kind, value: value, contribution: contribution,
+                                                 detail: CampaignSignals.detail(kind, g, members: n)))
+        }
+        signals.sort { $0.contribution > $1.contribution }
+        var capabilityCounts = [Int64](repeating: 0, count: Capability.allCases.count)
+        var contentExchanges: Int64 = 0
+        for m in g.members {
+            let c = states[Int(m)].content
+            contentExchanges += Int64(c.exchanges)
+            for k in capabilityCounts.indices { capabilityCounts[k] += Int64(c.capabilityCounts[k]) }
+        }
+        var capabilities: [String: Double] = [:]
+        if contentExchanges > 0 {
+            for cap in Capability.allCases where capabilityCounts[cap.ordinal] > 0 {
+                capabilities[cap.rawValue] = Double(capabilityCounts[cap.ordinal]) / Double(contentExchanges)
+            }
+        }
+        return CampaignSummary(
+            campaignID: "campaign-\(g.number)", number: Int(g.number), verdict: g.verdict, score: g.score,
+            accountIDs: g.members.map { accountIDs[Int($0)] }.sorted(),
+            firstSeen: g.exchanges > 0 ? g.firstSeen : nil, firstFlaggedAt: g.firstFlaggedAt,
+            lastSeen: g.exchanges > 0 ? g.lastSeen : nil, exchanges: Int(g.exchanges),
+            outputTokens: Int(g.outputTokens), capabilities: capabilities, evidence: evidence(of: g),
+            signals: signals, label: g.label)
+    }
+
+    /// The typed evidence of a group, recomputed from its members' profiles.
+    /// - Complexity: O(members · log members).
+    private func evidence(of g: CampaignState) -> [CampaignEvidence] {
+        let members = g.members.map(Int.init)
+        let n = members.count
+        var out: [CampaignEvidence] = []
+        let pairs = Int(g.linkedPairs)
+        func pairCount(_ kind: LinkEvidenceKind) -> Int { Int(g.pairKinds[kind.ordinal]) }
+
+        /// Members sharing a value with at least one other member, and how many values.
+        func shared(_ key: (Int) -> UInt64) -> (accounts: Int, values: Int) {
+            var counts: [UInt64: Int] = [:]
+            for m in members { let k = key(m); if k != 0 { counts[k, default: 0] += 1 } }
+            let sharedValues = counts.values.filter { $0 >= 2 }
+            return (sharedValues.reduce(0, +), sharedValues.count)
+        }
+        let payment = shared { linkage.profiles[$0].paymentKey }
+        if payment.accounts > 0 {
+            out.append(CampaignEvidence(kind: .sharedPayment,
+                detail: "\(payment.accounts) of \(n) accounts share \(payment.values) payment fingerprint\(payment.values == 1 ? "" : "s")",
+                accounts: payment.accounts))
+        }
+        let email = shared { linkage.profiles[$0].emailKey }
+        if email.accounts > 0 {
+            out.append(CampaignEvidence(kind: .sharedEmailDomain,
+                detail: "\(email.accounts) accounts share \(email.values) sign-up e-mail domain\(email.values == 1 ? "" : "s") (not common mail providers)",
+                accounts: email.accounts))
+        }
+        let created = members.compactMap { linkage.profiles[$0].created?.millisecondsSinceEpoch }.sorted()
+        if created.count >= 2 {
+            var together = 0
+            var busiest = 0
+            var lo = 0
+            for k in created.indices {
+                let near = (k > 0 && created[k] - created[k - 1] <= Timestamp.millisecondsPerHour)
+                    || (k + 1 < created.count && created[k + 1] - created[k] <= Timestamp.millisecondsPerHour)
+                if near { together += 1 }
+                while created[k] - created[lo] > Timestamp.millisecondsPerHour { lo += 1 }
+                busiest = max(busiest, k - lo + 1)
+            }
+            if together > 0, pairCount(.signupBurst) > 0 {
+                out.append(CampaignEvidence(kind: .signupBurst,
+                    detail: "\(together) accounts opened within an hour of another member; up to \(busiest) in one hour",
+                    accounts: together))
+            }
+        }
+        let agents = shared { linkage.profiles[$0].userAgentKey }
+        if agents.accounts > 0, pairCount(.sharedUserAgent) > 0 {
+            out.append(CampaignEvidence(kind: .sharedUserAgent,
+                detail: "\(agents.accounts) accounts last used one of \(agents.values) shared user agents; \(pairCount(.sharedUserAgent)) linked pairs on a rare one",
+                accounts: agents.accounts))
+        }
+        let fingerprints = shared { linkage.profiles[$0].fingerprintKey }
+        if fingerprints.accounts > 0, pairCount(.sharedClientFingerprint) > 0 {
+            out.append(CampaignEvidence(kind: .sharedClientFingerprint,
+                detail: "\(fingerprints.accounts) accounts share \(fingerprints.values) client fingerprint\(fingerprints.values == 1 ? "" : "s")",
+                accounts: fingerprints.accounts))
+        }
+        for kind in [LinkEvidenceKind.sharedAddress, .sharedSubnet] where pairCount(kind) > 0 {
+            let what = kind == .sharedAddress ? "the same client address" : "the same /24 or /48 subnet"
+            let cap = policy.campaigns.rarity[kind]?.maximumAccounts ?? 0
+            out.append(CampaignEvidence(kind: kind,
+                detail: "\(pairCount(kind)) of \(pairs) linked pairs used \(what) (one used by at most \(cap) accounts)",
+                accounts: min(n, 2 * pairCount(kind))))
+        }
+        let rotating = members.filter { linkage.profiles[$0].countedRotating }
+        if !rotating.isEmpty {
+            let networks = rotating.map { linkage.profiles[$0].distinctNetworks }.sorted()
+            out.append(CampaignEvidence(kind: .proxyPool,
+                detail: "\(rotating.count) of \(n) accounts rotate through residential-proxy networks (median \(Int(networks[networks.count / 2].rounded())) networks each)",
+                accounts: rotating.count))
+        }
+        if pairCount(.synchronisedActivity) > 0 {
+            // Each member against the next active one: how many are active in the same minutes.
+            let active = members.filter { linkage.profiles[$0].activeMinutes >= 16 }
+            var synchronised = Set<Int>()
+            var overlapSum = 0.0
+            for k in active.indices.dropLast() {
+                let overlap = LinkProfile.similarity(linkage.profiles[active[k]].minuteSketch,
+                                                     linkage.profiles[active[k + 1]].minuteSketch)
+                overlapSum += overlap
+                if overlap >= 0.5 { synchronised.insert(active[k]); synchronised.insert(active[k + 1]) }
+            }
+            let mean = active.count > 1 ? overlapSum / Double(active.count - 1) : 0
+            out.append(CampaignEvidence(kind: .synchronisedActivity,
+                detail: "\(synchronised.count) of \(active.count) active accounts are active in the same minutes as the next member (mean minute overlap \(format(mean * 100, digits: 0))%); \(pairCount(.synchronisedActivity)) of \(pairs) linked pairs synchronised",
+                accounts: synchronised.count))
+        }
+        if pairCount(.balancedVolume) > 0 {
+            out.append(CampaignEvidence(kind: .balancedVolume,
+                detail: "\(pairCount(.balancedVolume)) of \(pairs) linked pairs sent volumes within 10% of each other over 24 hours",
+                accounts: min(n, 2 * pairCount(.balancedVolume))))
+        }
+        let params = shared { Self.parameterKey(states[$0]) ?? 0 }
+        if params.accounts > 0, pairCount(.parameterFingerprint) > 0 {
+            out.append(CampaignEvidence(kind: .parameterFingerprint,
+                detail: "\(params.accounts) accounts send identical request parameters (\(params.values) distinct sets)",
+                accounts: params.accounts))
+        }
+        let systems = shared { states[$0].content.systemPromptExchanges > 0 ? states[$0].content.lastSystemKey : 0 }
+        if systems.accounts > 0, pairCount(.templateFamily) > 0 {
+            out.append(CampaignEvidence(kind: .templateFamily,
+                detail: "\(systems.accounts) accounts use \(systems.values) shared system prompt\(systems.values == 1 ? "" : "s")",
+                accounts: systems.accounts))
+        }
+        let split = shared { linkage.profiles[$0].splitFamilyKey }
+        if split.accounts > 0, pairCount(.complementaryCoverage) > 0 {
+            out.append(CampaignEvidence(kind: .complementaryCoverage,
+                detail: "\(split.accounts) accounts fill \(split.values) shared template\(split.values == 1 ? "" : "s") with mostly distinct items (a task list split between them)",
+                accounts: split.accounts))
+        }
+        return out.sorted { $0.accounts != $1.accounts ? $0.accounts > $1.accounts : $0.kind.ordinal < $1.kind.ordinal }
+    }
+}

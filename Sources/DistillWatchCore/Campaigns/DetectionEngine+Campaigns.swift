@@ -1,0 +1,400 @@
+import RealModule
+
+/// Campaign detection inside the engine: linking accounts as their exchanges arrive,
+/// scoring linked groups, and carrying a flagged campaign's verdict to its members.
+extension DetectionEngine {
+    // MARK: Per exchange
+
+    /// What `observe` knew before it updated the account, for the group's running totals.
+    struct LinkContext {
+        var ownScoreBefore: Double
+        var pivotWindowBefore: Int32
+        var pivotNewModelBefore: Int32
+        /// The template family of this exchange, when it was a split task list.
+        var splitFamily: UInt64?
+    }
+
+    /// Updates the linkage graph with one exchange of account `i`, already counted in its
+    /// own state: the group's totals, the account's profile, and any new links.
+    /// - Complexity: O(1) amortised; at milestones, O(profile keys × 4) comparisons.
+    mutating func link(_ i: Int32, _ e: Exchange, at t: Timestamp, context: LinkContext) {
+        let ii = Int(i)
+        guard policy.campaigns.enabled, !linkage.profiles[ii].detached, !states[ii].allowlisted else { return }
+        let first = states[ii].exchanges == 1
+        if first { readRecord(i) }
+
+        // The group's totals.
+        let r = linkage.find(i)
+        if linkage.groups[r] != nil {
+            let s = states[ii]
+            linkage.groups[r]!.record(
+                at: t, outputTokens: Int64(max(0, e.outputTokens ?? 0)),
+                pivotWindow: Int64(s.pivotWindowExchanges - context.pivotWindowBefore),
+                pivotNewModel: Int64(s.pivotNewModelExchanges - context.pivotNewModelBefore))
+            linkage.groups[r]!.ownScoreSum += s.score - context.ownScoreBefore
+        }
+
+        // The account's profile.
+        linkage.profiles[ii].noteNetwork(asn: e.asn, country: e.country)
+        linkage.profiles[ii].noteMinute(t.minuteIndex)
+        if let family = context.splitFamily { linkage.profiles[ii].splitFamilyKey = family }
+        var announce = first || states[ii].exchanges >= linkage.profiles[ii].nextMilestone
+        if !linkage.profiles[ii].countedRotating, linkage.profiles[ii].isRotating {
+            linkage.profiles[ii].countedRotating = true
+            if linkage.groups[r] != nil { linkage.groups[r]!.rotatingMembers += 1 }
+            announce = true
+        }
+
+        // Keys seen on the exchange.
+        if let address = e.clientIP, let keys = AddressKeys.keys(address),
+           keys.address != linkage.profiles[ii].lastAddressKey {
+            linkage.profiles[ii].lastAddressKey = keys.address
+            let a = linkage.keys.joinExchangeKey(keys.address, account: i)
+            if a.isNew { compare(i, with: a.candidates, key: .sharedAddress, accounts: a.accounts, at: t) }
+            let s = linkage.keys.joinExchangeKey(keys.subnet, account: i)
+            if s.isNew { compare(i, with: s.candidates, key: .sharedSubnet, accounts: s.accounts, at: t) }
+        }
+        if let agent = e.userAgent {
+            let key = stableHash(agent, salt: 0x0A6E)
+            if key != linkage.profiles[ii].userAgentKey {
+                linkage.profiles[ii].userAgentKey = key
+                let j = linkage.keys.joinExchangeKey(key, account: i)
+                if j.isNew { compare(i, with: j.candidates, key: .sharedUserAgent, accounts: j.accounts, at: t) }
+            }
+        }
+        if let fingerprint = e.clientFingerprint {
+            let key = stableHash(fingerprint, salt: 0xF1F6)
+            if key != linkage.profiles[ii].fingerprintKey {
+                linkage.profiles[ii].fingerprintKey = key
+                let j = linkage.keys.joinExchangeKey(key, account: i)
+                if j.isNew { compare(i, with: j.candidates, key: .sharedClientFingerprint, accounts: j.accounts, at: t) }
+            }
+        }
+
+        if announce {
+            let next = linkage.profiles[ii].nextMilestone
+            linkage.profiles[ii].nextMilestone = next <= 1 ? 8 : next * 2
+            announceProfileKeys(i, at: t)
+        }
+        rescoreGroup(linkage.find(i), at: t, force: false)
+    }
+
+    private mutating func readRecord(_ i: Int32) {
+        let ii = Int(i)
+        guard let record = records[ii] else { return }
+        if let payment = record.paymentFingerprint, !payment.isEmpty {
+            linkage.profiles[ii].paymentKey = stableHash(payment, salt: 0x9A7)
+        }
+        if let domain = record.emailDomain?.lowercased(), !domain.isEmpty,
+           !policy.campaigns.commonEmailDomains.contains(domain) {
+            linkage.profiles[ii].emailKey = stableHash(domain, salt: 0xE3A1)
+        }
+        linkage.profiles[ii].created = record.created
+        let tier = record.tier?.lowercased()
+        let selfServe = tier == nil || tier == "free" || tier == "standard"
+        linkage.profiles[ii].unverifiedSelfServe = selfServe && record.verified != true
+    }
+
+    /// Joins the account's profile keys and compares it with the recent accounts on each.
+    private mutating func announceProfileKeys(_ i: Int32, at t: Timestamp) {
+        let ii = Int(i)
+        let p = linkage.profiles[ii]
+        let s = states[ii]
+        var keys: [(LinkEvidenceKind, UInt64)] = []
+        if p.paymentKey != 0 { keys.append((.sharedPayment, p.paymentKey)) }
+        if p.emailKey != 0 { keys.append((.sharedEmailDomain, p.emailKey)) }
+        if let created = p.created { keys.append((.signupBurst, Self.signupKey(created))) }
+        if let params = Self.parameterKey(s) { keys.append((.parameterFingerprint, params)) }
+        if s.content.systemPromptExchanges > 0 {
+            keys.append((.templateFamily, stableHash(s.content.lastSystemKey, salt: 0x7E3)))
+        }
+        if p.splitFamilyKey != 0 { keys.append((.complementaryCoverage, stableHash(p.splitFamilyKey, salt: 0xC0F))) }
+        if p.countedRotating { keys.append((.proxyPool, 0x9_0017_0001)) }
+        if p.activeMinutes >= 16 {
+            for band in 0..<4 {
+                var h = UInt64(band) &+ 0x5_1AC0
+                for k in 0..<4 { h = finalMix(h ^ UInt64(p.minuteSketch[band * 4 + k])) }
+                keys.append((.synchronisedActivity, h))
+            }
+        }
+        for (kind, key) in keys {
+            let countAgain = kind == .synchronisedActivity || linkage.profiles[ii].joinedKinds & kind.bit == 0
+            linkage.profiles[ii].joinedKinds |= kind.bit
+            let j = linkage.keys.joinProfileKey(key, account: i, countAgain: countAgain)
+            compare(i, with: j.candidates, key: nil, accounts: j.accounts, at: t)
+        }
+    }
+
+    static func signupKey(_ created: Timestamp) -> UInt64 {
+        stableHash(UInt64(bitPattern: created.hourIndex), salt: 0x516)
+    }
+
+    /// An account's request parameters, once they have been the same for 16 exchanges.
+    static func parameterKey(_ s: AccountState) -> UInt64? {
+        guard s.exchanges >= 16, s.maxTokensSeen >= 16, s.maxTokensChanges == 0, s.temperatureChanges == 0 else { return nil }
+        let thinking: UInt64 = s.thinkingSeen == 0 ? 0 : (s.thinkingOn == 0 ? 1 : (s.thinkingOn == s.thinkingSeen ? 2 : 3))
+        let tools: UInt64 = s.toolCountSeen == 0 ? 0 : (s.toolUse == 0 ? 1 : 2)
+        var h = stableHash(UInt64(UInt32(bitPattern: s.lastMaxTokens)), salt: 0x9A2A)
+        h = finalMix(h ^ (s.temperatureSeen > 0 ? s.lastTemperature.bitPattern : 0x7FF8_DEAD))
+        h = finalMix(h ^ (thinking << 8 | tools << 4) ^ UInt64(UInt32(bitPattern: s.lastModel)) << 16)
+        return h
+    }
+
+    // MARK: Comparing two accounts
+
+    /// The evidence between two accounts, split by what it rests on.
+    struct PairEvidence {
+        var total = 0.0
+        /// Evidence about the accounts and their clients: payment, e-mail, sign-up,
+        /// addresses, user agent, client fingerprint, proxy pool.
+        var identity = 0.0
+        /// Everything but content and parameters (identity plus synchrony and balance).
+        var independent = 0.0
+        /// The largest single contribution of a specific kind (anything but a subnet, a
+        /// balanced volume, content or parameters): what a link must rest on.
+        var strongest = 0.0
+        var kinds: UInt16 = 0
+
+        mutating func add(_ kind: LinkEvidenceKind, _ weight: Double) {
+            total += weight
+            kinds |= kind.bit
+            switch kind {
+            case .templateFamily, .complementaryCoverage, .parameterFingerprint: break
+            case .synchronisedActivity, .balancedVolume: independent += weight
+            default:
+                identity += weight
+                independent += weight
+            }
+            switch kind {
+            case .sharedSubnet, .balancedVolume, .templateFamily, .complementaryCoverage, .parameterFingerprint: break
+            default: strongest = max(strongest, weight)
+            }
+        }
+    }
+
+    /// Compares account `a` with each candidate and links them when the evidence is enough.
+    private mutating func compare(_ a: Int32, with candidates: InlineArray<4, Int32>, key: LinkEvidenceKind?,
+                                  accounts: Int, at t: Timestamp) {
+        let factor = key.map { policy.campaigns.rarityFactor($0, accounts: accounts) } ?? 0
+        for k in 0..<4 {
+            let b = candidates[k]
+            guard b >= 0 else { break }
+            guard !linkage.profiles[Int(b)].detached, !states[Int(b)].allowlisted,
+                  states[Int(b)].label != .legitimate else { continue }
+            let evidence = pairEvidence(a, b, sharedKey: key, keyFactor: factor)
+            guard evidence.total >= policy.campaigns.attachThreshold else { continue }
+            join(a, b, evidence: evidence, at: t)
+        }
+    }
+
+    /// The evidence that accounts `a` and `b` are run by one operator, as they stand: the
+    /// key that brought them together (weighted by its rarity) plus every comparison of
+    /// their profiles. Returns the total weight and the kinds that contributed.
+    /// - Complexity: O(1) (a few hash lookups and two 16-bin sketch comparisons).
+    func pairEvidence(_ a: Int32, _ b: Int32, sharedKey: LinkEvidenceKind?, keyFactor: Double) -> PairEvidence {
+        let cp = policy.campaigns
+        let pa = linkage.profiles[Int(a)], pb = linkage.profiles[Int(b)]
+        var evidence = PairEvidence()
+        func add(_ kind: LinkEvidenceKind, _ factor: Double) {
+            let w = cp.weight(kind) * factor
+            guard w > 0 else { return }
+            evidence.add(kind, w)
+        }
+        // An address a rotating account used is a proxy exit, which ordinary customers'
+        // devices can be too: between a rotating account and any other, addresses say little
+        // (the proxy pool comparison below covers two rotating accounts).
+        let proxyExit = pa.countedRotating || pb.countedRotating
+        if let sharedKey, !(proxyExit && (sharedKey == .sharedAddress || sharedKey == .sharedSubnet)) {
+            add(sharedKey, keyFactor)
+        }
+        if pa.paymentKey != 0, pa.paymentKey == pb.paymentKey {
+            add(.sharedPayment, cp.rarityFactor(.sharedPayment, accounts: linkage.keys.accounts(onProfileKey: pa.paymentKey)))
+        }
+        if pa.emailKey != 0, pa.emailKey == pb.emailKey {
+            add(.sharedEmailDomain, cp.rarityFactor(.sharedEmailDomain, accounts: linkage.keys.accounts(onProfileKey: pa.emailKey)))
+        }
+        if let ca = pa.created, let cb = pb.created, abs(ca.milliseconds(since: cb)) <= Timestamp.millisecondsPerHour {
+            // Accounts opened together: more telling the more accounts were opened that hour.
+            let opened = Double(linkage.keys.accounts(onProfileKey: Self.signupKey(ca)))
+            add(.signupBurst, 0.25 + 0.75 * CampaignSignals.clamp((opened - 5) / 45))
+        }
+        if sharedKey != .sharedUserAgent, pa.userAgentKey != 0, pa.userAgentKey == pb.userAgentKey {
+            add(.sharedUserAgent, cp.rarityFactor(.sharedUserAgent, accounts: linkage.keys.accounts(onExchangeKey: pa.userAgentKey)))
+        }
+        if sharedKey != .sharedClientFingerprint, pa.fingerprintKey != 0, pa.fingerprintKey == pb.fingerprintKey {
+            add(.sharedClientFingerprint,
+                cp.rarityFactor(.sharedClientFingerprint, accounts: linkage.keys.accounts(onExchangeKey: pa.fingerprintKey)))
+        }
+        if pa.countedRotating, pb.countedRotating {
+            // One proxy pool: from 0.4 for two rotating accounts to 1 at network overlap 0.5.
+            let overlap = LinkProfile.similarity(pa.networkSketch, pb.networkSketch)
+            add(.proxyPool, min(1, 0.4 + 1.2 * overlap))
+        }
+        let sa = states[Int(a)], sb = states[Int(b)]
+        if pa.activeMinutes >= 16, pb.activeMinutes >= 16 {
+            // Overlap beyond what two independent accounts, each active in its share of the
+            // minutes, would show by chance (busy accounts overlap anyway).
+            let overlap = LinkProfile.similarity(pa.minuteSketch, pb.minuteSketch)
+            let p = Self.activeMinuteShare(pa, sa), q = Self.activeMinuteShare(pb, sb)
+            let chance = p * q / max(1e-9, p + q - p * q)
+            add(.synchronisedActivity, CampaignSignals.clamp((overlap - chance - 0.15) / 0.35))
+        }
+        let va = Double(sa.windowExchangeSum), vb = Double(sb.windowExchangeSum)
+        if va >= 20, vb >= 20, abs(va - vb) <= 0.1 * max(va, vb) { add(.balancedVolume, 1) }
+        if let ka = Self.parameterKey(sa), ka == Self.parameterKey(sb) {
+            add(.parameterFingerprint, cp.rarityFactor(.parameterFingerprint, accounts: linkage.keys.accounts(onProfileKey: ka)))
+        }
+        if sa.content.systemPromptExchanges > 0, sb.content.systemPromptExchanges > 0,
+           sa.content.lastSystemKey == sb.content.lastSystemKey {
+            let key = stableHash(sa.content.lastSystemKey, salt: 0x7E3)
+            add(.templateFamily, cp.rarityFactor(.templateFamily, accounts: linkage.keys.accounts(onProfileKey: key)))
+        }
+        if pa.splitFamilyKey != 0, pa.splitFamilyKey == pb.splitFamilyKey {
+            let key = stableHash(pa.splitFamilyKey, salt: 0xC0F)
+            add(.complementaryCoverage,
+                cp.rarityFactor(.complementaryCoverage, accounts: linkage.keys.accounts(onProfileKey: key)))
+        }
+        return evidence
+    }
+
+    /// Share of the minutes of its active span in which an account sent something.
+    static func activeMinuteShare(_ p: LinkProfile, _ s: AccountState) -> Double {
+        let span = max(1, s.lastSeen.minuteIndex - s.firstSeen.minuteIndex + 1)
+        return min(1, Double(p.activeMinutes) / Double(span))
+    }
+
+    // MARK: Joining groups
+
+    /// Joins the groups of `a` and `b` when `weight` reaches the link threshold, or the
+    /// attach threshold with one side a flagged campaign and the other not yet a campaign.
+    private mutating func join(_ a: Int32, _ b: Int32, evidence: PairEvidence, at t: Timestamp) {
+        var ra = linkage.find(a), rb = linkage.find(b)
+        let kinds = evidence.kinds
+        if ra == rb {
+            linkage.groups[ra]?.notePair(kinds: kinds)
+            return
+        }
+        let cp = policy.campaigns
+        // Content and parameters are shared by customers with similar work; they corroborate
+        // but cannot link on their own. Attaching to a flagged campaign needs identity evidence.
+        guard evidence.independent >= cp.linkThreshold / 2, evidence.strongest >= cp.linkThreshold * 0.3 else { return }
+        let weight = evidence.total
+        if weight < cp.linkThreshold {
+            guard evidence.identity >= cp.attachThreshold * 0.75 else { return }
+            let flaggedA = linkage.groups[ra].map { $0.verdict.isFlagged } ?? false
+            let flaggedB = linkage.groups[rb].map { $0.verdict.isFlagged } ?? false
+            let smallA = Int(linkage.size[Int(ra)]) < cp.minimumAccounts
+            let smallB = Int(linkage.size[Int(rb)]) < cp.minimumAccounts
+            guard (flaggedA && smallB) || (flaggedB && smallA) else { return }
+        }
+        // Union by size: the smaller group goes under the larger.
+        if linkage.size[Int(ra)] < linkage.size[Int(rb)] { swap(&ra, &rb) }
+        let big = linkage.groups.removeValue(forKey: ra) ?? singletonGroup(ra)
+        let small = linkage.groups.removeValue(forKey: rb) ?? singletonGroup(rb)
+        let wasFlagged = big.verdict.isFlagged
+        var merged = big
+        merged.merge(small)
+        merged.notePair(kinds: kinds)
+        linkage.parent[Int(rb)] = ra
+        linkage.size[Int(ra)] += linkage.size[Int(rb)]
+        linkage.groups[ra] = merged
+        rescoreGroup(ra, at: t, force: true)
+        // Members joining an already flagged campaign are flagged now.
+        if wasFlagged, linkage.groups[ra]!.verdict.isFlagged { flagMembers(small.members, at: t) }
+    }
+
+    private func singletonGroup(_ r: Int32) -> CampaignState {
+        var g = CampaignState()
+        g.absorb(member: r, state: states[Int(r)], profile: linkage.profiles[Int(r)])
+        return g
+    }
+
+    // MARK: Campaign verdicts
+
+    /// Scores a group (at most once per minute of traffic unless `force`), numbers it when
+    /// it first reaches review, and flags its members when it becomes flagged.
+    mutating func rescoreGroup(_ r: Int32, at t: Timestamp, force: Bool) {
+        guard var g = linkage.groups[r] else { return }
+        let minute = t.minuteIndex
+        guard force || g.lastScoredMinute != minute else { return }
+        g.lastScoredMinute = minute
+        let wasFlagged = g.verdict.isFlagged
+        let n = g.members.count
+        if n < policy.campaigns.minimumAccounts {
+            g.score = 0
+            g.strongest = nil
+            g.verdict = g.confirmed ? .block : .allow
+        } else {
+            let values = CampaignSignals.values(g, members: n)
+            var remaining = 1.0
+            var strongest: CampaignSignalKind?
+            var best = 0.0
+            for kind in CampaignSignalKind.all {
+                let value = max(0, values[kind.ordinal] - g.dismissed[kind.ordinal])
+                let contribution = min(1, policy.campaigns.weight(kind) * value)
+                remaining *= 1 - contribution
+                if contribution > best { best = contribution; strongest = kind }
+            }
+            g.score = 1 - remaining
+            g.strongest = strongest
+            g.verdict = g.confirmed ? .block : policy.thresholds.verdict(for: g.score)
+        }
+        if g.verdict.isFlagged {
+            if g.number == 0 {
+                g.number = linkage.nextCampaignNumber
+                linkage.nextCampaignNumber += 1
+            }
+            if g.firstFlaggedAt == nil { g.firstFlaggedAt = t }
+        }
+        linkage.groups[r] = g
+        if g.verdict.isFlagged, !wasFlagged { flagMembers(g.members, at: t) }
+    }
+
+    /// Marks members flagged as of `t` (those not flagged before and not exempt).
+    private mutating func flagMembers(_ members: [Int32], at t: Timestamp) {
+        for m in members {
+            let mm = Int(m)
+            guard states[mm].firstFlaggedAt == nil, campaignApplies(to: mm) else { continue }
+            states[mm].firstFlaggedAt = t
+            states[mm].exchangesBeforeFlag = states[mm].exchanges
+        }
+    }
+
+    /// A campaign's verdict applies to a member unless the member is allowlisted, labelled
+    /// legitimate by an analyst, or detached from the group.
+    func campaignApplies(to i: Int) -> Bool {
+        !states[i].allowlisted && states[i].label != .legitimate && !linkage.profiles[i].detached
+    }
+
+    /// The campaign verdict that applies to account `i`, if it is in a scored group.
+    func campaignDecision(for i: Int) -> (verdict: Verdict, score: Double, number: Int32)? {
+        guard policy.campaigns.enabled, campaignApplies(to: i), let g = linkage.group(of: Int32(i)),
+              g.members.count >= policy.campaigns.minimumAccounts || g.confirmed else { return nil }
+        return (g.verdict, g.score, g.number)
+    }
+
+    /// The account's decision: its own, raised to its campaign's when that is stricter.
+    func combinedDecision(_ i: Int) -> Decision {
+        let s = states[i]
+        var d = Decision(verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
+                         strongestSignal: s.strongestSignal, newlyFlagged: false)
+        if let c = campaignDecision(for: i), c.verdict > d.verdict {
+            d.verdict = c.verdict
+            d.score = max(d.score, c.score)
+            d.campaign = c.number
+        }
+        return d
+    }
+
+    /// The decision after an exchange: combined, with the account's first flag recorded.
+    mutating func settle(_ i: Int, at t: Timestamp, wasFlagged: Bool) -> Decision {
+        var d = combinedDecision(i)
+        if d.verdict.isFlagged, states[i].firstFlaggedAt == nil {
+            states[i].firstFlaggedAt = t
+            states[i].exchangesBeforeFlag = states[i].exchanges
+        }
+        d.newlyFlagged = d.verdict.isFlagged && !wasFlagged
+        return d
+    }
+}
+

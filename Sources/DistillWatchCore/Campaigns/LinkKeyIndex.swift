@@ -1,0 +1,137 @@
+/// Accounts by shared key (a payment fingerprint, an address, a sign-up hour, ...): where
+/// candidate pairs come from, so that accounts are never compared all against all.
+///
+/// Each key keeps how many distinct accounts used it (exact while at most four use it in
+/// turn, an over-estimate beyond: an account counts again after four others came between
+/// its uses, which only matters for keys already too common to be evidence) and the last
+/// four accounts that joined it. Joining a key returns those four as candidates, so the
+/// work per join is O(1) however common the key.
+///
+/// Keys come in two stores. Keys derived from account records and profiles (one per
+/// account and kind) live in a dictionary that grows with the accounts. Keys seen on
+/// exchanges (addresses, subnets, user agents, client fingerprints) can number one per
+/// request behind a rotating proxy, so they live in two generations of at most
+/// ``generationCapacity`` keys each: when the current one fills, the older is dropped and
+/// keys still in use are promoted on their next use. Sharing is therefore detected between
+/// uses at most about one generation of distinct keys apart.
+///
+/// - Complexity: ``join(_:account:)`` is one or two hash lookups. Memory is
+///   O(profile keys + 2 · generationCapacity), about 48 bytes a key.
+struct LinkKeyIndex: Sendable {
+    struct Entry: Sendable {
+        var accounts: Int32 = 0
+        var head: UInt8 = 0
+        var recent = InlineArray<4, Int32>(repeating: -1)
+
+        func contains(_ account: Int32) -> Bool {
+            for k in 0..<4 where recent[k] == account { return true }
+            return false
+        }
+
+        /// The recent accounts other than `account`, newest first (-1 for an empty place).
+        func others(than account: Int32) -> InlineArray<4, Int32> {
+            var out = InlineArray<4, Int32>(repeating: -1)
+            var n = 0
+            for step in 0..<4 {
+                let a = recent[(Int(head) + 3 - step) & 3]
+                if a >= 0, a != account {
+                    out[n] = a
+                    n += 1
+                }
+            }
+            return out
+        }
+
+        mutating func push(_ account: Int32) {
+            recent[Int(head)] = account
+            head = (head + 1) & 3
+        }
+    }
+
+    /// What joining a key found.
+    struct Join {
+        /// Distinct accounts on the key, this one included.
+        var accounts: Int
+        /// Recent other accounts on the key (at most four), newest first; -1 pads.
+        var candidates: InlineArray<4, Int32>
+        /// The account was not among the key's recent accounts.
+        var isNew: Bool
+    }
+
+    static let generationCapacity = 1 << 20
+    private(set) var profileKeys: [UInt64: Entry] = [:]
+    private var current: [UInt64: Entry] = [:]
+    private var previous: [UInt64: Entry] = [:]
+
+    var exchangeKeyCount: Int { current.count + previous.count }
+
+    /// Joins a profile key (sign-up data, parameter fingerprint, template, ...).
+    /// `countAgain` is false when the account joined this key before (a re-announcement
+    /// at a milestone): it then gets candidates without being counted twice.
+    mutating func joinProfileKey(_ key: UInt64, account: Int32, countAgain: Bool = true) -> Join {
+        Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: countAgain)
+    }
+
+    /// Accounts on a profile key so far.
+    func accounts(onProfileKey key: UInt64) -> Int {
+        Int(profileKeys[key]?.accounts ?? 0)
+    }
+
+    /// Joins a key seen on an exchange.
+    mutating func joinExchangeKey(_ key: UInt64, account: Int32) -> Join {
+        if current[key] == nil, let promoted = previous.removeValue(forKey: key) {
+            current[key] = promoted
+        } else if current[key] == nil, current.count >= Self.generationCapacity {
+            previous = current
+            current = [:]
+            current.reserveCapacity(Self.generationCapacity)
+        }
+        return Self.join(&current[key, default: Entry()], account: account, countAgain: true)
+    }
+
+    /// Accounts on an exchange key, if it is still held.
+    func accounts(onExchangeKey key: UInt64) -> Int {
+        Int(current[key]?.accounts ?? previous[key]?.accounts ?? 0)
+    }
+
+    private static func join(_ entry: inout Entry, account: Int32, countAgain: Bool) -> Join {
+        let known = entry.contains(account)
+        let candidates = entry.others(than: account)
+        if !known {
+            if countAgain || entry.accounts == 0 { entry.accounts += 1 }
+            entry.push(account)
+        }
+        return Join(accounts: Int(entry.accounts), candidates: candidates, isNew: !known)
+    }
+}
+
+/// A stable 64-bit hash of text (FNV-1a, then a finaliser), the same in every process so
+/// that a batch scan and the server key the same strings alike. Not a privacy measure:
+/// keys live only in memory.
+/// - Complexity: O(n) in the UTF-8 length.
+@inlinable
+func stableHash(_ text: String, salt: UInt64) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ salt
+    for byte in text.utf8 {
+        h ^= UInt64(byte)
+        h &*= 0x0000_0100_0000_01B3
+    }
+    return finalMix(h)
+}
+
+@inlinable
+func stableHash(_ value: UInt64, salt: UInt64) -> UInt64 {
+    finalMix(value ^ (salt &* 0x9E37_79B9_7F4A_7C15))
+}
+
+/// MurmurHash3's 64-bit finaliser.
+@inlinable
+func finalMix(_ x: UInt64) -> UInt64 {
+    var k = x
+    k ^= k >> 33
+    k &*= 0xFF51_AFD7_ED55_8CCD
+    k ^= k >> 33
+    k &*= 0xC4CE_B9FE_1A85_EC53
+    k ^= k >> 33
+    return k
+}

@@ -1,0 +1,137 @@
+import RealModule
+
+/// What the linkage graph remembers about one account, in fixed memory (about 250 bytes):
+/// hashed sign-up attributes, the last client seen, and sketches of where and when the
+/// account is active.
+struct LinkProfile: Sendable {
+    static let empty: UInt64 = 0
+
+    // From the account record (read at the account's first exchange).
+    var paymentKey: UInt64 = 0
+    var emailKey: UInt64 = 0
+    var created: Timestamp?
+    /// Unverified account on a free or standard tier (or with no record saying otherwise).
+    var unverifiedSelfServe = true
+
+    // Client, as last seen.
+    var lastAddressKey: UInt64 = 0
+    var userAgentKey: UInt64 = 0
+    var fingerprintKey: UInt64 = 0
+
+    /// One-permutation MinHash (16 bins) of the autonomous systems used, for the overlap of
+    /// two accounts' proxy pools; distinct systems and countries by 64-bit linear counting.
+    var networkSketch = InlineArray<16, UInt32>(repeating: .max)
+    var networkBits: UInt64 = 0
+    var countryBits: UInt64 = 0
+    var networkObservations: Int32 = 0
+
+    /// One-permutation MinHash (16 bins) of active minute buckets (SynchroTrap-style).
+    var minuteSketch = InlineArray<16, UInt32>(repeating: .max)
+    var lastMinute: Int64 = .min
+    var activeMinutes: Int32 = 0
+
+    /// The template family the account last used while it was a split task list.
+    var splitFamilyKey: UInt64 = 0
+    /// The next exchange count at which profile keys are announced again.
+    var nextMilestone: Int64 = 1
+    /// Kinds whose profile key the account has joined.
+    var joinedKinds: UInt16 = 0
+    /// Counted in its group as rotating networks.
+    var countedRotating = false
+    /// An analyst labelled the account legitimate: it is out of its campaign and links no more.
+    var detached = false
+
+    /// Distinct autonomous systems, estimated (exact enough up to ~100).
+    var distinctNetworks: Double { Self.linearCount(networkBits) }
+    var distinctCountries: Double { Self.linearCount(countryBits) }
+
+    /// Rotating through a proxy pool: at least 6 networks in at least 3 countries, with a
+    /// new network on at least a third of exchanges.
+    var isRotating: Bool {
+        let networks = distinctNetworks
+        return networks >= 6 && distinctCountries >= 3 && networks >= Double(networkObservations) / 3
+    }
+
+    mutating func noteNetwork(asn: Int?, country: String?) {
+        guard asn != nil || country != nil else { return }
+        networkObservations += 1
+        if let asn {
+            let h = finalMix(UInt64(UInt32(truncatingIfNeeded: asn)) | 0xA5A5 << 40)
+            networkBits |= 1 << (h & 63)
+            let bin = Int(h >> 60)
+            let value = UInt32(truncatingIfNeeded: h >> 8)
+            if value < networkSketch[bin] { networkSketch[bin] = value }
+        }
+        if let country {
+            countryBits |= 1 << (stableHash(country, salt: 0xC0) & 63)
+        }
+    }
+
+    mutating func noteMinute(_ minute: Int64) {
+        guard minute != lastMinute else { return }
+        lastMinute = minute
+        activeMinutes += 1
+        let h = finalMix(UInt64(bitPattern: minute) ^ 0x5EC0_4D5E_C04D)
+        let bin = Int(h >> 60)
+        let value = UInt32(truncatingIfNeeded: h >> 8)
+        if value < minuteSketch[bin] { minuteSketch[bin] = value }
+    }
+
+    /// Estimated Jaccard similarity of two one-permutation sketches: agreeing bins over
+    /// bins filled in either (empty in both does not count).
+    /// - Complexity: O(16). Standard error about 0.12 at 16 bins.
+    static func similarity(_ a: InlineArray<16, UInt32>, _ b: InlineArray<16, UInt32>) -> Double {
+        var filled = 0, equal = 0
+        for i in 0..<16 where a[i] != .max || b[i] != .max {
+            filled += 1
+            if a[i] == b[i] { equal += 1 }
+        }
+        return filled == 0 ? 0 : Double(equal) / Double(filled)
+    }
+
+    static func linearCount(_ bits: UInt64) -> Double {
+        let zeros = 64 - bits.nonzeroBitCount
+        guard zeros > 0 else { return 250 }
+        return -64 * Double.log(Double(zeros) / 64)
+    }
+}
+
+/// Keys for client addresses: the address itself and its /24 (IPv4) or /48 (IPv6).
+enum AddressKeys {
+    /// The address and subnet keys of `address`, or `nil` for text that is not an address.
+    /// - Complexity: O(length).
+    static func keys(_ address: String) -> (address: UInt64, subnet: UInt64)? {
+        let utf8 = address.utf8
+        guard !utf8.isEmpty, utf8.count <= 64 else { return nil }
+        if utf8.contains(UInt8(ascii: ":")) {
+            guard let prefix = ipv6Prefix48(address) else { return nil }
+            return (stableHash(address.lowercased(), salt: 0x1F6), stableHash(prefix, salt: 0x5B6))
+        }
+        // IPv4: everything before the last dot is the /24.
+        var dots = 0
+        var lastDot = utf8.startIndex
+        for i in utf8.indices {
+            let c = utf8[i]
+            if c == UInt8(ascii: ".") {
+                dots += 1
+                lastDot = i
+            } else if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
+                return nil
+            }
+        }
+        guard dots == 3 else { return nil }
+        let prefix = String(address[..<lastDot])
+        return (stableHash(address, salt: 0x1F4), stableHash(prefix, salt: 0x5B4))
+    }
+
+    /// The first three groups of an IPv6 address, expanded (`2a01:4f8:c0c::1` → `2a01:4f8:c0c`).
+    static func ipv6Prefix48(_ address: String) -> String? {
+        let lower = address.lowercased()
+        let halves = lower.split(separator: "::", maxSplits: 1, omittingEmptySubsequences: false)
+        var head = halves[0].isEmpty ? [] : halves[0].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard head.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
+        if halves.count == 1, head.count != 8 { return nil }
+        while head.count < 3 { head.append("0") }
+        return head.prefix(3).map { String(Int($0, radix: 16)!, radix: 16) }.joined(separator: ":")
+    }
+}

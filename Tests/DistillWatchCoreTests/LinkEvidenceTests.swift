@@ -1,0 +1,195 @@
+import Testing
+@testable import DistillWatchCore
+
+/// Each kind of linkage evidence, tested the same way: two accounts that share a card
+/// (0.8, short of the 1.0 link threshold on its own) are linked once they also share the
+/// evidence under test, and stay apart without it.
+@Suite struct LinkEvidenceTests {
+    let start = ManualClock().now
+
+    /// Accounts "a" and "b", `count` exchanges each, interleaved 30 s apart (or at `times`),
+    /// from unrelated addresses, opened a year apart, on one card. `shape` edits each
+    /// exchange (`who` is 0 for a, 1 for b; `k` its index); `record` edits the records;
+    /// `before` is traffic from other accounts that comes first.
+    func pair(count: Int = 40, times: [[Timestamp]]? = nil, before: Population = Population(),
+              created: [Timestamp]? = nil, emailDomain: String = "gmail.com", cards: [String] = ["card-1", "card-1"],
+              shape: (inout Exchange, Int, Int) -> Void = { _, _, _ in }) -> DetectionEngine {
+        var p = before
+        for who in 0..<2 {
+            let r = AccountRecord(accountID: who == 0 ? "a" : "b",
+                                  created: created?[who] ?? start.adding(seconds: -Double(100 + 200 * who) * 86_400),
+                                  tier: "standard", paymentFingerprint: cards[who], emailDomain: emailDomain, verified: true)
+            p.records.append(r)
+            let ts = times?[who] ?? (0..<count).map { start.adding(seconds: Double(3_600 + 60 * $0 + 30 * who)) }
+            for (k, t) in ts.enumerated() {
+                var e = exchange(r.accountID, at: t)
+                e.clientIP = who == 0 ? "11.1.1.\(1 + k % 200)" : "12.2.2.\(1 + k % 200)"
+                e.asn = 100 + who
+                e.country = "GB"
+                shape(&e, who, k)
+                p.exchanges.append(e)
+            }
+        }
+        return p.run()
+    }
+
+    func expectLinked(_ engine: DetectionEngine, by kind: LinkEvidenceKind, sourceLocation: SourceLocation = #_sourceLocation) {
+        let linked = engine.linked("a", "b")
+        let evidence = engine.groupEvidence(of: "a")
+        #expect(linked, "not linked by \(kind)", sourceLocation: sourceLocation)
+        #expect(evidence.contains(kind), "no \(kind) in \(evidence)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aCardAloneDoesNotLink() {
+        let linked = pair().linked("a", "b")
+        #expect(!linked)
+    }
+
+    @Test func sharedAddress() {
+        expectLinked(pair { e, _, _ in e.clientIP = "198.51.100.7" }, by: .sharedAddress)
+    }
+
+    @Test func sharedSubnetIPv4AndIPv6() {
+        expectLinked(pair { e, who, _ in e.clientIP = who == 0 ? "198.51.100.7" : "198.51.100.9" }, by: .sharedSubnet)
+        expectLinked(pair { e, who, _ in e.clientIP = who == 0 ? "2a01:4f8:c0c:1::5" : "2a01:4f8:c0c:9::77" }, by: .sharedSubnet)
+    }
+
+    @Test func sharedUserAgentAndClientFingerprint() {
+        expectLinked(pair { e, _, _ in e.userAgent = "harvest-kit/0.3 (linux)" }, by: .sharedUserAgent)
+        expectLinked(pair { e, _, _ in e.clientFingerprint = "t13d1516h2_8daaf6152771_02713d6af862" },
+                     by: .sharedClientFingerprint)
+    }
+
+    @Test func sharedEmailDomainButNotACommonProvider() {
+        expectLinked(pair(emailDomain: "shellco-labs.example"), by: .sharedEmailDomain)
+        let common = pair(emailDomain: "outlook.com").linked("a", "b")
+        #expect(!common)
+    }
+
+    @Test func signupBurst() {
+        // Sixty accounts opened in one hour, "a" and "b" among them.
+        let hour = start.adding(seconds: -10 * 86_400)
+        var burst = Population()
+        for k in 0..<60 {
+            let id = "burst-\(k)"
+            burst.records.append(AccountRecord(accountID: id, created: hour.adding(seconds: Double(k * 50)),
+                                               paymentFingerprint: "burst-card-\(k)"))
+            burst.exchanges.append(exchange(id, at: start.adding(seconds: Double(k))))
+        }
+        let engine = pair(before: burst, created: [hour.adding(seconds: 600), hour.adding(seconds: 660)])
+        expectLinked(engine, by: .signupBurst)
+        // Two accounts opened in the same quiet hour are not enough with a card.
+        // Two accounts opened in the same quiet hour are not enough with a card (b active
+        // twelve hours later, with fewer exchanges, so that neither synchrony nor balance adds up).
+        let quietTimes = [(0..<40).map { start.adding(seconds: Double(60 * $0)) },
+                          (0..<25).map { start.adding(seconds: Double(43_200 + 90 * $0)) }]
+        let quiet = pair(times: quietTimes, created: [hour, hour.adding(seconds: 60)])
+        let quietLinked = quiet.linked("a", "b")
+        #expect(!quietLinked)
+    }
+
+    @Test func proxyPool() {
+        // Both rotate through one pool of 30 networks in 6 countries.
+        let countries = ["US", "BR", "IN", "DE", "VN", "ID"]
+        let engine = pair { e, who, k in
+            e.asn = 64_500 + (k * 7 + who * 3) % 30
+            e.country = countries[(k + who) % countries.count]
+        }
+        expectLinked(engine, by: .proxyPool)
+    }
+
+    @Test func synchronisedActivityBeyondChance() {
+        // Twenty waves of twenty minutes, three hours apart; "b" in the same minutes or
+        // ninety minutes later.
+        func waves(offsetMinutes: Int) -> [[Timestamp]] {
+            var out: [[Timestamp]] = [[], []]
+            for who in 0..<2 {
+                let shift = who == 1 ? offsetMinutes * 60 + 5 : 0
+                for wave in 0..<20 {
+                    for m in 0..<20 { out[who].append(start.adding(seconds: Double(wave * 10_800 + m * 60 + shift))) }
+                }
+            }
+            return out
+        }
+        expectLinked(pair(times: waves(offsetMinutes: 0)), by: .synchronisedActivity)
+        let apart = pair(times: waves(offsetMinutes: 90))
+        let apartEvidence = apart.groupEvidence(of: "a")
+        #expect(!apartEvidence.contains(.synchronisedActivity))
+    }
+
+    @Test func balancedVolume() {
+        let hour = start.adding(seconds: -10 * 86_400)
+        // Opened in the same quiet hour (0.1) and equal volumes (0.15) with the card: 1.05.
+        expectLinked(pair(created: [hour, hour.adding(seconds: 60)]), by: .balancedVolume)
+    }
+
+    @Test func parameterFingerprint() {
+        expectLinked(pair { e, _, _ in
+            e.maxTokens = 32_000
+            e.temperature = 0.7
+        }, by: .parameterFingerprint)
+    }
+
+    @Test func templateFamily() {
+        expectLinked(pair { e, _, k in e.content = features(template: UInt64(1_000 + k), system: 77, seed: UInt64(k)) },
+                     by: .templateFamily)
+    }
+
+    @Test func complementaryCoverage() {
+        // Ten other accounts already fill one template with distinct items: a split task list.
+        var others = Population()
+        for k in 0..<12 {
+            let id = "worker-\(k)"
+            others.records.append(AccountRecord(accountID: id, paymentFingerprint: "w-card-\(k)"))
+            var e = exchange(id, at: start.adding(seconds: Double(k)))
+            e.content = features(template: 5, system: nil, seed: UInt64(500 + k))
+            others.exchanges.append(e)
+        }
+        let engine = pair(before: others) { e, who, k in
+            e.content = features(template: 5, system: nil, seed: UInt64(10_000 + who * 1_000 + k))
+        }
+        expectLinked(engine, by: .complementaryCoverage)
+    }
+
+    @Test func contentAloneNeverLinks() {
+        // No card, no network in common: the same system prompt and parameters do not link.
+        let engine = pair(cards: ["card-a", "card-b"]) { e, _, k in
+            e.maxTokens = 32_000
+            e.temperature = 0.7
+            e.content = features(template: UInt64(k), system: 77, seed: UInt64(k))
+        }
+        let linked = engine.linked("a", "b")
+        #expect(!linked)
+    }
+
+    @Test func addressKeysParseIPv4AndIPv6() throws {
+        let v4 = try #require(AddressKeys.keys("198.51.100.7"))
+        #expect(v4.subnet == AddressKeys.keys("198.51.100.200")!.subnet)
+        #expect(v4.subnet != AddressKeys.keys("198.51.101.7")!.subnet)
+        #expect(AddressKeys.ipv6Prefix48("2A01:04f8:0c0c::1") == "2a01:4f8:c0c")
+        #expect(AddressKeys.ipv6Prefix48("2a01::1") == "2a01:0:0")
+        #expect(AddressKeys.keys("not-an-address") == nil)
+        #expect(AddressKeys.keys("1.2.3") == nil)
+        #expect(AddressKeys.ipv6Prefix48("2a01:zz::1") == nil)
+    }
+
+    @Test func rarityWeightFallsWithAccounts() {
+        let r = CampaignPolicy.KeyRarity(fullWeightAccounts: 3, maximumAccounts: 40)
+        #expect(r.factor(accounts: 2) == 1)
+        #expect(r.factor(accounts: 3) == 1)
+        #expect(r.factor(accounts: 10) < 1 && r.factor(accounts: 10) > r.factor(accounts: 30))
+        #expect(r.factor(accounts: 41) == 0)
+    }
+}
+
+/// Content features with a given template and system prompt and distinct content.
+func features(template: UInt64, system: UInt64?, seed: UInt64) -> ContentFeatures {
+    var f = ContentFeatures()
+    var rng = SeededGenerator(seed: seed &* 7_919 &+ 1)
+    f.signature = MinHashSignature(bins: (0..<MinHashSignature.binCount).map { _ in UInt32(truncatingIfNeeded: rng.next()) })
+    f.fingerprint = (rng.next(), rng.next())
+    f.templateKey = template
+    f.systemKey = system
+    f.tokenCount = 80
+    return f
+}
