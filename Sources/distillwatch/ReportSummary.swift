@@ -2,8 +2,9 @@ import DistillWatchCore
 import DistillWatchIngest
 import Foundation
 
-/// The readable terminal summary of a scan: input counts, verdict counts, the riskiest
-/// accounts with their top signals, and malformed lines.
+/// The readable terminal summary of a scan: input counts, verdict counts, the top
+/// campaigns with their evidence, the riskiest accounts with their top signals, and
+/// malformed lines.
 struct ReportSummary {
     var report: ScanReport
     var statistics: IngestStatistics?
@@ -38,6 +39,7 @@ struct ReportSummary {
                 + "(\(suppressed.prefix(3).map(\.accountID).joined(separator: ", "))\(suppressed.count > 3 ? ", ..." : "")).",
                 to: &out)
         }
+        printCampaigns(to: &out)
         if !flagged.isEmpty, top > 0 {
             Swift.print("", to: &out)
             Swift.print("Riskiest accounts:", to: &out)
@@ -69,6 +71,31 @@ struct ReportSummary {
         if let reportPath {
             Swift.print("", to: &out)
             Swift.print("Report written to \(reportPath).", to: &out)
+        }
+    }
+
+    /// The campaigns, highest score first: size, verdict, volume, first flag, and the
+    /// strongest signals and evidence.
+    func printCampaigns<Out: TextOutputStream>(to out: inout Out) {
+        guard !report.campaigns.isEmpty, top > 0 else { return }
+        let campaigns = report.campaigns.sorted { $0.score != $1.score ? $0.score > $1.score : $0.campaignID < $1.campaignID }
+        Swift.print("", to: &out)
+        Swift.print("Campaigns (\(campaigns.count)):", to: &out)
+        for c in campaigns.prefix(top) {
+            var line = "  \(c.campaignID)  \((c.verdict ?? .allow).rawValue.uppercased())  score \(String(format: "%.2f", c.score))"
+            line += "  \(c.accounts.count) accounts, \(c.exchanges) exchanges, \(c.outputTokens) output tokens"
+            if let at = c.firstFlaggedAt { line += ", flagged at \(at.rfc3339)" }
+            if let label = c.analystLabel { line += " [analyst: \(label.rawValue)]" }
+            Swift.print(line, to: &out)
+            for s in (c.signals ?? []).prefix(2) {
+                Swift.print("      \(s.name) \(String(format: "%.2f", s.value)): \(s.detail)", to: &out)
+            }
+            for e in c.evidence.prefix(3) {
+                Swift.print("      evidence \(e.kind): \(e.detail)", to: &out)
+            }
+        }
+        if campaigns.count > top {
+            Swift.print("  ... and \(campaigns.count - top) more", to: &out)
         }
     }
 }

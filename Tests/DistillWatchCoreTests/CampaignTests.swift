@@ -173,7 +173,8 @@ import Testing
         let dismissed = try #require(engine.campaignSummary(number: c.number))
         #expect(dismissed.verdict == .allow)
         #expect(dismissed.label == .legitimate)
-        #expect(engine.decision(for: c.accountIDs[1]).campaign == nil)
+        let own = engine.states[Int(engine.indexByAccount[c.accountIDs[1]]!)]
+        #expect(engine.decision(for: c.accountIDs[1]).verdict == own.verdict)
 
         // Confirmed: every member blocked.
         let confirmedApplied = engine.applyCampaignLabel(.confirmedAttack, toCampaign: c.number, at: now)

@@ -211,7 +211,7 @@ struct Decoders: ParsableCommand {
 
 struct State: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure engine memory per account: RSS growth while N accounts each send a day of traffic.")
+        abstract: "Measure engine memory per account: RSS growth while N accounts (with records, addresses and user agents) each send a day of traffic.")
 
     @Option var accounts = 100_000
     @Option var exchangesPerAccount = 20
@@ -222,11 +222,22 @@ struct State: ParsableCommand {
         var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
         let ids = (0..<accounts).map { String(format: "acct-%06d", $0) }
         let idBytes = currentResidentBytes() - baseline
+        // Each account: its own card and home address, one of 200 user agents, opened on
+        // one of 900 days: the linkage keys an ordinary population creates.
+        for (k, id) in ids.enumerated() {
+            engine.register(AccountRecord(accountID: id, created: t.adding(seconds: -Double(k % 900) * 86_400),
+                                          tier: "standard", paymentFingerprint: "pf-\(k)", emailDomain: "gmail.com"))
+        }
         for round in 0..<exchangesPerAccount {
-            for id in ids {
+            for (k, id) in ids.enumerated() {
                 t = t.adding(milliseconds: 3)
-                engine.observe(Exchange(time: t, accountID: id, model: "m", outputTokens: 700, maxTokens: 4096,
-                                        temperature: 0.5, thinking: round % 2 == 0, toolCount: 0, messageCount: 1, status: 200))
+                var e = Exchange(time: t, accountID: id, model: "m", outputTokens: 700, maxTokens: 4096,
+                                 temperature: 0.5, thinking: round % 2 == 0, toolCount: 0, messageCount: 1, status: 200)
+                e.clientIP = "81.\(k >> 16 & 255).\(k >> 8 & 255).\(k & 255)"
+                e.asn = 3_000 + k % 500
+                e.country = "DE"
+                e.userAgent = "client/\(k % 200)"
+                engine.observe(e)
             }
         }
         let growth = currentResidentBytes() - baseline - idBytes

@@ -378,10 +378,12 @@ extension DetectionEngine {
         let s = states[i]
         var d = Decision(verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
                          strongestSignal: s.strongestSignal, newlyFlagged: false)
-        if let c = campaignDecision(for: i), c.verdict > d.verdict {
-            d.verdict = c.verdict
-            d.score = max(d.score, c.score)
-            d.campaign = c.number
+        if let c = campaignDecision(for: i) {
+            if c.number > 0 { d.campaign = c.number }
+            if c.verdict > d.verdict {
+                d.verdict = c.verdict
+                d.score = max(d.score, c.score)
+            }
         }
         return d
     }

@@ -15,8 +15,10 @@ import RealModule
 /// ```
 ///
 /// - Complexity: ``observe(_:)`` is O(1) amortised (one hash lookup, fixed-size updates,
-///   seven signals). Memory is O(accounts + models): about 0.6 KB per account
-///   (see ``approximateBytesPerAccount``), independent of the number of exchanges.
+///   thirteen signals, a few key lookups for campaign linkage, and at the account's
+///   milestones a few dozen pair comparisons). Memory is O(accounts + models + shared
+///   keys): about 1.7 KB per account (see ``approximateBytesPerAccount``), plus the
+///   linkage key index (bounded), independent of the number of exchanges.
 public struct DetectionEngine: Sendable {
     public private(set) var policy: Policy
     var indexByAccount: [String: Int32] = [:]
@@ -370,10 +372,13 @@ public struct DetectionEngine: Sendable {
             capabilities: Dictionary(uniqueKeysWithValues: s.content.capabilityShares.map { ($0.0.rawValue, $0.1) }))
     }
 
-    /// Bytes of engine state per account: the fixed-size state, plus the index entry, the
-    /// id, and the record slot. Strings longer than 15 bytes add their heap storage.
+    /// Bytes of engine state per account: the fixed-size state, the linkage profile and
+    /// union-find slots, plus the index entry, the id, and the record slot. Strings longer
+    /// than 15 bytes add their heap storage; linked groups and shared keys add their own
+    /// (see ``LinkageGraph``).
     public static var approximateBytesPerAccount: Int {
-        MemoryLayout<AccountState>.stride + MemoryLayout<String>.stride * 2 + MemoryLayout<Int32>.stride
+        MemoryLayout<AccountState>.stride + MemoryLayout<LinkProfile>.stride + 2 * MemoryLayout<Int32>.stride
+            + MemoryLayout<String>.stride * 2 + MemoryLayout<Int32>.stride
             + MemoryLayout<AccountRecord?>.stride + 16
     }
 }

@@ -43,6 +43,13 @@ public struct TrafficScanner: Sendable {
         engine.applyLabel(label, to: accountID, at: time)
     }
 
+    /// Applies an analyst's label to a campaign (see
+    /// ``DetectionEngine/applyCampaignLabel(_:toCampaign:at:)``); `false` if there is none.
+    @discardableResult
+    public mutating func applyCampaignLabel(_ label: AnalystLabel, toCampaign number: Int, at time: Timestamp) -> Bool {
+        engine.applyCampaignLabel(label, toCampaign: number, at: time)
+    }
+
     /// Lets the engine observe everything still buffered (end of input).
     public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
         buffer.drain { released in decided(released, engine.observe(released)) }

@@ -32,8 +32,8 @@ public struct Decision: Sendable, Equatable {
     public var strongestSignal: SignalKind?
     /// This exchange was the one that first took the account to `review` or worse.
     public var newlyFlagged: Bool
-    /// The number of the campaign whose verdict this is, when the account's campaign is
-    /// stricter than its own evidence (`campaign-N` in reports).
+    /// The number of the campaign the account belongs to (`campaign-N` in reports), when
+    /// its linked group has been a campaign; its verdict is the stricter of the two.
     public var campaign: Int32?
 
     public init(verdict: Verdict, score: Double, allowlisted: Bool, strongestSignal: SignalKind?, newlyFlagged: Bool,

@@ -61,11 +61,9 @@ final class LiveEngine: Sendable {
         case .accountLabel(let accountID, let label):
             scanner.applyLabel(label.label, to: accountID, at: labelTime(label, scanner))
         case .campaignLabel(let campaignID, let label):
-            // Resolved against the campaigns as they stand at this point of the log, so a
-            // replay labels the same accounts.
-            let report = ScanReport(engine: scanner.engine, generatedAt: label.at, includeAllAccounts: false)
-            for account in report.campaigns.first(where: { $0.campaignID == campaignID })?.accounts ?? [] {
-                scanner.applyLabel(label.label, to: account, at: labelTime(label, scanner))
+            // Campaign numbers are given in log order, so a replay labels the same campaign.
+            if let number = Int(campaignID.dropFirst("campaign-".count)), campaignID.hasPrefix("campaign-") {
+                scanner.applyCampaignLabel(label.label, toCampaign: number, at: labelTime(label, scanner))
             }
         case .flush:
             scanner.flush()

@@ -83,7 +83,7 @@ struct DecideResponse: Encodable, Sendable {
         allowlisted = live.decision.allowlisted
         known = live.known
         analystLabel = live.label
-        campaignID = nil
+        campaignID = live.decision.campaign.map { "campaign-\($0)" }
         reasons = live.reasons.map {
             Reason(signal: $0.kind.rawValue, value: rounded4($0.value), contribution: rounded4($0.contribution), detail: $0.detail)
         }
