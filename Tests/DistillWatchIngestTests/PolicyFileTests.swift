@@ -72,5 +72,49 @@ import Testing
         #expect(p.weights == Policy.default.weights)
         #expect(p.thresholds == Policy.default.thresholds)
         #expect(p.tiers["free"] == Policy.default.tiers["free"])
+        #expect(p.campaigns == Policy.default.campaigns)
+    }
+}
+
+@Suite struct CampaignPolicyFileTests {
+    @Test func campaignSettingsOverrideTheDefaults() throws {
+        let p = try PolicyFile.load(yaml: """
+            campaigns:
+              enabled: false
+              link_threshold: 1.2
+              attach_threshold: 0.7
+              minimum_accounts: 5
+              evidence_weights: {shared_payment: 0.9, signup_burst: 0}
+              signal_weights: {proxy_rotation: 0.5}
+              common_email_domains: [Corp-Mail.example]
+            """)
+        #expect(!p.campaigns.enabled)
+        #expect(p.campaigns.linkThreshold == 1.2)
+        #expect(p.campaigns.attachThreshold == 0.7)
+        #expect(p.campaigns.minimumAccounts == 5)
+        #expect(p.campaigns.weight(.sharedPayment) == 0.9)
+        #expect(p.campaigns.weight(.signupBurst) == 0)
+        #expect(p.campaigns.weight(.sharedAddress) == Policy.default.campaigns.weight(.sharedAddress))
+        #expect(p.campaigns.weight(.proxyRotation) == 0.5)
+        #expect(p.campaigns.commonEmailDomains.contains("corp-mail.example"))
+        #expect(p.campaigns.commonEmailDomains.contains("gmail.com"))
+    }
+
+    @Test func campaignMistakesNameTheLine() {
+        func failure(_ yaml: String) -> PolicyFileError? {
+            do { _ = try PolicyFile.load(yaml: yaml, source: "p.yaml"); return nil } catch let e as PolicyFileError { return e } catch { return nil }
+        }
+        let unknownKind = failure("campaigns:\n  evidence_weights:\n    shared_card: 0.5\n")
+        #expect(unknownKind?.line == 3)
+        #expect(unknownKind?.message.contains("unknown evidence \"shared_card\"") == true)
+        #expect(unknownKind?.message.contains("shared_payment") == true)
+        let unknownSetting = failure("campaigns:\n  treshold: 1\n")
+        #expect(unknownSetting?.line == 2)
+        #expect(unknownSetting?.message.contains("link_threshold") == true)
+        let inverted = failure("campaigns:\n  link_threshold: 0.5\n  attach_threshold: 0.8\n")
+        #expect(inverted?.message.contains("must not exceed") == true)
+        #expect(failure("campaigns:\n  enabled: maybe\n")?.message.contains("true or false") == true)
+        #expect(failure("campaigns:\n  minimum_accounts: 1\n")?.message.contains("at least 2") == true)
+        #expect(failure("campaigns:\n  signal_weights: {proxy_rotation: 2}\n")?.message.contains("between 0 and 1") == true)
     }
 }

@@ -112,6 +112,35 @@ let accountsFile = Data("""
         #expect(json["campaigns"] is [Any])
     }
 
+    @Test func simulatedHydraIsReportedAsOneCampaign() throws {
+        let dir = Scratch()
+        let sim = try run(["simulate", "--scenario", "mixed", "--seed", "1", "--out", dir.path + "/mixed"])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        let report = dir.path + "/report.json"
+        let r = try run(["scan", dir.path + "/mixed/traffic.jsonl.gz", "--accounts", dir.path + "/mixed/accounts.jsonl",
+                         "--json", report])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Campaigns (1):"))
+        #expect(r.stdout.contains("campaign-1  THROTTLE") || r.stdout.contains("campaign-1  BLOCK"))
+        #expect(r.stdout.contains("evidence shared_payment:"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let campaigns = try #require(json["campaigns"] as? [[String: Any]])
+        let campaign = try #require(campaigns.first)
+        let members = Set(campaign["accounts"] as? [String] ?? [])
+        // Every member is one of the simulated hydra's accounts.
+        var truth: [String: String] = [:]
+        for line in try String(contentsOfFile: dir.path + "/mixed/labels.jsonl", encoding: .utf8).split(separator: "\n") {
+            let label = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            truth[label["account_id"] as! String] = label["campaign"] as? String ?? "legit"
+        }
+        #expect(members.count == 40)
+        #expect(members.allSatisfy { truth[$0] == "agentic-hydra-1" })
+        let evidence = campaign["evidence"] as? [[String: Any]] ?? []
+        #expect(evidence.contains { $0["kind"] as? String == "proxy_pool" })
+        let listed = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == "campaign-1" }
+        #expect(listed.count == 40)
+    }
+
     @Test func readsStandardInputAndGzip() throws {
         let dir = Scratch()
         let plain = sampleTraffic()
