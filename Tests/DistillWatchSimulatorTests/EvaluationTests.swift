@@ -126,6 +126,16 @@ import Testing
         #expect(report.allowlistViolations.isEmpty)
     }
 
+    @Test func theSimulatedHydraIsGroupedPureAndNoLegitimateAccountIsThrottled() {
+        let (report, _) = EvaluationRun.run(plan: ScenarioPlan(scenario: .mixed, scale: 1, seed: 1))
+        let hydra = report.campaigns.first { $0.campaign == "agentic-hydra-1" }
+        #expect(hydra?.recall == 1)
+        #expect(report.grouping.engineCampaigns >= 1)
+        #expect(report.grouping.purity == 1)
+        #expect(report.grouping.campaignsSplit == 0)
+        #expect(report.personas.allSatisfy { $0.throttledOrBlocked == 0 })
+    }
+
     @Test func evaluatingWrittenFilesGivesTheSameResultAsStreaming() throws {
         let plan = ScenarioPlan(scenario: .mixed, scale: 1, seed: 8)
         let directory = "/tmp/distillwatch-eval-test-\(plan.seed)"

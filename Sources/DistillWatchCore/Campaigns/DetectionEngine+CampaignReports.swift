@@ -27,6 +27,15 @@ public struct CampaignEvidence: Sendable, Equatable {
     public var accounts: Int
 }
 
+/// An account's campaign, in brief.
+public struct CampaignMembership: Sendable, Equatable {
+    public var campaignID: String
+    public var verdict: Verdict
+    public var score: Double
+    public var accounts: Int
+    public var strongest: CampaignSignalKind?
+}
+
 public struct CampaignSignalReading: Sendable, Equatable {
     public var kind: CampaignSignalKind
     public var value: Double
@@ -51,6 +60,15 @@ extension DetectionEngine {
     /// One campaign by number (`campaign-N`), or `nil`.
     public func campaignSummary(number: Int) -> CampaignSummary? {
         linkage.root(ofCampaign: Int32(number)).flatMap { linkage.groups[$0] }.map(summary(of:))
+    }
+
+    /// The campaign an account belongs to, in brief (no evidence), or `nil`.
+    /// - Complexity: O(α(n)): unlike ``campaignSummary(number:)``, cheap enough per account.
+    public func campaignMembership(of accountID: String) -> CampaignMembership? {
+        guard let i = indexByAccount[accountID], campaignApplies(to: Int(i)), let g = linkage.group(of: i),
+              g.number > 0 else { return nil }
+        return CampaignMembership(campaignID: "campaign-\(g.number)", verdict: g.verdict, score: g.score,
+                                  accounts: g.members.count, strongest: g.strongest)
     }
 
     /// Applies an analyst's label to a whole campaign as of `time`:

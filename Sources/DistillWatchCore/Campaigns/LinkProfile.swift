@@ -1,6 +1,6 @@
 import RealModule
 
-/// What the linkage graph remembers about one account, in fixed memory (about 250 bytes):
+/// What the linkage graph remembers about one account, in fixed memory (about 180 bytes):
 /// hashed sign-up attributes, the last client seen, and sketches of where and when the
 /// account is active.
 struct LinkProfile: Sendable {
@@ -20,13 +20,13 @@ struct LinkProfile: Sendable {
 
     /// One-permutation MinHash (16 bins) of the autonomous systems used, for the overlap of
     /// two accounts' proxy pools; distinct systems and countries by 64-bit linear counting.
-    var networkSketch = InlineArray<16, UInt32>(repeating: .max)
+    var networkSketch = InlineArray<16, UInt16>(repeating: .max)
     var networkBits: UInt64 = 0
     var countryBits: UInt64 = 0
     var networkObservations: Int32 = 0
 
     /// One-permutation MinHash (16 bins) of active minute buckets (SynchroTrap-style).
-    var minuteSketch = InlineArray<16, UInt32>(repeating: .max)
+    var minuteSketch = InlineArray<16, UInt16>(repeating: .max)
     var lastMinute: Int64 = .min
     var activeMinutes: Int32 = 0
 
@@ -59,7 +59,7 @@ struct LinkProfile: Sendable {
             let h = finalMix(UInt64(UInt32(truncatingIfNeeded: asn)) | 0xA5A5 << 40)
             networkBits |= 1 << (h & 63)
             let bin = Int(h >> 60)
-            let value = UInt32(truncatingIfNeeded: h >> 8)
+            let value = UInt16(truncatingIfNeeded: h >> 8)
             if value < networkSketch[bin] { networkSketch[bin] = value }
         }
         if let country {
@@ -73,14 +73,15 @@ struct LinkProfile: Sendable {
         activeMinutes += 1
         let h = finalMix(UInt64(bitPattern: minute) ^ 0x5EC0_4D5E_C04D)
         let bin = Int(h >> 60)
-        let value = UInt32(truncatingIfNeeded: h >> 8)
+        let value = UInt16(truncatingIfNeeded: h >> 8)
         if value < minuteSketch[bin] { minuteSketch[bin] = value }
     }
 
     /// Estimated Jaccard similarity of two one-permutation sketches: agreeing bins over
     /// bins filled in either (empty in both does not count).
-    /// - Complexity: O(16). Standard error about 0.12 at 16 bins.
-    static func similarity(_ a: InlineArray<16, UInt32>, _ b: InlineArray<16, UInt32>) -> Double {
+    /// - Complexity: O(16). Standard error about 0.12 at 16 bins; 16-bit minima add a
+    /// chance agreement of 1/65,536 per bin.
+    static func similarity(_ a: InlineArray<16, UInt16>, _ b: InlineArray<16, UInt16>) -> Double {
         var filled = 0, equal = 0
         for i in 0..<16 where a[i] != .max || b[i] != .max {
             filled += 1

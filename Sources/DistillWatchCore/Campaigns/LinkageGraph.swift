@@ -10,7 +10,7 @@
 /// the two accounts as they stand; enough evidence joins their groups.
 ///
 /// - Complexity: O(α(n)) per union or find (union by size, path halving); O(1) amortised
-///   key work per exchange. Memory: about 260 bytes per account for the profile and
+///   key work per exchange. Memory: about 190 bytes per account for the profile and
 ///   forest, plus the key index, plus one ``CampaignState`` (about 500 bytes and 4 bytes per
 ///   member) per group of two or more accounts.
 struct LinkageGraph: Sendable {

@@ -170,12 +170,11 @@ extension ScanReport.Account {
             .sorted { $0.contribution > $1.contribution }
             .map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
                                      contribution: rounded($0.contribution)) }
-        if let id = s.campaignID, let number = Int(id.dropFirst("campaign-".count)),
-           let c = engine.campaignSummary(number: number), c.verdict.isFlagged {
-            let strongest = c.signals.first.map { ", strongest: \($0.kind.rawValue)" } ?? ""
+        if let c = engine.campaignMembership(of: s.accountID), c.verdict.isFlagged {
+            let strongest = c.strongest.map { ", strongest: \($0.rawValue)" } ?? ""
             signals.insert(ScanReport.Signal(
                 name: "campaign_membership", value: rounded(c.score),
-                detail: "member of \(id) (\(c.accountIDs.count) linked accounts, verdict \(c.verdict.rawValue)\(strongest))",
+                detail: "member of \(c.campaignID) (\(c.accounts) linked accounts, verdict \(c.verdict.rawValue)\(strongest))",
                 contribution: rounded(c.score)), at: 0)
         }
         self.init(
