@@ -26,12 +26,12 @@ extension DetectionEngine {
         // The group's totals.
         let r = linkage.find(i)
         if linkage.groups[r] != nil {
-            let s = states[ii]
+            // Fields are read one by one: a whole AccountState is 1.4 KB to copy.
             linkage.groups[r]!.record(
                 at: t, outputTokens: Int64(max(0, e.outputTokens ?? 0)),
-                pivotWindow: Int64(s.pivotWindowExchanges - context.pivotWindowBefore),
-                pivotNewModel: Int64(s.pivotNewModelExchanges - context.pivotNewModelBefore))
-            linkage.groups[r]!.ownScoreSum += s.score - context.ownScoreBefore
+                pivotWindow: Int64(states[ii].pivotWindowExchanges - context.pivotWindowBefore),
+                pivotNewModel: Int64(states[ii].pivotNewModelExchanges - context.pivotNewModelBefore))
+            linkage.groups[r]!.ownScoreSum += states[ii].score - context.ownScoreBefore
         }
 
         // The account's profile.
@@ -99,15 +99,13 @@ extension DetectionEngine {
     private mutating func announceProfileKeys(_ i: Int32, at t: Timestamp) {
         let ii = Int(i)
         let p = linkage.profiles[ii]
-        let s = states[ii]
         var keys: [(LinkEvidenceKind, UInt64)] = []
         if p.paymentKey != 0 { keys.append((.sharedPayment, p.paymentKey)) }
         if p.emailKey != 0 { keys.append((.sharedEmailDomain, p.emailKey)) }
         if let created = p.created { keys.append((.signupBurst, Self.signupKey(created))) }
-        if let params = Self.parameterKey(s) { keys.append((.parameterFingerprint, params)) }
-        if s.content.systemPromptExchanges > 0 {
-            keys.append((.templateFamily, stableHash(s.content.lastSystemKey, salt: 0x7E3)))
-        }
+        let facts = linkFacts(ii)
+        if let params = facts.parameters { keys.append((.parameterFingerprint, params)) }
+        if let system = facts.systemPrompt { keys.append((.templateFamily, stableHash(system, salt: 0x7E3))) }
         if p.splitFamilyKey != 0 { keys.append((.complementaryCoverage, stableHash(p.splitFamilyKey, salt: 0xC0F))) }
         if p.countedRotating { keys.append((.proxyPool, 0x9_0017_0001)) }
         if p.activeMinutes >= 16 {
@@ -230,23 +228,23 @@ extension DetectionEngine {
             let overlap = LinkProfile.similarity(pa.networkSketch, pb.networkSketch)
             add(.proxyPool, min(1, 0.4 + 1.2 * overlap))
         }
-        let sa = states[Int(a)], sb = states[Int(b)]
+        let fa = linkFacts(Int(a)), fb = linkFacts(Int(b))
         if pa.activeMinutes >= 16, pb.activeMinutes >= 16 {
             // Overlap beyond what two independent accounts, each active in its share of the
             // minutes, would show by chance (busy accounts overlap anyway).
             let overlap = LinkProfile.similarity(pa.minuteSketch, pb.minuteSketch)
-            let p = Self.activeMinuteShare(pa, sa), q = Self.activeMinuteShare(pb, sb)
+            let p = min(1, Double(pa.activeMinutes) / Double(fa.spanMinutes))
+            let q = min(1, Double(pb.activeMinutes) / Double(fb.spanMinutes))
             let chance = p * q / max(1e-9, p + q - p * q)
             add(.synchronisedActivity, CampaignSignals.clamp((overlap - chance - 0.15) / 0.35))
         }
-        let va = Double(sa.windowExchangeSum), vb = Double(sb.windowExchangeSum)
+        let va = Double(fa.lastDay), vb = Double(fb.lastDay)
         if va >= 20, vb >= 20, abs(va - vb) <= 0.1 * max(va, vb) { add(.balancedVolume, 1) }
-        if let ka = Self.parameterKey(sa), ka == Self.parameterKey(sb) {
+        if let ka = fa.parameters, ka == fb.parameters {
             add(.parameterFingerprint, cp.rarityFactor(.parameterFingerprint, accounts: linkage.keys.accounts(onProfileKey: ka)))
         }
-        if sa.content.systemPromptExchanges > 0, sb.content.systemPromptExchanges > 0,
-           sa.content.lastSystemKey == sb.content.lastSystemKey {
-            let key = stableHash(sa.content.lastSystemKey, salt: 0x7E3)
+        if let system = fa.systemPrompt, system == fb.systemPrompt {
+            let key = stableHash(system, salt: 0x7E3)
             add(.templateFamily, cp.rarityFactor(.templateFamily, accounts: linkage.keys.accounts(onProfileKey: key)))
         }
         if pa.splitFamilyKey != 0, pa.splitFamilyKey == pb.splitFamilyKey {
@@ -257,10 +255,22 @@ extension DetectionEngine {
         return evidence
     }
 
-    /// Share of the minutes of its active span in which an account sent something.
-    static func activeMinuteShare(_ p: LinkProfile, _ s: AccountState) -> Double {
-        let span = max(1, s.lastSeen.minuteIndex - s.firstSeen.minuteIndex + 1)
-        return min(1, Double(p.activeMinutes) / Double(span))
+    /// What pair comparisons read of an account's state.
+    struct LinkFacts {
+        /// Exchanges in the last 24 hours (as of the account's latest exchange).
+        var lastDay: Int64
+        var parameters: UInt64?
+        var systemPrompt: UInt64?
+        /// Minutes from the account's first to its latest exchange, at least 1.
+        var spanMinutes: Int64
+    }
+
+    /// Reads the fields one by one (a whole `AccountState` is 1.4 KB to copy).
+    func linkFacts(_ i: Int) -> LinkFacts {
+        LinkFacts(
+            lastDay: states[i].windowExchangeSum, parameters: Self.parameterKey(states[i]),
+            systemPrompt: states[i].content.systemPromptExchanges > 0 ? states[i].content.lastSystemKey : nil,
+            spanMinutes: max(1, states[i].lastSeen.minuteIndex - states[i].firstSeen.minuteIndex + 1))
     }
 
     // MARK: Joining groups
@@ -375,9 +385,8 @@ extension DetectionEngine {
 
     /// The account's decision: its own, raised to its campaign's when that is stricter.
     func combinedDecision(_ i: Int) -> Decision {
-        let s = states[i]
-        var d = Decision(verdict: s.verdict, score: s.score, allowlisted: s.allowlisted,
-                         strongestSignal: s.strongestSignal, newlyFlagged: false)
+        var d = Decision(verdict: states[i].verdict, score: states[i].score, allowlisted: states[i].allowlisted,
+                         strongestSignal: states[i].strongestSignal, newlyFlagged: false)
         if let c = campaignDecision(for: i) {
             if c.number > 0 { d.campaign = c.number }
             if c.verdict > d.verdict {
