@@ -121,6 +121,74 @@ import Testing
         #expect(engine.observe(e).verdict == .allow)
     }
 
+    @Test func aHomeAddressANewHeadAlsoUsedDoesNotPullItsOwnerIn() throws {
+        // Residential proxies exit through people's home connections: a new head's first
+        // requests (before it has rotated enough to count as rotating) come from a
+        // developer's address, both before and after the developer uses it.
+        var engine = Population.hydra(accounts: 40, cards: 4, start: start, hours: 24).run()
+        #expect(engine.campaignSummaries.first?.verdict.isFlagged == true)
+        let later = start.adding(seconds: 30 * 3_600)
+        for (k, id) in ["dev-before", "dev-after"].enumerated() {
+            engine.register(AccountRecord(accountID: id, created: start.adding(seconds: -400 * 86_400), tier: "standard",
+                                          paymentFingerprint: "own-\(id)", emailDomain: "gmail.com"))
+            engine.register(AccountRecord(accountID: "head-\(k)", created: later, tier: "free",
+                                          paymentFingerprint: "hydra-card-\(k)", emailDomain: "gmail.com", verified: false))
+        }
+        func send(_ id: String, _ address: String, at seconds: Double) {
+            var e = exchange(id, at: later.adding(seconds: seconds))
+            e.clientIP = address
+            e.asn = 3_320
+            e.country = "DE"
+            engine.observe(e)
+        }
+        send("dev-before", "91.64.10.20", at: 0)
+        send("head-0", "91.64.10.20", at: 60)
+        send("head-1", "91.64.77.5", at: 120)
+        send("dev-after", "91.64.77.5", at: 180)
+        for n in 0..<5 {
+            send("dev-before", "91.64.10.20", at: 240 + Double(n) * 60)
+            send("dev-after", "91.64.77.5", at: 260 + Double(n) * 60)
+        }
+        #expect(engine.decision(for: "head-0").verdict.isFlagged)
+        #expect(engine.decision(for: "head-1").verdict.isFlagged)
+        #expect(engine.decision(for: "dev-before").verdict == .allow)
+        #expect(engine.decision(for: "dev-after").verdict == .allow)
+        #expect(engine.summary(for: "dev-before")?.campaignID == nil)
+        #expect(engine.summary(for: "dev-after")?.campaignID == nil)
+    }
+
+    @Test func aLinkedGroupWithoutCoordinationIsNotACampaign() {
+        // Four verified enterprise accounts of one company (one card, one domain), each
+        // busy and regular enough to score on its own, sharing a task template, each on its
+        // own schedule: linked, but no proxy rotation, farm, waves, joint pivot or self-serve
+        // volume.
+        var p = Population()
+        // Ten other customers fill the same template: it is a shared task list.
+        for k in 0..<10 {
+            let id = "other-\(k)"
+            p.records.append(AccountRecord(accountID: id, paymentFingerprint: "other-card-\(k)"))
+            var e = exchange(id, at: start.adding(seconds: Double(k)))
+            e.content = features(template: 9, system: nil, seed: UInt64(90_000 + k))
+            p.exchanges.append(e)
+        }
+        for k in 0..<4 {
+            let id = "corp-\(k)"
+            p.records.append(AccountRecord(accountID: id, created: start.adding(seconds: -300 * 86_400), tier: "enterprise",
+                                           paymentFingerprint: "corp-card", emailDomain: "corp.example", verified: true))
+            for n in 0..<600 {
+                var e = exchange(id, at: start.adding(seconds: Double(n * (100 + 23 * k))), output: 4_000, maxTokens: 8_192,
+                                 temperature: 0, thinking: true, messages: 1)
+                e.clientIP = "52.1.1.\(k + 1)"
+                e.content = features(template: 9, system: 5, seed: UInt64(k * 1_000 + n))
+                p.exchanges.append(e)
+            }
+        }
+        let engine = p.run()
+        #expect(engine.linked("corp-0", "corp-3"))
+        #expect(engine.groupEvidence(of: "corp-0").contains(.complementaryCoverage))
+        #expect(engine.campaignSummaries.isEmpty)
+    }
+
     @Test func resultsDoNotDependOnBatchingOrModestDisorder() {
         var p = hardNegatives(days: 2)
         p.add(.hydra(accounts: 40, cards: 4, start: start, hours: 30, camouflage: 0.3))

@@ -199,9 +199,10 @@ extension DetectionEngine {
             evidence.add(kind, w)
         }
         // An address a rotating account used is a proxy exit, which ordinary customers'
-        // devices can be too: between a rotating account and any other, addresses say little
-        // (the proxy pool comparison below covers two rotating accounts).
-        let proxyExit = pa.countedRotating || pb.countedRotating
+        // devices can be too: between a rotating account (or a member of a group that
+        // mostly rotates, whose new heads have not rotated yet) and any other, addresses say
+        // little (the proxy pool comparison below covers two rotating accounts).
+        let proxyExit = pa.countedRotating || pb.countedRotating || inRotatingGroup(a) || inRotatingGroup(b)
         if let sharedKey, !(proxyExit && (sharedKey == .sharedAddress || sharedKey == .sharedSubnet)) {
             add(sharedKey, keyFactor)
         }
@@ -253,6 +254,12 @@ extension DetectionEngine {
                 cp.rarityFactor(.complementaryCoverage, accounts: linkage.keys.accounts(onProfileKey: key)))
         }
         return evidence
+    }
+
+    /// The account is in a group at least a fifth of whose members rotate through proxies.
+    func inRotatingGroup(_ i: Int32) -> Bool {
+        guard let g = linkage.groups[linkage.root(of: i)] else { return false }
+        return Int(g.rotatingMembers) * 5 >= g.members.count
     }
 
     /// What pair comparisons read of an account's state.
@@ -347,6 +354,13 @@ extension DetectionEngine {
             }
             g.score = 1 - remaining
             g.strongest = strongest
+            // Without coordination (volume, rotation, a farm, waves, a joint pivot), a linked
+            // group is an organisation whose members happen to be busy, not a campaign.
+            var coordination = 0.0
+            for kind in CampaignSignalKind.coordination {
+                coordination = max(coordination, policy.campaigns.weight(kind) * max(0, values[kind.ordinal] - g.dismissed[kind.ordinal]))
+            }
+            if coordination < Self.minimumCoordination { g.score = min(g.score, policy.thresholds.review * 0.99) }
             g.verdict = g.confirmed ? .block : policy.thresholds.verdict(for: g.score)
         }
         if g.verdict.isFlagged {
@@ -359,6 +373,9 @@ extension DetectionEngine {
         linkage.groups[r] = g
         if g.verdict.isFlagged, !wasFlagged { flagMembers(g.members, at: t) }
     }
+
+    /// The contribution some coordination signal must make before a group can be flagged.
+    static let minimumCoordination = 0.15
 
     /// Marks members flagged as of `t` (those not flagged before and not exempt).
     private mutating func flagMembers(_ members: [Int32], at t: Timestamp) {

@@ -87,4 +87,9 @@ public enum CampaignSignalKind: String, CaseIterable, Sendable, Codable {
 
     public static let count = 7
     public static let all: [CampaignSignalKind] = allCases
+    /// The signals of accounts acting together (as opposed to members' own evidence or
+    /// shared content): a group needs one of them to be flagged.
+    public static let coordination: [CampaignSignalKind] = [
+        .aggregateVolume, .proxyRotation, .accountFarm, .synchronisedWaves, .coordinatedPivot,
+    ]
 }
