@@ -99,6 +99,7 @@ struct Scan: ParsableCommand {
     @Option(help: "Repeat the scan this many times and report each run.") var runs = 1
     @Flag(help: "Sketch prompts and compute content signals.") var content = false
     @Flag(help: "Decode on the calling thread only.") var sequential = false
+    @Flag(help: "Turn campaign linkage off (accounts judged alone), to measure its cost.") var noCampaigns = false
 
     func run() throws {
         let size = InputSource.file(file).fileSize ?? 0
@@ -107,7 +108,9 @@ struct Scan: ParsableCommand {
         for run in 1...runs {
             let baseline = currentResidentBytes()
             let start = Date()
-            var scanner = TrafficScanner()
+            var policy = Policy.default
+            policy.campaigns.enabled = !noCampaigns
+            var scanner = TrafficScanner(policy: policy)
             var statistics = IngestStatistics()
             try TrafficIngest.scanTraffic(from: .file(file), into: &scanner,
                                           options: IngestOptions(decodeInParallel: !sequential, sketcher: sketcher),

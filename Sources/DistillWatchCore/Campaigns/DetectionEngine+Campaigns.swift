@@ -25,13 +25,14 @@ extension DetectionEngine {
 
         // The group's totals.
         let r = linkage.find(i)
-        if linkage.groups[r] != nil {
-            // Fields are read one by one: a whole AccountState is 1.4 KB to copy.
-            linkage.groups[r]!.record(
+        if let gi = linkage.groups.index(forKey: r) {
+            // Updated in place through the index (a group's totals are ~300 bytes), and the
+            // account's fields read one by one (a whole AccountState is 1.4 KB to copy).
+            linkage.groups.values[gi].record(
                 at: t, outputTokens: Int64(max(0, e.outputTokens ?? 0)),
                 pivotWindow: Int64(states[ii].pivotWindowExchanges - context.pivotWindowBefore),
                 pivotNewModel: Int64(states[ii].pivotNewModelExchanges - context.pivotNewModelBefore))
-            linkage.groups[r]!.ownScoreSum += states[ii].score - context.ownScoreBefore
+            linkage.groups.values[gi].ownScoreSum += states[ii].score - context.ownScoreBefore
         }
 
         // The account's profile.
@@ -41,18 +42,20 @@ extension DetectionEngine {
         var announce = first || states[ii].exchanges >= linkage.profiles[ii].nextMilestone
         if !linkage.profiles[ii].countedRotating, linkage.profiles[ii].isRotating {
             linkage.profiles[ii].countedRotating = true
-            if linkage.groups[r] != nil { linkage.groups[r]!.rotatingMembers += 1 }
+            if let gi = linkage.groups.index(forKey: r) { linkage.groups.values[gi].rotatingMembers += 1 }
             announce = true
         }
 
         // Keys seen on the exchange.
-        if let address = e.clientIP, let keys = AddressKeys.keys(address),
-           keys.address != linkage.profiles[ii].lastAddressKey {
-            linkage.profiles[ii].lastAddressKey = keys.address
-            let a = linkage.keys.joinExchangeKey(keys.address, account: i)
+        if let address = e.clientIP, let key = AddressKeys.addressKey(address),
+           key != linkage.profiles[ii].lastAddressKey {
+            linkage.profiles[ii].lastAddressKey = key
+            let a = linkage.keys.joinExchangeKey(key, account: i)
             if a.isNew { compare(i, with: a.candidates, key: .sharedAddress, accounts: a.accounts, at: t) }
-            let s = linkage.keys.joinExchangeKey(keys.subnet, account: i)
-            if s.isNew { compare(i, with: s.candidates, key: .sharedSubnet, accounts: s.accounts, at: t) }
+            if let subnet = AddressKeys.subnetKey(address) {
+                let s = linkage.keys.joinExchangeKey(subnet, account: i)
+                if s.isNew { compare(i, with: s.candidates, key: .sharedSubnet, accounts: s.accounts, at: t) }
+            }
         }
         if let agent = e.userAgent {
             let key = stableHash(agent, salt: 0x0A6E)
@@ -258,8 +261,8 @@ extension DetectionEngine {
 
     /// The account is in a group at least a fifth of whose members rotate through proxies.
     func inRotatingGroup(_ i: Int32) -> Bool {
-        guard let g = linkage.groups[linkage.root(of: i)] else { return false }
-        return Int(g.rotatingMembers) * 5 >= g.members.count
+        guard let gi = linkage.groups.index(forKey: linkage.root(of: i)) else { return false }
+        return Int(linkage.groups.values[gi].rotatingMembers) * 5 >= linkage.groups.values[gi].members.count
     }
 
     /// What pair comparisons read of an account's state.
@@ -331,9 +334,11 @@ extension DetectionEngine {
     /// Scores a group (at most once per minute of traffic unless `force`), numbers it when
     /// it first reaches review, and flags its members when it becomes flagged.
     mutating func rescoreGroup(_ r: Int32, at t: Timestamp, force: Bool) {
-        guard var g = linkage.groups[r] else { return }
+        guard let gi = linkage.groups.index(forKey: r) else { return }
         let minute = t.minuteIndex
-        guard force || g.lastScoredMinute != minute else { return }
+        // Checked in place: the group is copied out only when it is scored.
+        guard force || linkage.groups.values[gi].lastScoredMinute != minute else { return }
+        var g = linkage.groups.values[gi]
         g.lastScoredMinute = minute
         let wasFlagged = g.verdict.isFlagged
         let n = g.members.count
@@ -395,9 +400,12 @@ extension DetectionEngine {
 
     /// The campaign verdict that applies to account `i`, if it is in a scored group.
     func campaignDecision(for i: Int) -> (verdict: Verdict, score: Double, number: Int32)? {
-        guard policy.campaigns.enabled, campaignApplies(to: i), let g = linkage.group(of: Int32(i)),
-              g.members.count >= policy.campaigns.minimumAccounts || g.confirmed else { return nil }
-        return (g.verdict, g.score, g.number)
+        guard policy.campaigns.enabled, campaignApplies(to: i),
+              let gi = linkage.groups.index(forKey: linkage.root(of: Int32(i))) else { return nil }
+        // Fields read in place (this runs on every exchange of a grouped account).
+        guard linkage.groups.values[gi].members.count >= policy.campaigns.minimumAccounts
+                || linkage.groups.values[gi].confirmed else { return nil }
+        return (linkage.groups.values[gi].verdict, linkage.groups.values[gi].score, linkage.groups.values[gi].number)
     }
 
     /// The account's decision: its own, raised to its campaign's when that is stricter.

@@ -48,6 +48,8 @@ struct LinkProfile: Sendable {
     /// Rotating through a proxy pool: at least 6 networks in at least 3 countries, with a
     /// new network on at least a third of exchanges.
     var isRotating: Bool {
+        // Bit counts first: linear counting never estimates more than the bits set.
+        guard networkBits.nonzeroBitCount >= 6, countryBits.nonzeroBitCount >= 3 else { return false }
         let networks = distinctNetworks
         return networks >= 6 && distinctCountries >= 3 && networks >= Double(networkObservations) / 3
     }
@@ -63,7 +65,10 @@ struct LinkProfile: Sendable {
             if value < networkSketch[bin] { networkSketch[bin] = value }
         }
         if let country {
-            countryBits |= 1 << (stableHash(country, salt: 0xC0) & 63)
+            // Country codes are two letters: their bytes are the key (no string hashing).
+            var code: UInt64 = 0
+            for byte in country.utf8.prefix(8) { code = code << 8 | UInt64(byte) }
+            countryBits |= 1 << (finalMix(code ^ 0xC0C0) & 63)
         }
     }
 
@@ -99,16 +104,37 @@ struct LinkProfile: Sendable {
 
 /// Keys for client addresses: the address itself and its /24 (IPv4) or /48 (IPv6).
 enum AddressKeys {
-    /// The address and subnet keys of `address`, or `nil` for text that is not an address.
-    /// - Complexity: O(length).
-    static func keys(_ address: String) -> (address: UInt64, subnet: UInt64)? {
+    /// The key of `address`, or `nil` for text that is not an address.
+    /// - Complexity: O(length), no allocation for IPv4.
+    static func addressKey(_ address: String) -> UInt64? {
         let utf8 = address.utf8
         guard !utf8.isEmpty, utf8.count <= 64 else { return nil }
         if utf8.contains(UInt8(ascii: ":")) {
-            guard let prefix = ipv6Prefix48(address) else { return nil }
-            return (stableHash(address.lowercased(), salt: 0x1F6), stableHash(prefix, salt: 0x5B6))
+            guard ipv6Prefix48(address) != nil else { return nil }
+            return stableHash(address.lowercased(), salt: 0x1F6)
         }
-        // IPv4: everything before the last dot is the /24.
+        guard ipv4LastDot(address) != nil else { return nil }
+        return stableHash(address, salt: 0x1F4)
+    }
+
+    /// The key of the address's /24 or /48 (call after ``addressKey(_:)`` accepted it).
+    static func subnetKey(_ address: String) -> UInt64? {
+        if address.utf8.contains(UInt8(ascii: ":")) {
+            return ipv6Prefix48(address).map { stableHash($0, salt: 0x5B6) }
+        }
+        guard let lastDot = ipv4LastDot(address) else { return nil }
+        return stableHash(String(address[..<lastDot]), salt: 0x5B4)
+    }
+
+    /// Both keys, or `nil` for text that is not an address.
+    static func keys(_ address: String) -> (address: UInt64, subnet: UInt64)? {
+        guard let a = addressKey(address), let s = subnetKey(address) else { return nil }
+        return (a, s)
+    }
+
+    /// The index of the last dot of a dotted-quad IPv4 address, or `nil`.
+    private static func ipv4LastDot(_ address: String) -> String.Index? {
+        let utf8 = address.utf8
         var dots = 0
         var lastDot = utf8.startIndex
         for i in utf8.indices {
@@ -120,9 +146,7 @@ enum AddressKeys {
                 return nil
             }
         }
-        guard dots == 3 else { return nil }
-        let prefix = String(address[..<lastDot])
-        return (stableHash(address, salt: 0x1F4), stableHash(prefix, salt: 0x5B4))
+        return dots == 3 ? lastDot : nil
     }
 
     /// The first three groups of an IPv6 address, expanded (`2a01:4f8:c0c::1` → `2a01:4f8:c0c`).
