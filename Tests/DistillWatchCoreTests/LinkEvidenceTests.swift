@@ -193,3 +193,48 @@ func features(template: UInt64, system: UInt64?, seed: UInt64) -> ContentFeature
     f.tokenCount = 80
     return f
 }
+
+@Suite struct LinkKeyIndexTests {
+    @Test func joiningReturnsTheLastFourOtherAccountsAndCountsDistinctOnes() {
+        var index = LinkKeyIndex()
+        for a in Int32(0)..<6 { _ = index.joinProfileKey(7, account: a) }
+        let join = index.joinProfileKey(7, account: 6)
+        #expect(join.accounts == 7)
+        #expect(join.isNew)
+        #expect(Array(0..<4).map { join.candidates[$0] } == [5, 4, 3, 2])
+        // Joining again while among the last four neither counts nor is new.
+        let again = index.joinProfileKey(7, account: 5)
+        #expect(!again.isNew)
+        #expect(index.accounts(onProfileKey: 7) == 7)
+        // A re-announcement (countAgain false) gets candidates without being counted.
+        let announced = index.joinProfileKey(7, account: 0, countAgain: false)
+        #expect(announced.isNew)
+        #expect(index.accounts(onProfileKey: 7) == 7)
+    }
+
+    @Test func exchangeKeysLiveTwoGenerationsAndKeysInUseMoveForward() {
+        var index = LinkKeyIndex(generationCapacity: 8)
+        _ = index.joinExchangeKey(1, account: 0)
+        _ = index.joinExchangeKey(1, account: 1)
+        // Fill the first generation and start a second: key 1 is still found (and promoted).
+        for k in UInt64(100)..<108 { _ = index.joinExchangeKey(k, account: 9) }
+        #expect(index.accounts(onExchangeKey: 1) == 2)
+        #expect(index.joinExchangeKey(1, account: 2).accounts == 3)
+        // Two more generations without key 2 drop it; key 1, used in between, stays.
+        _ = index.joinExchangeKey(2, account: 3)
+        for k in UInt64(200)..<216 { _ = index.joinExchangeKey(k, account: 9) }
+        _ = index.joinExchangeKey(1, account: 4)
+        for k in UInt64(300)..<316 { _ = index.joinExchangeKey(k, account: 9) }
+        #expect(index.accounts(onExchangeKey: 2) == 0)
+        #expect(index.exchangeKeyCount <= 16)
+    }
+
+    @Test func clientKeysAreNeverForgottenWhileAddressesChurn() {
+        // A popular user agent stays popular however many proxy addresses pass through.
+        var index = LinkKeyIndex(generationCapacity: 8)
+        for a in Int32(0)..<150 { _ = index.joinClientKey(42, account: a) }
+        for k in UInt64(1_000)..<1_100 { _ = index.joinExchangeKey(k, account: 1) }
+        #expect(index.accounts(onProfileKey: 42) == 150)
+        #expect(index.joinClientKey(42, account: 500).accounts == 151)
+    }
+}

@@ -61,7 +61,7 @@ extension DetectionEngine {
             let key = stableHash(agent, salt: 0x0A6E)
             if key != linkage.profiles[ii].userAgentKey {
                 linkage.profiles[ii].userAgentKey = key
-                let j = linkage.keys.joinExchangeKey(key, account: i)
+                let j = linkage.keys.joinClientKey(key, account: i)
                 if j.isNew { compare(i, with: j.candidates, key: .sharedUserAgent, accounts: j.accounts, at: t) }
             }
         }
@@ -69,7 +69,7 @@ extension DetectionEngine {
             let key = stableHash(fingerprint, salt: 0xF1F6)
             if key != linkage.profiles[ii].fingerprintKey {
                 linkage.profiles[ii].fingerprintKey = key
-                let j = linkage.keys.joinExchangeKey(key, account: i)
+                let j = linkage.keys.joinClientKey(key, account: i)
                 if j.isNew { compare(i, with: j.candidates, key: .sharedClientFingerprint, accounts: j.accounts, at: t) }
             }
         }
@@ -221,11 +221,11 @@ extension DetectionEngine {
             add(.signupBurst, 0.25 + 0.75 * CampaignSignals.clamp((opened - 5) / 45))
         }
         if sharedKey != .sharedUserAgent, pa.userAgentKey != 0, pa.userAgentKey == pb.userAgentKey {
-            add(.sharedUserAgent, cp.rarityFactor(.sharedUserAgent, accounts: linkage.keys.accounts(onExchangeKey: pa.userAgentKey)))
+            add(.sharedUserAgent, cp.rarityFactor(.sharedUserAgent, accounts: linkage.keys.accounts(onProfileKey: pa.userAgentKey)))
         }
         if sharedKey != .sharedClientFingerprint, pa.fingerprintKey != 0, pa.fingerprintKey == pb.fingerprintKey {
             add(.sharedClientFingerprint,
-                cp.rarityFactor(.sharedClientFingerprint, accounts: linkage.keys.accounts(onExchangeKey: pa.fingerprintKey)))
+                cp.rarityFactor(.sharedClientFingerprint, accounts: linkage.keys.accounts(onProfileKey: pa.fingerprintKey)))
         }
         if pa.countedRotating, pb.countedRotating {
             // One proxy pool: from 0.4 for two rotating accounts to 1 at network overlap 0.5.

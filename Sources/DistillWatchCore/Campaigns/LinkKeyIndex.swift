@@ -7,10 +7,10 @@
 /// four accounts that joined it. Joining a key returns those four as candidates, so the
 /// work per join is O(1) however common the key.
 ///
-/// Keys come in two stores. Keys derived from account records and profiles (one per
-/// account and kind) live in a dictionary that grows with the accounts. Keys seen on
-/// exchanges (addresses, subnets, user agents, client fingerprints) can number one per
-/// request behind a rotating proxy, so they live in two generations of at most
+/// Keys come in two stores. Keys derived from account records, profiles and clients (user
+/// agents, client fingerprints) live in a dictionary that grows with the accounts (at most
+/// ``profileCapacity`` keys). Addresses and subnets can number one per request behind a
+/// rotating proxy, so they live in two generations of at most
 /// ``generationCapacity`` keys each: when the current one fills, the older is dropped and
 /// keys still in use are promoted on their next use. Sharing is therefore detected between
 /// uses at most about one generation of distinct keys apart.
@@ -58,18 +58,42 @@ struct LinkKeyIndex: Sendable {
         var isNew: Bool
     }
 
-    static let generationCapacity = 1 << 20
+    /// Exchange keys per generation (2^20 by default).
+    let generationCapacity: Int
     private(set) var profileKeys: [UInt64: Entry] = [:]
     private var current: [UInt64: Entry] = [:]
     private var previous: [UInt64: Entry] = [:]
 
     var exchangeKeyCount: Int { current.count + previous.count }
 
+    init(generationCapacity: Int = 1 << 20) {
+        self.generationCapacity = generationCapacity
+    }
+
     /// Joins a profile key (sign-up data, parameter fingerprint, template, ...).
     /// `countAgain` is false when the account joined this key before (a re-announcement
     /// at a milestone): it then gets candidates without being counted twice.
     mutating func joinProfileKey(_ key: UInt64, account: Int32, countAgain: Bool = true) -> Join {
-        Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: countAgain)
+        guard profileKeys.count < Self.profileCapacity || profileKeys[key] != nil else {
+            return Join(accounts: 1, candidates: InlineArray(repeating: -1), isNew: false)
+        }
+        return Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: countAgain)
+    }
+
+    /// Profile and client keys held at most (about 48 bytes each): beyond, new keys are
+    /// not tracked (they count as unshared), so a client that invents a new user agent for
+    /// every request cannot grow the index without bound.
+    static let profileCapacity = 1 << 22
+
+    /// Joins a client key (a user agent or a client fingerprint), joined when an account's
+    /// client changes. Kept with the profile keys, not in the exchange-key generations: an
+    /// account keeps its client for months without joining again, and a popular client's
+    /// count must not be forgotten, or it would look rare again.
+    mutating func joinClientKey(_ key: UInt64, account: Int32) -> Join {
+        guard profileKeys.count < Self.profileCapacity || profileKeys[key] != nil else {
+            return Join(accounts: 1, candidates: InlineArray(repeating: -1), isNew: false)
+        }
+        return Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: true)
     }
 
     /// Accounts on a profile key so far.
@@ -81,10 +105,10 @@ struct LinkKeyIndex: Sendable {
     mutating func joinExchangeKey(_ key: UInt64, account: Int32) -> Join {
         if current[key] == nil, let promoted = previous.removeValue(forKey: key) {
             current[key] = promoted
-        } else if current[key] == nil, current.count >= Self.generationCapacity {
+        } else if current[key] == nil, current.count >= generationCapacity {
             previous = current
             current = [:]
-            current.reserveCapacity(Self.generationCapacity)
+            current.reserveCapacity(generationCapacity)
         }
         return Self.join(&current[key, default: Entry()], account: account, countAgain: true)
     }
