@@ -163,13 +163,14 @@ import Testing
     }
 
     @Test func addressKeysParseIPv4AndIPv6() throws {
-        let v4 = try #require(AddressKeys.keys("198.51.100.7"))
-        #expect(v4.subnet == AddressKeys.keys("198.51.100.200")!.subnet)
-        #expect(v4.subnet != AddressKeys.keys("198.51.101.7")!.subnet)
+        let v4 = try #require(AddressKeys.subnetKey("198.51.100.7"))
+        #expect(AddressKeys.addressKey("198.51.100.7") != nil)
+        #expect(v4 == AddressKeys.subnetKey("198.51.100.200"))
+        #expect(v4 != AddressKeys.subnetKey("198.51.101.7"))
         #expect(AddressKeys.ipv6Prefix48("2A01:04f8:0c0c::1") == "2a01:4f8:c0c")
         #expect(AddressKeys.ipv6Prefix48("2a01::1") == "2a01:0:0")
-        #expect(AddressKeys.keys("not-an-address") == nil)
-        #expect(AddressKeys.keys("1.2.3") == nil)
+        #expect(AddressKeys.addressKey("not-an-address") == nil)
+        #expect(AddressKeys.addressKey("1.2.3") == nil)
         #expect(AddressKeys.ipv6Prefix48("2a01:zz::1") == nil)
     }
 

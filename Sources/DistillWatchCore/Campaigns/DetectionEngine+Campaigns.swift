@@ -108,8 +108,8 @@ extension DetectionEngine {
         if let created = p.created { keys.append((.signupBurst, Self.signupKey(created))) }
         let facts = linkFacts(ii)
         if let params = facts.parameters { keys.append((.parameterFingerprint, params)) }
-        if let system = facts.systemPrompt { keys.append((.templateFamily, stableHash(system, salt: 0x7E3))) }
-        if p.splitFamilyKey != 0 { keys.append((.complementaryCoverage, stableHash(p.splitFamilyKey, salt: 0xC0F))) }
+        if let system = facts.systemPrompt { keys.append((.templateFamily, Self.templateKey(system))) }
+        if p.splitFamilyKey != 0 { keys.append((.complementaryCoverage, Self.taskListKey(p.splitFamilyKey))) }
         if p.countedRotating { keys.append((.proxyPool, 0x9_0017_0001)) }
         if p.activeMinutes >= 16 {
             for band in 0..<4 {
@@ -129,6 +129,12 @@ extension DetectionEngine {
     static func signupKey(_ created: Timestamp) -> UInt64 {
         stableHash(UInt64(bitPattern: created.hourIndex), salt: 0x516)
     }
+
+    /// The profile key of a system prompt (its content key, salted apart from other kinds).
+    static func templateKey(_ systemKey: UInt64) -> UInt64 { stableHash(systemKey, salt: 0x7E3) }
+
+    /// The profile key of a split task list (its template family's key, salted).
+    static func taskListKey(_ familyKey: UInt64) -> UInt64 { stableHash(familyKey, salt: 0xC0F) }
 
     /// An account's request parameters, once they have been the same for 16 exchanges.
     static func parameterKey(_ s: AccountState) -> UInt64? {
@@ -248,11 +254,11 @@ extension DetectionEngine {
             add(.parameterFingerprint, cp.rarityFactor(.parameterFingerprint, accounts: linkage.keys.accounts(onProfileKey: ka)))
         }
         if let system = fa.systemPrompt, system == fb.systemPrompt {
-            let key = stableHash(system, salt: 0x7E3)
+            let key = Self.templateKey(system)
             add(.templateFamily, cp.rarityFactor(.templateFamily, accounts: linkage.keys.accounts(onProfileKey: key)))
         }
         if pa.splitFamilyKey != 0, pa.splitFamilyKey == pb.splitFamilyKey {
-            let key = stableHash(pa.splitFamilyKey, salt: 0xC0F)
+            let key = Self.taskListKey(pa.splitFamilyKey)
             add(.complementaryCoverage,
                 cp.rarityFactor(.complementaryCoverage, accounts: linkage.keys.accounts(onProfileKey: key)))
         }

@@ -90,10 +90,7 @@ struct LinkKeyIndex: Sendable {
     /// account keeps its client for months without joining again, and a popular client's
     /// count must not be forgotten, or it would look rare again.
     mutating func joinClientKey(_ key: UInt64, account: Int32) -> Join {
-        guard profileKeys.count < Self.profileCapacity || profileKeys[key] != nil else {
-            return Join(accounts: 1, candidates: InlineArray(repeating: -1), isNew: false)
-        }
-        return Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: true)
+        joinProfileKey(key, account: account, countAgain: true)
     }
 
     /// Accounts on a profile key so far.

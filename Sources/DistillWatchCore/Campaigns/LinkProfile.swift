@@ -60,9 +60,7 @@ struct LinkProfile: Sendable {
         if let asn {
             let h = finalMix(UInt64(UInt32(truncatingIfNeeded: asn)) | 0xA5A5 << 40)
             networkBits |= 1 << (h & 63)
-            let bin = Int(h >> 60)
-            let value = UInt16(truncatingIfNeeded: h >> 8)
-            if value < networkSketch[bin] { networkSketch[bin] = value }
+            Self.insert(hash: h, into: &networkSketch)
         }
         if let country {
             // Country codes are two letters: their bytes are the key (no string hashing).
@@ -76,10 +74,15 @@ struct LinkProfile: Sendable {
         guard minute != lastMinute else { return }
         lastMinute = minute
         activeMinutes += 1
-        let h = finalMix(UInt64(bitPattern: minute) ^ 0x5EC0_4D5E_C04D)
+        Self.insert(hash: finalMix(UInt64(bitPattern: minute) ^ 0x5EC0_4D5E_C04D), into: &minuteSketch)
+    }
+
+    /// One-permutation MinHash insert: the top 4 bits pick the bin, 16 bits below the
+    /// lowest 8 are the value kept if smaller. - Complexity: O(1).
+    static func insert(hash h: UInt64, into sketch: inout InlineArray<16, UInt16>) {
         let bin = Int(h >> 60)
         let value = UInt16(truncatingIfNeeded: h >> 8)
-        if value < minuteSketch[bin] { minuteSketch[bin] = value }
+        if value < sketch[bin] { sketch[bin] = value }
     }
 
     /// Estimated Jaccard similarity of two one-permutation sketches: agreeing bins over
@@ -124,12 +127,6 @@ enum AddressKeys {
         }
         guard let lastDot = ipv4LastDot(address) else { return nil }
         return stableHash(String(address[..<lastDot]), salt: 0x5B4)
-    }
-
-    /// Both keys, or `nil` for text that is not an address.
-    static func keys(_ address: String) -> (address: UInt64, subnet: UInt64)? {
-        guard let a = addressKey(address), let s = subnetKey(address) else { return nil }
-        return (a, s)
     }
 
     /// The index of the last dot of a dotted-quad IPv4 address, or `nil`.
