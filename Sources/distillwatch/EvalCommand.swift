@@ -56,6 +56,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Turn content signals off (behaviour signals only), to compare with and without.")
     var noContent = false
 
+    @Option(name: .long, help: "Also write the v1 scan report of the evaluated traffic (JSON) to this file: every flagged account's signals and every campaign's evidence, to see why an account was flagged.")
+    var report: String?
+
     func validate() throws {
         let modes = (scenario != nil ? 1 : 0) + (allScenarios ? 1 : 0) + (traffic != nil ? 1 : 0)
         guard modes == 1 else {
@@ -66,13 +69,14 @@ struct EvalCommand: ParsableCommand {
         }
         if traffic != nil, labels == nil { throw ValidationError("--traffic needs --labels") }
         guard scale > 0, hydra2026Scale > 0 else { throw ValidationError("scales must be positive") }
+        if report != nil, allScenarios { throw ValidationError("--report needs one evaluation: --scenario or --traffic") }
     }
 
     func run() throws {
         let policy = try loadPolicy(self.policy)
         let sketcher = noContent ? nil : evaluationSketcher(seed: seed)
         let showProgress = progress
-        let report: (Int) -> Void = { count in
+        let progressReport: (Int) -> Void = { count in
             guard showProgress else { return }
             var err = StandardError()
             Swift.print("  \(count / 1_000_000)M exchanges", to: &err)
@@ -81,23 +85,26 @@ struct EvalCommand: ParsableCommand {
         if allScenarios {
             for s in Scenario.all {
                 let plan = ScenarioPlan(scenario: s, scale: s.name == "hydra-2026" ? hydra2026Scale : scale, seed: seed)
-                reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: report).0)
+                reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: progressReport).0)
                 var err = StandardError()
                 Swift.print("evaluated \(s.name): \(reports.last!.exchanges) exchanges in \(String(format: "%.1f", reports.last!.seconds ?? 0)) s", to: &err)
             }
         } else if let scenario {
             let plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
-            reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: report).0)
+            let (evaluation, scan) = EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: progressReport)
+            reports.append(evaluation)
+            if let report { try writeReport(scan, to: report) }
         } else if let traffic, let labels {
             var malformed = 0
-            let report = try EvaluationRun.run(
+            let (evaluation, scan) = try EvaluationRun.run(
                 traffic: InputSource(argument: traffic), accounts: accounts.map(InputSource.init(argument:)),
-                labels: InputSource(argument: labels), policy: policy, sketcher: sketcher, malformed: &malformed).0
+                labels: InputSource(argument: labels), policy: policy, sketcher: sketcher, malformed: &malformed)
+            if let report { try writeReport(scan, to: report) }
             if malformed > 0 {
                 var err = StandardError()
                 Swift.print("warning: skipped \(malformed) malformed lines", to: &err)
             }
-            reports.append(report)
+            reports.append(evaluation)
         }
         if json {
             let encoder = JSONEncoder()

@@ -114,6 +114,10 @@ import Testing
         #expect(decisions[first].campaign == 1)
         #expect(engine.summary(for: "new-head")?.campaignID == "campaign-1")
         #expect(engine.summary(for: "new-head")?.exchangesBeforeFlag == 1)
+        let link = try #require(engine.campaignMembership(of: "new-head")?.firstLink)
+        #expect(link.kinds.contains(.sharedPayment))
+        #expect(link.at == later)
+        #expect(engine.campaignSummaries.first?.accountIDs.contains(link.partnerID) == true)
         // A stranger with its own card is not.
         engine.register(AccountRecord(accountID: "stranger", tier: "free", paymentFingerprint: "own-card"))
         var e = exchange("stranger", at: later.adding(seconds: 300))
@@ -265,6 +269,16 @@ import Testing
         let listed = report.accounts.filter { $0.campaignID == c.campaignID }
         #expect(listed.count == 30)
         #expect(listed.allSatisfy { $0.signals.first?.name == "campaign_membership" })
+        // Each member says which other member it first linked to, and on what evidence.
+        for account in listed {
+            let membership = try #require(engine.campaignMembership(of: account.accountID))
+            let link = try #require(membership.firstLink)
+            #expect(c.accounts.contains(link.partnerID) && link.partnerID != account.accountID)
+            #expect(link.weight >= 1 && !link.attached)
+            #expect(link.kinds.contains(.sharedPayment) || link.kinds.contains(.proxyPool))
+            let detail = try #require(account.signals.first?.detail)
+            #expect(detail.contains("linked to \(link.partnerID) at \(link.at.rfc3339) by "))
+        }
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as! [String: Any]
         let campaign = (json["campaigns"] as! [[String: Any]])[0]
         for key in ["campaign_id", "score", "accounts", "first_seen", "first_flagged_at", "last_seen", "exchanges",

@@ -81,6 +81,8 @@ import Testing
         #expect(dev.flagged == 3)
         #expect(dev.review == 2)
         #expect(dev.throttledOrBlocked == 1)
+        #expect(dev.throttledOrBlockedAccounts == ["d3"])
+        #expect(r.text.contains("individual-developer throttled or blocked: d3"))
         #expect(dev.falsePositiveRate == 0.75)
         let partner = try #require(r.personas.first { $0.persona == "licensed-distillation-partner" })
         #expect(partner.falsePositiveRate == 1)

@@ -141,6 +141,31 @@ let accountsFile = Data("""
         #expect(listed.count == 40)
     }
 
+    @Test func evalWritesTheScanReportOfWhatItEvaluated() throws {
+        let dir = Scratch()
+        let report = dir.path + "/eval-report.json"
+        let r = try run(["eval", "--scenario", "mixed", "--seed", "1", "--json", "--report", report])
+        #expect(r.status == 0, "\(r.stderr)")
+        let evaluation = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect((evaluation["personas"] as? [[String: Any]])?.allSatisfy { $0["throttled_or_blocked_accounts"] != nil } == true)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        #expect(json["format"] as? String == "distillwatch.report.v1")
+        let campaigns = try #require(json["campaigns"] as? [[String: Any]])
+        #expect(campaigns.count == 1)
+        #expect((campaigns.first?["accounts"] as? [String])?.count == 40)
+        // Each campaign member says how it was linked.
+        let members = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == "campaign-1" }
+        #expect(members.count == 40)
+        for m in members {
+            let first = (m["signals"] as? [[String: Any]])?.first
+            let detail = first?["detail"] as? String ?? ""
+            #expect(detail.contains("linked to acct-") || detail.contains("attached to the flagged campaign through acct-"))
+        }
+        let bad = try run(["eval", "--all-scenarios", "--report", report])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--report needs one evaluation"))
+    }
+
     @Test func readsStandardInputAndGzip() throws {
         let dir = Scratch()
         let plain = sampleTraffic()

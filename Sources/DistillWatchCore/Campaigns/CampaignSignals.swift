@@ -41,6 +41,16 @@ enum CampaignSignals {
         return v
     }
 
+    /// Each signal's contribution to the group's score: its weight times what its value
+    /// exceeds the level an analyst dismissed, at most 1.
+    static func contributions(_ values: Values, dismissed: Values, policy: CampaignPolicy) -> Values {
+        var out = Values(repeating: 0)
+        for kind in CampaignSignalKind.all {
+            out[kind.ordinal] = min(1, policy.weight(kind) * max(0, values[kind.ordinal] - dismissed[kind.ordinal]))
+        }
+        return out
+    }
+
     static func detail(_ kind: CampaignSignalKind, _ c: CampaignState, members n: Int) -> String {
         let count = Double(max(1, n))
         let pairs = max(1, Int(c.linkedPairs))

@@ -34,6 +34,26 @@ public struct CampaignMembership: Sendable, Equatable {
     public var score: Double
     public var accounts: Int
     public var strongest: CampaignSignalKind?
+    /// How the account first joined another account of the group.
+    public var firstLink: CampaignLink?
+}
+
+/// The link that first put an account in a group with another: who with, on what evidence
+/// (as it stood then) and when.
+public struct CampaignLink: Sendable, Equatable {
+    public var partnerID: String
+    public var kinds: [LinkEvidenceKind]
+    /// The evidence total then (the link threshold is 1 by default).
+    public var weight: Double
+    /// Below the link threshold: the account attached to an already flagged campaign.
+    public var attached: Bool
+    public var at: Timestamp
+
+    /// "linked to acct_x at 2026-…Z by shared_payment + signup_burst (evidence 1.20)".
+    public var detail: String {
+        let how = attached ? "attached to the flagged campaign through" : "linked to"
+        return "\(how) \(partnerID) at \(at.rfc3339) by \(kinds.map(\.rawValue).joined(separator: " + ")) (evidence \(format(weight, digits: 2)))"
+    }
 }
 
 public struct CampaignSignalReading: Sendable, Equatable {
@@ -68,7 +88,16 @@ extension DetectionEngine {
         guard let i = indexByAccount[accountID], campaignApplies(to: Int(i)), let g = linkage.group(of: i),
               g.number > 0 else { return nil }
         return CampaignMembership(campaignID: "campaign-\(g.number)", verdict: g.verdict, score: g.score,
-                                  accounts: g.members.count, strongest: g.strongest)
+                                  accounts: g.members.count, strongest: g.strongest, firstLink: firstLink(of: i))
+    }
+
+    /// How account `i` first joined another account, if it ever did.
+    /// - Complexity: O(1).
+    func firstLink(of i: Int32) -> CampaignLink? {
+        guard let l = linkage.firstLinks[i] else { return nil }
+        return CampaignLink(partnerID: accountIDs[Int(l.partner)],
+                            kinds: LinkEvidenceKind.all.filter { l.kinds & $0.bit != 0 },
+                            weight: Double(l.weight), attached: l.attached, at: l.at)
     }
 
     /// Applies an analyst's label to a whole campaign as of `time`:
@@ -116,10 +145,11 @@ extension DetectionEngine {
     private func summary(of g: CampaignState) -> CampaignSummary {
         let n = g.members.count
         let values = CampaignSignals.values(g, members: n)
+        let contributions = CampaignSignals.contributions(values, dismissed: g.dismissed, policy: policy.campaigns)
         var signals: [CampaignSignalReading] = []
         for kind in CampaignSignalKind.all {
             let value = values[kind.ordinal]
-            let contribution = min(1, policy.campaigns.weight(kind) * max(0, value - g.dismissed[kind.ordinal]))
+            let contribution = contributions[kind.ordinal]
             guard contribution > 0 else { continue }
             signals.append(CampaignSignalReading(kind: kind, value: value, contribution: contribution,
                                                  detail: CampaignSignals.detail(kind, g, members: n)))

@@ -324,6 +324,7 @@ extension DetectionEngine {
         linkage.parent[Int(rb)] = ra
         linkage.size[Int(ra)] += linkage.size[Int(rb)]
         linkage.groups[ra] = merged
+        linkage.noteFirstLink(a, b, kinds: kinds, weight: weight, attached: weight < cp.linkThreshold, at: t)
         rescoreGroup(ra, at: t, force: true)
         // Members joining an already flagged campaign are flagged now.
         if wasFlagged, linkage.groups[ra]!.verdict.isFlagged { flagMembers(small.members, at: t) }
@@ -353,13 +354,13 @@ extension DetectionEngine {
             g.strongest = nil
             g.verdict = g.confirmed ? .block : .allow
         } else {
-            let values = CampaignSignals.values(g, members: n)
+            let contributions = CampaignSignals.contributions(
+                CampaignSignals.values(g, members: n), dismissed: g.dismissed, policy: policy.campaigns)
             var remaining = 1.0
             var strongest: CampaignSignalKind?
             var best = 0.0
             for kind in CampaignSignalKind.all {
-                let value = max(0, values[kind.ordinal] - g.dismissed[kind.ordinal])
-                let contribution = min(1, policy.campaigns.weight(kind) * value)
+                let contribution = contributions[kind.ordinal]
                 remaining *= 1 - contribution
                 if contribution > best { best = contribution; strongest = kind }
             }
@@ -369,7 +370,7 @@ extension DetectionEngine {
             // group is an organisation whose members happen to be busy, not a campaign.
             var coordination = 0.0
             for kind in CampaignSignalKind.coordination {
-                coordination = max(coordination, policy.campaigns.weight(kind) * max(0, values[kind.ordinal] - g.dismissed[kind.ordinal]))
+                coordination = max(coordination, contributions[kind.ordinal])
             }
             if coordination < Self.minimumCoordination { g.score = min(g.score, policy.thresholds.review * 0.99) }
             g.verdict = g.confirmed ? .block : policy.thresholds.verdict(for: g.score)

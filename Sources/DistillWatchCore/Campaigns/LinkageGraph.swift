@@ -21,6 +21,32 @@ struct LinkageGraph: Sendable {
     var groups: [Int32: CampaignState] = [:]
     var keys = LinkKeyIndex()
     var nextCampaignNumber: Int32 = 1
+    /// How each linked account first joined another: kept only for accounts that were
+    /// ever linked, so unlinked accounts (nearly all customers) cost nothing.
+    var firstLinks: [Int32: FirstLink] = [:]
+
+    /// The link that first took an account out of its own group: the account it was
+    /// compared with, the evidence, and when. What an analyst checks to see why the
+    /// account is in its campaign.
+    struct FirstLink: Sendable, Equatable {
+        var partner: Int32
+        var kinds: UInt16
+        var weight: Float
+        /// Below the link threshold: attached to an already flagged campaign.
+        var attached: Bool
+        var at: Timestamp
+    }
+
+    /// Records `link` for `a` and `b` unless they were linked before.
+    /// - Complexity: O(1) amortised.
+    mutating func noteFirstLink(_ a: Int32, _ b: Int32, kinds: UInt16, weight: Double, attached: Bool, at t: Timestamp) {
+        if firstLinks[a] == nil {
+            firstLinks[a] = FirstLink(partner: b, kinds: kinds, weight: Float(weight), attached: attached, at: t)
+        }
+        if firstLinks[b] == nil {
+            firstLinks[b] = FirstLink(partner: a, kinds: kinds, weight: Float(weight), attached: attached, at: t)
+        }
+    }
 
     mutating func addAccount() {
         parent.append(Int32(parent.count))

@@ -172,9 +172,10 @@ extension ScanReport.Account {
                                      contribution: rounded($0.contribution)) }
         if let c = engine.campaignMembership(of: s.accountID), c.verdict.isFlagged {
             let strongest = c.strongest.map { ", strongest: \($0.rawValue)" } ?? ""
+            let link = c.firstLink.map { "; \($0.detail)" } ?? ""
             signals.insert(ScanReport.Signal(
                 name: "campaign_membership", value: rounded(c.score),
-                detail: "member of \(c.campaignID) (\(c.accounts) linked accounts, verdict \(c.verdict.rawValue)\(strongest))",
+                detail: "member of \(c.campaignID) (\(c.accounts) linked accounts, verdict \(c.verdict.rawValue)\(strongest))\(link)",
                 contribution: rounded(c.score)), at: 0)
         }
         self.init(

@@ -32,6 +32,11 @@ extension EvaluationReport {
                          percent(p.falsePositiveRate), grouped(p.throttledOrBlocked)])
         }
         out += table(rows)
+        for p in personas where !p.throttledOrBlockedAccounts.isEmpty {
+            let more = p.throttledOrBlocked > p.throttledOrBlockedAccounts.count ? ", ..." : ""
+            out += "  \(p.persona) throttled or blocked: \(p.throttledOrBlockedAccounts.prefix(10).joined(separator: ", "))"
+                + (p.throttledOrBlocked > 10 ? ", ..." : more) + "\n"
+        }
 
         out += "\nAllowlist violations: "
         out += allowlistViolations.isEmpty ? "none.\n"

@@ -77,11 +77,18 @@ public struct PersonaResult: Sendable, Codable, Equatable {
     public var review: Int
     public var throttledOrBlocked: Int
     public var falsePositiveRate: Double
+    /// The throttled or blocked accounts themselves, sorted, at most
+    /// ``PersonaResult/listedAccounts``: the ones to look at first.
+    public var throttledOrBlockedAccounts: [String] = []
+
+    /// How many throttled or blocked accounts a persona lists.
+    public static let listedAccounts = 50
 
     enum CodingKeys: String, CodingKey {
         case persona, accounts, exchanges, flagged, review
         case throttledOrBlocked = "throttled_or_blocked"
         case falsePositiveRate = "false_positive_rate"
+        case throttledOrBlockedAccounts = "throttled_or_blocked_accounts"
     }
 }
 
@@ -204,7 +211,10 @@ public enum Evaluation {
                 p.exchanges += seen.exchanges
                 if flagged { p.flagged += 1 }
                 if verdict == .review { p.review += 1 }
-                if verdict == .throttle || verdict == .block { p.throttledOrBlocked += 1 }
+                if verdict == .throttle || verdict == .block {
+                    p.throttledOrBlocked += 1
+                    p.throttledOrBlockedAccounts.append(accountID)
+                }
                 personas[name] = p
             }
         }
@@ -227,6 +237,7 @@ public enum Evaluation {
         let personaResults = personas.values.map { p -> PersonaResult in
             var p = p
             p.falsePositiveRate = p.accounts > 0 ? Double(p.flagged) / Double(p.accounts) : 0
+            p.throttledOrBlockedAccounts = Array(p.throttledOrBlockedAccounts.sorted().prefix(PersonaResult.listedAccounts))
             return p
         }.sorted {
             let a = personaOrder.firstIndex(of: $0.persona) ?? Int.max
