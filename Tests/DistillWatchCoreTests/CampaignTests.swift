@@ -287,6 +287,17 @@ import Testing
         }
     }
 
+    @Test func linkageWorkIsCountedAndBoundedPerKeyJoin() throws {
+        let engine = Population.hydra(accounts: 30, cards: 3, start: start, hours: 12).run()
+        let w = engine.linkageWork
+        // Every union merges two groups: 30 accounts in one group took exactly 29.
+        #expect(engine.campaignSummaries.map(\.accountIDs.count) == [30])
+        #expect(w.unions == 29)
+        // At most four candidates per key join, never all pairs.
+        #expect(w.pairComparisons > 0 && w.pairComparisons <= 4 * w.keyJoins)
+        #expect(w.groupScorings > 0)
+    }
+
     @Test func campaignsCanBeTurnedOff() {
         var policy = Policy.default
         policy.campaigns.enabled = false

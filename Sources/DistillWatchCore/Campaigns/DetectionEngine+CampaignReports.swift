@@ -64,6 +64,9 @@ public struct CampaignSignalReading: Sendable, Equatable {
 }
 
 extension DetectionEngine {
+    /// The linkage graph's work so far (key joins, pair comparisons, unions, scorings).
+    public var linkageWork: LinkageWork { linkage.work }
+
     /// `campaign-N` for an account in a numbered campaign that applies to it.
     func campaignID(ofAccountAt i: Int) -> String? {
         guard campaignApplies(to: i), let g = linkage.group(of: Int32(i)), g.number > 0 else { return nil }

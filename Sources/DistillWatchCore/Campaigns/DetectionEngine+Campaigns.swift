@@ -183,11 +183,13 @@ extension DetectionEngine {
     private mutating func compare(_ a: Int32, with candidates: InlineArray<4, Int32>, key: LinkEvidenceKind?,
                                   accounts: Int, at t: Timestamp) {
         let factor = key.map { policy.campaigns.rarityFactor($0, accounts: accounts) } ?? 0
+        linkage.work.keyJoins += 1
         for k in 0..<4 {
             let b = candidates[k]
             guard b >= 0 else { break }
             guard !linkage.profiles[Int(b)].detached, !states[Int(b)].allowlisted,
                   states[Int(b)].label != .legitimate else { continue }
+            linkage.work.pairComparisons += 1
             let evidence = pairEvidence(a, b, sharedKey: key, keyFactor: factor)
             guard evidence.total >= policy.campaigns.attachThreshold else { continue }
             join(a, b, evidence: evidence, at: t)
@@ -325,6 +327,7 @@ extension DetectionEngine {
         linkage.size[Int(ra)] += linkage.size[Int(rb)]
         linkage.groups[ra] = merged
         linkage.noteFirstLink(a, b, kinds: kinds, weight: weight, attached: weight < cp.linkThreshold, at: t)
+        linkage.work.unions += 1
         rescoreGroup(ra, at: t, force: true)
         // Members joining an already flagged campaign are flagged now.
         if wasFlagged, linkage.groups[ra]!.verdict.isFlagged { flagMembers(small.members, at: t) }
@@ -347,6 +350,7 @@ extension DetectionEngine {
         guard force || linkage.groups.values[gi].lastScoredMinute != minute else { return }
         var g = linkage.groups.values[gi]
         g.lastScoredMinute = minute
+        linkage.work.groupScorings += 1
         let wasFlagged = g.verdict.isFlagged
         let n = g.members.count
         if n < policy.campaigns.minimumAccounts {

@@ -24,6 +24,9 @@ struct LinkageGraph: Sendable {
     /// How each linked account first joined another: kept only for accounts that were
     /// ever linked, so unlinked accounts (nearly all customers) cost nothing.
     var firstLinks: [Int32: FirstLink] = [:]
+    /// How much linking work has been done: to check that it grows with the traffic, not
+    /// with the square of the accounts.
+    var work = LinkageWork()
 
     /// The link that first took an account out of its own group: the account it was
     /// compared with, the evidence, and when. What an analyst checks to see why the
@@ -84,3 +87,26 @@ struct LinkageGraph: Sendable {
     }
 }
 
+
+/// Counts of the linkage graph's work since the engine started. Each is O(1) work per
+/// unit, so these over the exchanges are the linkage cost per exchange, whatever the scale.
+public struct LinkageWork: Sendable, Equatable, Codable {
+    /// Key joins that looked up candidates: an account new on an address, subnet or client
+    /// key, or announcing a profile key.
+    public var keyJoins = 0
+    /// Account pairs compared (at most four per key joined).
+    public var pairComparisons = 0
+    /// Groups merged.
+    public var unions = 0
+    /// Group scorings.
+    public var groupScorings = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case keyJoins = "key_joins"
+        case pairComparisons = "pair_comparisons"
+        case unions
+        case groupScorings = "group_scorings"
+    }
+}

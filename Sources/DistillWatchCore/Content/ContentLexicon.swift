@@ -23,9 +23,12 @@ public struct ContentCues: OptionSet, Sendable, Hashable {
 ///
 /// Phrases are normalised with ``PromptNormalizer`` exactly like prompts, so they match
 /// across case, punctuation and digits, and are looked up by token hash: a 4,096-bit map
-/// of phrase-initial tokens rejects almost every token with one bit test, and only
-/// candidates go to the dictionary. Chain-of-thought phrasings cover English, Spanish,
-/// French, German, Portuguese, Italian, Russian, Chinese, Japanese and Korean.
+/// of phrase-initial tokens rejects almost every token with one bit test, and candidates
+/// go to a small open-addressing table (Fibonacci hashing of the token hash, linear
+/// probing, at most half full), which costs a multiply and usually one probe where a
+/// `Dictionary` would hash the key again with SipHash. Chain-of-thought phrasings cover
+/// English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese and
+/// Korean.
 ///
 /// - Complexity: O(t · p) per prompt for t tokens and p the longest phrase (8 tokens), with
 ///   one bit test per token in the common case.
@@ -36,34 +39,62 @@ public struct ContentLexicon: Sendable {
     }
 
     private var firstTokenBits = [UInt64](repeating: 0, count: 64)
-    private var phrasesByFirstToken: [UInt64: [Phrase]] = [:]
+    /// Phrases grouped by first token; ``slots`` point into it.
+    private var phrases: [Phrase] = []
+    /// The open-addressing table: a first token and its run of ``phrases``; `count` 0
+    /// marks an empty slot.
+    private var slots: [(token: UInt64, start: Int32, count: Int32)] = []
+    private var slotShift: UInt64 = 64
     let longestPhrase: Int
 
     public static let standard = ContentLexicon(entries: ContentLexicon.standardEntries)
 
     init(entries: [(ContentCues, [String])]) {
         var longest = 1
-        for (cue, phrases) in entries {
-            for text in phrases {
+        var byFirst: [UInt64: [Phrase]] = [:]
+        var order: [UInt64] = []
+        for (cue, texts) in entries {
+            for text in texts {
                 var tokens: [UInt64] = []
                 var text = text
                 text.withUTF8 { PromptNormalizer.forEachToken($0) { tokens.append($0) } }
                 guard let first = tokens.first else { continue }
                 longest = max(longest, tokens.count)
                 firstTokenBits[Int((first & 4095) >> 6)] |= 1 << (first & 63)
-                phrasesByFirstToken[first, default: []].append(Phrase(tokens: tokens, cue: cue))
+                if byFirst[first] == nil { order.append(first) }
+                byFirst[first, default: []].append(Phrase(tokens: tokens, cue: cue))
             }
         }
         longestPhrase = longest
+        var bits: UInt64 = 4
+        while (1 << bits) < 2 * max(1, order.count) { bits += 1 }
+        slotShift = 64 - bits
+        slots = Array(repeating: (0, 0, 0), count: 1 << bits)
+        for first in order {
+            let run = byFirst[first]!
+            var i = slotIndex(first)
+            while slots[i].count != 0 { i = (i + 1) & (slots.count - 1) }
+            slots[i] = (first, Int32(phrases.count), Int32(run.count))
+            phrases.append(contentsOf: run)
+        }
+    }
+
+    @inline(__always)
+    private func slotIndex(_ token: UInt64) -> Int {
+        Int(truncatingIfNeeded: (token &* 0x9E37_79B9_7F4A_7C15) >> slotShift)
     }
 
     /// Calls `hit` for every phrase occurrence starting at `tokens[i]`.
     @inline(__always)
     func matches(_ tokens: UnsafeBufferPointer<UInt64>, at i: Int, _ hit: (ContentCues) -> Void) {
         let t = tokens[i]
-        guard firstTokenBits[Int((t & 4095) >> 6)] & (1 << (t & 63)) != 0,
-              let candidates = phrasesByFirstToken[t] else { return }
-        for phrase in candidates where i + phrase.tokens.count <= tokens.count {
+        guard firstTokenBits[Int((t & 4095) >> 6)] & (1 << (t & 63)) != 0 else { return }
+        var s = slotIndex(t)
+        while slots[s].count != 0, slots[s].token != t { s = (s + 1) & (slots.count - 1) }
+        let slot = slots[s]
+        guard slot.count != 0 else { return }
+        for p in Int(slot.start)..<Int(slot.start + slot.count) where i + phrases[p].tokens.count <= tokens.count {
+            let phrase = phrases[p]
             var k = 1
             while k < phrase.tokens.count, tokens[i + k] == phrase.tokens[k] { k += 1 }
             if k == phrase.tokens.count { hit(phrase.cue) }

@@ -46,6 +46,11 @@ extension EvaluationReport {
             + "\(g.groupedAttackAccounts) of \(attackAccounts) attack accounts grouped; purity "
             + (g.purity.map(percent) ?? "n/a (nothing grouped)")
             + "; \(g.campaignsGrouped) of \(g.trueCampaigns) true campaigns grouped, \(g.campaignsSplit) split.\n"
+        if let w = linkageWork, exchanges > 0 {
+            out += "Linkage work: \(grouped(w.keyJoins)) key joins, \(grouped(w.pairComparisons)) pair comparisons "
+                + "(\(fixed(Double(w.pairComparisons) / Double(exchanges), 3)) per exchange), \(grouped(w.unions)) unions, "
+                + "\(grouped(w.groupScorings)) group scorings.\n"
+        }
         return out
     }
 

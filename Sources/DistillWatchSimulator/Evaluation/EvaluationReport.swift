@@ -136,6 +136,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// Allowlisted accounts whose verdict is not `allow` (must be empty).
     public var allowlistViolations: [String]
     public var grouping: GroupingQuality
+    /// The engine's linkage work, to show how clustering cost grows with the traffic.
+    public var linkageWork: LinkageWork?
     /// Wall-clock seconds of simulation plus scanning (not part of the metrics).
     public var seconds: Double?
 
@@ -146,6 +148,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         case campaigns, personas
         case allowlistViolations = "allowlist_violations"
         case grouping, seconds
+        case linkageWork = "linkage_work"
     }
 }
 
@@ -254,7 +257,7 @@ public enum Evaluation {
             campaigns: campaignResults, personas: personaResults, allowlistViolations: violations,
             grouping: grouping(labelOf: labelOf, traffic: traffic, outcomes: outcomes,
                                trueCampaigns: campaigns.count),
-            seconds: nil)
+            linkageWork: nil, seconds: nil)
     }
 
     /// Purity and splitting of the engine's campaigns against the true ones.

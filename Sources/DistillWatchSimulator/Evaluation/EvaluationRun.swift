@@ -37,6 +37,7 @@ public enum EvaluationRun {
         report.scenario = plan.scenario.name
         report.scale = plan.scale
         report.seed = plan.seed
+        report.linkageWork = scanner.engine.linkageWork
         report.seconds = monotonicSeconds() - started
         return (report, scan)
     }
@@ -93,6 +94,7 @@ public enum EvaluationRun {
         let scan = scanner.finish(generatedAt: last ?? Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: false)
         var report = Evaluation.evaluate(
             labels: labelRecords, allowlisted: allowlisted, traffic: seen, outcomes: outcomes(of: scan))
+        report.linkageWork = scanner.engine.linkageWork
         report.seconds = monotonicSeconds() - started
         return (report, scan)
     }
