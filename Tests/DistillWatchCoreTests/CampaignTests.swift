@@ -161,6 +161,42 @@ import Testing
         #expect(engine.summary(for: "dev-after")?.campaignID == nil)
     }
 
+    @Test func strangersWhoShareOnlyRegistrationCoincidencesWithAHugeCampaignStayOut() throws {
+        // A campaign of thousands opens its accounts in bursts and signs some up with small
+        // company domains. A developer who opened an account in the same hour as a burst, on
+        // a domain one campaign account also used, shares two coincidences with it, which
+        // become likely once the campaign is large: it must not be attached. An account on
+        // the campaign's card in the same situation still is.
+        var p = Population.hydra(accounts: 60, cards: 6, start: start, hours: 48)
+        for k in 0..<6 { p.records[k].emailDomain = "acme-labs.io" }
+        let opened = start.adding(seconds: -86_400 + 1_800)
+        p.records.append(AccountRecord(accountID: "dev-coincidence", created: opened, tier: "standard",
+                                       paymentFingerprint: "own-card", emailDomain: "acme-labs.io"))
+        p.records.append(AccountRecord(accountID: "head-on-card", created: opened, tier: "free",
+                                       paymentFingerprint: "hydra-card-1", emailDomain: "gmail.com", verified: false))
+        for day in 0..<2 {
+            for n in 0..<8 {
+                let t = start.adding(seconds: Double(day) * 86_400 + 9 * 3_600 + Double(n) * 420)
+                var e = exchange("dev-coincidence", at: t, output: 600, maxTokens: 4_096, temperature: 0.2)
+                e.clientIP = "81.7.33.12"
+                e.asn = 3_320
+                e.country = "DE"
+                p.exchanges.append(e)
+                var h = exchange("head-on-card", at: t.adding(seconds: 6 * 3_600 + 30), output: 2_000, maxTokens: 16_000)
+                h.clientIP = "100.\(n).\(day).9"
+                h.asn = 64_500 + n
+                h.country = "US"
+                p.exchanges.append(h)
+            }
+        }
+        let engine = p.run()
+        let c = try #require(engine.campaignSummaries.first)
+        #expect(c.verdict.isFlagged)
+        #expect(!c.accountIDs.contains("dev-coincidence"), "\(String(describing: engine.campaignMembership(of: "dev-coincidence")?.firstLink?.detail))")
+        #expect(engine.decision(for: "dev-coincidence").verdict == .allow)
+        #expect(c.accountIDs.contains("head-on-card"))
+    }
+
     @Test func aLinkedGroupWithoutCoordinationIsNotACampaign() {
         // Four verified enterprise accounts of one company (one card, one domain), each
         // busy and regular enough to score on its own, sharing a task template, each on its

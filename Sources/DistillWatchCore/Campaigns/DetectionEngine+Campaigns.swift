@@ -157,8 +157,12 @@ extension DetectionEngine {
         var identity = 0.0
         /// Everything but content and parameters (identity plus synchrony and balance).
         var independent = 0.0
-        /// The largest single contribution of a specific kind (anything but a subnet, a
-        /// balanced volume, content or parameters): what a link must rest on.
+        /// The largest single contribution of a kind that ties the two accounts' operators
+        /// or clients together (an address, a proxy pool, a payment method, a user agent, a
+        /// client fingerprint or synchronised activity): what a link must rest on. Not
+        /// registration data: an e-mail domain or a sign-up hour is what a stranger shares by
+        /// coincidence with some member of a campaign of thousands, the more often the
+        /// larger the campaign. Nor a subnet, a balanced volume, content or parameters.
         var strongest = 0.0
         var kinds: UInt16 = 0
 
@@ -173,7 +177,8 @@ extension DetectionEngine {
                 independent += weight
             }
             switch kind {
-            case .sharedSubnet, .balancedVolume, .templateFamily, .complementaryCoverage, .parameterFingerprint: break
+            case .sharedSubnet, .balancedVolume, .templateFamily, .complementaryCoverage, .parameterFingerprint,
+                 .sharedEmailDomain, .signupBurst: break
             default: strongest = max(strongest, weight)
             }
         }
