@@ -316,6 +316,11 @@ public struct DetectionEngine: Sendable {
 
     // MARK: Reading state
 
+    /// The engine has seen traffic or a record for the account. - Complexity: O(1).
+    public func knows(_ accountID: String) -> Bool {
+        indexByAccount[accountID] != nil
+    }
+
     /// The account's current decision, as of its latest exchange; `unknownAccount` for an
     /// account never seen.
     /// - Complexity: O(1).

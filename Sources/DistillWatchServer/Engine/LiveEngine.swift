@@ -86,11 +86,12 @@ final class LiveEngine: Sendable {
     }
 
     /// The account's decision and the signals that contributed, strongest first.
-    /// - Complexity: O(1) plus formatting the contributing signals' details.
+    /// - Complexity: O(1) plus formatting the contributing signals' details (only for an
+    ///   account with a score).
     func decide(_ accountID: String) -> LiveDecision {
         read { scanner in
             let decision = scanner.engine.decision(for: accountID)
-            guard scanner.engine.summary(for: accountID) != nil else {
+            guard scanner.engine.knows(accountID) else {
                 return LiveDecision(decision: decision, known: false, reasons: [], label: nil)
             }
             let reasons = decision.score > 0
