@@ -332,6 +332,7 @@ import Testing
         // At most four candidates per key join, never all pairs.
         #expect(w.pairComparisons > 0 && w.pairComparisons <= 4 * w.keyJoins)
         #expect(w.groupScorings > 0)
+        #expect(w.profileKeysHeld > 0 && w.profileKeysRefused == 0 && w.exchangeKeysHeld > 0)
     }
 
     @Test func campaignsCanBeTurnedOff() {

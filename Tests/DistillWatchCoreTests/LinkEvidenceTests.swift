@@ -230,6 +230,19 @@ func features(template: UInt64, system: UInt64?, seed: UInt64) -> ContentFeature
         #expect(index.exchangeKeyCount <= 16)
     }
 
+    @Test func profileKeysBeyondTheCapAreRefusedAndCountedWhileHeldOnesKeepWorking() {
+        var index = LinkKeyIndex(profileCapacity: 4)
+        for k in UInt64(1)...4 { _ = index.joinProfileKey(k, account: 0) }
+        let refused = index.joinProfileKey(99, account: 1)
+        #expect(refused.accounts == 1 && !refused.isNew && refused.candidates[0] == -1)
+        #expect(index.droppedProfileKeys == 1)
+        #expect(index.accounts(onProfileKey: 99) == 0)
+        // A key already held still links the next account on it.
+        let held = index.joinProfileKey(2, account: 1)
+        #expect(held.accounts == 2 && held.candidates[0] == 0)
+        #expect(index.profileKeys.count == 4)
+    }
+
     @Test func clientKeysAreNeverForgottenWhileAddressesChurn() {
         // A popular user agent stays popular however many proxy addresses pass through.
         var index = LinkKeyIndex(generationCapacity: 8)

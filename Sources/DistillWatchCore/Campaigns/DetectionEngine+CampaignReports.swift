@@ -65,7 +65,13 @@ public struct CampaignSignalReading: Sendable, Equatable {
 
 extension DetectionEngine {
     /// The linkage graph's work so far (key joins, pair comparisons, unions, scorings).
-    public var linkageWork: LinkageWork { linkage.work }
+    public var linkageWork: LinkageWork {
+        var w = linkage.work
+        w.profileKeysHeld = linkage.keys.profileKeys.count
+        w.profileKeysRefused = linkage.keys.droppedProfileKeys
+        w.exchangeKeysHeld = linkage.keys.exchangeKeyCount
+        return w
+    }
 
     /// `campaign-N` for an account in a numbered campaign that applies to it.
     func campaignID(ofAccountAt i: Int) -> String? {

@@ -65,25 +65,30 @@ struct LinkKeyIndex: Sendable {
     private var previous: [UInt64: Entry] = [:]
 
     var exchangeKeyCount: Int { current.count + previous.count }
+    /// Joins of new profile keys refused because ``profileCapacity`` keys were held.
+    private(set) var droppedProfileKeys = 0
 
-    init(generationCapacity: Int = 1 << 20) {
+    init(generationCapacity: Int = 1 << 20, profileCapacity: Int = 1 << 22) {
         self.generationCapacity = generationCapacity
+        self.profileCapacity = profileCapacity
     }
 
     /// Joins a profile key (sign-up data, parameter fingerprint, template, ...).
     /// `countAgain` is false when the account joined this key before (a re-announcement
     /// at a milestone): it then gets candidates without being counted twice.
     mutating func joinProfileKey(_ key: UInt64, account: Int32, countAgain: Bool = true) -> Join {
-        guard profileKeys.count < Self.profileCapacity || profileKeys[key] != nil else {
+        guard profileKeys.count < profileCapacity || profileKeys[key] != nil else {
+            droppedProfileKeys += 1
             return Join(accounts: 1, candidates: InlineArray(repeating: -1), isNew: false)
         }
         return Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: countAgain)
     }
 
-    /// Profile and client keys held at most (about 48 bytes each): beyond, new keys are
-    /// not tracked (they count as unshared), so a client that invents a new user agent for
-    /// every request cannot grow the index without bound.
-    static let profileCapacity = 1 << 22
+    /// Profile and client keys held at most (2^22 by default, about 48 bytes each): beyond,
+    /// new keys are not tracked (they count as unshared, and are counted in
+    /// ``droppedProfileKeys``), so a client that invents a new user agent for every request
+    /// cannot grow the index without bound. Keys already held keep working.
+    let profileCapacity: Int
 
     /// Joins a client key (a user agent or a client fingerprint), joined when an account's
     /// client changes. Kept with the profile keys, not in the exchange-key generations: an

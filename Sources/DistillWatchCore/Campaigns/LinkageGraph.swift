@@ -100,6 +100,12 @@ public struct LinkageWork: Sendable, Equatable, Codable {
     public var unions = 0
     /// Group scorings.
     public var groupScorings = 0
+    /// Profile and client keys held, and joins of new ones refused at the index's cap
+    /// (``LinkKeyIndex/profileCapacity``): a refused key links nobody.
+    public var profileKeysHeld = 0
+    public var profileKeysRefused = 0
+    /// Address and subnet keys held in the two generations.
+    public var exchangeKeysHeld = 0
 
     public init() {}
 
@@ -108,5 +114,8 @@ public struct LinkageWork: Sendable, Equatable, Codable {
         case pairComparisons = "pair_comparisons"
         case unions
         case groupScorings = "group_scorings"
+        case profileKeysHeld = "profile_keys_held"
+        case profileKeysRefused = "profile_keys_refused"
+        case exchangeKeysHeld = "exchange_keys_held"
     }
 }

@@ -49,7 +49,8 @@ extension EvaluationReport {
         if let w = linkageWork, exchanges > 0 {
             out += "Linkage work: \(grouped(w.keyJoins)) key joins, \(grouped(w.pairComparisons)) pair comparisons "
                 + "(\(fixed(Double(w.pairComparisons) / Double(exchanges), 3)) per exchange), \(grouped(w.unions)) unions, "
-                + "\(grouped(w.groupScorings)) group scorings.\n"
+                + "\(grouped(w.groupScorings)) group scorings; keys held: \(grouped(w.profileKeysHeld)) profile "
+                + "(\(grouped(w.profileKeysRefused)) refused at the cap), \(grouped(w.exchangeKeysHeld)) address.\n"
         }
         return out
     }
