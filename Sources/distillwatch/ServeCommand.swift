@@ -47,7 +47,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Largest body of other requests, in bytes (default 256 KiB).")
     var maxRequestBodyBytes: Int?
 
-    @Option(name: .long, help: "Decisions written to the audit log: all (default), flagged or none.")
+    @Option(name: .long, help: "Decisions written to the audit log: flagged (default: every verdict other than allow), all or none.")
     var decisionAudit: String?
 
     @Option(name: .long, help: "LiteLLM key metadata naming the account, first present wins (default org_id,team_id,user_id,key_alias,key_hash).")

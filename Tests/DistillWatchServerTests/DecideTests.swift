@@ -60,7 +60,9 @@ import Testing
 
     @Test(arguments: Mode.allCases)
     func decisionsAreAudited(_ mode: Mode) async throws {
-        try await withServer(mode) { client in
+        var configuration = testConfiguration()
+        configuration.decisionAudit = .all
+        try await withServer(mode, configuration) { client in
             try await ingest(client, sampleLines(count: 600), batchSize: 600)
             for account in ["acct-harvester", "acct-1", "nobody"] {
                 _ = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(account)","request_id":"q-\#(account)"}"#)
@@ -72,6 +74,20 @@ import Testing
             #expect(entries.first?["request_id"] as? String == "q-nobody")
             let one = try await client.get("/v1/decisions?account_id=acct-1", Secret.analyst)
             #expect((one.json["decisions"] as? [Any])?.count == 1)
+        }
+    }
+
+    @Test func byDefaultOnlyDecisionsOtherThanAllowAreAudited() async throws {
+        #expect(ServerConfiguration().decisionAudit == .flagged)
+        try await withServer(.live) { client in
+            try await ingest(client, sampleLines(count: 600), batchSize: 600)
+            for account in ["acct-harvester", "acct-1", "nobody"] {
+                let answer = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(account)"}"#)
+                #expect((answer.json["verdict"] as? String == "allow") == (account != "acct-harvester"))
+            }
+            let log = try await client.get("/v1/decisions?limit=10", Secret.analyst)
+            let entries = log.json["decisions"] as? [[String: Any]] ?? []
+            #expect(entries.map { $0["account_id"] as? String } == ["acct-harvester"])
         }
     }
 

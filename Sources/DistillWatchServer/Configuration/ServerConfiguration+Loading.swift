@@ -16,7 +16,7 @@ extension ServerConfiguration {
     /// policy: policy.yaml          # relative to this file
     /// max_ingest_body_bytes: 33554432
     /// max_request_body_bytes: 262144
-    /// decision_audit: all          # all, flagged or none
+    /// decision_audit: flagged      # flagged (default), all or none
     /// litellm_account_fields: [org_id, team_id, user_id, key_alias, key_hash]
     /// tokens:
     ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}

@@ -31,7 +31,11 @@ public struct ServerConfiguration: Sendable {
     public var maxIngestBodyBytes = 32 << 20
     /// Largest body accepted by every other endpoint.
     public var maxRequestBodyBytes = 256 << 10
-    public var decisionAudit: DecisionAudit = .all
+    /// `flagged` by default: every decision that throttles, blocks or queues a request for
+    /// review is kept; auditing every `allow` too (`all`) is a row per request (about 430
+    /// million a day at 5,000 requests/s) and, measured on a 2-core machine, moved the p99
+    /// of `/v1/decide` at 5,000 requests/s from 1.3-1.4 ms to 2.0-2.9 ms.
+    public var decisionAudit: DecisionAudit = .flagged
     /// Audit entries waiting to be written; beyond it entries are dropped and counted.
     public var auditQueueCapacity = 100_000
     /// Which LiteLLM key metadata names the account, first present wins (see
