@@ -65,10 +65,10 @@ enum CampaignSignals {
             return "\(c.selfServeMembers) of \(n) accounts are unverified, on free or standard tiers"
         case .synchronisedWaves:
             let sync = Int(c.pairKinds[LinkEvidenceKind.synchronisedActivity.ordinal])
-            return "\(sync) of \(pairs) linked pairs active in the same minutes; traffic spread over the day (hour-of-day entropy \(format(c.diurnalEntropy, digits: 2)))"
+            return "\(sync) of \(pairs) linking comparisons active in the same minutes; traffic spread over the day (hour-of-day entropy \(format(c.diurnalEntropy, digits: 2)))"
         case .splitWorkload:
             let split = Int(c.pairKinds[LinkEvidenceKind.complementaryCoverage.ordinal])
-            return "\(split) of \(pairs) linked pairs send distinct items of one shared template"
+            return "\(split) of \(pairs) linking comparisons send distinct items of one shared template"
         case .coordinatedPivot:
             let share = c.pivotWindowExchanges > 0 ? Double(c.pivotNewModelExchanges) / Double(c.pivotWindowExchanges) : 0
             return "\(format(share * 100, digits: 0))% of the group's traffic moved to the new model within its first day"

@@ -21,8 +21,9 @@ struct CampaignState: Sendable {
     var ownScoreSum: Double = 0
     var rotatingMembers: Int32 = 0
     var selfServeMembers: Int32 = 0
-    /// Member pairs found linked (at least the attach threshold), and how many of them
-    /// carried each kind of evidence.
+    /// Comparisons of two members whose evidence reached the attach threshold ("linking
+    /// comparisons"; the same two accounts count again when compared again at a later
+    /// milestone), and how many of them carried each kind of evidence.
     var linkedPairs: Int32 = 0
     var pairKinds = InlineArray<13, Int32>(repeating: 0)
     var pivotWindowExchanges: Int64 = 0

@@ -235,7 +235,7 @@ extension DetectionEngine {
         let agents = shared { linkage.profiles[$0].userAgentKey }
         if agents.accounts > 0, pairCount(.sharedUserAgent) > 0 {
             out.append(CampaignEvidence(kind: .sharedUserAgent,
-                detail: "\(agents.accounts) accounts last used one of \(agents.values) shared user agents; \(pairCount(.sharedUserAgent)) linked pairs on a rare one",
+                detail: "\(agents.accounts) accounts last used one of \(agents.values) shared user agents; \(pairCount(.sharedUserAgent)) linking comparisons on a rare one",
                 accounts: agents.accounts))
         }
         let fingerprints = shared { linkage.profiles[$0].fingerprintKey }
@@ -248,7 +248,7 @@ extension DetectionEngine {
             let what = kind == .sharedAddress ? "the same client address" : "the same /24 or /48 subnet"
             let cap = policy.campaigns.rarity[kind]?.maximumAccounts ?? 0
             out.append(CampaignEvidence(kind: kind,
-                detail: "\(pairCount(kind)) of \(pairs) linked pairs used \(what) (one used by at most \(cap) accounts)",
+                detail: "\(pairCount(kind)) of \(pairs) linking comparisons used \(what) (one used by at most \(cap) accounts)",
                 accounts: min(n, 2 * pairCount(kind))))
         }
         let rotating = members.filter { linkage.profiles[$0].countedRotating }
@@ -271,12 +271,12 @@ extension DetectionEngine {
             }
             let mean = active.count > 1 ? overlapSum / Double(active.count - 1) : 0
             out.append(CampaignEvidence(kind: .synchronisedActivity,
-                detail: "\(synchronised.count) of \(active.count) active accounts are active in the same minutes as the next member (mean minute overlap \(format(mean * 100, digits: 0))%); \(pairCount(.synchronisedActivity)) of \(pairs) linked pairs synchronised",
+                detail: "\(synchronised.count) of \(active.count) active accounts are active in the same minutes as the next member (mean minute overlap \(format(mean * 100, digits: 0))%); \(pairCount(.synchronisedActivity)) of \(pairs) linking comparisons synchronised",
                 accounts: synchronised.count))
         }
         if pairCount(.balancedVolume) > 0 {
             out.append(CampaignEvidence(kind: .balancedVolume,
-                detail: "\(pairCount(.balancedVolume)) of \(pairs) linked pairs sent volumes within 10% of each other over 24 hours",
+                detail: "\(pairCount(.balancedVolume)) of \(pairs) linking comparisons sent volumes within 10% of each other over 24 hours",
                 accounts: min(n, 2 * pairCount(.balancedVolume))))
         }
         let params = shared { Self.parameterKey(states[$0]) ?? 0 }
