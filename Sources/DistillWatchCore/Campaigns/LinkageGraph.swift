@@ -40,7 +40,7 @@ struct LinkageGraph: Sendable {
         var at: Timestamp
     }
 
-    /// Records `link` for `a` and `b` unless they were linked before.
+    /// Records the link between `a` and `b` as the first link of each that had none.
     /// - Complexity: O(1) amortised.
     mutating func noteFirstLink(_ a: Int32, _ b: Int32, kinds: UInt16, weight: Double, attached: Bool, at t: Timestamp) {
         if firstLinks[a] == nil {
@@ -86,7 +86,6 @@ struct LinkageGraph: Sendable {
         groups.first { $0.value.number == number }?.key
     }
 }
-
 
 /// Counts of the linkage graph's work since the engine started. Each is O(1) work per
 /// unit, so these over the exchanges are the linkage cost per exchange, whatever the scale.

@@ -33,9 +33,8 @@ extension EvaluationReport {
         }
         out += table(rows)
         for p in personas where !p.throttledOrBlockedAccounts.isEmpty {
-            let more = p.throttledOrBlocked > p.throttledOrBlockedAccounts.count ? ", ..." : ""
             out += "  \(p.persona) throttled or blocked: \(p.throttledOrBlockedAccounts.prefix(10).joined(separator: ", "))"
-                + (p.throttledOrBlocked > 10 ? ", ..." : more) + "\n"
+                + (p.throttledOrBlocked > 10 ? ", ..." : "") + "\n"
         }
 
         out += "\nAllowlist violations: "
