@@ -131,3 +131,42 @@ import Testing
         #expect(detail.contains("0% of 24"))
     }
 }
+
+/// The catalogue of template families behind the template-sharing and split-workload signals.
+@Suite struct TemplateCatalogTests {
+    func use(_ key: UInt64) -> ContentFeatures {
+        var f = ContentFeatures()
+        f.templateKey = key
+        return f
+    }
+
+    @Test func familiesSurviveTheIndexGrowingAndCountDistinctAccounts() {
+        var catalog = TemplateCatalog()
+        var shared: TemplateCatalog.Use?
+        // 3,000 one-off families make the index (1,024 slots at first) double three times,
+        // while one family (key 0, a valid key) is used by 30 accounts in between.
+        for i in 0..<3_000 {
+            _ = catalog.record(use(UInt64(i + 1) &* 0xD6E8_FEB8_6659_FD93), account: Int32(i))
+            if i % 100 == 0 { shared = catalog.record(use(0), account: Int32(10_000 + i / 100)) }
+        }
+        #expect(catalog.families.count == 3_001)
+        let accounts = try! #require(shared).accounts
+        #expect(accounts > 22 && accounts < 38, "linear counting of 30 accounts gave \(accounts)")
+        // A one-off family seen again from the same account still has one account.
+        let again = catalog.record(use(UInt64(1_234 + 1) &* 0xD6E8_FEB8_6659_FD93), account: 1_234)
+        #expect(again.accounts < 1.1)
+        #expect(catalog.families.count == 3_001)
+    }
+
+    @Test func aFullCatalogTracksNoNewFamilyButKeepsCountingKnownOnes() {
+        var catalog = TemplateCatalog()
+        for i in 0..<TemplateCatalog.capacity { _ = catalog.record(use(UInt64(i) + 1), account: 0) }
+        #expect(catalog.families.count == TemplateCatalog.capacity)
+        let new = catalog.record(use(UInt64.max), account: 1)
+        #expect(new.accounts == 1 && new.novelty == 1)
+        #expect(catalog.families.count == TemplateCatalog.capacity)
+        // Accounts 0 and 3 fall on different bits of the family's account bitmap.
+        let known = catalog.record(use(1), account: 3)
+        #expect(known.accounts > 1.9)
+    }
+}

@@ -26,6 +26,14 @@ func processMemory(_ field: String) -> Int {
 func peakResidentBytes() -> Int { processMemory("VmHWM") }
 func currentResidentBytes() -> Int { processMemory("VmRSS") }
 
+/// User and system CPU seconds of the whole process so far (all threads).
+func processCPUSeconds() -> (user: Double, system: Double) {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return (seconds(usage.ru_utime), seconds(usage.ru_stime))
+}
+
 func megabytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
 
@@ -108,6 +116,7 @@ struct Scan: ParsableCommand {
         for run in 1...runs {
             let baseline = currentResidentBytes()
             let start = Date()
+            let cpuStart = processCPUSeconds()
             var policy = Policy.default
             policy.campaigns.enabled = !noCampaigns
             var scanner = TrafficScanner(policy: policy)
@@ -117,12 +126,18 @@ struct Scan: ParsableCommand {
                                           statistics: &statistics)
             let report = scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0))
             let seconds = Date().timeIntervalSince(start)
+            let cpu = processCPUSeconds()
             let accounts = scanner.engine.accountsKnown
             let growth = currentResidentBytes() - baseline
             print("run \(run): \(statistics.exchangeRecords) exchanges, \(accounts) accounts, "
                 + "\(report.accounts.count) flagged, \(statistics.malformedCount) malformed")
             print(String(format: "  time %.2f s  throughput %.0f exchanges/s  %.0f MB/s",
                          seconds, Double(statistics.exchangeRecords) / seconds, Double(size) / seconds / 1e6))
+            // CPU time over all threads: less sensitive than wall time to what else runs.
+            print(String(format: "  CPU user %.2f s  system %.2f s  %.2f µs/exchange over all threads",
+                         cpu.user - cpuStart.user, cpu.system - cpuStart.system,
+                         (cpu.user + cpu.system - cpuStart.user - cpuStart.system) * 1e6
+                             / Double(max(1, statistics.exchangeRecords))))
             print("  peak RSS \(megabytes(peakResidentBytes()))  RSS growth \(megabytes(growth)) "
                 + "(\(accounts > 0 ? growth / accounts : 0) bytes/account incl. buffers)  "
                 + "engine state \(DetectionEngine.approximateBytesPerAccount) bytes/account (layout)")

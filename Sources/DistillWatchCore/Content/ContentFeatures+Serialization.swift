@@ -23,8 +23,8 @@ extension ContentFeatures {
         put(systemCues.rawValue)
         put(UInt8(capability.ordinal))
         put(tokenCount)
-        put(UInt8(vocabularySample.count))
-        for v in vocabularySample { put(v) }
+        put(UInt8(vocabularySampleCount))
+        forEachVocabularySample { put($0) }
         let excerptBytes = Array((excerpt ?? "").utf8.prefix(Int(UInt16.max)))
         put(UInt16(excerptBytes.count))
         out.append(contentsOf: excerptBytes)

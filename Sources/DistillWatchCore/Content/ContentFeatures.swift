@@ -1,13 +1,20 @@
 /// What an exchange's prompt is, reduced at ingest to numbers: the text itself is not kept.
 ///
-/// About 700 bytes, fixed. Made by ``ContentSketcher`` from the `prompt` (and `system`) text
-/// and carried on ``Exchange/content``.
+/// About 330 bytes inline plus the 512-byte signature on the heap (one allocation). Made by
+/// ``ContentSketcher`` from the `prompt` (and `system`) text and carried on
+/// ``Exchange/content``.
 public struct ContentFeatures: Sendable, Equatable {
     /// MinHash of the prompt's word 3-shingles under the content key.
-    public var signature = MinHashSignature()
+    public var signature = MinHashSignature() {
+        didSet { noveltyUpdates = Self.noveltyUpdates(of: signature) }
+    }
     /// The signature's 1-bit fingerprint (see ``MinHashSignature/oneBitFingerprint``),
     /// computed once where the prompt is sketched.
     public var fingerprint: (UInt64, UInt64) = (0, 0)
+    /// What the signature's first 16 bins add to a novelty sketch (an account's and its
+    /// template family's): computed whenever the signature is set, i.e. on the thread that
+    /// sketches the prompt, so that the engine's thread only compares and stores.
+    public private(set) var noveltyUpdates = ContentFeatures.emptyNoveltyUpdates
     /// Hash of the prompt's wrapper: its first six and last four normalised tokens (the
     /// whole prompt when it is shorter). Prompts built from one template share it.
     public var templateKey: UInt64 = 0
@@ -20,20 +27,62 @@ public struct ContentFeatures: Sendable, Equatable {
     public var systemCues: ContentCues = []
     public var capability: Capability = .other
     public var tokenCount: UInt32 = 0
-    /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16): a sample
-    /// that is coherent across prompts, for estimating an account's vocabulary.
-    public var vocabularySample: [UInt64] = []
+    /// The vocabulary sample, inline: no allocation per prompt.
+    private var sampleStorage = InlineArray<16, UInt64>(repeating: 0)
+    private var sampleCount: UInt8 = 0
     /// A short excerpt of the prompt, only when evidence excerpts are enabled.
     public var excerpt: String?
 
     public init() {}
 
+    /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16; more are
+    /// dropped): a sample that is coherent across prompts, for estimating an account's
+    /// vocabulary.
+    public var vocabularySample: [UInt64] {
+        get { (0..<Int(sampleCount)).map { sampleStorage[$0] } }
+        set {
+            sampleCount = 0
+            for t in newValue.prefix(Self.vocabularySampleCapacity) { appendVocabularySample(t) }
+        }
+    }
+
+    public static let vocabularySampleCapacity = 16
+
+    /// Adds a token hash to the vocabulary sample; `false` (and nothing added) when it is full.
+    @inline(__always)
+    @discardableResult
+    mutating func appendVocabularySample(_ token: UInt64) -> Bool {
+        guard sampleCount < Self.vocabularySampleCapacity else { return false }
+        sampleStorage[Int(sampleCount)] = token
+        sampleCount += 1
+        return true
+    }
+
+    /// Calls `body` with each token hash of the vocabulary sample, without building an array.
+    @inline(__always)
+    func forEachVocabularySample(_ body: (UInt64) -> Void) {
+        for i in 0..<Int(sampleCount) { body(sampleStorage[i]) }
+    }
+
+    var vocabularySampleCount: Int { Int(sampleCount) }
+
+    static func noveltyUpdates(of signature: MinHashSignature) -> InlineArray<16, SmallHyperLogLog.Update> {
+        signature.bins.withUnsafeBufferPointer { bins in
+            InlineArray<16, SmallHyperLogLog.Update> { i in
+                SmallHyperLogLog.Update(hash: UInt64(bins[i]) | UInt64(i) << 32)
+            }
+        }
+    }
+
+    static let emptyNoveltyUpdates = noveltyUpdates(of: MinHashSignature())
+
     public static func == (a: ContentFeatures, b: ContentFeatures) -> Bool {
         guard a.signature == b.signature, a.fingerprint == b.fingerprint, a.templateKey == b.templateKey,
               a.systemKey == b.systemKey,
               a.cues == b.cues, a.systemCues == b.systemCues, a.capability == b.capability,
-              a.tokenCount == b.tokenCount, a.vocabularySample == b.vocabularySample,
+              a.tokenCount == b.tokenCount, a.sampleCount == b.sampleCount,
               a.excerpt == b.excerpt else { return false }
+        for i in 0..<Int(a.sampleCount) where a.sampleStorage[i] != b.sampleStorage[i] { return false }
         return true
     }
 }
@@ -82,12 +131,25 @@ public struct ContentSketcher: Sendable {
     }
 
     /// Features of a user prompt (UTF-8 bytes). `toolCount` is the exchange's `tool_count`.
+    ///
+    /// The tokens go to a temporary buffer (on the stack for ordinary prompts), so the
+    /// signature's bins are the only allocation.
     public func features(prompt: UnsafeBufferPointer<UInt8>, toolCount: Int?) -> ContentFeatures {
+        withUnsafeTemporaryAllocation(
+            of: UInt64.self, capacity: PromptNormalizer.maximumTokenCount(byteCount: prompt.count)
+        ) { scratch in
+            var codePunctuation = 0
+            let count = PromptNormalizer.tokenize(prompt, into: scratch.baseAddress!, codePunctuation: &codePunctuation)
+            return features(
+                tokens: UnsafeBufferPointer(rebasing: scratch[0..<count]), codePunctuation: codePunctuation,
+                prompt: prompt, toolCount: toolCount)
+        }
+    }
+
+    private func features(
+        tokens: UnsafeBufferPointer<UInt64>, codePunctuation: Int, prompt: UnsafeBufferPointer<UInt8>, toolCount: Int?
+    ) -> ContentFeatures {
         var f = ContentFeatures()
-        var tokens: [UInt64] = []
-        tokens.reserveCapacity(prompt.count / 4 + 4)
-        var codePunctuation = 0
-        PromptNormalizer.forEachToken(prompt, codePunctuation: &codePunctuation) { tokens.append($0) }
         f.tokenCount = UInt32(clamping: tokens.count)
 
         let key = self.key
@@ -103,28 +165,24 @@ public struct ContentSketcher: Sendable {
             }
         }
 
-        var sample: [UInt64] = []
-        for t in tokens where t >> 61 == 0 && sample.count < 16 { sample.append(t) }
-
         var codingWords = 0, agenticWords = 0, mathWords = 0, writingWords = 0, chatWords = 0
         var cues: ContentCues = []
-        tokens.withUnsafeBufferPointer { t in
-            for i in 0..<t.count {
-                lexicon.matches(t, at: i) { cue in
-                    if cue.contains(.codingWord) { codingWords += 1 }
-                    else if cue.contains(.agenticWord) { agenticWords += 1 }
-                    else if cue.contains(.mathWord) { mathWords += 1 }
-                    else if cue.contains(.writingWord) { writingWords += 1 }
-                    else if cue.contains(.chatWord) { chatWords += 1 }
-                    else { cues.formUnion(cue) }
-                }
+        for i in 0..<tokens.count {
+            let t = tokens[i]
+            if t >> 61 == 0 { f.appendVocabularySample(t) }
+            lexicon.matches(tokens, at: i) { cue in
+                if cue.contains(.codingWord) { codingWords += 1 }
+                else if cue.contains(.agenticWord) { agenticWords += 1 }
+                else if cue.contains(.mathWord) { mathWords += 1 }
+                else if cue.contains(.writingWord) { writingWords += 1 }
+                else if cue.contains(.chatWord) { chatWords += 1 }
+                else { cues.formUnion(cue) }
             }
-            f.templateKey = Self.wrapperKey(t)
         }
+        f.templateKey = Self.wrapperKey(tokens)
         f.cues = cues
         f.signature = signature
         f.fingerprint = signature.oneBitFingerprint
-        f.vocabularySample = sample
 
         if (toolCount ?? 0) > 0 || agenticWords >= 2 {
             f.capability = .agenticToolUse
@@ -145,17 +203,22 @@ public struct ContentSketcher: Sendable {
 
     /// Adds what the system prompt contributes: its key and its cues.
     public func addSystem(_ system: UnsafeBufferPointer<UInt8>, to f: inout ContentFeatures) {
-        var tokens: [UInt64] = []
-        PromptNormalizer.forEachToken(system) { tokens.append($0) }
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for t in tokens { h = (h ^ t) &* 0x0000_0100_0000_01B3 }
-        f.systemKey = key.prf(h)
-        tokens.withUnsafeBufferPointer { t in
-            for i in 0..<t.count {
-                lexicon.matches(t, at: i) { cue in
-                    f.systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
+        withUnsafeTemporaryAllocation(
+            of: UInt64.self, capacity: PromptNormalizer.maximumTokenCount(byteCount: system.count)
+        ) { scratch in
+            var codePunctuation = 0
+            let count = PromptNormalizer.tokenize(system, into: scratch.baseAddress!, codePunctuation: &codePunctuation)
+            let tokens = UnsafeBufferPointer(rebasing: scratch[0..<count])
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for t in tokens { h = (h ^ t) &* 0x0000_0100_0000_01B3 }
+            f.systemKey = key.prf(h)
+            var systemCues: ContentCues = []
+            for i in 0..<tokens.count {
+                lexicon.matches(tokens, at: i) { cue in
+                    systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
                 }
             }
+            f.systemCues.formUnion(systemCues)
         }
     }
 

@@ -33,12 +33,17 @@ public struct ContentCues: OptionSet, Sendable, Hashable {
 /// - Complexity: O(t · p) per prompt for t tokens and p the longest phrase (8 tokens), with
 ///   one bit test per token in the common case.
 public struct ContentLexicon: Sendable {
+    /// A phrase: its tokens' run in ``phraseTokens`` and its cue.
     struct Phrase: Sendable {
-        var tokens: [UInt64]
+        var start: Int32
+        var count: Int32
         var cue: ContentCues
     }
 
     private var firstTokenBits = [UInt64](repeating: 0, count: 64)
+    /// Every phrase's tokens, concatenated: matching reads them without touching a
+    /// per-phrase array (no reference counting in the loop).
+    private var phraseTokens: [UInt64] = []
     /// Phrases grouped by first token; ``slots`` point into it.
     private var phrases: [Phrase] = []
     /// The open-addressing table: a first token and its run of ``phrases``; `count` 0
@@ -51,7 +56,7 @@ public struct ContentLexicon: Sendable {
 
     init(entries: [(ContentCues, [String])]) {
         var longest = 1
-        var byFirst: [UInt64: [Phrase]] = [:]
+        var byFirst: [UInt64: [(tokens: [UInt64], cue: ContentCues)]] = [:]
         var order: [UInt64] = []
         for (cue, texts) in entries {
             for text in texts {
@@ -62,7 +67,7 @@ public struct ContentLexicon: Sendable {
                 longest = max(longest, tokens.count)
                 firstTokenBits[Int((first & 4095) >> 6)] |= 1 << (first & 63)
                 if byFirst[first] == nil { order.append(first) }
-                byFirst[first, default: []].append(Phrase(tokens: tokens, cue: cue))
+                byFirst[first, default: []].append((tokens, cue))
             }
         }
         longestPhrase = longest
@@ -75,7 +80,10 @@ public struct ContentLexicon: Sendable {
             var i = slotIndex(first)
             while slots[i].count != 0 { i = (i + 1) & (slots.count - 1) }
             slots[i] = (first, Int32(phrases.count), Int32(run.count))
-            phrases.append(contentsOf: run)
+            for phrase in run {
+                phrases.append(Phrase(start: Int32(phraseTokens.count), count: Int32(phrase.tokens.count), cue: phrase.cue))
+                phraseTokens.append(contentsOf: phrase.tokens)
+            }
         }
     }
 
@@ -93,11 +101,15 @@ public struct ContentLexicon: Sendable {
         while slots[s].count != 0, slots[s].token != t { s = (s + 1) & (slots.count - 1) }
         let slot = slots[s]
         guard slot.count != 0 else { return }
-        for p in Int(slot.start)..<Int(slot.start + slot.count) where i + phrases[p].tokens.count <= tokens.count {
+        let remaining = tokens.count - i
+        for p in Int(slot.start)..<Int(slot.start + slot.count) {
             let phrase = phrases[p]
+            let length = Int(phrase.count)
+            guard length <= remaining else { continue }
+            let start = Int(phrase.start)
             var k = 1
-            while k < phrase.tokens.count, tokens[i + k] == phrase.tokens[k] { k += 1 }
-            if k == phrase.tokens.count { hit(phrase.cue) }
+            while k < length, tokens[i + k] == phraseTokens[start + k] { k += 1 }
+            if k == length { hit(phrase.cue) }
         }
     }
 

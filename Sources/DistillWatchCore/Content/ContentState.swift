@@ -62,10 +62,10 @@ struct ContentState: Sendable {
         recentFingerprints[2 * Int(recentHead) + 1] = fingerprint.1
         recentHead = (recentHead + 1) % 16
         if recentCount < 16 { recentCount += 1 }
-        let bins = f.signature.bins
-        for i in 0..<16 { novelty.insert(hash: UInt64(bins[i]) | UInt64(i) << 32) }
-        for t in f.vocabularySample { vocabulary.insert(hash: t) }
-        vocabularySamples += Int64(f.vocabularySample.count)
+        let updates = f.noveltyUpdates
+        for i in 0..<16 { novelty.apply(updates[i]) }
+        f.forEachVocabularySample { vocabulary.insert(hash: $0) }
+        vocabularySamples += Int64(f.vocabularySampleCount)
         if cueExcerpt == nil, !f.cues.isEmpty, let excerpt = f.excerpt { cueExcerpt = excerpt }
     }
 
@@ -88,8 +88,14 @@ struct ContentState: Sendable {
 /// the family with a 64-register HyperLogLog over 16 signature bins a prompt, like an
 /// account's. A family used by many accounts with mostly distinct content is a task list
 /// split across accounts; a class whose students send the same homework has low novelty.
-/// The catalogue holds at most ``capacity`` families (about 100 bytes each); once full, new
-/// families are not tracked (they count as unshared), which keeps memory bounded.
+/// The catalogue holds at most ``capacity`` families (about 100 bytes each, plus 16 bytes
+/// of index per slot); once full, new families are not tracked (they count as unshared),
+/// which keeps memory bounded.
+///
+/// Families are found through an open-addressing index (Fibonacci hashing of the wrapper
+/// key, which is already a hash, and linear probing, at most half full): one multiply and
+/// usually one probe per exchange, where a `Dictionary` would hash the key again with
+/// SipHash.
 struct TemplateCatalog: Sendable {
     struct Family: Sendable {
         var accountBits: UInt64 = 0
@@ -104,21 +110,55 @@ struct TemplateCatalog: Sendable {
     }
 
     static let capacity = 200_000
-    private(set) var families: [UInt64: Family] = [:]
+    private(set) var families: [Family] = []
+    /// The index: a wrapper key and its position in ``families`` plus one; 0 marks an
+    /// empty slot. A power of two in size.
+    private var slots = [(key: UInt64, family: Int32)](repeating: (0, 0), count: 1024)
+    private var slotShift: UInt64 = 54
 
     /// Records that `account` used the family of `features`.
-    /// - Complexity: one hash lookup; the family is updated in place.
+    /// - Complexity: amortised O(1): one probe sequence; the family is updated in place.
     mutating func record(_ features: ContentFeatures, account: Int32) -> Use {
         let key = features.templateKey
-        guard families.count < Self.capacity || families[key] != nil else { return Use(accounts: 1, novelty: 1) }
+        var s = slotIndex(key)
+        let mask = slots.count - 1
+        while slots[s].family != 0, slots[s].key != key { s = (s + 1) & mask }
+        var family = Int(slots[s].family) - 1
+        if family < 0 {
+            guard families.count < Self.capacity else { return Use(accounts: 1, novelty: 1) }
+            family = families.count
+            families.append(Family())
+            slots[s] = (key, Int32(family + 1))
+            if 2 * families.count > slots.count { grow() }
+        }
         let bit = UInt64(1) << (SmallHyperLogLog.mix(UInt64(UInt32(bitPattern: account))) & 63)
-        return Self.update(&families[key, default: Family()], bit: bit, bins: features.signature.bins)
+        return Self.update(&families[family], bit: bit, novelty: features.noveltyUpdates)
     }
 
-    private static func update(_ family: inout Family, bit: UInt64, bins: [UInt32]) -> Use {
+    @inline(__always)
+    private func slotIndex(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> slotShift)
+    }
+
+    /// Doubles the index and re-inserts every family's key.
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: (0, 0), count: old.count * 2)
+        slotShift -= 1
+        let mask = slots.count - 1
+        for entry in old where entry.family != 0 {
+            var s = slotIndex(entry.key)
+            while slots[s].family != 0 { s = (s + 1) & mask }
+            slots[s] = entry
+        }
+    }
+
+    private static func update(
+        _ family: inout Family, bit: UInt64, novelty: InlineArray<16, SmallHyperLogLog.Update>
+    ) -> Use {
         family.accountBits |= bit
         family.exchanges += 1
-        for i in 0..<16 { family.novelty.insert(hash: UInt64(bins[i]) | UInt64(i) << 32) }
+        for i in 0..<16 { family.novelty.apply(novelty[i]) }
         return Use(accounts: distinctAccounts(family.accountBits),
                    novelty: min(1, family.novelty.estimate / (16 * Double(family.exchanges))))
     }

@@ -40,7 +40,7 @@ public struct MinHashSignature: Sendable, Equatable {
             offer { h in
                 let bin = Int(h >> 57)
                 let value = UInt32(truncatingIfNeeded: h)
-                if value < bins[bin] { bins[bin] = value }
+                bins[bin] = min(value, bins[bin])
             }
         }
         signature.densify()
@@ -50,7 +50,9 @@ public struct MinHashSignature: Sendable, Equatable {
     /// Fills empty bins by rotation: each takes the value of the next non-empty bin to its
     /// right (circularly), offset by the number of hops. An all-empty signature (no
     /// shingles) stays empty.
-    /// - Complexity: O(128), one pass from the right after finding the last full bin.
+    /// - Complexity: O(128), one pass from the right after finding the last full bin, with
+    ///   no data-dependent branch (a short prompt leaves about half the bins empty, in no
+    ///   predictable pattern).
     mutating func densify() {
         bins.withUnsafeMutableBufferPointer { b in
             let n = Self.binCount
@@ -59,17 +61,23 @@ public struct MinHashSignature: Sendable, Equatable {
             // every other bin once, each after its nearest full bin to the right.
             var lender = b[lastFull]
             var hops: UInt32 = 0
+            @inline(__always) func visit(_ i: Int) {
+                let value = b[i]
+                let empty = value == .max
+                hops = empty ? hops &+ 1 : 0
+                lender = empty ? lender : value
+                // The offset keeps borrowed values distinct from the lender's own.
+                b[i] = empty ? lender &+ hops &* 0x9E37_79B9 : value
+            }
             var i = lastFull
-            for _ in 1..<n {
-                i = (i + n - 1) % n
-                if b[i] == .max {
-                    hops += 1
-                    // The offset keeps borrowed values distinct from the lender's own.
-                    b[i] = lender &+ hops &* 0x9E37_79B9
-                } else {
-                    lender = b[i]
-                    hops = 0
-                }
+            while i > 0 {
+                i -= 1
+                visit(i)
+            }
+            i = n - 1
+            while i > lastFull {
+                visit(i)
+                i -= 1
             }
         }
     }

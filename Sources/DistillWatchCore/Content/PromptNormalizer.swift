@@ -21,73 +21,135 @@ public enum PromptNormalizer {
         forEachToken(text, codePunctuation: &ignored, token)
     }
 
+    /// Like ``forEachToken(_:_:)``, and counts characters typical of code (braces,
+    /// parentheses, `;`, `=`, `<`, `>`, backticks) in the same pass.
+    public static func forEachToken(
+        _ text: UnsafeBufferPointer<UInt8>, codePunctuation: inout Int, _ token: (UInt64) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: maximumTokenCount(byteCount: text.count)) { out in
+            let count = tokenize(text, into: out.baseAddress!, codePunctuation: &codePunctuation)
+            for i in 0..<count { token(out[i]) }
+        }
+    }
+
+    /// The most tokens `tokenize` can write for a text of `byteCount` bytes: a token takes
+    /// at least one byte and is followed by a separator (or is a character of three bytes).
+    @inlinable
+    public static func maximumTokenCount(byteCount: Int) -> Int { byteCount / 2 + 2 }
+
     /// Bit k is set when ASCII 0x20 + k is code punctuation: `( ) ; < = >`.
     @usableFromInline static let codePunctuationLow: UInt64 = (1 << 8) | (1 << 9) | (1 << 27) | (1 << 28) | (1 << 29) | (1 << 30)
     /// Bit k is set when ASCII 0x60 + k is code punctuation: `` ` { } ``.
     @usableFromInline static let codePunctuationHigh: UInt64 = (1 << 0) | (1 << 27) | (1 << 29)
 
-    /// Like ``forEachToken(_:_:)``, and counts characters typical of code (braces,
-    /// parentheses, `;`, `=`, `<`, `>`, backticks) in the same pass.
+    /// Writes the hash of each normalised token to `out`, in order, and returns how many it
+    /// wrote; counts characters typical of code (braces, parentheses, `;`, `=`, `<`, `>`,
+    /// backticks) in the same pass.
+    ///
+    /// `out` must have room for ``maximumTokenCount(byteCount:)`` values. Runs of ASCII go
+    /// through a tight loop with no call and no allocation: the FNV-1a step, a class test,
+    /// and at a separator an unconditional store whose count advances only when a token
+    /// ended. Other scalars go to ``tokenizeScalar(_:at:state:into:)``, out of line, so
+    /// that the loop keeps its state in registers.
+    /// - Complexity: O(n) in the bytes.
     @inlinable
-    public static func forEachToken(
-        _ text: UnsafeBufferPointer<UInt8>, codePunctuation: inout Int, _ token: (UInt64) -> Void
-    ) {
-        var hash = fnvOffset
-        var inToken = false
+    public static func tokenize(
+        _ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt64>, codePunctuation: inout Int
+    ) -> Int {
+        guard let bytes = text.baseAddress else { return 0 }
+        var state = TokenizerState()
+        var punctuation = 0
         var i = 0
         let n = text.count
-        @inline(__always) func add(_ byte: UInt8) {
+        while true {
+            var count = state.count
+            var hash = state.hash
+            var inToken = state.inToken
+            while i < n {
+                let c = bytes[i]
+                if c >= 0x80 { break }
+                let lower = c | 0x20
+                if lower &- 0x61 < 26 {
+                    hash = (hash ^ UInt64(lower)) &* fnvPrime
+                    inToken = true
+                } else if c &- 0x30 < 10 {
+                    hash = (hash ^ 0x30) &* fnvPrime
+                    inToken = true
+                } else {
+                    out[count] = hash
+                    count &+= inToken ? 1 : 0
+                    hash = fnvOffset
+                    inToken = false
+                    let k = UInt64(c) &- 0x20
+                    // Control characters wrap around to a large k, outside both masks.
+                    punctuation &+= Int(truncatingIfNeeded:
+                        (k < 64 ? codePunctuationLow &>> k : k < 128 ? codePunctuationHigh &>> (k &- 64) : 0) & 1)
+                }
+                i &+= 1
+            }
+            state.count = count
+            state.hash = hash
+            state.inToken = inToken
+            guard i < n else { break }
+            i += tokenizeScalar(text, at: i, state: &state, into: out)
+        }
+        state.flush(into: out)
+        codePunctuation &+= punctuation
+        return state.count
+    }
+
+    /// Where ``tokenize(_:into:codePunctuation:)`` is between tokens or inside one.
+    @usableFromInline
+    struct TokenizerState {
+        @usableFromInline var count = 0
+        @usableFromInline var hash = fnvOffset
+        @usableFromInline var inToken = false
+
+        @inlinable init() {}
+
+        @inlinable @inline(__always)
+        mutating func add(_ byte: UInt8) {
             hash = (hash ^ UInt64(byte)) &* fnvPrime
             inToken = true
         }
-        @inline(__always) func flush() {
-            if inToken { token(hash) }
+
+        @inlinable @inline(__always)
+        mutating func flush(into out: UnsafeMutablePointer<UInt64>) {
+            out[count] = hash
+            count &+= inToken ? 1 : 0
             hash = fnvOffset
             inToken = false
         }
-        while i < n {
-            let c = text[i]
-            if c < 0x80 {
-                switch c {
-                case 0x61...0x7A: add(c)
-                case 0x41...0x5A: add(c | 0x20)
-                case 0x30...0x39: add(0x30)
-                default:
-                    flush()
-                    if c >= 0x20 {
-                        let k = UInt64(c &- 0x20)
-                        codePunctuation &+= Int(truncatingIfNeeded: (k < 64 ? codePunctuationLow &>> k : codePunctuationHigh &>> (k &- 64)) & 1)
-                    }
-                }
-                i += 1
-                continue
-            }
-            // Multi-byte UTF-8: decode one scalar.
-            let (scalar, length) = decodeScalar(text, at: i)
-            i += length
-            guard let scalar else { flush(); continue }
-            let p = scalar.properties
-            if p.isAlphabetic || p.numericType != nil {
-                if p.numericType != nil && !p.isAlphabetic {
-                    add(0x30)
-                    continue
-                }
-                if isUnspacedScript(scalar) {
-                    flush()
-                    appendUTF8(scalar, add)
-                    flush()
-                    continue
-                }
-                if p.changesWhenLowercased {
-                    for s in p.lowercaseMapping.unicodeScalars { appendUTF8(s, add) }
-                } else {
-                    appendUTF8(scalar, add)
-                }
-            } else {
-                flush()
-            }
+    }
+
+    /// Tokenizes the multi-byte scalar at `i` (or an invalid byte, a separator); returns
+    /// how many bytes it took.
+    @usableFromInline @inline(never)
+    static func tokenizeScalar(
+        _ text: UnsafeBufferPointer<UInt8>, at i: Int, state: inout TokenizerState, into out: UnsafeMutablePointer<UInt64>
+    ) -> Int {
+        let (scalar, length) = decodeScalar(text, at: i)
+        guard let scalar else {
+            state.flush(into: out)
+            return length
         }
-        flush()
+        let p = scalar.properties
+        if p.isAlphabetic || p.numericType != nil {
+            if p.numericType != nil && !p.isAlphabetic {
+                state.add(0x30)
+            } else if isUnspacedScript(scalar) {
+                state.flush(into: out)
+                appendUTF8(scalar) { state.add($0) }
+                state.flush(into: out)
+            } else if p.changesWhenLowercased {
+                for s in p.lowercaseMapping.unicodeScalars { appendUTF8(s) { state.add($0) } }
+            } else {
+                appendUTF8(scalar) { state.add($0) }
+            }
+        } else {
+            state.flush(into: out)
+        }
+        return length
     }
 
     @inlinable

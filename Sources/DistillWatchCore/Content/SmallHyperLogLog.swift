@@ -20,13 +20,35 @@ public struct SmallHyperLogLog: Sendable, Equatable {
         return true
     }
 
+    /// What inserting one item does: raise register `index` to at least `rank`. Computing
+    /// it (the mixing) and applying it are separate, so that the first can run where an
+    /// item is produced and the second where the sketch lives.
+    public struct Update: Sendable, Equatable {
+        public var index: UInt8
+        public var rank: UInt8
+
+        /// The update for an item with this hash (any 64-bit value; it is mixed first).
+        @inline(__always)
+        public init(hash: UInt64) {
+            let h = SmallHyperLogLog.mix(hash)
+            index = UInt8(truncatingIfNeeded: h & 63)
+            rank = UInt8(min(58, (h >> 6).leadingZeroBitCount - 6 + 1))
+        }
+    }
+
     /// Adds an item by its hash (any 64-bit value; it is mixed first).
     /// - Complexity: O(1).
     @inline(__always)
     public mutating func insert(hash: UInt64) {
-        let h = Self.mix(hash)
-        let index = Int(h & 63)
-        let rank = UInt8(min(58, (h >> 6).leadingZeroBitCount - 6 + 1))
+        apply(Update(hash: hash))
+    }
+
+    /// Adds an item whose ``Update`` was computed beforehand.
+    /// - Complexity: O(1): a comparison, and when the register rises, two running sums.
+    @inline(__always)
+    public mutating func apply(_ update: Update) {
+        let index = Int(update.index)
+        let rank = update.rank
         let old = registers[index]
         if rank > old {
             registers[index] = rank
