@@ -183,14 +183,15 @@ public struct ExchangeLineDecoder: Sendable {
         guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
         e.time = time
         e.accountID = accountID
-        if var content = e.content, sketchedPrompt {
+        // In place (`e.content!`): a copy would share the features' storage and make each
+        // change copy it.
+        if e.content != nil, sketchedPrompt {
             if let systemPart {
-                content.systemKey = systemPart.systemKey
-                content.systemCues = systemPart.systemCues
+                e.content!.systemKey = systemPart.systemKey
+                e.content!.systemCues = systemPart.systemCues
             }
             // Tool definitions make an exchange agentic whatever the prompt's words say.
-            if (e.toolCount ?? 0) > 0 { content.capability = .agenticToolUse }
-            e.content = content
+            if (e.toolCount ?? 0) > 0 { e.content!.capability = .agenticToolUse }
         }
         return e
     }

@@ -93,7 +93,7 @@ public enum TrafficIngest {
                 var next = 0
                 func observe(upTo end: Int) {
                     while next < end {
-                        scanner.observe(batch.exchanges[next])
+                        scanner.observe(batch.exchanges[next].take()!)
                         statistics.exchangeRecords += 1
                         next += 1
                     }

@@ -1,73 +1,148 @@
 /// What an exchange's prompt is, reduced at ingest to numbers: the text itself is not kept.
 ///
-/// About 330 bytes inline plus the 512-byte signature on the heap (one allocation). Made by
-/// ``ContentSketcher`` from the `prompt` (and `system`) text and carried on
-/// ``Exchange/content``.
+/// Made by ``ContentSketcher`` from the `prompt` (and `system`) text and carried on
+/// ``Exchange/content``. A value type over one heap object of about 800 bytes, copied on
+/// write: an exchange carries a reference, so that moving exchanges between threads and
+/// through the reorder buffer copies 8 bytes rather than the signature, and a prompt costs
+/// one allocation.
 public struct ContentFeatures: Sendable, Equatable {
+    /// The fields, in one object. Mutated only through ``unique()``, i.e. when no other
+    /// value shares it, which is what makes the unchecked `Sendable` sound.
+    final class Storage: @unchecked Sendable {
+        var signature = MinHashSignature()
+        var fingerprint: (UInt64, UInt64) = (0, 0)
+        var noveltyUpdates = ContentFeatures.emptyNoveltyUpdates
+        var templateKey: UInt64 = 0
+        var systemKey: UInt64?
+        var cues: ContentCues = []
+        var systemCues: ContentCues = []
+        var capability: Capability = .other
+        var tokenCount: UInt32 = 0
+        var sampleStorage = InlineArray<16, UInt64>(repeating: 0)
+        var sampleCount: UInt8 = 0
+        var excerpt: String?
+
+        init() {}
+
+        func copy() -> Storage {
+            let c = Storage()
+            c.signature = signature
+            c.fingerprint = fingerprint
+            c.noveltyUpdates = noveltyUpdates
+            c.templateKey = templateKey
+            c.systemKey = systemKey
+            c.cues = cues
+            c.systemCues = systemCues
+            c.capability = capability
+            c.tokenCount = tokenCount
+            c.sampleStorage = sampleStorage
+            c.sampleCount = sampleCount
+            c.excerpt = excerpt
+            return c
+        }
+    }
+
+    private var storage = Storage()
+
+    public init() {}
+
+    @inline(__always)
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
     /// MinHash of the prompt's word 3-shingles under the content key.
-    public var signature = MinHashSignature() {
-        didSet { noveltyUpdates = Self.noveltyUpdates(of: signature) }
+    public var signature: MinHashSignature {
+        get { storage.signature }
+        set {
+            let s = unique()
+            s.signature = newValue
+            s.noveltyUpdates = Self.noveltyUpdates(of: newValue)
+        }
     }
     /// The signature's 1-bit fingerprint (see ``MinHashSignature/oneBitFingerprint``),
     /// computed once where the prompt is sketched.
-    public var fingerprint: (UInt64, UInt64) = (0, 0)
+    public var fingerprint: (UInt64, UInt64) {
+        get { storage.fingerprint }
+        set { unique().fingerprint = newValue }
+    }
     /// What the signature's first 16 bins add to a novelty sketch (an account's and its
     /// template family's): computed whenever the signature is set, i.e. on the thread that
     /// sketches the prompt, so that the engine's thread only compares and stores.
-    public private(set) var noveltyUpdates = ContentFeatures.emptyNoveltyUpdates
+    public var noveltyUpdates: InlineArray<16, SmallHyperLogLog.Update> { storage.noveltyUpdates }
     /// Hash of the prompt's wrapper: its first six and last four normalised tokens (the
     /// whole prompt when it is shorter). Prompts built from one template share it.
-    public var templateKey: UInt64 = 0
+    public var templateKey: UInt64 {
+        get { storage.templateKey }
+        set { unique().templateKey = newValue }
+    }
     /// Hash of the normalised system prompt, when there is one.
-    public var systemKey: UInt64?
+    public var systemKey: UInt64? {
+        get { storage.systemKey }
+        set { unique().systemKey = newValue }
+    }
     /// Elicitation cues found in the user prompt (not the system prompt: a tutoring
     /// product's own "let's think step by step" is not its users' request).
-    public var cues: ContentCues = []
+    public var cues: ContentCues {
+        get { storage.cues }
+        set { unique().cues = newValue }
+    }
     /// Cues found in the system prompt.
-    public var systemCues: ContentCues = []
-    public var capability: Capability = .other
-    public var tokenCount: UInt32 = 0
-    /// The vocabulary sample, inline: no allocation per prompt.
-    private var sampleStorage = InlineArray<16, UInt64>(repeating: 0)
-    private var sampleCount: UInt8 = 0
+    public var systemCues: ContentCues {
+        get { storage.systemCues }
+        set { unique().systemCues = newValue }
+    }
+    public var capability: Capability {
+        get { storage.capability }
+        set { unique().capability = newValue }
+    }
+    public var tokenCount: UInt32 {
+        get { storage.tokenCount }
+        set { unique().tokenCount = newValue }
+    }
     /// A short excerpt of the prompt, only when evidence excerpts are enabled.
-    public var excerpt: String?
-
-    public init() {}
+    public var excerpt: String? {
+        get { storage.excerpt }
+        set { unique().excerpt = newValue }
+    }
 
     /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16; more are
     /// dropped): a sample that is coherent across prompts, for estimating an account's
     /// vocabulary.
     public var vocabularySample: [UInt64] {
-        get { (0..<Int(sampleCount)).map { sampleStorage[$0] } }
+        get {
+            let s = storage
+            return (0..<Int(s.sampleCount)).map { s.sampleStorage[$0] }
+        }
         set {
-            sampleCount = 0
-            for t in newValue.prefix(Self.vocabularySampleCapacity) { appendVocabularySample(t) }
+            var values = InlineArray<16, UInt64>(repeating: 0)
+            let kept = newValue.prefix(Self.vocabularySampleCapacity)
+            for (i, t) in kept.enumerated() { values[i] = t }
+            setVocabularySample(values, count: kept.count)
         }
     }
 
     public static let vocabularySampleCapacity = 16
 
-    /// Adds a token hash to the vocabulary sample; `false` (and nothing added) when it is full.
-    @inline(__always)
-    @discardableResult
-    mutating func appendVocabularySample(_ token: UInt64) -> Bool {
-        guard sampleCount < Self.vocabularySampleCapacity else { return false }
-        sampleStorage[Int(sampleCount)] = token
-        sampleCount += 1
-        return true
+    /// Sets the vocabulary sample to the first `count` values (at most 16).
+    mutating func setVocabularySample(_ values: InlineArray<16, UInt64>, count: Int) {
+        let s = unique()
+        s.sampleStorage = values
+        s.sampleCount = UInt8(min(count, Self.vocabularySampleCapacity))
     }
 
     /// Calls `body` with each token hash of the vocabulary sample, without building an array.
     @inline(__always)
     func forEachVocabularySample(_ body: (UInt64) -> Void) {
-        for i in 0..<Int(sampleCount) { body(sampleStorage[i]) }
+        let s = storage
+        for i in 0..<Int(s.sampleCount) { body(s.sampleStorage[i]) }
     }
 
-    var vocabularySampleCount: Int { Int(sampleCount) }
+    var vocabularySampleCount: Int { Int(storage.sampleCount) }
 
     static func noveltyUpdates(of signature: MinHashSignature) -> InlineArray<16, SmallHyperLogLog.Update> {
-        signature.bins.withUnsafeBufferPointer { bins in
+        signature.withBins { bins in
             InlineArray<16, SmallHyperLogLog.Update> { i in
                 SmallHyperLogLog.Update(hash: UInt64(bins[i]) | UInt64(i) << 32)
             }
@@ -77,12 +152,14 @@ public struct ContentFeatures: Sendable, Equatable {
     static let emptyNoveltyUpdates = noveltyUpdates(of: MinHashSignature())
 
     public static func == (a: ContentFeatures, b: ContentFeatures) -> Bool {
-        guard a.signature == b.signature, a.fingerprint == b.fingerprint, a.templateKey == b.templateKey,
-              a.systemKey == b.systemKey,
-              a.cues == b.cues, a.systemCues == b.systemCues, a.capability == b.capability,
-              a.tokenCount == b.tokenCount, a.sampleCount == b.sampleCount,
-              a.excerpt == b.excerpt else { return false }
-        for i in 0..<Int(a.sampleCount) where a.sampleStorage[i] != b.sampleStorage[i] { return false }
+        if a.storage === b.storage { return true }
+        let x = a.storage, y = b.storage
+        guard x.signature == y.signature, x.fingerprint == y.fingerprint, x.templateKey == y.templateKey,
+              x.systemKey == y.systemKey,
+              x.cues == y.cues, x.systemCues == y.systemCues, x.capability == y.capability,
+              x.tokenCount == y.tokenCount, x.sampleCount == y.sampleCount,
+              x.excerpt == y.excerpt else { return false }
+        for i in 0..<Int(x.sampleCount) where x.sampleStorage[i] != y.sampleStorage[i] { return false }
         return true
     }
 }
@@ -167,9 +244,14 @@ public struct ContentSketcher: Sendable {
 
         var codingWords = 0, agenticWords = 0, mathWords = 0, writingWords = 0, chatWords = 0
         var cues: ContentCues = []
+        var sample = InlineArray<16, UInt64>(repeating: 0)
+        var sampleCount = 0
         for i in 0..<tokens.count {
             let t = tokens[i]
-            if t >> 61 == 0 { f.appendVocabularySample(t) }
+            if t >> 61 == 0 && sampleCount < ContentFeatures.vocabularySampleCapacity {
+                sample[sampleCount] = t
+                sampleCount += 1
+            }
             lexicon.matches(tokens, at: i) { cue in
                 if cue.contains(.codingWord) { codingWords += 1 }
                 else if cue.contains(.agenticWord) { agenticWords += 1 }
@@ -179,6 +261,7 @@ public struct ContentSketcher: Sendable {
                 else { cues.formUnion(cue) }
             }
         }
+        f.setVocabularySample(sample, count: sampleCount)
         f.templateKey = Self.wrapperKey(tokens)
         f.cues = cues
         f.signature = signature

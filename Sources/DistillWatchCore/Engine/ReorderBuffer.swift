@@ -45,11 +45,12 @@ public struct ReorderBuffer: Sendable {
 
     /// Adds an exchange and calls `release` with every exchange the watermark has passed,
     /// in time order.
-    public mutating func push(_ exchange: Exchange, release: (Exchange) -> Void) {
-        if let latest, exchange.time.milliseconds(since: latest) < -toleranceMilliseconds {
+    public mutating func push(_ exchange: consuming Exchange, release: (Exchange) -> Void) {
+        let time = exchange.time
+        if let latest, time.milliseconds(since: latest) < -toleranceMilliseconds {
             lateExchanges += 1
         }
-        if latest == nil || exchange.time > latest! { latest = exchange.time }
+        if latest == nil || time > latest! { latest = time }
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -58,7 +59,7 @@ public struct ReorderBuffer: Sendable {
             slot = Int32(slab.count)
             slab.append(exchange)
         }
-        heap.insert(Entry(time: exchange.time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
+        heap.insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
         sequence += 1
         let watermark = latest!.millisecondsSinceEpoch - toleranceMilliseconds
         while let min = heap.min, min.time <= watermark {
