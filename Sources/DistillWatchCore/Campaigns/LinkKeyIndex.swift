@@ -137,11 +137,17 @@ struct LinkKeyIndex: Sendable {
 /// - Complexity: O(n) in the UTF-8 length.
 @inlinable
 func stableHash(_ text: String, salt: UInt64) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ salt
-    for byte in text.utf8 {
-        h ^= UInt64(byte)
-        h &*= 0x0000_0100_0000_01B3
+    func fnv(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ salt
+        for byte in bytes {
+            h ^= UInt64(byte)
+            h &*= 0x0000_0100_0000_01B3
+        }
+        return h
     }
+    // Over the contiguous bytes when the string has them (native strings do), which
+    // avoids the UTF-8 view's per-byte bookkeeping.
+    let h = text.utf8.withContiguousStorageIfAvailable { fnv($0) } ?? fnv(text.utf8)
     return finalMix(h)
 }
 

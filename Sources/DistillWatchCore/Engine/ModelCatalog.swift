@@ -16,18 +16,26 @@ struct ModelCatalog: Sendable {
 
     private(set) var models: [Model] = []
     private var index: [String: Int32] = [:]
+    /// The model interned last: traffic names a handful of models, so most lookups are
+    /// answered by one string comparison instead of hashing the name.
+    private var lastInterned: (name: String, index: Int32)?
     /// The most recent newly released model and when it first appeared.
     private(set) var latestRelease: (model: Int32, firstSeen: Timestamp)?
 
     /// Interns `name`, recording its first appearance at `time`.
     /// - Complexity: amortised O(1).
     mutating func intern(_ name: String, at time: Timestamp, trafficStart: Timestamp, policy: Policy) -> Int32 {
-        if let i = index[name] { return i }
+        if let last = lastInterned, last.name == name { return last.index }
+        if let i = index[name] {
+            lastInterned = (name, i)
+            return i
+        }
         let graceMs = Int64(policy.releaseGraceHours * Double(Timestamp.millisecondsPerHour))
         let isNew = time.milliseconds(since: trafficStart) > graceMs
         let i = Int32(models.count)
         models.append(Model(name: name, firstSeen: time, configuredMaxTokens: policy.modelMaxTokens[name], isNewRelease: isNew))
         index[name] = i
+        lastInterned = (name, i)
         if isNew { latestRelease = (i, time) }
         return i
     }

@@ -54,10 +54,10 @@ public struct ReorderBuffer: Sendable {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slab[Int(free)] = exchange
+            slab[Int(free)] = consume exchange
         } else {
             slot = Int32(slab.count)
-            slab.append(exchange)
+            slab.append(consume exchange)
         }
         heap.insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
         sequence += 1

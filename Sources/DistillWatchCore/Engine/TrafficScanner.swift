@@ -25,14 +25,14 @@ public struct TrafficScanner: Sendable {
     /// Buffers an exchange; the engine observes it once the watermark passes it.
     public mutating func observe(_ exchange: consuming Exchange) {
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(exchange) { engine.observe($0) }
+        buffer.push(consume exchange) { engine.observe($0) }
     }
 
     /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
     /// result, with its decision.
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(exchange) { released in decided(released, engine.observe(released)) }
+        buffer.push(consume exchange) { released in decided(released, engine.observe(released)) }
     }
 
     /// Applies an analyst's label at `time` (see ``DetectionEngine/applyLabel(_:to:at:)``).
