@@ -90,11 +90,12 @@ struct DecodingPipeline {
         let cancelled = Flag()
         let threads = DispatchGroup()
 
+        let buffers = RawBatchPool()
         let reader = Thread {
             defer { threads.leave() }
             var reader = LineReader(source)
             let progress = reader.progress
-            var batch = RawBatch()
+            var batch = buffers.take()
             var sequence = 0
             struct Cancelled: Error {}
             func ship() throws {
@@ -104,7 +105,7 @@ struct DecodingPipeline {
                 batch.bytesRead = progress.bytes
                 sequence += 1
                 work.send(batch)
-                batch = RawBatch()
+                batch = buffers.take()
             }
             var failure: (any Error)?
             do {
@@ -131,8 +132,11 @@ struct DecodingPipeline {
         for _ in 0..<workers {
             let worker = Thread {
                 defer { threads.leave() }
-                while let next = work.receive(), let raw = next {
+                while true {
+                    guard let raw = work.receive() ?? nil else { break }
                     results.put(.batch(decode(raw, decoder: decoder, source: name)), at: raw.sequence)
+                    // Moved, so that the pool gets the only reference to the buffers.
+                    buffers.give(consume raw)
                 }
             }
             threads.enter()
@@ -169,6 +173,29 @@ struct DecodingPipeline {
     }
 }
 
+/// Raw batches whose buffers have been decoded, kept for the reader to fill again: a
+/// batch's megabyte of bytes is then allocated (and faulted in by the kernel) once per
+/// buffer in flight instead of once per batch, and never regrown line by line.
+final class RawBatchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [DecodingPipeline.RawBatch] = []
+
+    /// An empty batch, with the capacity of one given back when there is one.
+    func take() -> DecodingPipeline.RawBatch {
+        lock.withLock { free.popLast() } ?? DecodingPipeline.RawBatch()
+    }
+
+    /// Gives a decoded batch's buffers back (its contents are dropped, its capacity kept).
+    func give(_ decoded: consuming DecodingPipeline.RawBatch) {
+        var batch = decoded
+        batch.bytes.removeAll(keepingCapacity: true)
+        batch.lines.removeAll(keepingCapacity: true)
+        batch.sequence = 0
+        batch.bytesRead = 0
+        lock.withLock { free.append(batch) }
+    }
+}
+
 /// A set-once flag shared between threads.
 final class Flag: @unchecked Sendable {
     private let lock = NSLock()
@@ -201,7 +228,9 @@ final class OrderedResults<Element: Sendable>: @unchecked Sendable {
 /// A blocking FIFO of bounded capacity between threads.
 final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    /// Received items are taken out (left `nil`), so that the channel holds no reference
+    /// to what it has handed over.
+    private var items: [Element?] = []
     private var head = 0
     private let capacity: Int
 
@@ -223,7 +252,7 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while head == items.count { condition.wait() }
-        let item = items[head]
+        let item = items[head].take()!
         head += 1
         if head > 64 && head * 2 > items.count {
             items.removeFirst(head)

@@ -161,6 +161,39 @@ import Testing
         #expect(a?.accounts.contains { $0.verdict.isFlagged } == true)
     }
 
+    /// 60,000 lines with prompts: about 30 batches through two sketching workers, so the
+    /// reader refills buffers that workers gave back (at most 12 are in flight) and any
+    /// byte left over from a batch's previous use would change the result.
+    @Test func recycledBuffersGiveExactlyTheSequentialResultWithContent() throws {
+        let dir = ScratchDirectory()
+        var bytes: [UInt8] = []
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        let words = ["parse", "index", "graph", "think", "step", "by", "score", "rubric", "cache", "tree"]
+        for i in 0..<60_000 {
+            t = t.adding(seconds: 1)
+            let prompt = (0..<(8 + i % 23)).map { words[($0 * 7 + i) % words.count] }.joined(separator: " ")
+            var e = Exchange(time: t, accountID: "acct-\(i % 41)", outputTokens: 300, maxTokens: 4096)
+            e.prompt = prompt + " \(i)"
+            JSONLineEncoder.append(e, to: &bytes)
+        }
+        let path = dir.path + "/content.jsonl"
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot create a test file")
+        let sketcher = ContentSketcher(key: ContentKey(k0: 3, k1: 4))
+        func scan(parallel: Bool) throws -> (ScanReport, IngestStatistics) {
+            var scanner = TrafficScanner()
+            var stats = IngestStatistics()
+            try TrafficIngest.scanTraffic(from: .file(path), into: &scanner,
+                                          options: IngestOptions(decodeInParallel: parallel, sketcher: sketcher),
+                                          statistics: &stats)
+            return (scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true), stats)
+        }
+        let (a, statsA) = try scan(parallel: false)
+        let (b, statsB) = try scan(parallel: true)
+        #expect(statsA.exchangeRecords == 60_000)
+        #expect(statsA == statsB)
+        #expect(a == b)
+    }
+
     @Test func strictStopsAtTheSameLineInBothModes() throws {
         let dir = ScratchDirectory()
         let path = input(dir)
