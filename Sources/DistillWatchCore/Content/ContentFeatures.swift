@@ -252,14 +252,14 @@ public struct ContentSketcher: Sendable {
                 sample[sampleCount] = t
                 sampleCount += 1
             }
-            lexicon.matches(tokens, at: i) { cue in
-                if cue.contains(.codingWord) { codingWords += 1 }
-                else if cue.contains(.agenticWord) { agenticWords += 1 }
-                else if cue.contains(.mathWord) { mathWords += 1 }
-                else if cue.contains(.writingWord) { writingWords += 1 }
-                else if cue.contains(.chatWord) { chatWords += 1 }
-                else { cues.formUnion(cue) }
-            }
+        }
+        lexicon.forEachMatch(in: tokens) { cue in
+            if cue.contains(.codingWord) { codingWords += 1 }
+            else if cue.contains(.agenticWord) { agenticWords += 1 }
+            else if cue.contains(.mathWord) { mathWords += 1 }
+            else if cue.contains(.writingWord) { writingWords += 1 }
+            else if cue.contains(.chatWord) { chatWords += 1 }
+            else { cues.formUnion(cue) }
         }
         f.setVocabularySample(sample, count: sampleCount)
         f.templateKey = Self.wrapperKey(tokens)
@@ -296,10 +296,8 @@ public struct ContentSketcher: Sendable {
             for t in tokens { h = (h ^ t) &* 0x0000_0100_0000_01B3 }
             f.systemKey = key.prf(h)
             var systemCues: ContentCues = []
-            for i in 0..<tokens.count {
-                lexicon.matches(tokens, at: i) { cue in
-                    systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
-                }
+            lexicon.forEachMatch(in: tokens) { cue in
+                systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
             }
             f.systemCues.formUnion(systemCues)
         }

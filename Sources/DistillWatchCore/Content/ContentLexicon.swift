@@ -92,6 +92,29 @@ public struct ContentLexicon: Sendable {
         Int(truncatingIfNeeded: (token &* 0x9E37_79B9_7F4A_7C15) >> slotShift)
     }
 
+    /// Calls `hit` for every phrase occurrence in `tokens`, in order of position.
+    ///
+    /// Two passes: the first tests every token against the first-token bitmap without a
+    /// branch and lists the candidates (in a stack buffer); the second looks only those up.
+    /// A branch per token on the bitmap would mispredict whenever lexicon words and other
+    /// words alternate, which in prompts about code or mathematics is most of the time.
+    /// - Complexity: O(t) for the first pass, O(c · p) for c candidates.
+    @inline(__always)
+    func forEachMatch(in tokens: UnsafeBufferPointer<UInt64>, _ hit: (ContentCues) -> Void) {
+        guard !tokens.isEmpty else { return }
+        firstTokenBits.withUnsafeBufferPointer { bits in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: tokens.count + 1) { candidates in
+                var found = 0
+                for i in 0..<tokens.count {
+                    let t = tokens[i]
+                    candidates[found] = Int32(truncatingIfNeeded: i)
+                    found &+= Int(truncatingIfNeeded: (bits[Int((t & 4095) >> 6)] &>> (t & 63)) & 1)
+                }
+                for k in 0..<found { matches(tokens, at: Int(candidates[k]), hit) }
+            }
+        }
+    }
+
     /// Calls `hit` for every phrase occurrence starting at `tokens[i]`.
     @inline(__always)
     func matches(_ tokens: UnsafeBufferPointer<UInt64>, at i: Int, _ hit: (ContentCues) -> Void) {
