@@ -75,8 +75,9 @@ struct DecodingPipeline {
     }
 
     /// Runs the pipeline and calls `consume` on the calling thread with each batch, in
-    /// order; `consume` may move exchanges out of the batch. If `consume` throws, reading stops and the error is rethrown; errors from
-    /// reading (I/O, gzip) are rethrown after the batches before them.
+    /// order; `consume` may move exchanges out of the batch. If `consume` throws, reading
+    /// stops and the error is rethrown; errors from reading (I/O, gzip) are rethrown after
+    /// the batches before them.
     /// - Returns: the raw bytes read from the source.
     static func run(
         source: InputSource, decoder: ExchangeLineDecoder, workers: Int? = nil,

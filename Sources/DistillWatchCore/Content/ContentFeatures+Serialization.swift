@@ -62,7 +62,6 @@ extension ContentFeatures {
         guard let excerptCount = get(UInt16.self), i + Int(excerptCount) == bytes.count else { return nil }
         self.init()
         signature = MinHashSignature(bins: bins)
-        fingerprint = signature.oneBitFingerprint
         self.templateKey = templateKey
         self.systemKey = hasSystem == 1 ? systemKey : nil
         self.cues = ContentCues(rawValue: cues)

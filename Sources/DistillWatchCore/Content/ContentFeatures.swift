@@ -58,11 +58,12 @@ public struct ContentFeatures: Sendable, Equatable {
         set {
             let s = unique()
             s.signature = newValue
+            s.fingerprint = newValue.oneBitFingerprint
             s.noveltyUpdates = Self.noveltyUpdates(of: newValue)
         }
     }
     /// The signature's 1-bit fingerprint (see ``MinHashSignature/oneBitFingerprint``),
-    /// computed once where the prompt is sketched.
+    /// computed whenever the signature is set (settable on its own for tests).
     public var fingerprint: (UInt64, UInt64) {
         get { storage.fingerprint }
         set { unique().fingerprint = newValue }
@@ -209,17 +210,11 @@ public struct ContentSketcher: Sendable {
 
     /// Features of a user prompt (UTF-8 bytes). `toolCount` is the exchange's `tool_count`.
     ///
-    /// The tokens go to a temporary buffer (on the stack for ordinary prompts), so the
-    /// signature's bins are the only allocation.
+    /// The tokens live in a temporary buffer for the call; the features' own object is the
+    /// only allocation that outlives it.
     public func features(prompt: UnsafeBufferPointer<UInt8>, toolCount: Int?) -> ContentFeatures {
-        withUnsafeTemporaryAllocation(
-            of: UInt64.self, capacity: PromptNormalizer.maximumTokenCount(byteCount: prompt.count)
-        ) { scratch in
-            var codePunctuation = 0
-            let count = PromptNormalizer.tokenize(prompt, into: scratch.baseAddress!, codePunctuation: &codePunctuation)
-            return features(
-                tokens: UnsafeBufferPointer(rebasing: scratch[0..<count]), codePunctuation: codePunctuation,
-                prompt: prompt, toolCount: toolCount)
+        PromptNormalizer.withTokens(of: prompt) { tokens, codePunctuation in
+            features(tokens: tokens, codePunctuation: codePunctuation, prompt: prompt, toolCount: toolCount)
         }
     }
 
@@ -265,7 +260,6 @@ public struct ContentSketcher: Sendable {
         f.templateKey = Self.wrapperKey(tokens)
         f.cues = cues
         f.signature = signature
-        f.fingerprint = signature.oneBitFingerprint
 
         if (toolCount ?? 0) > 0 || agenticWords >= 2 {
             f.capability = .agenticToolUse
@@ -286,12 +280,7 @@ public struct ContentSketcher: Sendable {
 
     /// Adds what the system prompt contributes: its key and its cues.
     public func addSystem(_ system: UnsafeBufferPointer<UInt8>, to f: inout ContentFeatures) {
-        withUnsafeTemporaryAllocation(
-            of: UInt64.self, capacity: PromptNormalizer.maximumTokenCount(byteCount: system.count)
-        ) { scratch in
-            var codePunctuation = 0
-            let count = PromptNormalizer.tokenize(system, into: scratch.baseAddress!, codePunctuation: &codePunctuation)
-            let tokens = UnsafeBufferPointer(rebasing: scratch[0..<count])
+        PromptNormalizer.withTokens(of: system) { tokens, _ in
             var h: UInt64 = 0xCBF2_9CE4_8422_2325
             for t in tokens { h = (h ^ t) &* 0x0000_0100_0000_01B3 }
             f.systemKey = key.prf(h)

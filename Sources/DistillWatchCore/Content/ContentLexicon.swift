@@ -95,7 +95,7 @@ public struct ContentLexicon: Sendable {
     /// Calls `hit` for every phrase occurrence in `tokens`, in order of position.
     ///
     /// Two passes: the first tests every token against the first-token bitmap without a
-    /// branch and lists the candidates (in a stack buffer); the second looks only those up.
+    /// branch and lists the candidates (in a temporary buffer); the second looks only those up.
     /// A branch per token on the bitmap would mispredict whenever lexicon words and other
     /// words alternate, which in prompts about code or mathematics is most of the time.
     /// - Complexity: O(t) for the first pass, O(c · p) for c candidates.

@@ -8,8 +8,8 @@
 /// of their own. Each token is hashed with FNV-1a over its normalised UTF-8; the hash is
 /// not secret (shingles pass through the keyed PRF afterwards).
 ///
-/// - Complexity: O(n) in the bytes; allocation only for case-mapping non-ASCII letters
-///   whose lower case differs.
+/// - Complexity: O(n) in the bytes; a temporary buffer for the token hashes, and an
+///   allocation for case-mapping each non-ASCII letter whose lower case differs.
 public enum PromptNormalizer {
     @usableFromInline static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
     @usableFromInline static let fnvPrime: UInt64 = 0x0000_0100_0000_01B3
@@ -26,9 +26,23 @@ public enum PromptNormalizer {
     public static func forEachToken(
         _ text: UnsafeBufferPointer<UInt8>, codePunctuation: inout Int, _ token: (UInt64) -> Void
     ) {
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: maximumTokenCount(byteCount: text.count)) { out in
-            let count = tokenize(text, into: out.baseAddress!, codePunctuation: &codePunctuation)
-            for i in 0..<count { token(out[i]) }
+        codePunctuation += withTokens(of: text) { tokens, punctuation in
+            for t in tokens { token(t) }
+            return punctuation
+        }
+    }
+
+    /// Calls `body` with the text's token hashes, in a temporary buffer that lives only for
+    /// the call, and the number of code punctuation characters (see
+    /// ``forEachToken(_:codePunctuation:_:)``).
+    @inlinable
+    public static func withTokens<R>(
+        of text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt64>, Int) throws -> R
+    ) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: maximumTokenCount(byteCount: text.count)) { out in
+            var punctuation = 0
+            let count = tokenize(text, into: out.baseAddress!, codePunctuation: &punctuation)
+            return try body(UnsafeBufferPointer(rebasing: out[0..<count]), punctuation)
         }
     }
 
@@ -62,24 +76,19 @@ public enum PromptNormalizer {
         var i = 0
         let n = text.count
         while true {
-            var count = state.count
-            var hash = state.hash
-            var inToken = state.inToken
+            // A local copy, so that the loop keeps the state in registers; the out-of-line
+            // call below takes it back.
+            var local = state
             while i < n {
                 let c = bytes[i]
                 if c >= 0x80 { break }
                 let lower = c | 0x20
                 if lower &- 0x61 < 26 {
-                    hash = (hash ^ UInt64(lower)) &* fnvPrime
-                    inToken = true
+                    local.add(lower)
                 } else if c &- 0x30 < 10 {
-                    hash = (hash ^ 0x30) &* fnvPrime
-                    inToken = true
+                    local.add(0x30)
                 } else {
-                    out[count] = hash
-                    count &+= inToken ? 1 : 0
-                    hash = fnvOffset
-                    inToken = false
+                    local.flush(into: out)
                     let k = UInt64(c) &- 0x20
                     // Control characters wrap around to a large k, outside both masks.
                     punctuation &+= Int(truncatingIfNeeded:
@@ -87,9 +96,7 @@ public enum PromptNormalizer {
                 }
                 i &+= 1
             }
-            state.count = count
-            state.hash = hash
-            state.inToken = inToken
+            state = local
             guard i < n else { break }
             i += tokenizeScalar(text, at: i, state: &state, into: out)
         }
