@@ -137,17 +137,13 @@ struct JSONScanner {
                     if position + 1 < bytes.count, bytes[position] == 0x5C, bytes[position + 1] == UInt8(ascii: "u") {
                         position += 2
                         let low = try readHex4()
-                        if (0xDC00...0xDFFF).contains(low) {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            appendUTF8(0xFFFD, to: &decoded)
-                            scalar = low
-                        }
+                        guard (0xDC00...0xDFFF).contains(low) else { throw RecordError(Self.unpairedSurrogate) }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else {
-                        scalar = 0xFFFD
+                        throw RecordError(Self.unpairedSurrogate)
                     }
                 } else if (0xDC00...0xDFFF).contains(scalar) {
-                    scalar = 0xFFFD
+                    throw RecordError(Self.unpairedSurrogate)
                 }
                 appendUTF8(scalar, to: &decoded)
             default:
@@ -155,6 +151,10 @@ struct JSONScanner {
             }
         }
     }
+
+    /// A `\\u` escape of half a surrogate pair is not a character: decoding it as U+FFFD
+    /// would make distinct identifiers equal, so the record is refused instead.
+    static let unpairedSurrogate = "invalid \\u escape: unpaired UTF-16 surrogate"
 
     private mutating func readHex4() throws(RecordError) -> UInt32 {
         guard position + 4 <= bytes.count else { throw RecordError("truncated \\u escape") }
@@ -265,16 +265,19 @@ struct JSONScanner {
         }
         if !isFraction && !overflow {
             if negative {
-                guard mantissa <= UInt64(Int64.max) + 1 else { throw RecordError("integer out of range") }
+                guard mantissa <= UInt64(Int64.max) + 1 else { return .fraction(-Double(mantissa)) }
                 return .integer(mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa))
             }
-            guard mantissa <= UInt64(Int64.max) else { throw RecordError("integer out of range") }
+            // Past Int64 a whole number is still a JSON number: a double, which integer
+            // fields then refuse as out of range.
+            guard mantissa <= UInt64(Int64.max) else { return .fraction(Double(mantissa)) }
             return .integer(Int64(mantissa))
         }
         if overflow || fractionDigits > 18 {
             // Rare: fall back to the standard library's correctly rounded parser.
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
             guard let v = Double(text) else { throw RecordError("invalid number") }
+            guard v.isFinite else { throw RecordError(Self.notFinite) }
             return .fraction(v)
         }
         let e = exponent - fractionDigits
@@ -285,8 +288,11 @@ struct JSONScanner {
         } else if e > 0 {
             value = e <= 22 ? value * pow10(e) : value * pow10(22) * pow10(min(e - 22, 308))
         }
+        guard value.isFinite else { throw RecordError(Self.notFinite) }
         return .fraction(negative ? -value : value)
     }
+
+    static let notFinite = "number out of range (beyond the largest finite double)"
 
     private func pow10(_ k: Int) -> Double {
         var r = 1.0
@@ -367,6 +373,12 @@ struct JSONScanner {
     mutating func forEachMember(
         _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
     ) throws(RecordError) {
+        // A byte order mark at the start of a line (a file saved by a Windows editor, or
+        // files concatenated) is skipped, as RFC 8259 §8.1 allows a parser to.
+        if position == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { position = 3 }
+        if let bad = Self.firstInvalidUTF8(bytes) {
+            throw RecordError("invalid UTF-8 at byte \(bad + 1) of the line (records must be UTF-8, RFC 8259 §8.1)")
+        }
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else {
             throw RecordError(isAtEnd ? "empty line" : "not a JSON object")
@@ -397,6 +409,43 @@ struct JSONScanner {
         }
         skipWhitespace()
         guard isAtEnd else { throw RecordError("unexpected characters after the JSON object") }
+    }
+}
+
+extension JSONScanner {
+    /// Offset of the first byte that is not part of well-formed UTF-8, or `nil` when all
+    /// of `b` is well-formed (Unicode 15, §3.9, table 3-7: no overlong forms, no surrogates,
+    /// nothing past U+10FFFF). ASCII is checked eight bytes at a time.
+    /// - Complexity: O(n), no allocation.
+    static func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = b.baseAddress else { return nil }
+        let n = b.count
+        var i = 0
+        while i < n {
+            if i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            let length: Int
+            switch c {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: return i
+            }
+            guard i + length <= n, b[i + 1] >= low, b[i + 1] <= high else { return i }
+            for k in 2..<length where b[i + k] & 0xC0 != 0x80 { return i }
+            i += length
+        }
+        return nil
     }
 }
 

@@ -186,6 +186,12 @@ struct RawByteStream {
             try inflateAll(input: input, firstCount: count, total: &total, body)
             return
         }
+        if name.hasSuffix(".gz"), count > 0 {
+            // Named as gzip but not gzip: a damaged file, not text to read line by line.
+            let first = (0..<min(count, 2)).map { input[$0] < 16 ? "0" + String(input[$0], radix: 16) : String(input[$0], radix: 16) }
+                .joined(separator: " ")
+            throw IngestError(source: name, "is named .gz but is not a gzip stream (it starts with \(first); gzip starts with 1f 8b)")
+        }
         while count > 0 {
             try body(UnsafeBufferPointer(start: input, count: count), total)
             count = try readSome(into: input, capacity: Self.chunkSize)

@@ -18,10 +18,13 @@ extension JSONScanner {
         }
         let number: Number
         do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
-        guard case .integer(let v) = number else {
+        switch number {
+        case .integer(let v): return Int(v)
+        case .fraction(let v) where v == v.rounded(.towardZero) && abs(v) >= 0x1p63:
+            throw RecordError(field: "\(field)", "integer out of range (beyond 64 bits)")
+        case .fraction:
             throw RecordError(field: "\(field)", "should be an integer, not a fraction")
         }
-        return Int(v)
     }
 
     mutating func optionalDouble(_ field: StaticString) throws(RecordError) -> Double? {
@@ -42,30 +45,91 @@ extension JSONScanner {
         do { return try readBool() } catch { throw RecordError(field: "\(field)", "should be true or false") }
     }
 
-    /// A time: an RFC 3339 string with an offset, or an integer of epoch milliseconds.
+    /// A time: an RFC 3339 string with an offset, or an epoch number (traffic format v1
+    /// revision 1.1): integer milliseconds, or integer or fractional seconds, milliseconds,
+    /// microseconds or nanoseconds, the unit told by the magnitude (for times in
+    /// ``RecordLimits`` the four units occupy disjoint ranges). A number in none of them is
+    /// rejected, never reinterpreted. Records check the range of string times (see
+    /// ``Exchange/problem``).
     mutating func optionalTime(_ field: StaticString) throws(RecordError) -> Timestamp? {
         if consumeNull() { return nil }
+        let time: Timestamp
         if peek() == 0x22 {
             let parsed = try withStringBytes { Timestamp.parseRFC3339($0) }
             guard let parsed else {
                 throw RecordError(field: "\(field)", "not an RFC 3339 time with an offset (e.g. 2026-04-22T03:14:15.926Z)")
             }
-            return parsed
+            time = parsed
+        } else {
+            guard let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else {
+                throw RecordError(field: "\(field)", "should be an RFC 3339 string or an epoch number")
+            }
+            let number: Number
+            do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
+            guard let t = EpochUnit.timestamp(number) else {
+                throw RecordError(field: "\(field)", EpochUnit.outOfRange(number))
+            }
+            time = t
         }
-        guard let v = try optionalIntOrTimeError(field) else { return nil }
-        return Timestamp(millisecondsSinceEpoch: v)
+        return time
+    }
+}
+
+/// Epoch numbers in the unit their magnitude implies (traffic format v1 revision 1.1).
+enum EpochUnit: CaseIterable {
+    case seconds, milliseconds, microseconds, nanoseconds
+
+    /// Milliseconds per unit, as a divisor (µs, ns) or multiplier (s).
+    var scale: Double {
+        switch self {
+        case .seconds: return 1000
+        case .milliseconds: return 1
+        case .microseconds: return 1e-3
+        case .nanoseconds: return 1e-6
+        }
     }
 
-    private mutating func optionalIntOrTimeError(_ field: StaticString) throws(RecordError) -> Int64? {
-        guard let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else {
-            throw RecordError(field: "\(field)", "should be an RFC 3339 string or integer epoch milliseconds")
+    /// The range of epoch values of this unit that fall between 2000 and 2100.
+    var range: Range<Double> {
+        let first = Double(RecordLimits.earliestTime.millisecondsSinceEpoch) / scale
+        let end = Double(RecordLimits.endOfTime.millisecondsSinceEpoch) / scale
+        return first..<end
+    }
+
+    /// The time an epoch number stands for, or `nil` when it falls in no unit's range.
+    static func timestamp(_ number: JSONScanner.Number) -> Timestamp? {
+        switch number {
+        case .integer(let v):
+            // Exact integer arithmetic for the common cases.
+            if v >= 946_684_800_000 && v < 4_102_444_800_000 { return Timestamp(millisecondsSinceEpoch: v) }
+            if v >= 946_684_800 && v < 4_102_444_800 { return Timestamp(millisecondsSinceEpoch: v * 1000) }
+            if v >= 946_684_800_000_000 && v < 4_102_444_800_000_000 { return Timestamp(millisecondsSinceEpoch: v / 1000) }
+            if v >= 946_684_800_000_000_000 && v < 4_102_444_800_000_000_000 {
+                return Timestamp(millisecondsSinceEpoch: v / 1_000_000)
+            }
+            return nil
+        case .fraction(let v):
+            for unit in EpochUnit.allCases where unit.range.contains(v) {
+                return Timestamp(millisecondsSinceEpoch: Int64((v * unit.scale).rounded(.down)))
+            }
+            return nil
         }
-        let number: Number
-        do { number = try readNumber() } catch { throw RecordError(field: "\(field)", error.reason) }
-        guard case .integer(let v) = number else {
-            throw RecordError(field: "\(field)", "epoch time must be integer milliseconds")
+    }
+
+    static func outOfRange(_ number: JSONScanner.Number) -> String {
+        let shown: String
+        switch number {
+        case .integer(let v): shown = "\(v)"
+        case .fraction(let v): shown = "\(v)"
         }
-        return v
+        return "epoch number \(shown) is not a time between 2000 and 2100 in seconds, milliseconds, microseconds or nanoseconds"
+    }
+}
+
+extension RecordError {
+    /// A value outside ``RecordLimits``, as a reader reports it.
+    public init(_ problem: RecordProblem) {
+        self.init(field: problem.field, problem.reason)
     }
 }
 
@@ -82,10 +146,15 @@ public struct ExchangeLineDecoder: Sendable {
     /// When set, `prompt` and `system` are reduced to ``ContentFeatures`` straight from the
     /// line's bytes (the text is not materialised unless ``captureText`` is on).
     public var sketcher: ContentSketcher?
+    /// Refuse records with a value outside ``RecordLimits`` (on by default). Off only to
+    /// read stored records as they were, e.g. to upgrade an old database and quarantine
+    /// what the engine would refuse.
+    public var validatesLimits: Bool
 
-    public init(captureText: Bool = false, sketcher: ContentSketcher? = nil) {
+    public init(captureText: Bool = false, sketcher: ContentSketcher? = nil, validatesLimits: Bool = true) {
         self.captureText = captureText
         self.sketcher = sketcher
+        self.validatesLimits = validatesLimits
     }
 
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange {
@@ -155,9 +224,11 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "dw_content") {
                     // A stored sketch; a prompt in the same record, sketched now, takes precedence.
                     guard let text = try s.optionalString("dw_content") else { return }
-                    guard let data = Data(base64Encoded: text), let features = ContentFeatures(serialized: Array(data)) else {
+                    guard let data = Data(base64Encoded: text), var features = ContentFeatures(serialized: Array(data)) else {
                         throw RecordError(field: "dw_content", "not a DistillWatch content sketch")
                     }
+                    // An excerpt is prompt text: kept only where this reader keeps excerpts.
+                    if sketcher?.keepsExcerpts != true { features.excerpt = nil }
                     if e.content == nil { e.content = features }
                     return
                 }
@@ -180,9 +251,9 @@ public struct ExchangeLineDecoder: Sendable {
         }
         guard let time else { throw RecordError(field: "time", "missing required field") }
         guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
-        guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
         e.time = time
         e.accountID = accountID
+        if validatesLimits, let problem = e.problem { throw RecordError(problem) }
         // In place (`e.content!`): a copy would share the features' storage and make each
         // change copy it.
         if e.content != nil, sketchedPrompt {
@@ -222,7 +293,12 @@ public struct ExchangeLineDecoder: Sendable {
 
 /// Decodes one account record (spec §2) from the bytes of a JSON line.
 public struct AccountLineDecoder: Sendable {
-    public init() {}
+    /// As ``ExchangeLineDecoder/validatesLimits``.
+    public var validatesLimits: Bool
+
+    public init(validatesLimits: Bool = true) {
+        self.validatesLimits = validatesLimits
+    }
 
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> AccountRecord {
         var scanner = JSONScanner(line)
@@ -240,8 +316,8 @@ public struct AccountLineDecoder: Sendable {
             else { try s.skipValue() }
         }
         guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
-        guard !accountID.isEmpty else { throw RecordError(field: "account_id", "is empty") }
         a.accountID = accountID
+        if validatesLimits, let problem = a.problem { throw RecordError(problem) }
         return a
     }
 }
@@ -263,7 +339,8 @@ public struct LabelLineDecoder: Sendable {
             else if keyEquals(key, "persona") { persona = try s.optionalString("persona") }
             else { try s.skipValue() }
         }
-        guard let accountID, !accountID.isEmpty else { throw RecordError(field: "account_id", "missing required field") }
+        guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
+        if let problem = RecordLimits.problem(identifier: accountID, field: "account_id") { throw RecordError(problem) }
         guard let label else { throw RecordError(field: "label", "missing required field") }
         guard let value = LabelRecord.Label(rawValue: label) else {
             throw RecordError(field: "label", "must be \"attack\" or \"legit\", got \"\(label)\"")

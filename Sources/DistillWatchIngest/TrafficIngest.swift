@@ -55,6 +55,7 @@ public enum TrafficIngest {
         let decoder = AccountLineDecoder()
         var reader = LineReader(source)
         var lines = 0
+        let accountsBefore = statistics.accountRecords
         try reader.forEachLine(oversized: { line in
             lines += 1
             try statistics.reject(.tooLong(source: source.description, line: line), options: options)
@@ -69,6 +70,8 @@ public enum TrafficIngest {
         }
         statistics.bytesRead += reader.bytesRead
         if lines == 0 { throw IngestError(source: source.description, "is empty: no account records") }
+        try requireUsableLine(source, lines: lines, accepted: statistics.accountRecords - accountsBefore,
+                              statistics: statistics, noun: "an account record")
     }
 
     /// Reads exchange records and lets the scanner observe each, in input order.
@@ -86,6 +89,7 @@ public enum TrafficIngest {
     ) throws {
         let decoder = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
         var lines = 0
+        let exchangesBefore = statistics.exchangeRecords
         if options.decodeInParallel {
             var sinceProgress = 0
             statistics.bytesRead += try DecodingPipeline.run(source: source, decoder: decoder) { batch in
@@ -130,5 +134,19 @@ public enum TrafficIngest {
             statistics.bytesRead += reader.bytesRead
         }
         if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
+        try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
+                              statistics: statistics, noun: "an exchange record")
+    }
+
+    /// An input none of whose lines could be used is the wrong file or format, not data:
+    /// the scan stops with an error rather than report on nothing.
+    private static func requireUsableLine(
+        _ source: InputSource, lines: Int, accepted: Int, statistics: IngestStatistics, noun: String
+    ) throws {
+        guard accepted == 0, lines > 0 else { return }
+        let first = statistics.malformedLines.first { $0.source == source.description }
+        let example = first.map { "; line \($0.line): \($0.error)" } ?? ""
+        throw IngestError(source: source.description,
+                          "none of its \(lines) line\(lines == 1 ? " is" : "s is") \(noun)\(example)")
     }
 }

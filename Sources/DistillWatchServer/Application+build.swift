@@ -31,13 +31,17 @@ public func buildApplication(
     var logger = logger ?? Logger(label: "distillwatch")
     if logger.logLevel > .debug, let level = Logger.Level(rawValue: configuration.logLevel) { logger.logLevel = level }
 
-    let store = try store ?? openStore(configuration)
+    let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
+    let store = try store ?? openStore(configuration, decoder: decoder)
     let engine = LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds)
     let ingestor = Ingestor(store: store, engine: engine)
-    let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
 
     let replayStart = ContinuousClock.now
-    let replayed = try await ingestor.replay(decoder: decoder)
+    let (replayed, quarantined) = try await ingestor.replay(decoder: decoder, at: clock.now())
+    if quarantined > 0 {
+        logger.warning("replay quarantined events it could not apply; the server is up without them (GET /v1/quarantine lists them)",
+                       metadata: ["quarantined": "\(quarantined)"])
+    }
     if replayed > 0 {
         let status = engine.status()
         logger.info("replayed the event log", metadata: [
@@ -73,9 +77,10 @@ public func buildApplication(
     return app
 }
 
-func openStore(_ configuration: ServerConfiguration) throws -> any EventStore {
+func openStore(_ configuration: ServerConfiguration, decoder: EventDecoder) throws -> any EventStore {
     if configuration.database == ":memory:" { return InMemoryEventStore() }
-    return try SQLiteEventStore(path: configuration.database, synchronous: configuration.synchronous)
+    return try SQLiteEventStore(path: configuration.database, synchronous: configuration.synchronous,
+                                upgrade: { kind, payload in decoder.upgrade(kind, payload) })
 }
 
 /// Runs `distillwatch serve` until SIGTERM or SIGINT, then shuts down cleanly: stops

@@ -33,15 +33,54 @@ public protocol EventStore: Sendable {
     /// The latest decisions, newest first; only `accountID`'s when given.
     func decisions(accountID: String?, limit: Int) async throws -> [DecisionAuditEntry]
 
+    /// Sets aside events that replay could not apply (an undecodable payload, a value
+    /// outside ``RecordLimits``): they stay in the log, are counted in ``eventCounts()``
+    /// and listed by ``quarantined(limit:)``, so a poison event never stops the server.
+    /// Quarantining an event twice keeps the first entry.
+    func quarantine(_ entries: [QuarantineEntry]) async throws
+
+    /// The quarantined events, oldest first, with their reasons.
+    func quarantined(limit: Int) async throws -> [QuarantinedEvent]
+
     /// Releases the store's resources (the database connection).
     func close() async throws
 }
 
+/// Why an event of the log was set aside.
+public struct QuarantineEntry: Sendable, Equatable {
+    public var sequence: Int64
+    public var reason: String
+    /// When it was set aside (server wall clock).
+    public var at: Timestamp
+
+    public init(sequence: Int64, reason: String, at: Timestamp) {
+        self.sequence = sequence
+        self.reason = reason
+        self.at = at
+    }
+}
+
+/// A quarantined event with the reason it was set aside.
+public struct QuarantinedEvent: Sendable, Equatable {
+    public var event: StoredEvent
+    public var reason: String
+    public var quarantinedAt: Timestamp
+
+    public init(event: StoredEvent, reason: String, quarantinedAt: Timestamp) {
+        self.event = event
+        self.reason = reason
+        self.quarantinedAt = quarantinedAt
+    }
+}
+
 /// The kinds of events in the log. The raw values are stored: never renumber.
 public enum EventKind: Int, Sendable, Codable, CaseIterable {
-    /// An accepted exchange record: its JSON line exactly as received (spec §1).
+    /// An accepted exchange record (spec §1), in its stored form: the decoded record
+    /// re-encoded with only the fields the engine reads and the prompt's content sketch,
+    /// never the line as received, so no prompt, response or unknown field is kept.
+    /// (Databases of format 1 held the line as received; opening one upgrades it.)
     case exchange = 1
-    /// An account record: its JSON line exactly as received (spec §2).
+    /// An account record (spec §2), in its stored form (the decoded record re-encoded).
     case account = 2
     /// An analyst's label on an account: a JSON ``LabelEvent``.
     case accountLabel = 3
@@ -97,11 +136,14 @@ public struct EventCounts: Sendable, Equatable, Codable {
     public var total: Int
     public var lastSequence: Int64
     public var byKind: [EventKind: Int]
+    /// Events set aside by replay (see ``EventStore/quarantine(_:)``).
+    public var quarantined: Int
 
-    public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:]) {
+    public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:], quarantined: Int = 0) {
         self.total = total
         self.lastSequence = lastSequence
         self.byKind = byKind
+        self.quarantined = quarantined
     }
 
     public subscript(kind: EventKind) -> Int { byKind[kind] ?? 0 }
@@ -164,3 +206,13 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// What becomes of a format-1 payload (an exchange or account line as received) when its
+/// database is upgraded: its typed form, or a replacement and the reason it is set aside.
+public enum PayloadUpgrade: Sendable, Equatable {
+    case replace([UInt8])
+    case quarantine(replacement: [UInt8], reason: String)
+}
+
+/// Turns a format-1 payload of the given kind into its format-2 form.
+public typealias PayloadUpgrader = @Sendable (EventKind, [UInt8]) -> PayloadUpgrade

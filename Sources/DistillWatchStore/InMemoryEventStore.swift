@@ -7,6 +7,7 @@ public final class InMemoryEventStore: EventStore {
     private struct State {
         var events: [StoredEvent] = []
         var decisions: [DecisionAuditEntry] = []
+        var quarantine: [Int64: QuarantineEntry] = [:]
         var closed = false
     }
 
@@ -36,7 +37,7 @@ public final class InMemoryEventStore: EventStore {
 
     public func eventCounts() async throws -> EventCounts {
         state.withLock { s in
-            var counts = EventCounts(total: s.events.count, lastSequence: Int64(s.events.count))
+            var counts = EventCounts(total: s.events.count, lastSequence: Int64(s.events.count), quarantined: s.quarantine.count)
             for e in s.events { counts.byKind[e.kind, default: 0] += 1 }
             return counts
         }
@@ -53,6 +54,21 @@ public final class InMemoryEventStore: EventStore {
     public func decisions(accountID: String?, limit: Int) async throws -> [DecisionAuditEntry] {
         state.withLock { s in
             Array(s.decisions.reversed().lazy.filter { accountID == nil || $0.accountID == accountID }.prefix(limit))
+        }
+    }
+
+    public func quarantine(_ entries: [QuarantineEntry]) async throws {
+        state.withLock { s in
+            for e in entries where s.quarantine[e.sequence] == nil { s.quarantine[e.sequence] = e }
+        }
+    }
+
+    public func quarantined(limit: Int) async throws -> [QuarantinedEvent] {
+        state.withLock { s in
+            s.quarantine.values.sorted { $0.sequence < $1.sequence }.prefix(limit).compactMap { q in
+                guard q.sequence >= 1, q.sequence <= Int64(s.events.count) else { return nil }
+                return QuarantinedEvent(event: s.events[Int(q.sequence) - 1], reason: q.reason, quarantinedAt: q.at)
+            }
         }
     }
 

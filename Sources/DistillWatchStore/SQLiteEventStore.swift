@@ -23,11 +23,28 @@ public final class SQLiteEventStore: EventStore {
     public let path: String
     private let pool: DatabasePool
 
+    /// The format of the files this version writes, kept in the file header
+    /// (`PRAGMA user_version`): 1 stored exchange and account lines as received; 2 stores
+    /// them in their typed form and has the quarantine table.
+    public static let formatVersion = 2
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    /// - Throws: ``StoreError`` naming the file when it cannot be opened or is not a
-    ///   DistillWatch database.
-    public init(path: String, synchronous: Synchronous = .full) throws {
+    ///
+    /// A format-1 database is upgraded in one transaction: `upgrade` turns each stored
+    /// exchange or account line into its typed form (or sets it aside with a reason), so
+    /// that no text received before the upgrade stays in the file. Without `upgrade`, a
+    /// format-1 database is refused.
+    /// - Throws: ``StoreError`` naming the file and what to do when it is empty (0 bytes),
+    ///   not a DistillWatch database, damaged, written by a newer DistillWatch, or of an
+    ///   older format that cannot be upgraded here.
+    public init(path: String, synchronous: Synchronous = .full, upgrade: PayloadUpgrader? = nil) throws {
         self.path = path
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw StoreError("""
+                \(path): the file is empty (0 bytes), so it holds no event log. If it was truncated, \
+                restore it from a backup; to start a new log, remove the file or give --database a new path
+                """)
+        }
         var configuration = Configuration()
         configuration.label = "distillwatch"
         configuration.busyMode = .timeout(5)
@@ -35,15 +52,44 @@ public final class SQLiteEventStore: EventStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: pragma)
         }
+        let migrator = Self.migrator(upgrade: upgrade)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            try pool.read { db in try Self.checkCanMigrate(db, migrator: migrator, upgrade: upgrade, path: path) }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
         } catch {
-            throw StoreError("\(path): cannot open the database: \(error)")
+            throw StoreError("""
+                \(path): cannot open the database: \(error). If the file is damaged, restore it from a backup; \
+                to start a new log, give --database a new path
+                """)
         }
     }
 
-    private static var migrator: DatabaseMigrator {
+    /// Refuses a file that is not ours, newer than this version, or old without an upgrader.
+    private static func checkCanMigrate(_ db: Database, migrator: DatabaseMigrator, upgrade: PayloadUpgrader?, path: String) throws {
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if try migrator.hasBeenSuperseded(db) || version > formatVersion {
+            throw StoreError("""
+                \(path): written by a newer DistillWatch (format \(version); this version reads up to \(formatVersion)). \
+                Run the newer version, or give --database a new path
+                """)
+        }
+        let applied = try migrator.appliedIdentifiers(db)
+        if applied.isEmpty, try db.tableExists("events") == false,
+           try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") ?? 0 > 0 {
+            throw StoreError("\(path): an SQLite database, but not a DistillWatch event log. Give --database another path")
+        }
+        if applied.contains("v1"), !applied.contains("v2-typed-payloads"), upgrade == nil {
+            throw StoreError("""
+                \(path): a format-1 database (it holds records as received). Start `distillwatch serve` on it \
+                once to upgrade it to format \(formatVersion)
+                """)
+        }
+    }
+
+    private static func migrator(upgrade: PayloadUpgrader?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -69,7 +115,43 @@ public final class SQLiteEventStore: EventStore {
                 CREATE INDEX decisions_account ON decisions(account_id, id);
                 """)
         }
+        migrator.registerMigration("v2-typed-payloads") { db in
+            try db.execute(sql: """
+                CREATE TABLE quarantine (
+                    sequence INTEGER PRIMARY KEY,
+                    reason TEXT NOT NULL,
+                    quarantined_at INTEGER NOT NULL
+                );
+                """)
+            if let upgrade { try upgradePayloads(db, upgrade) }
+            try db.execute(sql: "PRAGMA user_version = \(formatVersion)")
+        }
         return migrator
+    }
+
+    /// Rewrites every format-1 exchange and account payload through `upgrade`.
+    private static func upgradePayloads(_ db: Database, _ upgrade: PayloadUpgrader) throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var after: Int64 = 0
+        let update = try db.makeStatement(sql: "UPDATE events SET payload = ? WHERE sequence = ?")
+        let quarantine = try db.makeStatement(sql: "INSERT OR IGNORE INTO quarantine (sequence, reason, quarantined_at) VALUES (?, ?, ?)")
+        while true {
+            let page = try fetchEvents(db, sql: """
+                SELECT sequence, kind, subject, received_at, payload FROM events
+                WHERE sequence > ? AND kind IN (1, 2) ORDER BY sequence LIMIT 4096
+                """, arguments: [after])
+            guard let last = page.last else { break }
+            for event in page {
+                switch upgrade(event.kind, event.payload) {
+                case .replace(let payload):
+                    try update.execute(arguments: [Data(payload), event.sequence])
+                case .quarantine(let payload, let reason):
+                    try update.execute(arguments: [Data(payload), event.sequence])
+                    try quarantine.execute(arguments: [event.sequence, "upgrade to format \(formatVersion): " + reason, now])
+                }
+            }
+            after = last.sequence
+        }
     }
 
     public func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
@@ -114,6 +196,7 @@ public final class SQLiteEventStore: EventStore {
     public func eventCounts() async throws -> EventCounts {
         try await pool.read { db in
             var counts = EventCounts()
+            counts.quarantined = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM quarantine") ?? 0
             let rows = try Row.fetchCursor(db, sql: "SELECT kind, COUNT(*), MAX(sequence) FROM events GROUP BY kind")
             while let row = try rows.next() {
                 let n: Int = row[1]
@@ -167,6 +250,31 @@ public final class SQLiteEventStore: EventStore {
                     verdict: Verdict(rawValue: row[2]) ?? .allow, score: row[3],
                     reasons: reasons.isEmpty ? [] : reasons.split(separator: ",").map(String.init),
                     endpoint: row[5], caller: row[6], requestID: row[7])
+            }
+        }
+    }
+
+    public func quarantine(_ entries: [QuarantineEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO quarantine (sequence, reason, quarantined_at) VALUES (?, ?, ?)")
+            for e in entries { try statement.execute(arguments: [e.sequence, e.reason, e.at.millisecondsSinceEpoch]) }
+        }
+    }
+
+    public func quarantined(limit: Int) async throws -> [QuarantinedEvent] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.sequence, e.kind, e.subject, e.received_at, e.payload, q.reason, q.quarantined_at
+                FROM quarantine q JOIN events e ON e.sequence = q.sequence ORDER BY q.sequence LIMIT ?
+                """, arguments: [limit])
+            return rows.map { row in
+                let rawKind: Int = row[1]
+                let payload: [UInt8] = (row[4] as Data?).map { [UInt8]($0) } ?? []
+                let event = StoredEvent(sequence: row[0], kind: EventKind(rawValue: rawKind) ?? .flush, subject: row[2],
+                                        receivedAt: Timestamp(millisecondsSinceEpoch: row[3]), payload: payload)
+                return QuarantinedEvent(event: event, reason: row[5], quarantinedAt: Timestamp(millisecondsSinceEpoch: row[6]))
             }
         }
     }

@@ -36,6 +36,11 @@ public struct DetectionEngine: Sendable {
     /// Exchanges that arrived older than an earlier one of the same account; they are
     /// counted at that account's latest time.
     public private(set) var outOfOrderExchanges = 0
+    /// Exchanges refused because a value was outside ``RecordLimits`` (readers reject such
+    /// records first; this guards callers that build exchanges themselves).
+    public private(set) var refusedExchanges = 0
+    /// Account records refused for the same reason.
+    public private(set) var refusedAccountRecords = 0
     /// Data families some input carried, one bit per `DataFamily` case (volume and timing
     /// come with every exchange).
     private var familyBits: UInt16 = DataFamily.volume.bit | DataFamily.timing.bit
@@ -47,9 +52,15 @@ public struct DetectionEngine: Sendable {
     // MARK: Accounts
 
     /// Records (or updates) what the provider knows about an account: tier, creation time,
-    /// allowlisting. Fields absent from `record` keep their previous values.
+    /// allowlisting. Fields absent from `record` keep their previous values. An analyst's
+    /// `confirmed_attack` label outranks `allowlisted`: the account stays blocked. A record
+    /// with a value outside ``RecordLimits`` changes nothing but ``refusedAccountRecords``.
     /// - Complexity: O(1) amortised.
     public mutating func register(_ record: AccountRecord) {
+        guard record.problem == nil else {
+            refusedAccountRecords += 1
+            return
+        }
         let i = Int(slot(for: record.accountID))
         if var existing = records[i] {
             existing.merge(record)
@@ -64,7 +75,7 @@ public struct DetectionEngine: Sendable {
         states[i].allowlisted = merged.allowlisted == true
             || policy.allowlist.contains(accountID: merged.accountID, record: merged)
         familyBits |= DataFamily.accounts.bit
-        if states[i].allowlisted { states[i].verdict = .allow }
+        if states[i].allowlisted, states[i].label != .confirmedAttack { states[i].verdict = .allow }
     }
 
     private mutating func slot(for accountID: String) -> Int32 {
@@ -92,10 +103,16 @@ public struct DetectionEngine: Sendable {
     ///
     /// Exchanges must come in time order per account (the ``ReorderBuffer`` guarantees it
     /// for input up to its tolerance out of order); an older one is counted at the
-    /// account's latest time and tallied in ``outOfOrderExchanges``.
+    /// account's latest time and tallied in ``outOfOrderExchanges``. An exchange with a
+    /// value outside ``RecordLimits`` (see ``Exchange/problem``) changes nothing but
+    /// ``refusedExchanges``, so that no input can make the engine trap.
     /// - Complexity: O(1) amortised.
     @discardableResult
     public mutating func observe(_ e: Exchange) -> Decision {
+        guard e.problem == nil else {
+            refusedExchanges += 1
+            return decision(for: e.accountID)
+        }
         let i = Int(slot(for: e.accountID))
         if firstTime == nil { firstTime = e.time }
         noteFamilies(e)
@@ -151,7 +168,7 @@ public struct DetectionEngine: Sendable {
         if existed {
             let gapSeconds = Double(t.milliseconds(since: s.lastSeen)) / 1000
             if gapSeconds <= 3600 {
-                s.gapCount += 1
+                s.gapCount.incrementSaturating()
                 let delta = gapSeconds - s.gapMean
                 s.gapMean += delta / Double(s.gapCount)
                 s.gapM2 += delta * (gapSeconds - s.gapMean)
@@ -165,23 +182,23 @@ public struct DetectionEngine: Sendable {
         // exchange falls in that model's pivot window.
         if let release, existed, s.firstSeen < release.firstSeen,
            t.milliseconds(since: release.firstSeen) < Int64(policy.pivotWindowHours * Double(Timestamp.millisecondsPerHour)) {
-            s.pivotWindowExchanges += 1
+            s.pivotWindowExchanges.incrementSaturating()
             s.pivotModel = release.model
-            if model == release.model { s.pivotNewModelExchanges += 1 }
+            if model == release.model { s.pivotNewModelExchanges.incrementSaturating() }
         }
 
-        s.exchanges += 1
+        s.exchanges.incrementSaturating()
         s.lastSeen = t
         let output = Int64(max(0, e.outputTokens ?? 0))
-        s.outputTokens += output
-        s.inputTokens += Int64(max(0, e.inputTokens ?? 0))
-        s.reasoningTokens += Int64(max(0, e.reasoningTokens ?? 0))
+        s.outputTokens.addSaturating(output)
+        s.inputTokens.addSaturating(Int64(max(0, e.inputTokens ?? 0)))
+        s.reasoningTokens.addSaturating(Int64(max(0, e.reasoningTokens ?? 0)))
 
         // Sliding window of hourly buckets.
         if hour > s.windowHour {
             let advance = min(24, hour - s.windowHour)
             for k in 1...advance {
-                let b = Int((s.windowHour + k) % 24)
+                let b = Int(floorModulo(s.windowHour + k, 24))
                 s.windowExchangeSum -= Int64(s.windowExchanges[b])
                 s.windowOutputTokenSum -= Int64(s.windowOutputTokens[b])
                 s.windowExchanges[b] = 0
@@ -189,9 +206,9 @@ public struct DetectionEngine: Sendable {
             }
             s.windowHour = hour
         }
-        let bucket = Int(((hour % 24) + 24) % 24)
-        s.windowExchanges[bucket] &+= 1
-        s.windowExchangeSum += 1
+        let bucket = Int(floorModulo(hour, 24))
+        s.windowExchanges[bucket].incrementSaturating()
+        s.windowExchangeSum.incrementSaturating()
         let tokenRoom = UInt32.max - s.windowOutputTokens[bucket]
         let added = UInt32(min(Int64(tokenRoom), output))
         s.windowOutputTokens[bucket] += added
@@ -201,48 +218,48 @@ public struct DetectionEngine: Sendable {
         let hod = t.hourOfDay
         let c = Double(s.hourOfDayCounts[hod])
         s.hourOfDayCLogC += (c + 1) * Double.log(c + 1) - (c > 0 ? c * Double.log(c) : 0)
-        s.hourOfDayCounts[hod] += 1
+        s.hourOfDayCounts[hod].incrementSaturating()
         if hour != s.lastActiveHour {
-            s.activeHours += 1
+            s.activeHours.incrementSaturating()
             s.lastActiveHour = hour
         }
 
         // Rate limits.
-        if e.effectiveStatus == 429 { s.status429 += 1 }
+        if e.effectiveStatus == 429 { s.status429.incrementSaturating() }
         let minute = t.minuteIndex
         if minute != s.currentMinute {
             s.currentMinute = minute
             s.currentMinuteCount = 0
-            s.minutesActive += 1
+            s.minutesActive.incrementSaturating()
         }
-        s.currentMinuteCount += 1
+        s.currentMinuteCount.incrementSaturating()
         let nearLimit = max(1, UInt32((s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
-        if s.currentMinuteCount == nearLimit { s.minutesNearLimit += 1 }
+        if s.currentMinuteCount == nearLimit { s.minutesNearLimit.incrementSaturating() }
 
         // Parameters.
         if model >= 0 { s.lastModel = model }
         if let mt = e.maxTokens {
             let v = Int32(clamping: mt)
-            if s.maxTokensSeen > 0, v != s.lastMaxTokens { s.maxTokensChanges += 1 }
+            if s.maxTokensSeen > 0, v != s.lastMaxTokens { s.maxTokensChanges.incrementSaturating() }
             s.lastMaxTokens = v
-            s.maxTokensSeen += 1
+            s.maxTokensSeen.incrementSaturating()
         }
         if let thinking = e.thinking {
-            s.thinkingSeen += 1
-            if thinking { s.thinkingOn += 1 }
+            s.thinkingSeen.incrementSaturating()
+            if thinking { s.thinkingOn.incrementSaturating() }
         }
         if let temperature = e.temperature {
-            if s.temperatureSeen > 0, temperature != s.lastTemperature { s.temperatureChanges += 1 }
+            if s.temperatureSeen > 0, temperature != s.lastTemperature { s.temperatureChanges.incrementSaturating() }
             s.lastTemperature = temperature
-            s.temperatureSeen += 1
+            s.temperatureSeen.incrementSaturating()
         }
         if let messages = e.messageCount {
-            s.messageCountSeen += 1
-            if messages == 1 { s.singleTurn += 1 }
+            s.messageCountSeen.incrementSaturating()
+            if messages == 1 { s.singleTurn.incrementSaturating() }
         }
         if let tools = e.toolCount {
-            s.toolCountSeen += 1
-            if tools > 0 { s.toolUse += 1 }
+            s.toolCountSeen.incrementSaturating()
+            if tools > 0 { s.toolUse.incrementSaturating() }
         }
     }
 

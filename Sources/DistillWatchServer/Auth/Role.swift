@@ -4,13 +4,17 @@
 /// |---|---|
 /// | `ingest` | `POST /v1/exchanges`, `POST /v1/accounts` |
 /// | `decide` | `POST /v1/decide`, `POST /beta/litellm_basic_guardrail_api` |
-/// | `analyst` | `GET /v1/accounts/{id}`, `GET /v1/campaigns[/{id}]`, `GET /v1/report`, `GET /v1/decisions`, labels, `POST /v1/flush` |
+/// | `analyst` | `GET /v1/accounts/{id}`, `GET /v1/campaigns[/{id}]`, `GET /v1/report`, `GET /v1/decisions`, `GET /v1/quarantine`, `GET /v1/status`, labels, `POST /v1/flush` |
+/// | `exempt` | with `ingest`: account records may set `allowlisted` and `verified` (from any other token those fields are ignored) |
 ///
 /// `GET /metrics` takes any valid token; `GET /healthz` takes none.
 public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     case ingest
     case decide
     case analyst
+    /// May exempt accounts from detection (`allowlisted`) or vouch for them (`verified`)
+    /// in account records: a decision of the provider's, not of its log pipeline.
+    case exempt
 }
 
 /// A bearer token from the configuration.
@@ -36,7 +40,7 @@ public struct AccessToken: Sendable, Equatable {
         var roles: Set<Role> = []
         for r in parts[1].split(separator: "+") {
             guard let role = Role(rawValue: String(r)) else {
-                throw ConfigurationError("token \"\(parts[0])\": unknown role \"\(r)\" (roles: ingest, decide, analyst)")
+                throw ConfigurationError("token \"\(parts[0])\": unknown role \"\(r)\" (roles: ingest, decide, analyst, exempt)")
             }
             roles.insert(role)
         }

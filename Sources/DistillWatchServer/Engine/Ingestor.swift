@@ -33,19 +33,35 @@ final class Ingestor: Sendable {
         }.value
     }
 
-    /// Rebuilds the engine from the log (at start-up, before serving).
-    /// - Returns: the number of events replayed.
-    func replay(decoder: EventDecoder, pageSize: Int = 8192) async throws -> Int {
+    /// Rebuilds the engine from the log (at start-up, before serving). An event that cannot
+    /// be decoded, or holds a value the engine refuses, is quarantined and skipped: a
+    /// poison event never stops the server, and every restart skips it the same way.
+    /// - Returns: the number of events replayed and of events quarantined.
+    func replay(decoder: EventDecoder, at time: Timestamp, pageSize: Int = 8192) async throws -> (replayed: Int, quarantined: Int) {
         var after: Int64 = 0
         var count = 0
+        var quarantined = 0
         while true {
             let page = try await store.events(after: after, limit: pageSize)
             guard let last = page.last else { break }
-            let inputs = try page.map(decoder.input(for:))
+            var inputs: [EngineInput] = []
+            inputs.reserveCapacity(page.count)
+            var refused: [QuarantineEntry] = []
+            for event in page {
+                do {
+                    inputs.append(try decoder.input(for: event))
+                } catch {
+                    refused.append(QuarantineEntry(sequence: event.sequence, reason: "\(error)", at: time))
+                }
+            }
+            if !refused.isEmpty {
+                try await store.quarantine(refused)
+                quarantined += refused.count
+            }
             await engine.apply(inputs, lastSequence: last.sequence)
             after = last.sequence
             count += page.count
         }
-        return count
+        return (count, quarantined)
     }
 }

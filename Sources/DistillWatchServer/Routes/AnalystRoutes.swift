@@ -11,16 +11,16 @@ struct AnalystRoutes {
     func build() -> RouteCollection<DistillWatchRequestContext> {
         let routes = RouteCollection(context: DistillWatchRequestContext.self)
         routes.add(middleware: RequireRole(.analyst))
-        routes.get("accounts/:id") { _, context in try await account(try context.parameters.require("id")) }
+        routes.get("accounts/:id") { _, context in try await account(try context.identifier("id")) }
         routes.post("accounts/:id/label") { request, context in
-            try await labelAccount(try context.parameters.require("id"), request, context: context)
+            try await labelAccount(try context.identifier("id"), request, context: context)
         }
         routes.get("campaigns") { _, _ in
             let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
             return JSONBody(CampaignList(campaigns: report.campaigns))
         }
         routes.get("campaigns/:id") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try context.identifier("id")
             let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
             guard let campaign = report.campaigns.first(where: { $0.campaignID == id }) else {
                 throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
@@ -28,7 +28,7 @@ struct AnalystRoutes {
             return JSONBody(campaign)
         }
         routes.post("campaigns/:id/label") { request, context in
-            try await labelCampaign(try context.parameters.require("id"), request, context: context)
+            try await labelCampaign(try context.identifier("id"), request, context: context)
         }
         routes.get("report") { request, _ in
             let all = request.uri.queryParameters["all"].map { $0 == "true" || $0 == "1" } ?? false
@@ -45,6 +45,10 @@ struct AnalystRoutes {
             let range = try await commit([NewEvent(kind: .flush, subject: nil, payload: [])], [.flush], at: time)
             await state.audit.drain()
             return JSONBody(FlushResult(sequence: range?.upperBound, status: state.engine.status()))
+        }
+        routes.get("quarantine") { request, _ in
+            let limit = min(10_000, max(1, request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 100))
+            return JSONBody(QuarantineList(events: try await state.store.quarantined(limit: limit).map(QuarantineList.Event.init)))
         }
         routes.get("status") { _, _ in
             JSONBody(StatusResponse(engine: state.engine.status(), log: try await state.store.eventCounts(),
@@ -168,7 +172,8 @@ struct StatusResponse: Encodable, Sendable {
         try c.encode(engine, forKey: .engine)
         var byKind: [String: Int] = [:]
         for (k, n) in log.byKind { byKind[k.name] = n }
-        try c.encode(LogCounts(total: log.total, lastSequence: log.lastSequence, byKind: byKind), forKey: .log)
+        try c.encode(LogCounts(total: log.total, lastSequence: log.lastSequence, byKind: byKind, quarantined: log.quarantined),
+                     forKey: .log)
         try c.encode(auditWritten, forKey: .auditWritten)
         try c.encode(auditDropped, forKey: .auditDropped)
     }
@@ -177,12 +182,47 @@ struct StatusResponse: Encodable, Sendable {
         var total: Int
         var lastSequence: Int64
         var byKind: [String: Int]
+        var quarantined: Int
         enum CodingKeys: String, CodingKey {
             case total
             case lastSequence = "last_sequence"
             case byKind = "by_kind"
+            case quarantined
         }
     }
+}
+
+/// `GET /v1/quarantine`: events of the log that replay set aside, oldest first, with why.
+/// Payloads are stored forms (typed records, label JSON), never text as received.
+struct QuarantineList: Encodable, Sendable {
+    struct Event: Encodable, Sendable {
+        var sequence: Int64
+        var kind: String
+        var subject: String?
+        var receivedAt: Timestamp
+        var quarantinedAt: Timestamp
+        var reason: String
+        var storedForm: String
+
+        init(_ q: QuarantinedEvent) {
+            sequence = q.event.sequence
+            kind = q.event.kind.name
+            subject = q.event.subject
+            receivedAt = q.event.receivedAt
+            quarantinedAt = q.quarantinedAt
+            reason = q.reason
+            storedForm = String(decoding: q.event.payload, as: UTF8.self)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sequence, kind, subject, reason
+            case receivedAt = "received_at"
+            case quarantinedAt = "quarantined_at"
+            case storedForm = "stored_form"
+        }
+    }
+
+    var events: [Event]
 }
 
 /// `GET /v1/accounts/{id}`: the account as the v1 report lists it (the same

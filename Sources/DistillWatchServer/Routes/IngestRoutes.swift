@@ -16,7 +16,7 @@ struct IngestRoutes {
         let routes = RouteCollection(context: DistillWatchRequestContext.self)
         routes.add(middleware: RequireRole(.ingest))
         routes.post("exchanges") { request, _ in try await exchanges(request) }
-        routes.post("accounts") { request, _ in try await accounts(request) }
+        routes.post("accounts") { request, context in try await accounts(request, context: context) }
         return routes
     }
 
@@ -29,7 +29,7 @@ struct IngestRoutes {
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
                 let e = try decoder.decode(line)
-                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: Self.storedForm(of: e, line: line)),
+                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)),
                              .exchange(e))
             } catch {
                 batch.reject(number, line, error)
@@ -41,36 +41,36 @@ struct IngestRoutes {
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
     }
 
-    func accounts(_ request: Request) async throws -> JSONBody<IngestResult> {
+    /// Account records. `allowlisted` and `verified` exempt an account from detection or
+    /// vouch for it, so they are taken only from a token with the `exempt` role; from any
+    /// other token they are ignored and listed in the answer's `ignored_fields`.
+    func accounts(_ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<IngestResult> {
         let start = ContinuousClock.now
         defer { state.metrics.duration("accounts", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
         let decoder = state.decoder.accounts
+        let mayExempt = context.token?.roles.contains(.exempt) == true
         var batch = Batch()
+        var ignored: [IgnoredField] = []
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
-                let a = try decoder.decode(line)
-                batch.accept(NewEvent(kind: .account, subject: a.accountID, payload: Array(line)), .account(a))
+                var a = try decoder.decode(line)
+                if !mayExempt {
+                    for field in a.removeExemptions() where ignored.count < IngestRoutes.rejectedLinesListed {
+                        ignored.append(IgnoredField(line: number, field: field,
+                                                    reason: "needs a token with the exempt role; ignored"))
+                    }
+                }
+                batch.accept(NewEvent(kind: .account, subject: a.accountID, payload: EventDecoder.storedForm(of: a)), .account(a))
             } catch {
                 batch.reject(number, line, error)
             }
         }
-        let result = try await commit(batch, noun: "account")
+        var result = try await commit(batch, noun: "account")
+        result.ignoredFields = ignored.isEmpty ? nil : ignored
         state.metrics.accountsAccepted.increment(by: result.accepted)
         state.metrics.accountsRejected.increment(by: result.rejected)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
-    }
-
-    /// What the event log keeps of an exchange: the line as received when it carries no
-    /// text; otherwise the exchange re-encoded without `system`, `prompt` and `response` and
-    /// with its content sketch, so that no customer text is stored and a replay rebuilds
-    /// exactly the same engine state.
-    static func storedForm(of e: Exchange, line: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        guard e.prompt != nil || e.system != nil || e.response != nil else { return Array(line) }
-        var out: [UInt8] = []
-        JSONLineEncoder.appendWithoutText(e, to: &out)
-        out.removeLast()  // the newline
-        return out
     }
 
     private func commit(_ batch: Batch, noun: String) async throws -> IngestResult {
@@ -118,12 +118,33 @@ struct IngestResult: Codable, Sendable, Equatable {
     /// Log sequence numbers of the accepted records, if any.
     var firstSequence: Int64?
     var lastSequence: Int64?
+    /// Fields of accepted records that were not applied (account exemptions sent without
+    /// the `exempt` role); absent when there were none.
+    var ignoredFields: [IgnoredField]? = nil
 
     enum CodingKeys: String, CodingKey {
         case accepted, rejected
         case rejectedLines = "rejected_lines"
         case firstSequence = "first_sequence"
         case lastSequence = "last_sequence"
+        case ignoredFields = "ignored_fields"
+    }
+}
+
+struct IgnoredField: Codable, Sendable, Equatable {
+    var line: Int
+    var field: String
+    var reason: String
+}
+
+extension AccountRecord {
+    /// Clears the fields that exempt an account from detection or vouch for it, and
+    /// returns the names of those that were set.
+    mutating func removeExemptions() -> [String] {
+        var removed: [String] = []
+        if allowlisted != nil { allowlisted = nil; removed.append("allowlisted") }
+        if verified != nil { verified = nil; removed.append("verified") }
+        return removed
     }
 }
 

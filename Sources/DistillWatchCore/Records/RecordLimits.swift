@@ -1,0 +1,153 @@
+/// The ranges that the values of a record must fall in before the engine sees them: the
+/// one validation layer that every reader (v1 lines, account records, gateway bodies) and
+/// the engine itself apply.
+///
+/// The bounds are sanity bounds, not policy: each is far beyond any real exchange, and a
+/// value outside one means a broken or hostile writer. A record with such a value is
+/// rejected whole, with the field named, rather than clamped, because a clamped value would
+/// be evidence DistillWatch made up. Times are bounded to 2000-01-01 … 2100-01-01, the
+/// range in which traffic format v1 revision 1.1 lets a reader tell epoch seconds,
+/// milliseconds, microseconds and nanoseconds apart (`shared/spec/traffic-format.md`).
+public enum RecordLimits {
+    /// 2000-01-01T00:00:00Z, the earliest time accepted (inclusive).
+    public static let earliestTime = Timestamp(millisecondsSinceEpoch: 946_684_800_000)
+    /// 2100-01-01T00:00:00Z, the end of the accepted range (exclusive).
+    public static let endOfTime = Timestamp(millisecondsSinceEpoch: 4_102_444_800_000)
+    /// Tokens of one exchange (`input_tokens`, `output_tokens`, `reasoning_tokens`,
+    /// `max_tokens`): 100 million, a hundred times the largest context window offered in 2026.
+    public static let maximumTokens = 100_000_000
+    /// Tool definitions sent with one request.
+    public static let maximumToolCount = 100_000
+    /// Messages in one request.
+    public static let maximumMessageCount = 10_000_000
+    /// HTTP statuses (RFC 9110 §15: three digits, first digit 1 to 5).
+    public static let statuses = 100...599
+    /// `latency_ms`: one week, in milliseconds.
+    public static let maximumLatencyMilliseconds = 7 * 86_400_000.0
+    /// `temperature`: no provider accepts more than 2; 100 leaves room for odd scales.
+    public static let maximumTemperature = 100.0
+    /// Autonomous system numbers are 32-bit (RFC 6793).
+    public static let asns = 0...4_294_967_295
+    /// Bytes of an identifier (`account_id`, `request_id`, `api_key_id`, campaign ids).
+    public static let maximumIdentifierBytes = 1024
+    /// Bytes of any other short string field (`model`, `user_agent`, `client_ip`, …).
+    public static let maximumFieldBytes = 8192
+
+    /// Whether `time` lies in the accepted range.
+    @inlinable
+    public static func accepts(_ time: Timestamp) -> Bool {
+        time >= earliestTime && time < endOfTime
+    }
+
+    /// The reason a time is refused, for messages.
+    public static var timeRangeDescription: String { "2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z" }
+}
+
+/// Why a record's value was refused: the field to blame and a reason a user can act on.
+/// Readers add the file and line.
+public struct RecordProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    public var field: String
+    public var reason: String
+
+    public init(field: String, _ reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String { "field \"\(field)\": \(reason)" }
+}
+
+extension Exchange {
+    /// The first value of this exchange outside ``RecordLimits``, or `nil` when every value
+    /// is acceptable. Text fields (`system`, `prompt`, `response`) are not bounded here:
+    /// they are reduced to sketches of fixed size.
+    /// - Complexity: O(1) plus the lengths of the identifier fields.
+    public var problem: RecordProblem? {
+        if let p = RecordLimits.problem(time: time, field: "time") { return p }
+        if let p = RecordLimits.problem(identifier: accountID, field: "account_id") { return p }
+        if let p = RecordLimits.problem(identifier: requestID, field: "request_id") { return p }
+        if let p = RecordLimits.problem(identifier: apiKeyID, field: "api_key_id") { return p }
+        if let p = RecordLimits.problem(count: inputTokens, field: "input_tokens", maximum: RecordLimits.maximumTokens) { return p }
+        if let p = RecordLimits.problem(count: outputTokens, field: "output_tokens", maximum: RecordLimits.maximumTokens) { return p }
+        if let p = RecordLimits.problem(count: reasoningTokens, field: "reasoning_tokens", maximum: RecordLimits.maximumTokens) { return p }
+        if let p = RecordLimits.problem(count: maxTokens, field: "max_tokens", maximum: RecordLimits.maximumTokens) { return p }
+        if let p = RecordLimits.problem(count: toolCount, field: "tool_count", maximum: RecordLimits.maximumToolCount) { return p }
+        if let p = RecordLimits.problem(count: messageCount, field: "message_count", maximum: RecordLimits.maximumMessageCount) { return p }
+        if let status, !RecordLimits.statuses.contains(status) {
+            return RecordProblem(field: "status", "\(status) is not an HTTP status (100 to 599)")
+        }
+        if let p = RecordLimits.problem(measure: latencyMilliseconds, field: "latency_ms",
+                                        maximum: RecordLimits.maximumLatencyMilliseconds, unit: " ms") { return p }
+        if let p = RecordLimits.problem(measure: temperature, field: "temperature", maximum: RecordLimits.maximumTemperature, unit: "") {
+            return p
+        }
+        if let asn, !RecordLimits.asns.contains(asn) {
+            return RecordProblem(field: "asn", "\(asn) is not an autonomous system number (0 to 4294967295)")
+        }
+        if let p = RecordLimits.problem(shortString: model, field: "model") { return p }
+        if let p = RecordLimits.problem(shortString: operation, field: "operation") { return p }
+        if let p = RecordLimits.problem(shortString: finishReason, field: "finish_reason") { return p }
+        if let p = RecordLimits.problem(shortString: clientIP, field: "client_ip") { return p }
+        if let p = RecordLimits.problem(shortString: country, field: "country") { return p }
+        if let p = RecordLimits.problem(shortString: userAgent, field: "user_agent") { return p }
+        if let p = RecordLimits.problem(shortString: clientFingerprint, field: "client_fingerprint") { return p }
+        return nil
+    }
+}
+
+extension AccountRecord {
+    /// The first value of this record outside ``RecordLimits``, or `nil`.
+    /// - Complexity: O(1) plus the lengths of its string fields.
+    public var problem: RecordProblem? {
+        if let p = RecordLimits.problem(identifier: accountID, field: "account_id") { return p }
+        if let created, let p = RecordLimits.problem(time: created, field: "created") { return p }
+        if let p = RecordLimits.problem(shortString: tier, field: "tier") { return p }
+        if let p = RecordLimits.problem(shortString: paymentFingerprint, field: "payment_fingerprint") { return p }
+        if let p = RecordLimits.problem(shortString: emailDomain, field: "email_domain") { return p }
+        if let p = RecordLimits.problem(shortString: declaredCountry, field: "declared_country") { return p }
+        return nil
+    }
+}
+
+extension RecordLimits {
+    /// A time outside the accepted range.
+    public static func problem(time: Timestamp, field: String) -> RecordProblem? {
+        guard !accepts(time) else { return nil }
+        let shown = time.millisecondsSinceEpoch > -62_135_596_800_000 && time.millisecondsSinceEpoch < 253_402_300_800_000
+            ? time.rfc3339 : "\(time.millisecondsSinceEpoch) ms since the epoch"
+        return RecordProblem(field: field, "\(shown) is outside the accepted range \(timeRangeDescription)")
+    }
+
+    /// An empty or overlong identifier.
+    public static func problem(identifier: String?, field: String) -> RecordProblem? {
+        guard let identifier else { return nil }
+        if identifier.isEmpty { return RecordProblem(field: field, "is empty") }
+        let n = identifier.utf8.count
+        guard n <= maximumIdentifierBytes else {
+            return RecordProblem(field: field, "is \(n) bytes long; at most \(maximumIdentifierBytes) are accepted")
+        }
+        return nil
+    }
+
+    static func problem(shortString: String?, field: String) -> RecordProblem? {
+        guard let n = shortString?.utf8.count, n > maximumFieldBytes else { return nil }
+        return RecordProblem(field: field, "is \(n) bytes long; at most \(maximumFieldBytes) are accepted")
+    }
+
+    /// A negative or absurd count.
+    public static func problem(count: Int?, field: String, maximum: Int) -> RecordProblem? {
+        guard let count else { return nil }
+        if count < 0 { return RecordProblem(field: field, "\(count) is negative") }
+        if count > maximum { return RecordProblem(field: field, "\(count) is more than \(maximum), the most accepted") }
+        return nil
+    }
+
+    /// A measurement that is not finite, negative, or absurd.
+    static func problem(measure: Double?, field: String, maximum: Double, unit: String) -> RecordProblem? {
+        guard let measure else { return nil }
+        if !measure.isFinite { return RecordProblem(field: field, "is not a finite number") }
+        if measure < 0 { return RecordProblem(field: field, "\(measure)\(unit) is negative") }
+        if measure > maximum { return RecordProblem(field: field, "\(measure)\(unit) is more than \(maximum)\(unit), the most accepted") }
+        return nil
+    }
+}
