@@ -27,10 +27,27 @@ public func buildApplication(
     logger: Logger? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> DistillWatchApplication {
-    try configuration.validate()
     var logger = logger ?? Logger(label: "distillwatch")
     if logger.logLevel > .debug, let level = Logger.Level(rawValue: configuration.logLevel) { logger.logLevel = level }
+    let (router, state) = try await assembleServer(configuration, store: store, clock: clock, logger: logger)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "distillwatch"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    // Shut down in reverse order: the HTTP server first, then the audit writer drains,
+    // then the store closes.
+    app.addServices(StoreService(store: state.store, logger: logger), state.audit)
+    return app
+}
 
+/// Opens the store, replays its log and mounts every route: the server without its socket.
+/// The role-matrix test reads the returned router's `routes`, so a route added here is
+/// covered by it or makes it fail.
+func assembleServer(
+    _ configuration: ServerConfiguration, store: (any EventStore)?, clock: WallClock, logger: Logger
+) async throws -> (Router<DistillWatchRequestContext>, ServerState) {
+    try configuration.validate()
     let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
     let store = try store ?? openStore(configuration, decoder: decoder)
     let engine = LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds)
@@ -65,16 +82,7 @@ public func buildApplication(
     router.addRoutes(DecisionRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
-
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "distillwatch"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
-        logger: logger)
-    // Shut down in reverse order: the HTTP server first, then the audit writer drains,
-    // then the store closes.
-    app.addServices(StoreService(store: store, logger: logger), audit)
-    return app
+    return (router, state)
 }
 
 func openStore(_ configuration: ServerConfiguration, decoder: EventDecoder) throws -> any EventStore {

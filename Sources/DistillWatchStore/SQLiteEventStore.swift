@@ -56,7 +56,19 @@ public final class SQLiteEventStore: EventStore {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.read { db in try Self.checkCanMigrate(db, migrator: migrator, upgrade: upgrade, path: path) }
+            let upgrading = try pool.read { db in
+                let applied = try migrator.appliedIdentifiers(db)
+                return applied.contains("v1") && !applied.contains("v2-typed-payloads")
+            }
             try migrator.migrate(pool)
+            if upgrading {
+                // The rewritten pages may still hold the old text in free space and in the
+                // WAL: rebuild the file and empty the WAL so nothing received as text remains.
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "VACUUM")
+                    try db.checkpoint(.truncate)
+                }
+            }
         } catch let error as StoreError {
             throw error
         } catch {

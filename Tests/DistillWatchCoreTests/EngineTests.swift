@@ -161,3 +161,72 @@ import Testing
         #expect(report.accounts.first?.analystLabel == .confirmedAttack)
     }
 }
+
+/// The engine is total: whatever values a caller builds, it refuses what is outside
+/// RecordLimits and never traps on what is inside, however long the account's history.
+@Suite struct EngineTotalityTests {
+    static let t0 = Timestamp(rfc3339: "2026-03-02T00:00:00Z")!
+
+    @Test func outOfRangeExchangesAreRefusedAndCounted() {
+        var engine = DetectionEngine()
+        for e in [
+            Exchange(time: Timestamp(millisecondsSinceEpoch: .min), accountID: "a"),
+            Exchange(time: Timestamp(rfc3339: "1969-12-01T00:00:00Z")!, accountID: "a"),
+            Exchange(time: Self.t0, accountID: "a", outputTokens: .max),
+            Exchange(time: Self.t0, accountID: "a", inputTokens: -7),
+            Exchange(time: Self.t0, accountID: "a", status: -1),
+            Exchange(time: Self.t0, accountID: "a", latencyMilliseconds: .infinity),
+            Exchange(time: Self.t0, accountID: ""),
+        ] {
+            #expect(engine.observe(e).verdict == .allow)
+        }
+        #expect(engine.refusedExchanges == 7)
+        #expect(engine.exchangesObserved == 0)
+        #expect(!engine.knows("a"))
+        engine.register(AccountRecord(accountID: "b", created: Timestamp(millisecondsSinceEpoch: .min)))
+        #expect(engine.refusedAccountRecords == 1 && !engine.knows("b"))
+    }
+
+    @Test func countersSaturateInsteadOfTrapping() {
+        var x: Int32 = .max - 1
+        x.incrementSaturating()
+        x.incrementSaturating()
+        #expect(x == .max)
+        var y: Int64 = .max - 5
+        y.addSaturating(10)
+        #expect(y == .max)
+        #expect(Int64.min.addingSaturating(-1) == .min)
+        #expect(UInt32.max.multipliedSaturating(by: 2) == .max)
+        #expect(floorModulo(-1, 24) == 23 && floorModulo(-744, 24) == 0 && floorModulo(25, 24) == 1)
+    }
+
+    @Test func maximalValuesAtTheEdgesOfTimeDoNotTrap() {
+        var scanner = TrafficScanner(toleranceMilliseconds: 0)
+        let first = RecordLimits.earliestTime
+        let last = Timestamp(millisecondsSinceEpoch: RecordLimits.endOfTime.millisecondsSinceEpoch - 1)
+        for (k, time) in [first, first.adding(seconds: 1), last.adding(seconds: -1), last].enumerated() {
+            for _ in 0..<50 {
+                scanner.observe(Exchange(time: time, accountID: "acct-\(k % 2)", model: "m", inputTokens: RecordLimits.maximumTokens,
+                                         outputTokens: RecordLimits.maximumTokens, reasoningTokens: RecordLimits.maximumTokens,
+                                         maxTokens: RecordLimits.maximumTokens, temperature: RecordLimits.maximumTemperature,
+                                         status: 429, latencyMilliseconds: RecordLimits.maximumLatencyMilliseconds,
+                                         asn: RecordLimits.asns.upperBound))
+            }
+        }
+        scanner.applyLabel(.confirmedAttack, to: "acct-0", at: last)
+        let report = scanner.finish(generatedAt: last)
+        #expect(report.input.exchanges == 200)
+        #expect(report.accounts.first { $0.accountID == "acct-0" }?.outputTokens == 100 * RecordLimits.maximumTokens)
+    }
+
+    @Test func aConfirmedAttackStaysBlockedWhenARecordAllowlistsIt() {
+        var engine = DetectionEngine()
+        engine.observe(Exchange(time: Self.t0, accountID: "acct-bad"))
+        engine.applyLabel(.confirmedAttack, to: "acct-bad", at: Self.t0)
+        #expect(engine.decision(for: "acct-bad").verdict == .block)
+        engine.register(AccountRecord(accountID: "acct-bad", allowlisted: true))
+        #expect(engine.decision(for: "acct-bad").verdict == .block)
+        engine.observe(Exchange(time: Self.t0.adding(seconds: 1), accountID: "acct-bad"))
+        #expect(engine.decision(for: "acct-bad").verdict == .block)
+    }
+}

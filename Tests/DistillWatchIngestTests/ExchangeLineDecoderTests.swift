@@ -36,13 +36,13 @@ import Testing
 
     @Test func nullIsAbsentAndUnknownFieldsAreSkipped() throws {
         let e = try decoder.decode(
-            #"{"account_id":"a","extra":{"nested":[1,2.5e3,{"x":"}"}],"s":null},"model":null,"time":0,"tags":["a","b"]}"#)
+            #"{"account_id":"a","extra":{"nested":[1,2.5e3,{"x":"}"}],"s":null},"model":null,"time":1776827655926,"tags":["a","b"]}"#)
         #expect(e.model == nil)
-        #expect(e.time.millisecondsSinceEpoch == 0)
+        #expect(e.time.millisecondsSinceEpoch == 1_776_827_655_926)
     }
 
     @Test func skipsTextUnlessAskedAndMarksItPresent() throws {
-        let line = #"{"time":0,"account_id":"a","prompt":"a long \"quoted\" prompt \\ with escapes"}"#
+        let line = #"{"time":1776827655926,"account_id":"a","prompt":"a long \"quoted\" prompt \\ with escapes"}"#
         let skipped = try ExchangeLineDecoder(captureText: false).decode(line)
         #expect(skipped.prompt == "")
         #expect(try ExchangeLineDecoder(captureText: true).decode(line).prompt == #"a long "quoted" prompt \ with escapes"#)
@@ -50,16 +50,16 @@ import Testing
 
     @Test(arguments: [
         (#"{"account_id":"a"}"#, "time", "missing required field"),
-        (#"{"time":0}"#, "account_id", "missing required field"),
-        (#"{"time":0,"account_id":""}"#, "account_id", "is empty"),
+        (#"{"time":1776827655926}"#, "account_id", "missing required field"),
+        (#"{"time":1776827655926,"account_id":""}"#, "account_id", "is empty"),
         (#"{"time":"yesterday","account_id":"a"}"#, "time", "RFC 3339"),
-        (#"{"time":1.5,"account_id":"a"}"#, "time", "integer milliseconds"),
-        (#"{"time":0,"account_id":7}"#, "account_id", "should be a string"),
-        (#"{"time":0,"account_id":"a","output_tokens":"12"}"#, "output_tokens", "should be an integer"),
-        (#"{"time":0,"account_id":"a","output_tokens":1.5}"#, "output_tokens", "not a fraction"),
-        (#"{"time":0,"account_id":"a","temperature":"hot"}"#, "temperature", "should be a number"),
-        (#"{"time":0,"account_id":"a","stream":"yes"}"#, "stream", "should be true or false"),
-        (#"{"time":0,"account_id":"a","prompt":7}"#, "prompt", "should be a string"),
+        (#"{"time":1.5,"account_id":"a"}"#, "time", "not a time between 2000 and 2100"),
+        (#"{"time":1776827655926,"account_id":7}"#, "account_id", "should be a string"),
+        (#"{"time":1776827655926,"account_id":"a","output_tokens":"12"}"#, "output_tokens", "should be an integer"),
+        (#"{"time":1776827655926,"account_id":"a","output_tokens":1.5}"#, "output_tokens", "not a fraction"),
+        (#"{"time":1776827655926,"account_id":"a","temperature":"hot"}"#, "temperature", "should be a number"),
+        (#"{"time":1776827655926,"account_id":"a","stream":"yes"}"#, "stream", "should be true or false"),
+        (#"{"time":1776827655926,"account_id":"a","prompt":7}"#, "prompt", "should be a string"),
     ] as [(String, String, String)])
     func namesTheFieldAtFault(_ line: String, _ field: String, _ reason: String) {
         #expect {
@@ -71,9 +71,9 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{"time":0,"account_id":"a""#, #"{"time":0,"account_id":"a"} trailing"#, #"[1,2]"#, #"{"time":0,"account_id":"a",}"#,
-        #"{"time":0,"account_id":"a\u00"}"#, "{\"time\":0,\"account_id\":\"a\tb\"}", #"{"time":01,"account_id":"a"}"#,
-        #"{"time":0 "account_id":"a"}"#, #"{"time":0,"account_id":"a","x":tru}"#, "not json at all",
+        #"{"time":1776827655926,"account_id":"a""#, #"{"time":1776827655926,"account_id":"a"} trailing"#, #"[1,2]"#, #"{"time":1776827655926,"account_id":"a",}"#,
+        #"{"time":1776827655926,"account_id":"a\u00"}"#, "{\"time\":0,\"account_id\":\"a\tb\"}", #"{"time":01,"account_id":"a"}"#,
+        #"{"time":0 "account_id":"a"}"#, #"{"time":1776827655926,"account_id":"a","x":tru}"#, "not json at all",
     ])
     func rejectsInvalidJSON(_ line: String) {
         #expect(throws: RecordError.self) { try ExchangeLineDecoder().decode(line) }
@@ -117,17 +117,20 @@ import Testing
         JSONLineEncoder.appendWithoutText(original, to: &stored)
         let text = String(decoding: stored, as: UTF8.self)
         #expect(!text.contains("diverse") && !text.contains("terse") && text.contains("dw_content"))
-        // Read back with or without a sketcher: the same features, no text.
-        for decoder in [ExchangeLineDecoder(), ExchangeLineDecoder(sketcher: sketcher)] {
+        // Read back with or without a sketcher: the same features, no text; the excerpt
+        // (prompt text) only where the reader keeps excerpts.
+        var withoutExcerpt = original.content
+        withoutExcerpt?.excerpt = nil
+        for (decoder, expected) in [(ExchangeLineDecoder(), withoutExcerpt), (ExchangeLineDecoder(sketcher: sketcher), original.content)] {
             let back = try stored.dropLast().withUnsafeBufferPointer { (b) throws(RecordError) in try decoder.decode(b) }
-            #expect(back.content == original.content)
+            #expect(back.content == expected)
             #expect(back.prompt == nil && back.system == nil)
         }
     }
 
     @Test func aDamagedSketchIsAMalformedLine() {
         #expect {
-            try ExchangeLineDecoder().decode(#"{"time":0,"account_id":"a","dw_content":"bm90IGEgc2tldGNo"}"#)
+            try ExchangeLineDecoder().decode(#"{"time":1776827655926,"account_id":"a","dw_content":"bm90IGEgc2tldGNo"}"#)
         } throws: { ($0 as? RecordError)?.field == "dw_content" }
     }
 

@@ -29,7 +29,7 @@ import Testing
 
     @Test func strictStopsAtTheFirstMalformedLine() throws {
         let dir = ScratchDirectory()
-        let path = dir.file("t.jsonl", "{\"time\":0,\"account_id\":\"a\"}\n{oops}\n{\"time\":1,\"account_id\":\"a\"}\n")
+        let path = dir.file("t.jsonl", "{\"time\":1775001600000,\"account_id\":\"a\"}\n{oops}\n{\"time\":1775001600001,\"account_id\":\"a\"}\n")
         var scanner = TrafficScanner()
         var stats = IngestStatistics()
         #expect {

@@ -1,27 +1,48 @@
 import HTTPTypes
+import Logging
 import HummingbirdTesting
 import Testing
 @testable import DistillWatchServer
 
 /// Every endpoint but `/healthz` needs a token, and each role reaches only its endpoints.
 @Suite struct AuthTests {
-    /// (method, path, body, roles allowed)
-    static let endpoints: [(HTTPRequest.Method, String, String, Set<Role>)] = [
-        (.post, "/v1/exchanges", #"{"time":"2026-04-01T00:00:00Z","account_id":"a"}"#, [.ingest]),
-        (.post, "/v1/accounts", #"{"account_id":"a","tier":"free"}"#, [.ingest]),
-        (.post, "/v1/decide", #"{"account_id":"a"}"#, [.decide]),
-        (.post, "/beta/litellm_basic_guardrail_api", #"{"input_type":"request","request_data":{}}"#, [.decide]),
-        (.get, "/v1/accounts/a", "", [.analyst]),
-        (.post, "/v1/accounts/a/label", #"{"label":"legitimate"}"#, [.analyst]),
-        (.get, "/v1/campaigns", "", [.analyst]),
-        (.get, "/v1/campaigns/c", "", [.analyst]),
-        (.post, "/v1/campaigns/c/label", #"{"label":"legitimate"}"#, [.analyst]),
-        (.get, "/v1/report", "", [.analyst]),
-        (.get, "/v1/decisions", "", [.analyst]),
-        (.get, "/v1/status", "", [.analyst]),
-        (.post, "/v1/flush", "", [.analyst]),
-        (.get, "/metrics", "", [.ingest, .decide, .analyst]),
+    /// The role matrix: for each route the router mounts ("METHOD /path" as Hummingbird
+    /// describes it), a concrete path and body to call it with, and the roles allowed.
+    /// ``theMatrixCoversEveryRouteTheRouterMounts`` fails when a route is missing here.
+    static let matrix: [String: (path: String, body: String, roles: Set<Role>)] = [
+        "POST /v1/exchanges": ("/v1/exchanges", #"{"time":"2026-04-01T00:00:00Z","account_id":"a"}"#, [.ingest]),
+        "POST /v1/accounts": ("/v1/accounts", #"{"account_id":"a","tier":"free"}"#, [.ingest]),
+        "POST /v1/decide": ("/v1/decide", #"{"account_id":"a"}"#, [.decide]),
+        "POST /beta/litellm_basic_guardrail_api": ("/beta/litellm_basic_guardrail_api", #"{"input_type":"request","request_data":{}}"#, [.decide]),
+        "GET /v1/accounts/{id}": ("/v1/accounts/a", "", [.analyst]),
+        "POST /v1/accounts/{id}/label": ("/v1/accounts/a/label", #"{"label":"legitimate"}"#, [.analyst]),
+        "GET /v1/campaigns": ("/v1/campaigns", "", [.analyst]),
+        "GET /v1/campaigns/{id}": ("/v1/campaigns/c", "", [.analyst]),
+        "POST /v1/campaigns/{id}/label": ("/v1/campaigns/c/label", #"{"label":"legitimate"}"#, [.analyst]),
+        "GET /v1/report": ("/v1/report", "", [.analyst]),
+        "GET /v1/decisions": ("/v1/decisions", "", [.analyst]),
+        "GET /v1/quarantine": ("/v1/quarantine", "", [.analyst]),
+        "GET /v1/status": ("/v1/status", "", [.analyst]),
+        "POST /v1/flush": ("/v1/flush", "", [.analyst]),
+        "GET /metrics": ("/metrics", "", Set(Role.allCases)),
+        "GET /healthz": ("/healthz", "", []),
     ]
+
+    /// The routes the router really mounts, each with its row of the matrix.
+    static func endpoints() async throws -> [(HTTPRequest.Method, String, String, Set<Role>)] {
+        let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
+        return router.routes.compactMap { route in
+            guard let row = matrix[route.description], !row.roles.isEmpty else { return nil }
+            return (route.method, row.path, row.body, row.roles)
+        }
+    }
+
+    @Test func theMatrixCoversEveryRouteTheRouterMounts() async throws {
+        let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
+        let mounted = Set(router.routes.map(\.description))
+        #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
+        #expect(mounted.count == 16)
+    }
 
     @Test(arguments: Mode.allCases)
     func nothingButHealthzAnswersWithoutAToken(_ mode: Mode) async throws {
@@ -29,7 +50,7 @@ import Testing
             let health = try await client.get("/healthz", nil)
             #expect(health.status == .ok)
             #expect(health.json["status"] as? String == "ok")
-            for (method, path, body, _) in Self.endpoints {
+            for (method, path, body, _) in try await Self.endpoints() {
                 let r = try await client.execute(uri: path, method: method, body: .init(string: body))
                 #expect(r.status == .unauthorized, "\(method) \(path)")
                 #expect(r.errorMessage.contains("missing bearer token"), "\(path): \(r.text)")
@@ -50,9 +71,12 @@ import Testing
 
     @Test(arguments: Mode.allCases)
     func eachRoleReachesOnlyItsEndpoints(_ mode: Mode) async throws {
-        let tokens: [(Role, String)] = [(.ingest, Secret.ingest), (.decide, Secret.decide), (.analyst, Secret.analyst)]
+        let tokens: [(Role, String)] = [(.ingest, Secret.ingest), (.decide, Secret.decide), (.analyst, Secret.analyst),
+                                        (.exempt, Secret.exempt)]
+        #expect(Set(tokens.map(\.0)) == Set(Role.allCases), "every role has a token in the matrix")
+        let endpoints = try await Self.endpoints()
         try await withServer(mode) { client in
-            for (method, path, body, allowed) in Self.endpoints {
+            for (method, path, body, allowed) in endpoints {
                 for (role, secret) in tokens {
                     let r = try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(secret)"],
                                                      body: .init(string: body))

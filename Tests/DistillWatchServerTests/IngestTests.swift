@@ -85,10 +85,20 @@ import Testing
             #expect(first.status == .ok)
             #expect(first.json["accepted"] as? Int == 1)
             #expect(((first.json["rejected_lines"] as? [[String: Any]])?.first?["line"]) as? Int == 2)
-            _ = try await client.post("/v1/accounts", Secret.ingest, #"{"account_id":"acct-1","tier":"enterprise","verified":true}"#)
+            // From an ingest-only token, the exemption fields are ignored, and the answer says so.
+            let plain = try await client.post("/v1/accounts", Secret.ingest,
+                                              #"{"account_id":"acct-1","tier":"enterprise","verified":true,"allowlisted":true}"#)
+            let ignored = (plain.json["ignored_fields"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+            #expect(ignored == ["allowlisted", "verified"])
+            var record = try await client.get("/v1/accounts/acct-1", Secret.analyst).json["record"] as? [String: Any]
+            #expect(record?["tier"] as? String == "enterprise")
+            #expect(record?["verified"] == nil && record?["allowlisted"] == nil)
+            // A token with the exempt role sets them.
+            let exempt = try await client.post("/v1/accounts", Secret.registrar, #"{"account_id":"acct-1","verified":true}"#)
+            #expect(exempt.status == .ok && exempt.json["ignored_fields"] == nil)
             let account = try await client.get("/v1/accounts/acct-1", Secret.analyst)
             #expect(account.status == .ok)
-            let record = account.json["record"] as? [String: Any]
+            record = account.json["record"] as? [String: Any]
             #expect(record?["tier"] as? String == "enterprise")
             #expect(record?["verified"] as? Bool == true)
             #expect(record?["created"] as? String == "2026-03-30T00:00:00.000Z")

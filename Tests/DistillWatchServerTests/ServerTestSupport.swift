@@ -22,6 +22,8 @@ enum Secret {
     static let decide = "decide-secret-0000000000000002"
     static let analyst = "analyst-secret-000000000000003"
     static let all = "all-roles-secret-0000000000004"
+    static let registrar = "registrar-secret-0000000000005"
+    static let exempt = "exempt-only-secret-00000000006"
 }
 
 func testConfiguration(toleranceSeconds: Double = 0) -> ServerConfiguration {
@@ -32,7 +34,9 @@ func testConfiguration(toleranceSeconds: Double = 0) -> ServerConfiguration {
         AccessToken(name: "pipeline", secret: Secret.ingest, roles: [.ingest]),
         AccessToken(name: "gateway", secret: Secret.decide, roles: [.decide]),
         AccessToken(name: "alice", secret: Secret.analyst, roles: [.analyst]),
-        AccessToken(name: "ops", secret: Secret.all, roles: [.ingest, .decide, .analyst]),
+        AccessToken(name: "ops", secret: Secret.all, roles: Set(Role.allCases)),
+        AccessToken(name: "registrar", secret: Secret.registrar, roles: [.ingest, .exempt]),
+        AccessToken(name: "exemptor", secret: Secret.exempt, roles: [.exempt]),
     ]
     c.maxIngestBodyBytes = 4 << 20
     c.maxRequestBodyBytes = 16 << 10
@@ -54,7 +58,8 @@ func withServer<T: Sendable>(
     _ body: @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let (clock, _) = WallClock.manual(testStart)
-    let app = try await buildApplication(configuration, store: store ?? InMemoryEventStore(), clock: clock, logger: quietLogger)
+    // Without a store, the configuration's database is opened (a fresh memory store by default).
+    let app = try await buildApplication(configuration, store: store, clock: clock, logger: quietLogger)
     return try await app.test(mode.setup, body)
 }
 

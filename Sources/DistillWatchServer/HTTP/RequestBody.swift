@@ -1,3 +1,4 @@
+import DistillWatchIngest
 import Foundation
 import Hummingbird
 import NIOCore
@@ -19,53 +20,12 @@ extension Request {
 }
 
 /// Decodes a JSON body, turning decoding errors into 400s that name the field and the
-/// problem.
+/// problem (see ``JSONBodyDecoder``).
 func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
-    guard buffer.readableBytes > 0 else {
-        throw HTTPError(.badRequest, message: "empty body: expected a JSON object")
-    }
     do {
-        return try JSONDecoder().decode(T.self, from: buffer)
-    } catch let error as DecodingError {
-        throw HTTPError(.badRequest, message: describe(error))
+        return try buffer.withUnsafeReadableBytes { raw throws(BodyError) in try JSONBodyDecoder.decode(T.self, from: raw) }
     } catch {
-        throw HTTPError(.badRequest, message: "malformed JSON: \(error)")
-    }
-}
-
-private func describe(_ error: DecodingError) -> String {
-    func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error {
-    case .keyNotFound(let key, let context):
-        let at = path(context.codingPath + [key])
-        return "field \"\(at)\": missing required field"
-    case .typeMismatch(let type, let context):
-        return "field \"\(path(context.codingPath))\": should be \(describe(type))"
-    case .valueNotFound(let type, let context):
-        return "field \"\(path(context.codingPath))\": should be \(describe(type)), not null"
-    case .dataCorrupted(let context):
-        if context.codingPath.isEmpty {
-            return "malformed JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
-        }
-        return "field \"\(path(context.codingPath))\": \(context.debugDescription)"
-    @unknown default:
-        return "malformed JSON"
-    }
-}
-
-private func describe(_ type: Any.Type) -> String {
-    switch type {
-    case is String.Type: return "a string"
-    case is Int.Type, is Int64.Type: return "an integer"
-    case is Double.Type: return "a number"
-    case is Bool.Type: return "true or false"
-    default:
-        let name = "\(type)"
-        if name.hasPrefix("Dictionary") || name.hasPrefix("KeyedDecodingContainer") { return "an object" }
-        if name.hasPrefix("Array") || name.hasPrefix("UnkeyedDecodingContainer") { return "an array" }
-        return "an object"
+        throw HTTPError(.badRequest, message: error.message)
     }
 }
 
@@ -90,26 +50,9 @@ struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
     }
 }
 
-/// Calls `body` with each non-blank line of NDJSON and its number (from 1, counting blank
-/// lines, as `scan` numbers lines in a file); a trailing `\r` is dropped.
-/// - Complexity: O(n) in the buffer size.
+/// Calls `body` with each non-blank line of an NDJSON body (see ``NDJSONLines``).
 func forEachLine(in buffer: ByteBuffer, _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
     try buffer.withUnsafeReadableBytes { raw in
-        let bytes = raw.bindMemory(to: UInt8.self)
-        var start = 0
-        var number = 0
-        let n = bytes.count
-        while start < n {
-            var end = start
-            while end < n, bytes[end] != 0x0A { end += 1 }
-            number += 1
-            var stop = end
-            if stop > start, bytes[stop - 1] == 0x0D { stop -= 1 }
-            let line = UnsafeBufferPointer(rebasing: bytes[start..<stop])
-            if line.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
-                try body(number, line)
-            }
-            start = end + 1
-        }
+        try NDJSONLines.forEach(in: raw.bindMemory(to: UInt8.self), body)
     }
 }

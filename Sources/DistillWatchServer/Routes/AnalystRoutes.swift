@@ -1,3 +1,4 @@
+import DistillWatchIngest
 import DistillWatchCore
 import DistillWatchStore
 import Foundation
@@ -74,7 +75,7 @@ struct AnalystRoutes {
     func labelAccount(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
         let ask = try decodeJSON(LabelRequest.self, from: body)
-        let event = LabelEvent(label: try ask.analystLabel(), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        let event = LabelEvent(label: try Self.label(ask), note: ask.note, analyst: context.token?.name, at: state.clock.now())
         let range = try await commit([NewEvent(kind: .accountLabel, subject: id, payload: event.encoded())],
                                      [.accountLabel(accountID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
@@ -89,7 +90,7 @@ struct AnalystRoutes {
         guard let campaign = report.campaigns.first(where: { $0.campaignID == id }) else {
             throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
         }
-        let event = LabelEvent(label: try ask.analystLabel(), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        let event = LabelEvent(label: try Self.label(ask), note: ask.note, analyst: context.token?.name, at: state.clock.now())
         let range = try await commit([NewEvent(kind: .campaignLabel, subject: id, payload: event.encoded())],
                                      [.campaignLabel(campaignID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
@@ -98,25 +99,15 @@ struct AnalystRoutes {
         return JSONBody(LabelResult(sequence: range?.upperBound, accounts: accounts))
     }
 
+    private static func label(_ ask: LabelRequest) throws -> AnalystLabel {
+        do { return try ask.analystLabel() } catch { throw HTTPError(.badRequest, message: error.message) }
+    }
+
     private func commit(_ events: [NewEvent], _ inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         do {
             return try await state.ingestor.commit(events: events, inputs: inputs, at: time)
         } catch {
             throw HTTPError(.serviceUnavailable, message: "cannot store the change (nothing was applied; retry): \(error)")
-        }
-    }
-}
-
-struct LabelRequest: Decodable, Sendable {
-    var label: String
-    var note: String?
-
-    func analystLabel() throws -> AnalystLabel {
-        switch label {
-        case "confirmed_attack", "attack": return .confirmedAttack
-        case "legitimate", "legit": return .legitimate
-        default:
-            throw HTTPError(.badRequest, message: "field \"label\": must be \"confirmed_attack\" or \"legitimate\", got \"\(label)\"")
         }
     }
 }

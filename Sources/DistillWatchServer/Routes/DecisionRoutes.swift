@@ -1,3 +1,4 @@
+import DistillWatchIngest
 import DistillWatchCore
 import DistillWatchStore
 import Hummingbird
@@ -31,30 +32,6 @@ struct DecisionRoutes {
             at: state.clock.now(), accountID: ask.accountID, verdict: response.verdict, score: response.score,
             reasons: response.reasons.map(\.signal), endpoint: "decide", caller: context.token?.name, requestID: ask.requestID))
         return response
-    }
-}
-
-/// What a gateway may tell about the request it is about to serve. Only `account_id` is
-/// required; the rest is kept for the audit log's `request_id` and ignored by the verdict
-/// (the engine learns from exchanges, which carry the outcome).
-struct DecideRequest: Decodable, Sendable {
-    var accountID: String
-    var requestID: String?
-    var clientIP: String?
-    var userAgent: String?
-    var model: String?
-    var maxTokens: Int?
-    var temperature: Double?
-    var prompt: String?
-
-    enum CodingKeys: String, CodingKey {
-        case accountID = "account_id"
-        case requestID = "request_id"
-        case clientIP = "client_ip"
-        case userAgent = "user_agent"
-        case model
-        case maxTokens = "max_tokens"
-        case temperature, prompt
     }
 }
 

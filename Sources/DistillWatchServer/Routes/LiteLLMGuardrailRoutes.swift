@@ -1,3 +1,4 @@
+import DistillWatchIngest
 import DistillWatchCore
 import DistillWatchStore
 import Hummingbird
@@ -84,51 +85,6 @@ struct LiteLLMGuardrailRoutes {
             if let value, !value.isEmpty { return value }
         }
         return nil
-    }
-}
-
-/// The parts of LiteLLM's `GenericGuardrailAPIRequest` DistillWatch reads; the rest
-/// (texts, images, tools, headers) is accepted and ignored.
-struct GuardrailRequest: Decodable, Sendable {
-    struct Metadata: Decodable, Sendable {
-        var keyHash: String?
-        var keyAlias: String?
-        var userID: String?
-        var userEmail: String?
-        var teamID: String?
-        var teamAlias: String?
-        var endUserID: String?
-        var orgID: String?
-
-        enum CodingKeys: String, CodingKey {
-            case keyHash = "user_api_key_hash"
-            case keyAlias = "user_api_key_alias"
-            case userID = "user_api_key_user_id"
-            case userEmail = "user_api_key_user_email"
-            case teamID = "user_api_key_team_id"
-            case teamAlias = "user_api_key_team_alias"
-            case endUserID = "user_api_key_end_user_id"
-            case orgID = "user_api_key_org_id"
-        }
-    }
-
-    struct Params: Decodable, Sendable {
-        var accountID: String?
-        enum CodingKeys: String, CodingKey { case accountID = "account_id" }
-    }
-
-    var inputType: String?
-    var requestData: Metadata?
-    var model: String?
-    var litellmCallID: String?
-    var additionalProviderSpecificParams: Params?
-
-    enum CodingKeys: String, CodingKey {
-        case inputType = "input_type"
-        case requestData = "request_data"
-        case model
-        case litellmCallID = "litellm_call_id"
-        case additionalProviderSpecificParams = "additional_provider_specific_params"
     }
 }
 

@@ -1,0 +1,85 @@
+import DistillWatchCore
+import DistillWatchIngest
+import FuzzSupport
+
+// The engine driven directly, past the readers: the bytes choose a sequence of exchanges
+// (times that jump back and forth and across the years, extreme but valid counts, values
+// just outside RecordLimits that the engine must refuse), account records, labels and
+// flushes, among few enough accounts, networks and prompts that campaigns form.
+let models = ["m-small", "m-large", "m-new"]
+let tiers = ["free", "standard", "enterprise", "research"]
+let words = ["solve", "step", "by", "rate", "answer", "write", "python", "function", "explain", "reasoning",
+             "rewrite", "question", "generate", "examples", "diverse", "tool", "call", "json", "the", "a"]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    var r = ByteReader(UnsafeBufferPointer(start: data, count: size))
+    var scanner = TrafficScanner(toleranceMilliseconds: Int64(r.byte()) * 1000)
+    var time = Fuzz.start.millisecondsSinceEpoch
+    var operations = 0
+    while !r.isAtEnd, operations < 2000 {
+        operations += 1
+        let op = r.byte()
+        let account = "acct-\(r.byte() % 12)"
+        switch op % 10 {
+        case 0...5:
+            switch r.byte() % 8 {
+            case 0: time += Int64(Int16(bitPattern: r.uint16())) * 60_000                  // minutes, either way
+            case 1: time = RecordLimits.endOfTime.millisecondsSinceEpoch - 1 - Int64(r.byte()) // the last instant
+            case 2: time = RecordLimits.earliestTime.millisecondsSinceEpoch + Int64(r.byte())
+            case 3: time = Int64(bitPattern: r.uint64())                                     // anything: refused
+            default: time += Int64(r.uint16())
+            }
+            var e = Exchange(time: Timestamp(millisecondsSinceEpoch: time), accountID: account)
+            let flags = r.byte()
+            if flags & 1 != 0 { e.model = models[Int(r.byte()) % models.count] }
+            if flags & 2 != 0 {
+                let big = r.byte() > 200
+                e.outputTokens = big ? RecordLimits.maximumTokens - Int(r.byte()) + 128 : Int(r.uint16())
+                e.inputTokens = big ? RecordLimits.maximumTokens : Int(r.uint16())
+                e.reasoningTokens = Int(r.uint32() % 200_000)
+            }
+            if flags & 4 != 0 { e.maxTokens = [1024, 32000, 64000, RecordLimits.maximumTokens][Int(r.byte()) % 4] }
+            if flags & 8 != 0 { e.temperature = Double(r.byte()) / 100; e.thinking = r.byte() & 1 == 0 }
+            if flags & 16 != 0 { e.status = [200, 429, 500, 99, 600][Int(r.byte()) % 5] }
+            if flags & 32 != 0 {
+                e.clientIP = r.byte() & 1 == 0 ? "198.51.100.\(r.byte() % 8)" : "2001:db8::\(r.byte() % 8)"
+                e.asn = Int(r.uint32())
+                e.userAgent = "client/\(r.byte() % 3)"
+                e.clientFingerprint = "fp\(r.byte() % 3)"
+            }
+            if flags & 64 != 0 {
+                e.messageCount = Int(r.byte() % 4)
+                e.toolCount = Int(r.byte() % 3)
+                e.latencyMilliseconds = Double(r.uint32()) / 3
+            }
+            if flags & 128 != 0 {
+                let n = Int(r.byte() % 24)
+                let prompt = (0..<n).map { _ in words[Int(r.byte()) % words.count] }.joined(separator: " ")
+                e.content = Fuzz.sketcher.features(prompt: prompt, system: r.byte() & 1 == 0 ? "You are a grader." : nil,
+                                                   toolCount: e.toolCount)
+            }
+            scanner.observe(e)
+        case 6:
+            var a = AccountRecord(accountID: account)
+            a.tier = tiers[Int(r.byte()) % tiers.count]
+            a.created = Timestamp(millisecondsSinceEpoch: time - Int64(r.uint32()) * 1000)
+            a.emailDomain = "mail\(r.byte() % 3).example"
+            a.paymentFingerprint = "pay\(r.byte() % 3)"
+            a.verified = r.byte() & 1 == 0
+            a.allowlisted = r.byte() % 8 == 0
+            scanner.register(a)
+        case 7:
+            scanner.applyLabel(r.byte() & 1 == 0 ? .confirmedAttack : .legitimate, to: account,
+                               at: Timestamp(millisecondsSinceEpoch: time))
+        case 8:
+            scanner.applyCampaignLabel(r.byte() & 1 == 0 ? .confirmedAttack : .legitimate, toCampaign: Int(r.byte() % 4),
+                                       at: Timestamp(millisecondsSinceEpoch: time))
+        default:
+            scanner.flush()
+        }
+        _ = scanner.engine.decision(for: account)
+    }
+    Fuzz.report(&scanner)
+    return 0
+}

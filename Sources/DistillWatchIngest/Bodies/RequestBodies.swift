@@ -1,0 +1,95 @@
+import DistillWatchCore
+import Foundation
+
+// The JSON request bodies of `distillwatch serve`, decoded here rather than in the server
+// so that the fuzz targets (Fuzz/) exercise the very decoders the routes use without
+// building the server.
+
+/// `POST /v1/decide`.
+/// What a gateway may tell about the request it is about to serve. Only `account_id` is
+/// required; the rest is kept for the audit log's `request_id` and ignored by the verdict
+/// (the engine learns from exchanges, which carry the outcome).
+public struct DecideRequest: Decodable, Sendable {
+    public var accountID: String
+    public var requestID: String?
+    public var clientIP: String?
+    public var userAgent: String?
+    public var model: String?
+    public var maxTokens: Int?
+    public var temperature: Double?
+    public var prompt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case requestID = "request_id"
+        case clientIP = "client_ip"
+        case userAgent = "user_agent"
+        case model
+        case maxTokens = "max_tokens"
+        case temperature, prompt
+    }
+}
+
+/// `POST /v1/accounts/{id}/label` and `POST /v1/campaigns/{id}/label`: an analyst's label.
+public struct LabelRequest: Decodable, Sendable {
+    public var label: String
+    public var note: String?
+
+    /// The label asked for.
+    /// - Throws: ``BodyError`` naming the field when it is not a label.
+    public func analystLabel() throws(BodyError) -> AnalystLabel {
+        switch label {
+        case "confirmed_attack", "attack": return .confirmedAttack
+        case "legitimate", "legit": return .legitimate
+        default:
+            throw BodyError("field \"label\": must be \"confirmed_attack\" or \"legitimate\", got \"\(label)\"")
+        }
+    }
+}
+
+/// `POST /beta/litellm_basic_guardrail_api`: LiteLLM's Generic Guardrail API request.
+/// The parts of LiteLLM's `GenericGuardrailAPIRequest` DistillWatch reads; the rest
+/// (texts, images, tools, headers) is accepted and ignored.
+public struct GuardrailRequest: Decodable, Sendable {
+    public struct Metadata: Decodable, Sendable {
+        public var keyHash: String?
+        public var keyAlias: String?
+        public var userID: String?
+        public var userEmail: String?
+        public var teamID: String?
+        public var teamAlias: String?
+        public var endUserID: String?
+        public var orgID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case keyHash = "user_api_key_hash"
+            case keyAlias = "user_api_key_alias"
+            case userID = "user_api_key_user_id"
+            case userEmail = "user_api_key_user_email"
+            case teamID = "user_api_key_team_id"
+            case teamAlias = "user_api_key_team_alias"
+            case endUserID = "user_api_key_end_user_id"
+            case orgID = "user_api_key_org_id"
+        }
+    }
+
+    public struct Params: Decodable, Sendable {
+        public var accountID: String?
+        enum CodingKeys: String, CodingKey { case accountID = "account_id" }
+    }
+
+    public var inputType: String?
+    public var requestData: Metadata?
+    public var model: String?
+    public var litellmCallID: String?
+    public var additionalProviderSpecificParams: Params?
+
+    enum CodingKeys: String, CodingKey {
+        case inputType = "input_type"
+        case requestData = "request_data"
+        case model
+        case litellmCallID = "litellm_call_id"
+        case additionalProviderSpecificParams = "additional_provider_specific_params"
+    }
+}
+
