@@ -17,9 +17,11 @@ let package = Package(
         .package(name: "DistillWatch", path: ".."),
     ],
     targets: [
+        .target(name: "CLibFuzzer"),
         .target(
             name: "FuzzSupport",
             dependencies: [
+                "CLibFuzzer",
                 .product(name: "DistillWatchCore", package: "DistillWatch"),
                 .product(name: "DistillWatchIngest", package: "DistillWatch"),
             ]

@@ -1,3 +1,4 @@
+import CLibFuzzer
 import DistillWatchCore
 import DistillWatchIngest
 import Foundation
@@ -6,6 +7,22 @@ import Foundation
 /// crash replays), a property check that crashes the target when it fails (libFuzzer then
 /// saves the input), and the stored-form round trip the server relies on.
 public enum Fuzz {
+    /// A fuzz target: called with each input libFuzzer makes; returns 0.
+    public typealias Target = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+
+    /// Runs libFuzzer's driver on `target` with the process's arguments (libFuzzer's own
+    /// flags: `-runs=`, `-max_total_time=`, corpus folders, …).
+    public static func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ target: Target) -> CInt {
+        var argc = argc
+        var argv = argv
+        return LLVMFuzzerRunDriver(&argc, &argv, target)
+    }
+
+    /// The input as a buffer (libFuzzer may pass a null pointer for the empty input).
+    public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: size == 0 ? nil : data, count: size)
+    }
+
     public static let sketcher = ContentSketcher(key: ContentKey(k0: 0x0011_2233_4455_6677, k1: 0x8899_AABB_CCDD_EEFF))
     public static let start = Timestamp(millisecondsSinceEpoch: 1_772_409_600_000)  // 2026-03-02
 

@@ -6,9 +6,8 @@ import FuzzSupport
 // through their stored form, and register with the engine.
 let decoder = AccountLineDecoder()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzAccountLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard let a = try? decoder.decode(UnsafeBufferPointer(start: data, count: size)) else { return 0 }
+let target: Fuzz.Target = { data, size in
+    guard let a = try? decoder.decode(Fuzz.bytes(data, size)) else { return 0 }
     Fuzz.require(a.problem == nil, "an accepted account record is outside RecordLimits: \(a.problem!)")
     var out: [UInt8] = []
     JSONLineEncoder.append(a, to: &out)
@@ -19,4 +18,10 @@ public func fuzzAccountLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     scanner.observe(Exchange(time: Fuzz.start, accountID: a.accountID, outputTokens: 100))
     Fuzz.report(&scanner)
     return 0
+}
+
+/// SwiftPM links `main` to `fuzz_account_line_main`: hand over to libFuzzer's driver.
+@_cdecl("fuzz_account_line_main")
+public func fuzz_account_lineMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzz.main(argc, argv, target)
 }

@@ -11,9 +11,8 @@ let tiers = ["free", "standard", "enterprise", "research"]
 let words = ["solve", "step", "by", "rate", "answer", "write", "python", "function", "explain", "reasoning",
              "rewrite", "question", "generate", "examples", "diverse", "tool", "call", "json", "the", "a"]
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var r = ByteReader(UnsafeBufferPointer(start: data, count: size))
+let target: Fuzz.Target = { data, size in
+    var r = ByteReader(Fuzz.bytes(data, size))
     var scanner = TrafficScanner(toleranceMilliseconds: Int64(r.byte()) * 1000)
     var time = Fuzz.start.millisecondsSinceEpoch
     var operations = 0
@@ -82,4 +81,10 @@ public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     Fuzz.report(&scanner)
     return 0
+}
+
+/// SwiftPM links `main` to `fuzz_engine_main`: hand over to libFuzzer's driver.
+@_cdecl("fuzz_engine_main")
+public func fuzz_engineMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzz.main(argc, argv, target)
 }

@@ -4,9 +4,8 @@ import FuzzSupport
 
 // The YAML policy file (`--policy`): any text is a policy or a PolicyFileError, and an
 // accepted policy runs the engine.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPolicyFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+let target: Fuzz.Target = { data, size in
+    let text = String(decoding: Fuzz.bytes(data, size), as: UTF8.self)
     guard let policy = try? PolicyFile.load(yaml: text, source: "fuzz") else { return 0 }
     var scanner = TrafficScanner(policy: policy)
     for i in 0..<50 {
@@ -16,4 +15,10 @@ public func fuzzPolicyFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     Fuzz.report(&scanner)
     return 0
+}
+
+/// SwiftPM links `main` to `fuzz_policy_file_main`: hand over to libFuzzer's driver.
+@_cdecl("fuzz_policy_file_main")
+public func fuzz_policy_fileMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzz.main(argc, argv, target)
 }

@@ -4,11 +4,11 @@ import FuzzSupport
 
 // The JSON request bodies of `serve` (decide, label, LiteLLM guardrail) and the NDJSON line
 // splitter of the ingest routes. The first byte picks the body type.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size > 0 else { return 0 }
-    let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 3 {
+let target: Fuzz.Target = { data, size in
+    let input = Fuzz.bytes(data, size)
+    guard let first = input.first else { return 0 }
+    let body = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[1...])
+    switch first % 3 {
     case 0:
         _ = try? JSONBodyDecoder.decode(DecideRequest.self, from: body)
     case 1:
@@ -24,4 +24,10 @@ public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         lines += 1
     }
     return 0
+}
+
+/// SwiftPM links `main` to `fuzz_request_bodies_main`: hand over to libFuzzer's driver.
+@_cdecl("fuzz_request_bodies_main")
+public func fuzz_request_bodiesMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzz.main(argc, argv, target)
 }

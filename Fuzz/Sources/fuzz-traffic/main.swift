@@ -9,11 +9,10 @@ import FuzzSupport
 let exchanges = ExchangeLineDecoder(sketcher: Fuzz.sketcher)
 let accounts = AccountLineDecoder()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTraffic(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+let target: Fuzz.Target = { data, size in
     var scanner = TrafficScanner(toleranceMilliseconds: 60_000)
     var ids: [String] = []
-    NDJSONLines.forEach(in: UnsafeBufferPointer(start: data, count: size)) { _, line in
+    NDJSONLines.forEach(in: Fuzz.bytes(data, size)) { _, line in
         if let e = try? exchanges.decode(line) {
             if ids.count < 4, !ids.contains(e.accountID) { ids.append(e.accountID) }
             scanner.observe(e)
@@ -26,4 +25,10 @@ public func fuzzTraffic(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     scanner.applyCampaignLabel(.confirmedAttack, toCampaign: 1, at: scanner.engine.clock ?? Fuzz.start)
     Fuzz.report(&scanner)
     return 0
+}
+
+/// SwiftPM links `main` to `fuzz_traffic_main`: hand over to libFuzzer's driver.
+@_cdecl("fuzz_traffic_main")
+public func fuzz_trafficMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzz.main(argc, argv, target)
 }
