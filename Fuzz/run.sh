@@ -35,6 +35,7 @@ bin=$(swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-a
 limit=(-max_total_time="$seconds")
 [ -n "$runs" ] && limit=(-runs="$runs")
 failed=0
+crashed=0
 printf '%-22s %12s %8s %8s %s\n' target inputs cov ft result
 for t in "${targets[@]}"; do
     corpus="$work/corpus-$t"
@@ -51,8 +52,9 @@ for t in "${targets[@]}"; do
     inputs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo '?')
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo '?')
-    if [ $status -eq 0 ]; then result=ok; else result="CRASH (exit $status; see $log)"; failed=1; fi
+    if [ $status -eq 0 ]; then result=ok; else result="CRASH (exit $status; see $log)"; failed=1; crashed=$((crashed + 1)); fi
     printf '%-22s %12s %8s %8s %s\n' "$t" "${inputs:-?}" "${cov:-?}" "${ft:-?}" "$result"
 done
 echo "work folder: $work"
+echo "fuzz: $(( ${#targets[@]} - crashed )) passed, $crashed failed"
 exit $failed
