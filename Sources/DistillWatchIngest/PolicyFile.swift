@@ -162,9 +162,12 @@ public enum PolicyFile {
             return x
         }
 
+        /// Rates, volumes and hours: positive, and at most 10^12 (more is a typo: no tier
+        /// expects a trillion requests a minute, and larger values would only saturate).
         func positiveNumber(_ node: Node, _ field: String) throws -> Double {
             let x = try number(node, field)
             guard x > 0 else { throw error(node, "\(field) must be greater than 0, got \(x)") }
+            guard x <= 1e12 else { throw error(node, "\(field) must be at most 1000000000000, got \(x)") }
             return x
         }
 

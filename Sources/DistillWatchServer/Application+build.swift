@@ -3,6 +3,7 @@ import DistillWatchStore
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The Hummingbird application `distillwatch serve` runs.
 public typealias DistillWatchApplication = Application<RouterResponder<DistillWatchRequestContext>>
@@ -75,6 +76,7 @@ func assembleServer(
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens)))
+    router.add(middleware: RouteNotFoundMiddleware())
     let operations = OperationsRoutes(state: state)
     operations.addHealth(to: router)
     operations.addMetrics(to: router)
@@ -96,9 +98,22 @@ func openStore(_ configuration: ServerConfiguration, decoder: EventDecoder) thro
 /// The reorder buffer is not flushed at shutdown: the log already holds every accepted
 /// exchange, and the restarted server replays them into the buffer, so it continues
 /// exactly as a server that never stopped would.
+/// - Throws: ``StoreError`` for a database it cannot open; `ServerStartError` naming the
+///   address when it cannot listen (a port in use, an address not on this machine).
 public func runServer(_ configuration: ServerConfiguration) async throws {
+    let listening = Mutex(false)
     let app = try await buildApplication(configuration) { port in
+        listening.withLock { $0 = true }
         FileHandle.standardOutput.write(Data("distillwatch: listening on http://\(configuration.host):\(port)\n".utf8))
     }
-    try await app.runService()
+    do {
+        try await app.runService()
+    } catch where !listening.withLock({ $0 }) {
+        throw ServerStartError(description: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+    }
+}
+
+/// The server could not start listening; the message names the address.
+public struct ServerStartError: Error, CustomStringConvertible {
+    public var description: String
 }

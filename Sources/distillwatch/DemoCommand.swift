@@ -28,7 +28,10 @@ struct DemoCommand: ParsableCommand {
         ReportSummary(report: scan, statistics: nil, top: top).print(to: &out)
         Swift.print("\nAgainst the scenario's ground truth:\n", to: &out)
         Swift.print(evaluation.text, terminator: "", to: &out)
+        // The demo seeds its content key from the scenario seed; the scan command names it,
+        // so the files give the same scores.
+        let key = noContent ? " --no-content" : " --content-key \(evaluationSketcher(seed: seed).key.hex)"
         Swift.print("\nReproduce with files: distillwatch simulate --scenario mixed --seed \(seed) --out DIR; "
-            + "distillwatch scan DIR/traffic.jsonl.gz --accounts DIR/accounts.jsonl", to: &out)
+            + "distillwatch scan DIR/traffic.jsonl.gz --accounts DIR/accounts.jsonl\(key)", to: &out)
     }
 }

@@ -6,11 +6,13 @@ struct DistillWatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distillwatch",
         abstract: "Find and stop distillation attacks on an LLM API.",
+        version: "distillwatch \(DistillWatchVersion.current)",
         subcommands: [ScanCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self]
     )
 
-    /// Runs the command; errors from the pipeline print as `error: <file>:<line>: reason`
-    /// and exit 1, never as a crash.
+    /// Runs the command. Every error prints one way, `error: <what>` on standard error
+    /// (with the usage line after a usage error), and exits non-zero, never as a crash;
+    /// `--help` and `--version` print to standard output and exit 0.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -20,7 +22,16 @@ struct DistillWatchCommand: ParsableCommand {
             Swift.print("error: \(failure.description)", to: &err)
             Foundation.exit(1)
         } catch {
-            exit(withError: error)
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { Swift.print(message) }
+            } else {
+                var err = StandardError()
+                Swift.print(message.hasPrefix("Error: ") ? "error: " + message.dropFirst("Error: ".count) : "error: " + message,
+                            to: &err)
+            }
+            Foundation.exit(code.rawValue)
         }
     }
 }

@@ -23,7 +23,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Evaluate every scenario (scale 1, hydra-2026 at --hydra-2026-scale).")
     var allScenarios = false
 
-    @Option(name: .long, help: "Scale with --all-scenarios for hydra-2026 (scale 1 is ~317M exchanges).")
+    @Option(name: .customLong("hydra-2026-scale"), help: "Scale with --all-scenarios for hydra-2026 (scale 1 is ~317M exchanges).")
     var hydra2026Scale: Double = 0.01
 
     @Option(name: .long, help: "Scenario scale.")
@@ -44,14 +44,14 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "YAML policy overriding the built-in one.")
     var policy: String?
 
-    @Flag(name: .long, help: "Print the evaluation as JSON.")
-    var json = false
+    @Option(name: .long, help: ArgumentHelp("Write the evaluation as JSON to this file, or to standard output with -.", valueName: "path|-"))
+    var json: String?
 
     @Flag(name: .long, help: "Print Markdown tables (for Documentation/Scenarios.md).")
     var markdown = false
 
-    @Flag(name: .long, help: "Report progress on standard error about every million exchanges.")
-    var progress = false
+    @Flag(name: .long, inversion: .prefixedNo, help: "Report progress on standard error about every million exchanges (default: on a terminal).")
+    var progress: Bool?
 
     @Flag(name: .long, help: "Turn content signals off (behaviour signals only), to compare with and without.")
     var noContent = false
@@ -70,12 +70,14 @@ struct EvalCommand: ParsableCommand {
         if traffic != nil, labels == nil { throw ValidationError("--traffic needs --labels") }
         guard scale > 0, hydra2026Scale > 0 else { throw ValidationError("scales must be positive") }
         if report != nil, allScenarios { throw ValidationError("--report needs one evaluation: --scenario or --traffic") }
+        if json == "-", report == "-" { throw ValidationError("--json - and --report - cannot both write to standard output") }
+        if json == "-", markdown { throw ValidationError("--json - and --markdown cannot both write to standard output") }
     }
 
     func run() throws {
         let policy = try loadPolicy(self.policy)
         let sketcher = noContent ? nil : evaluationSketcher(seed: seed)
-        let showProgress = progress
+        let showProgress = progress ?? ProgressBar.standardErrorIsTerminal
         let progressReport: (Int) -> Void = { count in
             guard showProgress else { return }
             var err = StandardError()
@@ -106,12 +108,11 @@ struct EvalCommand: ParsableCommand {
             }
             reports.append(evaluation)
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(reports.count == 1 ? AnyEncodableReports.one(reports[0]) : .many(reports))
-            Swift.print(String(decoding: data, as: UTF8.self))
-        } else if markdown {
+        if let json {
+            try writeJSON(reports.count == 1 ? AnyEncodableReports.one(reports[0]) : .many(reports), to: json, what: "the evaluation")
+            if json == "-" { return }
+        }
+        if markdown {
             Swift.print(EvaluationReport.markdown(reports), terminator: "")
         } else {
             Swift.print(reports.map(\.text).joined(separator: "\n"), terminator: "")

@@ -21,8 +21,11 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "Account records file (JSON Lines, optionally gzip). Repeatable.")
     var accounts: [String] = []
 
-    @Option(name: .long, help: "Write the v1 report (JSON) to this file.")
+    @Option(name: .long, help: ArgumentHelp("Write the v1 report (JSON) to this file, or to standard output with -.", valueName: "path|-"))
     var json: String?
+
+    @Option(name: .long, help: "How many malformed lines the summary shows in full (all are counted; the report keeps 1,000).")
+    var malformed = 5
 
     @Option(name: .long, help: "YAML policy overriding the built-in weights, thresholds and allowlists.")
     var policy: String?
@@ -52,6 +55,10 @@ struct ScanCommand: ParsableCommand {
             throw ValidationError("standard input (-) can be read only once")
         }
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
+        guard malformed >= 0 else { throw ValidationError("--malformed must not be negative") }
+        if json == "-", traffic.contains("-") {
+            throw ValidationError("--json - writes to standard output; it cannot be combined with reading standard input (-)")
+        }
     }
 
     func run() throws {
@@ -60,15 +67,22 @@ struct ScanCommand: ParsableCommand {
         let sketcher = try content.sketcher(quiet: quiet)
         let outcome = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
-            policy: policy, options: IngestOptions(strict: strict, sketcher: sketcher),
+            policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher),
             includeAllAccounts: all, showProgress: progress && !quiet)
         if let json {
             try writeReport(outcome.report, to: json)
         }
         if !quiet {
-            var out = StandardOutput()
-            ReportSummary(report: outcome.report, statistics: outcome.statistics, top: top)
-                .print(to: &out, reportPath: json)
+            // With the report on standard output, the summary goes to standard error.
+            let summary = ReportSummary(report: outcome.report, statistics: outcome.statistics, top: all ? Int.max : top,
+                                        malformedShown: malformed)
+            if json == "-" {
+                var err = StandardError()
+                summary.print(to: &err, reportPath: nil)
+            } else {
+                var out = StandardOutput()
+                summary.print(to: &out, reportPath: json)
+            }
         }
     }
 }
@@ -136,15 +150,26 @@ func loadPolicy(_ path: String?) throws -> Policy {
     }
 }
 
-func writeReport(_ report: ScanReport, to path: String) throws {
+/// Writes a JSON document to `path`, or to standard output for `-` (the convention of
+/// every command that takes a path). Keys are sorted, so two runs on the same input give
+/// the same bytes apart from `generated_at`.
+func writeJSON(_ value: some Encodable, to path: String, what: String = "the report") throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-    let data = try encoder.encode(report)
-    do {
-        try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw ScanFailure("\(path): cannot write the report (\(error.localizedDescription))")
+    encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes, .sortedKeys]
+    let data = try encoder.encode(value) + Data("\n".utf8)
+    if path == "-" {
+        FileHandle.standardOutput.write(data)
+        return
     }
+    do {
+        try data.write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw ScanFailure("\(path): cannot write \(what) (\(error.localizedDescription))")
+    }
+}
+
+func writeReport(_ report: ScanReport, to path: String) throws {
+    try writeJSON(report, to: path)
 }
 
 /// `print(to:)` target for standard output.

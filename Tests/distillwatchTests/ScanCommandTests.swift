@@ -94,7 +94,7 @@ let accountsFile = Data("""
         let report = dir.path + "/report.json"
         let r = try run(["scan", traffic, "--accounts", accounts, "--json", report])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("Scanned 3000 exchanges from 12 accounts"))
+        #expect(r.stdout.contains("Scanned 3,000 exchanges from 12 accounts"))
         #expect(r.stdout.contains("acct-harvester  BLOCK") || r.stdout.contains("acct-harvester  THROTTLE"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
         #expect(json["format"] as? String == "distillwatch.report.v1")
@@ -144,7 +144,7 @@ let accountsFile = Data("""
     @Test func evalWritesTheScanReportOfWhatItEvaluated() throws {
         let dir = Scratch()
         let report = dir.path + "/eval-report.json"
-        let r = try run(["eval", "--scenario", "mixed", "--seed", "1", "--json", "--report", report])
+        let r = try run(["eval", "--scenario", "mixed", "--seed", "1", "--json", "-", "--report", report])
         #expect(r.status == 0, "\(r.stderr)")
         let evaluation = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         #expect((evaluation["personas"] as? [[String: Any]])?.allSatisfy { $0["throttled_or_blocked_accounts"] != nil } == true)
@@ -171,7 +171,7 @@ let accountsFile = Data("""
         let plain = sampleTraffic()
         let fromStdin = try run(["scan", "-", "--top", "0"], stdin: plain)
         #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
-        #expect(fromStdin.stdout.contains("Scanned 3000 exchanges"))
+        #expect(fromStdin.stdout.contains("Scanned 3,000 exchanges"))
         let gz = dir.path + "/traffic.jsonl.gz"
         let sink = try OutputSink(path: gz)
         try sink.write(Array(plain))
@@ -180,7 +180,7 @@ let accountsFile = Data("""
         #expect(fromGzip.stdout.split(separator: "\n").prefix(3) == fromStdin.stdout.split(separator: "\n").prefix(3))
         // A gzip stream on standard input is recognised by its magic number.
         let gzStdin = try run(["scan", "-", "--top", "0"], stdin: try Data(contentsOf: URL(fileURLWithPath: gz)))
-        #expect(gzStdin.stdout.contains("Scanned 3000 exchanges"))
+        #expect(gzStdin.stdout.contains("Scanned 3,000 exchanges"))
     }
 
     @Test func malformedLinesAreReportedAndTheScanGoesOn() throws {
@@ -188,7 +188,7 @@ let accountsFile = Data("""
         let traffic = dir.write("traffic.jsonl", sampleTraffic(malformedAt: [7, 1200]))
         let r = try run(["scan", traffic])
         #expect(r.status == 0)
-        #expect(r.stdout.contains("Scanned 2998 exchanges"))
+        #expect(r.stdout.contains("Scanned 2,998 exchanges"))
         #expect(r.stdout.contains("Malformed lines: 2"))
         #expect(r.stdout.contains("\(traffic):7: field \"time\": not an RFC 3339 time"))
         #expect(r.stdout.contains("\(traffic):1200:"))

@@ -43,8 +43,8 @@ struct CampaignState: Sendable {
     /// Adds one member's history as it stands (when it joins a group).
     mutating func absorb(member: Int32, state s: AccountState, profile: LinkProfile) {
         members.append(member)
-        exchanges += s.exchanges
-        outputTokens += s.outputTokens
+        exchanges.addSaturating(s.exchanges)
+        outputTokens.addSaturating(s.outputTokens)
         if s.hasTraffic {
             firstSeen = min(firstSeen, s.firstSeen)
             lastSeen = max(lastSeen, s.lastSeen)
@@ -56,16 +56,16 @@ struct CampaignState: Sendable {
         ownScoreSum += s.score
         if profile.countedRotating { rotatingMembers += 1 }
         if profile.unverifiedSelfServe { selfServeMembers += 1 }
-        pivotWindowExchanges += Int64(s.pivotWindowExchanges)
-        pivotNewModelExchanges += Int64(s.pivotNewModelExchanges)
+        pivotWindowExchanges.addSaturating(Int64(s.pivotWindowExchanges))
+        pivotNewModelExchanges.addSaturating(Int64(s.pivotNewModelExchanges))
     }
 
     /// Adds another group (the two are joined under this one's root).
     mutating func merge(_ o: CampaignState) {
         members.append(contentsOf: o.members)
         number = number == 0 ? o.number : (o.number == 0 ? number : min(number, o.number))
-        exchanges += o.exchanges
-        outputTokens += o.outputTokens
+        exchanges.addSaturating(o.exchanges)
+        outputTokens.addSaturating(o.outputTokens)
         firstSeen = min(firstSeen, o.firstSeen)
         lastSeen = max(lastSeen, o.lastSeen)
         mergeWindow(o.window, hour: o.windowHour)
@@ -73,10 +73,10 @@ struct CampaignState: Sendable {
         ownScoreSum += o.ownScoreSum
         rotatingMembers += o.rotatingMembers
         selfServeMembers += o.selfServeMembers
-        linkedPairs += o.linkedPairs
+        linkedPairs.addSaturating(o.linkedPairs)
         for k in 0..<LinkEvidenceKind.count { pairKinds[k] += o.pairKinds[k] }
-        pivotWindowExchanges += o.pivotWindowExchanges
-        pivotNewModelExchanges += o.pivotNewModelExchanges
+        pivotWindowExchanges.addSaturating(o.pivotWindowExchanges)
+        pivotNewModelExchanges.addSaturating(o.pivotNewModelExchanges)
         if let f = o.firstFlaggedAt { firstFlaggedAt = firstFlaggedAt.map { min($0, f) } ?? f }
         confirmed = confirmed || o.confirmed
         for k in 0..<CampaignSignalKind.count { dismissed[k] = max(dismissed[k], o.dismissed[k]) }
@@ -85,21 +85,21 @@ struct CampaignState: Sendable {
 
     /// Counts one member exchange.
     mutating func record(at t: Timestamp, outputTokens output: Int64, pivotWindow: Int64, pivotNewModel: Int64) {
-        exchanges += 1
-        outputTokens += output
+        exchanges.addSaturating(1)
+        outputTokens.addSaturating(output)
         firstSeen = min(firstSeen, t)
         lastSeen = max(lastSeen, t)
         let hour = t.hourIndex
         advanceWindow(to: hour)
         window[Int(((hour % 24) + 24) % 24)] &+= 1
-        windowSum += 1
+        windowSum.addSaturating(1)
         hourOfDay[t.hourOfDay] &+= 1
-        pivotWindowExchanges += pivotWindow
-        pivotNewModelExchanges += pivotNewModel
+        pivotWindowExchanges.addSaturating(pivotWindow)
+        pivotNewModelExchanges.addSaturating(pivotNewModel)
     }
 
     mutating func notePair(kinds: UInt16) {
-        linkedPairs += 1
+        linkedPairs.addSaturating(1)
         for k in 0..<LinkEvidenceKind.count where kinds & (1 << UInt16(k)) != 0 { pairKinds[k] += 1 }
     }
 
@@ -128,7 +128,7 @@ struct CampaignState: Sendable {
             let h = hour - Int64(k)
             let b = Int(((h % 24) + 24) % 24)
             window[b] &+= other[b]
-            windowSum += Int64(other[b])
+            windowSum.addSaturating(Int64(other[b]))
         }
     }
 

@@ -255,7 +255,7 @@ extension DetectionEngine {
         if !rotating.isEmpty {
             let networks = rotating.map { linkage.profiles[$0].distinctNetworks }.sorted()
             out.append(CampaignEvidence(kind: .proxyPool,
-                detail: "\(rotating.count) of \(n) accounts rotate through residential-proxy networks (median \(Int(networks[networks.count / 2].rounded())) networks each)",
+                detail: "\(rotating.count) of \(n) accounts rotate through residential-proxy networks (median \(Int(clamping: networks[networks.count / 2].rounded())) networks each)",
                 accounts: rotating.count))
         }
         if pairCount(.synchronisedActivity) > 0 {

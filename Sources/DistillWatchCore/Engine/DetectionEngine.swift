@@ -181,7 +181,7 @@ public struct DetectionEngine: Sendable {
         // Model pivot: the account was active before a new model appeared, and this
         // exchange falls in that model's pivot window.
         if let release, existed, s.firstSeen < release.firstSeen,
-           t.milliseconds(since: release.firstSeen) < Int64(policy.pivotWindowHours * Double(Timestamp.millisecondsPerHour)) {
+           t.milliseconds(since: release.firstSeen) < Int64(clamping: policy.pivotWindowHours * Double(Timestamp.millisecondsPerHour)) {
             s.pivotWindowExchanges.incrementSaturating()
             s.pivotModel = release.model
             if model == release.model { s.pivotNewModelExchanges.incrementSaturating() }
@@ -233,7 +233,7 @@ public struct DetectionEngine: Sendable {
             s.minutesActive.incrementSaturating()
         }
         s.currentMinuteCount.incrementSaturating()
-        let nearLimit = max(1, UInt32((s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
+        let nearLimit = max(1, UInt32(clamping: (s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
         if s.currentMinuteCount == nearLimit { s.minutesNearLimit.incrementSaturating() }
 
         // Parameters.

@@ -30,7 +30,7 @@ struct ModelCatalog: Sendable {
             lastInterned = (name, i)
             return i
         }
-        let graceMs = Int64(policy.releaseGraceHours * Double(Timestamp.millisecondsPerHour))
+        let graceMs = Int64(clamping: policy.releaseGraceHours * Double(Timestamp.millisecondsPerHour))
         let isNew = time.milliseconds(since: trafficStart) > graceMs
         let i = Int32(models.count)
         models.append(Model(name: name, firstSeen: time, configuredMaxTokens: policy.modelMaxTokens[name], isNewRelease: isNew))

@@ -45,6 +45,24 @@ extension FixedWidthInteger {
     }
 }
 
+extension FixedWidthInteger {
+    /// `x` rounded towards zero and clamped to `Self.min ... Self.max`; `nan` is 0. Swift's
+    /// `Int64(x)` traps on a double out of range, and policy numbers (hours, rates) reach
+    /// such conversions multiplied by constants.
+    @inlinable
+    public init(clamping x: Double) {
+        if x.isNaN {
+            self = 0
+        } else if x >= Double(Self.max) {
+            self = .max
+        } else if x <= Double(Self.min) {
+            self = .min
+        } else {
+            self.init(x)
+        }
+    }
+}
+
 /// `a mod n` in `0 ..< n` for any `a`, also negative (Swift's `%` keeps the sign of `a`).
 @inlinable
 public func floorModulo(_ a: Int64, _ n: Int64) -> Int64 {

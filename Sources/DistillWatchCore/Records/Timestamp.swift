@@ -12,7 +12,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     @inlinable
     public init(secondsSinceEpoch: Double) {
-        self.millisecondsSinceEpoch = Int64((secondsSinceEpoch * 1000).rounded())
+        self.millisecondsSinceEpoch = Int64(clamping: (secondsSinceEpoch * 1000).rounded())
     }
 
     @inlinable
@@ -27,7 +27,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     @inlinable
     public func adding(seconds: Double) -> Timestamp {
-        adding(milliseconds: Int64((seconds * 1000).rounded()))
+        adding(milliseconds: Int64(clamping: (seconds * 1000).rounded()))
     }
 
     /// Milliseconds from `other` to `self` (negative when `self` is earlier).

@@ -261,7 +261,7 @@ enum BehaviourSignals {
 /// A number for people: integers as integers, others with a few significant digits.
 func format(_ x: Double, digits: Int = 1) -> String {
     guard x.isFinite else { return "\(x)" }
-    if abs(x) >= 100 || x == x.rounded() { return String(Int64(x.rounded())) }
+    if abs(x) >= 100 || x == x.rounded() { return String(Int64(clamping: x.rounded())) }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let r = (x * scale).rounded() / scale
@@ -269,7 +269,7 @@ func format(_ x: Double, digits: Int = 1) -> String {
 }
 
 func percent(_ share: Double) -> String {
-    "\(Int64((share * 100).rounded()))%"
+    "\(Int64(clamping: (share * 100).rounded()))%"
 }
 
 extension AccountState {

@@ -39,8 +39,8 @@ public struct LabelRequest: Decodable, Sendable {
     /// - Throws: ``BodyError`` naming the field when it is not a label.
     public func analystLabel() throws(BodyError) -> AnalystLabel {
         switch label {
-        case "confirmed_attack", "attack": return .confirmedAttack
-        case "legitimate", "legit": return .legitimate
+        case "confirmed_attack": return .confirmedAttack
+        case "legitimate": return .legitimate
         default:
             throw BodyError("field \"label\": must be \"confirmed_attack\" or \"legitimate\", got \"\(label)\"")
         }

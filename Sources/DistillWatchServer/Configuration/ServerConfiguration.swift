@@ -75,7 +75,7 @@ public struct ServerConfiguration: Sendable {
         }
     }
 
-    var reorderToleranceMilliseconds: Int64 { Int64((reorderToleranceSeconds * 1000).rounded()) }
+    var reorderToleranceMilliseconds: Int64 { Int64(clamping: (reorderToleranceSeconds * 1000).rounded()) }
 }
 
 /// A configuration problem, with what to change.

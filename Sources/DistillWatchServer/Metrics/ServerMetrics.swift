@@ -1,3 +1,4 @@
+import Synchronization
 import CoreMetrics
 import DistillWatchCore
 import Metrics
@@ -15,7 +16,7 @@ import Prometheus
 /// | `distillwatch_accounts` | gauge | `verdict` (accounts with traffic) |
 /// | `distillwatch_campaigns` | gauge | |
 /// | `distillwatch_labels_total` | counter | `label` |
-/// | `distillwatch_audit_dropped_total`, `distillwatch_audit_written_total` | gauge | |
+/// | `distillwatch_audit_dropped_total`, `distillwatch_audit_written_total` | counter | |
 /// | `distillwatch_reorder_buffered_exchanges`, `distillwatch_log_sequence` | gauge | |
 // swift-prometheus has its own Counter and Gauge; these are swift-metrics'.
 typealias MCounter = CoreMetrics.Counter
@@ -35,8 +36,10 @@ final class ServerMetrics: Sendable {
     private let labels: [AnalystLabel: MCounter]
     private let accountGauges: [Verdict: MGauge]
     let campaigns: MGauge
-    let auditDropped: MGauge
-    let auditWritten: MGauge
+    private let auditDropped: MCounter
+    private let auditWritten: MCounter
+    /// The audit totals already counted, so each scrape adds only what is new.
+    private let auditCounted = Mutex((written: 0, dropped: 0))
     let buffered: MGauge
     let sequence: MGauge
 
@@ -78,8 +81,8 @@ final class ServerMetrics: Sendable {
         }
         self.accountGauges = accountGauges
         campaigns = MGauge(label: "distillwatch_campaigns", factory: factory)
-        auditDropped = MGauge(label: "distillwatch_audit_dropped_total", factory: factory)
-        auditWritten = MGauge(label: "distillwatch_audit_written_total", factory: factory)
+        auditDropped = MCounter(label: "distillwatch_audit_dropped_total", factory: factory)
+        auditWritten = MCounter(label: "distillwatch_audit_written_total", factory: factory)
         buffered = MGauge(label: "distillwatch_reorder_buffered_exchanges", factory: factory)
         sequence = MGauge(label: "distillwatch_log_sequence", factory: factory)
     }
@@ -94,6 +97,16 @@ final class ServerMetrics: Sendable {
 
     func labelled(_ label: AnalystLabel) {
         labels[label]?.increment()
+    }
+
+    /// Brings the audit counters up to the audit log's totals (which only grow).
+    func countAudit(written: Int, dropped: Int) {
+        let (newlyWritten, newlyDropped) = auditCounted.withLock { counted in
+            defer { counted = (max(counted.written, written), max(counted.dropped, dropped)) }
+            return (max(0, written - counted.written), max(0, dropped - counted.dropped))
+        }
+        if newlyWritten > 0 { auditWritten.increment(by: newlyWritten) }
+        if newlyDropped > 0 { auditDropped.increment(by: newlyDropped) }
     }
 
     func setAccounts(_ counts: [Verdict: Int]) {

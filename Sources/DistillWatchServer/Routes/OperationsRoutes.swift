@@ -20,8 +20,7 @@ struct OperationsRoutes {
             let m = state.metrics
             m.setAccounts(counts)
             m.campaigns.record(report.campaigns.count)
-            m.auditDropped.record(state.audit.dropped)
-            m.auditWritten.record(state.audit.written)
+            m.countAudit(written: state.audit.written, dropped: state.audit.dropped)
             m.buffered.record(status.buffered)
             m.sequence.record(Double(status.lastSequence))
             var buffer = ByteBuffer()
