@@ -118,3 +118,35 @@ import Testing
         #expect(failure("campaigns:\n  signal_weights: {proxy_rotation: 2}\n")?.message.contains("between 0 and 1") == true)
     }
 }
+
+/// Found by `fuzz-policy-file`: a rate of 2×10^98 requests a minute made the engine's
+/// UInt32 conversion trap. The file is refused by field; a policy built in code with such
+/// values runs without trapping (its conversions clamp).
+@Suite struct PolicyFuzzRegressionTests {
+    @Test func anAbsurdRateIsRefusedByField() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("Fixtures/fuzz/policy-huge-requests-per-minute.yaml").path
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        #expect {
+            try PolicyFile.load(yaml: text, source: "p.yaml")
+        } throws: { error in
+            "\(error)".contains("default_tier.requests_per_minute must be at most 1000000000000")
+        }
+    }
+
+    @Test func anEngineWithExtremePolicyNumbersDoesNotTrap() {
+        var policy = Policy.default
+        policy.defaultTier = Policy.TierProfile(dailyExchanges: 1e-300, dailyOutputTokens: .greatestFiniteMagnitude,
+                                                requestsPerMinute: .greatestFiniteMagnitude)
+        policy.pivotWindowHours = .greatestFiniteMagnitude
+        policy.releaseGraceHours = -.greatestFiniteMagnitude
+        var scanner = TrafficScanner(policy: policy, toleranceMilliseconds: 0)
+        let t0 = Timestamp(rfc3339: "2026-03-02T00:00:00Z")!
+        for i in 0..<200 {
+            scanner.observe(Exchange(time: t0.adding(seconds: Double(i)), accountID: "a\(i % 3)", model: i < 100 ? "m1" : "m2",
+                                     outputTokens: 1000, status: 429))
+        }
+        let report = scanner.finish(generatedAt: t0)
+        #expect(report.input.exchanges == 200)
+    }
+}
