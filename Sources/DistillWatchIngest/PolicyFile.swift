@@ -110,11 +110,16 @@ public enum PolicyFile {
                 policy.pivotWindowHours = try reader.positiveNumber(value, key)
             case "release_grace_hours":
                 policy.releaseGraceHours = try reader.nonNegativeNumber(value, key)
+            case "shared_template_accounts":
+                let n = try reader.nonNegativeInt(value, key)
+                guard n >= 2 else { throw reader.error(value, "\(key) must be at least 2, got \(n)") }
+                policy.sharedTemplateAccounts = Double(n)
             case "campaigns":
                 policy.campaigns = try reader.campaigns(value, base: policy.campaigns)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
-                    + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, campaigns")
+                    + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, "
+                    + "shared_template_accounts, campaigns")
             }
         }
         return policy
@@ -174,6 +179,7 @@ public enum PolicyFile {
         func nonNegativeNumber(_ node: Node, _ field: String) throws -> Double {
             let x = try number(node, field)
             guard x >= 0 else { throw error(node, "\(field) must not be negative, got \(x)") }
+            guard x <= 1e12 else { throw error(node, "\(field) must be at most 1000000000000, got \(x)") }
             return x
         }
 

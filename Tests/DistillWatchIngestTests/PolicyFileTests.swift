@@ -19,6 +19,7 @@ import Testing
               hobby: {daily_exchanges: 30}
             model_max_tokens: {big-model: 64000}
             pivot_window_hours: 12
+            shared_template_accounts: 25
             """)
         #expect(p.weight(.volume) == 0.9)
         #expect(p.weight(.modelPivot) == 0)
@@ -32,6 +33,7 @@ import Testing
         #expect(p.tiers["hobby"]?.dailyExchanges == 30)
         #expect(p.modelMaxTokens["big-model"] == 64000)
         #expect(p.pivotWindowHours == 12)
+        #expect(p.sharedTemplateAccounts == 25)
     }
 
     @Test func emptyFileIsTheDefault() throws {
@@ -46,6 +48,8 @@ import Testing
         ("colour: blue\n", 1, "unknown setting \"colour\""),
         ("allowlist:\n  accounts: acct-1\n", 2, "must be a list"),
         ("tiers:\n  free: {rpm: 3}\n", 2, "unknown tier setting \"rpm\""),
+        ("shared_template_accounts: 1\n", 1, "must be at least 2"),
+        ("release_grace_hours: 1e300\n", 1, "must be at most 1000000000000"),
     ] as [(String, Int, String)])
     func errorsNameTheLineAndTheProblem(_ yaml: String, _ line: Int, _ message: String) {
         #expect {
