@@ -230,3 +230,28 @@ import Testing
         #expect(engine.decision(for: "acct-bad").verdict == .block)
     }
 }
+
+/// Found by `fuzz-engine`: an exchange built with a time near Int64.min reached the reorder
+/// buffer before the engine refused it, and the watermark subtraction trapped. The scanner
+/// now refuses it before the buffer, so it cannot move the watermark either.
+@Suite struct ReorderBufferFuzzRegressionTests {
+    @Test func anOutOfRangeTimeNeitherTrapsNorMovesTheWatermark() {
+        var scanner = TrafficScanner(toleranceMilliseconds: 60_000)
+        let t0 = Timestamp(rfc3339: "2026-03-02T00:00:00Z")!
+        scanner.observe(Exchange(time: t0, accountID: "a"))
+        scanner.observe(Exchange(time: Timestamp(millisecondsSinceEpoch: .min + 5), accountID: "a"))
+        scanner.observe(Exchange(time: Timestamp(millisecondsSinceEpoch: .max), accountID: "b"))
+        // Still buffered: the refused times did not push the watermark past t0.
+        #expect(scanner.buffer.count == 1)
+        #expect(scanner.engine.refusedExchanges == 2)
+        scanner.observe(Exchange(time: t0.adding(seconds: 30), accountID: "a"))
+        let report = scanner.finish(generatedAt: t0)
+        #expect(report.input.exchanges == 2 && report.input.lateExchanges == 0)
+        // The buffer on its own saturates instead of trapping.
+        var buffer = ReorderBuffer(toleranceMilliseconds: .max)
+        var released = 0
+        buffer.push(Exchange(time: Timestamp(millisecondsSinceEpoch: .min), accountID: "x")) { _ in released += 1 }
+        buffer.drain { _ in released += 1 }
+        #expect(released == 1)
+    }
+}

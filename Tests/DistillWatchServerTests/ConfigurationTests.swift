@@ -66,3 +66,30 @@ import Testing
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_SYNCHRONOUS": "off"]) }
     }
 }
+
+@Suite struct ExampleServerConfigurationTests {
+    @Test func theExampleNamesEverySettingWithItsDefault() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("Examples/serve.yaml").path
+        var c = ServerConfiguration()
+        let environment = ["DW_PIPELINE_TOKEN": "pipeline-secret-00000001", "DW_REGISTRAR_TOKEN": "registrar-secret-000001",
+                           "DW_GATEWAY_TOKEN": "gateway-secret-00000001", "DW_ALICE_TOKEN": "alice-secret-0000000001"]
+        try c.apply(yamlFile: path, environment: environment)
+        try c.validate()
+        let d = ServerConfiguration()
+        #expect(c.host == d.host && c.port == d.port && c.synchronous == d.synchronous)
+        #expect(c.database == root.appendingPathComponent("Examples").path + "/" + d.database, "relative to the file")
+        #expect(c.reorderToleranceSeconds == d.reorderToleranceSeconds)
+        #expect(c.maxIngestBodyBytes == d.maxIngestBodyBytes && c.maxRequestBodyBytes == d.maxRequestBodyBytes)
+        #expect(c.decisionAudit == d.decisionAudit && c.auditQueueCapacity == d.auditQueueCapacity)
+        #expect(c.litellmAccountFields == d.litellmAccountFields && c.captureText == d.captureText && c.logLevel == d.logLevel)
+        #expect(c.tokens.map(\.name) == ["pipeline", "registrar", "gateway", "alice"])
+        #expect(c.tokens[1].roles == [.ingest, .exempt])
+        // Every key the loader knows is in the example (a new setting must be added there).
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for key in ServerConfiguration.fileKeys where key != "policy" {
+            #expect(text.contains("\n\(key):"), "Examples/serve.yaml lacks \(key)")
+        }
+        #expect(text.contains("# policy:"))
+    }
+}

@@ -38,7 +38,7 @@ public struct DetectionEngine: Sendable {
     public private(set) var outOfOrderExchanges = 0
     /// Exchanges refused because a value was outside ``RecordLimits`` (readers reject such
     /// records first; this guards callers that build exchanges themselves).
-    public private(set) var refusedExchanges = 0
+    public internal(set) var refusedExchanges = 0
     /// Account records refused for the same reason.
     public private(set) var refusedAccountRecords = 0
     /// Data families some input carried, one bit per `DataFamily` case (volume and timing

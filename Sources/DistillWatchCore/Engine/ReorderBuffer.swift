@@ -47,7 +47,7 @@ public struct ReorderBuffer: Sendable {
     /// in time order.
     public mutating func push(_ exchange: consuming Exchange, release: (Exchange) -> Void) {
         let time = exchange.time
-        if let latest, time.milliseconds(since: latest) < -toleranceMilliseconds {
+        if let latest, time.milliseconds(since: latest) < 0 &- toleranceMilliseconds {
             lateExchanges += 1
         }
         if latest == nil || time > latest! { latest = time }
@@ -61,7 +61,9 @@ public struct ReorderBuffer: Sendable {
         }
         heap.insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
         sequence += 1
-        let watermark = latest!.millisecondsSinceEpoch - toleranceMilliseconds
+        // Saturating: a caller that pushes times outside RecordLimits (TrafficScanner does
+        // not) must not make the buffer trap.
+        let watermark = latest!.millisecondsSinceEpoch.subtractingSaturating(toleranceMilliseconds)
         while let min = heap.min, min.time <= watermark {
             release(take(heap.removeMin()))
         }

@@ -22,8 +22,11 @@ public struct TrafficScanner: Sendable {
         engine.register(account)
     }
 
-    /// Buffers an exchange; the engine observes it once the watermark passes it.
+    /// Buffers an exchange; the engine observes it once the watermark passes it. An
+    /// exchange outside ``RecordLimits`` is refused before the buffer (its time must not
+    /// move the watermark) and counted in the engine's ``DetectionEngine/refusedExchanges``.
     public mutating func observe(_ exchange: consuming Exchange) {
+        guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         buffer.push(consume exchange) { engine.observe($0) }
     }
@@ -31,6 +34,7 @@ public struct TrafficScanner: Sendable {
     /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
     /// result, with its decision.
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
+        guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         buffer.push(consume exchange) { released in decided(released, engine.observe(released)) }
     }

@@ -93,7 +93,7 @@ extension ServerConfiguration {
                         guard let role = Role(rawValue: r) else { throw fail("tokens[\(i)]", "unknown role \"\(r)\"") }
                         roles.insert(role)
                     }
-                    guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst)") }
+                    guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst, exempt)") }
                     let secret: String
                     if let s = entry["secret"] as? String {
                         secret = s
@@ -108,7 +108,7 @@ extension ServerConfiguration {
                     tokens.append(try AccessToken(name: name, secret: secret, roles: roles, checked: ()))
                 }
             default:
-                throw fail(key, "unknown setting")
+                throw fail(key, "unknown setting; known: \(Self.fileKeys.joined(separator: ", "))")
             }
         }
     }
@@ -174,4 +174,13 @@ extension ServerConfiguration {
         }
         policyPath = path
     }
+}
+
+extension ServerConfiguration {
+    /// The settings a configuration file may name (Examples/serve.yaml names each).
+    public static let fileKeys = [
+        "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
+        "max_request_body_bytes", "decision_audit", "audit_queue_capacity", "litellm_account_fields", "capture_text",
+        "log_level", "tokens",
+    ]
 }
