@@ -100,13 +100,13 @@ enum EpochUnit: CaseIterable {
     static func timestamp(_ number: JSONScanner.Number) -> Timestamp? {
         switch number {
         case .integer(let v):
-            // Exact integer arithmetic for the common cases.
-            if v >= 946_684_800_000 && v < 4_102_444_800_000 { return Timestamp(millisecondsSinceEpoch: v) }
-            if v >= 946_684_800 && v < 4_102_444_800 { return Timestamp(millisecondsSinceEpoch: v * 1000) }
-            if v >= 946_684_800_000_000 && v < 4_102_444_800_000_000 { return Timestamp(millisecondsSinceEpoch: v / 1000) }
-            if v >= 946_684_800_000_000_000 && v < 4_102_444_800_000_000_000 {
-                return Timestamp(millisecondsSinceEpoch: v / 1_000_000)
-            }
+            // Exact integer arithmetic (the nanosecond bounds, about 4.1e18, fit in Int64).
+            let first = RecordLimits.earliestTime.millisecondsSinceEpoch
+            let end = RecordLimits.endOfTime.millisecondsSinceEpoch
+            if v >= first && v < end { return Timestamp(millisecondsSinceEpoch: v) }
+            if v >= first / 1000 && v < end / 1000 { return Timestamp(millisecondsSinceEpoch: v * 1000) }
+            if v >= first * 1000 && v < end * 1000 { return Timestamp(millisecondsSinceEpoch: v / 1000) }
+            if v >= first * 1_000_000 && v < end * 1_000_000 { return Timestamp(millisecondsSinceEpoch: v / 1_000_000) }
             return nil
         case .fraction(let v):
             for unit in EpochUnit.allCases where unit.range.contains(v) {
