@@ -113,6 +113,13 @@ public struct DetectionEngine: Sendable {
             refusedExchanges += 1
             return decision(for: e.accountID)
         }
+        return observeAccepted(e)
+    }
+
+    /// ``observe(_:)`` for an exchange already checked against ``RecordLimits`` (the
+    /// ``TrafficScanner`` checks before its reorder buffer), so the hot path checks once.
+    @discardableResult
+    mutating func observeAccepted(_ e: Exchange) -> Decision {
         let i = Int(slot(for: e.accountID))
         if firstTime == nil { firstTime = e.time }
         noteFamilies(e)

@@ -28,7 +28,7 @@ public struct TrafficScanner: Sendable {
     public mutating func observe(_ exchange: consuming Exchange) {
         guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(consume exchange) { engine.observe($0) }
+        buffer.push(consume exchange) { engine.observeAccepted($0) }
     }
 
     /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
@@ -36,7 +36,7 @@ public struct TrafficScanner: Sendable {
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
         guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(consume exchange) { released in decided(released, engine.observe(released)) }
+        buffer.push(consume exchange) { released in decided(released, engine.observeAccepted(released)) }
     }
 
     /// Applies an analyst's label at `time` (see ``DetectionEngine/applyLabel(_:to:at:)``).
@@ -56,7 +56,7 @@ public struct TrafficScanner: Sendable {
 
     /// Lets the engine observe everything still buffered (end of input).
     public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
-        buffer.drain { released in decided(released, engine.observe(released)) }
+        buffer.drain { released in decided(released, engine.observeAccepted(released)) }
     }
 
     /// Flushes the buffer and builds the v1 report.
