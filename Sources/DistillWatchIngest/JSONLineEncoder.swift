@@ -59,11 +59,7 @@ public enum JSONLineEncoder {
     public static func appendWithoutText(
         _ e: Exchange, to out: inout [UInt8], timeEncoding: TimeEncoding = .epochMilliseconds
     ) {
-        var stripped = e
-        stripped.system = nil
-        stripped.prompt = nil
-        stripped.response = nil
-        append(stripped, to: &out, timeEncoding: timeEncoding)
+        append(e.withoutText, to: &out, timeEncoding: timeEncoding)
     }
 
     public static func append(

@@ -76,4 +76,14 @@ public struct Exchange: Sendable, Equatable {
 
     /// HTTP status, 200 when the record does not say.
     @inlinable public var effectiveStatus: Int { status ?? 200 }
+
+    /// The exchange with its text fields (`system`, `prompt`, `response`) removed and its
+    /// content sketch kept: what the event log keeps, and so what a replay sees.
+    public var withoutText: Exchange {
+        var e = self
+        e.system = nil
+        e.prompt = nil
+        e.response = nil
+        return e
+    }
 }

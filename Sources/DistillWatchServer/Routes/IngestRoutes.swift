@@ -28,13 +28,9 @@ struct IngestRoutes {
         var batch = Batch()
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
-                var e = try decoder.decode(line)
-                let stored = EventDecoder.storedForm(of: e)
                 // The engine gets what the log keeps, so a replay sees exactly the same input.
-                e.prompt = nil
-                e.system = nil
-                e.response = nil
-                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: stored), .exchange(e))
+                let e = try decoder.decode(line).withoutText
+                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
             } catch {
                 batch.reject(number, line, error)
             }
