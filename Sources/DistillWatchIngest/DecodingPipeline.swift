@@ -19,8 +19,8 @@ struct DecodingPipeline {
     /// Workers for a decoder: sketching prompts is most of the work, so one per core (at
     /// least two) then; plain decoding keeps up with the engine on one worker, and more
     /// threads would only compete with the engine's for the cores.
-    static func workerCount(for decoder: ExchangeLineDecoder) -> Int {
-        decoder.sketcher == nil ? 1 : max(2, ProcessInfo.processInfo.activeProcessorCount)
+    static func workerCount(for decoder: TrafficLineDecoder) -> Int {
+        decoder.sketches ? max(2, ProcessInfo.processInfo.activeProcessorCount) : 1
     }
 
     /// A run of consecutive lines, as raw bytes.
@@ -51,7 +51,7 @@ struct DecodingPipeline {
         case finished(bytesRead: Int, error: (any Error)?)
     }
 
-    static func decode(_ raw: RawBatch, decoder: ExchangeLineDecoder, source: String) -> Batch {
+    static func decode(_ raw: RawBatch, decoder: TrafficLineDecoder, source: String) -> Batch {
         var batch = Batch()
         batch.exchanges.reserveCapacity(raw.lines.count)
         batch.bytesRead = raw.bytesRead
@@ -63,9 +63,9 @@ struct DecodingPipeline {
                     batch.malformed.append((batch.exchanges.count, .tooLong(source: source, line: number)))
                     continue
                 }
-                do throws(RecordError) {
-                    batch.exchanges.append(try decoder.decode(UnsafeBufferPointer(rebasing: all[start..<end])))
-                } catch {
+                decoder.decode(UnsafeBufferPointer(rebasing: all[start..<end])) { exchange in
+                    batch.exchanges.append(exchange)
+                } malformed: { error in
                     batch.malformed.append((batch.exchanges.count, MalformedLine(source: source, line: number, error: error)))
                 }
                 start = end
@@ -80,7 +80,7 @@ struct DecodingPipeline {
     /// the batches before them.
     /// - Returns: the raw bytes read from the source.
     static func run(
-        source: InputSource, decoder: ExchangeLineDecoder, workers: Int? = nil,
+        source: InputSource, decoder: TrafficLineDecoder, workers: Int? = nil,
         consume: (inout Batch) throws -> Void
     ) throws -> Int {
         let name = source.description

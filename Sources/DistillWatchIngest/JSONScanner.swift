@@ -413,6 +413,66 @@ struct JSONScanner {
 }
 
 extension JSONScanner {
+    /// Iterates over the members of the object at the current position (a nested object:
+    /// no UTF-8 or trailing-character checks, which the top-level ``forEachMember(_:)``
+    /// made); `member` must consume each value. `null` is an empty object.
+    /// - Throws: ``RecordError`` naming `field` when the value is not an object.
+    mutating func forEachNestedMember(
+        _ field: String, depth: Int = 1,
+        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
+    ) throws(RecordError) {
+        guard depth < 64 else { throw RecordError("nesting deeper than 64 levels") }
+        if consumeNull() { return }
+        guard peek() == UInt8(ascii: "{") else { throw RecordError(field: field, "should be an object") }
+        position += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { position += 1; return }
+        while true {
+            skipWhitespace()
+            guard peek() == 0x22 else { throw RecordError("expected a quoted key") }
+            let (range, decoded) = try scanString()
+            try expect(UInt8(ascii: ":"), "expected ':' after an object key")
+            skipWhitespace()
+            if let decoded {
+                let keyBytes = Array(decoded.utf8)
+                try keyBytes.withUnsafeBufferPointer { (key) throws(RecordError) in try member(key, &self) }
+            } else {
+                try member(UnsafeBufferPointer(rebasing: bytes[range]), &self)
+            }
+            skipWhitespace()
+            guard let d = peek() else { throw RecordError("unterminated object") }
+            position += 1
+            if d == UInt8(ascii: "}") { return }
+            guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' between fields") }
+        }
+    }
+
+    /// Iterates over the elements of the array at the current position, calling `element`
+    /// with each index; `element` must consume the value. `null` is an empty array.
+    /// - Throws: ``RecordError`` naming `field` when the value is not an array.
+    mutating func forEachElement(
+        _ field: String, _ element: (Int, inout JSONScanner) throws(RecordError) -> Void
+    ) throws(RecordError) {
+        if consumeNull() { return }
+        guard peek() == UInt8(ascii: "[") else { throw RecordError(field: field, "should be an array") }
+        position += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") { position += 1; return }
+        var index = 0
+        while true {
+            skipWhitespace()
+            try element(index, &self)
+            index += 1
+            skipWhitespace()
+            guard let d = peek() else { throw RecordError("unterminated array") }
+            position += 1
+            if d == UInt8(ascii: "]") { return }
+            guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or ']' in an array") }
+        }
+    }
+}
+
+extension JSONScanner {
     /// Offset of the first byte that is not part of well-formed UTF-8, or `nil` when all
     /// of `b` is well-formed (Unicode 15, §3.9, table 3-7: no overlong forms, no surrogates,
     /// nothing past U+10FFFF). ASCII is checked eight bytes at a time.

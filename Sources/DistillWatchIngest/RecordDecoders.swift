@@ -204,8 +204,11 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "asn") { e.asn = try s.optionalInt("asn"); return }
             case 7:
                 if keyEquals(key, "country") { e.country = try s.optionalString("country"); return }
+                if keyEquals(key, "prefill") { e.prefill = try s.optionalBool("prefill"); return }
             case 8:
                 if keyEquals(key, "thinking") { e.thinking = try s.optionalBool("thinking"); return }
+                if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
+                if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
                 if keyEquals(key, "response") {
                     e.response = captureText ? try s.optionalString("response") : try skipText(&s, "response")
                     return
@@ -234,6 +237,7 @@ public struct ExchangeLineDecoder: Sendable {
                 }
             case 11:
                 if keyEquals(key, "temperature") { e.temperature = try s.optionalDouble("temperature"); return }
+                if keyEquals(key, "end_user_id") { e.endUserID = try s.optionalString("end_user_id"); return }
             case 12:
                 if keyEquals(key, "input_tokens") { e.inputTokens = try s.optionalInt("input_tokens"); return }
             case 13:
@@ -242,8 +246,11 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "finish_reason") { e.finishReason = try s.optionalString("finish_reason"); return }
             case 16:
                 if keyEquals(key, "reasoning_tokens") { e.reasoningTokens = try s.optionalInt("reasoning_tokens"); return }
+                if keyEquals(key, "reasoning_effort") { e.reasoningEffort = try s.optionalString("reasoning_effort"); return }
             case 18:
                 if keyEquals(key, "client_fingerprint") { e.clientFingerprint = try s.optionalString("client_fingerprint"); return }
+            case 19:
+                if keyEquals(key, "reasoning_replay_of") { e.reasoningReplayOf = try s.optionalString("reasoning_replay_of"); return }
             default:
                 break
             }

@@ -13,9 +13,16 @@ public struct IngestOptions: Sendable {
     /// Reduce prompts to content sketches at ingest (content signals); `nil` turns content
     /// signals off.
     public var sketcher: ContentSketcher?
+    /// The shape of the traffic inputs.
+    public var inputFormat: InputFormat
+    /// How LiteLLM payloads name accounts (``InputFormat/litellm``).
+    public var litellmIdentity: LiteLLMIdentity
 
     public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
-                decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil) {
+                decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil,
+                inputFormat: InputFormat = .v1, litellmIdentity: LiteLLMIdentity = LiteLLMIdentity()) {
+        self.inputFormat = inputFormat
+        self.litellmIdentity = litellmIdentity
         self.strict = strict
         self.captureText = captureText
         self.malformedLinesKept = malformedLinesKept
@@ -87,7 +94,7 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
-        let decoder = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
+        let decoder = TrafficLineDecoder(options.inputFormat, options: options, litellmIdentity: options.litellmIdentity)
         var lines = 0
         let exchangesBefore = statistics.exchangeRecords
         if options.decodeInParallel {
@@ -123,12 +130,16 @@ public enum TrafficIngest {
                 try statistics.reject(.tooLong(source: name, line: line), options: options)
             }) { number, bytes in
                 lines += 1
-                do throws(RecordError) {
-                    scanner.observe(try decoder.decode(bytes))
+                var failure: MalformedLine?
+                decoder.decode(bytes) { exchange in
+                    guard failure == nil || !options.strict else { return }
+                    scanner.observe(exchange)
                     statistics.exchangeRecords += 1
-                } catch {
-                    try statistics.reject(MalformedLine(source: name, line: number, error: error), options: options)
+                } malformed: { error in
+                    let bad = MalformedLine(source: name, line: number, error: error)
+                    if options.strict { if failure == nil { failure = bad } } else { try? statistics.reject(bad, options: options) }
                 }
+                if let failure { throw failure }
                 if lines & 0xFFFF == 0 { progress(readProgress.bytes, statistics.exchangeRecords) }
             }
             statistics.bytesRead += reader.bytesRead

@@ -72,7 +72,7 @@ func assembleServer(
     let audit = DecisionAuditLog(store: store, mode: configuration.decisionAudit,
                                  capacity: configuration.auditQueueCapacity, logger: logger)
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
-                            metrics: metrics, audit: audit, clock: clock, decoder: decoder)
+                            metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger)
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens)))
@@ -84,6 +84,7 @@ func assembleServer(
     router.addRoutes(DecisionRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
+    router.addRoutes(LiteLLMLogRoutes(state: state).build(), atPath: "/v1/litellm")
     return (router, state)
 }
 

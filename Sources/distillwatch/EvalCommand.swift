@@ -9,10 +9,10 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Measure detection on a labelled scenario: recall, exposure and false positives.",
         discussion: """
-            Runs a simulated scenario (streamed straight into the engine, no files) or recorded
-            --traffic/--accounts/--labels files through the same engine as `scan`, and prints per
-            campaign the recall, the share of its exchanges served before its accounts were flagged
-            and the time to the first flag; per legitimate persona the false-positive rate; allowlist
+            Runs a simulated scenario (streamed straight into the engine, no files) or recorded \
+            --traffic/--accounts/--labels files through the same engine as `scan`, and prints per \
+            campaign the recall, the share of its exchanges served before its accounts were flagged \
+            and the time to the first flag; per legitimate persona the false-positive rate; allowlist \
             violations; and how well the engine grouped campaigns.
             """
     )
@@ -81,7 +81,7 @@ struct EvalCommand: ParsableCommand {
         let progressReport: (Int) -> Void = { count in
             guard showProgress else { return }
             var err = StandardError()
-            Swift.print("  \(count / 1_000_000)M exchanges", to: &err)
+            Swift.print("  \(Wording.number(count / 1_000_000))M exchanges", to: &err)
         }
         var reports: [EvaluationReport] = []
         if allScenarios {

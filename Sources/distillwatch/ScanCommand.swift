@@ -8,9 +8,9 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan traffic logs (JSON Lines, optionally gzip) and report suspected extraction accounts.",
         discussion: """
-            Reads exchange records (traffic format v1) in time order, up to 5 minutes out of order,
-            through the same engine as the live server. Use - to read standard input.
-            Malformed lines are counted and reported with file and line number; the scan goes on
+            Reads exchange records (traffic format v1) in time order, up to 5 minutes out of order, \
+            through the same engine as the live server. Use - to read standard input. \
+            Malformed lines are counted and reported with file and line number; the scan goes on \
             unless --strict is given.
             """
     )
@@ -20,6 +20,16 @@ struct ScanCommand: ParsableCommand {
 
     @Option(name: .long, help: "Account records file (JSON Lines, optionally gzip). Repeatable.")
     var accounts: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Shape of the traffic files: v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them).",
+        valueName: "format"))
+    var inputFormat: InputFormat = .v1
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --input-format litellm: which LiteLLM identity names the account, first real value wins (default: org_id,team_id,user_id,key_alias,key_hash,end_user_id).",
+        valueName: "fields"))
+    var litellmAccountFields: String?
 
     @Option(name: .long, help: ArgumentHelp("Write the v1 report (JSON) to this file, or to standard output with -.", valueName: "path|-"))
     var json: String?
@@ -56,8 +66,21 @@ struct ScanCommand: ParsableCommand {
         }
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
         guard malformed >= 0 else { throw ValidationError("--malformed must not be negative") }
+        if litellmAccountFields != nil, inputFormat != .litellm {
+            throw ValidationError("--litellm-account-fields applies only with --input-format litellm")
+        }
+        _ = try litellmIdentity()
         if json == "-", traffic.contains("-") {
             throw ValidationError("--json - writes to standard output; it cannot be combined with reading standard input (-)")
+        }
+    }
+
+    func litellmIdentity() throws -> LiteLLMIdentity {
+        guard let litellmAccountFields else { return LiteLLMIdentity() }
+        do {
+            return LiteLLMIdentity(order: try LiteLLMIdentity.parseOrder(litellmAccountFields.split(separator: ",").map(String.init)))
+        } catch {
+            throw ValidationError("--litellm-account-fields: \(error)")
         }
     }
 
@@ -67,7 +90,8 @@ struct ScanCommand: ParsableCommand {
         let sketcher = try content.sketcher(quiet: quiet)
         let outcome = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
-            policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher),
+            policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
+                                                   inputFormat: inputFormat, litellmIdentity: try litellmIdentity()),
             includeAllAccounts: all, showProgress: progress && !quiet)
         if let json {
             try writeReport(outcome.report, to: json)
@@ -230,4 +254,9 @@ struct ContentOptions: ParsableArguments {
         }
         return ContentSketcher(key: key, keepsExcerpts: evidenceExcerpts)
     }
+}
+
+extension InputFormat: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DistillWatchCore
 import DistillWatchServer
 import DistillWatchStore
 import Foundation
@@ -8,11 +9,11 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Run the live decision server: ingest traffic, answer gateways, keep state across restarts.",
         discussion: """
-            Settings come from defaults, then --config FILE (YAML), then DISTILLWATCH_* environment
-            variables, then these flags, each overriding the one before. At least one access token is
-            required (NAME:ROLE[+ROLE...]:SECRET, roles ingest, decide, analyst); prefer
-            DISTILLWATCH_TOKENS or the config file to flags, which other users can see in ps.
-            State is an append-only event log in SQLite (WAL); on start it is replayed, so the server
+            Settings come from defaults, then --config FILE (YAML), then DISTILLWATCH_* environment \
+            variables, then these flags, each overriding the one before. At least one access token is \
+            required (NAME:ROLE[+ROLE...]:SECRET, roles ingest, decide, analyst, exempt); prefer \
+            DISTILLWATCH_TOKENS or the config file to flags, which other users can see in ps. \
+            State is an append-only event log in SQLite (WAL); on start it is replayed, so the server \
             resumes where it stopped, even after kill -9. See Documentation/Server.md.
             """
     )
@@ -50,8 +51,17 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Decisions written to the audit log: flagged (default: every verdict other than allow), all or none.")
     var decisionAudit: String?
 
-    @Option(name: .long, help: "LiteLLM key metadata naming the account, first present wins (default org_id,team_id,user_id,key_alias,key_hash).")
+    @Option(name: .long, help: "Largest body of LiteLLM's guardrail calls, in bytes (default 64 MiB: LiteLLM sends the prompt twice).")
+    var maxGuardrailBodyBytes: Int?
+
+    @Option(name: .long, help: "LiteLLM identity naming the account, first real value wins (default org_id,team_id,user_id,key_alias,key_hash,end_user_id).")
     var litellmAccountFields: String?
+
+    @Option(name: .long, help: "Least severe verdict LiteLLM's guardrail refuses: block (default), throttle or review.")
+    var litellmRefuseAt: String?
+
+    @Option(name: .long, help: "LiteLLM identity values that name no account, comma-separated, besides default_user_id and litellm_proxy_master_key (e.g. the master key's hash).")
+    var litellmPlaceholderIds: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
@@ -82,8 +92,18 @@ struct ServeCommand: ParsableCommand {
             }
             c.decisionAudit = a
         }
+        if let maxGuardrailBodyBytes { c.maxGuardrailBodyBytes = maxGuardrailBodyBytes }
         if let litellmAccountFields {
             c.litellmAccountFields = litellmAccountFields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let litellmRefuseAt {
+            guard let v = Verdict(rawValue: litellmRefuseAt), v != .allow else {
+                throw ValidationError("--litellm-refuse-at must be block, throttle or review")
+            }
+            c.litellmRefuseAt = v
+        }
+        if let litellmPlaceholderIds {
+            c.litellmPlaceholderIDs = litellmPlaceholderIds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let logLevel { c.logLevel = logLevel }
         try c.validate()

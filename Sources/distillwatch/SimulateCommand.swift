@@ -1,4 +1,5 @@
 import ArgumentParser
+import DistillWatchCore
 import DistillWatchSimulator
 import Foundation
 
@@ -7,8 +8,8 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Generate a labelled scenario: traffic.jsonl.gz, accounts.jsonl and labels.jsonl.",
         discussion: """
-            Scenarios: \(Scenario.names.joined(separator: ", ")). Output is identical for the same
-            scenario, scale and seed. With --out - (or --stdout) the traffic goes to standard output,
+            Scenarios: \(Scenario.names.joined(separator: ", ")). Output is identical for the same \
+            scenario, scale and seed. With --out - (or --stdout) the traffic goes to standard output, \
             uncompressed, to pipe into `distillwatch scan -`.
             """
     )
@@ -36,18 +37,26 @@ struct SimulateCommand: ParsableCommand {
         guard out != nil || stdout else { throw ValidationError("give --out DIR, --out - or --stdout") }
     }
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Report progress on standard error every million exchanges (default: on a terminal).")
+    var progress: Bool?
+
     func run() throws {
         let plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
         let directory = out == "-" ? nil : out
         let toStandardOutput = stdout || out == "-"
-        let summary = try ScenarioWriter.write(plan, directory: directory, trafficToStandardOutput: toStandardOutput)
+        let showProgress = progress ?? ProgressBar.standardErrorIsTerminal
+        let summary = try ScenarioWriter.write(plan, directory: directory, trafficToStandardOutput: toStandardOutput) { count in
+            guard showProgress else { return }
+            var err = StandardError()
+            Swift.print("  \(Wording.number(count / 1_000_000))M exchanges", to: &err)
+        }
         var err = StandardError()
         let rate = summary.seconds > 0 ? Int(Double(summary.exchanges) / summary.seconds) : 0
         Swift.print(
-            "\(scenario) (scale \(scale), seed \(seed)): \(summary.exchanges) exchanges "
-                + "(\(summary.attackExchanges) attack) from \(summary.accounts) accounts "
-                + "(\(summary.attackAccounts) attack) in \(String(format: "%.1f", summary.seconds)) s, \(rate) exchanges/s"
-                + (directory.map { " -> \($0)/" } ?? ""),
+            "\(scenario) (scale \(Wording.decimal(scale)), seed \(seed)): \(Wording.counted(summary.exchanges, "exchange")) "
+                + "(\(Wording.number(summary.attackExchanges)) attack) from \(Wording.counted(summary.accounts, "account")) "
+                + "(\(Wording.number(summary.attackAccounts)) attack) in \(Wording.fixed(summary.seconds, 1)) s, "
+                + "\(Wording.number(rate)) exchanges/s" + (directory.map { "; written to \($0)/" } ?? ""),
             to: &err)
     }
 }

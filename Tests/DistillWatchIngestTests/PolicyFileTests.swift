@@ -66,17 +66,80 @@ import Testing
 }
 
 @Suite struct ExamplePolicyTests {
-    @Test func theDocumentedExamplePolicyLoads() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = root.appendingPathComponent("Examples/policy.yaml").path
-        let p = try PolicyFile.load(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
-        #expect(p.allowlist.accounts == ["acct-licensed-partner"])
-        #expect(p.modelMaxTokens["frontier-large"] == 32000)
-        // The example restates the defaults for everything else.
-        #expect(p.weights == Policy.default.weights)
-        #expect(p.thresholds == Policy.default.thresholds)
-        #expect(p.tiers["free"] == Policy.default.tiers["free"])
-        #expect(p.campaigns == Policy.default.campaigns)
+    static let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Examples/policy.yaml").path
+
+    @Test func theExamplePolicyRestatesEveryDefault() throws {
+        let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        let p = try PolicyFile.load(yaml: text, source: Self.examplePath)
+        #expect(p == Policy.default)
+        // Written by `distillwatch policy show`: regenerate it when a default changes.
+        #expect(text == PolicyFile.render(.default),
+                "Examples/policy.yaml is stale: run `distillwatch policy show > Examples/policy.yaml`")
+    }
+
+    @Test func theExampleNamesEverySettingTheFormatHas() throws {
+        let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        for kind in SignalKind.allCases { #expect(text.contains("  \(kind.rawValue): "), "\(kind.rawValue)") }
+        for kind in LinkEvidenceKind.allCases { #expect(text.contains("    \(kind.rawValue): "), "\(kind.rawValue)") }
+        for kind in CampaignSignalKind.allCases { #expect(text.contains("    \(kind.rawValue): "), "\(kind.rawValue)") }
+        for tier in Policy.default.tiers.keys { #expect(text.contains("  \(tier): {"), "\(tier)") }
+        for key in ["minimum_exchanges:", "shared_template_accounts:", "release_grace_hours:", "pivot_window_hours:",
+                    "default_tier:", "model_max_tokens:", "common_email_domains:", "link_threshold:", "attach_threshold:",
+                    "minimum_accounts:", "enabled:", "payment_fingerprints:", "email_domains:"] {
+            #expect(text.contains(key), "\(key)")
+        }
+    }
+}
+
+@Suite struct PolicyRenderingTests {
+    /// Strings a careless YAML writer would turn into something else.
+    static let awkward = ["yes", "No", "null", "~", "0123", "-1", ".5", "a: b", "#x", "[x]", "{x}", "quote\"d",
+                          "back\\slash", "tab\tnew\nline", "ünïcödé", "emoji 🚀", "", " lead", "trail ", "*ref", "&a", "!tag",
+                          "%dir", "@at", "`tick`", "a,b", "\u{7F}del", "\u{85}nel", "\u{2028}ls"]
+
+    @Test func aRenderedPolicyReadsBackEqual() throws {
+        var rng = SplitMix64(seed: 7)
+        for round in 0..<200 {
+            var p = Policy.default
+            for kind in SignalKind.allCases { p.setWeight(Double(rng.next() % 1001) / 1000, for: kind) }
+            let a = Double(rng.next() % 1001) / 1000, b = Double(rng.next() % 1001) / 1000, c = Double(rng.next() % 1001) / 1000
+            let sorted = [a, b, c].sorted()
+            p.thresholds = .init(review: sorted[0], throttle: sorted[1], block: sorted[2])
+            p.minimumExchanges = Int(rng.next() % 10_000)
+            let pick = { (rng: inout SplitMix64) -> String in
+                rng.next() % 3 == 0 ? Self.awkward[Int(rng.next() % UInt64(Self.awkward.count))] : "id-\(rng.next() % 1000)"
+            }
+            p.allowlist.accounts = Set((0..<Int(rng.next() % 4)).map { _ in pick(&rng) })
+            p.allowlist.paymentFingerprints = Set((0..<Int(rng.next() % 3)).map { _ in pick(&rng) })
+            p.allowlist.emailDomains = Set((0..<Int(rng.next() % 3)).map { _ in pick(&rng).lowercased() })
+            p.tiers["tier-\(round % 5)"] = .init(dailyExchanges: Double(1 + rng.next() % 100_000) / 4,
+                                                 dailyOutputTokens: Double(1 + rng.next() % 1_000_000_000),
+                                                 requestsPerMinute: 0.1 + Double(rng.next() % 1000))
+            p.modelMaxTokens = Dictionary(uniqueKeysWithValues: (0..<Int(rng.next() % 3)).map { i in ("\(pick(&rng))#\(i)", Int(rng.next() % 200_000)) })
+            p.pivotWindowHours = 0.25 + Double(rng.next() % 1000)
+            p.releaseGraceHours = Double(rng.next() % 1000) / 3
+            p.sharedTemplateAccounts = Double(2 + rng.next() % 100)
+            p.campaigns.enabled = rng.next() % 2 == 0
+            p.campaigns.linkThreshold = 0.5 + Double(rng.next() % 100) / 10
+            p.campaigns.attachThreshold = p.campaigns.linkThreshold / 2
+            p.campaigns.minimumAccounts = Int(2 + rng.next() % 50)
+            for kind in LinkEvidenceKind.allCases { p.campaigns.setWeight(Double(rng.next() % 3000) / 1000, for: kind) }
+            for kind in CampaignSignalKind.allCases { p.campaigns.setWeight(Double(rng.next() % 1001) / 1000, for: kind) }
+            p.campaigns.commonEmailDomains.formUnion((0..<Int(rng.next() % 3)).map { _ in "mail-\(rng.next() % 50).example" })
+
+            let text = PolicyFile.render(p)
+            let back = try PolicyFile.load(yaml: text, source: "round \(round)")
+            #expect(back == p, "round \(round):\n\(text)")
+            #expect(PolicyFile.render(back) == text)
+        }
+    }
+
+    @Test func everyAwkwardStringSurvivesAsAnAllowlistEntry() throws {
+        var p = Policy.default
+        p.allowlist.accounts = Set(Self.awkward)
+        let back = try PolicyFile.load(yaml: PolicyFile.render(p))
+        #expect(back.allowlist.accounts == Set(Self.awkward))
     }
 }
 

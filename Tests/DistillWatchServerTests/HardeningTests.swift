@@ -196,6 +196,9 @@ import Testing
         "POST /v1/accounts": #"{"account_id":"acct-leak-1","tier":"free","notes":"CANARY-NOTES-8","profile":{"bio":"CANARY-BIO-9"}}"#,
         "POST /v1/decide": #"{"account_id":"acct-leak-1","prompt":"CANARY-DECIDE-10","messages":[{"content":"CANARY-DECIDE-11"}]}"#,
         "POST /beta/litellm_basic_guardrail_api": #"{"input_type":"request","texts":["CANARY-GUARDRAIL-12"],"request_data":{"user_api_key_user_id":"acct-leak-1"},"structured_messages":[{"role":"user","content":"CANARY-GUARDRAIL-13"}],"litellm_call_id":"call-1"}"#,
+        "POST /v1/litellm/logs": #"""
+            [{"startTime":1772409700.5,"litellm_call_id":"call-leak-1","metadata":{"user_api_key_team_id":"acct-leak-1","user_api_key_user_email":"CANARY-EMAIL-16","requester_metadata":{"headers":{"x-note":"CANARY-HEADER-17"}}},"messages":[{"role":"system","content":"CANARY-LOG-SYSTEM-18"},{"role":"user","content":[{"type":"text","text":"CANARY-LOG-PROMPT-19"}]}],"response":{"choices":[{"finish_reason":"stop","message":{"content":"CANARY-LOG-RESPONSE-20"}}]},"model_parameters":{"temperature":1,"tools":[{"function":{"description":"CANARY-TOOL-21"}}]},"error_str":"CANARY-ERROR-22"}]
+            """#,
         "POST /v1/accounts/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-14"}"#,
         "POST /v1/campaigns/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-15"}"#,
         "POST /v1/flush": "",
@@ -211,7 +214,7 @@ import Testing
             var outputs: [String] = []
             for route in readers.sorted() {
                 let path = String(route.dropFirst("POST ".count)).replacingOccurrences(of: "{id}", with: "acct-leak-1")
-                let token = route.contains("exchanges") || route.contains("/v1/accounts") && !route.contains("label")
+                let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("/v1/accounts") && !route.contains("label")
                     ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
                 let r = try await client.post(path, token, Self.canaryBodies[route] ?? "")
                 #expect(r.status.code < 500, "\(route): \(r.text)")
@@ -223,7 +226,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 7)
+        #expect(readers.count == 8)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }

@@ -112,7 +112,8 @@ import Testing
         #expect(r.grouping.groupedAttackAccounts == 0)
         #expect(r.campaigns.first?.recall == 0)
         #expect(r.allowlistViolations.isEmpty)
-        #expect(r.text.contains("0 of 1 attack accounts grouped"))
+        #expect(r.text.contains("0 of 1 attack account grouped"))
+        #expect(r.text.hasPrefix("Evaluation: 5 exchanges from 1 account (1 attack)."))
     }
 
     @Test func evaluationRunUsesTheScannerAndCountsEveryExchange() {
@@ -153,15 +154,5 @@ import Testing
         #expect(fromFiles.campaigns == streamed.campaigns)
         #expect(fromFiles.personas == streamed.personas)
         #expect(fromFiles.allowlistViolations == streamed.allowlistViolations)
-    }
-
-    @Test func formattingHelpers() {
-        #expect(grouped(1_234_567) == "1,234,567")
-        #expect(grouped(12) == "12")
-        #expect(percent(0.1234) == "12.3%")
-        #expect(duration(59) == "59s")
-        #expect(duration(5400) == "1h 30m")
-        #expect(duration(90_000) == "1d 1h")
-        #expect(fixed(2, 1) == "2.0")
     }
 }

@@ -83,4 +83,18 @@ import Testing
         #expect(r.stdout.contains("acct-harvester"))
         #expect(!r.stdout.contains(" 1 accounts") && !r.stdout.contains(" 1 exchanges"))
     }
+
+    /// Help paragraphs are written as one line each and wrapped by the parser to the
+    /// terminal, so no paragraph is broken mid-sentence at a width the source chose.
+    @Test(arguments: [["scan"], ["simulate"], ["eval"], ["demo"], ["serve"], ["policy", "show"], ["policy", "check"], ["policy"]])
+    func helpParagraphsAreNotBrokenMidSentence(_ command: [String]) throws {
+        let r = try run(command + ["--help"], environment: ["COLUMNS": "4000"])
+        #expect(r.status == 0)
+        let lines = r.stdout.components(separatedBy: "\n")
+        let usage = lines.firstIndex { $0.hasPrefix("USAGE:") } ?? lines.count
+        let prose = lines[..<usage]
+        for (a, b) in zip(prose, prose.dropFirst()) where !a.isEmpty && !b.isEmpty {
+            Issue.record("\(command) --help breaks a paragraph: \"\(a)\" / \"\(b)\"")
+        }
+    }
 }

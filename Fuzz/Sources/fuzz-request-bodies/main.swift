@@ -14,7 +14,14 @@ let target: Fuzz.Target = { data, size in
     case 1:
         if let ask = try? JSONBodyDecoder.decode(LabelRequest.self, from: body) { _ = try? ask.analystLabel() }
     default:
-        _ = try? JSONBodyDecoder.decode(GuardrailRequest.self, from: body)
+        // LiteLLM's guardrail call: whatever decodes must give an exchange the engine takes.
+        let bytes = body.bindMemory(to: UInt8.self)
+        if let call = try? GuardrailCallDecoder(keepsText: true).decode(bytes),
+           let (account, _) = LiteLLMIdentity().account(call.identity) {
+            let e = call.exchange(accountID: account, at: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000),
+                                  sketcher: Fuzz.sketcher)
+            if let e { Fuzz.requireStoredFormRoundTrip(e, ExchangeLineDecoder(sketcher: Fuzz.sketcher)) }
+        }
     }
     var lines = 0
     var last = 0

@@ -56,7 +56,7 @@ enum CampaignSignals {
         let pairs = max(1, Int(c.linkedPairs))
         switch kind {
         case .memberEvidence:
-            return "members' own scores average \(format(c.ownScoreSum / count, digits: 2))"
+            return "members' own scores average \(Wording.rounded(c.ownScoreSum / count, digits: 2))"
         case .aggregateVolume:
             return "\(c.windowSum) exchanges in the last 24 hours; \(c.selfServeMembers) of \(n) members are unverified self-serve accounts"
         case .proxyRotation:
@@ -65,13 +65,13 @@ enum CampaignSignals {
             return "\(c.selfServeMembers) of \(n) accounts are unverified, on free or standard tiers"
         case .synchronisedWaves:
             let sync = Int(c.pairKinds[LinkEvidenceKind.synchronisedActivity.ordinal])
-            return "\(sync) of \(pairs) linking comparisons active in the same minutes; traffic spread over the day (hour-of-day entropy \(format(c.diurnalEntropy, digits: 2)))"
+            return "\(sync) of \(pairs) linking comparisons active in the same minutes; traffic spread over the day (hour-of-day entropy \(Wording.rounded(c.diurnalEntropy, digits: 2)))"
         case .splitWorkload:
             let split = Int(c.pairKinds[LinkEvidenceKind.complementaryCoverage.ordinal])
             return "\(split) of \(pairs) linking comparisons send distinct items of one shared template"
         case .coordinatedPivot:
             let share = c.pivotWindowExchanges > 0 ? Double(c.pivotNewModelExchanges) / Double(c.pivotWindowExchanges) : 0
-            return "\(format(share * 100, digits: 0))% of the group's traffic moved to the new model within its first day"
+            return "\(Wording.rounded(share * 100, digits: 0))% of the group's traffic moved to the new model within its first day"
         }
     }
 

@@ -52,7 +52,7 @@ public struct CampaignLink: Sendable, Equatable {
     /// "linked to acct_x at 2026-…Z by shared_payment + signup_burst (evidence 1.20)".
     public var detail: String {
         let how = attached ? "attached to the flagged campaign through" : "linked to"
-        return "\(how) \(partnerID) at \(at.rfc3339) by \(kinds.map(\.rawValue).joined(separator: " + ")) (evidence \(format(weight, digits: 2)))"
+        return "\(how) \(partnerID) at \(at.rfc3339) by \(kinds.map(\.rawValue).joined(separator: " + ")) (evidence \(Wording.rounded(weight, digits: 2)))"
     }
 }
 
@@ -271,7 +271,7 @@ extension DetectionEngine {
             }
             let mean = active.count > 1 ? overlapSum / Double(active.count - 1) : 0
             out.append(CampaignEvidence(kind: .synchronisedActivity,
-                detail: "\(synchronised.count) of \(active.count) active accounts are active in the same minutes as the next member (mean minute overlap \(format(mean * 100, digits: 0))%); \(pairCount(.synchronisedActivity)) of \(pairs) linking comparisons synchronised",
+                detail: "\(synchronised.count) of \(active.count) active accounts are active in the same minutes as the next member (mean minute overlap \(Wording.rounded(mean * 100, digits: 0))%); \(pairCount(.synchronisedActivity)) of \(pairs) linking comparisons synchronised",
                 accounts: synchronised.count))
         }
         if pairCount(.balancedVolume) > 0 {

@@ -363,7 +363,7 @@ public struct DetectionEngine: Sendable {
             let dismissed = s.dismissed[readings[k].kind.ordinal]
             guard dismissed > 0 else { continue }
             readings[k].contribution = max(0, readings[k].value - dismissed) * policy.weight(readings[k].kind)
-            readings[k].detail += " (analyst dismissed evidence up to \(format(dismissed, digits: 2)))"
+            readings[k].detail += " (analyst dismissed evidence up to \(Wording.rounded(dismissed, digits: 2)))"
         }
         return readings
     }

@@ -9,7 +9,17 @@ import HeapModule
 /// (time, arrival number), however the input was split into batches. An exchange older
 /// than the watermark on arrival is released at once and counted in ``lateExchanges``.
 ///
-/// - Complexity: O(log n) per exchange, n being the exchanges inside one tolerance window.
+/// With ``mergesRequestIDs`` on, an exchange whose `request_id` is already waiting is not
+/// a second exchange but more of the same one: its fields are merged into the waiting
+/// record (``Exchange/supplement(with:)``), which keeps its place. This joins the two
+/// views a gateway can give of one request (a LiteLLM guardrail call before the request,
+/// its logging payload after) and absorbs redelivered batches. A `request_id` released
+/// in the last ``releasedIDsRemembered`` exchanges is dropped as a duplicate. Both are
+/// counted; both are deterministic in the input order, so a replay merges the same way.
+///
+/// - Complexity: O(log n) per exchange, n being the exchanges inside one tolerance window;
+///   with ``mergesRequestIDs``, O(1) expected more per exchange with a `request_id`, and
+///   O(``releasedIDsRemembered``) memory.
 public struct ReorderBuffer: Sendable {
     /// Heap entries stay small (24 bytes): the exchanges themselves wait in a slab, so
     /// sifting moves keys, not 400-byte records.
@@ -33,12 +43,31 @@ public struct ReorderBuffer: Sendable {
     private var latest: Timestamp?
     /// Exchanges that arrived more than the tolerance behind the latest one.
     public private(set) var lateExchanges = 0
+    /// Whether exchanges with the same `request_id` are merged (see the type's discussion).
+    public let mergesRequestIDs: Bool
+    /// Released `request_id`s remembered to drop later duplicates.
+    public let releasedIDsRemembered: Int
+    /// Exchanges merged into one already waiting with the same `request_id`.
+    public private(set) var mergedExchanges = 0
+    /// Exchanges dropped because their `request_id` had already been released.
+    public private(set) var duplicateExchanges = 0
+    private var waitingSlots: [String: Int32] = [:]
+    private var released = RecentIdentifiers(capacity: 0)
 
     /// Five minutes, the disorder that traffic format v1 allows.
     public static let defaultToleranceMilliseconds: Int64 = 5 * 60_000
 
-    public init(toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds) {
+    /// - Parameters:
+    ///   - toleranceMilliseconds: how far out of order input may be (ms).
+    ///   - mergesRequestIDs: merge exchanges that share a `request_id`.
+    ///   - releasedIDsRemembered: with merging on, how many released `request_id`s are
+    ///     remembered to drop duplicates that arrive after their first copy was released.
+    public init(toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds,
+                mergesRequestIDs: Bool = false, releasedIDsRemembered: Int = 1 << 16) {
         self.toleranceMilliseconds = toleranceMilliseconds
+        self.mergesRequestIDs = mergesRequestIDs
+        self.releasedIDsRemembered = mergesRequestIDs ? max(0, releasedIDsRemembered) : 0
+        released = RecentIdentifiers(capacity: self.releasedIDsRemembered)
     }
 
     public var count: Int { heap.count }
@@ -46,12 +75,24 @@ public struct ReorderBuffer: Sendable {
     /// Adds an exchange and calls `release` with every exchange the watermark has passed,
     /// in time order.
     public mutating func push(_ exchange: consuming Exchange, release: (Exchange) -> Void) {
+        if mergesRequestIDs, let id = exchange.requestID {
+            if let slot = waitingSlots[id] {
+                slab[Int(slot)]!.supplement(with: exchange)
+                mergedExchanges += 1
+                return
+            }
+            if released.contains(id) {
+                duplicateExchanges += 1
+                return
+            }
+        }
         let time = exchange.time
         if let latest, time.milliseconds(since: latest) < 0 &- toleranceMilliseconds {
             lateExchanges += 1
         }
         if latest == nil || time > latest! { latest = time }
         let slot: Int32
+        let requestID = mergesRequestIDs ? exchange.requestID : nil
         if let free = freeSlots.popLast() {
             slot = free
             slab[Int(free)] = consume exchange
@@ -59,6 +100,7 @@ public struct ReorderBuffer: Sendable {
             slot = Int32(slab.count)
             slab.append(consume exchange)
         }
+        if let requestID { waitingSlots[requestID] = slot }
         heap.insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
         sequence += 1
         // Saturating: a caller that pushes times outside RecordLimits (TrafficScanner does
@@ -72,11 +114,37 @@ public struct ReorderBuffer: Sendable {
     private mutating func take(_ entry: Entry) -> Exchange {
         let exchange = slab[Int(entry.slot)].take()!
         freeSlots.append(entry.slot)
+        if mergesRequestIDs, let id = exchange.requestID {
+            waitingSlots.removeValue(forKey: id)
+            released.insert(id)
+        }
         return exchange
     }
 
     /// Releases everything still buffered, in time order (end of input).
     public mutating func drain(release: (Exchange) -> Void) {
         while let entry = heap.popMin() { release(take(entry)) }
+    }
+}
+
+/// The last `capacity` identifiers inserted, for membership tests: a ring and a set.
+/// - Complexity: O(1) expected per operation; O(capacity) memory.
+struct RecentIdentifiers: Sendable {
+    private var ring: [String?]
+    private var members: Set<String> = []
+    private var next = 0
+
+    init(capacity: Int) {
+        ring = Array(repeating: nil, count: capacity)
+    }
+
+    func contains(_ id: String) -> Bool { members.contains(id) }
+
+    mutating func insert(_ id: String) {
+        guard !ring.isEmpty, !members.contains(id) else { return }
+        if let old = ring[next] { members.remove(old) }
+        ring[next] = id
+        members.insert(id)
+        next = next + 1 == ring.count ? 0 : next + 1
     }
 }

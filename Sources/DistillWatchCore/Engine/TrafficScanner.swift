@@ -11,10 +11,12 @@ public struct TrafficScanner: Sendable {
     /// memory, e.g. by the simulator); `nil` leaves them as they are.
     public let sketcher: ContentSketcher?
 
+    /// - Parameter mergesRequestIDs: join exchanges that share a `request_id` (see
+    ///   ``ReorderBuffer``): on in the server, where a gateway can report one request twice.
     public init(policy: Policy = .default, toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds,
-                sketcher: ContentSketcher? = nil) {
+                sketcher: ContentSketcher? = nil, mergesRequestIDs: Bool = false) {
         engine = DetectionEngine(policy: policy)
-        buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds)
+        buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds, mergesRequestIDs: mergesRequestIDs)
         self.sketcher = sketcher
     }
 

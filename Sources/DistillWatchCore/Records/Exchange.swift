@@ -30,6 +30,20 @@ public struct Exchange: Sendable, Equatable {
     public var system: String?
     public var prompt: String?
     public var response: String?
+    /// The account's own end user, when the account passes one (OpenAI `user`, Anthropic
+    /// `metadata.user_id`, LiteLLM `end_user`; otel `enduser.id`). Revision 1.1.
+    public var endUserID: String?
+    /// The provider-run batch (Batch API) the request ran in; the provider paced it. Revision 1.1.
+    public var batchID: String?
+    /// Requested reasoning effort (`low`, `medium`, `high`, …). Revision 1.1.
+    public var reasoningEffort: String?
+    /// `request_id` of an earlier exchange whose signed reasoning block this request sends
+    /// back, as verified by the gateway. Revision 1.1.
+    public var reasoningReplayOf: String?
+    /// The request ends with an assistant turn: the client wrote the start of the answer. Revision 1.1.
+    public var prefill: Bool?
+    /// What the provider charged for the exchange, in US dollars. Revision 1.1.
+    public var costUSD: Double?
     /// The prompt reduced to sketches at ingest (not a v1 field: derived from `prompt` and
     /// `system` when content signals are on, after which the text need not be kept).
     public var content: ContentFeatures?
@@ -43,7 +57,9 @@ public struct Exchange: Sendable, Equatable {
         status: Int? = nil, latencyMilliseconds: Double? = nil, clientIP: String? = nil,
         asn: Int? = nil, country: String? = nil, userAgent: String? = nil,
         clientFingerprint: String? = nil, system: String? = nil, prompt: String? = nil,
-        response: String? = nil, content: ContentFeatures? = nil
+        response: String? = nil, endUserID: String? = nil, batchID: String? = nil,
+        reasoningEffort: String? = nil, reasoningReplayOf: String? = nil, prefill: Bool? = nil,
+        costUSD: Double? = nil, content: ContentFeatures? = nil
     ) {
         self.time = time
         self.accountID = accountID
@@ -71,6 +87,12 @@ public struct Exchange: Sendable, Equatable {
         self.system = system
         self.prompt = prompt
         self.response = response
+        self.endUserID = endUserID
+        self.batchID = batchID
+        self.reasoningEffort = reasoningEffort
+        self.reasoningReplayOf = reasoningReplayOf
+        self.prefill = prefill
+        self.costUSD = costUSD
         self.content = content
     }
 
@@ -85,5 +107,43 @@ public struct Exchange: Sendable, Equatable {
         e.prompt = nil
         e.response = nil
         return e
+    }
+
+    /// Fills this record with what `other`, a second view of the same request, adds: each
+    /// field `other` has replaces this record's, except `time` and `account_id`, which stay
+    /// (the first view placed the exchange). Used to join a gateway's pre-request view (a
+    /// guardrail call: account, prompt, no usage) with its log (usage, status, latency).
+    /// - Complexity: O(1).
+    public mutating func supplement(with other: Exchange) {
+        if let v = other.apiKeyID { apiKeyID = v }
+        if let v = other.model { model = v }
+        if let v = other.operation { operation = v }
+        if let v = other.inputTokens { inputTokens = v }
+        if let v = other.outputTokens { outputTokens = v }
+        if let v = other.reasoningTokens { reasoningTokens = v }
+        if let v = other.maxTokens { maxTokens = v }
+        if let v = other.temperature { temperature = v }
+        if let v = other.stream { stream = v }
+        if let v = other.thinking { thinking = v }
+        if let v = other.toolCount { toolCount = v }
+        if let v = other.messageCount { messageCount = v }
+        if let v = other.finishReason { finishReason = v }
+        if let v = other.status { status = v }
+        if let v = other.latencyMilliseconds { latencyMilliseconds = v }
+        if let v = other.clientIP { clientIP = v }
+        if let v = other.asn { asn = v }
+        if let v = other.country { country = v }
+        if let v = other.userAgent { userAgent = v }
+        if let v = other.clientFingerprint { clientFingerprint = v }
+        if let v = other.system { system = v }
+        if let v = other.prompt { prompt = v }
+        if let v = other.response { response = v }
+        if let v = other.endUserID { endUserID = v }
+        if let v = other.batchID { batchID = v }
+        if let v = other.reasoningEffort { reasoningEffort = v }
+        if let v = other.reasoningReplayOf { reasoningReplayOf = v }
+        if let v = other.prefill { prefill = v }
+        if let v = other.costUSD { costUSD = v }
+        if let v = other.content { content = v }
     }
 }

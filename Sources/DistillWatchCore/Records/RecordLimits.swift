@@ -28,6 +28,8 @@ public enum RecordLimits {
     public static let maximumTemperature = 100.0
     /// Autonomous system numbers are 32-bit (RFC 6793).
     public static let asns = 0...4_294_967_295
+    /// `cost_usd` of one exchange: a million dollars.
+    public static let maximumCostUSD = 1_000_000.0
     /// Bytes of an identifier (`account_id`, `request_id`, `api_key_id`, campaign ids).
     public static let maximumIdentifierBytes = 1024
     /// Bytes of any other short string field (`model`, `user_agent`, `client_ip`, …).
@@ -91,6 +93,11 @@ extension Exchange {
         if let p = RecordLimits.problem(shortString: country, field: "country") { return p }
         if let p = RecordLimits.problem(shortString: userAgent, field: "user_agent") { return p }
         if let p = RecordLimits.problem(shortString: clientFingerprint, field: "client_fingerprint") { return p }
+        if let p = RecordLimits.problem(identifier: endUserID, field: "end_user_id") { return p }
+        if let p = RecordLimits.problem(identifier: batchID, field: "batch_id") { return p }
+        if let p = RecordLimits.problem(shortString: reasoningEffort, field: "reasoning_effort") { return p }
+        if let p = RecordLimits.problem(identifier: reasoningReplayOf, field: "reasoning_replay_of") { return p }
+        if let p = RecordLimits.problem(measure: costUSD, field: "cost_usd", maximum: RecordLimits.maximumCostUSD, unit: " USD") { return p }
         return nil
     }
 }

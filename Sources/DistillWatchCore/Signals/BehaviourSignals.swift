@@ -203,24 +203,24 @@ enum BehaviourSignals {
         switch kind {
         case .volume:
             let e = expectedDaily(s, c)
-            return "\(format(observedDailyExchanges(s, c))) exchanges/day against \(format(e.exchanges)) expected "
-                + "for \(tierDescription(s)) aged \(format(ageDays(s, c))) days"
+            return "\(Wording.rounded(observedDailyExchanges(s, c))) exchanges/day against \(Wording.rounded(e.exchanges)) expected "
+                + "for \(tierDescription(s)) aged \(Wording.rounded(ageDays(s, c))) days"
         case .outputVolume:
             let e = expectedDaily(s, c)
-            return "\(format(observedDailyOutputTokens(s, c))) output tokens/day against \(format(e.outputTokens)) expected; "
+            return "\(Wording.rounded(observedDailyOutputTokens(s, c))) output tokens/day against \(Wording.rounded(e.outputTokens)) expected; "
                 + "\(s.outputTokens) output tokens in all"
         case .roundTheClock:
             let r = roundTheClock(s)
             if r.hours < minimumHoursForRoundTheClock {
                 return "only \(r.hours) h of history (needs \(minimumHoursForRoundTheClock) h)"
             }
-            return "active in \(percent(r.activeShare)) of the \(r.hours) hours since first seen; "
-                + "hour-of-day entropy \(format(r.entropy, digits: 2)) of 1"
+            return "active in \(Wording.percent(r.activeShare, digits: 0)) of the \(r.hours) hours since first seen; "
+                + "hour-of-day entropy \(Wording.rounded(r.entropy, digits: 2)) of 1"
         case .timingRegularity:
             guard s.gapCount >= minimumGaps, let cv = s.gapCoefficientOfVariation else {
                 return "\(s.gapCount) inter-arrival gaps under an hour (needs \(minimumGaps))"
             }
-            return "gaps between requests average \(format(s.gapMean)) s and vary by \(percent(cv)) "
+            return "gaps between requests average \(Wording.rounded(s.gapMean)) s and vary by \(Wording.percent(cv, digits: 0)) "
                 + "(people and Poisson traffic vary by 100% or more)"
         case .parameterFingerprint:
             let f = parameterFingerprint(s, c)
@@ -229,25 +229,25 @@ enum BehaviourSignals {
                 let limit = f.modelLimit.map { " (model limit \($0))" } ?? ""
                 parts.append("max_tokens \(s.lastMaxTokens)\(limit) "
                     + (f.maxTokensAtLimit ? "at the limit" : "below the limit")
-                    + ", unchanged in \(percent(f.maxTokensConstancy))")
+                    + ", unchanged in \(Wording.percent(f.maxTokensConstancy, digits: 0))")
             }
-            if s.thinkingSeen >= minimumParameterSamples { parts.append("thinking on in \(percent(f.thinkingShare))") }
+            if s.thinkingSeen >= minimumParameterSamples { parts.append("thinking on in \(Wording.percent(f.thinkingShare, digits: 0))") }
             if s.temperatureSeen >= minimumParameterSamples {
-                parts.append("temperature \(format(s.lastTemperature, digits: 2)) unchanged in \(percent(f.temperatureConstancy))")
+                parts.append("temperature \(Wording.rounded(s.lastTemperature, digits: 2)) unchanged in \(Wording.percent(f.temperatureConstancy, digits: 0))")
             }
-            if s.messageCountSeen >= minimumParameterSamples { parts.append("single-turn \(percent(f.singleTurnShare))") }
-            if s.toolCountSeen > 0 { parts.append("tools sent in \(percent(f.toolUseShare))") }
+            if s.messageCountSeen >= minimumParameterSamples { parts.append("single-turn \(Wording.percent(f.singleTurnShare, digits: 0))") }
+            if s.toolCountSeen > 0 { parts.append("tools sent in \(Wording.percent(f.toolUseShare, digits: 0))") }
             return parts.isEmpty ? "fewer than \(minimumParameterSamples) requests with parameters" : parts.joined(separator: "; ")
         case .modelPivot:
             guard s.pivotWindowExchanges > 0 else { return "no traffic during a new model's first 24 h" }
             let name = c.models.name(s.pivotModel) ?? "the new model"
-            return "\(percent(Double(s.pivotNewModelExchanges) / Double(s.pivotWindowExchanges))) of "
-                + "\(s.pivotWindowExchanges) exchanges in the \(format(c.policy.pivotWindowHours)) h after \(name) "
+            return "\(Wording.percent(Double(s.pivotNewModelExchanges) / Double(s.pivotWindowExchanges), digits: 0)) of "
+                + "\(s.pivotWindowExchanges) exchanges in the \(Wording.rounded(c.policy.pivotWindowHours)) h after \(name) "
                 + "first appeared went to it"
         case .rateLimitPressure:
             let r = rateLimitPressure(s)
-            return "\(percent(r.share429)) of requests answered 429; \(s.minutesNearLimit) of \(s.minutesActive) "
-                + "active minutes at 80% or more of the \(format(s.tierProfile.requestsPerMinute)) requests/min limit"
+            return "\(Wording.percent(r.share429, digits: 0)) of requests answered 429; \(s.minutesNearLimit) of \(s.minutesActive) "
+                + "active minutes at 80% or more of the \(Wording.rounded(s.tierProfile.requestsPerMinute)) requests/min limit"
         case .cotElicitation, .rubricGrading, .sensitiveRewriting, .syntheticDataGeneration, .templateSharing, .coverageSweep:
             return ContentSignals.detail(kind, s.content, c)
         }
@@ -256,20 +256,6 @@ enum BehaviourSignals {
     static func tierDescription(_ s: AccountState) -> String {
         s.hasRecord ? "its tier" : "an account with no record"
     }
-}
-
-/// A number for people: integers as integers, others with a few significant digits.
-func format(_ x: Double, digits: Int = 1) -> String {
-    guard x.isFinite else { return "\(x)" }
-    if abs(x) >= 100 || x == x.rounded() { return String(Int64(clamping: x.rounded())) }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let r = (x * scale).rounded() / scale
-    return "\(r)"
-}
-
-func percent(_ share: Double) -> String {
-    "\(Int64(clamping: (share * 100).rounded()))%"
 }
 
 extension AccountState {

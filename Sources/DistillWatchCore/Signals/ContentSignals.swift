@@ -64,23 +64,23 @@ enum ContentSignals {
         let excerpt = s.cueExcerpt.map { "; e.g. \"\($0)\"" } ?? ""
         switch kind {
         case .cotElicitation:
-            return "\(percent(s.cueShare(0))) of \(s.exchanges) prompts ask for step-by-step reasoning or a visible chain of thought\(excerpt)"
+            return "\(Wording.percent(s.cueShare(0), digits: 0)) of \(s.exchanges) prompts ask for step-by-step reasoning or a visible chain of thought\(excerpt)"
         case .rubricGrading:
-            return "\(percent(s.cueShare(1))) of \(s.exchanges) prompts ask to score, rate or compare answers\(excerpt)"
+            return "\(Wording.percent(s.cueShare(1), digits: 0)) of \(s.exchanges) prompts ask to score, rate or compare answers\(excerpt)"
         case .sensitiveRewriting:
-            return "\(percent(s.cueShare(2))) of \(s.exchanges) prompts ask to rewrite a question so it becomes acceptable\(excerpt)"
+            return "\(Wording.percent(s.cueShare(2), digits: 0)) of \(s.exchanges) prompts ask to rewrite a question so it becomes acceptable\(excerpt)"
         case .syntheticDataGeneration:
-            return "\(percent(s.cueShare(3))) of \(s.exchanges) prompts ask to generate many diverse problems or examples\(excerpt)"
+            return "\(Wording.percent(s.cueShare(3), digits: 0)) of \(s.exchanges) prompts ask to generate many diverse problems or examples\(excerpt)"
         case .templateSharing:
-            return "\(percent(sharedTemplateShare(s))) of \(s.exchanges) prompts use template families shared by "
-                + "\(format(c.policy.sharedTemplateAccounts)) or more accounts with distinct content in each (a split task list); "
-                + "\(percent(Double(s.sameTemplateAsPrevious) / Double(s.exchanges))) repeat the previous prompt's template"
+            return "\(Wording.percent(sharedTemplateShare(s), digits: 0)) of \(s.exchanges) prompts use template families shared by "
+                + "\(Wording.rounded(c.policy.sharedTemplateAccounts)) or more accounts with distinct content in each (a split task list); "
+                + "\(Wording.percent(Double(s.sameTemplateAsPrevious) / Double(s.exchanges), digits: 0)) repeat the previous prompt's template"
         case .coverageSweep:
             let cov = coverageSweep(s)
             let mix = s.capabilityShares.filter { $0.1 >= 0.05 }.sorted { $0.1 > $1.1 }
-                .map { "\($0.0.rawValue) \(percent($0.1))" }.joined(separator: ", ")
-            return "\(s.exchanges) prompts, novelty \(format(cov.novelty, digits: 2)), near-duplicates "
-                + "\(percent(cov.nearDuplicateRate)), lexical diversity \(format(cov.lexicalDiversity, digits: 2)); targets: \(mix)"
+                .map { "\($0.0.rawValue) \(Wording.percent($0.1, digits: 0))" }.joined(separator: ", ")
+            return "\(s.exchanges) prompts, novelty \(Wording.rounded(cov.novelty, digits: 2)), near-duplicates "
+                + "\(Wording.percent(cov.nearDuplicateRate, digits: 0)), lexical diversity \(Wording.rounded(cov.lexicalDiversity, digits: 2)); targets: \(mix)"
         default:
             return ""
         }

@@ -47,49 +47,4 @@ public struct LabelRequest: Decodable, Sendable {
     }
 }
 
-/// `POST /beta/litellm_basic_guardrail_api`: LiteLLM's Generic Guardrail API request.
-/// The parts of LiteLLM's `GenericGuardrailAPIRequest` DistillWatch reads; the rest
-/// (texts, images, tools, headers) is accepted and ignored.
-public struct GuardrailRequest: Decodable, Sendable {
-    public struct Metadata: Decodable, Sendable {
-        public var keyHash: String?
-        public var keyAlias: String?
-        public var userID: String?
-        public var userEmail: String?
-        public var teamID: String?
-        public var teamAlias: String?
-        public var endUserID: String?
-        public var orgID: String?
-
-        enum CodingKeys: String, CodingKey {
-            case keyHash = "user_api_key_hash"
-            case keyAlias = "user_api_key_alias"
-            case userID = "user_api_key_user_id"
-            case userEmail = "user_api_key_user_email"
-            case teamID = "user_api_key_team_id"
-            case teamAlias = "user_api_key_team_alias"
-            case endUserID = "user_api_key_end_user_id"
-            case orgID = "user_api_key_org_id"
-        }
-    }
-
-    public struct Params: Decodable, Sendable {
-        public var accountID: String?
-        enum CodingKeys: String, CodingKey { case accountID = "account_id" }
-    }
-
-    public var inputType: String?
-    public var requestData: Metadata?
-    public var model: String?
-    public var litellmCallID: String?
-    public var additionalProviderSpecificParams: Params?
-
-    enum CodingKeys: String, CodingKey {
-        case inputType = "input_type"
-        case requestData = "request_data"
-        case model
-        case litellmCallID = "litellm_call_id"
-        case additionalProviderSpecificParams = "additional_provider_specific_params"
-    }
-}
 

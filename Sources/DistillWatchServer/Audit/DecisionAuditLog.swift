@@ -34,10 +34,12 @@ final class DecisionAuditLog: Service, Sendable {
 
     /// Queues an entry if the audit mode wants it. Never waits.
     /// - Complexity: O(1) amortised.
-    func record(_ entry: DecisionAuditEntry) {
+    /// - Parameter always: keep the entry under `flagged` too (a call that could not be
+    ///   judged, which an operator must be able to find); `none` still keeps nothing.
+    func record(_ entry: DecisionAuditEntry, always: Bool = false) {
         switch mode {
         case .none: return
-        case .flagged where !entry.verdict.isFlagged: return
+        case .flagged where !entry.verdict.isFlagged && !always: return
         default: break
         }
         state.withLock { s in

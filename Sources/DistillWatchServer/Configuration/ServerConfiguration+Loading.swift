@@ -17,7 +17,10 @@ extension ServerConfiguration {
     /// max_ingest_body_bytes: 33554432
     /// max_request_body_bytes: 262144
     /// decision_audit: flagged      # flagged (default), all or none
-    /// litellm_account_fields: [org_id, team_id, user_id, key_alias, key_hash]
+    /// litellm_account_fields: [org_id, team_id, user_id, key_alias, key_hash, end_user_id]
+    /// litellm_placeholder_ids: []         # besides default_user_id, litellm_proxy_master_key
+    /// litellm_refuse_at: block            # or throttle, review
+    /// max_guardrail_body_bytes: 67108864
     /// tokens:
     ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}
     ///   - {name: pipeline, roles: [ingest], secret: "..."}
@@ -77,6 +80,17 @@ extension ServerConfiguration {
             case "litellm_account_fields":
                 guard let v = value as? [String] else { throw fail(key, "should be a list of field names") }
                 litellmAccountFields = v
+            case "litellm_refuse_at":
+                guard let v = (value as? String).flatMap(Verdict.init(rawValue:)) else {
+                    throw fail(key, "should be block, throttle or review")
+                }
+                litellmRefuseAt = v
+            case "litellm_placeholder_ids":
+                guard let v = value as? [String] else { throw fail(key, "should be a list of identity values") }
+                litellmPlaceholderIDs = v
+            case "max_guardrail_body_bytes":
+                guard let v = value as? Int else { throw fail(key, "should be an integer") }
+                maxGuardrailBodyBytes = v
             case "capture_text":
                 guard let v = value as? Bool else { throw fail(key, "should be true or false") }
                 captureText = v
@@ -116,7 +130,8 @@ extension ServerConfiguration {
     /// Overlays `DISTILLWATCH_*` environment variables: `HOST`, `PORT`, `DATABASE`,
     /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
-    /// `MAX_REQUEST_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`, `LOG_LEVEL`.
+    /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
+    /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `LOG_LEVEL`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
             environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
@@ -156,6 +171,16 @@ extension ServerConfiguration {
         if let v = value("LITELLM_ACCOUNT_FIELDS") {
             litellmAccountFields = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        if let v = value("LITELLM_PLACEHOLDER_IDS") {
+            litellmPlaceholderIDs = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let v = try int("MAX_GUARDRAIL_BODY_BYTES") { maxGuardrailBodyBytes = v }
+        if let v = value("LITELLM_REFUSE_AT") {
+            guard let verdict = Verdict(rawValue: v) else {
+                throw ConfigurationError("DISTILLWATCH_LITELLM_REFUSE_AT=\(v): should be block, throttle or review")
+            }
+            litellmRefuseAt = verdict
+        }
         if let v = value("LOG_LEVEL") { logLevel = v }
     }
 
@@ -180,7 +205,8 @@ extension ServerConfiguration {
     /// The settings a configuration file may name (Examples/serve.yaml names each).
     public static let fileKeys = [
         "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
-        "max_request_body_bytes", "decision_audit", "audit_queue_capacity", "litellm_account_fields", "capture_text",
+        "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "audit_queue_capacity",
+        "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "capture_text",
         "log_level", "tokens",
     ]
 }

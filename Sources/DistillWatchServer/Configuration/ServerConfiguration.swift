@@ -1,4 +1,5 @@
 import DistillWatchCore
+import DistillWatchIngest
 import DistillWatchStore
 
 /// Everything `distillwatch serve` is configured with. Built from defaults, then an
@@ -38,9 +39,21 @@ public struct ServerConfiguration: Sendable {
     public var decisionAudit: DecisionAudit = .flagged
     /// Audit entries waiting to be written; beyond it entries are dropped and counted.
     public var auditQueueCapacity = 100_000
-    /// Which LiteLLM key metadata names the account, first present wins (see
-    /// ``LiteLLMGuardrailRoutes``).
-    public var litellmAccountFields: [String] = LiteLLMAccountField.defaultOrder
+    /// Largest body accepted by LiteLLM's guardrail route. LiteLLM sends the prompt twice
+    /// (`texts` and `structured_messages`), and refusing a body turns into an error for the
+    /// user or, with `fail_on_error: false`, a bypass, so the limit is far above any
+    /// context window: 64 MiB.
+    public var maxGuardrailBodyBytes = 64 << 20
+    /// Which LiteLLM identity names the account, first real value wins (see
+    /// ``LiteLLMIdentity``): names of ``LiteLLMIdentity/Field``.
+    public var litellmAccountFields: [String] = LiteLLMIdentity.defaultOrder.map(\.rawValue)
+    /// The least severe verdict LiteLLM's guardrail refuses (`BLOCKED`): `block` by default.
+    /// LiteLLM's guardrail API has no "slow down" answer, so a deployment without a rate
+    /// limiter of its own that wants `throttle` enforced sets `throttle` here.
+    public var litellmRefuseAt: Verdict = .block
+    /// Identity values that never name an account, besides LiteLLM's own placeholders
+    /// (`default_user_id`, `litellm_proxy_master_key`): e.g. the master key's hash.
+    public var litellmPlaceholderIDs: [String] = []
     /// Materialise prompt and response text while decoding; off by default. Text is never
     /// stored either way: the event log keeps exchanges without text, with their sketches.
     public var captureText = false
@@ -70,9 +83,21 @@ public struct ServerConfiguration: Sendable {
         guard maxIngestBodyBytes > 0, maxRequestBodyBytes > 0 else {
             throw ConfigurationError("body limits must be positive")
         }
-        for field in litellmAccountFields where LiteLLMAccountField(rawValue: field) == nil {
-            throw ConfigurationError("unknown LiteLLM account field \"\(field)\" (known: \(LiteLLMAccountField.allCases.map(\.rawValue).joined(separator: ", ")))")
+        guard litellmRefuseAt != .allow else {
+            throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
+        guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
+        do {
+            _ = try LiteLLMIdentity.parseOrder(litellmAccountFields)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+    }
+
+    /// How LiteLLM calls and logs name accounts (valid once ``validate()`` passed).
+    public var litellmIdentity: LiteLLMIdentity {
+        LiteLLMIdentity(order: (try? LiteLLMIdentity.parseOrder(litellmAccountFields)) ?? LiteLLMIdentity.defaultOrder,
+                        extraPlaceholders: Set(litellmPlaceholderIDs))
     }
 
     var reorderToleranceMilliseconds: Int64 { Int64(clamping: (reorderToleranceSeconds * 1000).rounded()) }

@@ -24,7 +24,10 @@ final class LiveEngine: Sendable {
     private let state: Mutex<State>
 
     init(policy: Policy, toleranceMilliseconds: Int64) {
-        state = Mutex(State(scanner: TrafficScanner(policy: policy, toleranceMilliseconds: toleranceMilliseconds)))
+        // The server joins the views a gateway gives of one request (a LiteLLM guardrail
+        // call and its log share litellm_call_id) and absorbs redelivered batches.
+        state = Mutex(State(scanner: TrafficScanner(policy: policy, toleranceMilliseconds: toleranceMilliseconds,
+                                                    mergesRequestIDs: true)))
     }
 
     /// Applies inputs in order; `lastSequence` is the log sequence of the last one.
@@ -122,6 +125,7 @@ final class LiveEngine: Sendable {
         state.withLock { s in
             EngineStatus(appliedEvents: s.appliedEvents, lastSequence: s.lastSequence, acceptedExchanges: s.acceptedExchanges,
                          observedExchanges: s.scanner.engine.exchangesObserved, buffered: s.scanner.buffer.count,
+                         mergedExchanges: s.scanner.buffer.mergedExchanges, duplicateExchanges: s.scanner.buffer.duplicateExchanges,
                          accounts: s.scanner.engine.accountsKnown, clock: s.scanner.engine.clock)
         }
     }
@@ -150,6 +154,10 @@ struct EngineStatus: Sendable, Codable, Equatable {
     var acceptedExchanges: Int
     var observedExchanges: Int
     var buffered: Int
+    /// Exchanges merged into another with the same request id (a LiteLLM guardrail call
+    /// and its logging payload), and duplicates dropped after their first copy was released.
+    var mergedExchanges: Int
+    var duplicateExchanges: Int
     var accounts: Int
     var clock: Timestamp?
 
@@ -159,6 +167,8 @@ struct EngineStatus: Sendable, Codable, Equatable {
         case acceptedExchanges = "accepted_exchanges"
         case observedExchanges = "observed_exchanges"
         case buffered = "buffered_exchanges"
+        case mergedExchanges = "merged_exchanges"
+        case duplicateExchanges = "duplicate_exchanges"
         case accounts
         case clock = "engine_time"
     }

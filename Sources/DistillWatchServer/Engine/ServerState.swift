@@ -14,4 +14,5 @@ struct ServerState: Sendable {
     let audit: DecisionAuditLog
     let clock: WallClock
     let decoder: EventDecoder
+    let logger: Logger
 }

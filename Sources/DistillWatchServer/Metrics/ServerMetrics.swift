@@ -42,8 +42,17 @@ final class ServerMetrics: Sendable {
     private let auditCounted = Mutex((written: 0, dropped: 0))
     let buffered: MGauge
     let sequence: MGauge
+    /// LiteLLM guardrail calls by outcome: `identified` (judged), `unidentified` (no
+    /// account: answered NONE and audited), `learned` (the request fed to the engine).
+    let guardrailIdentified: MCounter
+    let guardrailUnidentified: MCounter
+    let guardrailLearned: MCounter
+    /// Exchanges merged into one with the same request id (a guardrail call and its log),
+    /// and duplicates dropped: gauges of the engine's counts.
+    let mergedExchanges: MGauge
+    let duplicateExchanges: MGauge
 
-    static let endpoints = ["decide", "litellm", "exchanges", "accounts"]
+    static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs"]
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -85,6 +94,11 @@ final class ServerMetrics: Sendable {
         auditWritten = MCounter(label: "distillwatch_audit_written_total", factory: factory)
         buffered = MGauge(label: "distillwatch_reorder_buffered_exchanges", factory: factory)
         sequence = MGauge(label: "distillwatch_log_sequence", factory: factory)
+        guardrailIdentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "identified")], factory: factory)
+        guardrailUnidentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "unidentified")], factory: factory)
+        guardrailLearned = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "learned")], factory: factory)
+        mergedExchanges = MGauge(label: "distillwatch_merged_exchanges", factory: factory)
+        duplicateExchanges = MGauge(label: "distillwatch_duplicate_exchanges", factory: factory)
     }
 
     func decided(_ verdict: Verdict, endpoint: String) {

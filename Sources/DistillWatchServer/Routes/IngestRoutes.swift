@@ -35,7 +35,7 @@ struct IngestRoutes {
                 batch.reject(number, line, error)
             }
         }
-        let result = try await commit(batch, noun: "exchange")
+        let result = try await Self.commit(batch, noun: "exchange", state: state)
         state.metrics.exchangesAccepted.increment(by: result.accepted)
         state.metrics.exchangesRejected.increment(by: result.rejected)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
@@ -66,16 +66,19 @@ struct IngestRoutes {
                 batch.reject(number, line, error)
             }
         }
-        var result = try await commit(batch, noun: "account")
+        var result = try await Self.commit(batch, noun: "account", state: state)
         result.ignoredFields = ignored.isEmpty ? nil : ignored
         state.metrics.accountsAccepted.increment(by: result.accepted)
         state.metrics.accountsRejected.increment(by: result.rejected)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
     }
 
-    private func commit(_ batch: Batch, noun: String) async throws -> IngestResult {
+    /// Appends the batch's accepted records and applies them; the answer lists what was
+    /// rejected. - Throws: 400 for an empty batch, 503 when the log cannot be written.
+    static func commit(_ batch: Batch, noun: String, state: ServerState,
+                       expected: String = "one JSON object per line (NDJSON)") async throws -> IngestResult {
         guard !batch.events.isEmpty || batch.rejectedCount > 0 else {
-            throw HTTPError(.badRequest, message: "empty body: expected \(noun) records, one JSON object per line (NDJSON)")
+            throw HTTPError(.badRequest, message: "empty body: expected \(noun) records, \(expected)")
         }
         let range: ClosedRange<Int64>?
         do {
@@ -99,13 +102,17 @@ struct IngestRoutes {
         }
 
         mutating func reject(_ number: Int, _ line: UnsafeBufferPointer<UInt8>, _ error: RecordError) {
+            reject(RejectedLine(line: number, field: error.field, reason: error.reason), hintAt: line)
+        }
+
+        mutating func reject(_ entry: RejectedLine, hintAt line: UnsafeBufferPointer<UInt8>? = nil) {
             rejectedCount += 1
             guard rejected.count < IngestRoutes.rejectedLinesListed else { return }
-            var reason = error.reason
-            if error.field == nil, line.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "[") {
-                reason += " (a JSON array: send one JSON object per line, NDJSON)"
+            var entry = entry
+            if entry.field == nil, let line, line.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "[") {
+                entry.reason += " (a JSON array: send one JSON object per line, NDJSON; LiteLLM batches go to /v1/litellm/logs)"
             }
-            rejected.append(RejectedLine(line: number, field: error.field, reason: reason))
+            rejected.append(entry)
         }
     }
 }
@@ -150,6 +157,8 @@ extension AccountRecord {
 
 struct RejectedLine: Codable, Sendable, Equatable {
     var line: Int
+    /// In a JSON array of records (LiteLLM's `json_array` batches), the element's index.
+    var element: Int? = nil
     var field: String?
     var reason: String
 }

@@ -1,36 +1,31 @@
-import DistillWatchIngest
 import DistillWatchCore
+import DistillWatchIngest
 import DistillWatchStore
 import Hummingbird
 
-/// Which part of LiteLLM's key metadata names the DistillWatch account.
-public enum LiteLLMAccountField: String, Sendable, CaseIterable {
-    case orgID = "org_id"
-    case teamID = "team_id"
-    case userID = "user_id"
-    case keyAlias = "key_alias"
-    case keyHash = "key_hash"
-    /// The OpenAI `user` field of the request: chosen by the client, so only for gateways
-    /// that set it themselves.
-    case endUserID = "end_user_id"
-    /// `additional_provider_specific_params.account_id`, from the guardrail's configuration
-    /// or the request's dynamic guardrail parameters.
-    case param = "param"
-
-    /// The billing identity first: organisation, team, user, then the key itself. Fields a
-    /// client can choose (`end_user_id`, `param`) are not in the default order.
-    public static let defaultOrder = ["org_id", "team_id", "user_id", "key_alias", "key_hash"]
-}
-
 /// `POST /beta/litellm_basic_guardrail_api`: LiteLLM's Generic Guardrail API, so a LiteLLM
-/// proxy can consult DistillWatch with configuration only (`guardrail:
+/// proxy consults DistillWatch with configuration only (`guardrail:
 /// generic_guardrail_api`, `api_base` pointing here, `api_key` a `decide` token, which
 /// LiteLLM sends as `x-api-key`).
 ///
-/// LiteLLM sends `{input_type, texts, request_data: {user_api_key_*}, model, ...}`; the
-/// answer is `{"action": "BLOCKED", "blocked_reason": ...}` for a `block` verdict and
-/// `{"action": "NONE"}` otherwise (throttle and review are for the provider's own rate
-/// limiter and analysts, not for refusing a request).
+/// Each call is judged and learned from:
+/// - **Judged**: the account is the first real identity of ``LiteLLMIdentity`` (placeholders
+///   such as `default_user_id` fall through). The answer is `{"action": "BLOCKED",
+///   "blocked_reason": ...}` for a verdict at or above ``ServerConfiguration/litellmRefuseAt``
+///   (`block` by default) and `{"action": "NONE"}` otherwise. A call that
+///   names no account is answered `NONE`, counted in
+///   `distillwatch_litellm_guardrail_calls_total{result="unidentified"}` and audited
+///   (under `decision_audit: flagged` too).
+/// - **Learned**: a `request` call is an exchange (account, time, model, message and tool
+///   counts, prefill, user agent, prompt sketch) appended to the log after the answer is
+///   sent, so a guardrail-only deployment learns. Its `request_id` is LiteLLM's
+///   `litellm_call_id`, which the logging payload repeats: the engine merges the two
+///   views of one request while it waits in the reorder buffer (see ``ReorderBuffer``).
+///
+/// The body limit is ``ServerConfiguration/maxGuardrailBodyBytes`` (64 MiB): LiteLLM sends
+/// the prompt twice, and a refused body becomes an error for the user or, under
+/// `fail_on_error: false`, a bypass. The body is scanned once; only the identity, the last
+/// user message and a few counts are materialised.
 struct LiteLLMGuardrailRoutes {
     let state: ServerState
 
@@ -44,21 +39,35 @@ struct LiteLLMGuardrailRoutes {
     func guardrail(_ request: Request, context: DistillWatchRequestContext) async throws -> GuardrailResponse {
         let start = ContinuousClock.now
         defer { state.metrics.duration("litellm", since: start) }
-        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
-        let ask = try decodeJSON(GuardrailRequest.self, from: body)
-        guard let accountID = account(of: ask) else {
-            // Nothing names an account: nothing to judge.
+        let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
+        let decoder = GuardrailCallDecoder(keepsText: state.configuration.sketcher != nil)
+        let call: LiteLLMGuardrailCall
+        do {
+            call = try body.withUnsafeReadableBytes { raw throws(RecordError) in try decoder.decode(raw.bindMemory(to: UInt8.self)) }
+        } catch {
+            throw HTTPError(.badRequest, message: "not a LiteLLM guardrail call: \(error)")
+        }
+        let identity = state.configuration.litellmIdentity
+        let now = state.clock.now()
+        guard let (accountID, _) = identity.account(call.identity) else {
+            state.metrics.guardrailUnidentified.increment()
+            state.audit.record(DecisionAuditEntry(
+                at: now, accountID: "", verdict: .allow, score: 0,
+                reasons: ["unidentified: " + identity.whyNoAccount(call.identity)], endpoint: "litellm",
+                caller: context.token?.name, requestID: call.callID), always: true)
             return GuardrailResponse(action: "NONE", blockedReason: nil)
         }
+        state.metrics.guardrailIdentified.increment()
         let live = state.engine.decide(accountID)
         let verdict = live.decision.verdict
         state.metrics.decided(verdict, endpoint: "litellm")
         state.audit.record(DecisionAuditEntry(
-            at: state.clock.now(), accountID: accountID, verdict: verdict, score: rounded4(live.decision.score),
+            at: now, accountID: accountID, verdict: verdict, score: rounded4(live.decision.score),
             reasons: live.reasons.map(\.kind.rawValue), endpoint: "litellm", caller: context.token?.name,
-            requestID: ask.litellmCallID))
-        guard verdict == .block else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
-        var reason = "DistillWatch: account \(accountID) is blocked"
+            requestID: call.callID))
+        learn(call, accountID: accountID, at: now)
+        guard verdict >= state.configuration.litellmRefuseAt else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
+        var reason = "DistillWatch: account \(accountID) is \(verdict == .block ? "blocked" : verdict == .throttle ? "throttled" : "under review")"
         if live.label == .confirmedAttack {
             reason += " (confirmed by an analyst)"
         } else {
@@ -68,23 +77,66 @@ struct LiteLLMGuardrailRoutes {
         return GuardrailResponse(action: "BLOCKED", blockedReason: reason)
     }
 
-    func account(of ask: GuardrailRequest) -> String? {
-        let m = ask.requestData
-        for name in state.configuration.litellmAccountFields {
-            guard let field = LiteLLMAccountField(rawValue: name) else { continue }
-            let value: String?
-            switch field {
-            case .orgID: value = m?.orgID
-            case .teamID: value = m?.teamID
-            case .userID: value = m?.userID
-            case .keyAlias: value = m?.keyAlias
-            case .keyHash: value = m?.keyHash
-            case .endUserID: value = m?.endUserID
-            case .param: value = ask.additionalProviderSpecificParams?.accountID
+    /// Appends the request the call stands for to the log and applies it, without holding
+    /// up the answer (the verdict was taken before it, as for any decide call). A failed
+    /// append is logged; the call was answered either way.
+    private func learn(_ call: LiteLLMGuardrailCall, accountID: String, at time: Timestamp) {
+        guard let exchange = call.exchange(accountID: accountID, at: time, sketcher: state.configuration.sketcher)?.withoutText else { return }
+        let state = self.state
+        state.metrics.guardrailLearned.increment()
+        Task {
+            do {
+                _ = try await state.ingestor.commit(
+                    events: [NewEvent(kind: .exchange, subject: accountID, payload: EventDecoder.storedForm(of: exchange))],
+                    inputs: [.exchange(exchange)], at: time)
+            } catch {
+                state.logger.error("LiteLLM guardrail call \(call.callID ?? "without id"): not learned: \(error)")
             }
-            if let value, !value.isEmpty { return value }
         }
-        return nil
+    }
+}
+
+/// `POST /v1/litellm/logs`: LiteLLM's `generic_api` logging callback (ingest role), in any
+/// `log_format`: `json_array` (its default), `ndjson` or `single`. Each
+/// `StandardLoggingPayload` becomes an exchange (``StandardLoggingPayloadDecoder``);
+/// good payloads are accepted and durable before the answer, bad ones are listed by line
+/// and array element, as `/v1/exchanges` lists lines. The limit is
+/// `max_ingest_body_bytes`.
+struct LiteLLMLogRoutes {
+    let state: ServerState
+
+    func build() -> RouteCollection<DistillWatchRequestContext> {
+        let routes = RouteCollection(context: DistillWatchRequestContext.self)
+        routes.add(middleware: RequireRole(.ingest))
+        routes.post("logs") { request, _ in try await logs(request) }
+        return routes
+    }
+
+    func logs(_ request: Request) async throws -> JSONBody<IngestResult> {
+        let start = ContinuousClock.now
+        defer { state.metrics.duration("litellm_logs", since: start) }
+        let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
+        let decoder = StandardLoggingPayloadDecoder(
+            identity: state.configuration.litellmIdentity, captureText: state.configuration.captureText,
+            sketcher: state.configuration.sketcher)
+        var batch = IngestRoutes.Batch()
+        body.withUnsafeReadableBytes { raw in
+            LiteLLMLogBatch.forEachPayload(in: raw.bindMemory(to: UInt8.self), decoder: decoder) { position, result in
+                switch result {
+                case .success(let exchange):
+                    let e = exchange.withoutText
+                    batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
+                case .failure(let error):
+                    batch.reject(RejectedLine(line: position.line, element: position.index, field: error.field, reason: error.reason))
+                }
+            }
+        }
+        let result = try await IngestRoutes.commit(
+            batch, noun: "LiteLLM logging payload", state: state,
+            expected: "a JSON array of StandardLoggingPayload objects, or one per line")
+        state.metrics.exchangesAccepted.increment(by: result.accepted)
+        state.metrics.exchangesRejected.increment(by: result.rejected)
+        return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
     }
 }
 

@@ -22,6 +22,8 @@ struct OperationsRoutes {
             m.campaigns.record(report.campaigns.count)
             m.countAudit(written: state.audit.written, dropped: state.audit.dropped)
             m.buffered.record(status.buffered)
+            m.mergedExchanges.record(status.mergedExchanges)
+            m.duplicateExchanges.record(status.duplicateExchanges)
             m.sequence.record(Double(status.lastSequence))
             var buffer = ByteBuffer()
             buffer.writeBytes(m.registry.emitToBuffer())

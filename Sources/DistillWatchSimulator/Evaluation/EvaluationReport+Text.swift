@@ -1,3 +1,4 @@
+import DistillWatchCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,27 +12,27 @@ extension EvaluationReport {
         var out = ""
         var title = "Evaluation"
         if let scenario { title += " of \(scenario)" }
-        if let scale { title += " (scale \(formatNumber(scale))" + (seed.map { ", seed \($0)" } ?? "") + ")" }
-        title += ": \(grouped(exchanges)) exchanges from \(grouped(accounts)) accounts (\(grouped(attackAccounts)) attack)"
-        if let seconds { title += " in \(fixed(seconds, 1)) s (\(grouped(Int(Double(exchanges) / max(seconds, 1e-9)))) exchanges/s)" }
+        if let scale { title += " (scale \(Wording.decimal(scale))" + (seed.map { ", seed \($0)" } ?? "") + ")" }
+        title += ": \(Wording.counted(exchanges, "exchange")) from \(Wording.counted(accounts, "account")) (\(Wording.number(attackAccounts)) attack)"
+        if let seconds { title += " in \(Wording.fixed(seconds, 1)) s (\(Wording.number(Int(Double(exchanges) / max(seconds, 1e-9)))) exchanges/s)" }
         out += title + ".\n"
         if unlabelledAccounts > 0 { out += "Accounts without a label (ignored): \(unlabelledAccounts).\n" }
 
         out += "\nAttack campaigns (flagged = verdict other than allow):\n"
         var rows = [["campaign", "persona", "accounts", "exchanges", "flagged", "recall", "blocked", "served before flag", "first flag after"]]
         for c in campaigns {
-            rows.append([c.campaign, c.persona, grouped(c.accounts), grouped(c.exchanges), grouped(c.flagged), percent(c.recall), grouped(c.blocked),
-                         percent(c.shareServedBeforeFlag), c.secondsToFirstFlag.map(duration) ?? "never"])
+            rows.append([c.campaign, c.persona, Wording.number(c.accounts), Wording.number(c.exchanges), Wording.number(c.flagged), Wording.percent(c.recall), Wording.number(c.blocked),
+                         Wording.percent(c.shareServedBeforeFlag), c.secondsToFirstFlag.map(Wording.duration) ?? "never"])
         }
-        out += table(rows)
+        out += table(rows, leftAligned: 2)
 
         out += "\nLegitimate personas (false positive = verdict other than allow):\n"
         rows = [["persona", "accounts", "exchanges", "flagged", "FPR", "throttled/blocked"]]
         for p in personas {
-            rows.append([p.persona, grouped(p.accounts), grouped(p.exchanges), grouped(p.flagged),
-                         percent(p.falsePositiveRate), grouped(p.throttledOrBlocked)])
+            rows.append([p.persona, Wording.number(p.accounts), Wording.number(p.exchanges), Wording.number(p.flagged),
+                         Wording.percent(p.falsePositiveRate), Wording.number(p.throttledOrBlocked)])
         }
-        out += table(rows)
+        out += table(rows, leftAligned: 1)
         for p in personas where !p.throttledOrBlockedAccounts.isEmpty {
             out += "  \(p.persona) throttled or blocked: \(p.throttledOrBlockedAccounts.prefix(10).joined(separator: ", "))"
                 + (p.throttledOrBlocked > 10 ? ", ..." : "") + "\n"
@@ -41,15 +42,15 @@ extension EvaluationReport {
         out += allowlistViolations.isEmpty ? "none.\n"
             : "\(allowlistViolations.count) (\(allowlistViolations.prefix(5).joined(separator: ", ")))\n"
         let g = grouping
-        out += "Campaign grouping: the engine reported \(g.engineCampaigns) campaigns; "
-            + "\(g.groupedAttackAccounts) of \(attackAccounts) attack accounts grouped; purity "
-            + (g.purity.map(percent) ?? "n/a (nothing grouped)")
-            + "; \(g.campaignsGrouped) of \(g.trueCampaigns) true campaigns grouped, \(g.campaignsSplit) split.\n"
+        out += "Campaign grouping: the engine reported \(Wording.counted(g.engineCampaigns, "campaign")); "
+            + "\(Wording.number(g.groupedAttackAccounts)) of \(Wording.counted(attackAccounts, "attack account")) grouped; purity "
+            + (g.purity.map { Wording.percent($0) } ?? "n/a (nothing grouped)")
+            + "; \(g.campaignsGrouped) of \(Wording.counted(g.trueCampaigns, "true campaign")) grouped, \(g.campaignsSplit) split.\n"
         if let w = linkageWork, exchanges > 0 {
-            out += "Linkage work: \(grouped(w.keyJoins)) key joins, \(grouped(w.pairComparisons)) pair comparisons "
-                + "(\(fixed(Double(w.pairComparisons) / Double(exchanges), 3)) per exchange), \(grouped(w.unions)) unions, "
-                + "\(grouped(w.groupScorings)) group scorings; keys held: \(grouped(w.profileKeysHeld)) profile "
-                + "(\(grouped(w.profileKeysRefused)) refused at the cap), \(grouped(w.exchangeKeysHeld)) address.\n"
+            out += "Linkage work: \(Wording.number(w.keyJoins)) key joins, \(Wording.number(w.pairComparisons)) pair comparisons "
+                + "(\(Wording.fixed(Double(w.pairComparisons) / Double(exchanges), 3)) per exchange), \(Wording.number(w.unions)) unions, "
+                + "\(Wording.number(w.groupScorings)) group scorings; keys held: \(Wording.number(w.profileKeysHeld)) profile "
+                + "(\(Wording.number(w.profileKeysRefused)) refused at the cap), \(Wording.number(w.exchangeKeysHeld)) address.\n"
         }
         return out
     }
@@ -61,14 +62,14 @@ extension EvaluationReport {
         var out = "| Scenario (scale) | Exchanges | Campaign | Attack accounts | Flagged | Recall | Blocked | Served before flag | First flag after | Allowlist violations | Grouped (purity) |\n"
         out += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
         for r in reports {
-            let name = "\(r.scenario ?? "files") (\(r.scale.map(formatNumber) ?? "-"))"
+            let name = "\(r.scenario ?? "files") (\(r.scale.map(Wording.decimal) ?? "-"))"
             let g = r.grouping
-            let groupedText = "\(g.groupedAttackAccounts) (\(g.purity.map(percent) ?? "n/a"))"
+            let groupedText = "\(g.groupedAttackAccounts) (\(g.purity.map { Wording.percent($0) } ?? "n/a"))"
             if r.campaigns.isEmpty {
-                out += "| \(name) | \(grouped(r.exchanges)) | none | 0 | - | - | - | - | - | \(r.allowlistViolations.count) | \(groupedText) |\n"
+                out += "| \(name) | \(Wording.number(r.exchanges)) | none | 0 | - | - | - | - | - | \(r.allowlistViolations.count) | \(groupedText) |\n"
             }
             for c in r.campaigns {
-                out += "| \(name) | \(grouped(r.exchanges)) | \(c.campaign) | \(grouped(c.accounts)) | \(grouped(c.flagged)) | \(percent(c.recall)) | \(grouped(c.blocked)) | \(percent(c.shareServedBeforeFlag)) | \(c.secondsToFirstFlag.map(duration) ?? "never") | \(r.allowlistViolations.count) | \(groupedText) |\n"
+                out += "| \(name) | \(Wording.number(r.exchanges)) | \(c.campaign) | \(Wording.number(c.accounts)) | \(Wording.number(c.flagged)) | \(Wording.percent(c.recall)) | \(Wording.number(c.blocked)) | \(Wording.percent(c.shareServedBeforeFlag)) | \(c.secondsToFirstFlag.map(Wording.duration) ?? "never") | \(r.allowlistViolations.count) | \(groupedText) |\n"
             }
         }
         let personas = Persona.allCases.filter { !$0.isAttack }
@@ -79,12 +80,12 @@ extension EvaluationReport {
             var cells: [String] = []
             for persona in personas {
                 if let p = r.personas.first(where: { $0.persona == persona.rawValue }) {
-                    cells.append("\(percent(p.falsePositiveRate)) of \(grouped(p.accounts)) (\(p.throttledOrBlocked))")
+                    cells.append("\(Wording.percent(p.falsePositiveRate)) of \(Wording.number(p.accounts)) (\(p.throttledOrBlocked))")
                 } else {
                     cells.append("-")
                 }
             }
-            out += "| \(r.scenario ?? "files") (\(r.scale.map(formatNumber) ?? "-")) | " + cells.joined(separator: " | ") + " |\n"
+            out += "| \(r.scenario ?? "files") (\(r.scale.map(Wording.decimal) ?? "-")) | " + cells.joined(separator: " | ") + " |\n"
         }
         return out
     }
@@ -92,7 +93,9 @@ extension EvaluationReport {
 
 // MARK: - Formatting (deterministic, locale-free)
 
-func table(_ rows: [[String]]) -> String {
+/// Rows as aligned columns: the first `leftAligned` columns (names) to the left, the
+/// others (figures) to the right.
+func table(_ rows: [[String]], leftAligned: Int) -> String {
     guard let header = rows.first else { return "" }
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
@@ -101,48 +104,10 @@ func table(_ rows: [[String]]) -> String {
         var line = " "
         for (i, cell) in row.enumerated() {
             let pad = String(repeating: " ", count: widths[i] - cell.count)
-            line += " " + (i < 2 ? cell + pad : pad + cell)
+            line += " " + (i < leftAligned ? cell + pad : pad + cell)
         }
         out += line + "\n"
     }
     return out
 }
 
-func fixed(_ x: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let v = (x * scale).rounded() / scale
-    var s = String(v)
-    if let dot = s.firstIndex(of: ".") {
-        let decimals = s.distance(from: dot, to: s.endIndex) - 1
-        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-        if digits == 0 { s = String(s[..<dot]) }
-    }
-    return s
-}
-
-func percent(_ x: Double) -> String { fixed(x * 100, 1) + "%" }
-
-func formatNumber(_ x: Double) -> String {
-    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
-}
-
-/// 1234567 → "1,234,567".
-func grouped(_ n: Int) -> String {
-    let digits = String(abs(n))
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0, (digits.count - i) % 3 == 0 { out += "," }
-        out.append(c)
-    }
-    return n < 0 ? "-" + out : out
-}
-
-/// 5400 → "1h 30m". - Complexity: O(1).
-func duration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
-    if s < 60 { return "\(s)s" }
-    if s < 3600 { return "\(s / 60)m \(s % 60)s" }
-    if s < 86_400 { return "\(s / 3600)h \((s % 3600) / 60)m" }
-    return "\(s / 86_400)d \((s % 86_400) / 3600)h"
-}

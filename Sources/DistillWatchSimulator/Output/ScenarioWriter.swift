@@ -34,7 +34,8 @@ public enum ScenarioWriter {
     /// - Complexity: O(exchanges) time.
     @discardableResult
     public static func write(
-        _ plan: ScenarioPlan, directory: String?, trafficToStandardOutput: Bool = false
+        _ plan: ScenarioPlan, directory: String?, trafficToStandardOutput: Bool = false,
+        progress: ((Int) -> Void)? = nil
     ) throws -> SimulationSummary {
         if let directory {
             try makeDirectory(directory)
@@ -48,7 +49,7 @@ public enum ScenarioWriter {
         let sink = trafficToStandardOutput || directory == nil
             ? OutputSink.standardOutput()
             : try OutputSink(path: directory! + "/" + trafficFileName, compressionLevel: 1)
-        let summary = try writeTraffic(plan, to: sink)
+        let summary = try writeTraffic(plan, to: sink, progress: progress)
         try sink.close()
         return summary
     }
@@ -75,8 +76,12 @@ public enum ScenarioWriter {
         try sink.write(buffer)
     }
 
-    /// Streams the plan's traffic as JSON Lines. - Complexity: O(exchanges) time, O(accounts) memory.
-    public static func writeTraffic(_ plan: ScenarioPlan, to sink: OutputSink) throws -> SimulationSummary {
+    /// Streams the plan's traffic as JSON Lines, calling `progress` with the number of
+    /// exchanges written after every million.
+    /// - Complexity: O(exchanges) time, O(accounts) memory.
+    public static func writeTraffic(
+        _ plan: ScenarioPlan, to sink: OutputSink, progress: ((Int) -> Void)? = nil
+    ) throws -> SimulationSummary {
         let started = monotonicSeconds()
         var summary = SimulationSummary()
         let attackAccounts = Set(plan.labels.lazy.filter { $0.label == .attack }.map(\.accountID))
@@ -88,6 +93,7 @@ public enum ScenarioWriter {
         while let exchange = traffic.next() {
             JSONLineEncoder.append(exchange, to: &buffer)
             summary.exchanges += 1
+            if summary.exchanges % 1_000_000 == 0 { progress?(summary.exchanges) }
             if attackAccounts.contains(exchange.accountID) { summary.attackExchanges += 1 }
             if summary.firstTime == nil || exchange.time < summary.firstTime! { summary.firstTime = exchange.time }
             if summary.lastTime == nil || exchange.time > summary.lastTime! { summary.lastTime = exchange.time }

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""DistillWatch behind a real LiteLLM proxy, end to end, all on loopback.
+
+    clients (openai SDK) ──► LiteLLM proxy ──(generic_guardrail_api, pre_call)──► distillwatch serve
+                                 │  └──(generic_api logging callback, json_array)──► /v1/litellm/logs
+                                 └──► tiny OpenAI-compatible upstream (scripts/openai-stub.py)
+
+Nothing else feeds DistillWatch: it learns only from LiteLLM's guardrail calls and logs.
+Checks, each printed as PASS/FAIL (exit status 1 if any fails):
+  1. a harvester (the simulator's bulk-harvester pattern: single-turn chain-of-thought
+     prompts, max_tokens pinned at 32,000, temperature 1, streaming and not) is flagged and
+     then refused by the proxy, while an ordinary user beside it is served throughout;
+  2. a 300 KB request from the ordinary user is served;
+  3. an analyst-blocked account is refused under every documented fallback setting
+     (unreachable_fallback: fail_closed, unreachable_fallback: fail_open,
+     fail_on_error: false), with a small prompt and with a 300 KB one;
+  4. DistillWatch holds one exchange per request (the guardrail's and the log's views
+     merged by litellm_call_id), and the logging callback's payloads were accepted.
+
+Run with the Python of a venv holding litellm[proxy]==1.106.2 (it brings the openai SDK):
+    VENV/bin/python scripts/litellm-e2e.py --distillwatch .build/debug/distillwatch
+Options: --requests N (harvester requests, default 300), --keep (leave the work folder).
+Every wait is bounded; the whole run takes about a minute and a half.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INGEST, DECIDE, ANALYST = "e2e-ingest-token-0000000001", "e2e-decide-token-0000000002", "e2e-analyst-token-000000003"
+MASTER = "sk-e2e-master-key-0001"
+GUARDRAIL_SETTINGS = {
+    "dw-fail-closed": {"unreachable_fallback": "fail_closed"},
+    "dw-fail-open": {"unreachable_fallback": "fail_open"},
+    "dw-fail-on-error-false": {"fail_on_error": False},
+}
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, ok))
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
+
+
+def http(method, url, token=None, body=None, timeout=10):
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_for(url, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            time.sleep(0.5)
+    raise SystemExit(f"litellm-e2e: {what} did not come up within {seconds} s ({url})")
+
+
+def litellm_config(dw, stub, guardrails, logging):
+    """A LiteLLM proxy configuration, as README's "Connect LiteLLM" section gives it."""
+    lines = [
+        "model_list:",
+        "  - model_name: stub-model",
+        f"    litellm_params: {{model: openai/stub-model, api_base: \"http://127.0.0.1:{stub}/v1\", api_key: sk-stub}}",
+        "guardrails:",
+    ]
+    for name, (settings, default_on) in guardrails.items():
+        extra = ", ".join(f"{k}: {json.dumps(v)}" for k, v in settings.items())
+        lines.append(f"  - guardrail_name: {name}")
+        lines.append(f"    litellm_params: {{guardrail: generic_guardrail_api, mode: pre_call, api_base: \"http://127.0.0.1:{dw}\", "
+                     f"api_key: os.environ/DISTILLWATCH_DECIDE_TOKEN, default_on: {'true' if default_on else 'false'}, {extra}}}")
+    if logging:
+        lines += [
+            "litellm_settings:",
+            "  callbacks: [distillwatch_logs]",
+            "callback_settings:",
+            "  distillwatch_logs:",
+            "    callback_type: generic_api",
+            f"    endpoint: http://127.0.0.1:{dw}/v1/litellm/logs",
+            "    headers: {x-api-key: os.environ/DISTILLWATCH_INGEST_TOKEN}",
+        ]
+    lines += ["general_settings:", f"  master_key: {MASTER}"]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--distillwatch", default=os.path.join(ROOT, ".build/debug/distillwatch"))
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--interval", type=float, default=0.12,
+                    help="seconds between harvester requests (the run must outlast the 10 s reorder tolerance)")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--port-base", type=int, default=18480)
+    a = ap.parse_args()
+    import openai  # from the litellm venv
+
+    litellm_bin = os.path.join(os.path.dirname(sys.executable), "litellm")
+    if not os.access(litellm_bin, os.X_OK):
+        raise SystemExit(f"litellm-e2e: no litellm beside {sys.executable}: run me with the Python of a venv holding litellm[proxy]")
+    version = subprocess.run([os.path.join(os.path.dirname(sys.executable), "pip"), "show", "litellm"],
+                             capture_output=True, text=True).stdout
+    version = next((l.split()[1] for l in version.splitlines() if l.startswith("Version")), "unknown")
+    print(f"litellm-e2e: LiteLLM {version}, openai SDK {openai.__version__}, {a.distillwatch}", flush=True)
+
+    work = tempfile.mkdtemp(prefix="distillwatch-litellm-e2e-")
+    dw, stub, proxy, matrix = a.port_base, a.port_base + 1, a.port_base + 2, a.port_base + 3
+    processes = []
+
+    def start(args, log, env=None):
+        p = subprocess.Popen(args, stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT,
+                             env={**os.environ, **(env or {})}, start_new_session=True)
+        processes.append(p)
+        return p
+
+    try:
+        start([a.distillwatch, "serve", "--port", str(dw), "--database", os.path.join(work, "state.sqlite"),
+               "--reorder-tolerance-seconds", "10", "--litellm-refuse-at", "throttle", "--content-key", "00112233445566778899aabbccddeeff", "--log-level", "warning"],
+              "distillwatch.log", {"DISTILLWATCH_TOKENS": f"litellm-logs:ingest:{INGEST} litellm:decide:{DECIDE} alice:analyst:{ANALYST}",
+                                   "DISTILLWATCH_HOME": os.path.join(work, "home")})
+        start([sys.executable, os.path.join(ROOT, "scripts/openai-stub.py"), str(stub)], "stub.log")
+        wait_for(f"http://127.0.0.1:{dw}/healthz", 30, "distillwatch serve")
+        wait_for(f"http://127.0.0.1:{stub}/v1/models", 15, "the upstream stub")
+
+        env = {"DISTILLWATCH_DECIDE_TOKEN": DECIDE, "DISTILLWATCH_INGEST_TOKEN": INGEST,
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+        production = litellm_config(dw, stub, {"distillwatch": (GUARDRAIL_SETTINGS["dw-fail-closed"], True)}, logging=True)
+        fallbacks = litellm_config(dw, stub, {name: (s, False) for name, s in GUARDRAIL_SETTINGS.items()}, logging=False)
+        for name, text in [("litellm.yaml", production), ("litellm-fallbacks.yaml", fallbacks)]:
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
+        print("--- LiteLLM configuration (production) ---\n" + production + "---", flush=True)
+        start([litellm_bin, "--config", os.path.join(work, "litellm.yaml"), "--host", "127.0.0.1", "--port", str(proxy)],
+              "litellm.log", env)
+        start([litellm_bin, "--config", os.path.join(work, "litellm-fallbacks.yaml"), "--host", "127.0.0.1", "--port", str(matrix)],
+              "litellm-fallbacks.log", env)
+        wait_for(f"http://127.0.0.1:{proxy}/health/liveliness", 180, "the LiteLLM proxy")
+        wait_for(f"http://127.0.0.1:{matrix}/health/liveliness", 180, "the second LiteLLM proxy")
+
+        status, _ = http("POST", f"http://127.0.0.1:{dw}/v1/accounts/acct-blocked/label", ANALYST,
+                         json.dumps({"label": "confirmed_attack", "note": "litellm-e2e: chargeback ring"}))
+        check("an analyst labels acct-blocked", status == 200, f"HTTP {status}")
+
+        harvester = openai.OpenAI(base_url=f"http://127.0.0.1:{proxy}/v1", api_key=MASTER, max_retries=0, timeout=30,
+                                  default_headers={"User-Agent": "python-requests/2.31.0"})
+        ordinary = openai.OpenAI(base_url=f"http://127.0.0.1:{proxy}/v1", api_key=MASTER, max_retries=0, timeout=60)
+
+        def ask(client, user, messages, **kw):
+            """Returns (served, detail)."""
+            try:
+                if kw.get("stream"):
+                    text = "".join((c.choices[0].delta.content or "") for c in
+                                   client.chat.completions.create(model="stub-model", user=user, messages=messages, **kw) if c.choices)
+                else:
+                    text = client.chat.completions.create(model="stub-model", user=user, messages=messages, **kw).choices[0].message.content
+                return text == "stub answer", text
+            except openai.APIStatusError as e:
+                return False, f"HTTP {e.status_code}: {str(e.message)[:200]}"
+
+        # 1. The harvester and an ordinary user side by side.
+        first_refusal, refused_after, rate_limited, ordinary_refused, ordinary_served, refusal_text = None, 0, 0, [], 0, ""
+        conversation = [{"role": "system", "content": "You are a helpful assistant for our internal wiki."}]
+        started = time.time()
+        for k in range(a.requests):
+            served, detail = ask(harvester, "acct-harvester",
+                                 [{"role": "user", "content": f"Solve problem #{k} and think step by step, showing all of your reasoning "
+                                   f"before the final answer: how many lattice paths cross a {k % 17 + 3}x{k % 13 + 2} grid?"}],
+                                 max_tokens=32000, temperature=1, stream=(k % 2 == 1))
+            time.sleep(a.interval)
+            if not served and "DistillWatch" in detail:
+                if first_refusal is None:
+                    first_refusal, refusal_text = k, detail
+                refused_after += 1
+            elif not served:
+                rate_limited += 1   # the upstream's own rate limit (429), before DistillWatch refuses
+            if k % 10 == 0:
+                conversation.append({"role": "user", "content": f"Can you summarise section {k // 10} of the onboarding guide?"})
+                ok, detail = ask(ordinary, "acct-ordinary", conversation[-6:], max_tokens=[512, 1024, 2048][k % 3],
+                                 temperature=[0.2, 0.7][k % 2], stream=(k % 20 == 0))
+                conversation.append({"role": "assistant", "content": "stub answer"})
+                ordinary_served += ok
+                if not ok:
+                    ordinary_refused.append((k, detail))
+        seconds = time.time() - started
+        print(f"litellm-e2e: {a.requests} harvester requests and {ordinary_served + len(ordinary_refused)} ordinary ones in {seconds:.1f} s",
+              flush=True)
+        check("the harvester is refused by the proxy", first_refusal is not None and "DistillWatch" in refusal_text,
+              f"first refused at request {first_refusal}, {refused_after} of {a.requests} refused, {rate_limited} rate-limited "
+              f"by the upstream; {refusal_text[:160]}")
+        check("once refused, the harvester stays refused", first_refusal is not None and refused_after == a.requests - first_refusal)
+        check("the ordinary user is served throughout", not ordinary_refused and ordinary_served > 0,
+              f"{ordinary_served} served; refused: {ordinary_refused[:3]}")
+
+        # 2. A 300 KB request (an ordinary long-context paste; LiteLLM sends it to the guardrail twice).
+        paste = "def f(x):\n    return x + 1\n" * 11_200
+        served, detail = ask(ordinary, "acct-ordinary", [{"role": "user", "content": "Review this file:\n" + paste}], max_tokens=1024)
+        check("a 300 KB request is served", served and len(paste) >= 300_000, f"{len(paste):,} bytes; {detail[:120]}")
+
+        # 3. The analyst-blocked account under every documented fallback setting.
+        for name in GUARDRAIL_SETTINGS:
+            for size, content in [("small", "Think step by step: what is 17*23?"), ("300 KB", "Review this file:\n" + paste)]:
+                client = openai.OpenAI(base_url=f"http://127.0.0.1:{matrix}/v1", api_key=MASTER, max_retries=0, timeout=60)
+                served, detail = ask(client, "acct-blocked", [{"role": "user", "content": content}], max_tokens=256,
+                                     extra_body={"guardrails": [name]})
+                check(f"acct-blocked is refused under {name} ({size} prompt)", not served and "DistillWatch" in detail, detail[:120])
+            served, detail = ask(openai.OpenAI(base_url=f"http://127.0.0.1:{matrix}/v1", api_key=MASTER, max_retries=0, timeout=60),
+                                 "acct-ordinary", [{"role": "user", "content": "hello"}], max_tokens=64, extra_body={"guardrails": [name]})
+            check(f"an ordinary account is served under {name}", served, detail[:120])
+
+        # 4. What DistillWatch learned, from LiteLLM alone.
+        time.sleep(7)  # LiteLLM's generic_api logger flushes every 5 s
+        http("POST", f"http://127.0.0.1:{dw}/v1/flush", ANALYST, "")
+        _, body = http("GET", f"http://127.0.0.1:{dw}/v1/status", ANALYST)
+        engine = json.loads(body)["engine"]
+        _, metrics = http("GET", f"http://127.0.0.1:{dw}/metrics", ANALYST)
+        metrics = metrics.decode()
+        logged = sum(float(l.split()[-1]) for l in metrics.splitlines() if l.startswith('distillwatch_exchanges_total{result="accepted"}'))
+        _, h = http("GET", f"http://127.0.0.1:{dw}/v1/accounts/acct-harvester", ANALYST)
+        h = json.loads(h)
+        _, o = http("GET", f"http://127.0.0.1:{dw}/v1/accounts/acct-ordinary", ANALYST)
+        o = json.loads(o)
+        print(f"litellm-e2e: DistillWatch status {json.dumps(engine)}; log payloads accepted {logged:.0f}", flush=True)
+        check("the logging callback's payloads were accepted", logged > 0, f"{logged:.0f}")
+        check("guardrail and log views were merged by litellm_call_id", engine.get("merged_exchanges", 0) > 0,
+              f"{engine.get('merged_exchanges')} merged")
+        check("the harvester is flagged, one exchange per request it sent",
+              h.get("verdict") in ("throttle", "block") and h.get("exchanges") == a.requests,
+              f"verdict {h.get('verdict')}, score {h.get('score')}, {h.get('exchanges')} exchanges, "
+              f"signals {[s['name'] for s in h.get('signals', [])][:5]}")
+        check("the ordinary user is allowed", o.get("verdict") == "allow", f"verdict {o.get('verdict')}, {o.get('exchanges')} exchanges")
+    finally:
+        for p in processes:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        failed = [n for n, ok in results if not ok]
+        if failed:
+            for log in ["distillwatch.log", "litellm.log", "litellm-fallbacks.log"]:
+                path = os.path.join(work, log)
+                if os.path.exists(path):
+                    print(f"--- tail of {log} ---\n" + "".join(open(path, errors="replace").readlines()[-25:]), flush=True)
+        if a.keep or failed:
+            print(f"litellm-e2e: work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"litellm-e2e: {len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
