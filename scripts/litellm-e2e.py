@@ -15,7 +15,8 @@ Checks, each printed as PASS/FAIL (exit status 1 if any fails):
      (unreachable_fallback: fail_closed, unreachable_fallback: fail_open,
      fail_on_error: false), with a small prompt and with a 300 KB one;
   4. DistillWatch holds one exchange per request (the guardrail's and the log's views
-     merged by litellm_call_id), and the logging callback's payloads were accepted.
+     merged by litellm_call_id), and the logging callback's payloads were accepted;
+  5. with DistillWatch stopped, fail_closed refuses and the two others serve.
 
 Run with the Python of a venv holding litellm[proxy]==1.106.2 (it brings the openai SDK):
     VENV/bin/python scripts/litellm-e2e.py --distillwatch .build/debug/distillwatch
@@ -23,6 +24,7 @@ Options: --requests N (harvester requests, default 300), --keep (leave the work 
 Every wait is bounded; the whole run takes about a minute and a half.
 """
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -74,31 +76,43 @@ def wait_for(url, seconds, what):
     raise SystemExit(f"litellm-e2e: {what} did not come up within {seconds} s ({url})")
 
 
-def litellm_config(dw, stub, guardrails, logging):
-    """A LiteLLM proxy configuration, as README's "Connect LiteLLM" section gives it."""
-    lines = [
-        "model_list:",
-        "  - model_name: stub-model",
-        f"    litellm_params: {{model: openai/stub-model, api_base: \"http://127.0.0.1:{stub}/v1\", api_key: sk-stub}}",
-        "guardrails:",
-    ]
-    for name, (settings, default_on) in guardrails.items():
-        extra = ", ".join(f"{k}: {json.dumps(v)}" for k, v in settings.items())
-        lines.append(f"  - guardrail_name: {name}")
-        lines.append(f"    litellm_params: {{guardrail: generic_guardrail_api, mode: pre_call, api_base: \"http://127.0.0.1:{dw}\", "
-                     f"api_key: os.environ/DISTILLWATCH_DECIDE_TOKEN, default_on: {'true' if default_on else 'false'}, {extra}}}")
-    if logging:
-        lines += [
-            "litellm_settings:",
-            "  callbacks: [distillwatch_logs]",
-            "callback_settings:",
-            "  distillwatch_logs:",
-            "    callback_type: generic_api",
-            f"    endpoint: http://127.0.0.1:{dw}/v1/litellm/logs",
-            "    headers: {x-api-key: os.environ/DISTILLWATCH_INGEST_TOKEN}",
-        ]
-    lines += ["general_settings:", f"  master_key: {MASTER}"]
-    return "\n".join(lines) + "\n"
+def readme_config():
+    """The LiteLLM configuration of README.md's "Connect LiteLLM" section: the block after
+    `<!-- litellm-e2e: this configuration -->`. CI runs exactly that text."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    marker = "<!-- litellm-e2e: this configuration -->"
+    if marker not in text:
+        raise SystemExit("litellm-e2e: README.md has no block marked " + marker)
+    block = text.split(marker, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+def local(config_text, dw, stub):
+    """The README's configuration with its host names pointed at this run's loopback ports."""
+    return (config_text.replace("http://distillwatch:8080", f"http://127.0.0.1:{dw}")
+            .replace("http://upstream:8000", f"http://127.0.0.1:{stub}"))
+
+
+def fallback_variants(config_text):
+    """The README's guardrail three times, once per documented failure setting, none on by
+    default (each request names the one it tests), and no logging callback."""
+    import yaml  # PyYAML, a dependency of litellm[proxy]
+    config = yaml.safe_load(config_text)
+    base = config["guardrails"][0]
+    variants = []
+    for name, settings in GUARDRAIL_SETTINGS.items():
+        g = copy.deepcopy(base)
+        g["guardrail_name"] = name
+        params = g["litellm_params"]
+        params.pop("unreachable_fallback", None)
+        params.pop("fail_on_error", None)
+        params.update(settings)
+        params["default_on"] = False
+        variants.append(g)
+    config["guardrails"] = variants
+    config.pop("litellm_settings", None)
+    config.pop("callback_settings", None)
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def main():
@@ -139,14 +153,14 @@ def main():
         wait_for(f"http://127.0.0.1:{dw}/healthz", 30, "distillwatch serve")
         wait_for(f"http://127.0.0.1:{stub}/v1/models", 15, "the upstream stub")
 
-        env = {"DISTILLWATCH_DECIDE_TOKEN": DECIDE, "DISTILLWATCH_INGEST_TOKEN": INGEST,
+        env = {"DISTILLWATCH_DECIDE_TOKEN": DECIDE, "DISTILLWATCH_INGEST_TOKEN": INGEST, "LITELLM_MASTER_KEY": MASTER,
                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
-        production = litellm_config(dw, stub, {"distillwatch": (GUARDRAIL_SETTINGS["dw-fail-closed"], True)}, logging=True)
-        fallbacks = litellm_config(dw, stub, {name: (s, False) for name, s in GUARDRAIL_SETTINGS.items()}, logging=False)
+        production = local(readme_config(), dw, stub)
+        fallbacks = fallback_variants(production)
         for name, text in [("litellm.yaml", production), ("litellm-fallbacks.yaml", fallbacks)]:
             with open(os.path.join(work, name), "w") as f:
                 f.write(text)
-        print("--- LiteLLM configuration (production) ---\n" + production + "---", flush=True)
+        print("--- LiteLLM configuration (README.md, \"Connect LiteLLM\", on loopback) ---\n" + production + "---", flush=True)
         start([litellm_bin, "--config", os.path.join(work, "litellm.yaml"), "--host", "127.0.0.1", "--port", str(proxy)],
               "litellm.log", env)
         start([litellm_bin, "--config", os.path.join(work, "litellm-fallbacks.yaml"), "--host", "127.0.0.1", "--port", str(matrix)],
@@ -245,6 +259,16 @@ def main():
               f"verdict {h.get('verdict')}, score {h.get('score')}, {h.get('exchanges')} exchanges, "
               f"signals {[s['name'] for s in h.get('signals', [])][:5]}")
         check("the ordinary user is allowed", o.get("verdict") == "allow", f"verdict {o.get('verdict')}, {o.get('exchanges')} exchanges")
+
+        # 5. DistillWatch down: what each failure setting does with an ordinary request.
+        dw_process = processes[0]
+        os.killpg(dw_process.pid, signal.SIGTERM)
+        dw_process.wait(timeout=15)
+        for name, refuses in [("dw-fail-closed", True), ("dw-fail-open", False), ("dw-fail-on-error-false", False)]:
+            client = openai.OpenAI(base_url=f"http://127.0.0.1:{matrix}/v1", api_key=MASTER, max_retries=0, timeout=60)
+            served, detail = ask(client, "acct-ordinary", [{"role": "user", "content": "hello"}], max_tokens=64,
+                                 extra_body={"guardrails": [name]})
+            check(f"with DistillWatch down, {name} {'refuses' if refuses else 'serves'}", served != refuses, detail[:120])
     finally:
         for p in processes:
             try:

@@ -273,20 +273,24 @@ struct JSONScanner {
             guard mantissa <= UInt64(Int64.max) else { return .fraction(Double(mantissa)) }
             return .integer(Int64(mantissa))
         }
-        if overflow || fractionDigits > 18 {
-            // Rare: fall back to the standard library's correctly rounded parser.
+        let e = exponent - fractionDigits
+        // Clinger's fast path (W. D. Clinger, "How to read floating point numbers
+        // accurately", PLDI 1990): a mantissa below 2^53 and a power of ten up to 10^22 are
+        // both exact doubles, so one multiplication or division is correctly rounded.
+        // Anything else (17-digit mantissas are common: every shortest round-trip double
+        // has up to 17 digits) goes to the standard library's correctly rounded parser, or
+        // a written double would not read back as itself.
+        guard !overflow, mantissa <= 1 << 53, (-22...22).contains(e) else {
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
             guard let v = Double(text) else { throw RecordError("invalid number") }
             guard v.isFinite else { throw RecordError(Self.notFinite) }
             return .fraction(v)
         }
-        let e = exponent - fractionDigits
         var value = Double(mantissa)
-        // Exact when |e| <= 22 and the mantissa fits in 53 bits: one correctly rounded operation.
         if e < 0 {
-            value = -e <= 22 ? value / pow10(-e) : value / pow10(22) / pow10(min(-e - 22, 308))
+            value /= pow10(-e)
         } else if e > 0 {
-            value = e <= 22 ? value * pow10(e) : value * pow10(22) * pow10(min(e - 22, 308))
+            value *= pow10(e)
         }
         guard value.isFinite else { throw RecordError(Self.notFinite) }
         return .fraction(negative ? -value : value)

@@ -146,18 +146,20 @@ public enum TrafficIngest {
         }
         if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
         try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
-                              statistics: statistics, noun: "an exchange record")
+                              statistics: statistics, noun: options.inputFormat == .v1 ? "an exchange record" : "a LiteLLM logging payload",
+                              hint: options.inputFormat == .v1
+                                  ? " (a gateway's own log, such as LiteLLM's, is read with --input-format litellm)" : "")
     }
 
     /// An input none of whose lines could be used is the wrong file or format, not data:
     /// the scan stops with an error rather than report on nothing.
     private static func requireUsableLine(
-        _ source: InputSource, lines: Int, accepted: Int, statistics: IngestStatistics, noun: String
+        _ source: InputSource, lines: Int, accepted: Int, statistics: IngestStatistics, noun: String, hint: String = ""
     ) throws {
         guard accepted == 0, lines > 0 else { return }
         let first = statistics.malformedLines.first { $0.source == source.description }
         let example = first.map { "; line \($0.line): \($0.error)" } ?? ""
         throw IngestError(source: source.description,
-                          "none of its \(lines) line\(lines == 1 ? " is" : "s is") \(noun)\(example)")
+                          "none of its \(lines) line\(lines == 1 ? " is" : "s is") \(noun)\(example)\(hint)")
     }
 }

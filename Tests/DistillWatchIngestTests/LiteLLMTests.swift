@@ -231,3 +231,24 @@ enum LiteLLMFixture {
                 "a response call is the same request again")
     }
 }
+
+@Suite struct LiteLLMStoredFormTests {
+    /// What the server logs of a payload must decode to the exchange the live engine saw,
+    /// or a replay would diverge (found by fuzz-litellm-logs).
+    @Test(arguments: ["03-litellm-standard-logging-payload.ndjson", "21-litellm-1.106.2-real-standard-logging-payload-array.json"])
+    func theStoredFormOfAPayloadDecodesToTheSameExchange(_ name: String) throws {
+        let sketcher = ContentSketcher(key: ContentKey(k0: 1, k1: 2))
+        for e in try LiteLLMFixture.exchanges(name, decoder: StandardLoggingPayloadDecoder(sketcher: sketcher)) {
+            var out: [UInt8] = []
+            JSONLineEncoder.appendWithoutText(e, to: &out)
+            let back = try out.withUnsafeBufferPointer { b throws(RecordError) in
+                try ExchangeLineDecoder(sketcher: sketcher).decode(UnsafeBufferPointer(rebasing: b.dropLast()))
+            }
+            let a = e.withoutText, b = back.withoutText
+            #expect(a.latencyMilliseconds == b.latencyMilliseconds)
+            #expect(a.content == b.content)
+            #expect(a.costUSD == b.costUSD)
+            #expect(a == b, "\(String(decoding: out, as: UTF8.self))")
+        }
+    }
+}

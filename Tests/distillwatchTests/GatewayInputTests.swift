@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// `scan --input-format litellm` on the LiteLLM fixtures (Tests/Fixtures/gateway/litellm),
+/// by the built binary.
+@Suite struct GatewayInputTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/gateway/litellm")
+
+    /// Cases 03 and 04: every line used to be rejected and `scan` exited 0 on nothing.
+    @Test(arguments: ["03-litellm-standard-logging-payload.ndjson", "04-litellm-generic-api-json-array.json"])
+    func liteLLMLogsAreScanned(_ name: String) throws {
+        let scratch = Scratch()
+        let path = Self.fixtures.appendingPathComponent(name).path
+        let report = scratch.path + "/report.json"
+        let r = try run(["scan", "--input-format", "litellm", path, "--all", "--json", report, "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Scanned 3 exchanges from 1 account from 2026-11-18T11:06:40.123Z to 2026-11-18T11:07:20.123Z."), "\(r.stdout)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        let accounts = (json?["accounts"] as? [[String: Any]] ?? []).compactMap { $0["account_id"] as? String }
+        #expect(accounts == ["team-placeholder-9"])
+        // Read as v1, the same file is an error that says what to do.
+        let asV1 = try run(["scan", path, "--no-progress"])
+        #expect(asV1.status == 1)
+        #expect(asV1.stderr.contains("--input-format litellm"), "\(asV1.stderr)")
+    }
+
+    @Test func theAccountFieldOrderIsAnOption() throws {
+        let path = Self.fixtures.appendingPathComponent("21-litellm-1.106.2-real-standard-logging-payload-array.json").path
+        let byUser = try run(["scan", "--input-format", "litellm", "--litellm-account-fields", "user_id,key_hash", path, "--no-progress"])
+        #expect(byUser.status == 1, "only placeholders: no payload names an account")
+        #expect(byUser.stderr.contains("placeholder \"default_user_id\""), "\(byUser.stderr)")
+        let bad = try run(["scan", "--input-format", "litellm", "--litellm-account-fields", "email", path])
+        #expect(bad.status == 64 && bad.stderr.contains("unknown LiteLLM account field \"email\""), "\(bad.stderr)")
+        let misplaced = try run(["scan", "--litellm-account-fields", "team_id", path])
+        #expect(misplaced.status == 64 && misplaced.stderr.contains("only with --input-format litellm"))
+    }
+}

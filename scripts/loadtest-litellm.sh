@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Load test of DistillWatch's LiteLLM routes with wrk, on loopback only, bounded in time:
+#
+#   1. POST /v1/litellm/logs: json_array batches of 100 StandardLoggingPayloads (LiteLLM
+#      1.106.2's shape, ~12 KB each), 4 connections flat out: exchanges/s
+#   2. POST /beta/litellm_basic_guardrail_api with a 2 KB body, paced: p50/p99
+#   3. the same with a 300 KB body (a 140 KB paste, sent twice by LiteLLM), paced: p50/p99
+#
+# Usage: scripts/loadtest-litellm.sh   (needs wrk: apt-get install wrk; builds a release binary)
+#   DURATION=20s  GUARD_CONNECTIONS=8  GUARD_DELAY_MS=5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk > /dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+
+DURATION=${DURATION:-20s}
+GUARD_CONNECTIONS=${GUARD_CONNECTIONS:-8}
+GUARD_DELAY_MS=${GUARD_DELAY_MS:-5}
+PORT=${PORT:-18291}
+BIN=${DISTILLWATCH:-.build/release/distillwatch}
+WORK=$(mktemp -d /tmp/distillwatch-load-litellm.XXXXXX)
+INGEST=load-ingest-token-00000000001
+DECIDE=load-decide-token-00000000002
+ANALYST=load-analyst-token-0000000003
+SERVER=
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+[ -x "$BIN" ] || swift build -c release --product distillwatch
+
+start_server() {
+    DISTILLWATCH_TOKENS="load:ingest:$INGEST gw:decide:$DECIDE ops:analyst:$ANALYST" \
+        "$BIN" serve --port "$PORT" --database "$WORK/state.sqlite" --content-key 00112233445566778899aabbccddeeff \
+        --log-level warning > "$WORK/server.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 1 3000); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && return; sleep 0.1; done
+    echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
+}
+stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
+
+echo "machine: $(nproc) cores, $(uname -sr); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)"
+python3 scripts/loadtest/litellm_bodies.py Tests/Fixtures/gateway/litellm/21-litellm-1.106.2-real-standard-logging-payload-array.json "$WORK"
+echo "bodies: logs batch $(stat -c %s "$WORK/logs-0") bytes (100 payloads); guardrail $(stat -c %s "$WORK/guard2k-0") and $(stat -c %s "$WORK/guard300k-0") bytes"
+
+start_server
+echo
+echo "== POST /v1/litellm/logs: json_array batches of 100 payloads, 4 connections, $DURATION"
+DW_PATH=/v1/litellm/logs DW_HEADER="Authorization: Bearer $INGEST" DW_BODY_PREFIX="$WORK/logs" DW_BODIES=20 DW_ITEMS=100 \
+    wrk -t1 -c4 -d"$DURATION" --timeout 10s -s scripts/loadtest/post.lua "http://127.0.0.1:$PORT" | tail -2
+for size in 2k 300k; do
+    echo
+    echo "== POST /beta/litellm_basic_guardrail_api, $size body: $GUARD_CONNECTIONS connections, ${GUARD_DELAY_MS} ms pause each, $DURATION"
+    DW_PATH=/beta/litellm_basic_guardrail_api DW_HEADER="x-api-key: $DECIDE" DW_BODY_PREFIX="$WORK/guard$size" DW_BODIES=20 \
+        DW_DELAY_MS=$GUARD_DELAY_MS wrk -t1 -c"$GUARD_CONNECTIONS" -d"$DURATION" -s scripts/loadtest/post.lua "http://127.0.0.1:$PORT" | tail -2
+done
+echo
+curl -fsS "http://127.0.0.1:$PORT/metrics" -H "Authorization: Bearer $ANALYST" \
+    | grep -E '^distillwatch_(exchanges_total|litellm_guardrail_calls_total|merged_exchanges|duplicate_exchanges)' | sed 's/^/   /'
+stop_server
