@@ -101,7 +101,10 @@ struct DecodingPipeline {
             struct Cancelled: Error {}
             func ship() throws {
                 inFlight.wait()
-                if cancelled.isSet { throw Cancelled() }
+                // Cancelled: give the slot back. Every wait must be matched by a signal, or
+                // libdispatch traps when the semaphore is freed below its initial value (a
+                // crash CI met once, when --strict stopped a scan while the reader waited).
+                if cancelled.isSet { inFlight.signal(); throw Cancelled() }
                 batch.sequence = sequence
                 batch.bytesRead = progress.bytes
                 sequence += 1

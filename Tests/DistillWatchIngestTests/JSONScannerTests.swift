@@ -35,8 +35,15 @@ import Testing
         #expect(try Self.parse("41200.000047683716") == 41200.000047683716)
         #expect(try Self.parse("0.0021") == 0.0021)
         #expect(try Self.parse("1e-7") == 1e-7)
-        #expect(try Self.parse("9007199254740993") == 9007199254740993)   // an integer: exact Int64
-        #expect(try Self.parse("9007199254740993.0") == 9007199254740992) // a double: rounded to even, once
+        // An integer stays exact; the same digits as a fraction round (to even) once.
+        var bytes = Array("9007199254740993".utf8)
+        let integer = try bytes.withUnsafeMutableBufferPointer { b throws(RecordError) -> Int64? in
+            var s = JSONScanner(UnsafeBufferPointer(b))
+            if case .integer(let v) = try s.readNumber() { return v }
+            return nil
+        }
+        #expect(integer == 9_007_199_254_740_993)
+        #expect(try Self.parse("9007199254740993.0") == Double(sign: .plus, exponent: 53, significand: 1))
         #expect(throws: RecordError.self) { try Self.parse("1e400") }
     }
 }

@@ -205,6 +205,28 @@ import Testing
         #expect(statsB.exchangeRecords == 5)
     }
 
+    /// `--strict` stopping a scan while the reader waits for a free batch slot (more batches
+    /// than ``DecodingPipeline/batchesInFlight``): the reader's wait must be given back, or
+    /// libdispatch traps when the semaphore is freed below its initial value. CI met the
+    /// trap once with a smaller input; this input makes the reader wait every time.
+    @Test func strictStopsWhileTheReaderWaitsForASlot() throws {
+        let dir = ScratchDirectory()
+        var bytes: [UInt8] = []
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        for i in 0..<(DecodingPipeline.batchSize * (DecodingPipeline.batchesInFlight + 8)) {
+            t = t.adding(seconds: 1)
+            if i == 5 { bytes.append(contentsOf: "not json\n".utf8); continue }
+            JSONLineEncoder.append(Exchange(time: t, accountID: "acct-\(i % 5)"), to: &bytes)
+        }
+        let path = dir.path + "/many.jsonl"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        for _ in 0..<5 {
+            let (_, stats, error) = scan(path, parallel: true, strict: true)
+            #expect((error as? MalformedLine)?.line == 6)
+            #expect(stats.exchangeRecords == 5)
+        }
+    }
+
     @Test func readErrorsSurfaceAfterTheRecordsBeforeThem() throws {
         let dir = ScratchDirectory()
         let path = input(dir)

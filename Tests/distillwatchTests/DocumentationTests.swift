@@ -146,3 +146,24 @@ struct DocumentedBlock: CustomStringConvertible {
         #expect(DocumentedBlock.mode(of: "<!-- doc-test: skip -->") == nil, "a skip needs a reason")
     }
 }
+
+@Suite struct ExampleLiteLLMConfigurationTests {
+    /// Examples/litellm.yaml is the README's "Connect LiteLLM" block, the configuration the
+    /// real-proxy run in CI reads (scripts/litellm-e2e.py).
+    @Test func theExampleIsTheConfigurationCIRuns() throws {
+        let root = DocumentationTests.root
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let marker = "<!-- litellm-e2e: this configuration -->"
+        let parts = readme.components(separatedBy: marker)
+        #expect(parts.count == 2, "README.md must hold exactly one block marked \(marker)")
+        guard parts.count == 2, let open = parts[1].range(of: "```yaml\n"),
+              let close = parts[1].range(of: "```", range: open.upperBound..<parts[1].endIndex) else { return }
+        let block = String(parts[1][open.upperBound..<close.lowerBound])
+        let example = try String(contentsOf: root.appendingPathComponent("Examples/litellm.yaml"), encoding: .utf8)
+        let body = example.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("#") }.joined(separator: "\n")
+        #expect(body == block, "Examples/litellm.yaml differs from README.md's Connect LiteLLM block")
+        for key in ["generic_guardrail_api", "unreachable_fallback: fail_closed", "/v1/litellm/logs", "callback_type: generic_api"] {
+            #expect(block.contains(key), "\(key)")
+        }
+    }
+}
