@@ -166,12 +166,22 @@ public struct ExchangeLineDecoder: Sendable {
         let sketcher = self.sketcher
         var systemPart: ContentFeatures?
         var sketchedPrompt = false
+        // Other names for v1 fields: OTel GenAI attribute names (which the spec's names
+        // follow) and provider-native request fields. A v1 name, when present, wins.
+        var alias = FieldAliases()
         try scanner.forEachMember { (key, s) throws(RecordError) in
             switch key.count {
             case 4:
                 if keyEquals(key, "time") { time = try s.optionalTime("time"); return }
+                if keyEquals(key, "user") { alias.endUserID = try s.optionalString("user"); return }
             case 5:
                 if keyEquals(key, "model") { e.model = try s.optionalString("model"); return }
+                if keyEquals(key, "tools") {
+                    var n = 0
+                    try s.forEachElement("tools") { (_, s) throws(RecordError) in n += 1; try s.skipValue(depth: 2) }
+                    alias.toolCount = n
+                    return
+                }
             case 6:
                 if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
                 if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
@@ -184,6 +194,18 @@ public struct ExchangeLineDecoder: Sendable {
                     } else {
                         e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
                     }
+                    return
+                }
+                if keyEquals(key, "system"), s.peek() == UInt8(ascii: "[") {
+                    // Anthropic's system blocks: [{"type": "text", "text": ...}, ...].
+                    let (text, saw) = try ChatMessages.readContent(&s, field: "system", keepText: captureText || sketcher != nil)
+                    if let sketcher, let text {
+                        var f = ContentFeatures()
+                        var t = text
+                        t.withUTF8 { sketcher.addSystem($0, to: &f) }
+                        systemPart = f
+                    }
+                    e.system = captureText ? text : (saw ? "" : nil)
                     return
                 }
                 if keyEquals(key, "system") {
@@ -206,7 +228,11 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "country") { e.country = try s.optionalString("country"); return }
                 if keyEquals(key, "prefill") { e.prefill = try s.optionalBool("prefill"); return }
             case 8:
-                if keyEquals(key, "thinking") { e.thinking = try s.optionalBool("thinking"); return }
+                if keyEquals(key, "thinking") {
+                    // Anthropic's {"type": "enabled" | "adaptive" | "disabled"} as well as a boolean.
+                    e.thinking = s.peek() == UInt8(ascii: "{") ? try StandardLoggingPayloadDecoder.thinking(&s) : try s.optionalBool("thinking")
+                    return
+                }
                 if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
                 if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
                 if keyEquals(key, "response") {
@@ -218,6 +244,7 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "client_ip") { e.clientIP = try s.optionalString("client_ip"); return }
             case 10:
                 if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id"); return }
+                if keyEquals(key, "enduser.id") { alias.endUserID = try s.optionalString("enduser.id"); return }
                 if keyEquals(key, "request_id") { e.requestID = try s.optionalString("request_id"); return }
                 if keyEquals(key, "api_key_id") { e.apiKeyID = try s.optionalString("api_key_id"); return }
                 if keyEquals(key, "max_tokens") { e.maxTokens = try s.optionalInt("max_tokens"); return }
@@ -242,15 +269,51 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "input_tokens") { e.inputTokens = try s.optionalInt("input_tokens"); return }
             case 13:
                 if keyEquals(key, "output_tokens") { e.outputTokens = try s.optionalInt("output_tokens"); return }
+                if keyEquals(key, "output_config") {
+                    // Anthropic's {"effort": "high"}: the reasoning effort.
+                    try s.forEachNestedMember("output_config") { (key, s) throws(RecordError) in
+                        if keyEquals(key, "effort") { alias.reasoningEffort = try s.optionalString("output_config.effort") } else { try s.skipValue(depth: 2) }
+                    }
+                    return
+                }
                 if keyEquals(key, "message_count") { e.messageCount = try s.optionalInt("message_count"); return }
                 if keyEquals(key, "finish_reason") { e.finishReason = try s.optionalString("finish_reason"); return }
             case 16:
                 if keyEquals(key, "reasoning_tokens") { e.reasoningTokens = try s.optionalInt("reasoning_tokens"); return }
                 if keyEquals(key, "reasoning_effort") { e.reasoningEffort = try s.optionalString("reasoning_effort"); return }
+            case 14:
+                if keyEquals(key, "client.address") { alias.clientIP = try s.optionalString("client.address"); return }
             case 18:
                 if keyEquals(key, "client_fingerprint") { e.clientFingerprint = try s.optionalString("client_fingerprint"); return }
             case 19:
                 if keyEquals(key, "reasoning_replay_of") { e.reasoningReplayOf = try s.optionalString("reasoning_replay_of"); return }
+                if keyEquals(key, "user_agent.original") { alias.userAgent = try s.optionalString("user_agent.original"); return }
+            case 20:
+                if keyEquals(key, "gen_ai.request.model") { alias.model = try s.optionalString("gen_ai.request.model"); return }
+            case 21:
+                if keyEquals(key, "max_completion_tokens") { alias.maxTokens = try s.optionalInt("max_completion_tokens"); return }
+                if keyEquals(key, "gen_ai.operation.name") { alias.operation = try s.optionalString("gen_ai.operation.name"); return }
+                if keyEquals(key, "gen_ai.request.stream") { alias.stream = try s.optionalBool("gen_ai.request.stream"); return }
+            case 25:
+                if keyEquals(key, "gen_ai.request.max_tokens") { alias.maxTokens = try s.optionalInt("gen_ai.request.max_tokens"); return }
+                if keyEquals(key, "gen_ai.usage.input_tokens") { alias.inputTokens = try s.optionalInt("gen_ai.usage.input_tokens"); return }
+                if keyEquals(key, "http.response.status_code") { alias.status = try s.optionalInt("http.response.status_code"); return }
+            case 26:
+                if keyEquals(key, "gen_ai.request.temperature") { alias.temperature = try s.optionalDouble("gen_ai.request.temperature"); return }
+                if keyEquals(key, "gen_ai.usage.output_tokens") { alias.outputTokens = try s.optionalInt("gen_ai.usage.output_tokens"); return }
+            case 30:
+                if keyEquals(key, "gen_ai.response.finish_reasons") {
+                    try s.forEachElement("gen_ai.response.finish_reasons") { (index, s) throws(RecordError) in
+                        let reason = try s.optionalString("gen_ai.response.finish_reasons")
+                        if index == 0 { alias.finishReason = reason }
+                    }
+                    return
+                }
+            case 36:
+                if keyEquals(key, "gen_ai.usage.reasoning.output_tokens") {
+                    alias.reasoningTokens = try s.optionalInt("gen_ai.usage.reasoning.output_tokens")
+                    return
+                }
             default:
                 break
             }
@@ -260,6 +323,7 @@ public struct ExchangeLineDecoder: Sendable {
         guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
         e.time = time
         e.accountID = accountID
+        if alias.isUsed { alias.fill(&e) }
         if validatesLimits, let problem = e.problem { throw RecordError(problem) }
         // In place (`e.content!`): a copy would share the features' storage and make each
         // change copy it.
@@ -295,6 +359,53 @@ public struct ExchangeLineDecoder: Sendable {
         guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
         try s.skipString()
         return ""
+    }
+}
+
+/// Values read under another name than v1's, applied where the v1 field is absent:
+/// OTel GenAI attribute names (`gen_ai.request.model`, `gen_ai.usage.input_tokens`,
+/// `client.address`, `user_agent.original`, `enduser.id`, …; OpenTelemetry semantic
+/// conventions for GenAI, v1.37) and provider request fields (OpenAI's `user`,
+/// `max_completion_tokens`; Anthropic's `tools`, `output_config.effort`).
+struct FieldAliases {
+    var model: String?
+    var operation: String?
+    var inputTokens: Int?
+    var outputTokens: Int?
+    var reasoningTokens: Int?
+    var maxTokens: Int?
+    var temperature: Double?
+    var stream: Bool?
+    var toolCount: Int?
+    var finishReason: String?
+    var status: Int?
+    var clientIP: String?
+    var userAgent: String?
+    var endUserID: String?
+    var reasoningEffort: String?
+
+    var isUsed: Bool {
+        model != nil || operation != nil || inputTokens != nil || outputTokens != nil || reasoningTokens != nil
+            || maxTokens != nil || temperature != nil || stream != nil || toolCount != nil || finishReason != nil
+            || status != nil || clientIP != nil || userAgent != nil || endUserID != nil || reasoningEffort != nil
+    }
+
+    func fill(_ e: inout Exchange) {
+        if e.model == nil { e.model = model }
+        if e.operation == nil { e.operation = operation }
+        if e.inputTokens == nil { e.inputTokens = inputTokens }
+        if e.outputTokens == nil { e.outputTokens = outputTokens }
+        if e.reasoningTokens == nil { e.reasoningTokens = reasoningTokens }
+        if e.maxTokens == nil { e.maxTokens = maxTokens }
+        if e.temperature == nil { e.temperature = temperature }
+        if e.stream == nil { e.stream = stream }
+        if e.toolCount == nil { e.toolCount = toolCount }
+        if e.finishReason == nil { e.finishReason = finishReason }
+        if e.status == nil { e.status = status }
+        if e.clientIP == nil { e.clientIP = clientIP }
+        if e.userAgent == nil { e.userAgent = userAgent }
+        if e.endUserID == nil { e.endUserID = endUserID }
+        if e.reasoningEffort == nil { e.reasoningEffort = reasoningEffort }
     }
 }
 

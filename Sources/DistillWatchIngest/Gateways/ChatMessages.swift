@@ -69,7 +69,7 @@ struct ChatMessages {
 
     /// A message's `content`: a string, a list of parts, or null. Returns the text (when
     /// kept) and whether there was any.
-    private static func readContent(
+    static func readContent(
         _ s: inout JSONScanner, field: String, keepText: Bool
     ) throws(RecordError) -> (String?, Bool) {
         if s.consumeNull() { return (nil, false) }
