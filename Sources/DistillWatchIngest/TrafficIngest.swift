@@ -146,8 +146,8 @@ public enum TrafficIngest {
         }
         if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
         try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
-                              statistics: statistics, noun: options.inputFormat == .v1 ? "an exchange record" : "a LiteLLM logging payload",
-                              hint: options.inputFormat == .v1
+                              statistics: statistics, noun: options.inputFormat == .litellm ? "a LiteLLM logging payload" : "an exchange record",
+                              hint: options.inputFormat != .litellm
                                   ? " (a gateway's own log, such as LiteLLM's, is read with --input-format litellm)" : "")
     }
 

@@ -2,6 +2,8 @@ import DistillWatchCore
 
 /// The traffic shapes `scan --input-format` reads.
 public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Recognised per file from its first line (``InputFormatRecognition``); `scan`'s default.
+    case auto
     /// Traffic format v1 (revision 1.1): one exchange record per line.
     case v1
     /// LiteLLM's `StandardLoggingPayload`, as its s3/gcs loggers and `generic_api` callback
@@ -21,7 +23,7 @@ public enum TrafficLineDecoder: Sendable {
     /// The decoder of `format` with the ingest options' text and sketch settings.
     public init(_ format: InputFormat, options: IngestOptions, litellmIdentity: LiteLLMIdentity = LiteLLMIdentity()) {
         switch format {
-        case .v1: self = .v1(ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher))
+        case .v1, .auto: self = .v1(ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher))
         case .litellm:
             self = .litellm(StandardLoggingPayloadDecoder(
                 identity: litellmIdentity, captureText: options.captureText, sketcher: options.sketcher))
@@ -56,5 +58,77 @@ public enum TrafficLineDecoder: Sendable {
                 }
             }
         }
+    }
+}
+
+/// `--input-format auto`: the format of a traffic file, recognised from its first line.
+public enum InputFormatRecognition {
+    /// What was chosen and why, for the note `scan` prints.
+    public struct Choice: Sendable, Equatable {
+        public var format: InputFormat
+        public var line: Int
+    }
+
+    /// The format of `source`, from its first line in a known format: a LiteLLM
+    /// `StandardLoggingPayload` (or an array of them) has `startTime`, `litellm_call_id`
+    /// or `model_parameters` at its top level; a v1 record has `time` and `account_id`.
+    /// - Throws: ``IngestError`` naming the file and the formats tried when the line is
+    ///   neither (or not JSON), and when the source cannot be read. Standard input cannot
+    ///   be read twice, so it is v1 unless `--input-format` says otherwise.
+    /// - Complexity: reads the first line only.
+    public static func recognise(_ source: InputSource) throws -> Choice {
+        guard case .file = source else { return Choice(format: .v1, line: 0) }
+        struct Found: Error { var choice: Choice }
+        var reader = LineReader(source)
+        var lines = 0
+        do {
+            try reader.forEachLine { number, bytes in
+                lines = number
+                if let format = recognise(line: bytes) { throw Found(choice: Choice(format: format, line: number)) }
+                if number >= linesTried { throw Found(choice: Choice(format: .auto, line: number)) }
+            }
+        } catch let found as Found where found.choice.format != .auto {
+            return found.choice
+        } catch is Found {
+        }
+        guard lines > 0 else { throw IngestError(source: source.description, "is empty: no exchange records") }
+        let which = lines == 1 ? "its one line is in none of the formats tried"
+            : "none of its first \(min(lines, linesTried)) lines is in a format tried"
+        throw IngestError(source: source.description,
+                          "\(which): "
+                          + "v1 (an object with time and account_id), litellm (LiteLLM's StandardLoggingPayload, or an array "
+                          + "of them); choose one with --input-format")
+    }
+
+    /// How many lines are tried before a file is declared in no known format: a file may
+    /// open with a few bad lines, which the scan then reports one by one.
+    public static let linesTried = 64
+
+    /// The format one line is in, or `nil`.
+    static func recognise(line bytes: UnsafeBufferPointer<UInt8>) -> InputFormat? {
+        var s = JSONScanner(bytes)
+        var keys: Set<String> = []
+        func collect(_ s: inout JSONScanner) throws(RecordError) {
+            try s.forEachNestedMember("record") { (key, s) throws(RecordError) in
+                keys.insert(String(decoding: key, as: UTF8.self))
+                try s.skipValue(depth: 2)
+            }
+        }
+        do throws(RecordError) {
+            if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { s.position = 3 }
+            s.skipWhitespace()
+            if s.peek() == UInt8(ascii: "[") {
+                try s.forEachElement("records") { (index, s) throws(RecordError) in
+                    if index == 0 { try collect(&s) } else { try s.skipValue(depth: 1) }
+                }
+            } else {
+                try collect(&s)
+            }
+        } catch {
+            if keys.isEmpty { return nil }
+        }
+        if keys.contains("startTime") || keys.contains("litellm_call_id") || keys.contains("model_parameters") { return .litellm }
+        if keys.contains("time") && keys.contains("account_id") { return .v1 }
+        return nil
     }
 }

@@ -22,9 +22,9 @@ struct ScanCommand: ParsableCommand {
     var accounts: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "Shape of the traffic files: v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them).",
+        "Shape of the traffic files: auto (recognised per file from its first line; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them).",
         valueName: "format"))
-    var inputFormat: InputFormat = .v1
+    var inputFormat: InputFormat = .auto
 
     @Option(name: .long, help: ArgumentHelp(
         "With --input-format litellm: which LiteLLM identity names the account, first real value wins (default: org_id,team_id,user_id,key_alias,key_hash,end_user_id).",
@@ -66,8 +66,8 @@ struct ScanCommand: ParsableCommand {
         }
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
         guard malformed >= 0 else { throw ValidationError("--malformed must not be negative") }
-        if litellmAccountFields != nil, inputFormat != .litellm {
-            throw ValidationError("--litellm-account-fields applies only with --input-format litellm")
+        if litellmAccountFields != nil, inputFormat == .v1 {
+            throw ValidationError("--litellm-account-fields applies only to LiteLLM input (--input-format litellm or auto)")
         }
         _ = try litellmIdentity()
         if json == "-", traffic.contains("-") {
@@ -92,7 +92,7 @@ struct ScanCommand: ParsableCommand {
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
             policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
                                                    inputFormat: inputFormat, litellmIdentity: try litellmIdentity()),
-            includeAllAccounts: all, showProgress: progress && !quiet)
+            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet)
         if let json {
             try writeReport(outcome.report, to: json)
         }
@@ -122,7 +122,7 @@ struct ScanOutcome {
 /// messages that name the file and line.
 func runScan(
     traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
-    includeAllAccounts: Bool, showProgress: Bool
+    includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false
 ) throws -> ScanOutcome {
     var scanner = TrafficScanner(policy: policy)
     var statistics = IngestStatistics()
@@ -136,6 +136,16 @@ func runScan(
                                   && (totalBytes >= ProgressBar.minimumBytes || traffic.contains(.standardInput)))
         var bytesBefore = 0
         for source in traffic {
+            var options = options
+            if options.inputFormat == .auto {
+                let choice = try InputFormatRecognition.recognise(source)
+                options.inputFormat = choice.format
+                if announceFormats, choice.line > 0 {
+                    var err = StandardError()
+                    Swift.print("note: \(source): read as \(choice.format) (recognised from line \(choice.line); --input-format chooses)",
+                                to: &err)
+                }
+            }
             try TrafficIngest.scanTraffic(from: source, into: &scanner, options: options, statistics: &statistics) { bytes, records in
                 bar.update(bytes: bytesBefore + bytes, records: records)
             }

@@ -19,8 +19,13 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
         let accounts = (json?["accounts"] as? [[String: Any]] ?? []).compactMap { $0["account_id"] as? String }
         #expect(accounts == ["team-placeholder-9"])
+        // With the default, --input-format auto, the format is recognised and said.
+        let auto = try run(["scan", path, "--no-progress"])
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stderr.contains("read as litellm (recognised from line 1"), "\(auto.stderr)")
+        #expect(auto.stdout.contains("Scanned 3 exchanges from 1 account"))
         // Read as v1, the same file is an error that says what to do.
-        let asV1 = try run(["scan", path, "--no-progress"])
+        let asV1 = try run(["scan", "--input-format", "v1", path, "--no-progress"])
         #expect(asV1.status == 1)
         #expect(asV1.stderr.contains("--input-format litellm"), "\(asV1.stderr)")
     }
@@ -32,7 +37,14 @@ import Testing
         #expect(byUser.stderr.contains("placeholder \"default_user_id\""), "\(byUser.stderr)")
         let bad = try run(["scan", "--input-format", "litellm", "--litellm-account-fields", "email", path])
         #expect(bad.status == 64 && bad.stderr.contains("unknown LiteLLM account field \"email\""), "\(bad.stderr)")
-        let misplaced = try run(["scan", "--litellm-account-fields", "team_id", path])
-        #expect(misplaced.status == 64 && misplaced.stderr.contains("only with --input-format litellm"))
+        let misplaced = try run(["scan", "--input-format", "v1", "--litellm-account-fields", "team_id", path])
+        #expect(misplaced.status == 64 && misplaced.stderr.contains("applies only to LiteLLM input"), "\(misplaced.stderr)")
+        // A file in no known format is an error naming the formats tried.
+        let scratch = Scratch()
+        let otlp = scratch.write("trace.json", Data(#"{"resourceSpans":[{"scopeSpans":[]}]}"#.utf8))
+        let unknown = try run(["scan", otlp, "--no-progress"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("trace.json: its one line is in none of the formats tried: v1 (an object with time and account_id), litellm"),
+                "\(unknown.stderr)")
     }
 }
