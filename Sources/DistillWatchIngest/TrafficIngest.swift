@@ -159,7 +159,7 @@ public enum TrafficIngest {
         guard accepted == 0, lines > 0 else { return }
         let first = statistics.malformedLines.first { $0.source == source.description }
         let example = first.map { "; line \($0.line): \($0.error)" } ?? ""
-        throw IngestError(source: source.description,
-                          "none of its \(lines) line\(lines == 1 ? " is" : "s is") \(noun)\(example)\(hint)")
+        let which = lines == 1 ? "its one line is not" : "none of its \(Wording.number(lines)) lines is"
+        throw IngestError(source: source.description, "\(which) \(noun)\(example)\(hint)")
     }
 }

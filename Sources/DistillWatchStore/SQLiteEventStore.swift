@@ -239,7 +239,7 @@ public final class SQLiteEventStore: EventStore {
             for e in entries {
                 try statement.execute(arguments: [
                     e.at.millisecondsSinceEpoch, e.accountID, e.verdict.rawValue, e.score,
-                    e.reasons.joined(separator: ","), e.endpoint, e.caller, e.requestID,
+                    Self.encodeReasons(e.reasons), e.endpoint, e.caller, e.requestID,
                 ])
             }
         }
@@ -260,10 +260,26 @@ public final class SQLiteEventStore: EventStore {
                 return DecisionAuditEntry(
                     at: Timestamp(millisecondsSinceEpoch: row[0]), accountID: row[1],
                     verdict: Verdict(rawValue: row[2]) ?? .allow, score: row[3],
-                    reasons: reasons.isEmpty ? [] : reasons.split(separator: ",").map(String.init),
+                    reasons: Self.decodeReasons(reasons),
                     endpoint: row[5], caller: row[6], requestID: row[7])
             }
         }
+    }
+
+    /// Reasons are stored as a JSON array of strings, so a reason may hold commas (an
+    /// unidentified LiteLLM call's reason lists the fields it tried). Rows written before
+    /// this change hold the names joined by commas (signal names, which have none) and are
+    /// read the old way.
+    static func encodeReasons(_ reasons: [String]) -> String {
+        guard !reasons.isEmpty else { return "" }
+        let data = (try? JSONEncoder().encode(reasons)) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeReasons(_ text: String) -> [String] {
+        if text.isEmpty { return [] }
+        if text.hasPrefix("["), let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) { return list }
+        return text.split(separator: ",").map(String.init)
     }
 
     public func quarantine(_ entries: [QuarantineEntry]) async throws {

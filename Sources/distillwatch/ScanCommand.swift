@@ -171,11 +171,16 @@ struct ScanFailure: Error, CustomStringConvertible {
 
 func loadPolicy(_ path: String?) throws -> Policy {
     guard let path else { return .default }
-    let text: String
-    do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-        throw ScanFailure("\(path): cannot read the policy file (\(error.localizedDescription))")
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ScanFailure("\(path): no such policy file")
+    }
+    guard !isDirectory.boolValue else { throw ScanFailure("\(path): is a directory, not a policy file") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ScanFailure("\(path): cannot read the policy file (permission?)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw ScanFailure("\(path): is not UTF-8 text (a policy is a YAML file)")
     }
     do {
         return try PolicyFile.load(yaml: text, source: path)

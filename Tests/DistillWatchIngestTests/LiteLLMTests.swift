@@ -154,6 +154,18 @@ enum LiteLLMFixture {
         if case .failure(let e) = results[3].1 { #expect(e.reason.contains("negative")) }
     }
 
+    /// An array cut off inside an element is one bad payload, not two (the element and the
+    /// array); the payloads before it are kept, and the next line is read.
+    @Test func aTruncatedArrayIsOneRejection() {
+        let body = """
+            [{"startTime":1795000000,"metadata":{"user_api_key_team_id":"t"}},{"startTime":1795000001,"metadata":{"user_api_key_te
+            {"startTime":1795000002,"metadata":{"user_api_key_team_id":"t"}}
+            """
+        let results = LiteLLMFixture.payloads(Array(body.utf8))
+        #expect(results.map { "\($0.0)" } == ["line 1, element 0", "line 1, element 1", "line 2"])
+        #expect(results.map { (try? $0.1.get()) != nil } == [true, false, true])
+    }
+
     @Test func invalidUTF8IsRefusedWithItsOffset() {
         var bytes = Array(#"{"startTime":1795000000,"metadata":{"user_api_key_team_id":"t"#.utf8)
         bytes.append(0xC3)

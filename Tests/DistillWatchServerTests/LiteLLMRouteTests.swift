@@ -179,6 +179,9 @@ import Testing
             let empty = try await client.post("/v1/litellm/logs", Secret.ingest, "")
             #expect(empty.status == .badRequest)
             #expect(empty.errorMessage.contains("StandardLoggingPayload"))
+            let emptyArray = try await client.post("/v1/litellm/logs", Secret.ingest, "[]")
+            #expect(emptyArray.status == .badRequest)
+            #expect(emptyArray.errorMessage.contains("no LiteLLM logging payload"), "\(emptyArray.text)")
             let v1 = try await client.post("/v1/exchanges", Secret.ingest, array)
             #expect(v1.status == .badRequest)
             let hint = (v1.json["rejected_lines"] as? [[String: Any]])?.first?["reason"] as? String ?? ""

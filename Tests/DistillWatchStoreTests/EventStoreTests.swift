@@ -88,6 +88,19 @@ let t0 = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
         #expect(odd.count == 5 && odd.allSatisfy { $0.accountID == "odd" })
     }
 
+    /// A reason may hold commas (an unidentified LiteLLM call lists the fields it tried):
+    /// it reads back whole, not split (found by a fresh-user walk-through).
+    @Test(arguments: StoreKind.allCases)
+    func reasonsWithCommasReadBackWhole(_ kind: StoreKind) async throws {
+        let dir = ScratchDirectory()
+        let store = try makeStore(kind, in: dir)
+        let entry = DecisionAuditEntry(at: t0, accountID: "", verdict: .allow, score: 0,
+                                       reasons: ["unidentified: names no account (org_id absent, team_id absent)", "b\"[,]"],
+                                       endpoint: "litellm", caller: "gw", requestID: "c2")
+        try await store.recordDecisions([entry])
+        #expect(try await store.decisions(accountID: nil, limit: 1) == [entry])
+    }
+
     @Test func sqliteStateSurvivesReopening() async throws {
         let dir = ScratchDirectory()
         let path = dir.path + "/state.sqlite"

@@ -235,7 +235,7 @@ extension DetectionEngine {
         let agents = shared { linkage.profiles[$0].userAgentKey }
         if agents.accounts > 0, pairCount(.sharedUserAgent) > 0 {
             out.append(CampaignEvidence(kind: .sharedUserAgent,
-                detail: "\(agents.accounts) accounts last used one of \(agents.values) shared user agents; \(pairCount(.sharedUserAgent)) linking comparisons on a rare one",
+                detail: "\(agents.accounts) accounts last used \(agents.values == 1 ? "one shared user agent" : "one of \(agents.values) shared user agents"); \(pairCount(.sharedUserAgent)) linking comparisons on a rare one",
                 accounts: agents.accounts))
         }
         let fingerprints = shared { linkage.profiles[$0].fingerprintKey }

@@ -208,7 +208,7 @@ enum BehaviourSignals {
         case .outputVolume:
             let e = expectedDaily(s, c)
             return "\(Wording.rounded(observedDailyOutputTokens(s, c))) output tokens/day against \(Wording.rounded(e.outputTokens)) expected; "
-                + "\(s.outputTokens) output tokens in all"
+                + "\(Wording.counted(Int(clamping: s.outputTokens), "output token")) in all"
         case .roundTheClock:
             let r = roundTheClock(s)
             if r.hours < minimumHoursForRoundTheClock {

@@ -131,6 +131,10 @@ struct LiteLLMLogRoutes {
                 }
             }
         }
+        if batch.events.isEmpty, batch.rejectedCount == 0,
+           body.readableBytesView.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
+            throw HTTPError(.badRequest, message: "the body holds no LiteLLM logging payload (an empty JSON array?)")
+        }
         let result = try await IngestRoutes.commit(
             batch, noun: "LiteLLM logging payload", state: state,
             expected: "a JSON array of StandardLoggingPayload objects, or one per line")

@@ -45,6 +45,9 @@ public enum LiteLLMLogBatch {
             guard let c = s.peek() else { return }
             let here = Position(line: lineAt(s.position), index: nil)
             if c == UInt8(ascii: "[") {
+                // An element that is not well-formed JSON breaks the rest of the array: it is
+                // reported once, as that element, and reading resumes at the next line.
+                var reported = false
                 do throws(RecordError) {
                     try s.forEachElement("payloads") { (index, s) throws(RecordError) in
                         let position = Position(line: lineAt(s.position), index: index)
@@ -52,14 +55,18 @@ public enum LiteLLMLogBatch {
                         do throws(RecordError) {
                             payload(position, .success(try decoder.decode(&s, topLevel: false)))
                         } catch {
-                            // The element may have stopped midway: skip what is left of it.
                             payload(position, .failure(error))
+                            reported = true
+                            // The element may have stopped midway: skip what is left of it.
                             s.position = start
                             try s.skipValue(depth: 1)
+                            reported = false
                         }
                     }
                 } catch {
-                    payload(here, .failure(RecordError("the array of payloads is not well-formed JSON: \(error.reason)")))
+                    if !reported {
+                        payload(here, .failure(RecordError("the array of payloads is not well-formed JSON: \(error.reason)")))
+                    }
                     resync(&s)
                 }
             } else if c == UInt8(ascii: "{") {
