@@ -47,7 +47,7 @@ public enum PolicyFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw PolicyFileError(source: source, line: nil, message: "not valid YAML: \(error)")
+            throw Self.yamlProblem(error, source: source)
         }
         var policy = base
         guard let root else { return policy }
@@ -123,6 +123,19 @@ public enum PolicyFile {
             }
         }
         return policy
+    }
+
+    /// Yams' error as one line: the file's line, then the problem and its context, without
+    /// Yams' own position prefix.
+    static func yamlProblem(_ error: YamlError, source: String) -> PolicyFileError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let why = context.map { " (\($0.text))" } ?? ""
+            return PolicyFileError(source: source, line: mark.line, message: "not valid YAML: \(problem)\(why), column \(mark.column)")
+        default:
+            return PolicyFileError(source: source, line: nil, message: "not valid YAML: \(error)")
+        }
     }
 
     private static func line(_ node: Node) -> Int? {
