@@ -387,30 +387,7 @@ struct JSONScanner {
         guard peek() == UInt8(ascii: "{") else {
             throw RecordError(isAtEnd ? "empty line" : "not a JSON object")
         }
-        position += 1
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            position += 1
-        } else {
-            while true {
-                skipWhitespace()
-                guard peek() == 0x22 else { throw RecordError("expected a quoted key") }
-                let (range, decoded) = try scanString()
-                try expect(UInt8(ascii: ":"), "expected ':' after an object key")
-                skipWhitespace()
-                if let decoded {
-                    let keyBytes = Array(decoded.utf8)
-                    try keyBytes.withUnsafeBufferPointer { (key) throws(RecordError) in try member(key, &self) }
-                } else {
-                    try member(UnsafeBufferPointer(rebasing: bytes[range]), &self)
-                }
-                skipWhitespace()
-                guard let d = peek() else { throw RecordError("unterminated object (truncated line?)") }
-                position += 1
-                if d == UInt8(ascii: "}") { break }
-                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' between fields") }
-            }
-        }
+        try readMembers(member)
         skipWhitespace()
         guard isAtEnd else { throw RecordError("unexpected characters after the JSON object") }
     }
@@ -428,6 +405,14 @@ extension JSONScanner {
         guard depth < 64 else { throw RecordError("nesting deeper than 64 levels") }
         if consumeNull() { return }
         guard peek() == UInt8(ascii: "{") else { throw RecordError(field: field, "should be an object") }
+        try readMembers(member)
+    }
+
+    /// The members of the object whose `{` is at the current position, through its `}`:
+    /// the loop both ``forEachMember(_:)`` and ``forEachNestedMember(_:depth:_:)`` run.
+    private mutating func readMembers(
+        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
+    ) throws(RecordError) {
         position += 1
         skipWhitespace()
         if peek() == UInt8(ascii: "}") { position += 1; return }
@@ -444,7 +429,7 @@ extension JSONScanner {
                 try member(UnsafeBufferPointer(rebasing: bytes[range]), &self)
             }
             skipWhitespace()
-            guard let d = peek() else { throw RecordError("unterminated object") }
+            guard let d = peek() else { throw RecordError("unterminated object (truncated line?)") }
             position += 1
             if d == UInt8(ascii: "}") { return }
             guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' between fields") }
