@@ -98,3 +98,36 @@ import Testing
         }
     }
 }
+
+/// The demo and the commands it prints to reproduce it with files give the same summary
+/// (they used to seed the content key differently, so scores differed).
+@Suite struct DemoReproductionTests {
+    @Test func theDemosReproduceCommandsGiveItsSummary() throws {
+        let demo = try run(["demo"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        guard let line = demo.stdout.split(separator: "\n").first(where: { $0.hasPrefix("Reproduce with files: ") }) else {
+            Issue.record("the demo prints no reproduce line:\n\(demo.stdout.suffix(500))")
+            return
+        }
+        let dir = Scratch()
+        let commands = line.dropFirst("Reproduce with files: ".count).split(separator: ";").map {
+            $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "DIR", with: dir.path + "/mixed")
+        }
+        #expect(commands.count == 2)
+        var outputs: [String] = []
+        for command in commands {
+            let words = command.split(separator: " ").map(String.init)
+            #expect(words.first == "distillwatch")
+            let r = try run(Array(words.dropFirst()) + (words[1] == "scan" ? ["--no-progress"] : []))
+            #expect(r.status == 0, "\(command): \(r.stderr)")
+            outputs.append(r.stdout)
+        }
+        // The scan's summary (counts, verdicts, campaigns, riskiest accounts with their
+        // scores) is the demo's first part, line for line.
+        let scanned = outputs[1].split(separator: "\n").filter { !$0.hasPrefix("note:") }
+        let demoLines = Set(demo.stdout.split(separator: "\n"))
+        let summary = scanned.filter { $0.contains("score ") || $0.hasPrefix("Scanned ") || $0.hasPrefix("Verdicts: ") }
+        #expect(summary.count >= 5)
+        for l in summary { #expect(demoLines.contains(l), "the demo lacks: \(l)") }
+    }
+}
