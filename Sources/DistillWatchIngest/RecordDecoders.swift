@@ -75,6 +75,44 @@ extension JSONScanner {
     }
 }
 
+extension JSONScanner {
+    /// A string identity or tag, leniently: a number is taken as its decimal text (LiteLLM
+    /// passes YAML and JSON values through, so `4021` arrives as a number); `null` and the
+    /// empty string are absent.
+    /// - Throws: ``RecordError`` naming `field` for any other value.
+    mutating func optionalIdentifier(_ field: String) throws(RecordError) -> String? {
+        if consumeNull() { return nil }
+        if peek() == 0x22 {
+            let v = try readString()
+            return v.isEmpty ? nil : v
+        }
+        if let c = peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) {
+            let number: Number
+            do { number = try readNumber() } catch { throw RecordError(field: field, error.reason) }
+            switch number {
+            case .integer(let v): return String(v)
+            case .fraction(let v):
+                guard v.isFinite else { throw RecordError(field: field, "is not a finite number") }
+                return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+            }
+        }
+        throw RecordError(field: field, "should be a string")
+    }
+
+    /// `thinking`: Anthropic's `{"type": "enabled" | "adaptive" | "disabled", ...}` (true,
+    /// true, false), or a plain boolean; `null` is absent.
+    mutating func optionalThinking() throws(RecordError) -> Bool? {
+        if consumeNull() { return nil }
+        if peek() == UInt8(ascii: "t") || peek() == UInt8(ascii: "f") { return try optionalBool("thinking") }
+        var type: String?
+        try forEachNestedMember("thinking", depth: 3) { (key, s) throws(RecordError) in
+            if keyEquals(key, "type") { type = try s.optionalString("thinking.type") } else { try s.skipValue(depth: 3) }
+        }
+        guard let type else { return true }
+        return type != "disabled"
+    }
+}
+
 /// Epoch numbers in the unit their magnitude implies (traffic format v1 revision 1.1).
 enum EpochUnit: CaseIterable {
     case seconds, milliseconds, microseconds, nanoseconds
@@ -230,7 +268,7 @@ public struct ExchangeLineDecoder: Sendable {
             case 8:
                 if keyEquals(key, "thinking") {
                     // Anthropic's {"type": "enabled" | "adaptive" | "disabled"} as well as a boolean.
-                    e.thinking = s.peek() == UInt8(ascii: "{") ? try StandardLoggingPayloadDecoder.thinking(&s) : try s.optionalBool("thinking")
+                    e.thinking = s.peek() == UInt8(ascii: "{") ? try s.optionalThinking() : try s.optionalBool("thinking")
                     return
                 }
                 if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }

@@ -210,6 +210,9 @@ enum LiteLLMFixture {
         #expect(e?.apiKeyID == "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b")
         #expect(e?.content?.capability == .agenticToolUse)
         #expect(e?.prefill == false)
+        // A configured placeholder is no key id here either, as in logging payloads.
+        let shared = LiteLLMIdentity(extraPlaceholders: ["88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"])
+        #expect(call.exchange(accountID: "team-placeholder-1", at: t, sketcher: nil, identity: shared)?.apiKeyID == nil)
     }
 
     /// Case 02: a 140 KB paste arrives twice (314 KB); only the last user message is kept.

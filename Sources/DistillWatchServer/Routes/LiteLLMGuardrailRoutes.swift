@@ -65,7 +65,7 @@ struct LiteLLMGuardrailRoutes {
             at: now, accountID: accountID, verdict: verdict, score: rounded4(live.decision.score),
             reasons: live.reasons.map(\.kind.rawValue), endpoint: "litellm", caller: context.token?.name,
             requestID: call.callID))
-        learn(call, accountID: accountID, at: now)
+        learn(call, accountID: accountID, identity: identity, at: now)
         guard verdict >= state.configuration.litellmRefuseAt else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
         var reason = "DistillWatch: account \(accountID) is \(verdict == .block ? "blocked" : verdict == .throttle ? "throttled" : "under review")"
         if live.label == .confirmedAttack {
@@ -80,8 +80,9 @@ struct LiteLLMGuardrailRoutes {
     /// Appends the request the call stands for to the log and applies it, without holding
     /// up the answer (the verdict was taken before it, as for any decide call). A failed
     /// append is logged; the call was answered either way.
-    private func learn(_ call: LiteLLMGuardrailCall, accountID: String, at time: Timestamp) {
-        guard let exchange = call.exchange(accountID: accountID, at: time, sketcher: state.configuration.sketcher)?.withoutText else { return }
+    private func learn(_ call: LiteLLMGuardrailCall, accountID: String, identity: LiteLLMIdentity, at time: Timestamp) {
+        guard let exchange = call.exchange(accountID: accountID, at: time, sketcher: state.configuration.sketcher,
+                                           identity: identity)?.withoutText else { return }
         let state = self.state
         state.metrics.guardrailLearned.increment()
         Task {

@@ -31,7 +31,9 @@ public struct LiteLLMGuardrailCall: Sendable, Equatable {
     /// - Parameters:
     ///   - accountID: the account the identity resolved to.
     ///   - sketcher: reduces the prompt to content sketches; text is then dropped.
-    public func exchange(accountID: String, at time: Timestamp, sketcher: ContentSketcher?) -> Exchange? {
+    ///   - identity: whose placeholders are no key id (as for logging payloads).
+    public func exchange(accountID: String, at time: Timestamp, sketcher: ContentSketcher?,
+                         identity naming: LiteLLMIdentity = LiteLLMIdentity()) -> Exchange? {
         guard inputType != "response" else { return nil }
         var e = Exchange(time: time, accountID: accountID)
         e.requestID = callID
@@ -43,7 +45,7 @@ public struct LiteLLMGuardrailCall: Sendable, Equatable {
         e.userAgent = userAgent
         e.clientIP = clientIP
         e.endUserID = identity.endUserID
-        if let hash = identity.keyHash, LiteLLMIdentity.builtInPlaceholders.contains(hash) == false { e.apiKeyID = hash }
+        if naming.isIdentity(identity.keyHash) { e.apiKeyID = identity.keyHash }
         if let sketcher, let prompt {
             var features = sketcher.features(prompt: prompt, system: system, toolCount: toolCount)
             if (toolCount ?? 0) > 0 { features.capability = .agenticToolUse }
@@ -76,14 +78,13 @@ public struct GuardrailCallDecoder: Sendable {
         var call = LiteLLMGuardrailCall()
         var s = JSONScanner(bytes)
         let keepsText = self.keepsText
-        typealias Identifier = StandardLoggingPayloadDecoder
         try s.forEachMember { (key, s) throws(RecordError) in
             if keyEquals(key, "input_type") {
-                call.inputType = try Identifier.identifier(&s, "input_type")
+                call.inputType = try s.optionalIdentifier("input_type")
             } else if keyEquals(key, "litellm_call_id") {
-                call.callID = try Identifier.identifier(&s, "litellm_call_id")
+                call.callID = try s.optionalIdentifier("litellm_call_id")
             } else if keyEquals(key, "model") {
-                call.model = try Identifier.identifier(&s, "model")
+                call.model = try s.optionalIdentifier("model")
             } else if keyEquals(key, "structured_messages") {
                 let m = try ChatMessages.read(&s, field: "structured_messages", keepText: keepsText)
                 call.messageCount = m.count
@@ -96,20 +97,20 @@ public struct GuardrailCallDecoder: Sendable {
                 if n > 0 || call.toolCount != nil { call.toolCount = n }
             } else if keyEquals(key, "request_data") {
                 try s.forEachNestedMember("request_data") { (key, s) throws(RecordError) in
-                    if keyEquals(key, "user_api_key_hash") { call.identity.keyHash = try Identifier.identifier(&s, "request_data.user_api_key_hash") }
-                    else if keyEquals(key, "user_api_key_alias") { call.identity.keyAlias = try Identifier.identifier(&s, "request_data.user_api_key_alias") }
-                    else if keyEquals(key, "user_api_key_user_id") { call.identity.userID = try Identifier.identifier(&s, "request_data.user_api_key_user_id") }
-                    else if keyEquals(key, "user_api_key_team_id") { call.identity.teamID = try Identifier.identifier(&s, "request_data.user_api_key_team_id") }
-                    else if keyEquals(key, "user_api_key_org_id") { call.identity.orgID = try Identifier.identifier(&s, "request_data.user_api_key_org_id") }
-                    else if keyEquals(key, "user_api_key_end_user_id") { call.identity.endUserID = try Identifier.identifier(&s, "request_data.user_api_key_end_user_id") }
+                    if keyEquals(key, "user_api_key_hash") { call.identity.keyHash = try s.optionalIdentifier("request_data.user_api_key_hash") }
+                    else if keyEquals(key, "user_api_key_alias") { call.identity.keyAlias = try s.optionalIdentifier("request_data.user_api_key_alias") }
+                    else if keyEquals(key, "user_api_key_user_id") { call.identity.userID = try s.optionalIdentifier("request_data.user_api_key_user_id") }
+                    else if keyEquals(key, "user_api_key_team_id") { call.identity.teamID = try s.optionalIdentifier("request_data.user_api_key_team_id") }
+                    else if keyEquals(key, "user_api_key_org_id") { call.identity.orgID = try s.optionalIdentifier("request_data.user_api_key_org_id") }
+                    else if keyEquals(key, "user_api_key_end_user_id") { call.identity.endUserID = try s.optionalIdentifier("request_data.user_api_key_end_user_id") }
                     else { try s.skipValue(depth: 2) }
                 }
             } else if keyEquals(key, "request_headers") {
                 try s.forEachNestedMember("request_headers") { (key, s) throws(RecordError) in
                     if Self.caseInsensitiveEquals(key, "user-agent") {
-                        call.userAgent = try Identifier.identifier(&s, "request_headers.user-agent")
+                        call.userAgent = try s.optionalIdentifier("request_headers.user-agent")
                     } else if Self.caseInsensitiveEquals(key, "x-forwarded-for") {
-                        let v = try Identifier.identifier(&s, "request_headers.x-forwarded-for")
+                        let v = try s.optionalIdentifier("request_headers.x-forwarded-for")
                         call.clientIP = v.flatMap { $0.split(separator: ",").first.map { String($0).trimmingASCIISpaces } }
                     } else {
                         try s.skipValue(depth: 2)
@@ -118,7 +119,7 @@ public struct GuardrailCallDecoder: Sendable {
             } else if keyEquals(key, "additional_provider_specific_params") {
                 try s.forEachNestedMember("additional_provider_specific_params") { (key, s) throws(RecordError) in
                     if keyEquals(key, "account_id") {
-                        call.identity.param = try Identifier.identifier(&s, "additional_provider_specific_params.account_id")
+                        call.identity.param = try s.optionalIdentifier("additional_provider_specific_params.account_id")
                     } else {
                         try s.skipValue(depth: 2)
                     }

@@ -80,7 +80,7 @@ public struct StandardLoggingPayloadDecoder: Sendable {
         let member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void = { key, s throws(RecordError) in
             switch key.count {
             case 2:
-                if keyEquals(key, "id") { responseID = try Self.identifier(&s, "id"); return }
+                if keyEquals(key, "id") { responseID = try s.optionalIdentifier("id"); return }
             case 4:
                 if keyEquals(key, "time") { explicitTime = try s.optionalTime("time"); return }
             case 5:
@@ -94,7 +94,7 @@ public struct StandardLoggingPayloadDecoder: Sendable {
             case 7:
                 if keyEquals(key, "endTime") { end = try Self.number(&s, "endTime"); return }
             case 8:
-                if keyEquals(key, "end_user") { topEndUser = try Self.identifier(&s, "end_user"); return }
+                if keyEquals(key, "end_user") { topEndUser = try s.optionalIdentifier("end_user"); return }
                 if keyEquals(key, "messages") {
                     messages = try ChatMessages.read(&s, field: "messages", keepText: keepText)
                     return
@@ -102,14 +102,14 @@ public struct StandardLoggingPayloadDecoder: Sendable {
                 if keyEquals(key, "metadata") {
                     try s.forEachNestedMember("metadata") { (key, s) throws(RecordError) in
                         switch key.count {
-                        case 10 where keyEquals(key, "user_agent"): metaUserAgent = try Self.identifier(&s, "metadata.user_agent")
-                        case 17 where keyEquals(key, "user_api_key_hash"): ids.keyHash = try Self.identifier(&s, "metadata.user_api_key_hash")
-                        case 18 where keyEquals(key, "user_api_key_alias"): ids.keyAlias = try Self.identifier(&s, "metadata.user_api_key_alias")
-                        case 19 where keyEquals(key, "user_api_key_org_id"): ids.orgID = try Self.identifier(&s, "metadata.user_api_key_org_id")
-                        case 20 where keyEquals(key, "user_api_key_team_id"): ids.teamID = try Self.identifier(&s, "metadata.user_api_key_team_id")
-                        case 20 where keyEquals(key, "user_api_key_user_id"): ids.userID = try Self.identifier(&s, "metadata.user_api_key_user_id")
-                        case 20 where keyEquals(key, "requester_ip_address"): metaIP = try Self.identifier(&s, "metadata.requester_ip_address")
-                        case 24 where keyEquals(key, "user_api_key_end_user_id"): metaEndUser = try Self.identifier(&s, "metadata.user_api_key_end_user_id")
+                        case 10 where keyEquals(key, "user_agent"): metaUserAgent = try s.optionalIdentifier("metadata.user_agent")
+                        case 17 where keyEquals(key, "user_api_key_hash"): ids.keyHash = try s.optionalIdentifier("metadata.user_api_key_hash")
+                        case 18 where keyEquals(key, "user_api_key_alias"): ids.keyAlias = try s.optionalIdentifier("metadata.user_api_key_alias")
+                        case 19 where keyEquals(key, "user_api_key_org_id"): ids.orgID = try s.optionalIdentifier("metadata.user_api_key_org_id")
+                        case 20 where keyEquals(key, "user_api_key_team_id"): ids.teamID = try s.optionalIdentifier("metadata.user_api_key_team_id")
+                        case 20 where keyEquals(key, "user_api_key_user_id"): ids.userID = try s.optionalIdentifier("metadata.user_api_key_user_id")
+                        case 20 where keyEquals(key, "requester_ip_address"): metaIP = try s.optionalIdentifier("metadata.requester_ip_address")
+                        case 24 where keyEquals(key, "user_api_key_end_user_id"): metaEndUser = try s.optionalIdentifier("metadata.user_api_key_end_user_id")
                         default: try s.skipValue(depth: 2)
                         }
                     }
@@ -124,14 +124,14 @@ public struct StandardLoggingPayloadDecoder: Sendable {
                 if keyEquals(key, "call_type") { callType = try s.optionalString("call_type"); return }
             case 10:
                 if keyEquals(key, "account_id") { explicitAccount = try s.optionalString("account_id"); return }
-                if keyEquals(key, "user_agent") { e.userAgent = try Self.identifier(&s, "user_agent"); return }
+                if keyEquals(key, "user_agent") { e.userAgent = try s.optionalIdentifier("user_agent"); return }
             case 11:
                 if keyEquals(key, "model_group") { modelGroup = try s.optionalString("model_group"); return }
             case 13:
                 if keyEquals(key, "prompt_tokens") { e.inputTokens = try s.optionalInt("prompt_tokens"); return }
                 if keyEquals(key, "response_cost") { e.costUSD = try s.optionalDouble("response_cost"); return }
             case 15:
-                if keyEquals(key, "litellm_call_id") { callID = try Self.identifier(&s, "litellm_call_id"); return }
+                if keyEquals(key, "litellm_call_id") { callID = try s.optionalIdentifier("litellm_call_id"); return }
             case 16:
                 if keyEquals(key, "model_parameters") {
                     paramUser = try Self.readModelParameters(&s, into: &e)
@@ -150,7 +150,7 @@ public struct StandardLoggingPayloadDecoder: Sendable {
                     return
                 }
             case 20:
-                if keyEquals(key, "requester_ip_address") { e.clientIP = try Self.identifier(&s, "requester_ip_address"); return }
+                if keyEquals(key, "requester_ip_address") { e.clientIP = try s.optionalIdentifier("requester_ip_address"); return }
             default:
                 break
             }
@@ -234,35 +234,22 @@ public struct StandardLoggingPayloadDecoder: Sendable {
         var user: String?
         try s.forEachNestedMember("model_parameters") { (key, s) throws(RecordError) in
             switch key.count {
-            case 4 where keyEquals(key, "user"): user = try identifier(&s, "model_parameters.user")
+            case 4 where keyEquals(key, "user"): user = try s.optionalIdentifier("model_parameters.user")
             case 5 where keyEquals(key, "tools"):
                 var n = 0
                 try s.forEachElement("model_parameters.tools") { (_, s) throws(RecordError) in n += 1; try s.skipValue(depth: 3) }
                 e.toolCount = n
             case 6 where keyEquals(key, "stream"): e.stream = try s.optionalBool("model_parameters.stream") ?? e.stream
-            case 8 where keyEquals(key, "thinking"): e.thinking = try thinking(&s)
+            case 8 where keyEquals(key, "thinking"): e.thinking = try s.optionalThinking()
             case 10 where keyEquals(key, "max_tokens"): e.maxTokens = try s.optionalInt("model_parameters.max_tokens") ?? e.maxTokens
             case 11 where keyEquals(key, "temperature"): e.temperature = try s.optionalDouble("model_parameters.temperature")
-            case 16 where keyEquals(key, "reasoning_effort"): e.reasoningEffort = try identifier(&s, "model_parameters.reasoning_effort")
+            case 16 where keyEquals(key, "reasoning_effort"): e.reasoningEffort = try s.optionalIdentifier("model_parameters.reasoning_effort")
             case 21 where keyEquals(key, "max_completion_tokens"):
                 e.maxTokens = try s.optionalInt("model_parameters.max_completion_tokens") ?? e.maxTokens
             default: try s.skipValue(depth: 2)
             }
         }
         return user
-    }
-
-    /// `thinking`: Anthropic's `{"type": "enabled", "budget_tokens": N}` (or `"adaptive"`),
-    /// or a plain boolean.
-    static func thinking(_ s: inout JSONScanner) throws(RecordError) -> Bool? {
-        if s.consumeNull() { return nil }
-        if s.peek() == UInt8(ascii: "t") || s.peek() == UInt8(ascii: "f") { return try s.optionalBool("thinking") }
-        var type: String?
-        try s.forEachNestedMember("thinking", depth: 3) { (key, s) throws(RecordError) in
-            if keyEquals(key, "type") { type = try s.optionalString("thinking.type") } else { try s.skipValue(depth: 3) }
-        }
-        guard let type else { return true }
-        return type != "disabled"
     }
 
     /// `response`: the answer's finish reason, reasoning tokens, and text (when kept).
@@ -281,7 +268,7 @@ public struct StandardLoggingPayloadDecoder: Sendable {
                     guard index == 0 else { try s.skipValue(depth: 3); return }
                     try s.forEachNestedMember("response.choices", depth: 3) { (key, s) throws(RecordError) in
                         if keyEquals(key, "finish_reason") {
-                            e.finishReason = try identifier(&s, "response.choices.finish_reason")
+                            e.finishReason = try s.optionalIdentifier("response.choices.finish_reason")
                         } else if keyEquals(key, "message") || keyEquals(key, "delta") {
                             try s.forEachNestedMember("response.choices.message", depth: 4) { (key, s) throws(RecordError) in
                                 if keyEquals(key, "content"), keepText, s.peek() == 0x22 { text = try s.readString() } else { try s.skipValue(depth: 5) }
@@ -312,27 +299,6 @@ public struct StandardLoggingPayloadDecoder: Sendable {
             }
         }
         return text
-    }
-
-    /// A string identity or tag; a number is taken as its decimal text (LiteLLM passes
-    /// YAML and JSON values through, so `4021` arrives as a number). Empty is absent.
-    static func identifier(_ s: inout JSONScanner, _ field: String) throws(RecordError) -> String? {
-        if s.consumeNull() { return nil }
-        if s.peek() == 0x22 {
-            let v = try s.readString()
-            return v.isEmpty ? nil : v
-        }
-        if let c = s.peek(), c == UInt8(ascii: "-") || (c >= 48 && c <= 57) {
-            let number: JSONScanner.Number
-            do { number = try s.readNumber() } catch { throw RecordError(field: field, error.reason) }
-            switch number {
-            case .integer(let v): return String(v)
-            case .fraction(let v):
-                guard v.isFinite else { throw RecordError(field: field, "is not a finite number") }
-                return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-            }
-        }
-        throw RecordError(field: field, "should be a string")
     }
 
     private static func number(_ s: inout JSONScanner, _ field: String) throws(RecordError) -> JSONScanner.Number? {
