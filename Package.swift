@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // OTLP/HTTP traces (protobuf and JSON): the messages generated from opentelemetry-proto.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Pure detection core: records, signals, policy, engine, report model. No I/O.
@@ -41,11 +43,19 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Bytes to records: JSON Lines decoding, gzip, files and stdin, policy files.
+        // The OTLP trace messages (opentelemetry-proto v1.11.0), generated once by
+        // scripts/generate-otlp-protos.sh and committed: no protoc or plugin at build time.
+        .target(
+            name: "OpenTelemetryProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Bytes to records: JSON Lines decoding, gzip, files and stdin, policy files, and the
+        // gateways' own formats (LiteLLM, OTLP, OpenAI Batch, Helicone, Langfuse).
         .target(
             name: "DistillWatchIngest",
             dependencies: [
-                "DistillWatchCore", "CZlib",
+                "DistillWatchCore", "CZlib", "OpenTelemetryProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -67,8 +77,9 @@ let package = Package(
         .target(
             name: "DistillWatchServer",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "OpenTelemetryProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

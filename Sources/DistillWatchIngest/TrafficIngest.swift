@@ -15,14 +15,14 @@ public struct IngestOptions: Sendable {
     public var sketcher: ContentSketcher?
     /// The shape of the traffic inputs.
     public var inputFormat: InputFormat
-    /// How LiteLLM payloads name accounts (``InputFormat/litellm``).
-    public var litellmIdentity: LiteLLMIdentity
+    /// How gateways' own formats name accounts (LiteLLM identities, OTLP attributes, …).
+    public var gateways: GatewayOptions
 
     public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
                 decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil,
-                inputFormat: InputFormat = .v1, litellmIdentity: LiteLLMIdentity = LiteLLMIdentity()) {
+                inputFormat: InputFormat = .v1, gateways: GatewayOptions = GatewayOptions()) {
         self.inputFormat = inputFormat
-        self.litellmIdentity = litellmIdentity
+        self.gateways = gateways
         self.strict = strict
         self.captureText = captureText
         self.malformedLinesKept = malformedLinesKept
@@ -94,7 +94,7 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
-        let decoder = TrafficLineDecoder(options.inputFormat, options: options, litellmIdentity: options.litellmIdentity)
+        let decoder = TrafficLineDecoder(options.inputFormat, options: options, gateways: options.gateways)
         var lines = 0
         let exchangesBefore = statistics.exchangeRecords
         if options.decodeInParallel {
@@ -146,8 +146,8 @@ public enum TrafficIngest {
         }
         if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
         try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
-                              statistics: statistics, noun: options.inputFormat == .litellm ? "a LiteLLM logging payload" : "an exchange record",
-                              hint: options.inputFormat != .litellm
+                              statistics: statistics, noun: options.inputFormat.recordNoun,
+                              hint: options.inputFormat == .v1
                                   ? " (a gateway's own log, such as LiteLLM's, is read with --input-format litellm)" : "")
     }
 

@@ -9,6 +9,10 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     /// LiteLLM's `StandardLoggingPayload`, as its s3/gcs loggers and `generic_api` callback
     /// write it: one payload per line, or a JSON array of payloads per line.
     case litellm
+    /// OTLP traces in OTLP/JSON, one `ExportTraceServiceRequest` per line, as the
+    /// OpenTelemetry file exporters write them; each GenAI span is an exchange
+    /// (``OTLPTraceReader``).
+    case otlp
 
     public var description: String { rawValue }
 }
@@ -19,14 +23,17 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
 public enum TrafficLineDecoder: Sendable {
     case v1(ExchangeLineDecoder)
     case litellm(StandardLoggingPayloadDecoder)
+    case otlp(OTLPTraceReader)
 
     /// The decoder of `format` with the ingest options' text and sketch settings.
-    public init(_ format: InputFormat, options: IngestOptions, litellmIdentity: LiteLLMIdentity = LiteLLMIdentity()) {
+    public init(_ format: InputFormat, options: IngestOptions, gateways: GatewayOptions = GatewayOptions()) {
+        let v1 = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
         switch format {
-        case .v1, .auto: self = .v1(ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher))
+        case .v1, .auto: self = .v1(v1)
         case .litellm:
             self = .litellm(StandardLoggingPayloadDecoder(
-                identity: litellmIdentity, captureText: options.captureText, sketcher: options.sketcher))
+                identity: gateways.litellmIdentity, captureText: options.captureText, sketcher: options.sketcher))
+        case .otlp: self = .otlp(OTLPTraceReader(accountAttributes: gateways.otlpAccountAttributes, decoder: v1))
         }
     }
 
@@ -35,6 +42,7 @@ public enum TrafficLineDecoder: Sendable {
         switch self {
         case .v1(let d): return d.sketcher != nil
         case .litellm(let d): return d.sketcher != nil
+        case .otlp(let r): return r.decoder.sketcher != nil
         }
     }
 
@@ -57,6 +65,61 @@ public enum TrafficLineDecoder: Sendable {
                     malformed(error)
                 }
             }
+        case .otlp(let reader):
+            let request: OTLPTraceReader.Request
+            do throws(RecordError) {
+                request = try OTLPTraceReader.request(from: UnsafeRawBufferPointer(line), encoding: .json)
+            } catch {
+                malformed(error)
+                return
+            }
+            reader.forEachSpan(in: request, encoding: .json) { position, result in
+                switch result {
+                case .success(let e): exchange(e)
+                case .failure(var error):
+                    error.reason = "\(position): " + error.reason
+                    malformed(error)
+                }
+            }
+        }
+    }
+}
+
+/// What `scan --input-format auto` and the server's gateway routes need beyond the ingest
+/// options: how each gateway names the account.
+public struct GatewayOptions: Sendable {
+    /// LiteLLM: which identity field is the account (`--litellm-account-fields`).
+    public var litellmIdentity: LiteLLMIdentity
+    /// OTLP: the span attributes naming the account (`--otlp-account-attribute`).
+    public var otlpAccountAttributes: [String]
+
+    public init(litellmIdentity: LiteLLMIdentity = LiteLLMIdentity(),
+                otlpAccountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes) {
+        self.litellmIdentity = litellmIdentity
+        self.otlpAccountAttributes = otlpAccountAttributes
+    }
+}
+
+extension InputFormat {
+    /// The formats `auto` tells apart, in the order their shapes are listed in errors.
+    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp]
+
+    /// What one record of the format is called, in messages ("none of its lines holds …").
+    public var recordNoun: String {
+        switch self {
+        case .auto, .v1: return "an exchange record"
+        case .litellm: return "a LiteLLM logging payload"
+        case .otlp: return "a usable GenAI span"
+        }
+    }
+
+    /// The shape that tells the format, for the error naming the formats tried.
+    public var shape: String {
+        switch self {
+        case .auto: return "any of these"
+        case .v1: return "an object with time and account_id"
+        case .litellm: return "LiteLLM's StandardLoggingPayload, or an array of them"
+        case .otlp: return "an OTLP/JSON ExportTraceServiceRequest, with resourceSpans"
         }
     }
 }
@@ -96,8 +159,8 @@ public enum InputFormatRecognition {
             : "none of its first \(min(lines, linesTried)) lines is in a format tried"
         throw IngestError(source: source.description,
                           "\(which): "
-                          + "v1 (an object with time and account_id), litellm (LiteLLM's StandardLoggingPayload, or an array "
-                          + "of them); choose one with --input-format")
+                          + InputFormat.recognisable.map { "\($0) (\($0.shape))" }.joined(separator: ", ")
+                          + "; choose one with --input-format")
     }
 
     /// How many lines are tried before a file is declared in no known format: a file may
@@ -127,6 +190,7 @@ public enum InputFormatRecognition {
         } catch {
             if keys.isEmpty { return nil }
         }
+        if keys.contains("resourceSpans") || keys.contains("resource_spans") { return .otlp }
         if keys.contains("startTime") || keys.contains("litellm_call_id") || keys.contains("model_parameters") { return .litellm }
         if keys.contains("time") && keys.contains("account_id") { return .v1 }
         return nil

@@ -85,6 +85,7 @@ func assembleServer(
     router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
     router.addRoutes(LiteLLMLogRoutes(state: state).build(), atPath: "/v1/litellm")
+    router.addRoutes(OpenTelemetryRoutes(state: state).build(), atPath: "/v1")
     return (router, state)
 }
 

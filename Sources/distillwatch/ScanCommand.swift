@@ -22,7 +22,7 @@ struct ScanCommand: ParsableCommand {
     var accounts: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "Shape of the traffic files: auto (recognised per file from its first line; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them).",
+        "Shape of the traffic files: auto (recognised per file from its first lines; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them), otlp (OTLP/JSON trace requests, one per line, as OpenTelemetry's file exporters write them; GenAI spans become exchanges).",
         valueName: "format"))
     var inputFormat: InputFormat = .auto
 
@@ -30,6 +30,11 @@ struct ScanCommand: ParsableCommand {
         "With --input-format litellm: which LiteLLM identity names the account, first real value wins (default: org_id,team_id,user_id,key_alias,key_hash,end_user_id).",
         valueName: "fields"))
     var litellmAccountFields: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With OTLP input: a span or resource attribute naming the account, tried in order. Repeatable (default: user.id, then enduser.id).",
+        valueName: "attribute"))
+    var otlpAccountAttribute: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Write the v1 report (JSON) to this file, or to standard output with -.", valueName: "path|-"))
     var json: String?
@@ -70,6 +75,12 @@ struct ScanCommand: ParsableCommand {
             throw ValidationError("--litellm-account-fields applies only to LiteLLM input (--input-format litellm or auto)")
         }
         _ = try litellmIdentity()
+        if !otlpAccountAttribute.isEmpty, inputFormat != .otlp, inputFormat != .auto {
+            throw ValidationError("--otlp-account-attribute applies only to OTLP input (--input-format otlp or auto)")
+        }
+        if let empty = otlpAccountAttribute.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--otlp-account-attribute: '\(empty)' is not an attribute name")
+        }
         if json == "-", traffic.contains("-") {
             throw ValidationError("--json - writes to standard output; it cannot be combined with reading standard input (-)")
         }
@@ -91,7 +102,11 @@ struct ScanCommand: ParsableCommand {
         let outcome = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
             policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
-                                                   inputFormat: inputFormat, litellmIdentity: try litellmIdentity()),
+                                                   inputFormat: inputFormat,
+                                                   gateways: GatewayOptions(
+                                                       litellmIdentity: try litellmIdentity(),
+                                                       otlpAccountAttributes: otlpAccountAttribute.isEmpty
+                                                           ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute)),
             includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet)
         if let json {
             try writeReport(outcome.report, to: json)

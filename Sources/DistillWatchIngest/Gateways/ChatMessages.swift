@@ -5,7 +5,9 @@ import DistillWatchCore
 /// the last user message (the prompt of spec §1) and of the system messages.
 ///
 /// `content` may be a string or a list of parts (`{"type": "text", "text": ...}`, images,
-/// files); text parts are joined with a newline and other parts are skipped unread.
+/// files); text parts are joined with a newline and other parts are skipped unread. The
+/// OpenTelemetry GenAI form (`gen_ai.input.messages`: `{"role": ..., "parts": [{"type":
+/// "text", "content": ...}]}`, semantic conventions 1.37+) is read the same way.
 /// Text is kept only when asked for (to sketch it or to capture it): a 300 KB paste costs a
 /// scan over its bytes, not a copy.
 struct ChatMessages {
@@ -41,7 +43,7 @@ struct ChatMessages {
             try s.forEachNestedMember(field) { (key, s) throws(RecordError) in
                 if keyEquals(key, "role") {
                     role = try s.optionalString("role")
-                } else if keyEquals(key, "content") {
+                } else if keyEquals(key, "content") || keyEquals(key, "parts") {
                     // Keep text only while the role is unknown or user/system: the role
                     // usually comes first, so an assistant's long answer is skipped.
                     let wanted = keepText && (role == nil || role == "user" || role == "system" || role == "developer")
@@ -88,17 +90,27 @@ struct ChatMessages {
             }
             var isText = false
             var text: String?
+            // An OTel GenAI text part holds its text in `content`; other blocks may have a
+            // `content` too (Anthropic's tool_result), so it counts only in a text part.
+            var partContent: String?
             try s.forEachNestedMember(field) { (key, s) throws(RecordError) in
                 if keyEquals(key, "type") {
                     isText = (try s.optionalString("type")) == "text"
                 } else if keyEquals(key, "text"), s.peek() == 0x22 {
                     saw = true
                     if keepText { text = try s.readString() } else { try s.skipString() }
+                } else if keyEquals(key, "content"), s.peek() == 0x22 {
+                    partContent = keepText ? try s.readString() : ""
+                    if !keepText { try s.skipString() }
                 } else {
                     try s.skipValue()
                 }
             }
-            if isText || text != nil, let text { parts.append(text) }
+            if isText, text == nil, let partContent {
+                saw = true
+                if keepText { parts.append(partContent) }
+            }
+            if let text { parts.append(text) }
         }
         return (keepText && !parts.isEmpty ? parts.joined(separator: "\n") : nil, saw)
     }

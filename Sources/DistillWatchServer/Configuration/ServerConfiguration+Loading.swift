@@ -21,6 +21,7 @@ extension ServerConfiguration {
     /// litellm_placeholder_ids: []         # besides default_user_id, litellm_proxy_master_key
     /// litellm_refuse_at: block            # or throttle, review
     /// max_guardrail_body_bytes: 67108864
+    /// otlp_account_attributes: [user.id, enduser.id]
     /// tokens:
     ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}
     ///   - {name: pipeline, roles: [ingest], secret: "..."}
@@ -88,6 +89,9 @@ extension ServerConfiguration {
             case "litellm_placeholder_ids":
                 guard let v = value as? [String] else { throw fail(key, "should be a list of identity values") }
                 litellmPlaceholderIDs = v
+            case "otlp_account_attributes":
+                guard let v = value as? [String] else { throw fail(key, "should be a list of attribute names") }
+                otlpAccountAttributes = v
             case "max_guardrail_body_bytes":
                 guard let v = value as? Int else { throw fail(key, "should be an integer") }
                 maxGuardrailBodyBytes = v
@@ -131,7 +135,7 @@ extension ServerConfiguration {
     /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
     /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
-    /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `LOG_LEVEL`.
+    /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `LOG_LEVEL`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
             environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
@@ -181,6 +185,9 @@ extension ServerConfiguration {
             }
             litellmRefuseAt = verdict
         }
+        if let v = value("OTLP_ACCOUNT_ATTRIBUTES") {
+            otlpAccountAttributes = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         if let v = value("LOG_LEVEL") { logLevel = v }
     }
 
@@ -206,7 +213,7 @@ extension ServerConfiguration {
     public static let fileKeys = [
         "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
         "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "audit_queue_capacity",
-        "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "capture_text",
+        "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "capture_text",
         "log_level", "tokens",
     ]
 }

@@ -54,6 +54,9 @@ public struct ServerConfiguration: Sendable {
     /// Identity values that never name an account, besides LiteLLM's own placeholders
     /// (`default_user_id`, `litellm_proxy_master_key`): e.g. the master key's hash.
     public var litellmPlaceholderIDs: [String] = []
+    /// Span or resource attributes naming the account of an OTLP GenAI span, tried in order
+    /// (``OTLPTraceReader``): `user.id`, then `enduser.id`.
+    public var otlpAccountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes
     /// Materialise prompt and response text while decoding; off by default. Text is never
     /// stored either way: the event log keeps exchanges without text, with their sketches.
     public var captureText = false
@@ -87,6 +90,9 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
         guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
+        guard !otlpAccountAttributes.isEmpty, !otlpAccountAttributes.contains(where: { $0.isEmpty }) else {
+            throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
+        }
         do {
             _ = try LiteLLMIdentity.parseOrder(litellmAccountFields)
         } catch {

@@ -47,12 +47,14 @@ final class ServerMetrics: Sendable {
     let guardrailIdentified: MCounter
     let guardrailUnidentified: MCounter
     let guardrailLearned: MCounter
+    /// OTLP spans received: GenAI spans accepted or rejected, other spans ignored.
+    private let otlpSpans: [String: MCounter]
     /// Exchanges merged into one with the same request id (a guardrail call and its log),
     /// and duplicates dropped: gauges of the engine's counts.
     let mergedExchanges: MGauge
     let duplicateExchanges: MGauge
 
-    static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs"]
+    static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs", "otlp_traces"]
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -97,12 +99,21 @@ final class ServerMetrics: Sendable {
         guardrailIdentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "identified")], factory: factory)
         guardrailUnidentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "unidentified")], factory: factory)
         guardrailLearned = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "learned")], factory: factory)
+        otlpSpans = Dictionary(uniqueKeysWithValues: ["accepted", "rejected", "ignored"].map {
+            ($0, MCounter(label: "distillwatch_otlp_spans_total", dimensions: [("result", $0)], factory: factory))
+        })
         mergedExchanges = MGauge(label: "distillwatch_merged_exchanges", factory: factory)
         duplicateExchanges = MGauge(label: "distillwatch_duplicate_exchanges", factory: factory)
     }
 
     func decided(_ verdict: Verdict, endpoint: String) {
         decisions[endpoint]?[verdict]?.increment()
+    }
+
+    func countSpans(accepted: Int, rejected: Int, ignored: Int) {
+        otlpSpans["accepted"]?.increment(by: accepted)
+        otlpSpans["rejected"]?.increment(by: rejected)
+        otlpSpans["ignored"]?.increment(by: ignored)
     }
 
     func duration(_ endpoint: String, since start: ContinuousClock.Instant) {

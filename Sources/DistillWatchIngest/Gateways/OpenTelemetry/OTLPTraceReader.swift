@@ -1,0 +1,298 @@
+import DistillWatchCore
+import Foundation
+import OpenTelemetryProto
+import SwiftProtobuf
+
+/// OTLP traces to exchanges: each GenAI span (a span with a `gen_ai.*` attribute) of an
+/// `ExportTraceServiceRequest` becomes one exchange; other spans (HTTP server spans, database
+/// calls, …) are counted and ignored.
+///
+/// Sources: the OTLP specification 1.x, "OTLP/HTTP" (protobuf and JSON encodings, and
+/// "JSON Protobuf Encoding": trace and span ids as hex, 64-bit integers as strings or
+/// numbers, enums as integers); the OpenTelemetry GenAI semantic conventions ("Semantic
+/// conventions for generative client AI spans", 1.37+).
+///
+/// A span's attributes are read as a traffic format v1 record, so they follow exactly the
+/// rules of a v1 line (limits, time units, sketching, the OTel attribute names the spec
+/// accepts as aliases — `gen_ai.request.model`, `gen_ai.usage.input_tokens`,
+/// `client.address`, `user_agent.original`, …), and fields the conventions do not name
+/// (`asn`, `client_fingerprint`, `api_key_id`, …) may be set as attributes under their v1
+/// names. On top of that:
+///
+/// | exchange field | from |
+/// |---|---|
+/// | `time` | the span's `startTimeUnixNano` |
+/// | `latency_ms` | `endTimeUnixNano − startTimeUnixNano`, in ms |
+/// | `account_id` | the first of ``accountAttributes`` the span (or its resource) carries |
+/// | `request_id` | a `request_id` attribute, else the span id (hex), so a retried export merges |
+/// | `prompt`, `message_count` | `gen_ai.input.messages` (JSON text or structured): the last user message, the number of messages |
+/// | `system` | `gen_ai.system_instructions` |
+/// | `input_tokens`, `output_tokens` | also the older `gen_ai.usage.prompt_tokens` / `completion_tokens` |
+///
+/// Resource attributes apply to every span of the resource; a span's own attribute wins.
+public struct OTLPTraceReader: Sendable {
+    /// The request message every OTLP/HTTP trace export carries.
+    public typealias Request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+
+    /// How the request was encoded: it decides how span ids are read back.
+    public enum Encoding: String, Sendable {
+        /// `application/x-protobuf`.
+        case protobuf
+        /// `application/json`, OTLP's JSON Protobuf Encoding (one request per line in a file).
+        case json
+    }
+
+    /// The attributes tried, in order, for the account: OTel's `user.id` and the older
+    /// `enduser.id`.
+    public static let defaultAccountAttributes = ["user.id", "enduser.id"]
+
+    /// Attributes naming the account, tried in order on the span, then on its resource.
+    public var accountAttributes: [String]
+    /// The v1 decoder the span's record goes through (text capture, sketching, limits).
+    public var decoder: ExchangeLineDecoder
+
+    public init(accountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes, decoder: ExchangeLineDecoder) {
+        self.accountAttributes = accountAttributes.isEmpty ? Self.defaultAccountAttributes : accountAttributes
+        self.decoder = decoder
+    }
+
+    /// Where a span was in its request, for error messages.
+    public struct Position: Sendable, Equatable, CustomStringConvertible {
+        public var resource: Int
+        public var scope: Int
+        public var span: Int
+        public var spanID: String
+        public var name: String
+
+        public var description: String {
+            "resourceSpans[\(resource)].scopeSpans[\(scope)].spans[\(span)] (spanId \(spanID.isEmpty ? "none" : spanID), \"\(name)\")"
+        }
+    }
+
+    /// What a request held.
+    public struct Tally: Sendable, Equatable {
+        /// Every span of the request.
+        public var spans = 0
+        /// The GenAI spans among them (each an exchange or an error).
+        public var genAISpans = 0
+    }
+
+    /// Decodes an OTLP/HTTP request body.
+    /// - Throws: ``RecordError`` with the decoder's reason when the bytes are not an
+    ///   `ExportTraceServiceRequest` in `encoding`. Unknown JSON fields are ignored, as OTLP
+    ///   asks of receivers.
+    /// - Complexity: O(n) in the bytes.
+    public static func request(from bytes: UnsafeRawBufferPointer, encoding: Encoding) throws(RecordError) -> Request {
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            if encoding == .protobuf { return Request() }  // an empty message is zero bytes
+            throw RecordError("empty body: an OTLP/JSON request is a JSON object")
+        }
+        // A view of the caller's bytes, not a copy.
+        let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
+        do {
+            switch encoding {
+            case .protobuf:
+                return try Request(serializedBytes: view)
+            case .json:
+                var options = JSONDecodingOptions()
+                options.ignoreUnknownFields = true
+                return try Request(jsonUTF8Bytes: view, options: options)
+            }
+        } catch {
+            let kind = encoding == .json ? "OTLP/JSON" : "OTLP/protobuf"
+            throw RecordError("not an \(kind) ExportTraceServiceRequest (\(error))")
+        }
+    }
+
+    /// Calls `span` with each GenAI span's position and exchange or error, in request order.
+    /// - Complexity: O(attributes) per span.
+    @discardableResult
+    public func forEachSpan(
+        in request: Request, encoding: Encoding, _ span: (Position, Result<Exchange, RecordError>) -> Void
+    ) -> Tally {
+        var tally = Tally()
+        for (r, resourceSpans) in request.resourceSpans.enumerated() {
+            let resourceAttributes = resourceSpans.resource.attributes
+            for (c, scopeSpans) in resourceSpans.scopeSpans.enumerated() {
+                for (i, s) in scopeSpans.spans.enumerated() {
+                    tally.spans += 1
+                    guard s.attributes.contains(where: { $0.key.hasPrefix("gen_ai.") }) else { continue }
+                    tally.genAISpans += 1
+                    let id = Self.hexID(s.spanID, encoding: encoding)
+                    let position = Position(resource: r, scope: c, span: i, spanID: id, name: s.name)
+                    do throws(RecordError) {
+                        var record = try self.record(of: s, spanID: id, resource: resourceAttributes)
+                        let exchange = try record.withUnsafeBufferPointer { bytes throws(RecordError) in try decoder.decode(bytes) }
+                        span(position, .success(exchange))
+                    } catch {
+                        span(position, .failure(error))
+                    }
+                }
+            }
+        }
+        return tally
+    }
+
+    /// The span as a v1 record (JSON bytes).
+    func record(
+        of span: Opentelemetry_Proto_Trace_V1_Span, spanID: String, resource: [Opentelemetry_Proto_Common_V1_KeyValue]
+    ) throws(RecordError) -> [UInt8] {
+        var attributes: [String: Opentelemetry_Proto_Common_V1_AnyValue] = [:]
+        var order: [String] = []
+        for kv in resource + span.attributes {
+            if attributes.updateValue(kv.value, forKey: kv.key) == nil { order.append(kv.key) }
+        }
+        guard span.startTimeUnixNano != 0 else {
+            throw RecordError(field: "startTimeUnixNano", "missing: the span has no start time")
+        }
+        guard let account = accountAttributes.lazy.compactMap({ attributes[$0].flatMap(Self.identifier) }).first else {
+            throw RecordError(field: "account_id",
+                              "the span has none of the account attributes (\(accountAttributes.joined(separator: ", "))) "
+                              + "on itself or its resource")
+        }
+        var w = RecordWriter()
+        w.key("time")
+        w.raw(String(span.startTimeUnixNano))
+        w.key("account_id")
+        JSONLineEncoder.appendString(account, to: &w.out)
+        if span.endTimeUnixNano >= span.startTimeUnixNano, span.endTimeUnixNano != 0, attributes["latency_ms"] == nil {
+            w.key("latency_ms")
+            w.raw(String(Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6))
+        }
+        if attributes["request_id"] == nil, !spanID.isEmpty {
+            w.key("request_id")
+            JSONLineEncoder.appendString(spanID, to: &w.out)
+        }
+        let messages = try Self.messages(attributes["gen_ai.input.messages"], field: "gen_ai.input.messages")
+        if let messages {
+            if attributes["message_count"] == nil {
+                w.key("message_count")
+                w.raw(String(messages.count))
+            }
+            if attributes["prompt"] == nil, let text = messages.lastUserText {
+                w.key("prompt")
+                JSONLineEncoder.appendString(text, to: &w.out)
+            }
+        }
+        if attributes["system"] == nil,
+           let instructions = try Self.messages(attributes["gen_ai.system_instructions"], field: "gen_ai.system_instructions",
+                                                instructions: true),
+           let text = instructions.systemText {
+            w.key("system")
+            JSONLineEncoder.appendString(text, to: &w.out)
+        }
+        for key in order {
+            switch key {
+            case "time", "account_id", "gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages":
+                continue
+            case "gen_ai.usage.prompt_tokens" where attributes["gen_ai.usage.input_tokens"] == nil:
+                w.key("gen_ai.usage.input_tokens")
+            case "gen_ai.usage.completion_tokens" where attributes["gen_ai.usage.output_tokens"] == nil:
+                w.key("gen_ai.usage.output_tokens")
+            default:
+                w.key(key)
+            }
+            Self.appendJSON(attributes[key]!, to: &w.out)
+        }
+        w.out.append(UInt8(ascii: "}"))
+        return w.out
+    }
+
+    /// An attribute value usable as an identifier: a non-empty string, or an integer.
+    static func identifier(_ value: Opentelemetry_Proto_Common_V1_AnyValue) -> String? {
+        switch value.value {
+        case .stringValue(let s): return s.isEmpty ? nil : s
+        case .intValue(let i): return String(i)
+        default: return nil
+        }
+    }
+
+    /// The messages of `gen_ai.input.messages` or `gen_ai.system_instructions`: a JSON
+    /// string (how spans record them) or a structured array.
+    static func messages(
+        _ value: Opentelemetry_Proto_Common_V1_AnyValue?, field: String, instructions: Bool = false
+    ) throws(RecordError) -> ChatMessages? {
+        guard let value else { return nil }
+        var json: [UInt8]
+        switch value.value {
+        case .stringValue(let s): json = Array(s.utf8)
+        case .arrayValue: json = []; appendJSON(value, to: &json)
+        default: throw RecordError(field: field, "should be a JSON string or an array of messages")
+        }
+        return try json.withUnsafeBufferPointer { bytes throws(RecordError) -> ChatMessages in
+            var s = JSONScanner(bytes)
+            s.skipWhitespace()
+            if instructions {
+                // System instructions are a list of parts, not of messages.
+                let (text, _) = try ChatMessages.readContent(&s, field: field, keepText: true)
+                var m = ChatMessages()
+                m.systemText = text
+                return m
+            }
+            return try ChatMessages.read(&s, field: field, keepText: true)
+        }
+    }
+
+    /// A span or trace id as the lowercase hex OTLP/JSON writes. From protobuf the bytes are
+    /// the id; from JSON, swift-protobuf has read the hex text as base64 (proto3's JSON
+    /// mapping for `bytes`), so re-encoding as base64 gives the text back exactly (ids are
+    /// 16 or 32 hex digits, a multiple of 4, so no padding is involved).
+    static func hexID(_ bytes: Data, encoding: Encoding) -> String {
+        switch encoding {
+        case .json: return bytes.base64EncodedString()
+        case .protobuf:
+            let digits = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count * 2)
+            for b in bytes {
+                out.append(digits[Int(b >> 4)])
+                out.append(digits[Int(b & 15)])
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// Appends an attribute value as JSON: strings, booleans, integers and doubles as
+    /// themselves (a non-finite double as a string, which the v1 field then refuses by name),
+    /// arrays and key-value lists as arrays and objects, bytes as base64.
+    static func appendJSON(_ value: Opentelemetry_Proto_Common_V1_AnyValue, to out: inout [UInt8]) {
+        switch value.value {
+        case .stringValue(let s): JSONLineEncoder.appendString(s, to: &out)
+        case .boolValue(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .intValue(let i): out.append(contentsOf: String(i).utf8)
+        case .doubleValue(let d):
+            if d.isFinite { out.append(contentsOf: "\(d)".utf8) } else { JSONLineEncoder.appendString("\(d)", to: &out) }
+        case .arrayValue(let a):
+            out.append(UInt8(ascii: "["))
+            for (i, v) in a.values.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSON(v, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .kvlistValue(let kv):
+            out.append(UInt8(ascii: "{"))
+            for (i, pair) in kv.values.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONLineEncoder.appendString(pair.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendJSON(pair.value, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case .bytesValue(let d): JSONLineEncoder.appendString(d.base64EncodedString(), to: &out)
+        case .stringValueStrindex, .none: out.append(contentsOf: "null".utf8)
+        }
+    }
+}
+
+/// The members of one JSON object, written in order.
+private struct RecordWriter {
+    var out: [UInt8] = [UInt8(ascii: "{")]
+
+    mutating func key(_ name: String) {
+        if out.count > 1 { out.append(UInt8(ascii: ",")) }
+        JSONLineEncoder.appendString(name, to: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+
+    mutating func raw(_ text: String) { out.append(contentsOf: text.utf8) }
+}

@@ -1,0 +1,150 @@
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchStore
+import Foundation
+import Hummingbird
+import NIOCore
+import OpenTelemetryProto
+import SwiftProtobuf
+
+/// `POST /v1/traces`: an OTLP/HTTP trace receiver (ingest role), so an OpenTelemetry SDK or
+/// Collector exports GenAI spans straight to DistillWatch (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+/// = `http://HOST:PORT/v1/traces`, the ingest token in `Authorization: Bearer`).
+///
+/// Follows the OTLP specification's "OTLP/HTTP" section:
+/// - request bodies `application/x-protobuf` or `application/json` (OTLP's JSON Protobuf
+///   Encoding), optionally `Content-Encoding: gzip`; any other type is 415;
+/// - the answer is an `ExportTraceServiceResponse` in the request's encoding; GenAI spans
+///   that cannot be used (no account attribute, a value out of range, …) are counted in
+///   `partial_success.rejected_spans` and the first reasons given in `error_message`, while
+///   the good spans of the request are accepted and durable before the answer;
+/// - a body that is not an `ExportTraceServiceRequest` is 400 with a `google.rpc.Status`;
+///   a store failure is 503, which OTLP exporters retry.
+///
+/// Spans without a `gen_ai.*` attribute are ignored (counted in
+/// `distillwatch_otlp_spans_total{result="ignored"}`). The mapping is ``OTLPTraceReader``'s;
+/// the account attributes are `otlp_account_attributes`. The limit is `max_ingest_body_bytes`,
+/// for the body as sent and again once inflated.
+struct OpenTelemetryRoutes {
+    let state: ServerState
+
+    func build() -> RouteCollection<DistillWatchRequestContext> {
+        let routes = RouteCollection(context: DistillWatchRequestContext.self)
+        routes.add(middleware: RequireRole(.ingest))
+        routes.post("traces") { request, _ in try await traces(request) }
+        return routes
+    }
+
+    func traces(_ request: Request) async throws -> Response {
+        let start = ContinuousClock.now
+        defer { state.metrics.duration("otlp_traces", since: start) }
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let encoding: OTLPTraceReader.Encoding
+        switch contentType {
+        case "application/x-protobuf": encoding = .protobuf
+        case "application/json": encoding = .json
+        default:
+            return Self.failure(.unsupportedMediaType, encoding: .json,
+                                "Content-Type \"\(contentType)\" is not an OTLP/HTTP encoding: send application/x-protobuf or application/json")
+        }
+        let limit = state.configuration.maxIngestBodyBytes
+        let sent = try await request.collectBody(limit: limit, setting: "max_ingest_body_bytes")
+        let contentEncoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
+        var inflated: [UInt8]?
+        switch contentEncoding {
+        case "identity", "":
+            break
+        case "gzip", "x-gzip":
+            do {
+                inflated = try sent.withUnsafeReadableBytes { raw throws(GzipBody.Failure) in try GzipBody.inflate(raw, limit: limit) }
+            } catch {
+                return Self.failure(error.tooLarge ? .contentTooLarge : .badRequest, encoding: encoding,
+                                    error.tooLarge ? "\(error.description) (the server's max_ingest_body_bytes)" : error.description)
+            }
+        default:
+            return Self.failure(.unsupportedMediaType, encoding: encoding,
+                                "Content-Encoding \"\(contentEncoding)\" is not supported: send gzip or no encoding")
+        }
+        let decoded: Result<OTLPTraceReader.Request, RecordError>
+        if let inflated {
+            decoded = inflated.withUnsafeBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
+        } else {
+            decoded = sent.withUnsafeReadableBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
+        }
+        let exportRequest: OTLPTraceReader.Request
+        switch decoded {
+        case .success(let r): exportRequest = r
+        case .failure(let error): return Self.failure(.badRequest, encoding: encoding, error.reason)
+        }
+
+        let reader = OTLPTraceReader(accountAttributes: state.configuration.otlpAccountAttributes,
+                                     decoder: state.decoder.exchanges)
+        var batch = IngestRoutes.Batch()
+        var reasons: [String] = []
+        let tally = reader.forEachSpan(in: exportRequest, encoding: encoding) { position, result in
+            switch result {
+            case .success(let exchange):
+                let e = exchange.withoutText
+                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
+            case .failure(let error):
+                batch.rejectedCount += 1
+                if reasons.count < Self.reasonsListed { reasons.append("\(position): \(error)") }
+            }
+        }
+        if !batch.events.isEmpty {
+            do {
+                _ = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, at: state.clock.now())
+            } catch {
+                return Self.failure(.serviceUnavailable, encoding: encoding,
+                                    "cannot store the spans (nothing was accepted; retry): \(error)")
+            }
+        }
+        state.metrics.exchangesAccepted.increment(by: batch.events.count)
+        state.metrics.exchangesRejected.increment(by: batch.rejectedCount)
+        state.metrics.countSpans(accepted: batch.events.count, rejected: batch.rejectedCount,
+                                 ignored: tally.spans - tally.genAISpans)
+
+        var response = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
+        if batch.rejectedCount > 0 {
+            response.partialSuccess.rejectedSpans = Int64(batch.rejectedCount)
+            var message = reasons.joined(separator: "; ")
+            if batch.rejectedCount > reasons.count { message += "; and \(batch.rejectedCount - reasons.count) more" }
+            response.partialSuccess.errorMessage = message
+        }
+        return Self.answer(response, status: .ok, encoding: encoding)
+    }
+
+    /// How many rejected spans `error_message` describes.
+    static let reasonsListed = 5
+
+    /// A `google.rpc.Status` answer (OTLP/HTTP "Failures").
+    static func failure(_ status: HTTPResponse.Status, encoding: OTLPTraceReader.Encoding, _ message: String) -> Response {
+        var body = Google_Rpc_Status()
+        // google.rpc.Code: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
+        switch status {
+        case .contentTooLarge: body.code = 8
+        case .serviceUnavailable: body.code = 14
+        default: body.code = 3
+        }
+        body.message = message
+        return answer(body, status: status, encoding: encoding)
+    }
+
+    static func answer(_ message: some SwiftProtobuf.Message, status: HTTPResponse.Status,
+                       encoding: OTLPTraceReader.Encoding) -> Response {
+        let bytes: [UInt8]
+        let type: String
+        switch encoding {
+        case .protobuf:
+            bytes = (try? message.serializedBytes()) ?? []
+            type = "application/x-protobuf"
+        case .json:
+            bytes = (try? message.jsonUTF8Bytes()) ?? Array("{}".utf8)
+            type = "application/json"
+        }
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bytes)
+        return Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: buffer))
+    }
+}
