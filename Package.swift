@@ -71,6 +71,8 @@ let package = Package(
             dependencies: [
                 "DistillWatchCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "OpenTelemetryProto", "CZlib",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // The live decision server: Hummingbird application, routes, auth, metrics.
@@ -111,6 +113,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "OpenTelemetryProto", "CZlib",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(

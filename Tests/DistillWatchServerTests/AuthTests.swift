@@ -15,6 +15,7 @@ import Testing
         "POST /v1/decide": ("/v1/decide", #"{"account_id":"a"}"#, [.decide]),
         "POST /beta/litellm_basic_guardrail_api": ("/beta/litellm_basic_guardrail_api", #"{"input_type":"request","request_data":{}}"#, [.decide]),
         "POST /v1/litellm/logs": ("/v1/litellm/logs", #"{"startTime":1795000000,"metadata":{"user_api_key_team_id":"t"}}"#, [.ingest]),
+        "POST /v1/traces": ("/v1/traces", #"{"resourceSpans":[]}"#, [.ingest]),
         "GET /v1/accounts/{id}": ("/v1/accounts/a", "", [.analyst]),
         "POST /v1/accounts/{id}/label": ("/v1/accounts/a/label", #"{"label":"legitimate"}"#, [.analyst]),
         "GET /v1/campaigns": ("/v1/campaigns", "", [.analyst]),
@@ -42,7 +43,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 17)
+        #expect(mounted.count == 18)
     }
 
     @Test(arguments: Mode.allCases)

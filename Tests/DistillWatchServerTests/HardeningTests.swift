@@ -199,6 +199,9 @@ import Testing
         "POST /v1/litellm/logs": #"""
             [{"startTime":1772409700.5,"litellm_call_id":"call-leak-1","metadata":{"user_api_key_team_id":"acct-leak-1","user_api_key_user_email":"CANARY-EMAIL-16","requester_metadata":{"headers":{"x-note":"CANARY-HEADER-17"}}},"messages":[{"role":"system","content":"CANARY-LOG-SYSTEM-18"},{"role":"user","content":[{"type":"text","text":"CANARY-LOG-PROMPT-19"}]}],"response":{"choices":[{"finish_reason":"stop","message":{"content":"CANARY-LOG-RESPONSE-20"}}]},"model_parameters":{"temperature":1,"tools":[{"function":{"description":"CANARY-TOOL-21"}}]},"error_str":"CANARY-ERROR-22"}]
             """#,
+        "POST /v1/traces": #"""
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"user.id","value":{"stringValue":"acct-leak-1"}}]},"scopeSpans":[{"spans":[{"spanId":"3333333333333333","name":"CANARY-SPAN-23","startTimeUnixNano":"1772409700000000000","endTimeUnixNano":"1772409701000000000","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"m"}},{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"CANARY-OTLP-PROMPT-24\"}]}]"}},{"key":"gen_ai.output.messages","value":{"stringValue":"CANARY-OTLP-OUTPUT-25"}},{"key":"prompt","value":{"stringValue":"CANARY-OTLP-PROMPT-26"}},{"key":"note","value":{"stringValue":"CANARY-OTLP-27"}}]}]}]}]}
+            """#,
         "POST /v1/accounts/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-14"}"#,
         "POST /v1/campaigns/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-15"}"#,
         "POST /v1/flush": "",
@@ -214,10 +217,13 @@ import Testing
             var outputs: [String] = []
             for route in readers.sorted() {
                 let path = String(route.dropFirst("POST ".count)).replacingOccurrences(of: "{id}", with: "acct-leak-1")
-                let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("/v1/accounts") && !route.contains("label")
+                let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("traces")
+                    || route.contains("/v1/accounts") && !route.contains("label")
                     ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
-                let r = try await client.post(path, token, Self.canaryBodies[route] ?? "")
+                let r = try await client.post(path, token, Self.canaryBodies[route] ?? "",
+                                              headers: route.contains("traces") ? [.contentType: "application/json"] : [:])
                 #expect(r.status.code < 500, "\(route): \(r.text)")
+                if route.contains("traces") { #expect(r.status == .ok && !r.text.contains("rejected"), "\(r.text)") }
                 outputs.append(r.text)
             }
             for path in ["/v1/report?all=true", "/v1/accounts/acct-leak-1", "/v1/accounts/acct-leak-3", "/v1/decisions",
@@ -226,7 +232,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 8)
+        #expect(readers.count == 9)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }
