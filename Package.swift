@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // OTLP/HTTP traces (protobuf and JSON): the messages generated from opentelemetry-proto.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // SHA-256 of client API keys seen by the Envoy ext_authz check (no key is stored).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure detection core: records, signals, policy, engine, report model. No I/O.
@@ -56,6 +58,7 @@ let package = Package(
             dependencies: [
                 "DistillWatchCore", "CZlib", "OpenTelemetryProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Synchronization
@@ -75,7 +76,9 @@ func assembleServer(
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger)
 
     let router = Router(context: DistillWatchRequestContext.self)
-    router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens)))
+    router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens),
+                                                envoyPrefix: configuration.envoyPathPrefix,
+                                                envoyKeyHeader: HTTPField.Name(configuration.envoyKeyHeader) ?? BearerAuthMiddleware.apiKey))
     router.add(middleware: RouteNotFoundMiddleware())
     let operations = OperationsRoutes(state: state)
     operations.addHealth(to: router)
@@ -86,6 +89,7 @@ func assembleServer(
     router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
     router.addRoutes(LiteLLMLogRoutes(state: state).build(), atPath: "/v1/litellm")
     router.addRoutes(OpenTelemetryRoutes(state: state).build(), atPath: "/v1")
+    EnvoyExtAuthzRoutes(state: state).build(on: router)
     return (router, state)
 }
 

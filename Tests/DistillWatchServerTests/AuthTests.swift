@@ -9,7 +9,31 @@ import Testing
     /// The role matrix: for each route the router mounts ("METHOD /path" as Hummingbird
     /// describes it), a concrete path and body to call it with, and the roles allowed.
     /// ``theMatrixCoversEveryRouteTheRouterMounts`` fails when a route is missing here.
-    static let matrix: [String: (path: String, body: String, roles: Set<Role>)] = [
+    static let matrix: [String: (path: String, body: String, roles: Set<Role>)] = envoyRows.merging(fixedRows) { a, _ in a }
+
+    /// Envoy's ext_authz checks: every method Envoy forwards, under the prefix and under
+    /// `/v1/decide/`.
+    static let envoyRows: [String: (path: String, body: String, roles: Set<Role>)] = {
+        var rows: [String: (path: String, body: String, roles: Set<Role>)] = [:]
+        for method in EnvoyExtAuthzRoutes.methods {
+            for (route, path) in [("/distillwatch", "/distillwatch"), ("/distillwatch/**", "/distillwatch/v1/chat/completions"),
+                                  ("/v1/decide/**", "/v1/decide/v1/messages")] {
+                rows["\(method) \(route)"] = (path, method == .post ? #"{"model":"m","messages":[]}"# : "", [.decide])
+            }
+        }
+        return rows
+    }()
+
+    /// Envoy's check paths take DistillWatch's token in x-api-key; every other route in
+    /// `Authorization: Bearer`.
+    static func credential(_ path: String, _ value: String) -> HTTPFields {
+        if path.hasPrefix("/distillwatch") || path.hasPrefix("/v1/decide/") {
+            return [HTTPField.Name("x-api-key")!: value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : value]
+        }
+        return [.authorization: value]
+    }
+
+    static let fixedRows: [String: (path: String, body: String, roles: Set<Role>)] = [
         "POST /v1/exchanges": ("/v1/exchanges", #"{"time":"2026-04-01T00:00:00Z","account_id":"a"}"#, [.ingest]),
         "POST /v1/accounts": ("/v1/accounts", #"{"account_id":"a","tier":"free"}"#, [.ingest]),
         "POST /v1/decide": ("/v1/decide", #"{"account_id":"a"}"#, [.decide]),
@@ -43,7 +67,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 18)
+        #expect(mounted.count == 18 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)
@@ -55,15 +79,16 @@ import Testing
             for (method, path, body, _) in try await Self.endpoints() {
                 let r = try await client.execute(uri: path, method: method, body: .init(string: body))
                 #expect(r.status == .unauthorized, "\(method) \(path)")
-                #expect(r.errorMessage.contains("missing bearer token"), "\(path): \(r.text)")
+                #expect(r.errorMessage.contains("missing bearer token") || r.errorMessage.contains("missing DistillWatch token in x-api-key"),
+                        "\(path): \(r.text)")
                 #expect(r.headers[.wwwAuthenticate] == "Bearer")
                 let wrong = try await client.execute(uri: path, method: method,
-                                                     headers: [.authorization: "Bearer not-a-configured-token-at-all"],
+                                                     headers: Self.credential(path, "Bearer not-a-configured-token-at-all"),
                                                      body: .init(string: body))
                 #expect(wrong.status == .unauthorized, "\(method) \(path) with a wrong token")
                 #expect(wrong.errorMessage == "unknown token")
                 let basic = try await client.execute(uri: path, method: method,
-                                                     headers: [.authorization: "Basic \(Secret.all)"], body: .init(string: body))
+                                                     headers: Self.credential(path, "Basic \(Secret.all)"), body: .init(string: body))
                 #expect(basic.status == .unauthorized, "\(method) \(path) with Basic")
             }
             // Unknown paths are 401 too: nothing reveals what exists to a caller without a token.
@@ -80,7 +105,7 @@ import Testing
         try await withServer(mode) { client in
             for (method, path, body, allowed) in endpoints {
                 for (role, secret) in tokens {
-                    let r = try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(secret)"],
+                    let r = try await client.execute(uri: path, method: method, headers: Self.credential(path, "Bearer \(secret)"),
                                                      body: .init(string: body))
                     if allowed.contains(role) {
                         #expect(r.status != .forbidden && r.status != .unauthorized, "\(role) \(method) \(path): \(r.status)")
@@ -90,7 +115,7 @@ import Testing
                     }
                 }
                 // A token with every role reaches every endpoint.
-                let r = try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(Secret.all)"],
+                let r = try await client.execute(uri: path, method: method, headers: Self.credential(path, "Bearer \(Secret.all)"),
                                                  body: .init(string: body))
                 #expect(r.status != .forbidden && r.status != .unauthorized, "ops \(method) \(path)")
             }

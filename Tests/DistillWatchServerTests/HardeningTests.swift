@@ -187,7 +187,14 @@ import Testing
     /// For every route that takes a body (read from the router, so a reader added later
     /// must be listed here or this fails), a body whose every text-carrying or unknown
     /// field holds a canary. Analyst label notes are the analyst's own words and are kept.
-    static let canaryBodies: [String: String] = [
+    static let canaryBodies: [String: String] = envoyCanaryBodies.merging(fixedCanaryBodies) { a, _ in a }
+
+    /// What Envoy forwards to its check, body included (`with_request_body`).
+    static let envoyCanaryBodies: [String: String] = Dictionary(uniqueKeysWithValues: ["/distillwatch", "/distillwatch/**", "/v1/decide/**"].map {
+        ("POST \($0)", #"{"model":"m","system":[{"type":"text","text":"CANARY-ENVOY-SYSTEM-28"}],"messages":[{"role":"user","content":"CANARY-ENVOY-PROMPT-29"}],"metadata":{"note":"CANARY-ENVOY-30"}}"#)
+    })
+
+    static let fixedCanaryBodies: [String: String] = [
         "POST /v1/exchanges": #"""
             {"time":"2026-03-02T00:01:00Z","account_id":"acct-leak-1","prompt":"CANARY-PROMPT-1","system":"CANARY-SYSTEM-2","response":"CANARY-RESPONSE-3","messages":[{"role":"user","content":"CANARY-MESSAGES-4"}],"input":"CANARY-INPUT-5","metadata":{"text":"CANARY-META-6"}}
             {"time":"2026-03-02T00:01:01Z","account_id":"acct-leak-2","completion":"CANARY-COMPLETION-7","prompt":null}
@@ -220,8 +227,11 @@ import Testing
                 let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("traces")
                     || route.contains("/v1/accounts") && !route.contains("label")
                     ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
-                let r = try await client.post(path, token, Self.canaryBodies[route] ?? "",
-                                              headers: route.contains("traces") ? [.contentType: "application/json"] : [:])
+                let envoy = path.hasPrefix("/distillwatch") || path.hasPrefix("/v1/decide/")
+                let r = try await client.post(path, envoy ? nil : token, Self.canaryBodies[route] ?? "",
+                                              headers: route.contains("traces") ? [.contentType: "application/json"]
+                                                  : envoy ? [HTTPField.Name("x-api-key")!: Secret.decide, HTTPField.Name("x-account-id")!: "acct-leak-1"] : [:])
+                if envoy { #expect(r.status == .ok, "\(route): \(r.text)") }
                 #expect(r.status.code < 500, "\(route): \(r.text)")
                 if route.contains("traces") { #expect(r.status == .ok && !r.text.contains("rejected"), "\(r.text)") }
                 outputs.append(r.text)
@@ -232,7 +242,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 9)
+        #expect(readers.count == 12)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }

@@ -7,13 +7,30 @@ import Hummingbird
 /// The token comes in `Authorization: Bearer <secret>` or, for LiteLLM's Generic Guardrail
 /// API (which sends its `api_key` that way), `x-api-key: <secret>`. A missing or unknown
 /// token is 401; a known token without the route's role is 403.
+///
+/// On Envoy's ext_authz check paths (see ``EnvoyExtAuthzRoutes``) the token is read from
+/// the configured key header only: there `Authorization` is the client's own credential,
+/// which Envoy always forwards.
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = DistillWatchRequestContext
     let tokens: TokenTable
+    /// Envoy's check paths start with this (`envoy_path_prefix`) or with `/v1/decide/`.
+    var envoyPrefix: String = "/distillwatch"
+    /// The header Envoy puts DistillWatch's token in (`envoy_key_header`).
+    var envoyKeyHeader: HTTPField.Name = BearerAuthMiddleware.apiKey
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" { return try await next(request, context) }
-        guard let presented = Self.presentedSecret(request) else {
+        let path = request.uri.path
+        let fromEnvoy = path.hasPrefix("/v1/decide/") || path == envoyPrefix || path.hasPrefix(envoyPrefix + "/")
+        let secret = fromEnvoy ? request.headers[envoyKeyHeader].flatMap { $0.isEmpty ? nil : Substring($0) }
+            : Self.presentedSecret(request)
+        guard let presented = secret else {
+            if fromEnvoy {
+                throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"],
+                                message: "missing DistillWatch token in \(envoyKeyHeader.canonicalName): add it with Envoy's "
+                                    + "authorization_request.headers_to_add (the client's Authorization is the client's own key)")
+            }
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"],
                             message: "missing bearer token: send Authorization: Bearer <token>")
         }

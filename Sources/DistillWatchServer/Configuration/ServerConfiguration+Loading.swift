@@ -22,6 +22,9 @@ extension ServerConfiguration {
     /// litellm_refuse_at: block            # or throttle, review
     /// max_guardrail_body_bytes: 67108864
     /// otlp_account_attributes: [user.id, enduser.id]
+    /// envoy_path_prefix: /distillwatch    # Envoy ext_authz http_service.path_prefix
+    /// envoy_account_header: x-account-id
+    /// envoy_key_header: x-api-key
     /// tokens:
     ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}
     ///   - {name: pipeline, roles: [ingest], secret: "..."}
@@ -92,6 +95,9 @@ extension ServerConfiguration {
             case "otlp_account_attributes":
                 guard let v = value as? [String] else { throw fail(key, "should be a list of attribute names") }
                 otlpAccountAttributes = v
+            case "envoy_path_prefix", "envoy_account_header", "envoy_key_header":
+                guard let v = value as? String else { throw fail(key, "should be a string") }
+                if key == "envoy_path_prefix" { envoyPathPrefix = v } else if key == "envoy_account_header" { envoyAccountHeader = v } else { envoyKeyHeader = v }
             case "max_guardrail_body_bytes":
                 guard let v = value as? Int else { throw fail(key, "should be an integer") }
                 maxGuardrailBodyBytes = v
@@ -135,7 +141,8 @@ extension ServerConfiguration {
     /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
     /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
-    /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `LOG_LEVEL`.
+    /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `ENVOY_PATH_PREFIX`, `ENVOY_ACCOUNT_HEADER`,
+    /// `ENVOY_KEY_HEADER`, `LOG_LEVEL`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
             environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
@@ -188,6 +195,9 @@ extension ServerConfiguration {
         if let v = value("OTLP_ACCOUNT_ATTRIBUTES") {
             otlpAccountAttributes = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
+        if let v = value("ENVOY_PATH_PREFIX") { envoyPathPrefix = v }
+        if let v = value("ENVOY_ACCOUNT_HEADER") { envoyAccountHeader = v }
+        if let v = value("ENVOY_KEY_HEADER") { envoyKeyHeader = v }
         if let v = value("LOG_LEVEL") { logLevel = v }
     }
 
@@ -213,7 +223,7 @@ extension ServerConfiguration {
     public static let fileKeys = [
         "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
         "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "audit_queue_capacity",
-        "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "capture_text",
+        "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens",
     ]
 }

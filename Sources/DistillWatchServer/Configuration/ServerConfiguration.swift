@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchStore
+import HTTPTypes
 
 /// Everything `distillwatch serve` is configured with. Built from defaults, then an
 /// optional YAML file, then `DISTILLWATCH_*` environment variables, then flags (each
@@ -57,6 +58,15 @@ public struct ServerConfiguration: Sendable {
     /// Span or resource attributes naming the account of an OTLP GenAI span, tried in order
     /// (``OTLPTraceReader``): `user.id`, then `enduser.id`.
     public var otlpAccountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes
+    /// Where Envoy's ext_authz `http_service.path_prefix` points: checks arrive at this
+    /// prefix + the client's path (``EnvoyExtAuthzRoutes``).
+    public var envoyPathPrefix = "/distillwatch"
+    /// The header naming the account in Envoy's check requests (set by the gateway's
+    /// authentication and let through by `allowed_headers`); without it, each client API key
+    /// is an account.
+    public var envoyAccountHeader = "x-account-id"
+    /// The header Envoy adds DistillWatch's `decide` token in (`headers_to_add`).
+    public var envoyKeyHeader = "x-api-key"
     /// Materialise prompt and response text while decoding; off by default. Text is never
     /// stored either way: the event log keeps exchanges without text, with their sketches.
     public var captureText = false
@@ -90,6 +100,18 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
         guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
+        guard envoyPathPrefix.hasPrefix("/"), envoyPathPrefix.count > 1, !envoyPathPrefix.hasSuffix("/"),
+              !envoyPathPrefix.contains("*"), !envoyPathPrefix.contains(":"),
+              !["/v1", "/beta", "/metrics", "/healthz"].contains(where: { envoyPathPrefix == $0 || envoyPathPrefix.hasPrefix($0 + "/") }) else {
+            throw ConfigurationError("envoy_path_prefix \"\(envoyPathPrefix)\": should be a path such as /distillwatch, "
+                                     + "outside /v1, /beta, /metrics and /healthz, without a trailing slash")
+        }
+        for (name, value) in [("envoy_account_header", envoyAccountHeader), ("envoy_key_header", envoyKeyHeader)] {
+            guard HTTPField.Name(value) != nil else { throw ConfigurationError("\(name) \"\(value)\": not a header name") }
+        }
+        guard envoyKeyHeader.lowercased() != "authorization" else {
+            throw ConfigurationError("envoy_key_header: authorization carries the client's own key; use a header of DistillWatch's own, such as x-api-key")
+        }
         guard !otlpAccountAttributes.isEmpty, !otlpAccountAttributes.contains(where: { $0.isEmpty }) else {
             throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
         }

@@ -54,7 +54,13 @@ final class ServerMetrics: Sendable {
     let mergedExchanges: MGauge
     let duplicateExchanges: MGauge
 
-    static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs", "otlp_traces"]
+    static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs", "otlp_traces", "envoy"]
+
+    /// What an Envoy check was: it named an account or not, and its request was learned.
+    enum EnvoyCheck: String, CaseIterable { case identified, unidentified, learned }
+    private let envoyCheckCounters: [EnvoyCheck: MCounter]
+
+    func envoyChecks(_ kind: EnvoyCheck) { envoyCheckCounters[kind]?.increment() }
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -70,7 +76,7 @@ final class ServerMetrics: Sendable {
         accountsAccepted = MCounter(label: "distillwatch_account_records_total", dimensions: [("result", "accepted")], factory: factory)
         accountsRejected = MCounter(label: "distillwatch_account_records_total", dimensions: [("result", "rejected")], factory: factory)
         var decisions: [String: [Verdict: MCounter]] = [:]
-        for endpoint in ["decide", "litellm"] {
+        for endpoint in ["decide", "litellm", "envoy"] {
             for v in Verdict.allCases {
                 decisions[endpoint, default: [:]][v] = MCounter(
                     label: "distillwatch_decisions_total", dimensions: [("endpoint", endpoint), ("verdict", v.rawValue)], factory: factory)
@@ -99,6 +105,9 @@ final class ServerMetrics: Sendable {
         guardrailIdentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "identified")], factory: factory)
         guardrailUnidentified = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "unidentified")], factory: factory)
         guardrailLearned = MCounter(label: "distillwatch_litellm_guardrail_calls_total", dimensions: [("result", "learned")], factory: factory)
+        envoyCheckCounters = Dictionary(uniqueKeysWithValues: EnvoyCheck.allCases.map {
+            ($0, MCounter(label: "distillwatch_envoy_checks_total", dimensions: [("result", $0.rawValue)], factory: factory))
+        })
         otlpSpans = Dictionary(uniqueKeysWithValues: ["accepted", "rejected", "ignored"].map {
             ($0, MCounter(label: "distillwatch_otlp_spans_total", dimensions: [("result", $0)], factory: factory))
         })

@@ -23,7 +23,17 @@ struct DecisionRoutes {
         let start = ContinuousClock.now
         defer { state.metrics.duration("decide", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
-        let ask = try decodeJSON(DecideRequest.self, from: body)
+        let ask: DecideRequest
+        do {
+            ask = try decodeJSON(DecideRequest.self, from: body)
+        } catch let error as HTTPError where error.body?.contains("account_id") == true {
+            // An LLM request body sent here is Envoy's ext_authz pointed at the exact path.
+            let looksForwarded = body.readableBytesView.count < 1 << 20
+                && (String(buffer: body).contains("\"messages\"") || String(buffer: body).contains("\"model\""))
+            guard looksForwarded else { throw error }
+            throw HTTPError(.badRequest, message: (error.body ?? "") + " (this looks like a client's request forwarded by Envoy's ext_authz: "
+                + "set http_service.path_prefix to \(state.configuration.envoyPathPrefix) or /v1/decide, so that the client's path follows it)")
+        }
         guard !ask.accountID.isEmpty else { throw HTTPError(.badRequest, message: "field \"account_id\": is empty") }
         let live = state.engine.decide(ask.accountID)
         let response = DecideResponse(ask.accountID, live)

@@ -1,0 +1,141 @@
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchStore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// Envoy's external authorization filter as an HTTP service (`ext_authz` with
+/// `http_service`; Envoy API `envoy.extensions.filters.http.ext_authz.v3`): Envoy sends each
+/// client request, method and headers unchanged, to `envoy_path_prefix` (default
+/// `/distillwatch`) + the client's path, and serves it only if DistillWatch answers 200.
+/// `POST /v1/decide/<client path>` is the same check, for a `path_prefix` of `/v1/decide`.
+///
+/// - Authentication: Envoy adds DistillWatch's `decide` token in its own header
+///   (`envoy_key_header`, default `x-api-key`, through `authorization_request.headers_to_add`,
+///   which replaces a client header of that name). The client's `Authorization`, which
+///   Envoy always forwards, is the client's credential and is never read as DistillWatch's.
+/// - The account: ``EnvoyCheckRequest`` (the `envoy_account_header`, else the client's API
+///   key's digest).
+/// - The answer: 200 for `allow` and `review`, 429 with `retry-after` for `throttle`, 403
+///   for `block`; each carries `x-distillwatch-verdict`, `-score` and `-account` (let
+///   through to the upstream with `allowed_upstream_headers`, or to the client with
+///   `allowed_client_headers`), and a denial has an OpenAI-style JSON error body. A request
+///   naming no account is allowed, counted in
+///   `distillwatch_envoy_checks_total{result="unidentified"}` and audited.
+/// - Learned: like a LiteLLM guardrail call, the request (without its answer) is appended
+///   to the log after the answer is sent, so an ext_authz-only deployment learns.
+///
+/// The body limit is `max_guardrail_body_bytes` (Envoy's `max_request_bytes` should be at
+/// most that, with `allow_partial_message: true`).
+struct EnvoyExtAuthzRoutes {
+    let state: ServerState
+
+    /// Methods Envoy forwards as they come.
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+
+    func build(on router: Router<DistillWatchRequestContext>) {
+        let prefix = state.configuration.envoyPathPrefix
+        for path in [prefix, prefix + "/**", "/v1/decide/**"] {
+            let group = router.group(RouterPath(path)).add(middleware: RequireRole(.decide))
+            for method in Self.methods {
+                group.on("", method: method) { request, context in try await check(request, context: context) }
+            }
+        }
+    }
+
+    func check(_ request: Request, context: DistillWatchRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        defer { state.metrics.duration("envoy", since: start) }
+        let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
+        var headers: [String: String] = [:]
+        for field in request.headers where headers[field.name.canonicalName] == nil {
+            headers[field.name.canonicalName] = field.value
+        }
+        let path = request.uri.path
+        let prefix = path.hasPrefix("/v1/decide/") ? "/v1/decide" : state.configuration.envoyPathPrefix
+        let naming = EnvoyCheckRequest.Naming(accountHeader: state.configuration.envoyAccountHeader,
+                                              keyHeader: state.configuration.envoyKeyHeader)
+        let keepText = state.configuration.sketcher != nil
+        let checked = body.withUnsafeReadableBytes { raw in
+            EnvoyCheckRequest(path: path, prefix: prefix, headers: headers, body: raw.bindMemory(to: UInt8.self),
+                              naming: naming, keepText: keepText)
+        }
+        let now = state.clock.now()
+        guard let accountID = checked.accountID else {
+            state.metrics.envoyChecks(.unidentified)
+            state.audit.record(DecisionAuditEntry(
+                at: now, accountID: "", verdict: .allow, score: 0,
+                reasons: ["unidentified: no \(naming.accountHeader) header and no client API key in authorization"],
+                endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID), always: true)
+            return Response(status: .ok, headers: [Self.verdictHeader: "unidentified"])
+        }
+        state.metrics.envoyChecks(.identified)
+        let live = state.engine.decide(accountID)
+        let verdict = live.decision.verdict
+        state.metrics.decided(verdict, endpoint: "envoy")
+        let score = rounded4(live.decision.score)
+        state.audit.record(DecisionAuditEntry(
+            at: now, accountID: accountID, verdict: verdict, score: score, reasons: live.reasons.map(\.kind.rawValue),
+            endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID))
+        learn(checked, at: now)
+
+        var answer: HTTPFields = [
+            Self.verdictHeader: verdict.rawValue, Self.scoreHeader: "\(score)", Self.accountHeader: accountID,
+        ]
+        if let campaign = live.decision.campaign { answer[Self.campaignHeader] = "campaign-\(campaign)" }
+        switch verdict {
+        case .allow, .review:
+            return Response(status: .ok, headers: answer)
+        case .throttle, .block:
+            var reason = "DistillWatch: account \(accountID) is \(verdict == .block ? "blocked" : "throttled")"
+            if live.label == .confirmedAttack {
+                reason += " (confirmed by an analyst)"
+            } else {
+                let signals = live.reasons.prefix(3).map(\.kind.rawValue).joined(separator: ", ")
+                reason += " (score \(score)\(signals.isEmpty ? "" : ": " + signals))"
+            }
+            answer[.contentType] = "application/json"
+            if verdict == .throttle { answer[.retryAfter] = "60" }
+            let error = EnvoyDenial(error: .init(message: reason, type: verdict == .block ? "distillwatch_blocked" : "distillwatch_throttled",
+                                                 code: verdict.rawValue))
+            var buffer = ByteBuffer()
+            buffer.writeBytes((try? JSONEncoder().encode(error)) ?? Data())
+            return Response(status: verdict == .block ? .forbidden : .tooManyRequests, headers: answer,
+                            body: .init(byteBuffer: buffer))
+        }
+    }
+
+    /// Appends the request to the log and applies it without holding up the answer.
+    private func learn(_ checked: EnvoyCheckRequest, at time: Timestamp) {
+        guard let exchange = checked.exchange(at: time, sketcher: state.configuration.sketcher)?.withoutText else { return }
+        let state = self.state
+        state.metrics.envoyChecks(.learned)
+        Task {
+            do {
+                _ = try await state.ingestor.commit(
+                    events: [NewEvent(kind: .exchange, subject: exchange.accountID, payload: EventDecoder.storedForm(of: exchange))],
+                    inputs: [.exchange(exchange)], at: time)
+            } catch {
+                state.logger.error("Envoy check \(checked.requestID ?? "without x-request-id"): not learned: \(error)")
+            }
+        }
+    }
+
+    static let verdictHeader = HTTPField.Name("x-distillwatch-verdict")!
+    static let scoreHeader = HTTPField.Name("x-distillwatch-score")!
+    static let accountHeader = HTTPField.Name("x-distillwatch-account")!
+    static let campaignHeader = HTTPField.Name("x-distillwatch-campaign")!
+}
+
+/// The body of a denial, in the shape OpenAI-compatible clients parse.
+struct EnvoyDenial: Encodable {
+    struct Detail: Encodable {
+        var message: String
+        var type: String
+        var code: String
+    }
+
+    var error: Detail
+}
