@@ -13,6 +13,10 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     /// OpenTelemetry file exporters write them; each GenAI span is an exchange
     /// (``OTLPTraceReader``).
     case otlp
+    /// OpenAI Batch API output files (``OpenAIBatchReader``).
+    case openaiBatch = "openai-batch"
+    /// Helicone request exports, one request per line (``HeliconeExportReader``).
+    case helicone
 
     public var description: String { rawValue }
 }
@@ -24,6 +28,8 @@ public enum TrafficLineDecoder: Sendable {
     case v1(ExchangeLineDecoder)
     case litellm(StandardLoggingPayloadDecoder)
     case otlp(OTLPTraceReader)
+    case openaiBatch(OpenAIBatchReader)
+    case helicone(HeliconeExportReader)
 
     /// The decoder of `format` with the ingest options' text and sketch settings.
     public init(_ format: InputFormat, options: IngestOptions, gateways: GatewayOptions = GatewayOptions()) {
@@ -34,6 +40,10 @@ public enum TrafficLineDecoder: Sendable {
             self = .litellm(StandardLoggingPayloadDecoder(
                 identity: gateways.litellmIdentity, captureText: options.captureText, sketcher: options.sketcher))
         case .otlp: self = .otlp(OTLPTraceReader(accountAttributes: gateways.otlpAccountAttributes, decoder: v1))
+        case .openaiBatch:
+            self = .openaiBatch(OpenAIBatchReader(accountID: gateways.openaiBatchAccount, batchID: gateways.openaiBatchID,
+                                                  requests: gateways.openaiBatchRequests, decoder: v1))
+        case .helicone: self = .helicone(HeliconeExportReader(decoder: v1))
         }
     }
 
@@ -43,6 +53,8 @@ public enum TrafficLineDecoder: Sendable {
         case .v1(let d): return d.sketcher != nil
         case .litellm(let d): return d.sketcher != nil
         case .otlp(let r): return r.decoder.sketcher != nil
+        case .openaiBatch(let r): return r.decoder.sketcher != nil
+        case .helicone(let r): return r.decoder.sketcher != nil
         }
     }
 
@@ -65,6 +77,10 @@ public enum TrafficLineDecoder: Sendable {
                     malformed(error)
                 }
             }
+        case .openaiBatch(let reader):
+            do throws(RecordError) { exchange(try reader.decode(line)) } catch { malformed(error) }
+        case .helicone(let reader):
+            do throws(RecordError) { exchange(try reader.decode(line)) } catch { malformed(error) }
         case .otlp(let reader):
             let request: OTLPTraceReader.Request
             do throws(RecordError) {
@@ -92,17 +108,28 @@ public struct GatewayOptions: Sendable {
     public var litellmIdentity: LiteLLMIdentity
     /// OTLP: the span attributes naming the account (`--otlp-account-attribute`).
     public var otlpAccountAttributes: [String]
+    /// OpenAI Batch: the account of the batch's requests (`--openai-batch-account`).
+    public var openaiBatchAccount: String?
+    /// OpenAI Batch: the batch's id (`--openai-batch-id`); `scan` uses the file's name without it.
+    public var openaiBatchID: String?
+    /// OpenAI Batch: the input file's requests by `custom_id` (`--openai-batch-input`).
+    public var openaiBatchRequests: [String: OpenAIBatchRequest]
 
     public init(litellmIdentity: LiteLLMIdentity = LiteLLMIdentity(),
-                otlpAccountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes) {
+                otlpAccountAttributes: [String] = OTLPTraceReader.defaultAccountAttributes,
+                openaiBatchAccount: String? = nil, openaiBatchID: String? = nil,
+                openaiBatchRequests: [String: OpenAIBatchRequest] = [:]) {
         self.litellmIdentity = litellmIdentity
         self.otlpAccountAttributes = otlpAccountAttributes
+        self.openaiBatchAccount = openaiBatchAccount
+        self.openaiBatchID = openaiBatchID
+        self.openaiBatchRequests = openaiBatchRequests
     }
 }
 
 extension InputFormat {
     /// The formats `auto` tells apart, in the order their shapes are listed in errors.
-    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp]
+    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp, .openaiBatch, .helicone]
 
     /// What one record of the format is called, in messages ("none of its lines holds …").
     public var recordNoun: String {
@@ -110,6 +137,8 @@ extension InputFormat {
         case .auto, .v1: return "an exchange record"
         case .litellm: return "a LiteLLM logging payload"
         case .otlp: return "a usable GenAI span"
+        case .openaiBatch: return "a usable OpenAI Batch output line"
+        case .helicone: return "a usable Helicone request"
         }
     }
 
@@ -120,6 +149,8 @@ extension InputFormat {
         case .v1: return "an object with time and account_id"
         case .litellm: return "LiteLLM's StandardLoggingPayload, or an array of them"
         case .otlp: return "an OTLP/JSON ExportTraceServiceRequest, with resourceSpans"
+        case .openaiBatch: return "an OpenAI Batch line, with custom_id and response"
+        case .helicone: return "a Helicone request, with request_created_at"
         }
     }
 }
@@ -191,6 +222,8 @@ public enum InputFormatRecognition {
             if keys.isEmpty { return nil }
         }
         if keys.contains("resourceSpans") || keys.contains("resource_spans") { return .otlp }
+        if keys.contains("custom_id"), keys.contains("response") || keys.contains("error") || keys.contains("body") { return .openaiBatch }
+        if keys.contains("request_created_at") || keys.contains("helicone_user") { return .helicone }
         if keys.contains("startTime") || keys.contains("litellm_call_id") || keys.contains("model_parameters") { return .litellm }
         if keys.contains("time") && keys.contains("account_id") { return .v1 }
         return nil

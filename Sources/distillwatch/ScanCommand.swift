@@ -22,7 +22,7 @@ struct ScanCommand: ParsableCommand {
     var accounts: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "Shape of the traffic files: auto (recognised per file from its first lines; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them), otlp (OTLP/JSON trace requests, one per line, as OpenTelemetry's file exporters write them; GenAI spans become exchanges).",
+        "Shape of the traffic files: auto (recognised per file from its first lines; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them), otlp (OTLP/JSON trace requests, one per line, as OpenTelemetry's file exporters write them; GenAI spans become exchanges), openai-batch (OpenAI Batch API output files), helicone (Helicone request exports).",
         valueName: "format"))
     var inputFormat: InputFormat = .auto
 
@@ -35,6 +35,19 @@ struct ScanCommand: ParsableCommand {
         "With OTLP input: a span or resource attribute naming the account, tried in order. Repeatable (default: user.id, then enduser.id).",
         valueName: "attribute"))
     var otlpAccountAttribute: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With OpenAI Batch output: the account the batch belongs to (batch files name none).", valueName: "account"))
+    var openaiBatchAccount: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With OpenAI Batch output: the batch's id, written as each exchange's batch_id (default: the file's name).", valueName: "id"))
+    var openaiBatchID: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With OpenAI Batch output: the batch's input file, joined by custom_id for each request's model parameters and messages.",
+        valueName: "path"))
+    var openaiBatchInput: String?
 
     @Option(name: .long, help: ArgumentHelp("Write the v1 report (JSON) to this file, or to standard output with -.", valueName: "path|-"))
     var json: String?
@@ -78,12 +91,37 @@ struct ScanCommand: ParsableCommand {
         if !otlpAccountAttribute.isEmpty, inputFormat != .otlp, inputFormat != .auto {
             throw ValidationError("--otlp-account-attribute applies only to OTLP input (--input-format otlp or auto)")
         }
+        if openaiBatchAccount != nil || openaiBatchID != nil || openaiBatchInput != nil, inputFormat != .openaiBatch, inputFormat != .auto {
+            throw ValidationError("--openai-batch-account, --openai-batch-id and --openai-batch-input apply only to OpenAI Batch output (--input-format openai-batch or auto)")
+        }
         if let empty = otlpAccountAttribute.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw ValidationError("--otlp-account-attribute: '\(empty)' is not an attribute name")
         }
         if json == "-", traffic.contains("-") {
             throw ValidationError("--json - writes to standard output; it cannot be combined with reading standard input (-)")
         }
+    }
+
+    /// The requests of `--openai-batch-input`, by custom_id.
+    func openaiBatchRequests() throws -> [String: OpenAIBatchRequest] {
+        guard let openaiBatchInput else { return [:] }
+        var requests: [String: OpenAIBatchRequest] = [:]
+        var reader = LineReader(InputSource(argument: openaiBatchInput))
+        do {
+            try reader.forEachLine(oversized: { line in
+                throw ScanFailure("\(openaiBatchInput):\(line): line longer than \(LineReader.maximumLineBytes) bytes")
+            }) { number, bytes in
+                do throws(RecordError) {
+                    let (id, request) = try OpenAIBatchReader.request(bytes)
+                    requests[id] = request
+                } catch {
+                    throw ScanFailure("\(openaiBatchInput):\(number): \(error) (--openai-batch-input takes the batch's input file)")
+                }
+            }
+        } catch let error as IngestError {
+            throw ScanFailure(error.description)
+        }
+        return requests
     }
 
     func litellmIdentity() throws -> LiteLLMIdentity {
@@ -106,7 +144,9 @@ struct ScanCommand: ParsableCommand {
                                                    gateways: GatewayOptions(
                                                        litellmIdentity: try litellmIdentity(),
                                                        otlpAccountAttributes: otlpAccountAttribute.isEmpty
-                                                           ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute)),
+                                                           ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute,
+                                                       openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
+                                                       openaiBatchRequests: try openaiBatchRequests())),
             includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet)
         if let json {
             try writeReport(outcome.report, to: json)
@@ -159,6 +199,23 @@ func runScan(
                     var err = StandardError()
                     Swift.print("note: \(source): read as \(choice.format) (recognised from line \(choice.line); --input-format chooses)",
                                 to: &err)
+                }
+            }
+            if options.inputFormat == .openaiBatch {
+                if options.gateways.openaiBatchID == nil, case .file(let path) = source {
+                    // A batch's files are named after it (batch_abc123_output.jsonl): the name stands for its id.
+                    let name = URL(fileURLWithPath: path).lastPathComponent
+                    options.gateways.openaiBatchID = String(name.split(separator: ".").first ?? Substring(name))
+                }
+                if options.gateways.openaiBatchAccount == nil {
+                    // One account submitted the batch: without its name, the batch stands for it.
+                    let account = "batch:" + (options.gateways.openaiBatchID ?? "standard-input")
+                    options.gateways.openaiBatchAccount = account
+                    if announceFormats {
+                        var err = StandardError()
+                        Swift.print("note: \(source): OpenAI Batch files name no account; its requests are account \(account) "
+                                    + "(--openai-batch-account names it)", to: &err)
+                    }
                 }
             }
             try TrafficIngest.scanTraffic(from: source, into: &scanner, options: options, statistics: &statistics) { bytes, records in

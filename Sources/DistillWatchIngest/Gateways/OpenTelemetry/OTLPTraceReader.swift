@@ -150,7 +150,7 @@ public struct OTLPTraceReader: Sendable {
                               "the span has none of the account attributes (\(accountAttributes.joined(separator: ", "))) "
                               + "on itself or its resource")
         }
-        var w = RecordWriter()
+        var w = GatewayRecord()
         w.key("time")
         w.raw(String(span.startTimeUnixNano))
         w.key("account_id")
@@ -282,17 +282,4 @@ public struct OTLPTraceReader: Sendable {
         case .stringValueStrindex, .none: out.append(contentsOf: "null".utf8)
         }
     }
-}
-
-/// The members of one JSON object, written in order.
-private struct RecordWriter {
-    var out: [UInt8] = [UInt8(ascii: "{")]
-
-    mutating func key(_ name: String) {
-        if out.count > 1 { out.append(UInt8(ascii: ",")) }
-        JSONLineEncoder.appendString(name, to: &out)
-        out.append(UInt8(ascii: ":"))
-    }
-
-    mutating func raw(_ text: String) { out.append(contentsOf: text.utf8) }
 }

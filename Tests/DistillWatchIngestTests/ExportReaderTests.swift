@@ -1,0 +1,94 @@
+import DistillWatchCore
+import Foundation
+import Testing
+@testable import DistillWatchIngest
+
+/// Providers' own exports read as exchanges: OpenAI Batch files (case 11) and Helicone
+/// request exports (case 17), from Tests/Fixtures/gateway/exports.
+@Suite struct ExportReaderTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/gateway/exports")
+
+    static func lines(_ name: String) throws -> [String] {
+        try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    static func decode(_ line: String, _ body: (UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange) -> Result<Exchange, RecordError> {
+        var bytes = Array(line.utf8)
+        return bytes.withUnsafeMutableBufferPointer { b in Result { () throws(RecordError) in try body(UnsafeBufferPointer(b)) } }
+    }
+
+    /// Case 11: output lines are exchanges at their response's `created` (epoch seconds),
+    /// with usage and finish reason; the input file, joined by custom_id, adds the request.
+    @Test func openAIBatchOutputJoinedWithItsInput() throws {
+        var requests: [String: OpenAIBatchRequest] = [:]
+        for line in try Self.lines("11-openai-batch-input.jsonl") {
+            var bytes = Array(line.utf8)
+            let (id, request) = try bytes.withUnsafeMutableBufferPointer { b in
+                try Result { () throws(RecordError) in try OpenAIBatchReader.request(UnsafeBufferPointer(b)) }.get()
+            }
+            requests[id] = request
+        }
+        #expect(requests.count == 3)
+        let reader = OpenAIBatchReader(accountID: "acct-batch", batchID: "batch_abc", requests: requests,
+                                       decoder: ExchangeLineDecoder(captureText: true))
+        let exchanges = try Self.lines("11-openai-batch-output.jsonl").map { try Self.decode($0, reader.decode).get() }
+        #expect(exchanges.count == 3)
+        let e = exchanges[1]
+        #expect(e.time == Timestamp(rfc3339: "2026-11-18T11:06:41Z"), "created 1795000001 is epoch seconds")
+        #expect(e.accountID == "acct-batch" && e.batchID == "batch_abc")
+        #expect(e.requestID == "req_placeholder1")
+        #expect(e.model == "gpt-4o-mini-2024-07-18")
+        #expect(e.status == 200 && e.inputTokens == 180 && e.outputTokens == 2 && e.finishReason == "stop")
+        #expect(e.maxTokens == 20 && e.temperature == 0 && e.messageCount == 2)
+        #expect(e.prompt == "Ticket 1: placeholder ticket text")
+        #expect(e.system?.hasPrefix("Classify the support ticket") == true)
+    }
+
+    /// Input lines, failed requests and a missing account are errors that say what to do.
+    @Test func openAIBatchLinesThatAreNotExchangesSayWhy() throws {
+        let reader = OpenAIBatchReader(accountID: "a", batchID: nil, decoder: ExchangeLineDecoder())
+        let input = try Self.lines("11-openai-batch-input.jsonl")[0]
+        guard case .failure(let asOutput) = Self.decode(input, reader.decode) else { Issue.record("input line accepted"); return }
+        #expect(asOutput.reason.contains("--openai-batch-input"))
+        let expired = #"{"id":"batch_req_1","custom_id":"t-9","response":null,"error":{"code":"batch_expired","message":"This request could not be executed before the completion window expired."}}"#
+        guard case .failure(let failed) = Self.decode(expired, reader.decode) else { Issue.record("expired line accepted"); return }
+        #expect(failed.field == "error" && failed.reason.contains("batch_expired"))
+        let noAccount = OpenAIBatchReader(accountID: nil, batchID: nil, decoder: ExchangeLineDecoder())
+        guard case .failure(let unnamed) = Self.decode(try Self.lines("11-openai-batch-output.jsonl")[0], noAccount.decode) else {
+            Issue.record("accepted without an account"); return
+        }
+        #expect(unnamed.reason.contains("--openai-batch-account"))
+    }
+
+    /// Case 17: a Helicone export has no `time`; its `request_created_at` is the time, the
+    /// Helicone-User-Id the account, `delay_ms` the latency.
+    @Test func heliconeExport() throws {
+        let reader = HeliconeExportReader(decoder: ExchangeLineDecoder(captureText: true))
+        let exchanges = try Self.lines("17-helicone-export.jsonl").map { try Self.decode($0, reader.decode).get() }
+        #expect(exchanges.count == 3)
+        let e = exchanges[0]
+        #expect(e.time == Timestamp(rfc3339: "2026-11-20T10:00:00Z"))
+        #expect(e.accountID == "user-placeholder-7")
+        #expect(e.requestID == "req-placeholder-0")
+        #expect(e.model == "gpt-4o")
+        #expect(e.inputTokens == 140 && e.outputTokens == 500 && e.reasoningTokens == 0)
+        #expect(e.latencyMilliseconds == 900 && e.status == 200 && e.costUSD == 0.0053)
+        #expect(e.maxTokens == 4096 && e.messageCount == 1 && e.prompt == "placeholder" && e.finishReason == "stop")
+        #expect(e.country == "US")
+        let noTime = #"{"request_id":"r","request_user_id":"u"}"#
+        guard case .failure(let error) = Self.decode(noTime, reader.decode) else { Issue.record("accepted"); return }
+        #expect(error.field == "request_created_at")
+    }
+
+    /// `--input-format auto` tells each export from its first line.
+    @Test func autoRecognisesEachExport() throws {
+        for (name, format) in [("11-openai-batch-output.jsonl", InputFormat.openaiBatch), ("11-openai-batch-input.jsonl", .openaiBatch),
+                               ("17-helicone-export.jsonl", .helicone)] {
+            let choice = try InputFormatRecognition.recognise(.file(Self.folder.appendingPathComponent(name).path))
+            #expect(choice.format == format, "\(name)")
+        }
+        let otlp = Self.folder.deletingLastPathComponent().appendingPathComponent("otlp/09-otlp-genai-span.json")
+        #expect(try InputFormatRecognition.recognise(.file(otlp.path)).format == .otlp)
+    }
+}
