@@ -61,6 +61,12 @@ import Testing
         #expect(load("port: 8080").contains("no access token configured"))
         #expect(load("litellm_account_fields: [email]\ntokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}")
             .contains("unknown LiteLLM account field"))
+        let token = "\ntokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}"
+        #expect(load("envoy_path_prefix: /v1/envoy" + token).contains("outside /v1"))
+        #expect(load("envoy_path_prefix: distillwatch" + token).contains("envoy_path_prefix"))
+        #expect(load("envoy_key_header: Authorization" + token).contains("the client's own key"))
+        #expect(load("envoy_account_header: \"bad header\"" + token).contains("not a header name"))
+        #expect(load("otlp_account_attributes: []" + token).contains("otlp_account_attributes"))
         var c = ServerConfiguration()
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_PORT": "x"]) }
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_SYNCHRONOUS": "off"]) }
@@ -83,6 +89,8 @@ import Testing
         #expect(c.maxIngestBodyBytes == d.maxIngestBodyBytes && c.maxRequestBodyBytes == d.maxRequestBodyBytes)
         #expect(c.decisionAudit == d.decisionAudit && c.auditQueueCapacity == d.auditQueueCapacity)
         #expect(c.litellmAccountFields == d.litellmAccountFields && c.captureText == d.captureText && c.logLevel == d.logLevel)
+        #expect(c.otlpAccountAttributes == d.otlpAccountAttributes)
+        #expect(c.envoyPathPrefix == d.envoyPathPrefix && c.envoyAccountHeader == d.envoyAccountHeader && c.envoyKeyHeader == d.envoyKeyHeader)
         #expect(c.tokens.map(\.name) == ["pipeline", "registrar", "gateway", "alice"])
         #expect(c.tokens[1].roles == [.ingest, .exempt])
         // Every key the loader knows is in the example (a new setting must be added there).

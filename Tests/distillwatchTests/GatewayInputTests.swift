@@ -41,10 +41,16 @@ import Testing
         #expect(misplaced.status == 64 && misplaced.stderr.contains("applies only to LiteLLM input"), "\(misplaced.stderr)")
         // A file in no known format is an error naming the formats tried.
         let scratch = Scratch()
-        let otlp = scratch.write("trace.json", Data(#"{"resourceSpans":[{"scopeSpans":[]}]}"#.utf8))
-        let unknown = try run(["scan", otlp, "--no-progress"])
+        let other = scratch.write("metrics.json", Data(#"{"resourceMetrics":[{"scopeMetrics":[]}]}"#.utf8))
+        let unknown = try run(["scan", other, "--no-progress"])
         #expect(unknown.status == 1)
-        #expect(unknown.stderr.contains("trace.json: its one line is in none of the formats tried: v1 (an object with time and account_id), litellm"),
+        #expect(unknown.stderr.contains("metrics.json: its one line is in none of the formats tried: v1 (an object with time and account_id), litellm"),
                 "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("otlp (an OTLP/JSON ExportTraceServiceRequest") && unknown.stderr.contains("helicone"))
+        // An OTLP file without a GenAI span is read as OTLP and found to hold nothing usable.
+        let otlp = scratch.write("trace.json", Data(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"GET /","startTimeUnixNano":"1795000000000000000"}]}]}]}"#.utf8))
+        let noGenAI = try run(["scan", otlp, "--no-progress"])
+        #expect(noGenAI.status == 1)
+        #expect(noGenAI.stderr.contains("read as otlp") && noGenAI.stderr.contains("its one line is not a usable GenAI span"), "\(noGenAI.stderr)")
     }
 }
