@@ -7,7 +7,7 @@ import PackageDescription
 
 let targets = [
     "fuzz-exchange-line", "fuzz-account-line", "fuzz-label-line", "fuzz-traffic",
-    "fuzz-engine", "fuzz-request-bodies", "fuzz-policy-file", "fuzz-litellm-logs",
+    "fuzz-engine", "fuzz-request-bodies", "fuzz-policy-file", "fuzz-litellm-logs", "fuzz-gateways",
 ]
 
 let package = Package(
