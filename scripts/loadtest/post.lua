@@ -1,7 +1,9 @@
 -- wrk script: POST pre-built bodies in turn. DW_PATH: the route. DW_HEADER: one header,
 -- "name: value" (the token). DW_BODY_PREFIX and DW_BODIES: files PREFIX-0 .. PREFIX-(N-1),
 -- read once. DW_ITEMS: records per body (for records/s). DW_DELAY_MS: pause per connection
--- between requests (paces the rate; wrk's latency does not include it).
+-- between requests (paces the rate; wrk's latency does not include it). DW_CONTENT_TYPE
+-- (default application/json), DW_CONTENT_ENCODING (e.g. gzip) and DW_EXTRA_HEADER (a second
+-- "name: value") set those headers.
 local path = os.getenv("DW_PATH")
 local prefix = os.getenv("DW_BODY_PREFIX")
 local n = tonumber(os.getenv("DW_BODIES") or "1")
@@ -16,7 +18,12 @@ for i = 0, n - 1 do
 end
 wrk.method = "POST"
 wrk.headers[name] = value
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("DW_CONTENT_TYPE") or "application/json"
+if os.getenv("DW_CONTENT_ENCODING") then wrk.headers["Content-Encoding"] = os.getenv("DW_CONTENT_ENCODING") end
+if os.getenv("DW_EXTRA_HEADER") then
+  local extra_name, extra_value = string.match(os.getenv("DW_EXTRA_HEADER"), "^([^:]+):%s*(.*)$")
+  wrk.headers[extra_name] = extra_value
+end
 local i = math.random(n)
 request = function()
   i = i + 1

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distillwatch-bench",
         abstract: "Throughput and memory figures for DistillWatch (figures, not pass/fail).",
-        subcommands: [Generate.self, Scan.self, Decoders.self, State.self, Sketches.self]
+        subcommands: [Generate.self, Scan.self, Decoders.self, Readers.self, State.self, Sketches.self]
     )
 }
 
@@ -294,5 +294,124 @@ struct Sketches: ParsableCommand {
             out += "\(signatures[i].jaccard(signatures[i + 1]))\n"
         }
         try out.write(toFile: estimates, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Every traffic reader on the same exchanges, side by side in one run: the real
+/// OpenTelemetry SDK's captures (protobuf bodies and JSON file) and the v1 traffic they were
+/// made from, plus Helicone and OpenAI Batch lines written from those exchanges.
+struct Readers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exchanges/s of each input reader (v1, OTLP JSON, OTLP protobuf, Helicone, OpenAI Batch) on the same traffic, rounds interleaved.")
+
+    @Option(help: "The SDK capture folder (Tests/Fixtures/gateway/otlp/python-sdk-1.45.2).")
+    var fixtures = "../Tests/Fixtures/gateway/otlp/python-sdk-1.45.2"
+    @Option(help: "Rounds per reader; the median round is reported.")
+    var rounds = 15
+
+    func run() throws {
+        func lines(_ path: String) throws -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            var reader = LineReader(.file(path))
+            try reader.forEachLine { _, bytes in out.append(Array(bytes)) }
+            return out
+        }
+        let v1Lines = try lines(fixtures + "/source-v1.jsonl.gz")
+        let otlpLines = try lines(fixtures + "/json-file-exporter-0.66b1.jsonl.gz")
+        let folder = fixtures + "/proto-http-exporter-1.45.2"
+        let bodies = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".bin") }.sorted().map { name in
+            let sent = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+            return try sent.withUnsafeBytes { raw in try GzipBody.inflate(raw, limit: 1 << 28) }
+        }
+        let decoder = ExchangeLineDecoder(captureText: true)
+        let exchanges = v1Lines.compactMap { line in try? line.withUnsafeBufferPointer { (b) throws(RecordError) in try decoder.decode(b) } }
+        let helicone = exchanges.map(Self.heliconeLine)
+        let batch = exchanges.map(Self.batchOutputLine)
+        print("traffic: \(exchanges.count) exchanges; v1 \(v1Lines.reduce(0) { $0 + $1.count } / 1024) KiB, OTLP/JSON \(otlpLines.reduce(0) { $0 + $1.count } / 1024) KiB, "
+              + "OTLP/protobuf \(bodies.reduce(0) { $0 + $1.count } / 1024) KiB (inflated), Helicone \(helicone.reduce(0) { $0 + $1.count } / 1024) KiB, "
+              + "OpenAI Batch \(batch.reduce(0) { $0 + $1.count } / 1024) KiB; content sketches off, text kept")
+
+        let otlp = TrafficLineDecoder(.otlp, options: IngestOptions(captureText: true))
+        let protobufReader = OTLPTraceReader(decoder: decoder)
+        let heliconeReader = HeliconeExportReader(decoder: decoder)
+        let batchReader = OpenAIBatchReader(accountID: "acct-batch", batchID: "batch-bench", decoder: decoder)
+        let readers: [(String, () -> Int)] = [
+            ("v1", { var n = 0; for l in v1Lines { if (try? l.withUnsafeBufferPointer { (b) throws(RecordError) in try decoder.decode(b) }) != nil { n += 1 } }; return n }),
+            ("otlp (JSON file lines)", {
+                var n = 0
+                for l in otlpLines { l.withUnsafeBufferPointer { otlp.decode($0, exchange: { _ in n += 1 }, malformed: { _ in }) } }
+                return n
+            }),
+            ("  of which decoding only", {
+                var n = 0
+                for l in otlpLines {
+                    if let request = try? l.withUnsafeBytes({ raw in try OTLPTraceReader.request(from: raw, encoding: .json) }) {
+                        n += request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } } / 2
+                    }
+                }
+                return n
+            }),
+            ("otlp (protobuf bodies)", {
+                var n = 0
+                for body in bodies {
+                    guard let request = try? body.withUnsafeBytes({ raw in try OTLPTraceReader.request(from: raw, encoding: .protobuf) }) else { continue }
+                    protobufReader.forEachSpan(in: request, encoding: .protobuf) { _, r in if case .success = r { n += 1 } }
+                }
+                return n
+            }),
+            // swift-protobuf's part alone: the requests decoded, no span mapped.
+            ("  of which decoding only", {
+                var n = 0
+                for body in bodies {
+                    if let request = try? body.withUnsafeBytes({ raw in try OTLPTraceReader.request(from: raw, encoding: .protobuf) }) {
+                        n += request.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } } / 2
+                    }
+                }
+                return n
+            }),
+            ("helicone", { var n = 0; for l in helicone { if (try? l.withUnsafeBufferPointer { (b) throws(RecordError) in try heliconeReader.decode(b) }) != nil { n += 1 } }; return n }),
+            ("openai-batch", { var n = 0; for l in batch { if (try? l.withUnsafeBufferPointer { (b) throws(RecordError) in try batchReader.decode(b) }) != nil { n += 1 } }; return n }),
+        ]
+        var seconds = Array(repeating: [Double](), count: readers.count)
+        var counts = Array(repeating: 0, count: readers.count)
+        for _ in 0..<rounds {
+            for (k, reader) in readers.enumerated() {
+                let before = processCPUSeconds()
+                counts[k] = reader.1()
+                let after = processCPUSeconds()
+                seconds[k].append(after.user + after.system - before.user - before.system)
+            }
+        }
+        let medians = seconds.map { $0.sorted()[$0.count / 2] }
+        print("reader                      exchanges   exchanges/s   CPU time per exchange vs v1   (median of \(rounds) rounds)")
+        for (k, reader) in readers.enumerated() {
+            let rate = Double(counts[k]) / max(medians[k], 1e-9)
+            let name = reader.0.padding(toLength: 26, withPad: " ", startingAt: 0)
+            print(name + String(format: " %10d  %12.0f   %6.2fx", counts[k], rate, (Double(counts[0]) / max(medians[0], 1e-9)) / rate))
+        }
+    }
+
+    /// The exchange as a line of a Helicone export.
+    static func heliconeLine(_ e: Exchange) -> [UInt8] {
+        var o: [UInt8] = Array("{\"request_created_at\":\"\(e.time)\",\"request_user_id\":".utf8)
+        JSONLineEncoder.appendString(e.accountID, to: &o)
+        o += Array(",\"request_id\":".utf8); JSONLineEncoder.appendString(e.requestID ?? "r", to: &o)
+        o += Array(",\"request_model\":".utf8); JSONLineEncoder.appendString(e.model ?? "m", to: &o)
+        o += Array(",\"prompt_tokens\":\(e.inputTokens ?? 0),\"completion_tokens\":\(e.outputTokens ?? 0),\"delay_ms\":\(e.latencyMilliseconds ?? 0),\"response_status\":\(e.status ?? 200),\"request_body\":{\"max_tokens\":\(e.maxTokens ?? 1024),\"messages\":[{\"role\":\"user\",\"content\":".utf8)
+        JSONLineEncoder.appendString(e.prompt ?? "", to: &o)
+        o += Array("}]}}".utf8)
+        return o
+    }
+
+    /// The exchange as a line of an OpenAI Batch output file.
+    static func batchOutputLine(_ e: Exchange) -> [UInt8] {
+        var o: [UInt8] = Array("{\"id\":\"batch_req_1\",\"custom_id\":".utf8)
+        JSONLineEncoder.appendString(e.requestID ?? "c", to: &o)
+        o += Array(",\"response\":{\"status_code\":\(e.status ?? 200),\"request_id\":".utf8)
+        JSONLineEncoder.appendString(e.requestID ?? "r", to: &o)
+        o += Array(",\"body\":{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":\(e.time.millisecondsSinceEpoch / 1000),\"model\":".utf8)
+        JSONLineEncoder.appendString(e.model ?? "m", to: &o)
+        o += Array(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(e.inputTokens ?? 0),\"completion_tokens\":\(e.outputTokens ?? 0),\"total_tokens\":1}}},\"error\":null}".utf8)
+        return o
     }
 }

@@ -36,6 +36,7 @@ struct ChatMessages {
             if keepText { m.lastUserText = try s.readString() } else { try s.skipString() }
             return m
         }
+        let contentField = "\(field).content"  // once per array, not per message
         try s.forEachElement(field) { (_, s) throws(RecordError) in
             var role: String?
             var text: String?
@@ -47,7 +48,7 @@ struct ChatMessages {
                     // Keep text only while the role is unknown or user/system: the role
                     // usually comes first, so an assistant's long answer is skipped.
                     let wanted = keepText && (role == nil || role == "user" || role == "system" || role == "developer")
-                    let (t, saw) = try readContent(&s, field: "\(field).content", keepText: wanted)
+                    let (t, saw) = try readContent(&s, field: contentField, keepText: wanted)
                     text = t
                     sawText = saw
                 } else {

@@ -5,7 +5,8 @@ import DistillWatchCore
 /// sketching) in one place. Members are written in order; a member is written once.
 struct GatewayRecord {
     var out: [UInt8] = [UInt8(ascii: "{")]
-    private var written: Set<String> = []
+    /// The names written (a record has a few dozen at most: a linear search beats hashing).
+    private var written: [String] = []
 
     /// Whether `name` was written.
     func has(_ name: String) -> Bool { written.contains(name) }
@@ -13,7 +14,7 @@ struct GatewayRecord {
     /// Starts member `name`; its value must follow.
     mutating func key(_ name: String) {
         if out.count > 1 { out.append(UInt8(ascii: ",")) }
-        written.insert(name)
+        written.append(name)
         JSONLineEncoder.appendString(name, to: &out)
         out.append(UInt8(ascii: ":"))
     }

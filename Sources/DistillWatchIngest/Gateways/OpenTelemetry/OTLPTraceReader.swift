@@ -137,63 +137,86 @@ public struct OTLPTraceReader: Sendable {
     func record(
         of span: Opentelemetry_Proto_Trace_V1_Span, spanID: String, resource: [Opentelemetry_Proto_Common_V1_KeyValue]
     ) throws(RecordError) -> [UInt8] {
-        var attributes: [String: Opentelemetry_Proto_Common_V1_AnyValue] = [:]
-        var order: [String] = []
-        for kv in resource + span.attributes {
-            if attributes.updateValue(kv.value, forKey: kv.key) == nil { order.append(kv.key) }
-        }
         guard span.startTimeUnixNano != 0 else {
             throw RecordError(field: "startTimeUnixNano", "missing: the span has no start time")
         }
-        guard let account = accountAttributes.lazy.compactMap({ attributes[$0].flatMap(Self.identifier) }).first else {
+        // One pass over the resource's attributes, then the span's (which come later and so
+        // win), for what is not copied as it stands. A linear scan: spans have a few dozen
+        // attributes, and hashing each key cost more than the rest of the mapping.
+        let attributes = span.attributes
+        var accounts = [String?](repeating: nil, count: accountAttributes.count)
+        var messagesValue: Opentelemetry_Proto_Common_V1_AnyValue?
+        var instructionsValue: Opentelemetry_Proto_Common_V1_AnyValue?
+        var olderInputTokens: Opentelemetry_Proto_Common_V1_AnyValue?
+        var olderOutputTokens: Opentelemetry_Proto_Common_V1_AnyValue?
+        func note(_ kv: Opentelemetry_Proto_Common_V1_KeyValue) {
+            for (i, name) in accountAttributes.enumerated() where kv.key == name {
+                if let id = Self.identifier(kv.value) { accounts[i] = id }
+            }
+            switch kv.key {
+            case "gen_ai.input.messages": messagesValue = kv.value
+            case "gen_ai.system_instructions": instructionsValue = kv.value
+            case "gen_ai.usage.prompt_tokens": olderInputTokens = kv.value
+            case "gen_ai.usage.completion_tokens": olderOutputTokens = kv.value
+            default: break
+            }
+        }
+        for kv in resource { note(kv) }
+        for kv in attributes { note(kv) }
+        guard let account = accounts.lazy.compactMap({ $0 }).first else {
             throw RecordError(field: "account_id",
                               "the span has none of the account attributes (\(accountAttributes.joined(separator: ", "))) "
                               + "on itself or its resource")
         }
+        // What is derived comes first; the attributes follow, and the v1 decoder keeps the
+        // last value of a field, so an attribute under a v1 name (latency_ms, request_id,
+        // prompt, …) overrides what was derived, as the newer usage names override the older.
         var w = GatewayRecord()
         w.key("time")
         w.raw(String(span.startTimeUnixNano))
         w.key("account_id")
         JSONLineEncoder.appendString(account, to: &w.out)
-        if span.endTimeUnixNano >= span.startTimeUnixNano, span.endTimeUnixNano != 0, attributes["latency_ms"] == nil {
+        if span.endTimeUnixNano >= span.startTimeUnixNano, span.endTimeUnixNano != 0 {
             w.key("latency_ms")
             w.raw(String(Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6))
         }
-        if attributes["request_id"] == nil, !spanID.isEmpty {
+        if !spanID.isEmpty {
             w.key("request_id")
             JSONLineEncoder.appendString(spanID, to: &w.out)
         }
-        let messages = try Self.messages(attributes["gen_ai.input.messages"], field: "gen_ai.input.messages")
-        if let messages {
-            if attributes["message_count"] == nil {
-                w.key("message_count")
-                w.raw(String(messages.count))
-            }
-            if attributes["prompt"] == nil, let text = messages.lastUserText {
+        if let messages = try Self.messages(messagesValue, field: "gen_ai.input.messages") {
+            w.key("message_count")
+            w.raw(String(messages.count))
+            if let text = messages.lastUserText {
                 w.key("prompt")
                 JSONLineEncoder.appendString(text, to: &w.out)
             }
         }
-        if attributes["system"] == nil,
-           let instructions = try Self.messages(attributes["gen_ai.system_instructions"], field: "gen_ai.system_instructions",
-                                                instructions: true),
+        if let instructions = try Self.messages(instructionsValue, field: "gen_ai.system_instructions", instructions: true),
            let text = instructions.systemText {
             w.key("system")
             JSONLineEncoder.appendString(text, to: &w.out)
         }
-        for key in order {
-            switch key {
-            case "time", "account_id", "gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages":
-                continue
-            case "gen_ai.usage.prompt_tokens" where attributes["gen_ai.usage.input_tokens"] == nil:
-                w.key("gen_ai.usage.input_tokens")
-            case "gen_ai.usage.completion_tokens" where attributes["gen_ai.usage.output_tokens"] == nil:
-                w.key("gen_ai.usage.output_tokens")
-            default:
-                w.key(key)
-            }
-            Self.appendJSON(attributes[key]!, to: &w.out)
+        if let olderInputTokens {
+            w.key("gen_ai.usage.input_tokens")
+            Self.appendJSON(olderInputTokens, to: &w.out)
         }
+        if let olderOutputTokens {
+            w.key("gen_ai.usage.output_tokens")
+            Self.appendJSON(olderOutputTokens, to: &w.out)
+        }
+        func copy(_ kv: Opentelemetry_Proto_Common_V1_KeyValue) {
+            switch kv.key {
+            case "time", "account_id", "gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages",
+                 "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens":
+                return
+            default:
+                w.key(kv.key)
+                Self.appendJSON(kv.value, to: &w.out)
+            }
+        }
+        for kv in resource { copy(kv) }
+        for kv in attributes { copy(kv) }
         w.out.append(UInt8(ascii: "}"))
         return w.out
     }
