@@ -17,6 +17,9 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     case openaiBatch = "openai-batch"
     /// Helicone request exports, one request per line (``HeliconeExportReader``).
     case helicone
+    /// Langfuse observation exports (JSONL) and API rows; each generation is an exchange
+    /// (``LangfuseExportReader``).
+    case langfuse
 
     public var description: String { rawValue }
 }
@@ -30,6 +33,7 @@ public enum TrafficLineDecoder: Sendable {
     case otlp(OTLPTraceReader)
     case openaiBatch(OpenAIBatchReader)
     case helicone(HeliconeExportReader)
+    case langfuse(LangfuseExportReader)
 
     /// The decoder of `format` with the ingest options' text and sketch settings.
     public init(_ format: InputFormat, options: IngestOptions, gateways: GatewayOptions = GatewayOptions()) {
@@ -44,6 +48,7 @@ public enum TrafficLineDecoder: Sendable {
             self = .openaiBatch(OpenAIBatchReader(accountID: gateways.openaiBatchAccount, batchID: gateways.openaiBatchID,
                                                   requests: gateways.openaiBatchRequests, decoder: v1))
         case .helicone: self = .helicone(HeliconeExportReader(decoder: v1))
+        case .langfuse: self = .langfuse(LangfuseExportReader(decoder: v1))
         }
     }
 
@@ -55,6 +60,7 @@ public enum TrafficLineDecoder: Sendable {
         case .otlp(let r): return r.decoder.sketcher != nil
         case .openaiBatch(let r): return r.decoder.sketcher != nil
         case .helicone(let r): return r.decoder.sketcher != nil
+        case .langfuse(let r): return r.decoder.sketcher != nil
         }
     }
 
@@ -81,6 +87,10 @@ public enum TrafficLineDecoder: Sendable {
             do throws(RecordError) { exchange(try reader.decode(line)) } catch { malformed(error) }
         case .helicone(let reader):
             do throws(RecordError) { exchange(try reader.decode(line)) } catch { malformed(error) }
+        case .langfuse(let reader):
+            do throws(RecordError) {
+                if let e = try reader.decode(line) { exchange(e) }  // other observation types are skipped
+            } catch { malformed(error) }
         case .otlp(let reader):
             let request: OTLPTraceReader.Request
             do throws(RecordError) {
@@ -129,7 +139,7 @@ public struct GatewayOptions: Sendable {
 
 extension InputFormat {
     /// The formats `auto` tells apart, in the order their shapes are listed in errors.
-    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp, .openaiBatch, .helicone]
+    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp, .openaiBatch, .helicone, .langfuse]
 
     /// What one record of the format is called, in messages ("none of its lines holds …").
     public var recordNoun: String {
@@ -139,6 +149,7 @@ extension InputFormat {
         case .otlp: return "a usable GenAI span"
         case .openaiBatch: return "a usable OpenAI Batch output line"
         case .helicone: return "a usable Helicone request"
+        case .langfuse: return "a usable Langfuse generation"
         }
     }
 
@@ -151,6 +162,7 @@ extension InputFormat {
         case .otlp: return "an OTLP/JSON ExportTraceServiceRequest, with resourceSpans"
         case .openaiBatch: return "an OpenAI Batch line, with custom_id and response"
         case .helicone: return "a Helicone request, with request_created_at"
+        case .langfuse: return "a Langfuse observation, with traceId and startTime"
         }
     }
 }
@@ -222,6 +234,8 @@ public enum InputFormatRecognition {
             if keys.isEmpty { return nil }
         }
         if keys.contains("resourceSpans") || keys.contains("resource_spans") { return .otlp }
+        // Before LiteLLM's, whose payloads also have a startTime (but a trace_id, not traceId).
+        if keys.contains("traceId"), keys.contains("startTime") || keys.contains("usageDetails") { return .langfuse }
         if keys.contains("custom_id"), keys.contains("response") || keys.contains("error") || keys.contains("body") { return .openaiBatch }
         if keys.contains("request_created_at") || keys.contains("helicone_user") { return .helicone }
         if keys.contains("startTime") || keys.contains("litellm_call_id") || keys.contains("model_parameters") { return .litellm }

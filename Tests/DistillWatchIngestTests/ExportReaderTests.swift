@@ -92,3 +92,32 @@ import Testing
         #expect(try InputFormatRecognition.recognise(.file(otlp.path)).format == .otlp)
     }
 }
+
+/// Langfuse observation exports: generations are exchanges, other observation types are
+/// skipped, a generation whose trace names no user is an error naming `userId`.
+@Suite struct LangfuseExportReaderTests {
+    @Test func generationsAreExchanges() throws {
+        let reader = LangfuseExportReader(decoder: ExchangeLineDecoder(captureText: true))
+        let lines = try ExportReaderTests.lines("langfuse-observations.jsonl")
+        var results: [Result<Exchange?, RecordError>] = []
+        for line in lines {
+            var bytes = Array(line.utf8)
+            results.append(bytes.withUnsafeMutableBufferPointer { b in Result { () throws(RecordError) in try reader.decode(UnsafeBufferPointer(b)) } })
+        }
+        let first = try #require(try results[0].get())
+        #expect(first.time == Timestamp(rfc3339: "2026-11-20T10:00:00Z"))
+        #expect(first.accountID == "user-placeholder-3" && first.requestID == "obs-1" && first.model == "gpt-4o")
+        #expect(first.latencyMilliseconds == 2500)
+        #expect(first.inputTokens == 30, "usageDetails keys containing input, summed as Langfuse does")
+        #expect(first.outputTokens == 480 && first.costUSD == 0.0049)
+        #expect(first.maxTokens == 4096 && first.temperature == 0.7 && first.stream == true, "parameters kept as text")
+        #expect(first.messageCount == 2 && first.prompt == "Explain step by step how TLS works." && first.system == "You are terse.")
+        #expect(try results[1].get() == nil, "a SPAN is not an exchange")
+        let plain = try #require(try results[2].get())
+        #expect(plain.prompt == "Summarise this ticket." && plain.messageCount == 1 && plain.inputTokens == 12)
+        guard case .failure(let error) = results[3] else { Issue.record("a generation without a user was accepted"); return }
+        #expect(error.field == "userId")
+        let choice = try InputFormatRecognition.recognise(.file(ExportReaderTests.folder.appendingPathComponent("langfuse-observations.jsonl").path))
+        #expect(choice.format == .langfuse)
+    }
+}

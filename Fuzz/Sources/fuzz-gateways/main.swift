@@ -5,13 +5,14 @@ import FuzzSupport
 // The gateway readers past LiteLLM: the input's first byte picks one, the rest is its input.
 //   0: an OTLP/HTTP protobuf body   1: an OTLP/JSON body or file line   2: a gzip body
 //   3: an OpenAI Batch output line  4: an OpenAI Batch input line       5: a Helicone export line
-//   6: an Envoy ext_authz check body (with fixed headers)
+//   6: an Envoy ext_authz check body (with fixed headers)       7: a Langfuse observation line
 // Every exchange accepted must be within RecordLimits, name an account, survive the stored-
 // form round trip and go through the engine; nothing may crash or hang.
 let v1 = ExchangeLineDecoder(sketcher: Fuzz.sketcher)
 let otlp = OTLPTraceReader(decoder: v1)
 let batch = OpenAIBatchReader(accountID: "acct-batch", batchID: "batch-fuzz", decoder: v1)
 let helicone = HeliconeExportReader(decoder: v1)
+let langfuse = LangfuseExportReader(decoder: v1)
 
 let target: Fuzz.Target = { data, size in
     let all = Fuzz.bytes(data, size)
@@ -24,9 +25,9 @@ let target: Fuzz.Target = { data, size in
         Fuzz.requireStoredFormRoundTrip(e, v1)
         scanner.observe(e)
     }
-    switch selector % 7 {
+    switch selector % 8 {
     case 0, 1:
-        let encoding: OTLPTraceReader.Encoding = selector % 7 == 0 ? .protobuf : .json
+        let encoding: OTLPTraceReader.Encoding = selector % 8 == 0 ? .protobuf : .json
         guard let request = try? OTLPTraceReader.request(from: UnsafeRawBufferPointer(input), encoding: encoding) else { break }
         let tally = otlp.forEachSpan(in: request, encoding: encoding) { _, result in
             if case .success(let e) = result { accept(e) }
@@ -42,6 +43,8 @@ let target: Fuzz.Target = { data, size in
         _ = try? OpenAIBatchReader.request(input)
     case 5:
         if let e = try? helicone.decode(input) { accept(e) }
+    case 7:
+        if let e = try? langfuse.decode(input), let e { accept(e) }
     default:
         let checked = EnvoyCheckRequest(path: "/distillwatch/v1/chat/completions", prefix: "/distillwatch",
                                         headers: ["authorization": "Bearer sk-fuzz", "x-forwarded-for": "203.0.113.1"],
