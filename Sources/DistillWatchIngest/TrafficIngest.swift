@@ -148,7 +148,8 @@ public enum TrafficIngest {
         try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
                               statistics: statistics, noun: options.inputFormat.recordNoun,
                               hint: options.inputFormat == .v1
-                                  ? " (a gateway's own log, such as LiteLLM's, is read with --input-format litellm)" : "")
+                                  ? " (a gateway's or provider's own log is read with --input-format litellm, otlp, openai-batch, helicone or langfuse;"
+                                      + " standard input and pipes are read as v1 unless it says otherwise)" : "")
     }
 
     /// An input none of whose lines could be used is the wrong file or format, not data:

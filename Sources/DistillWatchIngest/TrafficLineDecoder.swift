@@ -1,4 +1,9 @@
 import DistillWatchCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The traffic shapes `scan --input-format` reads.
 public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -179,11 +184,12 @@ public enum InputFormatRecognition {
     /// `StandardLoggingPayload` (or an array of them) has `startTime`, `litellm_call_id`
     /// or `model_parameters` at its top level; a v1 record has `time` and `account_id`.
     /// - Throws: ``IngestError`` naming the file and the formats tried when the line is
-    ///   neither (or not JSON), and when the source cannot be read. Standard input cannot
-    ///   be read twice, so it is v1 unless `--input-format` says otherwise.
-    /// - Complexity: reads the first line only.
+    ///   neither (or not JSON), and when the source cannot be read. Standard input, a pipe
+    ///   (`<(zcat …)`) or a FIFO cannot be read twice, so it is v1 unless `--input-format`
+    ///   says otherwise (``Choice/line`` is then 0).
+    /// - Complexity: reads the first ``linesTried`` lines at most.
     public static func recognise(_ source: InputSource) throws -> Choice {
-        guard case .file = source else { return Choice(format: .v1, line: 0) }
+        guard case .file(let path) = source, isRegularFile(path) else { return Choice(format: .v1, line: 0) }
         struct Found: Error { var choice: Choice }
         var reader = LineReader(source)
         var lines = 0
@@ -204,6 +210,14 @@ public enum InputFormatRecognition {
                           "\(which): "
                           + InputFormat.recognisable.map { "\($0) (\($0.shape))" }.joined(separator: ", ")
                           + "; choose one with --input-format")
+    }
+
+    /// Whether `path` is a regular file (which can be read again from its start); a missing
+    /// file counts as one, so that reading it reports the error.
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return true }
+        return (st.st_mode & S_IFMT) == S_IFREG
     }
 
     /// How many lines are tried before a file is declared in no known format: a file may

@@ -8,8 +8,9 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan traffic logs (JSON Lines, optionally gzip) and report suspected extraction accounts.",
         discussion: """
-            Reads exchange records (traffic format v1) in time order, up to 5 minutes out of order, \
-            through the same engine as the live server. Use - to read standard input. \
+            Reads exchange records in time order, up to 5 minutes out of order, through the same engine \
+            as the live server: traffic format v1, or a gateway's or provider's own log (LiteLLM, OTLP, \
+            OpenAI Batch, Helicone, Langfuse), recognised from each file's first lines. Use - to read standard input. \
             Malformed lines are counted and reported with file and line number; the scan goes on \
             unless --strict is given.
             """
@@ -113,7 +114,9 @@ struct ScanCommand: ParsableCommand {
             }) { number, bytes in
                 do throws(RecordError) {
                     let (id, request) = try OpenAIBatchReader.request(bytes)
-                    requests[id] = request
+                    guard requests.updateValue(request, forKey: id) == nil else {
+                        throw RecordError(field: "custom_id", "\"\(id)\" is used twice: the output cannot be joined to one request")
+                    }
                 } catch {
                     throw ScanFailure("\(openaiBatchInput):\(number): \(error) (--openai-batch-input takes the batch's input file)")
                 }

@@ -42,7 +42,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Access token NAME:ROLE[+ROLE...]:SECRET. Repeatable.")
     var token: [String] = []
 
-    @Option(name: .long, help: "Largest body of POST /v1/exchanges and /v1/accounts, in bytes (default 32 MiB).")
+    @Option(name: .long, help: "Largest body of POST /v1/exchanges, /v1/accounts, /v1/litellm/logs and /v1/traces (sent, and once inflated), in bytes (default 32 MiB).")
     var maxIngestBodyBytes: Int?
 
     @Option(name: .long, help: "Largest body of other requests, in bytes (default 256 KiB).")
@@ -51,7 +51,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Decisions written to the audit log: flagged (default: every verdict other than allow), all or none.")
     var decisionAudit: String?
 
-    @Option(name: .long, help: "Largest body of LiteLLM's guardrail calls, in bytes (default 64 MiB: LiteLLM sends the prompt twice).")
+    @Option(name: .long, help: "Largest body of LiteLLM's guardrail calls and Envoy's ext_authz checks, in bytes (default 64 MiB: LiteLLM sends the prompt twice).")
     var maxGuardrailBodyBytes: Int?
 
     @Option(name: .long, help: "LiteLLM identity naming the account, first real value wins (default org_id,team_id,user_id,key_alias,key_hash,end_user_id).")
@@ -62,6 +62,18 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .long, help: "LiteLLM identity values that name no account, comma-separated, besides default_user_id and litellm_proxy_master_key (e.g. the master key's hash).")
     var litellmPlaceholderIds: String?
+
+    @Option(name: .long, help: "OTLP span or resource attributes naming the account, comma-separated, tried in order (default user.id,enduser.id).")
+    var otlpAccountAttributes: String?
+
+    @Option(name: .long, help: "Where Envoy's ext_authz http_service.path_prefix points (default /distillwatch; checks are also answered under /v1/decide/).")
+    var envoyPathPrefix: String?
+
+    @Option(name: .long, help: "Header naming the account in Envoy's checks (default x-account-id; without it, each client API key is an account).")
+    var envoyAccountHeader: String?
+
+    @Option(name: .long, help: "Header Envoy's headers_to_add puts DistillWatch's decide token in (default x-api-key; use another, such as x-distillwatch-key, for Anthropic-style clients, whose own key is in x-api-key).")
+    var envoyKeyHeader: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
@@ -93,6 +105,12 @@ struct ServeCommand: ParsableCommand {
             c.decisionAudit = a
         }
         if let maxGuardrailBodyBytes { c.maxGuardrailBodyBytes = maxGuardrailBodyBytes }
+        if let otlpAccountAttributes {
+            c.otlpAccountAttributes = otlpAccountAttributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let envoyPathPrefix { c.envoyPathPrefix = envoyPathPrefix }
+        if let envoyAccountHeader { c.envoyAccountHeader = envoyAccountHeader }
+        if let envoyKeyHeader { c.envoyKeyHeader = envoyKeyHeader }
         if let litellmAccountFields {
             c.litellmAccountFields = litellmAccountFields.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }

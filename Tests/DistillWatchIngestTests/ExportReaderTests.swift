@@ -121,3 +121,31 @@ import Testing
         #expect(choice.format == .langfuse)
     }
 }
+
+/// Inputs that cannot be read twice (a pipe, a FIFO) are not sniffed: reading them to
+/// recognise the format would lose their first lines.
+@Suite struct RecognitionOfStreamsTests {
+    @Test func aFIFOIsReadAsV1WithoutBeingOpened() throws {
+        let path = NSTemporaryDirectory() + "distillwatch-fifo-\(UInt64.random(in: 0...UInt64.max))"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        // Opening a FIFO without a writer would block: returning at all shows it was not opened.
+        let choice = try InputFormatRecognition.recognise(.file(path))
+        #expect(choice == InputFormatRecognition.Choice(format: .v1, line: 0))
+    }
+}
+
+/// An OpenAI Batch output line joined to a bad request of the input file is blamed on the
+/// input file, by custom_id.
+@Suite struct OpenAIBatchJoinBlameTests {
+    @Test func aBadInputRequestIsNamed() throws {
+        var input = Array(#"{"custom_id":"ticket-0","method":"POST","url":"/v1/chat/completions","body":{"model":"m","max_tokens":-1,"messages":[]}}"#.utf8)
+        let (id, request) = try input.withUnsafeMutableBufferPointer { b in
+            try Result { () throws(RecordError) in try OpenAIBatchReader.request(UnsafeBufferPointer(b)) }.get()
+        }
+        let reader = OpenAIBatchReader(accountID: "a", batchID: nil, requests: [id: request], decoder: ExchangeLineDecoder())
+        let output = try ExportReaderTests.lines("11-openai-batch-output.jsonl")[0]
+        guard case .failure(let error) = ExportReaderTests.decode(output, reader.decode) else { Issue.record("accepted"); return }
+        #expect(error.field == "max_tokens" && error.reason.contains("--openai-batch-input's request \"ticket-0\""), "\(error)")
+    }
+}

@@ -169,3 +169,29 @@ import Testing
         }
     }
 }
+
+/// What the fresh-user review found: agent and tool spans are not model calls, and message
+/// content that cannot be read does not cost the span.
+@Suite struct OTLPSpanSelectionTests {
+    @Test func agentAndToolSpansAreIgnored() throws {
+        let agent = OTLPTraceReaderTests.span([
+            OTLPTraceReaderTests.attribute("gen_ai.operation.name", #"{"stringValue":"invoke_agent"}"#),
+            OTLPTraceReaderTests.attribute("user.id", #"{"stringValue":"agent-user"}"#),
+        ].joined(separator: ","))
+        let (exchanges, errors, tally) = try OTLPTraceReaderTests.exchanges(json: agent)
+        #expect(exchanges.isEmpty && errors.isEmpty)
+        #expect(tally == OTLPTraceReader.Tally(spans: 2, genAISpans: 0))
+    }
+
+    @Test func unreadableMessagesAreLeftOut() throws {
+        let json = OTLPTraceReaderTests.span([
+            OTLPTraceReaderTests.attribute("user.id", #"{"stringValue":"u"}"#),
+            OTLPTraceReaderTests.attribute("gen_ai.usage.output_tokens", #"{"intValue":"77"}"#),
+            OTLPTraceReaderTests.attribute("gen_ai.input.messages", #"{"stringValue":"[{not json"}"#),
+            OTLPTraceReaderTests.attribute("gen_ai.system_instructions", #"{"intValue":"3"}"#),
+        ].joined(separator: ","))
+        let (exchanges, errors, _) = try OTLPTraceReaderTests.exchanges(json: json)
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(exchanges.first?.outputTokens == 77 && exchanges.first?.prompt == nil && exchanges.first?.messageCount == nil)
+    }
+}

@@ -79,14 +79,16 @@ import Testing
             for (method, path, body, _) in try await Self.endpoints() {
                 let r = try await client.execute(uri: path, method: method, body: .init(string: body))
                 #expect(r.status == .unauthorized, "\(method) \(path)")
-                #expect(r.errorMessage.contains("missing bearer token") || r.errorMessage.contains("missing DistillWatch token in x-api-key"),
+                // A HEAD answer has no body over a socket (RFC 9110 §9.3.2): only its status and headers.
+                let hasBody = method != .head || mode == .router
+                #expect(!hasBody || r.errorMessage.contains("missing bearer token") || r.errorMessage.contains("missing DistillWatch token in x-api-key"),
                         "\(path): \(r.text)")
                 #expect(r.headers[.wwwAuthenticate] == "Bearer")
                 let wrong = try await client.execute(uri: path, method: method,
                                                      headers: Self.credential(path, "Bearer not-a-configured-token-at-all"),
                                                      body: .init(string: body))
                 #expect(wrong.status == .unauthorized, "\(method) \(path) with a wrong token")
-                #expect(wrong.errorMessage == "unknown token")
+                #expect(!hasBody || wrong.errorMessage == "unknown token")
                 let basic = try await client.execute(uri: path, method: method,
                                                      headers: Self.credential(path, "Basic \(Secret.all)"), body: .init(string: body))
                 #expect(basic.status == .unauthorized, "\(method) \(path) with Basic")
@@ -111,7 +113,7 @@ import Testing
                         #expect(r.status != .forbidden && r.status != .unauthorized, "\(role) \(method) \(path): \(r.status)")
                     } else {
                         #expect(r.status == .forbidden, "\(role) \(method) \(path): \(r.status)")
-                        #expect(r.errorMessage.contains("lacks the"), "\(r.text)")
+                        #expect(method == .head && mode == .live || r.errorMessage.contains("lacks the"), "\(r.text)")
                     }
                 }
                 // A token with every role reaches every endpoint.

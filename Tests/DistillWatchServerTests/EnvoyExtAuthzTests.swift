@@ -98,6 +98,28 @@ import Testing
         }
     }
 
+    /// An odd header (an 8 KB user agent, a 2 KB request id) must not keep a request out of
+    /// its account's traffic: the value is left out and the request still counts.
+    @Test func oddHeadersDoNotHideRequests() async throws {
+        try await withServer(.router, testConfiguration(toleranceSeconds: 0)) { client in
+            for _ in 0..<3 {
+                let r = try await Self.check(client, "/distillwatch/v1/chat/completions",
+                                             [Self.key: Secret.decide, Self.account: "acct-odd",
+                                              .userAgent: String(repeating: "A", count: 8300),
+                                              HTTPField.Name("x-request-id")!: String(repeating: "r", count: 2000)],
+                                             body: #"{"model":"m","max_tokens":-5,"temperature":500}"#)
+                #expect(r.status == .ok)
+            }
+            var exchanges = 0
+            for _ in 0..<50 {
+                exchanges = try await client.get("/v1/accounts/acct-odd", Secret.analyst).json["exchanges"] as? Int ?? 0
+                if exchanges == 3 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(exchanges == 3)
+        }
+    }
+
     /// What a check request says about the exchange, read without the server.
     @Test func theForwardedRequestIsReadIntoAnExchange() throws {
         let body = #"{"model":"claude-x","max_tokens":32000,"system":[{"type":"text","text":"Be terse."}],"thinking":{"type":"enabled","budget_tokens":1024},"tools":[{"name":"a"},{"name":"b"}],"messages":[{"role":"user","content":[{"type":"text","text":"Think step by step."}]},{"role":"assistant","content":"Sure,"}]}"#

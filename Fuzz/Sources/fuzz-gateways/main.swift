@@ -44,7 +44,7 @@ let target: Fuzz.Target = { data, size in
     case 5:
         if let e = try? helicone.decode(input) { accept(e) }
     case 7:
-        if let e = try? langfuse.decode(input), let e { accept(e) }
+        if let e = try? langfuse.decode(input) { accept(e) }
     default:
         let checked = EnvoyCheckRequest(path: "/distillwatch/v1/chat/completions", prefix: "/distillwatch",
                                         headers: ["authorization": "Bearer sk-fuzz", "x-forwarded-for": "203.0.113.1"],

@@ -9,13 +9,20 @@ import HeapModule
 /// (time, arrival number), however the input was split into batches. An exchange older
 /// than the watermark on arrival is released at once and counted in ``lateExchanges``.
 ///
-/// With ``mergesRequestIDs`` on, an exchange whose `request_id` is already waiting is not
-/// a second exchange but more of the same one: its fields are merged into the waiting
-/// record (``Exchange/supplement(with:)``), which keeps its place. This joins the two
-/// views a gateway can give of one request (a LiteLLM guardrail call before the request,
-/// its logging payload after) and absorbs redelivered batches. A `request_id` released
-/// in the last ``releasedIDsRemembered`` exchanges is dropped as a duplicate. Both are
-/// counted; both are deterministic in the input order, so a replay merges the same way.
+/// With ``mergesRequestIDs`` on, an exchange whose account and `request_id` are already
+/// waiting is not a second exchange but more of the same one: its fields are merged into
+/// the waiting record (``Exchange/supplement(with:)``), which keeps its place. This joins
+/// the two views a gateway can give of one request (a LiteLLM guardrail call before the
+/// request, its logging payload after) and absorbs a redelivered batch. An account and
+/// `request_id` released in the last ``releasedIDsRemembered`` exchanges is dropped once
+/// as a duplicate. Both are counted; both are deterministic in the input order, so a
+/// replay merges the same way.
+///
+/// A request has two views at most, so a waiting record takes one merge and a released
+/// one absorbs one duplicate: a third exchange with the same id is a new exchange. A
+/// client that sets its own request ids (an `x-request-id` a gateway passes through) can
+/// thus halve its count, never hide its traffic; ids are keyed by account, so no one can
+/// merge into another account's exchanges.
 ///
 /// - Complexity: O(log n) per exchange, n being the exchanges inside one tolerance window;
 ///   with ``mergesRequestIDs``, O(1) expected more per exchange with a `request_id`, and
@@ -51,8 +58,11 @@ public struct ReorderBuffer: Sendable {
     public private(set) var mergedExchanges = 0
     /// Exchanges dropped because their `request_id` had already been released.
     public private(set) var duplicateExchanges = 0
-    private var waitingSlots: [String: Int32] = [:]
-    private var released = RecentIdentifiers(capacity: 0)
+    /// Waiting records by account and `request_id` (``mergeKey(_:)``).
+    private var waitingSlots: [MergeKey: Int32] = [:]
+    /// Whether the record in a slot has taken its one merge.
+    private var slotMerged: [Bool] = []
+    private var released = RecentIdentifiers<MergeKey>(capacity: 0)
 
     /// Five minutes, the disorder that traffic format v1 allows.
     public static let defaultToleranceMilliseconds: Int64 = 5 * 60_000
@@ -75,13 +85,15 @@ public struct ReorderBuffer: Sendable {
     /// Adds an exchange and calls `release` with every exchange the watermark has passed,
     /// in time order.
     public mutating func push(_ exchange: consuming Exchange, release: (Exchange) -> Void) {
-        if mergesRequestIDs, let id = exchange.requestID {
-            if let slot = waitingSlots[id] {
+        let key = mergesRequestIDs ? Self.mergeKey(exchange) : nil
+        if let key {
+            if let slot = waitingSlots[key], !slotMerged[Int(slot)] {
                 slab[Int(slot)]!.supplement(with: exchange)
+                slotMerged[Int(slot)] = true
                 mergedExchanges += 1
                 return
             }
-            if released.contains(id) {
+            if waitingSlots[key] == nil, released.remove(key) {
                 duplicateExchanges += 1
                 return
             }
@@ -92,15 +104,16 @@ public struct ReorderBuffer: Sendable {
         }
         if latest == nil || time > latest! { latest = time }
         let slot: Int32
-        let requestID = mergesRequestIDs ? exchange.requestID : nil
         if let free = freeSlots.popLast() {
             slot = free
             slab[Int(free)] = consume exchange
+            slotMerged[Int(free)] = false
         } else {
             slot = Int32(slab.count)
             slab.append(consume exchange)
+            slotMerged.append(false)
         }
-        if let requestID { waitingSlots[requestID] = slot }
+        if let key { waitingSlots[key] = slot }
         heap.insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
         sequence += 1
         // Saturating: a caller that pushes times outside RecordLimits (TrafficScanner does
@@ -114,11 +127,23 @@ public struct ReorderBuffer: Sendable {
     private mutating func take(_ entry: Entry) -> Exchange {
         let exchange = slab[Int(entry.slot)].take()!
         freeSlots.append(entry.slot)
-        if mergesRequestIDs, let id = exchange.requestID {
-            waitingSlots.removeValue(forKey: id)
-            released.insert(id)
+        if mergesRequestIDs, let key = Self.mergeKey(exchange) {
+            // A newer record may hold the key (a third view); only this one's goes.
+            if waitingSlots[key] == entry.slot { waitingSlots.removeValue(forKey: key) }
+            released.insert(key)
         }
         return exchange
+    }
+
+    /// Account and `request_id`, or `nil` without an id.
+    static func mergeKey(_ e: Exchange) -> MergeKey? {
+        guard let id = e.requestID else { return nil }
+        return MergeKey(account: e.accountID, requestID: id)
+    }
+
+    struct MergeKey: Hashable, Sendable {
+        var account: String
+        var requestID: String
     }
 
     /// Releases everything still buffered, in time order (end of input).
@@ -129,18 +154,21 @@ public struct ReorderBuffer: Sendable {
 
 /// The last `capacity` identifiers inserted, for membership tests: a ring and a set.
 /// - Complexity: O(1) expected per operation; O(capacity) memory.
-struct RecentIdentifiers: Sendable {
-    private var ring: [String?]
-    private var members: Set<String> = []
+struct RecentIdentifiers<ID: Hashable & Sendable>: Sendable {
+    private var ring: [ID?]
+    private var members: Set<ID> = []
     private var next = 0
 
     init(capacity: Int) {
         ring = Array(repeating: nil, count: capacity)
     }
 
-    func contains(_ id: String) -> Bool { members.contains(id) }
+    func contains(_ id: ID) -> Bool { members.contains(id) }
 
-    mutating func insert(_ id: String) {
+    /// Forgets `id` (its ring entry stays until overwritten); whether it was there.
+    mutating func remove(_ id: ID) -> Bool { members.remove(id) != nil }
+
+    mutating func insert(_ id: ID) {
         guard !ring.isEmpty, !members.contains(id) else { return }
         if let old = ring[next] { members.remove(old) }
         ring[next] = id

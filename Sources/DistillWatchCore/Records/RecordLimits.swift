@@ -102,6 +102,57 @@ extension Exchange {
     }
 }
 
+extension Exchange {
+    /// This exchange without its optional values that lie outside ``RecordLimits``, and the
+    /// names of the fields removed; `nil` when its time or account is outside them.
+    ///
+    /// For what a gateway check learns: the check was answered, so the request happened,
+    /// and one odd header (an 8 KB user agent) must not keep it out of the account's
+    /// traffic. Records read from logs are still refused whole (see the type's discussion).
+    /// - Complexity: O(fields) checks of ``problem``.
+    public func withoutValuesOutsideLimits() -> (exchange: Exchange, removed: [String])? {
+        var e = self
+        var removed: [String] = []
+        while let p = e.problem {
+            guard e.removeValue(of: p.field) else { return nil }
+            removed.append(p.field)
+        }
+        return (e, removed)
+    }
+
+    /// Clears the optional field named `field` (its v1 name); `false` for a required one.
+    private mutating func removeValue(of field: String) -> Bool {
+        switch field {
+        case "request_id": requestID = nil
+        case "api_key_id": apiKeyID = nil
+        case "input_tokens": inputTokens = nil
+        case "output_tokens": outputTokens = nil
+        case "reasoning_tokens": reasoningTokens = nil
+        case "max_tokens": maxTokens = nil
+        case "tool_count": toolCount = nil
+        case "message_count": messageCount = nil
+        case "status": status = nil
+        case "latency_ms": latencyMilliseconds = nil
+        case "temperature": temperature = nil
+        case "asn": asn = nil
+        case "model": model = nil
+        case "operation": operation = nil
+        case "finish_reason": finishReason = nil
+        case "client_ip": clientIP = nil
+        case "country": country = nil
+        case "user_agent": userAgent = nil
+        case "client_fingerprint": clientFingerprint = nil
+        case "end_user_id": endUserID = nil
+        case "batch_id": batchID = nil
+        case "reasoning_effort": reasoningEffort = nil
+        case "reasoning_replay_of": reasoningReplayOf = nil
+        case "cost_usd": costUSD = nil
+        default: return false
+        }
+        return true
+    }
+}
+
 extension AccountRecord {
     /// The first value of this record outside ``RecordLimits``, or `nil`.
     /// - Complexity: O(1) plus the lengths of its string fields.

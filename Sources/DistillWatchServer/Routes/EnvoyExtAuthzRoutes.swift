@@ -33,7 +33,7 @@ struct EnvoyExtAuthzRoutes {
     let state: ServerState
 
     /// Methods Envoy forwards as they come.
-    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options, .trace]
 
     func build(on router: Router<DistillWatchRequestContext>) {
         let prefix = state.configuration.envoyPathPrefix
@@ -109,7 +109,11 @@ struct EnvoyExtAuthzRoutes {
 
     /// Appends the request to the log and applies it without holding up the answer.
     private func learn(_ checked: EnvoyCheckRequest, at time: Timestamp) {
-        guard let exchange = checked.exchange(at: time, sketcher: state.configuration.sketcher)?.withoutText else { return }
+        guard let exchange = checked.exchange(at: time, sketcher: state.configuration.sketcher)?.withoutText else {
+            state.logger.warning("Envoy check not learned: its account is not a usable identifier (empty or over 1024 bytes)",
+                                 metadata: ["request_id": "\(checked.requestID ?? "none")"])
+            return
+        }
         let state = self.state
         state.metrics.envoyChecks(.learned)
         Task {

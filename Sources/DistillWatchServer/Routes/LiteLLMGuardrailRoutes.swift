@@ -82,7 +82,13 @@ struct LiteLLMGuardrailRoutes {
     /// append is logged; the call was answered either way.
     private func learn(_ call: LiteLLMGuardrailCall, accountID: String, identity: LiteLLMIdentity, at time: Timestamp) {
         guard let exchange = call.exchange(accountID: accountID, at: time, sketcher: state.configuration.sketcher,
-                                           identity: identity)?.withoutText else { return }
+                                           identity: identity)?.withoutText else {
+            if call.inputType != "response" {
+                state.logger.warning("LiteLLM guardrail call not learned: its account is not a usable identifier (over 1024 bytes)",
+                                     metadata: ["litellm_call_id": "\(call.callID ?? "none")"])
+            }
+            return
+        }
         let state = self.state
         state.metrics.guardrailLearned.increment()
         Task {

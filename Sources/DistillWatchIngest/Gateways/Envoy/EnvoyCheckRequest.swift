@@ -176,7 +176,8 @@ public struct EnvoyCheckRequest: Sendable {
             if (toolCount ?? 0) > 0 { features.capability = .agenticToolUse }
             e.content = features
         }
-        return e.problem == nil ? e : nil
+        // A value outside the limits (an 8 KB user agent) is left out; the request still counts.
+        return e.withoutValuesOutsideLimits()?.exchange
     }
 }
 

@@ -115,21 +115,36 @@ public struct OpenAIBatchReader: Sendable {
         guard let accountID else {
             throw RecordError(field: "account_id", "OpenAI Batch files name no account: give --openai-batch-account")
         }
-        var r = GatewayRecord()
-        r.key("time")
-        r.raw(String(created))
-        r.string("account_id", accountID)
-        r.string("request_id", requestID ?? id)
-        r.string("batch_id", batchID)
-        r.string("model", model)
-        r.int("status", statusCode)
-        r.int("input_tokens", inputTokens)
-        r.int("output_tokens", outputTokens)
-        r.int("reasoning_tokens", reasoningTokens)
-        r.string("finish_reason", finishReason)
-        r.string("operation", "chat")
-        if let customID, let request = requests[customID] { r.chatRequest(request.body) }
-        return try r.decode(with: decoder)
+        func record(joined request: OpenAIBatchRequest?) -> GatewayRecord {
+            var r = GatewayRecord()
+            r.key("time")
+            r.raw(String(created))
+            r.string("account_id", accountID)
+            r.string("request_id", requestID ?? id)
+            r.string("batch_id", batchID)
+            r.string("model", model)
+            r.int("status", statusCode)
+            r.int("input_tokens", inputTokens)
+            r.int("output_tokens", outputTokens)
+            r.int("reasoning_tokens", reasoningTokens)
+            r.string("finish_reason", finishReason)
+            r.string("operation", "chat")
+            if let request { r.chatRequest(request.body) }
+            return r
+        }
+        guard let customID, let request = requests[customID] else {
+            var r = record(joined: nil)
+            return try r.decode(with: decoder)
+        }
+        var joined = record(joined: request)
+        do throws(RecordError) {
+            return try joined.decode(with: decoder)
+        } catch {
+            // Blame the input file when the output line alone is fine.
+            var alone = record(joined: nil)
+            guard (try? alone.decode(with: decoder)) != nil else { throw error }
+            throw RecordError(field: error.field, "in --openai-batch-input's request \"\(customID)\": \(error.reason)")
+        }
     }
 
     /// Reads an input file's lines into requests by `custom_id`.

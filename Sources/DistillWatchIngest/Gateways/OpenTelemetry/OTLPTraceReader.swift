@@ -4,8 +4,10 @@ import OpenTelemetryProto
 import SwiftProtobuf
 
 /// OTLP traces to exchanges: each GenAI span (a span with a `gen_ai.*` attribute) of an
-/// `ExportTraceServiceRequest` becomes one exchange; other spans (HTTP server spans, database
-/// calls, …) are counted and ignored.
+/// `ExportTraceServiceRequest` that calls a model becomes one exchange; other spans (HTTP
+/// server spans, database calls, and the agent and tool spans around model calls:
+/// `invoke_agent`, `create_agent`, `execute_tool`) are counted and ignored. Message content
+/// that cannot be read is left out, not held against the span.
 ///
 /// Sources: the OTLP specification 1.x, "OTLP/HTTP" (protobuf and JSON encodings, and
 /// "JSON Protobuf Encoding": trace and span ids as hex, 64-bit integers as strings or
@@ -116,7 +118,7 @@ public struct OTLPTraceReader: Sendable {
             for (c, scopeSpans) in resourceSpans.scopeSpans.enumerated() {
                 for (i, s) in scopeSpans.spans.enumerated() {
                     tally.spans += 1
-                    guard s.attributes.contains(where: { $0.key.hasPrefix("gen_ai.") }) else { continue }
+                    guard Self.isModelCall(s) else { continue }
                     tally.genAISpans += 1
                     let id = Self.hexID(s.spanID, encoding: encoding)
                     let position = Position(resource: r, scope: c, span: i, spanID: id, name: s.name)
@@ -131,6 +133,22 @@ public struct OTLPTraceReader: Sendable {
             }
         }
         return tally
+    }
+
+    /// Operations that are not a call to a model (OTel GenAI `gen_ai.operation.name`
+    /// values for agents and tools): their spans wrap model calls, which have spans of their own.
+    static let operationsWithoutModelCall: Set<String> = ["invoke_agent", "create_agent", "execute_tool"]
+
+    /// A span with a `gen_ai.*` attribute whose operation, if named, calls a model.
+    static func isModelCall(_ span: Opentelemetry_Proto_Trace_V1_Span) -> Bool {
+        var genAI = false
+        for kv in span.attributes where kv.key.hasPrefix("gen_ai.") {
+            genAI = true
+            if kv.key == "gen_ai.operation.name", case .stringValue(let op) = kv.value.value, operationsWithoutModelCall.contains(op) {
+                return false
+            }
+        }
+        return genAI
     }
 
     /// The span as a v1 record (JSON bytes).
@@ -184,7 +202,9 @@ public struct OTLPTraceReader: Sendable {
             w.key("request_id")
             JSONLineEncoder.appendString(spanID, to: &w.out)
         }
-        if let messages = try Self.messages(messagesValue, field: "gen_ai.input.messages") {
+        // Message content that cannot be read (not JSON, another shape) is left out: the
+        // span's usage and parameters still count.
+        if let messages = try? Self.messages(messagesValue, field: "gen_ai.input.messages") {
             w.key("message_count")
             w.raw(String(messages.count))
             if let text = messages.lastUserText {
@@ -192,7 +212,7 @@ public struct OTLPTraceReader: Sendable {
                 JSONLineEncoder.appendString(text, to: &w.out)
             }
         }
-        if let instructions = try Self.messages(instructionsValue, field: "gen_ai.system_instructions", instructions: true),
+        if let instructions = try? Self.messages(instructionsValue, field: "gen_ai.system_instructions", instructions: true),
            let text = instructions.systemText {
             w.key("system")
             JSONLineEncoder.appendString(text, to: &w.out)
