@@ -58,7 +58,6 @@ let package = Package(
             dependencies: [
                 "DistillWatchCore", "CZlib", "OpenTelemetryProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -85,6 +84,7 @@ let package = Package(
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "OpenTelemetryProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

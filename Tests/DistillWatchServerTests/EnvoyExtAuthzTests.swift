@@ -120,6 +120,11 @@ import Testing
         }
     }
 
+    /// The key digest is SHA-256's (FIPS 180-4 test vector "abc": ba7816bf8f01cfea…).
+    @Test func clientKeysAreNamedBySHA256() {
+        #expect(ClientKeyDigest.name("abc") == "key-ba7816bf8f01cfea")
+    }
+
     /// What a check request says about the exchange, read without the server.
     @Test func theForwardedRequestIsReadIntoAnExchange() throws {
         let body = #"{"model":"claude-x","max_tokens":32000,"system":[{"type":"text","text":"Be terse."}],"thinking":{"type":"enabled","budget_tokens":1024},"tools":[{"name":"a"},{"name":"b"}],"messages":[{"role":"user","content":[{"type":"text","text":"Think step by step."}]},{"role":"assistant","content":"Sure,"}]}"#
@@ -127,7 +132,8 @@ import Testing
         let checked = bytes.withUnsafeMutableBufferPointer { b in
             EnvoyCheckRequest(path: "/distillwatch/v1/messages", prefix: "/distillwatch",
                               headers: ["x-api-key": "sk-ant-client", "x-envoy-external-address": "203.0.113.9", "x-request-id": "r-1"],
-                              body: UnsafeBufferPointer(b), naming: .init(keyHeader: "x-distillwatch-key"), keepText: true)
+                              body: UnsafeBufferPointer(b), naming: .init(keyHeader: "x-distillwatch-key"), keepText: true,
+                              keyDigest: ClientKeyDigest.name)
         }
         #expect(checked.path == "/v1/messages")
         #expect(checked.accountID == checked.apiKeyID && checked.apiKeyID?.hasPrefix("key-") == true, "an Anthropic client's x-api-key")
@@ -140,7 +146,8 @@ import Testing
         var cut = Array(body.utf8.prefix(40))
         let partial = cut.withUnsafeMutableBufferPointer { b in
             EnvoyCheckRequest(path: "/distillwatch/v1/messages", prefix: "/distillwatch",
-                              headers: ["x-account-id": "a", "x-envoy-auth-partial-body": "true"], body: UnsafeBufferPointer(b), keepText: false)
+                              headers: ["x-account-id": "a", "x-envoy-auth-partial-body": "true"], body: UnsafeBufferPointer(b), keepText: false,
+                              keyDigest: ClientKeyDigest.name)
         }
         #expect(partial.bodyUnread && partial.model == nil && partial.accountID == "a")
     }

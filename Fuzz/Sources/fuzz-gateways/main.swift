@@ -48,7 +48,8 @@ let target: Fuzz.Target = { data, size in
     default:
         let checked = EnvoyCheckRequest(path: "/distillwatch/v1/chat/completions", prefix: "/distillwatch",
                                         headers: ["authorization": "Bearer sk-fuzz", "x-forwarded-for": "203.0.113.1"],
-                                        body: input, keepText: true)
+                                        body: input, keepText: true,
+                                        keyDigest: { "key-\($0.utf8.count)" })  // the server's is SHA-256 (swift-crypto, not built here)
         Fuzz.require(checked.path == "/v1/chat/completions", "the prefix must come off the path")
         if let e = checked.exchange(at: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000), sketcher: Fuzz.sketcher) { accept(e) }
     }

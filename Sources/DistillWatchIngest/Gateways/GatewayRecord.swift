@@ -84,9 +84,11 @@ struct ChatRequest {
     var user: String?
     var reasoningEffort: String?
 
-    /// Reads the object at the scanner's position.
+    /// Reads the object at the scanner's position: OpenAI chat completions and Responses
+    /// (`input` as a list of messages), Anthropic messages.
+    /// - Parameter keepText: keep the last user message and the system text (to sketch them).
     /// - Throws: ``RecordError`` naming `field` and the member for a value of the wrong type.
-    static func read(_ s: inout JSONScanner, field: String) throws(RecordError) -> ChatRequest {
+    static func read(_ s: inout JSONScanner, field: String, keepText: Bool = true) throws(RecordError) -> ChatRequest {
         var r = ChatRequest()
         var maxCompletionTokens: Int?
         if s.consumeNull() { return r }
@@ -104,14 +106,14 @@ struct ChatRequest {
                 r.toolCount = n
                 return
             }
-            if keyEquals(key, "messages") {
-                let m = try ChatMessages.read(&s, field: "\(field).messages", keepText: true)
+            if keyEquals(key, "messages") || keyEquals(key, "input") && s.peek() == UInt8(ascii: "[") {
+                let m = try ChatMessages.read(&s, field: "\(field).messages", keepText: keepText)
                 r.messages = m
                 if let text = m.systemText { r.system = r.system.map { $0 + "\n" + text } ?? text }
                 return
             }
             if keyEquals(key, "system") {
-                let (text, _) = try ChatMessages.readContent(&s, field: "\(field).system", keepText: true)
+                let (text, _) = try ChatMessages.readContent(&s, field: "\(field).system", keepText: keepText)
                 if let text { r.system = r.system.map { text + "\n" + $0 } ?? text }
                 return
             }

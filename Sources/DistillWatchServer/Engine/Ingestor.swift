@@ -1,5 +1,6 @@
 import DistillWatchCore
 import DistillWatchStore
+import Logging
 
 /// The one path by which state changes: append the events to the durable log, then apply
 /// them to the engine, one batch at a time, so the engine sees inputs in exactly the log's
@@ -31,6 +32,22 @@ final class Ingestor: Sendable {
                 return range
             }
         }.value
+    }
+
+    /// Appends and applies one exchange a gateway check stands for (a LiteLLM guardrail
+    /// call, an Envoy check) without holding up the check's answer: the verdict was taken
+    /// before it, as for any decide call. A failed append is logged as `what`; the check
+    /// was answered either way.
+    func learnInBackground(_ exchange: Exchange, at time: Timestamp, logger: Logger, what: @autoclosure @escaping @Sendable () -> String) {
+        Task {
+            do {
+                _ = try await commit(
+                    events: [NewEvent(kind: .exchange, subject: exchange.accountID, payload: EventDecoder.storedForm(of: exchange))],
+                    inputs: [.exchange(exchange)], at: time)
+            } catch {
+                logger.error("\(what()): not learned: \(error)")
+            }
+        }
     }
 
     /// Rebuilds the engine from the log (at start-up, before serving). An event that cannot

@@ -60,7 +60,7 @@ struct EnvoyExtAuthzRoutes {
         let keepText = state.configuration.sketcher != nil
         let checked = body.withUnsafeReadableBytes { raw in
             EnvoyCheckRequest(path: path, prefix: prefix, headers: headers, body: raw.bindMemory(to: UInt8.self),
-                              naming: naming, keepText: keepText)
+                              naming: naming, keepText: keepText, keyDigest: ClientKeyDigest.name)
         }
         let now = state.clock.now()
         guard let accountID = checked.accountID else {
@@ -114,17 +114,10 @@ struct EnvoyExtAuthzRoutes {
                                  metadata: ["request_id": "\(checked.requestID ?? "none")"])
             return
         }
-        let state = self.state
         state.metrics.envoyChecks(.learned)
-        Task {
-            do {
-                _ = try await state.ingestor.commit(
-                    events: [NewEvent(kind: .exchange, subject: exchange.accountID, payload: EventDecoder.storedForm(of: exchange))],
-                    inputs: [.exchange(exchange)], at: time)
-            } catch {
-                state.logger.error("Envoy check \(checked.requestID ?? "without x-request-id"): not learned: \(error)")
-            }
-        }
+        let requestID = checked.requestID
+        state.ingestor.learnInBackground(exchange, at: time, logger: state.logger,
+                                         what: "Envoy check \(requestID ?? "without x-request-id")")
     }
 
     static let verdictHeader = HTTPField.Name("x-distillwatch-verdict")!

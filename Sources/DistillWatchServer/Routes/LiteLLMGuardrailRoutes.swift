@@ -89,17 +89,10 @@ struct LiteLLMGuardrailRoutes {
             }
             return
         }
-        let state = self.state
         state.metrics.guardrailLearned.increment()
-        Task {
-            do {
-                _ = try await state.ingestor.commit(
-                    events: [NewEvent(kind: .exchange, subject: accountID, payload: EventDecoder.storedForm(of: exchange))],
-                    inputs: [.exchange(exchange)], at: time)
-            } catch {
-                state.logger.error("LiteLLM guardrail call \(call.callID ?? "without id"): not learned: \(error)")
-            }
-        }
+        let callID = call.callID
+        state.ingestor.learnInBackground(exchange, at: time, logger: state.logger,
+                                         what: "LiteLLM guardrail call \(callID ?? "without id")")
     }
 }
 

@@ -1,4 +1,3 @@
-import Crypto
 import DistillWatchCore
 
 /// What Envoy's external authorization filter sends an HTTP authorization service
@@ -16,8 +15,9 @@ import DistillWatchCore
 /// The account is, in order: the configured account header (set by an authentication
 /// filter before ext_authz, e.g. `x-account-id`); else the client's own API key
 /// (`authorization: Bearer …`, or `x-api-key` when that is not DistillWatch's key header),
-/// as `key-` and the first 16 hex digits of its SHA-256 (FIPS 180-4), so each key is an
-/// account and no key is stored. The key's digest is the exchange's `api_key_id` either way.
+/// by its digest (the server's is `key-` and 16 hex digits of its SHA-256, FIPS 180-4), so
+/// each key is an account and no key is stored. The key's digest is the exchange's
+/// `api_key_id` either way.
 public struct EnvoyCheckRequest: Sendable {
     /// The header names (lowercase) Envoy's check request is read with.
     public struct Naming: Sendable, Equatable {
@@ -35,7 +35,7 @@ public struct EnvoyCheckRequest: Sendable {
 
     /// The account, or `nil` when the request names none (no account header, no client key).
     public var accountID: String?
-    /// `key-` + 16 hex digits of the SHA-256 of the client's API key, when it sent one.
+    /// The digest of the client's API key, when it sent one.
     public var apiKeyID: String?
     /// The client's original path (the check path less the prefix).
     public var path: String
@@ -64,10 +64,12 @@ public struct EnvoyCheckRequest: Sendable {
     ///   - path: the check request's path, with `prefix` still in front.
     ///   - headers: header names in lowercase, each with its first value.
     ///   - body: the forwarded body (empty without `with_request_body`).
+    ///   - keyDigest: names a client API key without keeping it (a cryptographic hash: the
+    ///     digests of two keys must not meet).
     /// - Complexity: O(n) in the body's bytes; only the last user message and the system
     ///   text are materialised.
     public init(path: String, prefix: String, headers: [String: String], body: UnsafeBufferPointer<UInt8>,
-                naming: Naming = Naming(), keepText: Bool) {
+                naming: Naming = Naming(), keepText: Bool, keyDigest: (String) -> String) {
         self.path = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
         if self.path.isEmpty { self.path = "/" }
         var clientKey: String?
@@ -81,10 +83,7 @@ public struct EnvoyCheckRequest: Sendable {
         if clientKey == nil, naming.keyHeader != "x-api-key", let key = headers["x-api-key"], !key.isEmpty {
             clientKey = key  // Anthropic-style clients send their key here
         }
-        if let clientKey {
-            let digest = SHA256.hash(data: Array(clientKey.utf8))
-            apiKeyID = "key-" + digest.prefix(8).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-        }
+        if let clientKey { apiKeyID = keyDigest(clientKey) }
         if let account = headers[naming.accountHeader]?.trimmingCharacters(in: .whitespaces), !account.isEmpty {
             accountID = account
         } else {
@@ -113,42 +112,23 @@ public struct EnvoyCheckRequest: Sendable {
         }
     }
 
-    /// The request fields of an OpenAI chat completion or an Anthropic message.
+    /// The request fields of an OpenAI chat completion or response, or an Anthropic message.
     private mutating func readBody(_ body: UnsafeBufferPointer<UInt8>, keepText: Bool) throws(RecordError) {
         var s = JSONScanner(body)
         s.skipWhitespace()
         guard s.peek() == UInt8(ascii: "{") else { throw RecordError("the body is not a JSON object") }
-        var maxCompletionTokens: Int?
-        try s.forEachMember { (key, s) throws(RecordError) in
-            if keyEquals(key, "model") { model = try s.optionalString("model"); return }
-            if keyEquals(key, "max_tokens") { maxTokens = try s.optionalInt("max_tokens"); return }
-            if keyEquals(key, "max_completion_tokens") { maxCompletionTokens = try s.optionalInt("max_completion_tokens"); return }
-            if keyEquals(key, "temperature") { temperature = try s.optionalDouble("temperature"); return }
-            if keyEquals(key, "stream") { stream = try s.optionalBool("stream"); return }
-            if keyEquals(key, "reasoning_effort") { reasoningEffort = try s.optionalString("reasoning_effort"); return }
-            if keyEquals(key, "user") { endUserID = try s.optionalIdentifier("user"); return }
-            if keyEquals(key, "tools") {
-                var n = 0
-                try s.forEachElement("tools") { (_, s) throws(RecordError) in n += 1; try s.skipValue(depth: 2) }
-                toolCount = n
-                return
-            }
-            if keyEquals(key, "messages") || keyEquals(key, "input") && s.peek() == UInt8(ascii: "[") {
-                let m = try ChatMessages.read(&s, field: "messages", keepText: keepText)
-                messageCount = m.count
-                prefill = m.endsWithAssistant
-                prompt = m.lastUserText
-                if let text = m.systemText { system = system.map { $0 + "\n" + text } ?? text }
-                return
-            }
-            if keyEquals(key, "system") {
-                let (text, _) = try ChatMessages.readContent(&s, field: "system", keepText: keepText)
-                if let text { system = system.map { text + "\n" + $0 } ?? text }
-                return
-            }
-            try s.skipValue()
-        }
-        if maxTokens == nil { maxTokens = maxCompletionTokens }
+        let r = try ChatRequest.read(&s, field: "body", keepText: keepText)
+        model = r.model
+        maxTokens = r.maxTokens
+        temperature = r.temperature
+        stream = r.stream
+        reasoningEffort = r.reasoningEffort
+        endUserID = r.user
+        toolCount = r.toolCount
+        messageCount = r.messages?.count
+        prefill = r.messages?.endsWithAssistant
+        prompt = r.messages?.lastUserText
+        system = r.system
     }
 
     /// The exchange the request stands for, received at `time`: a request without its
@@ -179,8 +159,4 @@ public struct EnvoyCheckRequest: Sendable {
         // A value outside the limits (an 8 KB user agent) is left out; the request still counts.
         return e.withoutValuesOutsideLimits()?.exchange
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
