@@ -36,6 +36,8 @@ import time
 import urllib.error
 import urllib.request
 
+from e2e_support import check, http, results, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGEST, DECIDE, ANALYST = "e2e-ingest-token-0000000001", "e2e-decide-token-0000000002", "e2e-analyst-token-000000003"
 MASTER = "sk-e2e-master-key-0001"
@@ -45,35 +47,9 @@ GUARDRAIL_SETTINGS = {
     "dw-fail-on-error-false": {"fail_on_error": False},
 }
 
-results = []
 
 
-def check(name, ok, detail=""):
-    results.append((name, ok))
-    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
 
-
-def http(method, url, token=None, body=None, timeout=10):
-    data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(url, data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def wait_for(url, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise SystemExit(f"litellm-e2e: {what} did not come up within {seconds} s ({url})")
 
 
 def readme_config():
@@ -150,8 +126,8 @@ def main():
               "distillwatch.log", {"DISTILLWATCH_TOKENS": f"litellm-logs:ingest:{INGEST} litellm:decide:{DECIDE} alice:analyst:{ANALYST}",
                                    "DISTILLWATCH_HOME": os.path.join(work, "home")})
         start([sys.executable, os.path.join(ROOT, "scripts/openai-stub.py"), str(stub)], "stub.log")
-        wait_for(f"http://127.0.0.1:{dw}/healthz", 30, "distillwatch serve")
-        wait_for(f"http://127.0.0.1:{stub}/v1/models", 15, "the upstream stub")
+        wait_for(f"http://127.0.0.1:{dw}/healthz", 30, "distillwatch serve", "litellm-e2e")
+        wait_for(f"http://127.0.0.1:{stub}/v1/models", 15, "the upstream stub", "litellm-e2e")
 
         env = {"DISTILLWATCH_DECIDE_TOKEN": DECIDE, "DISTILLWATCH_INGEST_TOKEN": INGEST, "LITELLM_MASTER_KEY": MASTER,
                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
@@ -165,8 +141,8 @@ def main():
               "litellm.log", env)
         start([litellm_bin, "--config", os.path.join(work, "litellm-fallbacks.yaml"), "--host", "127.0.0.1", "--port", str(matrix)],
               "litellm-fallbacks.log", env)
-        wait_for(f"http://127.0.0.1:{proxy}/health/liveliness", 180, "the LiteLLM proxy")
-        wait_for(f"http://127.0.0.1:{matrix}/health/liveliness", 180, "the second LiteLLM proxy")
+        wait_for(f"http://127.0.0.1:{proxy}/health/liveliness", 180, "the LiteLLM proxy", "litellm-e2e")
+        wait_for(f"http://127.0.0.1:{matrix}/health/liveliness", 180, "the second LiteLLM proxy", "litellm-e2e")
 
         status, _ = http("POST", f"http://127.0.0.1:{dw}/v1/accounts/acct-blocked/label", ANALYST,
                          json.dumps({"label": "confirmed_attack", "note": "litellm-e2e: chargeback ring"}))

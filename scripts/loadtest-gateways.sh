@@ -15,32 +15,14 @@
 #   DURATION=20s  GUARD_CONNECTIONS=8  GUARD_DELAY_MS=5
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk > /dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-
 DURATION=${DURATION:-20s}
 GUARD_CONNECTIONS=${GUARD_CONNECTIONS:-8}
 GUARD_DELAY_MS=${GUARD_DELAY_MS:-5}
 PORT=${PORT:-18291}
-BIN=${DISTILLWATCH:-.build/release/distillwatch}
-WORK=$(mktemp -d /tmp/distillwatch-load-litellm.XXXXXX)
-INGEST=load-ingest-token-00000000001
-DECIDE=load-decide-token-00000000002
-ANALYST=load-analyst-token-0000000003
-SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+LOADTEST_NAME=load-gateways
+. scripts/loadtest/common.sh
 
-[ -x "$BIN" ] || swift build -c release --product distillwatch
-
-start_server() {
-    DISTILLWATCH_TOKENS="load:ingest:$INGEST gw:decide:$DECIDE ops:analyst:$ANALYST" \
-        "$BIN" serve --port "$PORT" --database "$WORK/state.sqlite" --content-key 00112233445566778899aabbccddeeff \
-        --log-level warning > "$WORK/server.log" 2>&1 &
-    SERVER=$!
-    for _ in $(seq 1 3000); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && return; sleep 0.1; done
-    echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
-}
-stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
+start_server() { serve_on server.log --database "$WORK/state.sqlite" --content-key 00112233445566778899aabbccddeeff; }
 
 echo "machine: $(nproc) cores, $(uname -sr); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)"
 python3 scripts/loadtest/litellm_bodies.py Tests/Fixtures/gateway/litellm/21-litellm-1.106.2-real-standard-logging-payload-array.json "$WORK"

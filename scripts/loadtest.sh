@@ -11,33 +11,15 @@
 #   DURATION=20s  CONNECTIONS=16  PACED_CONNECTIONS=12  PACED_DELAY_MS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk > /dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-16}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 PACED_DELAY_MS=${PACED_DELAY_MS:-2}
 PORT=${PORT:-18281}
-BIN=${DISTILLWATCH:-.build/release/distillwatch}
-WORK=$(mktemp -d /tmp/distillwatch-load.XXXXXX)
-INGEST=load-ingest-token-00000000001
-DECIDE=load-decide-token-00000000002
-ANALYST=load-analyst-token-0000000003
-SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+LOADTEST_NAME=load
+. scripts/loadtest/common.sh
 
-[ -x "$BIN" ] || swift build -c release --product distillwatch
-
-start_server() { # synchronous mode
-    DISTILLWATCH_TOKENS="load:ingest:$INGEST gw:decide:$DECIDE ops:analyst:$ANALYST" \
-        "$BIN" serve --port "$PORT" --database "$WORK/state-$1.sqlite" --synchronous "$1" \
-        --log-level warning > "$WORK/server-$1.log" 2>&1 &
-    SERVER=$!
-    for _ in $(seq 1 3000); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && return; sleep 0.1; done
-    echo "server did not start" >&2; cat "$WORK/server-$1.log" >&2; exit 1
-}
-stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
+start_server() { serve_on "server-$1.log" --database "$WORK/state-$1.sqlite" --synchronous "$1"; }  # synchronous mode
 
 echo "machine: $(nproc) cores, $(uname -sr); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
 python3 scripts/loadtest/traffic.py 1000 2 > "$WORK/traffic.jsonl"

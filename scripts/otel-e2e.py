@@ -31,37 +31,14 @@ import time
 import urllib.error
 import urllib.request
 
+from e2e_support import check, http, results, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGEST, ANALYST = "otel-ingest-token-00000000001", "otel-analyst-token-0000000002"
 CONTENT_KEY = "00112233445566778899aabbccddeeff"
-results = []
 
 
-def check(name, ok, detail=""):
-    results.append((name, ok))
-    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
 
-
-def http(method, url, token=None, body=None, timeout=30):
-    request = urllib.request.Request(url, data=body, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def wait_for(url, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            time.sleep(0.2)
-    raise SystemExit(f"otel-e2e: {what} did not come up within {seconds} s ({url})")
 
 
 def verdicts(report):
@@ -116,7 +93,7 @@ def main():
                                  start_new_session=True)
             processes.append(p)
             base = f"http://127.0.0.1:{port}"
-            wait_for(base + "/healthz", 30, "distillwatch serve")
+            wait_for(base + "/healthz", 30, "distillwatch serve", "otel-e2e")
             started = time.time()
             sent = subprocess.run([python, generator, traffic, "--exporter", exporter, "--endpoint", base + "/v1/traces",
                                    "--header", f"Authorization=Bearer {INGEST}", *extra],
