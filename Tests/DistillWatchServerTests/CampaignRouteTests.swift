@@ -2,6 +2,9 @@ import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchStore
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// A hydra of 24 accounts on 4 shared cards, each request from a new proxy address in a
@@ -75,4 +78,40 @@ func hydraLines(accounts: Int = 24, hours: Int = 6) -> (accounts: [String], exch
 
 struct CampaignListBody: Decodable {
     var campaigns: [ScanReport.Campaign]
+}
+
+/// Every verdict explains itself: a campaign member's decide answer, LiteLLM guardrail
+/// refusal and Envoy denial name the campaign and its strongest evidence.
+@Suite struct CampaignExplanationTests {
+    @Test func decideAndGatewayRefusalsNameTheCampaign() async throws {
+        let (accountLines, lines) = hydraLines()
+        var configuration = testConfiguration()
+        configuration.litellmRefuseAt = .review
+        try await withServer(.router, configuration) { client in
+            _ = try await client.post("/v1/accounts", Secret.ingest, accountLines.joined(separator: "\n") + "\n")
+            try await ingest(client, lines, batchSize: 1000)
+            let campaign = try #require(try await client.get("/v1/campaigns", Secret.analyst).decode(CampaignListBody.self).campaigns.first)
+
+            let decide = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"hydra-5"}"#)
+            let reasons = try #require(decide.json["reasons"] as? [[String: Any]])
+            #expect(reasons.first?["signal"] as? String == "campaign_membership", "\(decide.text)")
+            let detail = reasons.first?["detail"] as? String ?? ""
+            #expect(detail.contains("member of \(campaign.campaignID) (24 linked accounts") && detail.contains("strongest:"), "\(detail)")
+
+            let guardrail = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide,
+                                                  #"{"input_type":"request","request_data":{"user_api_key_user_id":"hydra-5"}}"#)
+            #expect(guardrail.json["action"] as? String == "BLOCKED")
+            #expect((guardrail.json["blocked_reason"] as? String)?.contains("member of \(campaign.campaignID)") == true, "\(guardrail.text)")
+
+            let verdict = decide.json["verdict"] as? String
+            let envoy = try await client.execute(uri: "/distillwatch/v1/chat/completions", method: .post,
+                                                 headers: [HTTPField.Name("x-api-key")!: Secret.decide, HTTPField.Name("x-account-id")!: "hydra-5"],
+                                                 body: ByteBuffer(string: "{}"))
+            if verdict == "block" || verdict == "throttle" {
+                let message = (envoy.json["error"] as? [String: Any])?["message"] as? String ?? ""
+                #expect(message.contains("member of \(campaign.campaignID)"), "\(envoy.text)")
+            }
+            #expect(envoy.headers[HTTPField.Name("x-distillwatch-campaign")!] == campaign.campaignID)
+        }
+    }
 }

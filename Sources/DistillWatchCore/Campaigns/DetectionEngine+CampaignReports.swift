@@ -38,6 +38,17 @@ public struct CampaignMembership: Sendable, Equatable {
     public var firstLink: CampaignLink?
 }
 
+extension CampaignMembership {
+    /// "member of campaign-3 (42 linked accounts, verdict block, strongest: shared_payment);
+    /// linked to acct_x at 2026-…Z by shared_payment + signup_burst (evidence 1.20)": the
+    /// campaign and its strongest evidence, as the report and every decision answer say it.
+    public var detail: String {
+        let strongest = self.strongest.map { ", strongest: \($0.rawValue)" } ?? ""
+        let link = firstLink.map { "; \($0.detail)" } ?? ""
+        return "member of \(campaignID) (\(accounts) linked accounts, verdict \(verdict.rawValue)\(strongest))\(link)"
+    }
+}
+
 /// The link that first put an account in a group with another: who with, on what evidence
 /// (as it stood then) and when.
 public struct CampaignLink: Sendable, Equatable {

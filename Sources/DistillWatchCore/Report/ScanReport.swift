@@ -171,12 +171,8 @@ extension ScanReport.Account {
             .map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
                                      contribution: rounded($0.contribution)) }
         if let c = engine.campaignMembership(of: s.accountID), c.verdict.isFlagged {
-            let strongest = c.strongest.map { ", strongest: \($0.rawValue)" } ?? ""
-            let link = c.firstLink.map { "; \($0.detail)" } ?? ""
-            signals.insert(ScanReport.Signal(
-                name: "campaign_membership", value: rounded(c.score),
-                detail: "member of \(c.campaignID) (\(c.accounts) linked accounts, verdict \(c.verdict.rawValue)\(strongest))\(link)",
-                contribution: rounded(c.score)), at: 0)
+            signals.insert(ScanReport.Signal(name: "campaign_membership", value: rounded(c.score), detail: c.detail,
+                                             contribution: rounded(c.score)), at: 0)
         }
         self.init(
             accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,

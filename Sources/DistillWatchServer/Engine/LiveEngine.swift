@@ -100,7 +100,9 @@ final class LiveEngine: Sendable {
             let reasons = decision.score > 0
                 ? scanner.engine.readings(for: accountID).filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
                 : []
-            return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID))
+            let campaign = scanner.engine.campaignMembership(of: accountID).flatMap { $0.verdict.isFlagged ? $0 : nil }
+            return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID),
+                                campaign: campaign)
         }
     }
 
@@ -146,6 +148,24 @@ struct LiveDecision: Sendable {
     var known: Bool
     var reasons: [SignalReading]
     var label: AnalystLabel?
+    /// The flagged campaign the account belongs to, when it has one.
+    var campaign: CampaignMembership? = nil
+
+    /// Why a gateway refuses the account, in one sentence for the client and the logs:
+    /// "DistillWatch: account acct-17 is blocked (member of campaign-3 (…); score 0.91:
+    /// output_volume, cot_elicitation)", or "(confirmed by an analyst)".
+    func refusal(of accountID: String) -> String {
+        let verdict = decision.verdict
+        let state = verdict == .block ? "blocked" : verdict == .throttle ? "throttled" : "under review"
+        var why: [String] = []
+        if label == .confirmedAttack { why.append("confirmed by an analyst") }
+        if let campaign { why.append(campaign.detail) }
+        if label != .confirmedAttack {
+            let signals = reasons.prefix(3).map(\.kind.rawValue).joined(separator: ", ")
+            why.append("score \(rounded4(decision.score))\(signals.isEmpty ? "" : ": " + signals)")
+        }
+        return "DistillWatch: account \(accountID) is \(state) (\(why.joined(separator: "; ")))"
+    }
 }
 
 struct EngineStatus: Sendable, Codable, Equatable {

@@ -74,6 +74,12 @@ struct DecideResponse: Encodable, Sendable {
         reasons = live.reasons.map {
             Reason(signal: $0.kind.rawValue, value: rounded4($0.value), contribution: rounded4($0.contribution), detail: $0.detail)
         }
+        // A verdict that comes from a campaign names it and its strongest evidence first, as
+        // the report does (a member's own signals may be none at all).
+        if let c = live.campaign {
+            reasons.insert(Reason(signal: "campaign_membership", value: rounded4(c.score), contribution: rounded4(c.score),
+                                  detail: c.detail), at: 0)
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -89,13 +89,7 @@ struct EnvoyExtAuthzRoutes {
         case .allow, .review:
             return Response(status: .ok, headers: answer)
         case .throttle, .block:
-            var reason = "DistillWatch: account \(accountID) is \(verdict == .block ? "blocked" : "throttled")"
-            if live.label == .confirmedAttack {
-                reason += " (confirmed by an analyst)"
-            } else {
-                let signals = live.reasons.prefix(3).map(\.kind.rawValue).joined(separator: ", ")
-                reason += " (score \(score)\(signals.isEmpty ? "" : ": " + signals))"
-            }
+            let reason = live.refusal(of: accountID)
             answer[.contentType] = "application/json"
             if verdict == .throttle { answer[.retryAfter] = "60" }
             let error = EnvoyDenial(error: .init(message: reason, type: verdict == .block ? "distillwatch_blocked" : "distillwatch_throttled",

@@ -67,13 +67,7 @@ struct LiteLLMGuardrailRoutes {
             requestID: call.callID))
         learn(call, accountID: accountID, identity: identity, at: now)
         guard verdict >= state.configuration.litellmRefuseAt else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
-        var reason = "DistillWatch: account \(accountID) is \(verdict == .block ? "blocked" : verdict == .throttle ? "throttled" : "under review")"
-        if live.label == .confirmedAttack {
-            reason += " (confirmed by an analyst)"
-        } else {
-            let signals = live.reasons.prefix(3).map(\.kind.rawValue).joined(separator: ", ")
-            reason += " (score \(rounded4(live.decision.score))\(signals.isEmpty ? "" : ": " + signals))"
-        }
+        let reason = live.refusal(of: accountID)
         return GuardrailResponse(action: "BLOCKED", blockedReason: reason)
     }
 
