@@ -80,6 +80,8 @@ public enum JSONLineEncoder {
         w.string("declared_country", a.declaredCountry)
         w.bool("verified", a.verified)
         w.bool("allowlisted", a.allowlisted)
+        w.string("plan", a.plan)
+        w.double("plan_price_usd", a.planPriceUSD)
         w.finish(returningTo: &out)
     }
 

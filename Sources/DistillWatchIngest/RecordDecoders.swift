@@ -469,6 +469,8 @@ public struct AccountLineDecoder: Sendable {
             else if keyEquals(key, "declared_country") { a.declaredCountry = try s.optionalString("declared_country") }
             else if keyEquals(key, "verified") { a.verified = try s.optionalBool("verified") }
             else if keyEquals(key, "allowlisted") { a.allowlisted = try s.optionalBool("allowlisted") }
+            else if keyEquals(key, "plan") { a.plan = try s.optionalString("plan") }
+            else if keyEquals(key, "plan_price_usd") { a.planPriceUSD = try s.optionalDouble("plan_price_usd") }
             else { try s.skipValue() }
         }
         guard let accountID else { throw RecordError(field: "account_id", "missing required field") }

@@ -104,3 +104,31 @@ import Testing
         #expect(e.problem == RecordProblem(field: "output_tokens", "-5 is negative"))
     }
 }
+
+/// Spec revision 1.1's account fields `plan` and `plan_price_usd`: read, bounded, written
+/// back the same, and merged like the others.
+@Suite struct AccountPlanFieldTests {
+    @Test func planFieldsRoundTripAndAreBounded() throws {
+        let decoder = AccountLineDecoder()
+        var line = Array(#"{"account_id":"a1","tier":"pro","plan":"pro-monthly","plan_price_usd":20}"#.utf8)
+        let a = try line.withUnsafeMutableBufferPointer { b in
+            try Result { () throws(RecordError) in try decoder.decode(UnsafeBufferPointer(b)) }.get()
+        }
+        #expect(a.plan == "pro-monthly" && a.planPriceUSD == 20)
+        var written: [UInt8] = []
+        JSONLineEncoder.append(a, to: &written)
+        let again = try written.withUnsafeMutableBufferPointer { b in
+            try Result { () throws(RecordError) in try decoder.decode(UnsafeBufferPointer(rebasing: b.dropLast())) }.get()
+        }
+        #expect(again == a)
+        var negative = Array(#"{"account_id":"a1","plan_price_usd":-5}"#.utf8)
+        let refused = negative.withUnsafeMutableBufferPointer { b in
+            Result { () throws(RecordError) in try decoder.decode(UnsafeBufferPointer(b)) }
+        }
+        guard case .failure(let error) = refused else { Issue.record("a negative price was accepted"); return }
+        #expect(error.field == "plan_price_usd" && error.reason.contains("negative"))
+        var older = AccountRecord(accountID: "a1", plan: "free")
+        older.merge(AccountRecord(accountID: "a1", planPriceUSD: 0))
+        #expect(older.plan == "free" && older.planPriceUSD == 0)
+    }
+}

@@ -11,12 +11,19 @@ public struct AccountRecord: Sendable, Equatable {
     public var verified: Bool?
     /// The provider has authorised this account's bulk use; its verdict is always `allow`.
     public var allowlisted: Bool?
+    /// The subscription plan, if the account pays a flat price (spec revision 1.1).
+    public var plan: String?
+    /// The plan's monthly price, in USD (spec revision 1.1).
+    public var planPriceUSD: Double?
 
     public init(
         accountID: String, created: Timestamp? = nil, tier: String? = nil,
         paymentFingerprint: String? = nil, emailDomain: String? = nil,
-        declaredCountry: String? = nil, verified: Bool? = nil, allowlisted: Bool? = nil
+        declaredCountry: String? = nil, verified: Bool? = nil, allowlisted: Bool? = nil,
+        plan: String? = nil, planPriceUSD: Double? = nil
     ) {
+        self.plan = plan
+        self.planPriceUSD = planPriceUSD
         self.accountID = accountID
         self.created = created
         self.tier = tier
@@ -38,5 +45,7 @@ public struct AccountRecord: Sendable, Equatable {
         if let v = newer.declaredCountry { declaredCountry = v }
         if let v = newer.verified { verified = v }
         if let v = newer.allowlisted { allowlisted = v }
+        if let v = newer.plan { plan = v }
+        if let v = newer.planPriceUSD { planPriceUSD = v }
     }
 }

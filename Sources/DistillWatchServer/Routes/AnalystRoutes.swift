@@ -261,7 +261,8 @@ struct AccountRecordBody: Encodable {
         case paymentFingerprint = "payment_fingerprint"
         case emailDomain = "email_domain"
         case declaredCountry = "declared_country"
-        case verified, allowlisted
+        case verified, allowlisted, plan
+        case planPriceUSD = "plan_price_usd"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -274,5 +275,7 @@ struct AccountRecordBody: Encodable {
         try c.encodeIfPresent(record.declaredCountry, forKey: .declaredCountry)
         try c.encodeIfPresent(record.verified, forKey: .verified)
         try c.encodeIfPresent(record.allowlisted, forKey: .allowlisted)
+        try c.encodeIfPresent(record.plan, forKey: .plan)
+        try c.encodeIfPresent(record.planPriceUSD, forKey: .planPriceUSD)
     }
 }
