@@ -16,7 +16,9 @@ import Darwin
 /// - Complexity: O(n) in the input; memory is one read buffer (1 MiB) plus the longest
 ///   line, capped at ``maximumLineBytes``.
 public struct LineReader {
-    public static let maximumLineBytes = 16 << 20
+    /// 64 MiB: a line of an OTLP/JSON file is a whole export request, and OpenTelemetry's
+    /// exporters send requests up to 64 MiB; the server's bodies are 32 MiB by default.
+    public static let maximumLineBytes = 64 << 20
 
     public let source: InputSource
     /// Compressed or plain bytes read from the source, once ``forEachLine(oversized:_:)``
