@@ -2,6 +2,13 @@ import DistillWatchCore
 import DistillWatchStore
 import Logging
 
+extension NewEvent {
+    /// The log's event for an exchange (its stored form, keyed by its account).
+    static func exchange(_ e: Exchange) -> NewEvent {
+        NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e))
+    }
+}
+
 /// The one path by which state changes: append the events to the durable log, then apply
 /// them to the engine, one batch at a time, so the engine sees inputs in exactly the log's
 /// order and a replay of the log rebuilds the same state.
@@ -42,7 +49,7 @@ final class Ingestor: Sendable {
         Task {
             do {
                 _ = try await commit(
-                    events: [NewEvent(kind: .exchange, subject: exchange.accountID, payload: EventDecoder.storedForm(of: exchange))],
+                    events: [.exchange(exchange)],
                     inputs: [.exchange(exchange)], at: time)
             } catch {
                 logger.error("\(what()): not learned: \(error)")

@@ -28,9 +28,7 @@ struct IngestRoutes {
         var batch = Batch()
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
-                // The engine gets what the log keeps, so a replay sees exactly the same input.
-                let e = try decoder.decode(line).withoutText
-                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
+                batch.accept(try decoder.decode(line))
             } catch {
                 batch.reject(number, line, error)
             }
@@ -99,6 +97,13 @@ struct IngestRoutes {
         mutating func accept(_ event: NewEvent, _ input: EngineInput) {
             events.append(event)
             inputs.append(input)
+        }
+
+        /// Accepts an exchange as the log keeps it, without its text: the engine gets what
+        /// the log keeps, so a replay sees exactly the same input.
+        mutating func accept(_ exchange: Exchange) {
+            let e = exchange.withoutText
+            accept(.exchange(e), .exchange(e))
         }
 
         mutating func reject(_ number: Int, _ line: UnsafeBufferPointer<UInt8>, _ error: RecordError) {

@@ -118,8 +118,7 @@ struct LiteLLMLogRoutes {
             LiteLLMLogBatch.forEachPayload(in: raw.bindMemory(to: UInt8.self), decoder: decoder) { position, result in
                 switch result {
                 case .success(let exchange):
-                    let e = exchange.withoutText
-                    batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
+                    batch.accept(exchange)
                 case .failure(let error):
                     batch.reject(RejectedLine(line: position.line, element: position.index, field: error.field, reason: error.reason))
                 }

@@ -85,8 +85,7 @@ struct OpenTelemetryRoutes {
         let tally = reader.forEachSpan(in: exportRequest, encoding: encoding) { position, result in
             switch result {
             case .success(let exchange):
-                let e = exchange.withoutText
-                batch.accept(NewEvent(kind: .exchange, subject: e.accountID, payload: EventDecoder.storedForm(of: e)), .exchange(e))
+                batch.accept(exchange)
             case .failure(let error):
                 batch.rejectedCount += 1
                 if reasons.count < Self.reasonsListed { reasons.append("\(position): \(error)") }

@@ -152,9 +152,8 @@ public struct EnvoyCheckRequest: Sendable {
         e.clientIP = clientIP
         e.userAgent = userAgent
         if let sketcher, let prompt {
-            var features = sketcher.features(prompt: prompt, system: system, toolCount: toolCount)
-            if (toolCount ?? 0) > 0 { features.capability = .agenticToolUse }
-            e.content = features
+            // Tool definitions make it agentic whatever the words say (``ContentSketcher/features(prompt:system:toolCount:)``).
+            e.content = sketcher.features(prompt: prompt, system: system, toolCount: toolCount)
         }
         // A value outside the limits (an 8 KB user agent) is left out; the request still counts.
         return e.withoutValuesOutsideLimits()?.exchange

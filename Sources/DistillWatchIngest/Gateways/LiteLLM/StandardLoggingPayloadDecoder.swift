@@ -194,9 +194,8 @@ public struct StandardLoggingPayloadDecoder: Sendable {
             e.messageCount = messages.count
             if messages.count > 0 { e.prefill = messages.endsWithAssistant }
             if let sketcher, let prompt = messages.lastUserText {
-                var features = sketcher.features(prompt: prompt, system: messages.systemText, toolCount: e.toolCount)
-                if (e.toolCount ?? 0) > 0 { features.capability = .agenticToolUse }
-                e.content = features
+                // Tool definitions make it agentic whatever the words say (``ContentSketcher/features(prompt:system:toolCount:)``).
+                e.content = sketcher.features(prompt: prompt, system: messages.systemText, toolCount: e.toolCount)
             }
             if captureText {
                 e.prompt = messages.lastUserText
