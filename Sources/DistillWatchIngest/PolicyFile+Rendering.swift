@@ -77,6 +77,11 @@ extension PolicyFile {
         # (whole number, at least 2).
         shared_template_accounts: \(Wording.decimal(policy.sharedTemplateAccounts))
 
+        # What a verified organisation's behaviour signals (volume, output volume,
+        # round-the-clock, timing, model pivot, rate limits) count of their value, in [0, 1];
+        # what it asks for counts in full (Documentation/Signals.md, "Hard negatives").
+        verified_organisation_factor: \(Wording.decimal(policy.verifiedOrganisationFactor))
+
         # Campaign detection (Documentation/Campaigns.md): linking accounts into campaigns.
         campaigns:
           enabled: \(policy.campaigns.enabled)

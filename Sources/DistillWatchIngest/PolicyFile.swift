@@ -31,6 +31,7 @@ public struct PolicyFileError: Error, Equatable, Sendable, CustomStringConvertib
 /// model_max_tokens: {frontier-large: 32000}
 /// pivot_window_hours: 24
 /// release_grace_hours: 24
+/// verified_organisation_factor: 0.5
 /// campaigns:
 ///   enabled: true
 ///   link_threshold: 1.0
@@ -114,12 +115,14 @@ public enum PolicyFile {
                 let n = try reader.nonNegativeInt(value, key)
                 guard n >= 2 else { throw reader.error(value, "\(key) must be at least 2, got \(n)") }
                 policy.sharedTemplateAccounts = Double(n)
+            case "verified_organisation_factor":
+                policy.verifiedOrganisationFactor = try reader.unitInterval(value, key)
             case "campaigns":
                 policy.campaigns = try reader.campaigns(value, base: policy.campaigns)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
                     + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, "
-                    + "shared_template_accounts, campaigns")
+                    + "shared_template_accounts, verified_organisation_factor, campaigns")
             }
         }
         return policy

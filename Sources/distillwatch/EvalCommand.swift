@@ -20,7 +20,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Scenario to simulate (\(Scenario.names.joined(separator: ", "))).")
     var scenario: String?
 
-    @Flag(name: .long, help: "Evaluate every scenario (scale 1, hydra-2026 at --hydra-2026-scale).")
+    @Flag(name: .long, help: "Evaluate every scenario (scale 1; hydra-2026 at --hydra-2026-scale, busy-cluster at 0.01).")
     var allScenarios = false
 
     @Option(name: .customLong("hydra-2026-scale"), help: "Scale with --all-scenarios for hydra-2026 (scale 1 is ~317M exchanges).")
@@ -56,6 +56,14 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Turn content signals off (behaviour signals only), to compare with and without.")
     var noContent = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "With --scenario: evaluate again for each value of one evasion knob and print recall and served-before-flag along it (pace=5,15,40; camouflage=0.2,0.6; exits=0,0.5,2; fingerprint=shared,own; accounts=30,300).",
+        valueName: "knob=v1,v2,..."))
+    var sweep: String?
+
+    @Flag(name: .long, help: "With --scenario: an attacker who knows every signal searches pace, camouflage, exits and fingerprint jointly (72 settings) and reports the cheapest setting that keeps recall below 0.5.")
+    var adaptive = false
+
     @Option(name: .long, help: "Also write the v1 scan report of the evaluated traffic (JSON) to this file: every flagged account's signals and every campaign's evidence, to see why an account was flagged.")
     var report: String?
 
@@ -72,6 +80,34 @@ struct EvalCommand: ParsableCommand {
         if report != nil, allScenarios { throw ValidationError("--report needs one evaluation: --scenario or --traffic") }
         if json == "-", report == "-" { throw ValidationError("--json - and --report - cannot both write to standard output") }
         if json == "-", markdown { throw ValidationError("--json - and --markdown cannot both write to standard output") }
+        if sweep != nil || adaptive {
+            guard let scenario else { throw ValidationError("--sweep and --adaptive need --scenario NAME") }
+            guard sweep == nil || !adaptive else { throw ValidationError("give --sweep or --adaptive, not both") }
+            guard report == nil else { throw ValidationError("--report needs one evaluation, not a sweep") }
+            guard Scenario.named(scenario)!.groups.contains(where: \.persona.isAttack) else {
+                throw ValidationError("scenario '\(scenario)' has no attack group to turn knobs on")
+            }
+            if let sweep { _ = try Self.parseSweep(sweep) }
+        }
+    }
+
+    /// `knob=v1,v2,...` as knob settings, one per value.
+    /// - Throws: `ValidationError` naming the knob or value that is not one.
+    static func parseSweep(_ text: String) throws -> [EvasionKnobs] {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        let names = EvasionKnobs.Name.allCases.map(\.rawValue).joined(separator: ", ")
+        guard parts.count == 2, let name = EvasionKnobs.Name(rawValue: parts[0]) else {
+            throw ValidationError("--sweep wants knob=v1,v2,... with a knob among \(names); got '\(text)'")
+        }
+        let values = parts[1].split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !values.isEmpty, values.count <= 50, !values.contains("") else {
+            throw ValidationError("--sweep \(name.rawValue) wants 1 to 50 comma-separated values; got '\(parts[1])'")
+        }
+        do {
+            return try values.map { try EvasionKnobs().setting(name, to: $0) }
+        } catch let error as SweepError {
+            throw ValidationError("--sweep: \(error.description)")
+        }
     }
 
     func run() throws {
@@ -83,10 +119,14 @@ struct EvalCommand: ParsableCommand {
             var err = StandardError()
             Swift.print("  \(Wording.number(count / 1_000_000))M exchanges", to: &err)
         }
+        if sweep != nil || adaptive, let scenario {
+            try runEvasion(Scenario.named(scenario)!, policy: policy, sketcher: sketcher)
+            return
+        }
         var reports: [EvaluationReport] = []
         if allScenarios {
             for s in Scenario.all {
-                let plan = ScenarioPlan(scenario: s, scale: s.name == "hydra-2026" ? hydra2026Scale : scale, seed: seed)
+                let plan = ScenarioPlan(scenario: s, scale: s.name == "hydra-2026" ? hydra2026Scale : (s.evaluationScale ?? scale), seed: seed)
                 reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: progressReport).0)
                 var err = StandardError()
                 Swift.print("evaluated \(s.name): \(reports.last!.exchanges) exchanges in \(String(format: "%.1f", reports.last!.seconds ?? 0)) s", to: &err)
@@ -117,6 +157,57 @@ struct EvalCommand: ParsableCommand {
         } else {
             Swift.print(reports.map(\.text).joined(separator: "\n"), terminator: "")
         }
+    }
+}
+
+extension EvalCommand {
+    /// `--sweep` and `--adaptive`: one evaluation per knob setting, then the curve (or the
+    /// cheapest evasion), as text, Markdown or JSON.
+    func runEvasion(_ scenario: Scenario, policy: Policy, sketcher: ContentSketcher?) throws {
+        let settings = try sweep.map(Self.parseSweep) ?? EvasionSweep.adaptiveGrid
+        var points: [EvasionSweep.Point] = []
+        var err = StandardError()
+        for (k, knobs) in settings.enumerated() {
+            let point = EvasionSweep.evaluate(scenario, knobs: knobs, scale: scale, seed: seed, policy: policy, sketcher: sketcher)
+            points.append(point)
+            if progress ?? ProgressBar.standardErrorIsTerminal || adaptive {
+                Swift.print("  [\(k + 1)/\(settings.count)] \(point.knobs): recall \(Wording.percent(point.recall, digits: 1))", to: &err)
+            }
+        }
+        let cheapest = adaptive ? EvasionSweep.cheapestEvasion(points) : nil
+        if let json {
+            try writeJSON(EvasionOutput(scenario: scenario.name, scale: scale, seed: seed, points: points, cheapestEvasion: cheapest),
+                          to: json, what: "the sweep")
+            if json == "-" { return }
+        }
+        let title = adaptive
+            ? "Adaptive attacker on \(scenario.name) (scale \(Wording.decimal(scale)), seed \(seed)): \(points.count) settings"
+            : "Sweep of \(scenario.name) (scale \(Wording.decimal(scale)), seed \(seed))"
+        Swift.print(markdown ? "### \(title)\n\n" + EvasionSweep.markdown(points) : title + "\n" + EvasionSweep.text(points), terminator: "")
+        if adaptive {
+            if let c = cheapest {
+                Swift.print("\nCheapest evasion (recall below 50%, most harvested per account-day): \(c.knobs): recall "
+                    + "\(Wording.percent(c.recall, digits: 1)), \(Wording.rounded(c.harvestedPerAccountDay, digits: 1)) harvested exchanges "
+                    + "per account-day, so \(Wording.number(Int((1_000_000 / 30 / max(0.001, c.harvestedPerAccountDay)).rounded(.up)))) accounts "
+                    + "to harvest 1M exchanges a month, with \(c.exitsPerAccount == 0 ? "its own residential address a day each" : "\(Wording.rounded(c.exitsPerAccount, digits: 1)) proxy exits per account").")
+            } else {
+                Swift.print("\nNo setting of the grid kept recall below 50%.")
+            }
+        }
+    }
+}
+
+struct EvasionOutput: Encodable {
+    var format = "distillwatch.evasion.v1"
+    var scenario: String
+    var scale: Double
+    var seed: UInt64
+    var points: [EvasionSweep.Point]
+    var cheapestEvasion: EvasionSweep.Point?
+
+    enum CodingKeys: String, CodingKey {
+        case format, scenario, scale, seed, points
+        case cheapestEvasion = "cheapest_evasion"
     }
 }
 

@@ -102,9 +102,11 @@ import Testing
         var engine = DetectionEngine()
         engine.observe(Exchange(time: ManualClock().now, accountID: "bare"))
         let missing = Set(engine.signalFamiliesWithoutData)
-        #expect(missing == [.tokens, .parameters, .models, .status, .accounts, .network, .content])
+        #expect(missing == [.tokens, .parameters, .models, .status, .accounts, .network, .content, .reasoningReplay, .cost])
         engine.observe(Exchange(time: ManualClock().now, accountID: "bare", model: "m", outputTokens: 3, status: 200,
                                 clientIP: "192.0.2.1", prompt: ""))
+        #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts, .reasoningReplay, .cost])
+        engine.observe(Exchange(time: ManualClock().now, accountID: "bare", reasoningReplayOf: "req-0", costUSD: 0.01))
         #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts])
     }
 }

@@ -151,6 +151,11 @@ func allExchanges(_ plan: ScenarioPlan) -> [Exchange] {
         #expect(after > 0)
     }
 
+    /// Phrases only `PromptGrammar.mundaneChat`'s templates produce: the campaign's
+    /// camouflage, which is not on its task list.
+    static let everydayChatAnchors = ["recipe using", "Plan a ", "Write a polite email", "gift ideas", "Summarise the pros and cons",
+                                      "What should I do?", "Suggest ", "Explain "]
+
     /// The campaign deals out its task list round-robin, so task seeds never repeat across
     /// accounts; prompt texts from different tasks coincide only rarely, for short,
     /// low-entropy everyday prompts (as between people).
@@ -162,8 +167,10 @@ func allExchanges(_ plan: ScenarioPlan) -> [Exchange] {
         var ownersOfPrompt: [String: Set<String>] = [:]
         var prompts = 0
         while let e = stream.next() {
-            // Agent continuations ("Go ahead.") are not tasks.
-            guard let prompt = e.prompt, prompt.count > 60 else { continue }
+            // Agent continuations ("Go ahead.") and camouflage chat (everyday requests, which
+            // people share too) are not tasks.
+            guard let prompt = e.prompt, prompt.count > 60,
+                  !Self.everydayChatAnchors.contains(where: prompt.contains) else { continue }
             ownersOfPrompt[prompt, default: []].insert(e.accountID)
             prompts += 1
         }

@@ -60,7 +60,7 @@ enum CampaignSignals {
         case .aggregateVolume:
             return "\(c.windowSum) exchanges in the last 24 hours; \(c.selfServeMembers) of \(n) members are unverified self-serve accounts"
         case .proxyRotation:
-            return "\(c.rotatingMembers) of \(n) accounts rotate through 6+ networks in 3+ countries"
+            return "\(c.rotatingMembers) of \(n) accounts rotate through 6+ networks in 3+ countries or through a pool of sticky proxy exits"
         case .accountFarm:
             return "\(c.selfServeMembers) of \(n) accounts are unverified, on free or standard tiers"
         case .synchronisedWaves:

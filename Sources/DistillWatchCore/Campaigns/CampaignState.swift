@@ -25,7 +25,7 @@ struct CampaignState: Sendable {
     /// comparisons"; the same two accounts count again when compared again at a later
     /// milestone), and how many of them carried each kind of evidence.
     var linkedPairs: Int32 = 0
-    var pairKinds = InlineArray<13, Int32>(repeating: 0)
+    var pairKinds = InlineArray<15, Int32>(repeating: 0)
     var pivotWindowExchanges: Int64 = 0
     var pivotNewModelExchanges: Int64 = 0
 
@@ -54,7 +54,7 @@ struct CampaignState: Sendable {
             for h in 0..<24 { hourOfDay[h] &+= s.hourOfDayCounts[h] }
         }
         ownScoreSum += s.score
-        if profile.countedRotating { rotatingMembers += 1 }
+        if profile.countedProxy { rotatingMembers += 1 }
         if profile.unverifiedSelfServe { selfServeMembers += 1 }
         pivotWindowExchanges.addSaturating(Int64(s.pivotWindowExchanges))
         pivotNewModelExchanges.addSaturating(Int64(s.pivotNewModelExchanges))

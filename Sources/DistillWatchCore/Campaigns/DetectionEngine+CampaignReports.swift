@@ -156,7 +156,7 @@ extension DetectionEngine {
         guard var g = linkage.groups[r] else { return }
         if let k = g.members.firstIndex(of: i) { g.members.remove(at: k) }
         g.ownScoreSum -= ownScoreBefore
-        if linkage.profiles[ii].countedRotating { g.rotatingMembers -= 1 }
+        if linkage.profiles[ii].countedProxy { g.rotatingMembers -= 1 }
         if linkage.profiles[ii].unverifiedSelfServe { g.selfServeMembers -= 1 }
         linkage.groups[r] = g
         rescoreGroup(r, at: t, force: true)
@@ -269,6 +269,13 @@ extension DetectionEngine {
                 detail: "\(rotating.count) of \(n) accounts rotate through residential-proxy networks (median \(Int(clamping: networks[networks.count / 2].rounded())) networks each)",
                 accounts: rotating.count))
         }
+        let exitUsers = members.filter { linkage.profiles[$0].usesManyExits && !linkage.profiles[$0].countedRotating }
+        if !exitUsers.isEmpty, pairCount(.sharedProxyExits) > 0 {
+            let addresses = exitUsers.map { linkage.profiles[$0].distinctAddresses }.sorted()
+            out.append(CampaignEvidence(kind: .sharedProxyExits,
+                detail: "\(exitUsers.count) of \(n) accounts keep changing residential addresses (median \(Int(clamping: addresses[addresses.count / 2].rounded())) each, in 3+ networks) and share them with other members; \(pairCount(.sharedProxyExits)) of \(pairs) linking comparisons on overlapping exits",
+                accounts: exitUsers.count))
+        }
         if pairCount(.synchronisedActivity) > 0 {
             // Each member against the next active one: how many are active in the same minutes.
             let active = members.filter { linkage.profiles[$0].activeMinutes >= 16 }
@@ -295,6 +302,12 @@ extension DetectionEngine {
             out.append(CampaignEvidence(kind: .parameterFingerprint,
                 detail: "\(params.accounts) accounts send identical request parameters (\(params.values) distinct sets)",
                 accounts: params.accounts))
+        }
+        if pairCount(.proxiedFingerprint) > 0 {
+            let proxied = shared { linkage.profiles[$0].countedProxy ? (Self.parameterKey(states[$0]) ?? 0) : 0 }
+            out.append(CampaignEvidence(kind: .proxiedFingerprint,
+                detail: "\(proxied.accounts) accounts behind changing proxy exits send one of \(proxied.values) identical parameter set\(proxied.values == 1 ? "" : "s") from different client software; \(pairCount(.proxiedFingerprint)) of \(pairs) linking comparisons",
+                accounts: proxied.accounts))
         }
         let systems = shared { states[$0].content.systemPromptExchanges > 0 ? states[$0].content.lastSystemKey : 0 }
         if systems.accounts > 0, pairCount(.templateFamily) > 0 {

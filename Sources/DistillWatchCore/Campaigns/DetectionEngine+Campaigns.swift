@@ -27,7 +27,7 @@ extension DetectionEngine {
         let r = linkage.find(i)
         if let gi = linkage.groups.index(forKey: r) {
             // Updated in place through the index (a group's totals are ~300 bytes), and the
-            // account's fields read one by one (a whole AccountState is 1.4 KB to copy).
+            // account's fields read one by one (a whole AccountState is 1.6 KB to copy).
             linkage.groups.values[gi].record(
                 at: t, outputTokens: Int64(max(0, e.outputTokens ?? 0)),
                 pivotWindow: Int64(states[ii].pivotWindowExchanges - context.pivotWindowBefore),
@@ -42,14 +42,20 @@ extension DetectionEngine {
         var announce = first || states[ii].exchanges >= linkage.profiles[ii].nextMilestone
         if !linkage.profiles[ii].countedRotating, linkage.profiles[ii].isRotating {
             linkage.profiles[ii].countedRotating = true
+            announce = true
+        }
+        if !linkage.profiles[ii].countedProxy, linkage.profiles[ii].countedRotating || linkage.profiles[ii].usesManyExits {
+            linkage.profiles[ii].countedProxy = true
             if let gi = linkage.groups.index(forKey: r) { linkage.groups.values[gi].rotatingMembers += 1 }
             announce = true
         }
 
         // Keys seen on the exchange.
-        if let address = e.clientIP, let key = AddressKeys.addressKey(address),
-           key != linkage.profiles[ii].lastAddressKey {
+        let addressKey = e.clientIP.flatMap(AddressKeys.addressKey)
+        if let key = addressKey { linkage.profiles[ii].voteAddress(key) }
+        if let address = e.clientIP, let key = addressKey, key != linkage.profiles[ii].lastAddressKey {
             linkage.profiles[ii].lastAddressKey = key
+            linkage.profiles[ii].noteAddress(key)
             let a = linkage.keys.joinExchangeKey(key, account: i)
             if a.isNew { compare(i, with: a.candidates, key: .sharedAddress, accounts: a.accounts, at: t) }
             if let subnet = AddressKeys.subnetKey(address) {
@@ -111,6 +117,7 @@ extension DetectionEngine {
         if let system = facts.systemPrompt { keys.append((.templateFamily, Self.templateKey(system))) }
         if p.splitFamilyKey != 0 { keys.append((.complementaryCoverage, Self.taskListKey(p.splitFamilyKey))) }
         if p.countedRotating { keys.append((.proxyPool, 0x9_0017_0001)) }
+        if p.usesManyExits, !p.countedRotating { keys.append((.sharedProxyExits, 0x9_0017_0002)) }
         if p.activeMinutes >= 16 {
             for band in 0..<4 {
                 var h = UInt64(band) &+ 0x5_1AC0
@@ -136,14 +143,18 @@ extension DetectionEngine {
     /// The profile key of a split task list (its template family's key, salted).
     static func taskListKey(_ familyKey: UInt64) -> UInt64 { stableHash(familyKey, salt: 0xC0F) }
 
-    /// An account's request parameters, once they have been the same for 16 exchanges.
+    /// An account's request parameters, once they have been the same for 16 exchanges:
+    /// `max_tokens`, temperature, and whether thinking, tools and streaming are always,
+    /// never or sometimes on (not the model, which customers switch between).
     static func parameterKey(_ s: AccountState) -> UInt64? {
         guard s.exchanges >= 16, s.maxTokensSeen >= 16, s.maxTokensChanges == 0, s.temperatureChanges == 0 else { return nil }
-        let thinking: UInt64 = s.thinkingSeen == 0 ? 0 : (s.thinkingOn == 0 ? 1 : (s.thinkingOn == s.thinkingSeen ? 2 : 3))
-        let tools: UInt64 = s.toolCountSeen == 0 ? 0 : (s.toolUse == 0 ? 1 : 2)
+        func habit(_ on: Int32, of seen: Int32) -> UInt64 { seen == 0 ? 0 : (on == 0 ? 1 : (on == seen ? 2 : 3)) }
+        let thinking = habit(s.thinkingOn, of: s.thinkingSeen)
+        let tools = habit(s.toolUse, of: s.toolCountSeen)
+        let stream = habit(s.streamOn, of: s.streamSeen)
         var h = stableHash(UInt64(UInt32(bitPattern: s.lastMaxTokens)), salt: 0x9A2A)
         h = finalMix(h ^ (s.temperatureSeen > 0 ? s.lastTemperature.bitPattern : 0x7FF8_DEAD))
-        h = finalMix(h ^ (thinking << 8 | tools << 4) ^ UInt64(UInt32(bitPattern: s.lastModel)) << 16)
+        h = finalMix(h ^ (thinking << 8 | tools << 4 | stream << 12))
         return h
     }
 
@@ -215,12 +226,14 @@ extension DetectionEngine {
             evidence.add(kind, w)
         }
         // An address a rotating account used is a proxy exit, which ordinary customers'
-        // devices can be too: between a rotating account (or a member of a group that
-        // mostly rotates, whose new heads have not rotated yet) and any other, addresses say
-        // little (the proxy pool comparison below covers two rotating accounts).
-        let proxyExit = pa.countedRotating || pb.countedRotating || inRotatingGroup(a) || inRotatingGroup(b)
+        // devices can be too: between a rotating account or one that keeps changing exits
+        // (or a member of a group that mostly does, whose new heads have not yet) and any
+        // other, addresses say little (the proxy pool and shared-exit comparisons below
+        // cover two such accounts).
+        let proxyExit = pa.countedProxy || pb.countedProxy || inRotatingGroup(a) || inRotatingGroup(b)
         if let sharedKey, !(proxyExit && (sharedKey == .sharedAddress || sharedKey == .sharedSubnet)) {
-            add(sharedKey, keyFactor)
+            // A shared client key (user agent, fingerprint) is weighed with its pair below.
+            if sharedKey != .sharedUserAgent, sharedKey != .sharedClientFingerprint { add(sharedKey, keyFactor) }
         }
         if pa.paymentKey != 0, pa.paymentKey == pb.paymentKey {
             add(.sharedPayment, cp.rarityFactor(.sharedPayment, accounts: linkage.keys.accounts(onProfileKey: pa.paymentKey)))
@@ -233,12 +246,38 @@ extension DetectionEngine {
             let opened = Double(linkage.keys.accounts(onProfileKey: Self.signupKey(ca)))
             add(.signupBurst, 0.25 + 0.75 * CampaignSignals.clamp((opened - 5) / 45))
         }
-        if sharedKey != .sharedUserAgent, pa.userAgentKey != 0, pa.userAgentKey == pb.userAgentKey {
-            add(.sharedUserAgent, cp.rarityFactor(.sharedUserAgent, accounts: linkage.keys.accounts(onProfileKey: pa.userAgentKey)))
+        // A user agent and a TLS fingerprint both name the client software, and one implies
+        // the other: when both match, the weaker adds a quarter of its weight, so that a rare
+        // client version shared with a stranger cannot attach them to a campaign on its own.
+        var agentFactor = 0.0, fingerprintFactor = 0.0
+        if pa.userAgentKey != 0, pa.userAgentKey == pb.userAgentKey {
+            agentFactor = sharedKey == .sharedUserAgent ? keyFactor
+                : cp.rarityFactor(.sharedUserAgent, accounts: linkage.keys.accounts(onProfileKey: pa.userAgentKey))
         }
-        if sharedKey != .sharedClientFingerprint, pa.fingerprintKey != 0, pa.fingerprintKey == pb.fingerprintKey {
-            add(.sharedClientFingerprint,
-                cp.rarityFactor(.sharedClientFingerprint, accounts: linkage.keys.accounts(onProfileKey: pa.fingerprintKey)))
+        if pa.fingerprintKey != 0, pa.fingerprintKey == pb.fingerprintKey {
+            fingerprintFactor = sharedKey == .sharedClientFingerprint ? keyFactor
+                : cp.rarityFactor(.sharedClientFingerprint, accounts: linkage.keys.accounts(onProfileKey: pa.fingerprintKey))
+        }
+        let agentWeight = cp.weight(.sharedUserAgent) * agentFactor
+        let fingerprintWeight = cp.weight(.sharedClientFingerprint) * fingerprintFactor
+        if agentWeight > 0 {
+            add(.sharedUserAgent, fingerprintWeight > 0 && agentWeight <= fingerprintWeight ? agentFactor * 0.25 : agentFactor)
+        }
+        if fingerprintWeight > 0 {
+            add(.sharedClientFingerprint, agentWeight > 0 && fingerprintWeight < agentWeight ? fingerprintFactor * 0.25 : fingerprintFactor)
+        }
+        if pa.usesManyExits, pb.usesManyExits, !pa.countedRotating, !pb.countedRotating {
+            // One pool of sticky exits: two customers' homes, offices and phones never
+            // overlap; from 0.4 at an exit overlap of 0.1 to 1 at 0.4.
+            let overlap = LinkProfile.similarity(pa.addressSketch, pb.addressSketch)
+            if overlap >= 0.1 { add(.sharedProxyExits, min(1, 0.4 + 2 * (overlap - 0.1))) }
+        }
+        if let ca = pa.created, let cb = pb.created, pa.unverifiedSelfServe, pb.unverifiedSelfServe,
+           pa.emailKey == 0, pb.emailKey == 0, evidence.kinds & LinkEvidenceKind.signupBurst.bit == 0,
+           abs(ca.milliseconds(since: cb)) <= 3 * Timestamp.millisecondsPerDay {
+            // Opened within three days of each other, unverified, both on free mail: a weak
+            // corroboration (0.3 of the sign-up weight; registration data never links alone).
+            add(.signupBurst, 0.3)
         }
         if pa.countedRotating, pb.countedRotating {
             // One proxy pool: from 0.4 for two rotating accounts to 1 at network overlap 0.5.
@@ -258,7 +297,13 @@ extension DetectionEngine {
         let va = Double(fa.lastDay), vb = Double(fb.lastDay)
         if va >= 20, vb >= 20, abs(va - vb) <= 0.1 * max(va, vb) { add(.balancedVolume, 1) }
         if let ka = fa.parameters, ka == fb.parameters {
-            add(.parameterFingerprint, cp.rarityFactor(.parameterFingerprint, accounts: linkage.keys.accounts(onProfileKey: ka)))
+            let accounts = linkage.keys.accounts(onProfileKey: ka)
+            add(.parameterFingerprint, cp.rarityFactor(.parameterFingerprint, accounts: accounts))
+            if pa.countedProxy, pb.countedProxy, pa.userAgentKey != 0, pb.userAgentKey != 0, pa.userAgentKey != pb.userAgentKey {
+                // The same uncommon configuration from different client software, both
+                // behind changing exits: configured by one operator, not a client's defaults.
+                add(.proxiedFingerprint, cp.rarityFactor(.proxiedFingerprint, accounts: accounts))
+            }
         }
         if let system = fa.systemPrompt, system == fb.systemPrompt {
             let key = Self.templateKey(system)
@@ -288,7 +333,7 @@ extension DetectionEngine {
         var spanMinutes: Int64
     }
 
-    /// Reads the fields one by one (a whole `AccountState` is 1.4 KB to copy).
+    /// Reads the fields one by one (a whole `AccountState` is 1.6 KB to copy).
     func linkFacts(_ i: Int) -> LinkFacts {
         LinkFacts(
             lastDay: states[i].windowExchangeSum, parameters: Self.parameterKey(states[i]),

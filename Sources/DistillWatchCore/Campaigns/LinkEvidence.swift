@@ -27,6 +27,14 @@ public enum LinkEvidenceKind: String, CaseIterable, Sendable, Codable {
     /// Distinct items from one shared task list: a template many accounts fill with
     /// mostly different content.
     case complementaryCoverage = "complementary_coverage"
+    /// Both accounts used many residential addresses and a large share of them are the
+    /// same: sticky sessions through one proxy pool (low-and-slow campaigns), which two
+    /// unrelated customers never show.
+    case sharedProxyExits = "shared_proxy_exits"
+    /// Both accounts hide behind changing proxy exits and send one identical, uncommon set
+    /// of request parameters from different client software: one harness configuration,
+    /// not a client's defaults.
+    case proxiedFingerprint = "proxied_fingerprint"
 
     /// Position in `allCases`, for table lookups. - Complexity: O(1).
     @inlinable
@@ -45,10 +53,12 @@ public enum LinkEvidenceKind: String, CaseIterable, Sendable, Codable {
         case .parameterFingerprint: return 10
         case .templateFamily: return 11
         case .complementaryCoverage: return 12
+        case .sharedProxyExits: return 13
+        case .proxiedFingerprint: return 14
         }
     }
 
-    public static let count = 13
+    public static let count = 15
     public static let all: [LinkEvidenceKind] = allCases
 
     var bit: UInt16 { 1 << UInt16(ordinal) }
@@ -61,7 +71,8 @@ public enum CampaignSignalKind: String, CaseIterable, Sendable, Codable {
     case memberEvidence = "member_evidence"
     /// The group's exchanges over the last 24 hours, from free and standard accounts.
     case aggregateVolume = "aggregate_volume"
-    /// Share of members that rotate through residential-proxy networks.
+    /// Share of members that rotate through residential-proxy networks or share a pool of
+    /// sticky proxy exits.
     case proxyRotation = "proxy_rotation"
     /// Many unverified free or standard accounts in one group.
     case accountFarm = "account_farm"

@@ -25,6 +25,16 @@ struct LinkProfile: Sendable {
     var countryBits: UInt64 = 0
     var networkObservations: Int32 = 0
 
+    /// One-permutation MinHash (16 bins) of the client addresses used, and distinct
+    /// addresses by 64-bit linear counting: how much two accounts' proxy exits overlap.
+    var addressSketch = InlineArray<16, UInt16>(repeating: .max)
+    var addressBits: UInt64 = 0
+    /// Boyer–Moore majority vote over the addresses of every exchange: a customer's home or
+    /// office keeps a large margin; a proxy user has no address that most requests come from.
+    var majorityAddress: UInt64 = 0
+    var majorityMargin: Int32 = 0
+    var addressedExchanges: Int32 = 0
+
     /// One-permutation MinHash (16 bins) of active minute buckets (SynchroTrap-style).
     var minuteSketch = InlineArray<16, UInt16>(repeating: .max)
     var lastMinute: Int64 = .min
@@ -36,14 +46,46 @@ struct LinkProfile: Sendable {
     var nextMilestone: Int64 = 1
     /// Kinds whose profile key the account has joined.
     var joinedKinds: UInt16 = 0
-    /// Counted in its group as rotating networks.
+    /// Counted as rotating networks (pair logic: its addresses are proxy exits).
     var countedRotating = false
+    /// Counted in its group's `rotatingMembers`: rotating, or using many exits.
+    var countedProxy = false
     /// An analyst labelled the account legitimate: it is out of its campaign and links no more.
     var detached = false
 
     /// Distinct autonomous systems, estimated (exact enough up to ~100).
     var distinctNetworks: Double { Self.linearCount(networkBits) }
     var distinctCountries: Double { Self.linearCount(countryBits) }
+
+    var distinctAddresses: Double { Self.linearCount(addressBits) }
+
+    /// Many exits: at least 6 distinct addresses in at least 3 networks over the account's
+    /// life, and no address that most requests come from (the majority vote's margin under
+    /// a third of the exchanges). A home, an office and a phone make three addresses and the
+    /// home a clear majority; a sticky proxy session a day makes one address a day.
+    var usesManyExits: Bool {
+        addressBits.nonzeroBitCount >= 6 && networkBits.nonzeroBitCount >= 3
+            && Int64(majorityMargin) * 3 < Int64(addressedExchanges)
+    }
+
+    /// Counts one exchange from address `key` in the majority vote. - Complexity: O(1).
+    mutating func voteAddress(_ key: UInt64) {
+        addressedExchanges &+= 1
+        if key == majorityAddress {
+            majorityMargin &+= 1
+        } else if majorityMargin == 0 {
+            majorityAddress = key
+            majorityMargin = 1
+        } else {
+            majorityMargin -= 1
+        }
+    }
+
+    mutating func noteAddress(_ key: UInt64) {
+        let h = finalMix(key ^ 0xAD_D2E5)
+        addressBits |= 1 << (h & 63)
+        Self.insert(hash: h, into: &addressSketch)
+    }
 
     /// Rotating through a proxy pool: at least 6 networks in at least 3 countries, with a
     /// new network on at least a third of exchanges.

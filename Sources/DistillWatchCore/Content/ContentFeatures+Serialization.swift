@@ -1,12 +1,13 @@
 /// A compact binary form of ``ContentFeatures``, so that a store can keep what the engine
 /// needs of a prompt without keeping the prompt.
 ///
-/// Layout (little-endian): version (1), 128 signature bins (UInt32), template key (UInt64),
-/// system-key flag (UInt8) and key (UInt64), cues (UInt16), system cues (UInt16),
+/// Layout (little-endian): version (2), 128 signature bins (UInt32), template key (UInt64),
+/// system-key flag (UInt8) and key (UInt64), exact key (UInt64; not in version 1, which is
+/// still read, with an exact key of 0), cues (UInt16), system cues (UInt16),
 /// capability ordinal (UInt8), token count (UInt32), vocabulary sample count (UInt8) and
 /// values (UInt64 each), excerpt length (UInt16) and UTF-8 bytes. About 570 bytes.
 extension ContentFeatures {
-    static let serializationVersion: UInt8 = 1
+    static let serializationVersion: UInt8 = 2
 
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
@@ -19,6 +20,7 @@ extension ContentFeatures {
         put(templateKey)
         put(UInt8(systemKey == nil ? 0 : 1))
         put(systemKey ?? 0)
+        put(exactKey)
         put(cues.rawValue)
         put(systemCues.rawValue)
         put(UInt8(capability.ordinal))
@@ -42,7 +44,7 @@ extension ContentFeatures {
             i += n
             return v
         }
-        guard get(UInt8.self) == Self.serializationVersion else { return nil }
+        guard let version = get(UInt8.self), version == 1 || version == Self.serializationVersion else { return nil }
         var bins: [UInt32] = []
         bins.reserveCapacity(MinHashSignature.binCount)
         for _ in 0..<MinHashSignature.binCount {
@@ -50,6 +52,7 @@ extension ContentFeatures {
             bins.append(b)
         }
         guard let templateKey = get(UInt64.self), let hasSystem = get(UInt8.self), let systemKey = get(UInt64.self),
+              let exactKey = version == 1 ? 0 : get(UInt64.self),
               let cues = get(UInt16.self), let systemCues = get(UInt16.self), let capability = get(UInt8.self),
               Int(capability) < Capability.allCases.count, let tokenCount = get(UInt32.self),
               let sampleCount = get(UInt8.self), sampleCount <= 16
@@ -64,6 +67,7 @@ extension ContentFeatures {
         signature = MinHashSignature(bins: bins)
         self.templateKey = templateKey
         self.systemKey = hasSystem == 1 ? systemKey : nil
+        self.exactKey = exactKey
         self.cues = ContentCues(rawValue: cues)
         self.systemCues = ContentCues(rawValue: systemCues)
         self.capability = Capability.allCases[Int(capability)]

@@ -14,6 +14,7 @@ public struct ContentFeatures: Sendable, Equatable {
         var noveltyUpdates = ContentFeatures.emptyNoveltyUpdates
         var templateKey: UInt64 = 0
         var systemKey: UInt64?
+        var exactKey: UInt64 = 0
         var cues: ContentCues = []
         var systemCues: ContentCues = []
         var capability: Capability = .other
@@ -31,6 +32,7 @@ public struct ContentFeatures: Sendable, Equatable {
             c.noveltyUpdates = noveltyUpdates
             c.templateKey = templateKey
             c.systemKey = systemKey
+            c.exactKey = exactKey
             c.cues = cues
             c.systemCues = systemCues
             c.capability = capability
@@ -82,6 +84,13 @@ public struct ContentFeatures: Sendable, Equatable {
     public var systemKey: UInt64? {
         get { storage.systemKey }
         set { unique().systemKey = newValue }
+    }
+    /// Keyed hash of the prompt's exact bytes (not normalised: numbers count), never 0; 0
+    /// when unknown (features read from a version 1 serialisation). Two prompts with the
+    /// same key are the same prompt, re-sent.
+    public var exactKey: UInt64 {
+        get { storage.exactKey }
+        set { unique().exactKey = newValue }
     }
     /// Elicitation cues found in the user prompt (not the system prompt: a tutoring
     /// product's own "let's think step by step" is not its users' request).
@@ -156,7 +165,7 @@ public struct ContentFeatures: Sendable, Equatable {
         if a.storage === b.storage { return true }
         let x = a.storage, y = b.storage
         guard x.signature == y.signature, x.fingerprint == y.fingerprint, x.templateKey == y.templateKey,
-              x.systemKey == y.systemKey,
+              x.systemKey == y.systemKey, x.exactKey == y.exactKey,
               x.cues == y.cues, x.systemCues == y.systemCues, x.capability == y.capability,
               x.tokenCount == y.tokenCount, x.sampleCount == y.sampleCount,
               x.excerpt == y.excerpt else { return false }
@@ -225,6 +234,9 @@ public struct ContentSketcher: Sendable {
         f.tokenCount = UInt32(clamping: tokens.count)
 
         let key = self.key
+        var exact: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in prompt { exact = (exact ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        f.exactKey = key.prf(exact) | 1
         let signature = MinHashSignature.build { offer in
             if tokens.count >= 3 {
                 for i in 2..<tokens.count {

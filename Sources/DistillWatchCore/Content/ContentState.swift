@@ -21,6 +21,10 @@ struct ContentState: Sendable {
     var recentCount: UInt8 = 0
     var recentHead: UInt8 = 0
     var nearDuplicates: Int32 = 0
+    /// Prompts byte for byte identical to one of the last 8 (re-samples), and those 8 keys.
+    var exactRepeats: Int32 = 0
+    var recentExact = InlineArray<8, UInt64>(repeating: 0)
+    var recentExactHead: UInt8 = 0
     /// Distinct signature values (16 bins a prompt): novel material across prompts.
     var novelty = SmallHyperLogLog()
     /// Distinct sampled vocabulary, and how many sampled tokens it came from.
@@ -58,6 +62,14 @@ struct ContentState: Sendable {
             }
         }
         if duplicate { nearDuplicates += 1 }
+        let exact = f.exactKey
+        if exact != 0 {
+            var identical = false
+            for i in 0..<8 where recentExact[i] == exact { identical = true; break }
+            if identical { exactRepeats += 1 }
+            recentExact[Int(recentExactHead)] = exact
+            recentExactHead = (recentExactHead + 1) & 7
+        }
         recentFingerprints[2 * Int(recentHead)] = fingerprint.0
         recentFingerprints[2 * Int(recentHead) + 1] = fingerprint.1
         recentHead = (recentHead + 1) % 16

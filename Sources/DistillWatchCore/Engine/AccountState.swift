@@ -4,7 +4,7 @@ import RealModule
 ///
 /// No list of events is kept: counters, Welford moments, a 24-bucket hour-of-day
 /// histogram and a 24-hour sliding window of hourly buckets summarise the traffic.
-/// `MemoryLayout<AccountState>.size` is about 500 bytes whatever the account's volume.
+/// `MemoryLayout<AccountState>.size` is about 1.6 KB whatever the account's volume.
 ///
 /// All updates assume time order per account (the reorder buffer upstream guarantees it);
 /// a record that is older than the account's last one is counted at the last time.
@@ -63,6 +63,8 @@ public struct AccountState: Sendable {
     var singleTurn: Int32 = 0
     var toolCountSeen: Int32 = 0
     var toolUse: Int32 = 0
+    var streamSeen: Int32 = 0
+    var streamOn: Int32 = 0
 
     // Model pivot: traffic while a newly released model was within its pivot window.
     var pivotWindowExchanges: Int32 = 0
@@ -71,6 +73,47 @@ public struct AccountState: Sendable {
 
     // Content profile (prompt sketches).
     var content = ContentState()
+
+    // Round two: who the account serves, what it pays, how it changes.
+    /// A verified organisation: `verified` and a tier other than free or standard.
+    var verifiedOrganisation = false
+    /// Unverified, on a free or standard tier (or no record saying otherwise).
+    var unverifiedSelfServe = true
+    /// The flat plan's monthly price, USD (0: no plan).
+    var planPriceUSD: Double = 0
+    /// Distinct `end_user_id`s, and exchanges that carried one.
+    var endUsers = SmallHyperLogLog()
+    var endUserExchanges: Int32 = 0
+    /// Distinct system prompts, and returns to a system prompt used before but not on the
+    /// previous exchange (a relay interleaves other products' prompts).
+    var systemPrompts = SmallHyperLogLog()
+    var systemPromptReturns: Int32 = 0
+    /// The last 8 distinct system prompts' keys (most recent first).
+    var recentSystemKeys = RecentKeys()
+    /// Multi-turn exchanges (three messages or more) without tools: conversations.
+    var conversational: Int32 = 0
+    /// Exchanges run inside a provider-run batch (`batch_id`), which the provider paced.
+    var batchExchanges: Int32 = 0
+    /// What the provider charged, USD, and the exchanges that said.
+    var costUSD: Double = 0
+    var costExchanges: Int32 = 0
+    /// Daily volume baseline: the current UTC day, its exchanges, and the completed days'
+    /// winsorised total and count (a day counts at most 4× the baseline + 20, so that a
+    /// burst does not become the norm at once).
+    var day: Int64 = .min
+    var dayExchanges: Int64 = 0
+    var baselineTotal: Double = 0
+    var baselineDays: Int32 = 0
+    /// Age of the account (days since `created`) at its first exchange; -1 when unknown.
+    var ageAtFirstExchangeDays: Double = -1
+    /// Active minutes, and minutes at 80% of the rate limit, in the first 48 hours of traffic.
+    var earlyMinutes: Int32 = 0
+    var earlyMinutesNearLimit: Int32 = 0
+    /// Requests that sent back a reasoning block (`reasoning_replay_of`); of them, blocks
+    /// first served to another account, and blocks from an exchange more than 6 hours older.
+    var replays: Int32 = 0
+    var foreignReplays: Int32 = 0
+    var staleReplays: Int32 = 0
 
     // Analyst feedback: signal values dismissed by a `legitimate` label, and the label.
     var dismissed = SignalValues(repeating: 0)
@@ -97,10 +140,55 @@ public struct AccountState: Sendable {
         return max(0, min(1, h / Double.log(24)))
     }
 
+    /// Closes the days from ``day`` up to (not including) `next` into the baseline: the
+    /// current day counts at most 4× the baseline so far + 20 exchanges, each idle day in
+    /// between as 0 (at most 60 of them).
+    /// - Complexity: O(1).
+    mutating func closeDays(until next: Int64) {
+        let mean = baselineDays > 0 ? baselineTotal / Double(baselineDays) : Double(dayExchanges)
+        baselineTotal += min(Double(dayExchanges), 4 * mean + 20)
+        baselineDays.incrementSaturating()
+        let idle = min(60, max(0, next - day - 1))
+        baselineDays.addSaturating(Int32(idle))
+    }
+
+    /// The daily baseline: mean exchanges per completed day (0 before the first day ends).
+    var baselineDaily: Double {
+        baselineDays > 0 ? baselineTotal / Double(baselineDays) : 0
+    }
+
+    mutating func noteSystemPrompt(_ key: UInt64) {
+        if !recentSystemKeys.contains(key) { systemPrompts.insert(hash: key) }
+        recentSystemKeys.push(key)
+    }
+
     /// Coefficient of variation of inter-arrival gaps (standard deviation / mean).
     var gapCoefficientOfVariation: Double? {
         guard gapCount >= 2, gapMean > 0 else { return nil }
         let variance = gapM2 / Double(gapCount - 1)
         return variance.squareRoot() / gapMean
+    }
+}
+
+/// The last 8 distinct 64-bit keys, most recent first, in fixed memory.
+struct RecentKeys: Sendable {
+    private var keys = InlineArray<8, UInt64>(repeating: 0)
+    private var count = 0
+
+    /// - Complexity: O(8).
+    func contains(_ key: UInt64) -> Bool {
+        for k in 0..<count where keys[k] == key { return true }
+        return false
+    }
+
+    /// Moves `key` to the front (inserting it, dropping the oldest when full).
+    /// - Complexity: O(8).
+    mutating func push(_ key: UInt64) {
+        var position = count < 8 ? count : 7
+        for k in 0..<count where keys[k] == key { position = k; break }
+        if position == count, count < 8 { count += 1 }
+        var k = position
+        while k > 0 { keys[k] = keys[k - 1]; k -= 1 }
+        keys[0] = key
     }
 }

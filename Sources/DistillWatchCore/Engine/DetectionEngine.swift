@@ -17,7 +17,7 @@ import RealModule
 /// - Complexity: ``observe(_:)`` is O(1) amortised (one hash lookup, fixed-size updates,
 ///   thirteen signals, a few key lookups for campaign linkage, and at the account's
 ///   milestones a few dozen pair comparisons). Memory is O(accounts + models + shared
-///   keys): about 1.7 KB per account (see ``approximateBytesPerAccount``), plus the
+///   keys): about 2.1 KB per account (see ``approximateBytesPerAccount``), plus the
 ///   linkage key index (bounded), independent of the number of exchanges.
 public struct DetectionEngine: Sendable {
     public private(set) var policy: Policy
@@ -29,6 +29,8 @@ public struct DetectionEngine: Sendable {
     var templates = TemplateCatalog()
     /// Links between accounts and the campaigns they form.
     var linkage = LinkageGraph()
+    /// Who was served recent reasoning-bearing exchanges (for `reasoning_replay`).
+    var reasoning = ReasoningIndex()
     /// The latest exchange time observed.
     public private(set) var clock: Timestamp?
     public private(set) var firstTime: Timestamp?
@@ -72,6 +74,12 @@ public struct DetectionEngine: Sendable {
         states[i].hasRecord = true
         states[i].tierProfile = policy.tierProfile(merged.tier)
         states[i].created = merged.created
+        let tier = merged.tier?.lowercased()
+        let selfServeTier = tier == nil || tier == "free" || tier == "standard"
+        states[i].verifiedOrganisation = merged.verified == true && !selfServeTier
+        states[i].unverifiedSelfServe = selfServeTier && merged.verified != true
+        states[i].planPriceUSD = merged.planPriceUSD ?? 0
+        if merged.planPriceUSD != nil { familyBits |= DataFamily.cost.bit }
         states[i].allowlisted = merged.allowlisted == true
             || policy.allowlist.contains(accountID: merged.accountID, record: merged)
         familyBits |= DataFamily.accounts.bit
@@ -139,6 +147,10 @@ public struct DetectionEngine: Sendable {
             ownScoreBefore: states[i].score, pivotWindowBefore: states[i].pivotWindowExchanges,
             pivotNewModelBefore: states[i].pivotNewModelExchanges, splitFamily: nil)
         let wasFlagged = states[i].firstFlaggedAt != nil
+        if let replayed = e.reasoningReplayOf { noteReplay(of: replayed, by: Int32(i), at: time) }
+        if let id = e.requestID, e.thinking == true || (e.reasoningTokens ?? 0) > 0 {
+            reasoning.record(requestID: id, account: Int32(i), at: time)
+        }
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
         if let content = e.content {
             // A split task list: one wrapper used by many accounts around mostly distinct
@@ -153,6 +165,24 @@ public struct DetectionEngine: Sendable {
         return settle(i, at: time, wasFlagged: wasFlagged)
     }
 
+    /// Counts a request that sent back the reasoning block of exchange `replayed`: foreign
+    /// when another account was served it, stale when it is more than
+    /// ``staleReplayMilliseconds`` older (another session), else the account's own
+    /// conversation.
+    private mutating func noteReplay(of replayed: String, by i: Int32, at t: Timestamp) {
+        states[Int(i)].replays.incrementSaturating()
+        guard let source = reasoning.source(of: replayed) else { return }
+        if source.account != i {
+            states[Int(i)].foreignReplays.incrementSaturating()
+        } else if t.milliseconds(since: source.time) > Self.staleReplayMilliseconds {
+            states[Int(i)].staleReplays.incrementSaturating()
+        }
+    }
+
+    /// A reasoning block sent back more than 6 hours after it was served comes from
+    /// another session.
+    static let staleReplayMilliseconds: Int64 = 6 * Timestamp.millisecondsPerHour
+
     private mutating func noteFamilies(_ e: Exchange) {
         var bits: UInt16 = 0
         if e.outputTokens != nil { bits |= DataFamily.tokens.bit }
@@ -163,6 +193,8 @@ public struct DetectionEngine: Sendable {
         if e.status != nil { bits |= DataFamily.status.bit }
         if e.clientIP != nil { bits |= DataFamily.network.bit }
         if e.prompt != nil || e.content != nil { bits |= DataFamily.content.bit }
+        if e.reasoningReplayOf != nil { bits |= DataFamily.reasoningReplay.bit }
+        if e.costUSD != nil { bits |= DataFamily.cost.bit }
         familyBits |= bits
     }
 
@@ -172,7 +204,11 @@ public struct DetectionEngine: Sendable {
     ) {
         let hour = t.hourIndex
         let existed = s.hasTraffic
-        if existed {
+        // A provider-run batch is paced by the provider: its gaps and minutes say nothing
+        // about the customer's client.
+        let batch = e.batchID != nil
+        if batch { s.batchExchanges.incrementSaturating() }
+        if existed, !batch {
             let gapSeconds = Double(t.milliseconds(since: s.lastSeen)) / 1000
             if gapSeconds <= 3600 {
                 s.gapCount.incrementSaturating()
@@ -231,17 +267,49 @@ public struct DetectionEngine: Sendable {
             s.lastActiveHour = hour
         }
 
-        // Rate limits.
+        // Rate limits (a provider-run batch is paced by the provider, not the customer).
         if e.effectiveStatus == 429 { s.status429.incrementSaturating() }
         let minute = t.minuteIndex
-        if minute != s.currentMinute {
-            s.currentMinute = minute
-            s.currentMinuteCount = 0
-            s.minutesActive.incrementSaturating()
+        let early = t.milliseconds(since: s.firstSeen) < BehaviourSignals.earlyTrafficMilliseconds
+        if !batch {
+            if minute != s.currentMinute {
+                s.currentMinute = minute
+                s.currentMinuteCount = 0
+                s.minutesActive.incrementSaturating()
+                if early { s.earlyMinutes.incrementSaturating() }
+            }
+            s.currentMinuteCount.incrementSaturating()
+            let nearLimit = max(1, UInt32(clamping: (s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
+            if s.currentMinuteCount == nearLimit {
+                s.minutesNearLimit.incrementSaturating()
+                if early { s.earlyMinutesNearLimit.incrementSaturating() }
+            }
         }
-        s.currentMinuteCount.incrementSaturating()
-        let nearLimit = max(1, UInt32(clamping: (s.tierProfile.requestsPerMinute * BehaviourSignals.nearLimitFraction).rounded(.up)))
-        if s.currentMinuteCount == nearLimit { s.minutesNearLimit.incrementSaturating() }
+
+        // Daily baseline (batch exchanges are the provider's pacing, not a change of use).
+        let day = t.dayIndex
+        if day != s.day {
+            if s.day != .min { s.closeDays(until: day) }
+            s.day = day
+            s.dayExchanges = 0
+        }
+        if !batch { s.dayExchanges.incrementSaturating() }
+
+        // Who the account serves and what it costs.
+        if let user = e.endUserID {
+            s.endUserExchanges.incrementSaturating()
+            s.endUsers.insert(hash: stableHash(user, salt: 0xE2D0))
+        }
+        if let system = e.content?.systemKey {
+            if s.content.systemPromptExchanges > 0, system != s.content.lastSystemKey, s.recentSystemKeys.contains(system) {
+                s.systemPromptReturns.incrementSaturating()
+            }
+            s.noteSystemPrompt(system)
+        }
+        if let cost = e.costUSD, cost.isFinite, cost >= 0 {
+            s.costUSD += cost
+            s.costExchanges.incrementSaturating()
+        }
 
         // Parameters.
         if model >= 0 { s.lastModel = model }
@@ -263,10 +331,15 @@ public struct DetectionEngine: Sendable {
         if let messages = e.messageCount {
             s.messageCountSeen.incrementSaturating()
             if messages == 1 { s.singleTurn.incrementSaturating() }
+            if messages >= 3, (e.toolCount ?? 0) == 0 { s.conversational.incrementSaturating() }
         }
         if let tools = e.toolCount {
             s.toolCountSeen.incrementSaturating()
             if tools > 0 { s.toolUse.incrementSaturating() }
+        }
+        if let stream = e.stream {
+            s.streamSeen.incrementSaturating()
+            if stream { s.streamOn.incrementSaturating() }
         }
     }
 

@@ -85,6 +85,10 @@ public struct Policy: Sendable, Equatable {
     public var sharedTemplateAccounts: Double = 10
     /// How accounts are linked into campaigns and how campaigns are scored.
     public var campaigns = CampaignPolicy.default
+    /// What a verified organisation's behaviour signals (volume, output volume,
+    /// round-the-clock, timing, model pivot, rate limits) count of their value: its
+    /// identity is known and it signed terms, while what it asks for counts in full.
+    public var verifiedOrganisationFactor: Double = 0.5
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,
@@ -137,6 +141,11 @@ public struct Policy: Sendable, Equatable {
             .syntheticDataGeneration: 0.35,
             .templateSharing: 0.25,
             .coverageSweep: 0.30,
+            .relay: 0.45,
+            .reasoningReplay: 0.6,
+            .quotaRacing: 0.4,
+            .planValue: 0.5,
+            .suddenChange: 0.95,
         ],
         thresholds: Thresholds(review: 0.5, throttle: 0.75, block: 0.9),
         minimumExchanges: 20,
@@ -178,6 +187,11 @@ extension SignalKind {
         case .syntheticDataGeneration: return 10
         case .templateSharing: return 11
         case .coverageSweep: return 12
+        case .relay: return 13
+        case .reasoningReplay: return 14
+        case .quotaRacing: return 15
+        case .planValue: return 16
+        case .suddenChange: return 17
         }
     }
 }

@@ -53,7 +53,165 @@ enum BehaviourSignals {
         v[SignalKind.modelPivot.ordinal] = modelPivot(s)
         v[SignalKind.rateLimitPressure.ordinal] = rateLimitPressure(s).value
         ContentSignals.fill(&v, s.content, c)
+        v[SignalKind.relay.ordinal] = relay(s).value
+        v[SignalKind.reasoningReplay.ordinal] = reasoningReplay(s)
+        v[SignalKind.quotaRacing.ordinal] = quotaRacing(s).value
+        v[SignalKind.planValue.ordinal] = planValue(s, c).value
+        v[SignalKind.suddenChange.ordinal] = suddenChange(s, c).value
+        applyHonestExplanations(&v, s, c)
         return v
+    }
+
+    // MARK: What honest accounts have that harvesters lack
+
+    /// Lowers the signals that honest traffic explains (Documentation/Signals.md, "Hard
+    /// negatives"):
+    /// - many end users, each coming back (a product serving people): round-the-clock
+    ///   activity and a coverage sweep are its users' doing;
+    /// - conversations (multi-turn without tools): coverage is what people talk about;
+    /// - repeated samples of the same prompt (an evaluation team re-sampling a benchmark):
+    ///   chain-of-thought cues and a model pivot are the benchmark's and the release's;
+    /// - a verified organisation: its behaviour signals (volume, timing, pivot, rate limits)
+    ///   count `policy.verifiedOrganisationFactor` of their value; what it asks for counts
+    ///   in full.
+    /// - Complexity: O(1).
+    static func applyHonestExplanations(_ v: inout SignalValues, _ s: AccountState, _ c: SignalContext) {
+        let people = endUserExplanation(s)
+        let conversation = s.messageCountSeen >= minimumParameterSamples
+            ? min(1, Double(s.conversational) / Double(s.messageCountSeen) / 0.4) : 0
+        v[SignalKind.roundTheClock.ordinal] *= 1 - people
+        v[SignalKind.coverageSweep.ordinal] *= 1 - max(people, conversation)
+        let samples = repeatedSampling(s)
+        v[SignalKind.cotElicitation.ordinal] *= 1 - 0.7 * samples
+        v[SignalKind.modelPivot.ordinal] *= 1 - 0.7 * samples
+        if s.verifiedOrganisation {
+            let f = c.policy.verifiedOrganisationFactor
+            for kind in [SignalKind.volume, .outputVolume, .roundTheClock, .timingRegularity, .modelPivot, .rateLimitPressure] {
+                v[kind.ordinal] *= f
+            }
+        }
+    }
+
+    /// How far many returning end users explain the account's traffic, in [0, 1]: 0 up to
+    /// 10 distinct `end_user_id`s, 1 from 100, times how much each comes back (1.2
+    /// exchanges per end user: 0, an id made up per request; 3 or more: 1) and the share of
+    /// exchanges that carried an end user (full from 80%).
+    static func endUserExplanation(_ s: AccountState) -> Double {
+        guard s.endUserExchanges >= minimumParameterSamples else { return 0 }
+        let users = max(1, s.endUsers.estimate)
+        let many = max(0, min(1, Double.log10(users / 10)))
+        let perUser = Double(s.endUserExchanges) / users
+        let returning = max(0, min(1, (perUser - 1.2) / 1.8))
+        let carried = min(1, Double(s.endUserExchanges) / Double(max(1, s.exchanges)) / 0.8)
+        return many * returning * carried
+    }
+
+    /// Share of prompts identical byte for byte to one of the account's last 8, as strength: 0 at none,
+    /// 1 from 30% (a benchmark sampled several times per item), back to 0 at 95% (one
+    /// prompt sent over and over is not an evaluation of anything).
+    static func repeatedSampling(_ s: AccountState) -> Double {
+        guard s.content.exchanges >= ContentSignals.minimumPrompts else { return 0 }
+        let rate = Double(s.content.exactRepeats) / Double(s.content.exchanges)
+        return max(0, min(1, rate / 0.3, (0.95 - rate) / 0.15))
+    }
+
+    // MARK: Relays, replays, quotas, plans, jumps
+
+    struct Relay {
+        var value = 0.0
+        var systemPrompts = 0.0
+        var returnShare = 0.0
+    }
+
+    /// Relaying other products' requests: many distinct system prompts (0 up to 3, full
+    /// from 15) interleaved (returns to a recent system prompt other than the previous one,
+    /// full from 30% of exchanges), lowered by returning end users (a platform passing its
+    /// own users, up to 80% off) and halved for a verified organisation.
+    static func relay(_ s: AccountState) -> Relay {
+        var r = Relay()
+        let exchanges = s.content.systemPromptExchanges
+        guard exchanges >= minimumParameterSamples else { return r }
+        r.systemPrompts = s.systemPrompts.estimate
+        r.returnShare = Double(s.systemPromptReturns) / Double(exchanges)
+        let diversity = max(0, min(1, (r.systemPrompts - 3) / 12))
+        let interleaving = min(1, r.returnShare / 0.3)
+        r.value = diversity * interleaving * (1 - 0.8 * endUserExplanation(s)) * (s.verifiedOrganisation ? 0.5 : 1)
+        return r
+    }
+
+    /// Replayed reasoning: the share of replays whose block was first served to another
+    /// account (or, counting half, to this account more than 6 hours before), full from
+    /// 20%; needs 3 replays and 2 that are foreign or stale.
+    static func reasoningReplay(_ s: AccountState) -> Double {
+        let suspicious = Double(s.foreignReplays) + 0.5 * Double(s.staleReplays)
+        guard s.replays >= 3, s.foreignReplays + s.staleReplays >= 2 else { return 0 }
+        return min(1, suspicious / Double(s.replays) / 0.2)
+    }
+
+    /// The first 48 hours of an account's traffic, for ``quotaRacing(_:)``.
+    static let earlyTrafficMilliseconds: Int64 = 48 * Timestamp.millisecondsPerHour
+
+    struct QuotaRacing {
+        var value = 0.0
+        var ageDays: Double?
+        var nearShare = 0.0
+    }
+
+    /// A new account at its limit: in its first 48 hours of traffic, the share of active
+    /// minutes at 80% of the per-minute limit (full from 25%), times youth (opened at most
+    /// 2 days before its first exchange: full; 14 days or more: 0); a verified organisation
+    /// counts 30%. Needs the account's `created` and 10 active minutes.
+    static func quotaRacing(_ s: AccountState) -> QuotaRacing {
+        var q = QuotaRacing()
+        guard let created = s.created else { return q }
+        let age = Double(s.firstSeen.milliseconds(since: created)) / Double(Timestamp.millisecondsPerDay)
+        q.ageDays = age
+        guard s.earlyMinutes >= 10 else { return q }
+        q.nearShare = Double(s.earlyMinutesNearLimit) / Double(s.earlyMinutes)
+        let young = max(0, min(1, (14 - age) / 12))
+        q.value = young * min(1, q.nearShare / 0.25) * (s.verifiedOrganisation ? 0.3 : 1)
+        return q
+    }
+
+    struct PlanValue {
+        var value = 0.0
+        var monthlyUSD = 0.0
+        var ratio = 0.0
+    }
+
+    /// Usage value against the plan: `cost_usd` per 30 days (over at least 7 days of
+    /// history) divided by `plan_price_usd`; 0 up to 3×, 1 from 90× (log scale). Needs 20
+    /// exchanges with a cost.
+    static func planValue(_ s: AccountState, _ c: SignalContext) -> PlanValue {
+        var p = PlanValue()
+        guard s.planPriceUSD > 0, s.costExchanges >= minimumParameterSamples else { return p }
+        let days = max(7, Double(c.now.milliseconds(since: s.firstSeen)) / Double(Timestamp.millisecondsPerDay))
+        p.monthlyUSD = s.costUSD * 30 / days
+        p.ratio = p.monthlyUSD / s.planPriceUSD
+        p.value = p.ratio > 3 ? max(0, min(1, Double.log10(p.ratio / 3) / Double.log10(30))) : 0
+        return p
+    }
+
+    struct SuddenChange {
+        var value = 0.0
+        var baseline = 0.0
+        var observed = 0.0
+    }
+
+    /// A jump against the account's own baseline: exchanges over the last 24 hours (at
+    /// least 3 hours extrapolated) against its mean day so far (at least 2), needing 3
+    /// completed days; 0 up to 10×, 0.54 at 50×, 0.77 at 100×, 1 from 200× (log scale),
+    /// times the share of traffic outside provider-run batches.
+    static func suddenChange(_ s: AccountState, _ c: SignalContext) -> SuddenChange {
+        var j = SuddenChange()
+        guard s.baselineDays >= 3 else { return j }
+        j.baseline = max(2, s.baselineDaily)
+        j.observed = observedDailyExchanges(s, c)
+        let ratio = j.observed / j.baseline
+        guard ratio > 10 else { return j }
+        let batchShare = Double(s.batchExchanges) / Double(max(1, s.exchanges))
+        j.value = max(0, min(1, (Double.log10(ratio) - 1) / 1.3)) * (1 - batchShare)
+        return j
     }
 
     // MARK: Volume
@@ -102,8 +260,36 @@ enum BehaviourSignals {
         let entropy = s.diurnalEntropy
         let shareStrength = max(0, min(1, (activeShare - 0.5) / 0.45))
         let entropyStrength = max(0, min(1, (entropy - 0.8) / 0.18))
-        return (0.7 * shareStrength + 0.3 * entropyStrength, activeShare, entropy, hours)
+        let raw = 0.7 * shareStrength + 0.3 * entropyStrength
+        // People have a day: a product's load rises and falls with its users' waking hours
+        // even when it never stops; a harvesting machine runs flat.
+        let flatness = raw > 0 ? 1 - diurnalShape(s) : 1
+        return (raw * flatness, activeShare, entropy, hours)
     }
+
+    /// The strength of the account's daily cycle: the first harmonic of its hour-of-day
+    /// histogram (the amplitude of the best-fitting 24-hour sinusoid over the mean), 0 up
+    /// to 0.08 (flat, or Poisson noise) and 1 from 0.25 (a consumer audience's evening
+    /// peak is about 0.3).
+    /// - Complexity: O(24).
+    static func diurnalShape(_ s: AccountState) -> Double {
+        max(0, min(1, (diurnalAmplitude(s) - 0.08) / 0.17))
+    }
+
+    static func diurnalAmplitude(_ s: AccountState) -> Double {
+        var re = 0.0, im = 0.0, total = 0.0
+        for h in 0..<24 {
+            let c = Double(s.hourOfDayCounts[h])
+            re += c * hourCosines[h]
+            im += c * hourSines[h]
+            total += c
+        }
+        guard total > 0 else { return 0 }
+        return (re * re + im * im).squareRoot() / total * 2
+    }
+
+    static let hourCosines: [Double] = (0..<24).map { Double.cos(2 * Double.pi * Double($0) / 24) }
+    static let hourSines: [Double] = (0..<24).map { Double.sin(2 * Double.pi * Double($0) / 24) }
 
     /// 1 when gaps vary by at most 20% of their mean, 0 from 80% (a Poisson process has 100%,
     /// people are burstier still).
@@ -215,7 +401,8 @@ enum BehaviourSignals {
                 return "only \(r.hours) h of history (needs \(minimumHoursForRoundTheClock) h)"
             }
             return "active in \(Wording.percent(r.activeShare, digits: 0)) of the \(r.hours) hours since first seen; "
-                + "hour-of-day entropy \(Wording.rounded(r.entropy, digits: 2)) of 1"
+                + "hour-of-day entropy \(Wording.rounded(r.entropy, digits: 2)) of 1; daily cycle amplitude "
+                + "\(Wording.rounded(diurnalAmplitude(s), digits: 2)) (people's day from 0.25)" + endUserDetail(s)
         case .timingRegularity:
             guard s.gapCount >= minimumGaps, let cv = s.gapCoefficientOfVariation else {
                 return "\(s.gapCount) inter-arrival gaps under an hour (needs \(minimumGaps))"
@@ -249,7 +436,57 @@ enum BehaviourSignals {
             return "\(Wording.percent(r.share429, digits: 0)) of requests answered 429; \(s.minutesNearLimit) of \(s.minutesActive) "
                 + "active minutes at 80% or more of the \(Wording.rounded(s.tierProfile.requestsPerMinute)) requests/min limit"
         case .cotElicitation, .rubricGrading, .sensitiveRewriting, .syntheticDataGeneration, .templateSharing, .coverageSweep:
-            return ContentSignals.detail(kind, s.content, c)
+            return ContentSignals.detail(kind, s.content, c) + honestDetail(kind, s)
+        case .relay:
+            let r = relay(s)
+            guard s.content.systemPromptExchanges >= minimumParameterSamples else {
+                return "\(s.content.systemPromptExchanges) exchanges with a system prompt (needs \(minimumParameterSamples))"
+            }
+            return "about \(Wording.rounded(r.systemPrompts)) distinct system prompts in \(s.content.systemPromptExchanges) exchanges; "
+                + "\(Wording.percent(r.returnShare, digits: 0)) go back to an earlier one (interleaved products)"
+                + endUserDetail(s) + (s.verifiedOrganisation ? "; verified organisation" : "")
+        case .reasoningReplay:
+            if s.replays == 0 { return "no request sent a reasoning block back" }
+            return "\(s.replays) requests sent a reasoning block back: \(s.foreignReplays) first served to another account, "
+                + "\(s.staleReplays) to this account more than 6 h earlier"
+        case .quotaRacing:
+            let q = quotaRacing(s)
+            guard let age = q.ageDays else { return "account creation time unknown" }
+            return "first exchange \(Wording.rounded(age, digits: 1)) days after the account was opened; in its first 48 h, "
+                + "\(s.earlyMinutesNearLimit) of \(s.earlyMinutes) active minutes at 80% or more of the "
+                + "\(Wording.rounded(s.tierProfile.requestsPerMinute)) requests/min limit"
+        case .planValue:
+            let p = planValue(s, c)
+            guard s.planPriceUSD > 0 else { return "no plan price on the account record" }
+            return "usage worth \(Wording.rounded(p.monthlyUSD)) USD per 30 days (\(s.costExchanges) exchanges with a cost) "
+                + "on a plan of \(Wording.rounded(s.planPriceUSD)) USD: \(Wording.rounded(p.ratio, digits: 1))×"
+        case .suddenChange:
+            let j = suddenChange(s, c)
+            guard s.baselineDays >= 3 else { return "\(s.baselineDays) completed days of history (needs 3)" }
+            return "\(Wording.rounded(j.observed)) exchanges/day over the last 24 h against a baseline of "
+                + "\(Wording.rounded(s.baselineDaily, digits: 1)) a day over \(s.baselineDays) days: "
+                + "\(Wording.rounded(j.observed / max(2, s.baselineDaily), digits: 1))×"
+        }
+    }
+
+    /// The end users behind the account, when it passes them.
+    static func endUserDetail(_ s: AccountState) -> String {
+        guard s.endUserExchanges > 0 else { return "" }
+        return "; about \(Wording.rounded(s.endUsers.estimate)) end users in \(s.endUserExchanges) exchanges "
+            + "(explains \(Wording.percent(endUserExplanation(s), digits: 0)) of 24/7 activity and coverage)"
+    }
+
+    /// What lowered a content signal, if anything did.
+    static func honestDetail(_ kind: SignalKind, _ s: AccountState) -> String {
+        switch kind {
+        case .coverageSweep:
+            let conversation = s.messageCountSeen > 0 ? Double(s.conversational) / Double(s.messageCountSeen) : 0
+            return endUserDetail(s) + (conversation > 0 ? "; \(Wording.percent(conversation, digits: 0)) multi-turn conversations" : "")
+        case .cotElicitation:
+            let samples = repeatedSampling(s)
+            return samples > 0 ? "; \(Wording.percent(Double(s.content.exactRepeats) / Double(max(1, s.content.exchanges)), digits: 0)) repeat a recent prompt exactly (re-sampled items)" : ""
+        default:
+            return ""
         }
     }
 

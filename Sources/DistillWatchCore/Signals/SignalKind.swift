@@ -38,6 +38,23 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
     /// Many distinct tasks with almost no repetition: a systematic sweep.
     case coverageSweep = "coverage_sweep"
 
+    // Round two (Documentation/Signals.md, "Relays, replays, quotas, plans, jumps").
+
+    /// Requests relayed for other products: many distinct system prompts interleaved, from
+    /// an account that is not a verified platform passing its own end users.
+    case relay
+    /// Signed reasoning blocks replayed from another account's exchange or from an older
+    /// session (`reasoning_replay_of`).
+    case reasoningReplay = "reasoning_replay"
+    /// A newly opened account that goes straight to its tier's per-minute limit.
+    case quotaRacing = "quota_racing"
+    /// Usage worth far more than the account's flat subscription price (`cost_usd`
+    /// against `plan_price_usd`).
+    case planValue = "plan_value"
+    /// A jump in daily volume against the account's own earlier days (a leaked key, a
+    /// takeover); extreme jumps reach `block` on their own.
+    case suddenChange = "sudden_change"
+
     /// The data family the signal needs; listed in `signals_without_data` when no record
     /// carried it.
     public var family: DataFamily {
@@ -49,17 +66,21 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .modelPivot: return .models
         case .rateLimitPressure: return .status
         case .cotElicitation, .rubricGrading, .sensitiveRewriting, .syntheticDataGeneration,
-             .templateSharing, .coverageSweep:
+             .templateSharing, .coverageSweep, .relay:
             return .content
+        case .reasoningReplay: return .reasoningReplay
+        case .quotaRacing: return .accounts
+        case .planValue: return .cost
+        case .suddenChange: return .volume
         }
     }
 
     /// Number of signals.
-    public static let count = 13
+    public static let count = 18
 }
 
 /// One value per signal, indexed by ``SignalKind/ordinal``.
-public typealias SignalValues = InlineArray<13, Double>
+public typealias SignalValues = InlineArray<18, Double>
 
 /// Families of input data that signals depend on (spec: "say in its report which signal
 /// families had no data").
@@ -80,6 +101,10 @@ public enum DataFamily: String, CaseIterable, Sendable, Codable, Hashable {
     case network
     /// `prompt` text
     case content
+    /// `reasoning_replay_of` (revision 1.1)
+    case reasoningReplay = "reasoning_replay"
+    /// `cost_usd` on exchanges and `plan_price_usd` on accounts (revision 1.1)
+    case cost
 }
 
 extension DataFamily {
@@ -96,6 +121,8 @@ extension DataFamily {
         case .accounts: return 1 << 6
         case .network: return 1 << 7
         case .content: return 1 << 8
+        case .reasoningReplay: return 1 << 9
+        case .cost: return 1 << 10
         }
     }
 }

@@ -26,7 +26,7 @@ public struct ScenarioPlan: Sendable {
         self.scale = scale
         self.seed = seed
         var rhythms: [WeeklyRhythm: (weights: [Double], max: Double)] = [:]
-        for rhythm in [WeeklyRhythm.workday, .consumer, .flat, .evening] {
+        for rhythm in [WeeklyRhythm.workday, .consumer, .flat, .evening, .global] {
             let w = rhythm.hourlyWeights
             rhythms[rhythm] = (w, w.max() ?? 1)
         }
@@ -132,7 +132,8 @@ struct AccountBuilder {
 
     mutating func build(usedUserAgents: inout Set<String>) -> (AccountRecord, SimulatedAccount) {
         let persona = group.persona
-        let profile = PersonaProfile.of(persona)
+        var profile = PersonaProfile.of(persona)
+        group.knobs?.apply(to: &profile)
         let unitIndex = index / group.unitSize
         let indexInUnit = index % group.unitSize
         let unitSeed = SplitMix64.seed(groupSeed, 0x0417, UInt64(unitIndex))
@@ -176,7 +177,12 @@ struct AccountBuilder {
             let burstTime = start - Int64((3 + campaign.nextUnit() * 7) * day)
             created = burstTime + Int64(rng.nextUnit() * 8 * 3_600_000)
         case .lowAndSlow:
-            created = start - Int64((2 + rng.nextUnit() * 90) * day)
+            // Opened within a few days of each other, weeks before the campaign starts.
+            created = start - Int64((20 + campaign.nextUnit() * 20) * day) + Int64(rng.nextUnit() * 5 * day)
+        case .disguisedRelay, .busyCluster:
+            created = start - Int64((2 + campaign.nextUnit() * 20) * day) + Int64(rng.nextUnit() * 10 * day)
+        case .reasoningReplay, .subscriptionAbuse:
+            created = start - Int64((2 + rng.nextUnit() * 60) * day)
         case .naiveBulk:
             created = start - Int64((1 + rng.nextUnit() * 10) * day)
         default:
@@ -214,7 +220,8 @@ struct AccountBuilder {
             meanSession = max(1, rate / wavesPerDay)
             gapMedian = waveMinutes * 60_000 / meanSession
         }
-        if persona == .agenticHydra || persona == .cotHarvest || persona == .naiveBulk {
+        if persona == .agenticHydra || persona == .cotHarvest || persona == .naiveBulk || persona == .disguisedRelay
+            || persona == .busyCluster {
             // Operators run their harness around the clock in UTC, not in a customer's day.
             utcOffset = 0
         }
@@ -250,13 +257,20 @@ struct AccountBuilder {
             if persona == .naiveBulk { egress = [egress[0]] }
         case .campaignVPS:
             var pool = SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x1195))
-            for _ in 0..<6 {
+            // Six servers, one more for every 20 accounts beyond 120.
+            for _ in 0..<max(6, count / 20) {
                 let region = net.drawCloudNetwork(near: ["US", "SG", "DE"][pool.below(3)], &pool)
                 egress.append(net.address(in: net.cloud[region], ipv6Share: 0, &pool))
             }
             egress = [egress[index % egress.count], egress[(index + 1) % egress.count]]
         case .campusNAT:
             home = net.campusEndpoint(country: homeCountry.code, &unit)
+        case .campaignStickyPool(let exitsPerAccount):
+            var pool = SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x5771C))
+            for _ in 0..<max(8, Int(Double(count) * exitsPerAccount)) {
+                let n = net.drawResidentialNetwork(in: nil, &pool)
+                egress.append(net.address(in: net.residential[n], ipv6Share: profile.ipv6Share, &pool))
+            }
         }
 
         // Client software.
@@ -301,6 +315,10 @@ struct AccountBuilder {
             system = rng.chance(0.2) ? "You are a helpful assistant." : nil
         case .evaluationTeam, .cotHarvest:
             system = rng.chance(0.3) ? "You are a careful expert. Answer accurately." : nil
+        case .consumerChatProduct:
+            system = "You are \(brand) Chat, a friendly everyday assistant. Be warm and clear, ask a follow-up question when the request is ambiguous, and never give medical or legal advice."
+        case .busyCluster:
+            system = rng.chance(0.5) ? "You are an expert software engineer and mathematician. Think carefully and completely." : nil
         default:
             system = nil
         }
@@ -317,8 +335,10 @@ struct AccountBuilder {
         }
         let email: String
         switch persona {
-        case .individualDeveloper, .lowAndSlow, .naiveBulk:
+        case .individualDeveloper, .naiveBulk, .leakedKey:
             email = rng.chance(0.75) ? rng.pick(AccountBuilder.freeMail) : companyDomain(&rng)
+        case .lowAndSlow, .subscriptionAbuse, .reasoningReplay, .disguisedRelay:
+            email = rng.pick(AccountBuilder.freeMail)
         case .agenticHydra:
             email = rng.chance(0.6) ? rng.pick(AccountBuilder.freeMail) : companyDomain(&rng)
         case .cotHarvest:
@@ -332,10 +352,14 @@ struct AccountBuilder {
             email = companyDomain(&rng)
         }
         let tier = profile.tiers[rng.below(profile.tiers.count)]
-        let record = AccountRecord(
+        var record = AccountRecord(
             accountID: accountID, created: Timestamp(millisecondsSinceEpoch: created), tier: tier,
             paymentFingerprint: payment, emailDomain: email, declaredCountry: declaredCountry,
             verified: rng.chance(profile.verifiedShare), allowlisted: persona == .licensedDistiller)
+        if profile.planShare > 0, rng.chance(profile.planShare) {
+            record.plan = "pro"
+            record.planPriceUSD = profile.planPriceUSD
+        }
 
         var keys: [String] = []
         for _ in 0..<rng.int(in: profile.keysPerAccount) { keys.append("key_" + rng.hex(10)) }
@@ -344,7 +368,7 @@ struct AccountBuilder {
         let stream = rng.chance(profile.streamShare)
         let batchInstruction = "Extract the \(rng.pick(["vendor, date and total", "customer name, order number and items", "claim number, amount and incident date", "parties, term and monthly rent"])) from the document below as JSON\(rng.pick(["", " with ISO dates", ", amounts as numbers"]))."
 
-        let generator = SimulatedAccount(
+        var generator = SimulatedAccount(
             accountID: accountID, persona: persona, profile: profile, campaignSeed: campaignSeed,
             unitSeed: unitSeed, indexInGroup: index, groupCount: count, indexInUnit: indexInUnit,
             timing: timing, content: content, activeFrom: activeFrom, activeUntil: end,
@@ -354,6 +378,23 @@ struct AccountBuilder {
             maxTokens: maxTokens, stream: stream, newModelFinalShare: rng.nextUnit() * 0.7,
             declaredCountry: declaredCountry, homeEndpoint: home, egress: egress,
             batchInstruction: batchInstruction, samplesPerItem: 1 + rng.below(8), stickyEndpoint: home)
+        if profile.productSystemPrompts > 0 {
+            // The products served: an app platform's own hosted apps, or (a relay) the
+            // upstream customers' products, the same for every account of the campaign.
+            var products = persona.isAttack ? SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x9E0D)) : rng.derived(salt: 0x9E0D)
+            generator.productPrompts = (0..<profile.productSystemPrompts).map { _ in Self.productPrompt(&products) }
+        }
+        if persona == .leakedKey {
+            generator.leakAt = start + Int64((0.55 + rng.nextUnit() * 0.25) * scenario.days * day)
+        }
         return (record, generator)
+    }
+
+    /// A product's system prompt, as app makers write them.
+    static func productPrompt(_ r: inout SplitMix64) -> String {
+        let brand = PromptGrammar.companyStems[r.below(PromptGrammar.companyStems.count)]
+        let role = r.pick(["support assistant", "shopping assistant", "writing coach", "study buddy", "travel planner", "recipe helper", "fitness coach", "legal-forms helper", "language tutor", "coding mentor"])
+        let rule = r.pick(["Keep answers under 150 words.", "Always answer in the user's language.", "Never mention competitors.", "Use bullet points.", "Ask one clarifying question first.", "Cite the help-centre article when you can."])
+        return "You are \(brand)'s \(r.pick(["friendly", "patient", "expert", "upbeat"])) \(role). \(rule) Version \(r.int(in: 1...9)).\(r.int(in: 0...20))."
     }
 }

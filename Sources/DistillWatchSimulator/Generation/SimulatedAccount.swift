@@ -68,8 +68,8 @@ struct SimulatedAccount: Sendable {
     var meanSessionLength: Double
     var gapMedianMilliseconds: Double
     let utcOffsetHours: Int
-    let rhythmWeights: [Double]
-    let rhythmMax: Double
+    var rhythmWeights: [Double]
+    var rhythmMax: Double
 
     var sessionRemaining = 0
     var sessionStep = 0
@@ -82,7 +82,7 @@ struct SimulatedAccount: Sendable {
 
     // Request configuration, fixed per account.
     let apiKeys: [String]
-    let client: ClientSoftware
+    var client: ClientSoftware
     let system: String?
     let temperature: Double?
     let maxTokens: Int
@@ -99,6 +99,15 @@ struct SimulatedAccount: Sendable {
     var rateMinute: Int64 = .min
     var requestsThisMinute = 0
     var exchangeCount = 0
+
+    // Round two (issue 16): end users, products' system prompts, batches, replays, leaks.
+    /// System prompts of the products the account serves or relays (empty: `system` only).
+    var productPrompts: [String] = []
+    /// When the account's key leaks (`leaked-key`), and whether it has.
+    var leakAt: Int64? = nil
+    var leaked = false
+    var lastRequestID: String? = nil
+    var lastThinking = false
 
     // MARK: Timing
 
@@ -142,6 +151,25 @@ struct SimulatedAccount: Sendable {
 
     /// When the account's next request arrives after the one at `t`, or `nil` when done.
     mutating func nextArrival(after t: Int64, context: SimulationContext) -> Int64? {
+        let next = nextOrdinaryArrival(after: t, context: context)
+        guard let leak = leakAt, !leaked, (next ?? .max) >= leak, leak < activeUntil else { return next }
+        // The key leaks: 200 times the owner's volume, around the clock, from rotating
+        // residential addresses, harvesting reasoning with a stock HTTP library.
+        leaked = true
+        let ownerDaily = sessionRate * meanSessionLength * Double(Timestamp.millisecondsPerDay)
+        profile = PersonaProfile.afterLeak
+        meanSessionLength = profile.meanSessionLength
+        gapMedianMilliseconds = profile.gapMedianSeconds * 1000
+        sessionRate = max(1, ownerDaily) * 200 / meanSessionLength / Double(Timestamp.millisecondsPerDay)
+        rhythmWeights = [Double](repeating: 1, count: 168)
+        rhythmMax = 1
+        client = ClientCatalog.draw(family: "python-requests", &content)
+        sessionRemaining = 0
+        sessionClock = leak
+        return nextOrdinaryArrival(after: max(t, leak), context: context)
+    }
+
+    mutating func nextOrdinaryArrival(after t: Int64, context: SimulationContext) -> Int64? {
         if sessionRemaining > 0 {
             sessionRemaining -= 1
             sessionStep += 1
@@ -288,6 +316,12 @@ struct SimulatedAccount: Sendable {
         case .rotatingResidential:
             let n = context.network.drawResidentialNetwork(in: nil, &content)
             return context.network.address(in: context.network.residential[n], ipv6Share: profile.ipv6Share, &content)
+        case .campaignStickyPool:
+            if pending.sessionStep == 0 || stickyDay == .min {
+                stickyDay = 0
+                stickyEndpoint = egress[content.below(egress.count)]
+            }
+            return stickyEndpoint
         case .stickyResidentialDaily:
             let day = floorDivide(t, Timestamp.millisecondsPerDay)
             if day != stickyDay {
@@ -302,8 +336,9 @@ struct SimulatedAccount: Sendable {
     /// Seed of the task the pending exchange asks for.
     mutating func taskSeed(for plan: PlannedExchange) -> UInt64 {
         switch persona {
-        case .lowAndSlow:
-            // The campaign's task list is dealt out round-robin: no two accounts share a task.
+        case .lowAndSlow where plan.kind != .mundaneChat:
+            // The campaign's task list is dealt out round-robin: no two accounts share a task
+            // (camouflage chat is not on the list).
             return SplitMix64.seed(campaignSeed, 0x7A5C, UInt64(indexInGroup + exchangeCount * groupCount))
         case .universityClass where sessionTaskSet != 0 && content.chance(0.7):
             return SplitMix64.seed(sessionTaskSet, UInt64(content.below(6)))
@@ -321,7 +356,12 @@ struct SimulatedAccount: Sendable {
         let p = pending
         let time = Timestamp(millisecondsSinceEpoch: p.arrival)
         var e = Exchange(time: time, accountID: accountID)
-        e.requestID = "req_" + content.hex(24)
+        if case .foreign = profile.replay {
+            // Derivable ids, so that other accounts of the campaign can send blocks back.
+            e.requestID = Self.campaignRequestID(campaignSeed, account: indexInGroup, exchange: exchangeCount)
+        } else {
+            e.requestID = "req_" + content.hex(24)
+        }
         e.apiKeyID = apiKeys.count == 1 ? apiKeys[0] : apiKeys[content.below(apiKeys.count)]
         let endpoint = endpoint(at: p.arrival, context: context)
         e.clientIP = endpoint.address
@@ -339,6 +379,7 @@ struct SimulatedAccount: Sendable {
             let text = PromptGrammar.prompt(.documentExtraction, task: content.next(), phrasing: &content)
             e.inputTokens = text.utf8.count / 4
             e.outputTokens = 0
+            e.costUSD = SimulatedModels.cost(model: e.model, input: e.inputTokens ?? 0, output: 0)
             return e
         }
         let newShare = newModelShare(at: p.arrival, context: context)
@@ -353,15 +394,49 @@ struct SimulatedAccount: Sendable {
         e.stream = stream
         e.thinking = p.thinking
         e.system = system
+        if !productPrompts.isEmpty {
+            // Popular products more often than rare ones.
+            let u = content.nextUnit()
+            e.system = productPrompts[min(productPrompts.count - 1, Int(u * u * Double(productPrompts.count)))]
+        }
+        if profile.endUsers > 0 {
+            let u = content.nextUnit()
+            let user = Int(u * u * Double(profile.endUsers))
+            e.endUserID = "user_" + String(SplitMix64.seed(unitSeed ^ 0xE2D, UInt64(user)) >> 16, radix: 16)
+        }
+        if profile.batchAPI {
+            e.batchID = "batch_" + String(SplitMix64.seed(unitSeed ^ 0xBA7C, UInt64(bitPattern: floorDivide(p.arrival, Timestamp.millisecondsPerDay))) >> 24, radix: 16)
+        }
+        switch profile.replay {
+        case .none: break
+        case .ownConversation:
+            if p.sessionStep > 0, p.thinking, lastThinking { e.reasoningReplayOf = lastRequestID }
+        case .foreign(let share):
+            if groupCount > 1, exchangeCount > 4, content.chance(share) {
+                let other = (indexInGroup + 1 + content.below(groupCount - 1)) % groupCount
+                e.reasoningReplayOf = Self.campaignRequestID(campaignSeed, account: other, exchange: content.below(exchangeCount / 2))
+            }
+        }
+        lastRequestID = e.requestID
+        lastThinking = p.thinking && p.status == 200
 
         let task = taskSeed(for: p)
         var prompt: String
-        if persona == .enterpriseBatch {
+        if persona == .evaluationTeam {
+            // A benchmark item re-sampled is the same prompt, word for word.
+            var item = SplitMix64(seed: task ^ 0x5A3)
+            let kind = profile.taskMix[item.weightedIndex(profile.taskWeights)]
+            prompt = PromptGrammar.prompt(kind, task: task, phrasing: &item)
+            if kind != .benchmarkMath, item.chance(profile.chainOfThoughtSuffixShare) {
+                prompt += " " + PromptGrammar.reasoningRequest(&item)
+            }
+        } else if persona == .enterpriseBatch {
             prompt = batchInstruction + "\n\n" + PromptGrammar.prompt(.documentExtraction, task: task, phrasing: &content)
         } else {
             prompt = PromptGrammar.prompt(p.kind, task: task, phrasing: &content)
         }
-        if profile.chainOfThoughtSuffixShare > 0, p.kind != .benchmarkMath, content.chance(profile.chainOfThoughtSuffixShare) {
+        if persona != .evaluationTeam, profile.chainOfThoughtSuffixShare > 0, p.kind != .benchmarkMath,
+           content.chance(profile.chainOfThoughtSuffixShare) {
             prompt += " " + PromptGrammar.reasoningRequest(&content)
         }
         e.prompt = prompt
@@ -375,8 +450,10 @@ struct SimulatedAccount: Sendable {
             switch persona {
             case .individualDeveloper, .lowAndSlow, .universityClass:
                 messages = content.chance(0.5) ? 1 + 2 * min(step, 12) : 1
-            case .productBackend:
+            case .productBackend, .appPlatform:
                 messages = 1 + 2 * content.below(4)
+            case .consumerChatProduct:
+                messages = 1 + 2 * content.below(6)
             default:
                 messages = 1
             }
@@ -393,6 +470,15 @@ struct SimulatedAccount: Sendable {
         } else {
             e.outputTokens = 0
         }
+        e.costUSD = SimulatedModels.cost(model: e.model, input: e.inputTokens ?? 0, output: (e.outputTokens ?? 0) + (e.reasoningTokens ?? 0))
         return e
+    }
+
+    /// The request id of exchange `exchange` of account `account` in a campaign whose
+    /// request ids are derivable (`reasoning-replay`).
+    static func campaignRequestID(_ campaignSeed: UInt64, account: Int, exchange: Int) -> String {
+        let h = SplitMix64.seed(campaignSeed, 0x2E9, UInt64(account), UInt64(exchange))
+        let text = String(h, radix: 16)
+        return "req_" + String(repeating: "0", count: 16 - text.count) + text
     }
 }

@@ -10,15 +10,39 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     case startupEnvironments = "startup-environments"
     case codingAgentProduct = "coding-agent-product"
     case licensedDistiller = "licensed-distillation-partner"
+    /// A consumer chat app's back end: users in several regions, each with an
+    /// `end_user_id`, multi-turn conversations, diverse everyday content, 24/7.
+    case consumerChatProduct = "consumer-chat-product"
+    /// An app platform passing its hosted apps' users' requests, with `end_user_id`s and
+    /// the apps' own system prompts (a legitimate relay).
+    case appPlatform = "app-platform"
+    /// A customer of the provider's Batch API: requests carry `batch_id` and run at the
+    /// provider's pace.
+    case batchAPICustomer = "batch-api-customer"
     // Extraction campaigns.
     case cotHarvest = "cot-harvest"
     case agenticHydra = "agentic-hydra"
     case lowAndSlow = "low-and-slow"
     case naiveBulk = "naive-bulk"
+    /// A lab forwarding its own product's customer requests through thousands of
+    /// self-serve accounts (about 300,000 requests in 10 days through 5,380 accounts).
+    case disguisedRelay = "disguised-relay"
+    /// Accounts that send back reasoning blocks first served to other accounts of the
+    /// campaign, to recover full reasoning.
+    case reasoningReplay = "reasoning-replay"
+    /// Flat-price subscriptions used far beyond what the plan pays for.
+    case subscriptionAbuse = "subscription-abuse"
+    /// A developer whose key leaks: ordinary use, then a sudden burst from many networks.
+    case leakedKey = "leaked-key"
+    /// A cluster of a few thousand very busy accounts (about 151M exchanges over three
+    /// months from about 3,500 accounts, peaking near 3M a day).
+    case busyCluster = "busy-cluster"
 
     public var isAttack: Bool {
         switch self {
-        case .cotHarvest, .agenticHydra, .lowAndSlow, .naiveBulk: return true
+        case .cotHarvest, .agenticHydra, .lowAndSlow, .naiveBulk, .disguisedRelay, .reasoningReplay,
+             .subscriptionAbuse, .leakedKey, .busyCluster:
+            return true
         default: return false
         }
     }
@@ -27,7 +51,8 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     public var isHardNegative: Bool {
         switch self {
         case .enterpriseBatch, .evaluationTeam, .universityClass, .startupEnvironments,
-             .codingAgentProduct, .licensedDistiller: return true
+             .codingAgentProduct, .licensedDistiller, .consumerChatProduct, .appPlatform, .batchAPICustomer:
+            return true
         default: return false
         }
     }
@@ -44,6 +69,9 @@ public enum WeeklyRhythm: Sendable {
     case flat
     /// Evenings and weekends (students doing homework, hobbyists).
     case evening
+    /// A global audience: the consumer curve of the Americas (45%, UTC−5), Europe (35%,
+    /// UTC+1) and Asia (20%, UTC+8) added up, in UTC.
+    case global
 
     /// - Complexity: O(168).
     public var hourlyWeights: [Double] {
@@ -74,6 +102,11 @@ public enum WeeklyRhythm: Sendable {
                 w[h] = weekend ? base * 0.9 : base
             case .flat:
                 w[h] = 1
+            case .global:
+                let consumer = WeeklyRhythm.consumer.hourlyWeights
+                for (offset, share) in [(-5, 0.45), (1, 0.35), (8, 0.2)] {
+                    w[h] += share * consumer[((h + offset) % 168 + 168) % 168]
+                }
             case .evening:
                 let base: Double
                 switch hour {
@@ -105,6 +138,18 @@ enum NetworkStyle: Sendable {
     case stickyResidentialDaily
     /// A handful of VPS addresses shared across the campaign.
     case campaignVPS
+    /// One pool of residential proxy exits shared by the campaign (`exitsPerAccount` of them
+    /// per account, at least 8), one exit kept for a whole session (sticky sessions).
+    case campaignStickyPool(exitsPerAccount: Double)
+}
+
+/// Whether requests send reasoning blocks back (`reasoning_replay_of`).
+enum ReplayStyle: Sendable {
+    case none
+    /// Within a session, the previous exchange's block (a tool loop with thinking on).
+    case ownConversation
+    /// Blocks first served to other accounts of the campaign (`share` of requests).
+    case foreign(share: Double)
 }
 
 enum ClientStyle: Sendable {
@@ -177,6 +222,26 @@ struct PersonaProfile: Sendable {
     var embeddingsShare: Double = 0
     /// Rate limit of the account's tier, requests per minute.
     var requestsPerMinute: Int
+    /// Distinct end users the account passes as `end_user_id` (0: none).
+    var endUsers: Int = 0
+    /// System prompts of other products the account serves or relays (0: its own only).
+    var productSystemPrompts: Int = 0
+    /// Requests go through the provider's Batch API (`batch_id`).
+    var batchAPI = false
+    var replay: ReplayStyle = .none
+    /// Share of accounts on a flat-price plan, and its monthly price in USD.
+    var planShare = 0.0
+    var planPriceUSD = 20.0
+
+    /// What a leaked key is used for once it leaks: harvesting from rotating addresses
+    /// around the clock, at the tier's limit.
+    static let afterLeak = PersonaProfile(
+        taskMix: [.reasoningPuzzle, .math, .codingQuestion], taskWeights: [40, 30, 30], rhythm: .flat,
+        meanSessionLength: 200, gapMedianSeconds: 1.5, gapSigma: 0.4, volumeSigma: 0, thinkingShare: 1,
+        temperatures: [1.0], maxTokens: [32000], streamShare: 0, chainOfThoughtSuffixShare: 0.6,
+        network: .rotatingResidential, ipv6Share: 0.2, client: .family("python-requests"),
+        adoption: .fast(hours: 6), flagshipShare: 1, tiers: ["standard"], verifiedShare: 0,
+        keysPerAccount: 1...1, requestsPerMinute: 50)
 
     /// - Complexity: O(1) (profiles are small constants).
     static func of(_ persona: Persona) -> PersonaProfile {
@@ -189,7 +254,7 @@ struct PersonaProfile: Sendable {
                 temperatures: [nil, nil, nil, 0.7, 1.0, 0.2, 0], maxTokens: [1024, 2048, 4096, 4096, 8192],
                 streamShare: 0.6, network: .home, flagshipShare: 0.55,
                 tiers: ["free", "free", "standard", "standard", "standard"], verifiedShare: 0.2,
-                keysPerAccount: 1...2, requestsPerMinute: 50)
+                keysPerAccount: 1...2, requestsPerMinute: 50, planShare: 0.3, planPriceUSD: 20)
         case .productBackend:
             return PersonaProfile(
                 taskMix: [.supportMessage, .mundaneChat, .documentExtraction, .translation],
@@ -212,7 +277,7 @@ struct PersonaProfile: Sendable {
                 taskWeights: [40, 35, 15, 10], rhythm: .workday, meanSessionLength: 250,
                 gapMedianSeconds: 1.5, gapSigma: 0.5, volumeSigma: 0.7, thinkingShare: 0.5,
                 temperatures: [0, 0.8, 1.0], maxTokens: [4096, 8192, 16000], streamShare: 0,
-                chainOfThoughtSuffixShare: 0.3, network: .cloudEgress, flagshipShare: 0.8,
+                chainOfThoughtSuffixShare: 0.3, network: .cloudEgress, adoption: .fast(hours: 12), flagshipShare: 0.8,
                 tiers: ["research", "enterprise"], verifiedShare: 0.9, keysPerAccount: 1...3,
                 requestsPerMinute: 1000)
         case .universityClass:
@@ -239,7 +304,7 @@ struct PersonaProfile: Sendable {
                 thinkingShare: 0.4, temperatures: [nil, 0, 1.0], maxTokens: [8192, 16000, 32000],
                 streamShare: 1, toolCounts: 6...28, agentic: true, network: .cloudEgress, client: .product,
                 flagshipShare: 0.85, tiers: ["enterprise", "standard"], verifiedShare: 0.9,
-                keysPerAccount: 2...4, requestsPerMinute: 4000)
+                keysPerAccount: 2...4, requestsPerMinute: 4000, replay: .ownConversation)
         case .licensedDistiller:
             return PersonaProfile(
                 taskMix: [.codingQuestion, .reasoningPuzzle, .math, .agentStep, .rubricGrading],
@@ -270,14 +335,19 @@ struct PersonaProfile: Sendable {
                 adoption: .fast(hours: 20), flagshipShare: 0.85, tiers: ["free", "standard", "standard"],
                 verifiedShare: 0.05, keysPerAccount: 1...1, requestsPerMinute: 50)
         case .lowAndSlow:
+            // Modelled on the low-and-slow campaign of issue 16: about 15 requests a day at
+            // human pace in the account's own time zone, 40% everyday chat as camouflage,
+            // its own phrasing of its slice of one task list, and one identical, unusual
+            // parameter fingerprint (max_tokens 12000, temperature 0.6, thinking and
+            // streaming always on) through one shared pool of sticky residential exits.
             return PersonaProfile(
                 taskMix: [.codingQuestion, .reasoningPuzzle, .math, .agentStep, .mundaneChat],
-                taskWeights: [35, 20, 20, 15, 10], rhythm: .workday, meanSessionLength: 2,
-                gapMedianSeconds: 90, volumeSigma: 0.5, thinkingShare: 0.4,
-                temperatures: [nil, nil, 0.7, 1.0], maxTokens: [2048, 4096, 8192], streamShare: 0.6,
-                chainOfThoughtSuffixShare: 0.2, network: .stickyResidentialDaily, ipv6Share: 0.15,
+                taskWeights: [22, 14, 14, 10, 40], rhythm: .workday, meanSessionLength: 3,
+                gapMedianSeconds: 90, volumeSigma: 0.4, thinkingShare: 1,
+                temperatures: [0.6], maxTokens: [12000], streamShare: 1,
+                chainOfThoughtSuffixShare: 0.2, network: .campaignStickyPool(exitsPerAccount: 2), ipv6Share: 0.15,
                 client: .population, payment: .own, adoption: .gradual, flagshipShare: 0.6,
-                tiers: ["free", "standard"], verifiedShare: 0.2, keysPerAccount: 1...2, requestsPerMinute: 50)
+                tiers: ["free", "standard"], verifiedShare: 0, keysPerAccount: 1...2, requestsPerMinute: 50)
         case .naiveBulk:
             return PersonaProfile(
                 taskMix: [.reasoningPuzzle, .math, .codingQuestion], taskWeights: [40, 30, 30], rhythm: .flat,
@@ -286,6 +356,72 @@ struct PersonaProfile: Sendable {
                 network: .cloudEgress, ipv6Share: 0, client: .family("python-requests"),
                 adoption: .fast(hours: 6), flagshipShare: 1, tiers: ["standard"], verifiedShare: 0,
                 keysPerAccount: 1...1, requestsPerMinute: 50)
+        case .consumerChatProduct:
+            return PersonaProfile(
+                taskMix: [.mundaneChat, .codingQuestion, .math, .translation, .documentExtraction, .reasoningPuzzle],
+                taskWeights: [55, 12, 10, 10, 8, 5], rhythm: .global, meanSessionLength: 1,
+                gapMedianSeconds: 1, volumeSigma: 0.8, thinkingShare: 0.1,
+                temperatures: [0.7], maxTokens: [2048], streamShare: 1, chainOfThoughtSuffixShare: 0.05,
+                network: .cloudEgress, ipv6Share: 0.05, flagshipShare: 0.4,
+                tiers: ["standard", "enterprise"], verifiedShare: 0.5, keysPerAccount: 1...2,
+                requestsPerMinute: 4000, endUsers: 4000)
+        case .appPlatform:
+            return PersonaProfile(
+                taskMix: [.supportMessage, .mundaneChat, .documentExtraction, .codingQuestion, .translation],
+                taskWeights: [35, 30, 15, 10, 10], rhythm: .global, meanSessionLength: 1,
+                gapMedianSeconds: 1, volumeSigma: 0.6, thinkingShare: 0.05,
+                temperatures: [0.3, 0.7], maxTokens: [1024, 2048], streamShare: 0.9,
+                network: .cloudEgress, ipv6Share: 0.05, flagshipShare: 0.35,
+                tiers: ["enterprise"], verifiedShare: 1, keysPerAccount: 2...4,
+                requestsPerMinute: 4000, endUsers: 3000, productSystemPrompts: 40)
+        case .batchAPICustomer:
+            return PersonaProfile(
+                taskMix: [.documentExtraction, .translation, .mundaneChat], taskWeights: [60, 25, 15],
+                rhythm: .flat, meanSessionLength: 2000, gapMedianSeconds: 0.25, gapSigma: 0.3, volumeSigma: 0.6,
+                thinkingShare: 0, temperatures: [0], maxTokens: [1024], streamShare: 0,
+                network: .cloudEgress, ipv6Share: 0, flagshipShare: 0.3, tiers: ["enterprise", "research"],
+                verifiedShare: 0.8, keysPerAccount: 1...2, requestsPerMinute: 1_000_000, batchAPI: true)
+        case .disguisedRelay:
+            return PersonaProfile(
+                taskMix: [.supportMessage, .mundaneChat, .codingQuestion, .documentExtraction, .translation],
+                taskWeights: [30, 30, 20, 10, 10], rhythm: .flat, meanSessionLength: 1,
+                gapMedianSeconds: 1, volumeSigma: 0.3, thinkingShare: 0.3,
+                temperatures: [nil, 0.7], maxTokens: [4096, 8192], streamShare: 0.5,
+                network: .campaignVPS, ipv6Share: 0, client: .campaignStacks(3),
+                payment: .campaignPool(accountsPerCard: 20), flagshipShare: 0.8,
+                tiers: ["free", "standard"], verifiedShare: 0.05, keysPerAccount: 1...1,
+                requestsPerMinute: 50, productSystemPrompts: 60)
+        case .reasoningReplay:
+            return PersonaProfile(
+                taskMix: [.reasoningPuzzle, .math, .codingQuestion, .mundaneChat], taskWeights: [35, 30, 20, 15],
+                rhythm: .workday, meanSessionLength: 4, gapMedianSeconds: 60, volumeSigma: 0.4,
+                thinkingShare: 1, temperatures: [nil, 1.0], maxTokens: [16000, 32000], streamShare: 0.5,
+                network: .stickyResidentialDaily, ipv6Share: 0.15, client: .population, payment: .own,
+                flagshipShare: 0.9, tiers: ["free", "standard"], verifiedShare: 0.1, keysPerAccount: 1...1,
+                requestsPerMinute: 50, replay: .foreign(share: 0.4))
+        case .subscriptionAbuse:
+            return PersonaProfile(
+                taskMix: [.codingQuestion, .reasoningPuzzle, .math, .agentStep], taskWeights: [40, 20, 20, 20],
+                rhythm: .flat, meanSessionLength: 40, gapMedianSeconds: 20, volumeSigma: 0.3,
+                thinkingShare: 0.8, temperatures: [nil], maxTokens: [32000], streamShare: 1,
+                chainOfThoughtSuffixShare: 0.3, network: .home, client: .population, payment: .own,
+                flagshipShare: 1, tiers: ["free", "standard"], verifiedShare: 0.3, keysPerAccount: 1...1,
+                requestsPerMinute: 50, planShare: 1, planPriceUSD: 20)
+        case .leakedKey:
+            // Before the leak: an individual developer (the profile switches at the leak).
+            var p = PersonaProfile.of(.individualDeveloper)
+            p.planShare = 0
+            return p
+        case .busyCluster:
+            return PersonaProfile(
+                taskMix: [.codingQuestion, .agentStep, .reasoningPuzzle, .math, .mundaneChat],
+                taskWeights: [35, 30, 15, 10, 10], rhythm: .flat, meanSessionLength: 30,
+                gapMedianSeconds: 6, volumeSigma: 0.35, thinkingShare: 0.6,
+                temperatures: [nil, 1.0], maxTokens: [16000, 32000], streamShare: 0.4, toolCounts: 0...12,
+                chainOfThoughtSuffixShare: 0.3, network: .campaignVPS, ipv6Share: 0, client: .campaignStacks(6),
+                payment: .campaignPool(accountsPerCard: 15), adoption: .fast(hours: 24), flagshipShare: 0.9,
+                tiers: ["standard", "standard", "startup"], verifiedShare: 0.2, keysPerAccount: 1...3,
+                requestsPerMinute: 200)
         }
     }
 }

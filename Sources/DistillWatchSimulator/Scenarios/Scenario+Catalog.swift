@@ -2,7 +2,9 @@ import DistillWatchCore
 
 extension Scenario {
     /// Every named scenario, in the order the documentation lists them.
-    public static let all: [Scenario] = [mixed, cotHarvest, agenticHydra, hydra2026, lowAndSlow, naiveBulk]
+    public static let all: [Scenario] = [
+        mixed, cotHarvest, agenticHydra, hydra2026, lowAndSlow, naiveBulk, relay2026, keyAbuse, busyCluster,
+    ]
 
     /// The scenario called `name`, or `nil`. - Complexity: O(scenarios).
     public static func named(_ name: String) -> Scenario? {
@@ -26,6 +28,9 @@ extension Scenario {
             PopulationGroup(.startupEnvironments, accounts: n(30) * 3, perDay: 60, unitSize: 3),
             PopulationGroup(.codingAgentProduct, accounts: n(10), perDay: 1500),
             PopulationGroup(.licensedDistiller, accounts: n(2), perDay: 10_000),
+            PopulationGroup(.consumerChatProduct, accounts: n(20), perDay: 1_500),
+            PopulationGroup(.appPlatform, accounts: n(5), perDay: 2_000),
+            PopulationGroup(.batchAPICustomer, accounts: n(10), perDay: 3_000),
         ]
     }
 
@@ -43,10 +48,18 @@ extension Scenario {
             PopulationGroup(.startupEnvironments, accounts: 6, perDay: 25, unitSize: 3),
             PopulationGroup(.codingAgentProduct, accounts: 2, perDay: 150),
             PopulationGroup(.licensedDistiller, accounts: 1, perDay: 400),
+            PopulationGroup(.consumerChatProduct, accounts: 2, perDay: 300),
+            PopulationGroup(.appPlatform, accounts: 1, perDay: 300),
+            PopulationGroup(.batchAPICustomer, accounts: 1, perDay: 600),
             PopulationGroup(.cotHarvest, accounts: 10, perDay: 40, campaign: "cot-harvest-1"),
             PopulationGroup(.agenticHydra, accounts: 40, perDay: 8, campaign: "agentic-hydra-1"),
             PopulationGroup(.lowAndSlow, accounts: 20, perDay: 4, campaign: "low-and-slow-1"),
             PopulationGroup(.naiveBulk, accounts: 1, perDay: 600, campaign: "naive-bulk-1"),
+            PopulationGroup(.disguisedRelay, accounts: 20, perDay: 6, campaign: "disguised-relay-1"),
+            PopulationGroup(.reasoningReplay, accounts: 5, perDay: 30, campaign: "reasoning-replay-1"),
+            PopulationGroup(.subscriptionAbuse, accounts: 2, perDay: 200, campaign: "subscription-abuse-1"),
+            PopulationGroup(.leakedKey, accounts: 2, perDay: 10, campaign: "leaked-key"),
+            PopulationGroup(.busyCluster, accounts: 5, perDay: 150, campaign: "busy-cluster-1"),
         ])
 
     /// Chain-of-thought harvesting: tens of accounts, synchronised waves, shared cards.
@@ -82,17 +95,54 @@ extension Scenario {
             PopulationGroup(.startupEnvironments, accounts: 3_600, perDay: 0, targetExchanges: 14.4e6, unitSize: 3),
             PopulationGroup(.codingAgentProduct, accounts: 1_000, perDay: 0, targetExchanges: 57.6e6),
             PopulationGroup(.licensedDistiller, accounts: 8, perDay: 0, targetExchanges: 23.04e6),
+            PopulationGroup(.consumerChatProduct, accounts: 500, perDay: 0, targetExchanges: 28.8e6),
+            PopulationGroup(.appPlatform, accounts: 50, perDay: 0, targetExchanges: 8.64e6),
+            PopulationGroup(.batchAPICustomer, accounts: 200, perDay: 0, targetExchanges: 14.4e6),
             PopulationGroup(.agenticHydra, accounts: 25_000, perDay: 0, targetExchanges: 28.8e6, campaign: "hydra-2026"),
-        ])
+        ], evaluationScale: 0.01)
 
-    /// Low-and-slow adaptive extraction: human-like pacing, unique everything, split tasks.
+    /// Low-and-slow extraction (issue 16's missed campaign): human pacing in each account's
+    /// own time zone, 40% camouflage chat, unique cards and user agents, a task list split so
+    /// no two accounts send the same task, one unusual parameter fingerprint and one pool of
+    /// sticky residential exits.
     public static let lowAndSlow = Scenario(
         name: "low-and-slow",
-        summary: "300 accounts sending a few requests a day each with human timing, unique cards and user agents, paraphrased prompts and a task list split so no two accounts send the same task; 28 days.",
+        summary: "300 accounts sending ~15 requests a day each at human pace in their own time zones, 40% everyday chat, unique cards and user agents, paraphrased slices of one task list, one identical parameter fingerprint and one shared pool of sticky residential exits; 28 days.",
         start: defaultStart, days: 28, modelReleaseDay: 14,
         groups: legitimateBackground(1) + [
-            PopulationGroup(.lowAndSlow, accounts: 300, perDay: 6, campaign: "low-and-slow-1"),
+            PopulationGroup(.lowAndSlow, accounts: 300, perDay: 15, campaign: "low-and-slow-1"),
         ])
+
+    /// A relay: a lab forwarding its own product's customers' requests through many
+    /// self-serve accounts, next to legitimate app platforms and consumer chat products.
+    public static let relay2026 = Scenario(
+        name: "relay-2026",
+        summary: "538 self-serve accounts relaying ~30,000 requests of other products' customers over 10 days (a tenth of the reported 5,380 accounts and 300,000 requests), beside app platforms, consumer chat products and Batch API customers.",
+        start: defaultStart, days: 10, modelReleaseDay: 5,
+        groups: legitimateBackground(1) + [
+            PopulationGroup(.disguisedRelay, accounts: 538, perDay: 5.6, campaign: "disguised-relay-1"),
+        ])
+
+    /// Abuse of keys and plans: leaked keys, subscriptions used far beyond their price,
+    /// reasoning blocks replayed across accounts.
+    public static let keyAbuse = Scenario(
+        name: "key-abuse",
+        summary: "20 developers' keys leak and jump 200× from rotating addresses; 30 flat-price subscriptions used for hundreds of dollars a day; 40 accounts replaying each other's reasoning blocks; 21 days.",
+        start: defaultStart, days: 21, modelReleaseDay: 10,
+        groups: legitimateBackground(1) + [
+            PopulationGroup(.leakedKey, accounts: 20, perDay: 10, campaign: "leaked-key"),
+            PopulationGroup(.subscriptionAbuse, accounts: 30, perDay: 400, campaign: "subscription-abuse-1"),
+            PopulationGroup(.reasoningReplay, accounts: 40, perDay: 60, campaign: "reasoning-replay-1"),
+        ])
+
+    /// The 151M-exchange cluster: about 3,500 very busy accounts over three months.
+    public static let busyCluster = Scenario(
+        name: "busy-cluster",
+        summary: "~3,500 accounts sending ~151M exchanges over 90 days (~480 a day each, around the clock) from shared servers and cards, coding, agentic and reasoning output; run it scaled (e.g. --scale 0.01).",
+        start: defaultStart, days: 90, modelReleaseDay: 45,
+        groups: legitimateBackground(1) + [
+            PopulationGroup(.busyCluster, accounts: 3_500, perDay: 0, targetExchanges: 151e6, campaign: "busy-cluster-1"),
+        ], evaluationScale: 0.01)
 
     /// One account harvesting in bulk with no attempt to hide.
     public static let naiveBulk = Scenario(

@@ -123,7 +123,7 @@ public struct OTLPTraceReader: Sendable {
                     let id = Self.hexID(s.spanID, encoding: encoding)
                     let position = Position(resource: r, scope: c, span: i, spanID: id, name: s.name)
                     do throws(RecordError) {
-                        var record = try self.record(of: s, spanID: id, resource: resourceAttributes)
+                        let record = try self.record(of: s, spanID: id, resource: resourceAttributes)
                         let exchange = try record.withUnsafeBufferPointer { bytes throws(RecordError) in try decoder.decode(bytes) }
                         span(position, .success(exchange))
                     } catch {
