@@ -258,3 +258,78 @@ import Testing
         #expect(detail.contains("repeat a recent prompt exactly"))
     }
 }
+
+/// Verdicts per API key: a leaked or resold key is judged apart from its owner's other keys.
+@Suite struct PerKeyVerdictTests {
+    func keyed(_ account: String, _ key: String, at t: Timestamp, country: String = "DE", asn: Int = 3_320) -> Exchange {
+        var e = exchange(account, at: t)
+        e.apiKeyID = key
+        e.country = country
+        e.asn = asn
+        return e
+    }
+
+    @Test func aLeakedKeyIsBlockedAndTheOwnersOtherKeyIsNot() {
+        var engine = DetectionEngine()
+        let start = ManualClock().now
+        for day in 0..<6 {
+            for k in 0..<10 {
+                let t = start.adding(seconds: Double(day * 86_400 + 36_000 + k * 600))
+                engine.observe(keyed("owner", "key-ci", at: t))
+                engine.observe(keyed("owner", "key-laptop", at: t.adding(seconds: 1)))
+            }
+        }
+        // key-ci leaks: 2,000 requests in an hour.
+        for k in 0..<2_000 {
+            engine.observe(keyed("owner", "key-ci", at: start.adding(seconds: Double(6 * 86_400 + 36_000) + Double(k) * 1.8)))
+        }
+        #expect(engine.decision(for: "owner", key: "key-ci").verdict == .block)
+        #expect(engine.decision(for: "owner", key: "key-laptop").verdict == .allow)
+        #expect(engine.decision(for: "owner").verdict == .allow)
+        // The account's own reading says the jump is judged per key.
+        let accountReading = engine.readings(for: "owner").first { $0.kind == .suddenChange }!
+        #expect(accountReading.value == 0)
+        #expect(accountReading.detail.contains("judged per API key"))
+        let flagged = engine.flaggedKeys(of: "owner")
+        #expect(flagged.map(\.apiKeyID) == ["key-ci"])
+        #expect(flagged[0].readings.contains { $0.kind == .suddenChange && $0.detail.hasPrefix("key key-ci:") })
+        // The report lists the account for its key.
+        let report = ScanReport(engine: engine, generatedAt: start, includeAllAccounts: false)
+        #expect(report.accounts.first { $0.accountID == "owner" }?.keys?.map(\.apiKeyID) == ["key-ci"])
+    }
+
+    @Test func aResoldKeyIsUsedFromEverywhereAndATeamKeyFromOnePlace() {
+        var engine = DetectionEngine()
+        let start = ManualClock().now
+        let countries = ["US", "BR", "IN", "VN", "NG", "TR", "ID", "MX"]
+        for k in 0..<400 {
+            let t = start.adding(seconds: Double(k) * 200)
+            // 25 buyers in 8 countries share one key; the owner keeps the other.
+            let buyer = k % 25
+            engine.observe(keyed("seller", "key-resold", at: t, country: countries[buyer % 8], asn: 7_000 + buyer))
+            if k % 10 == 0 { engine.observe(keyed("seller", "key-own", at: t.adding(seconds: 5))) }
+            // Five colleagues, one country, their homes and the office.
+            engine.observe(keyed("team", "key-team", at: t.adding(seconds: 9), country: "FR", asn: 3_215 + k % 6))
+        }
+        #expect(engine.decision(for: "seller", key: "key-resold").verdict >= .throttle)
+        #expect(engine.decision(for: "seller", key: "key-own").verdict == .allow)
+        #expect(engine.decision(for: "team", key: "key-team").verdict == .allow)
+        let sharing = engine.keySummary(for: "seller", key: "key-resold")!.readings.first { $0.kind == .keySharing }!
+        #expect(sharing.value == 1)
+        #expect(sharing.detail.contains("8 countries"))
+        #expect(engine.keySummary(for: "team", key: "key-team")!.readings.first { $0.kind == .keySharing }!.value < 0.2)
+        // An unknown key gets the account's decision.
+        #expect(engine.decision(for: "seller", key: "key-never-seen").verdict == engine.decision(for: "seller").verdict)
+    }
+
+    @Test func trafficWithoutKeyIdsIsItsOwnKey() {
+        var engine = DetectionEngine()
+        let start = ManualClock().now
+        for day in 0..<5 {
+            for k in 0..<10 { engine.observe(exchange("plain", at: start.adding(seconds: Double(day * 86_400 + 36_000 + k * 600)))) }
+        }
+        for k in 0..<2_000 { engine.observe(exchange("plain", at: start.adding(seconds: Double(5 * 86_400 + 36_000) + Double(k) * 1.8))) }
+        #expect(value(engine, "plain", .suddenChange) == 1)
+        #expect(engine.decision(for: "plain").verdict == .block)
+    }
+}

@@ -124,7 +124,7 @@ import Testing
         while stream.next() != nil { n += 1 }
         #expect(report.exchanges == n)
         #expect(scan.input.exchanges == n)
-        #expect(report.campaigns.count == 9)
+        #expect(report.campaigns.count == 10)
         #expect(report.personas.count == Persona.allCases.filter { !$0.isAttack }.count)
         #expect(report.allowlistViolations.isEmpty)
     }

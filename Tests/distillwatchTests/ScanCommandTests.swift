@@ -120,27 +120,29 @@ let accountsFile = Data("""
         let r = try run(["scan", dir.path + "/mixed/traffic.jsonl.gz", "--accounts", dir.path + "/mixed/accounts.jsonl",
                          "--json", report])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("Campaigns (1):"))
-        #expect(r.stdout.contains("campaign-1  THROTTLE") || r.stdout.contains("campaign-1  BLOCK"))
         #expect(r.stdout.contains("evidence shared_payment:"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
         let campaigns = try #require(json["campaigns"] as? [[String: Any]])
-        let campaign = try #require(campaigns.first)
-        let members = Set(campaign["accounts"] as? [String] ?? [])
-        // Every member is one of the simulated hydra's accounts.
         var truth: [String: String] = [:]
         for line in try String(contentsOfFile: dir.path + "/mixed/labels.jsonl", encoding: .utf8).split(separator: "\n") {
             let label = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             truth[label["account_id"] as! String] = label["campaign"] as? String ?? "legit"
         }
-        // The 38 of the hydra's 40 accounts that sent traffic in the two days (seed 1; two
-        // were opened too late), and no other account.
-        #expect(members.count == 38)
+        // The hydra's accounts that sent traffic in the two days, as eval counts them.
+        let evaluation = try run(["eval", "--scenario", "mixed", "--seed", "1", "--json", "-"])
+        let results = try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as! [String: Any]
+        let hydraAccounts = try #require(((results["campaigns"] as? [[String: Any]])?.first { $0["campaign"] as? String == "agentic-hydra-1" })?["accounts"] as? Int)
+        // One campaign holds exactly those accounts, and no campaign holds a legitimate one.
+        let hydra = try #require(campaigns.first { ($0["accounts"] as? [String] ?? []).contains { truth[$0] == "agentic-hydra-1" } })
+        let members = Set(hydra["accounts"] as? [String] ?? [])
+        #expect(members.count == hydraAccounts)
         #expect(members.allSatisfy { truth[$0] == "agentic-hydra-1" })
-        let evidence = campaign["evidence"] as? [[String: Any]] ?? []
+        #expect(["THROTTLE", "BLOCK"].contains { r.stdout.contains("\(hydra["campaign_id"] as! String)  \($0)") })
+        for c in campaigns { #expect((c["accounts"] as? [String] ?? []).allSatisfy { truth[$0] != "legit" }) }
+        let evidence = hydra["evidence"] as? [[String: Any]] ?? []
         #expect(evidence.contains { $0["kind"] as? String == "proxy_pool" })
-        let listed = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == "campaign-1" }
-        #expect(listed.count == 38)
+        let listed = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == hydra["campaign_id"] as? String }
+        #expect(listed.count == hydraAccounts)
     }
 
     @Test func evalWritesTheScanReportOfWhatItEvaluated() throws {
@@ -153,14 +155,15 @@ let accountsFile = Data("""
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
         #expect(json["format"] as? String == "distillwatch.report.v1")
         let campaigns = try #require(json["campaigns"] as? [[String: Any]])
-        #expect(campaigns.count == 1)
-        // The campaign holds exactly the hydra's accounts that sent traffic.
+        #expect(!campaigns.isEmpty)
+        // The hydra's campaign holds exactly the hydra's accounts that sent traffic.
         let hydra = (evaluation["campaigns"] as? [[String: Any]])?.first { $0["campaign"] as? String == "agentic-hydra-1" }
         let hydraAccounts = try #require(hydra?["accounts"] as? Int)
         #expect(hydraAccounts >= 30)
-        #expect((campaigns.first?["accounts"] as? [String])?.count == hydraAccounts)
+        let hydraCampaign = try #require(campaigns.first { ($0["accounts"] as? [String])?.count == hydraAccounts })
+        let campaignID = try #require(hydraCampaign["campaign_id"] as? String)
         // Each campaign member says how it was linked.
-        let members = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == "campaign-1" }
+        let members = (json["accounts"] as! [[String: Any]]).filter { $0["campaign_id"] as? String == campaignID }
         #expect(members.count == hydraAccounts)
         for m in members {
             let first = (m["signals"] as? [[String: Any]])?.first

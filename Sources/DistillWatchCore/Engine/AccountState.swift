@@ -97,13 +97,9 @@ public struct AccountState: Sendable {
     /// What the provider charged, USD, and the exchanges that said.
     var costUSD: Double = 0
     var costExchanges: Int32 = 0
-    /// Daily volume baseline: the current UTC day, its exchanges, and the completed days'
-    /// winsorised total and count (a day counts at most 4× the baseline + 20, so that a
-    /// burst does not become the norm at once).
-    var day: Int64 = .min
-    var dayExchanges: Int64 = 0
-    var baselineTotal: Double = 0
-    var baselineDays: Int32 = 0
+    /// The account's traffic without an `api_key_id`, as a key of its own in the engine's
+    /// ``KeyTable`` (-1: none yet): `sudden_change` and `key_sharing` read it.
+    var unkeyedSlot: Int32 = -1
     /// Age of the account (days since `created`) at its first exchange; -1 when unknown.
     var ageAtFirstExchangeDays: Double = -1
     /// Active minutes, and minutes at 80% of the rate limit, in the first 48 hours of traffic.
@@ -138,23 +134,6 @@ public struct AccountState: Sendable {
         guard n > 1 else { return 0 }
         let h = (Double.log(n) - hourOfDayCLogC / n)
         return max(0, min(1, h / Double.log(24)))
-    }
-
-    /// Closes the days from ``day`` up to (not including) `next` into the baseline: the
-    /// current day counts at most 4× the baseline so far + 20 exchanges, each idle day in
-    /// between as 0 (at most 60 of them).
-    /// - Complexity: O(1).
-    mutating func closeDays(until next: Int64) {
-        let mean = baselineDays > 0 ? baselineTotal / Double(baselineDays) : Double(dayExchanges)
-        baselineTotal += min(Double(dayExchanges), 4 * mean + 20)
-        baselineDays.incrementSaturating()
-        let idle = min(60, max(0, next - day - 1))
-        baselineDays.addSaturating(Int32(idle))
-    }
-
-    /// The daily baseline: mean exchanges per completed day (0 before the first day ends).
-    var baselineDaily: Double {
-        baselineDays > 0 ? baselineTotal / Double(baselineDays) : 0
     }
 
     mutating func noteSystemPrompt(_ key: UInt64) {

@@ -31,6 +31,9 @@ public struct DetectionEngine: Sendable {
     var linkage = LinkageGraph()
     /// Who was served recent reasoning-bearing exchanges (for `reasoning_replay`).
     var reasoning = ReasoningIndex()
+    /// Every account's API keys (and its traffic without a key id, as key ""), judged on
+    /// their own for `sudden_change` and `key_sharing`.
+    var keys = KeyTable()
     /// The latest exchange time observed.
     public private(set) var clock: Timestamp?
     public private(set) var firstTime: Timestamp?
@@ -152,6 +155,11 @@ public struct DetectionEngine: Sendable {
             reasoning.record(requestID: id, account: Int32(i), at: time)
         }
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
+        let keySlot = keys.slot(account: Int32(i), key: e.apiKeyID ?? "")
+        if let k = keySlot {
+            keys.states[k].record(at: time, asn: e.asn, country: e.country, batch: e.batchID != nil)
+            if e.apiKeyID == nil { states[i].unkeyedSlot = Int32(k) }
+        }
         if let content = e.content {
             // A split task list: one wrapper used by many accounts around mostly distinct
             // content (novelty across the family of at least 0.3).
@@ -160,7 +168,8 @@ public struct DetectionEngine: Sendable {
             states[i].content.update(with: content, sharedTemplate: split)
             if split { context.splitFamily = content.templateKey }
         }
-        Self.rescore(&states[i], at: time, policy: policy, models: models)
+        Self.rescore(&states[i], at: time, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
+        if let k = keySlot, e.apiKeyID != nil { rescoreKey(k, at: time) }
         link(Int32(i), e, at: time, context: context)
         return settle(i, at: time, wasFlagged: wasFlagged)
     }
@@ -286,15 +295,6 @@ public struct DetectionEngine: Sendable {
             }
         }
 
-        // Daily baseline (batch exchanges are the provider's pacing, not a change of use).
-        let day = t.dayIndex
-        if day != s.day {
-            if s.day != .min { s.closeDays(until: day) }
-            s.day = day
-            s.dayExchanges = 0
-        }
-        if !batch { s.dayExchanges.incrementSaturating() }
-
         // Who the account serves and what it costs.
         if let user = e.endUserID {
             s.endUserExchanges.incrementSaturating()
@@ -343,9 +343,101 @@ public struct DetectionEngine: Sendable {
         }
     }
 
+    /// Scores key `k` on the per-key signals and records its first flag.
+    mutating func rescoreKey(_ k: Int, at t: Timestamp) {
+        let c = SignalContext(policy: policy, now: t, models: models)
+        let r = BehaviourSignals.keyScore(keys.states[k], c)
+        keys.states[k].score = r.score
+        keys.states[k].strongestSignal = r.strongest
+        var verdict = keys.states[k].exchanges < Int64(policy.minimumExchanges) ? .allow : policy.thresholds.verdict(for: r.score)
+        if states[Int(keys.states[k].accountIndex)].allowlisted { verdict = .allow }
+        keys.states[k].verdict = verdict
+        if verdict.isFlagged, keys.states[k].firstFlaggedAt == nil {
+            keys.states[k].firstFlaggedAt = t
+            keys.states[k].accountExchangesAtFlag = states[Int(keys.states[k].accountIndex)].exchanges
+        }
+    }
+
+    /// The decision for one API key of an account: the account's decision, raised to the
+    /// key's own when that is stricter (a leaked or resold key is throttled or blocked
+    /// without its owner's other keys). An unknown key, or `nil`, gets the account's.
+    /// - Complexity: O(length of the key id) for the lookup.
+    public func decision(for accountID: String, key: String?) -> Decision {
+        var d = decision(for: accountID)
+        guard let key, let i = indexByAccount[accountID], let k = keys.find(account: i, key: key) else { return d }
+        let ks = keys.states[k]
+        if ks.verdict > d.verdict {
+            d.verdict = ks.verdict
+            d.score = max(d.score, ks.score)
+            d.strongestSignal = ks.strongestSignal
+        }
+        return d
+    }
+
+    /// What the engine judged of one API key.
+    public struct KeySummary: Sendable, Equatable {
+        public var apiKeyID: String
+        public var verdict: Verdict
+        public var score: Double
+        public var exchanges: Int
+        public var firstFlaggedAt: Timestamp?
+        /// The account's exchanges (all keys) when the key was first flagged.
+        public var accountExchangesBeforeFlag: Int?
+        /// The per-key signals (`sudden_change`, `key_sharing`) with their contributions.
+        public var readings: [SignalReading]
+    }
+
+    /// A key's verdict, score and per-key readings, as of its latest exchange; `nil` for a
+    /// key the engine has not seen on that account.
+    public func keySummary(for accountID: String, key: String) -> KeySummary? {
+        guard let i = indexByAccount[accountID], let k = keys.find(account: i, key: key) else { return nil }
+        return keySummary(at: k)
+    }
+
+    /// The account's keys whose own verdict is not `allow`, most severe first.
+    /// - Complexity: O(keys of all accounts): for reports, not the decide path.
+    public func flaggedKeys(of accountID: String) -> [KeySummary] {
+        guard let i = indexByAccount[accountID] else { return [] }
+        return keys.states.indices.filter { keys.states[$0].accountIndex == i && keys.states[$0].verdict.isFlagged && !keys.states[$0].keyID.isEmpty }
+            .map(keySummary(at:)).sorted { $0.verdict != $1.verdict ? $0.verdict > $1.verdict : $0.apiKeyID < $1.apiKeyID }
+    }
+
+    /// Every flagged key of every account, by account index (for reports and evaluation).
+    /// - Complexity: O(keys).
+    public var flaggedKeysByAccount: [String: [KeySummary]] {
+        var out: [String: [KeySummary]] = [:]
+        for k in keys.states.indices where keys.states[k].verdict.isFlagged && !keys.states[k].keyID.isEmpty {
+            out[accountIDs[Int(keys.states[k].accountIndex)], default: []].append(keySummary(at: k))
+        }
+        return out
+    }
+
+    /// Keys not tracked because the key table was full (they are judged with their account).
+    public var untrackedKeys: Int { keys.untrackedKeys }
+
+    private func keySummary(at k: Int) -> KeySummary {
+        let ks = keys.states[k]
+        let c = SignalContext(policy: policy, now: ks.lastSeen, models: models)
+        let readings = SignalKind.perKey.map { kind in
+            let value = kind == .suddenChange ? BehaviourSignals.suddenChange(ks, c).value : BehaviourSignals.keySharing(ks).value
+            return SignalReading(kind: kind, value: value, contribution: value * policy.weight(kind),
+                                 detail: "key \(ks.keyID): " + BehaviourSignals.keyDetail(kind, ks, c))
+        }
+        return KeySummary(apiKeyID: ks.keyID, verdict: ks.verdict, score: ks.score, exchanges: Int(ks.exchanges),
+                          firstFlaggedAt: ks.firstFlaggedAt,
+                          accountExchangesBeforeFlag: ks.firstFlaggedAt == nil ? nil : Int(ks.accountExchangesAtFlag),
+                          readings: readings)
+    }
+
+    /// The account's traffic without a key id, as a key, if it has any.
+    func unkeyedKey(of i: Int) -> KeyState? {
+        let k = states[i].unkeyedSlot
+        return k >= 0 ? keys.states[Int(k)] : nil
+    }
+
     /// Scores the account on its own evidence (its campaign's verdict is combined later).
-    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog) {
-        let values = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models))
+    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog, unkeyed: KeyState?) {
+        let values = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models, unkeyed: unkeyed))
         var remaining = 1.0
         var strongest: SignalKind?
         var strongestContribution = 0.0
@@ -387,14 +479,15 @@ public struct DetectionEngine: Sendable {
         switch label {
         case .legitimate:
             states[i].dismissed = states[i].hasTraffic
-                ? BehaviourSignals.values(states[i], SignalContext(policy: policy, now: states[i].lastSeen, models: models))
+                ? BehaviourSignals.values(states[i], SignalContext(policy: policy, now: states[i].lastSeen, models: models,
+                                                                   unkeyed: unkeyedKey(of: i)))
                 : InlineArray(repeating: 0)
         case .confirmedAttack:
             states[i].dismissed = InlineArray(repeating: 0)
         }
         let scoreBefore = states[i].score
         states[i].label = label
-        Self.rescore(&states[i], at: now, policy: policy, models: models)
+        Self.rescore(&states[i], at: now, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
         switch label {
         case .legitimate: detachFromCampaign(Int32(i), ownScoreBefore: scoreBefore, at: now)
         case .confirmedAttack:
@@ -431,7 +524,8 @@ public struct DetectionEngine: Sendable {
     public func readings(for accountID: String) -> [SignalReading] {
         guard let i = indexByAccount[accountID] else { return [] }
         let s = states[Int(i)]
-        var readings = BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models))
+        var readings = BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models,
+                                                                  unkeyed: unkeyedKey(of: Int(i))))
         for k in readings.indices {
             let dismissed = s.dismissed[readings[k].kind.ordinal]
             guard dismissed > 0 else { continue }

@@ -144,8 +144,9 @@ public struct Policy: Sendable, Equatable {
             .relay: 0.45,
             .reasoningReplay: 0.6,
             .quotaRacing: 0.4,
-            .planValue: 0.5,
+            .planValue: 0.65,
             .suddenChange: 0.95,
+            .keySharing: 0.8,
         ],
         thresholds: Thresholds(review: 0.5, throttle: 0.75, block: 0.9),
         minimumExchanges: 20,
@@ -192,6 +193,7 @@ extension SignalKind {
         case .quotaRacing: return 15
         case .planValue: return 16
         case .suddenChange: return 17
+        case .keySharing: return 18
         }
     }
 }

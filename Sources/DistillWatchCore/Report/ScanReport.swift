@@ -60,8 +60,12 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var analystLabel: AnalystLabel?
         /// What the account's prompts target (shares summing to 1; absent without prompt text).
         public var capabilities: [String: Double]?
+        /// The account's API keys with a verdict of their own other than allow (absent when
+        /// none): a leaked or resold key is flagged without its owner's other keys.
+        public var keys: [Key]?
 
         enum CodingKeys: String, CodingKey {
+            case keys
             case accountID = "account_id"
             case analystLabel = "analyst_label"
             case capabilities
@@ -72,6 +76,25 @@ public struct ScanReport: Sendable, Codable, Equatable {
             case exchanges
             case outputTokens = "output_tokens"
             case signals
+        }
+    }
+
+    /// One flagged API key of an account.
+    public struct Key: Sendable, Codable, Equatable {
+        public var apiKeyID: String
+        public var verdict: Verdict
+        public var score: Double
+        public var exchanges: Int
+        public var firstFlaggedAt: Timestamp?
+        /// The account's exchanges (all keys) when the key was first flagged.
+        public var accountExchangesBeforeFlag: Int?
+        public var signals: [Signal]
+
+        enum CodingKeys: String, CodingKey {
+            case apiKeyID = "api_key_id"
+            case verdict, score, exchanges, signals
+            case firstFlaggedAt = "first_flagged_at"
+            case accountExchangesBeforeFlag = "account_exchanges_before_flag"
         }
     }
 
@@ -135,11 +158,13 @@ extension ScanReport {
                 lateExchanges: Int = 0, malformedLines: Int = 0) {
         let summaries = engine.accountSummaries.filter { $0.exchanges > 0 || includeAllAccounts }
         let review = engine.policy.thresholds.review
+        let flaggedKeys = engine.flaggedKeysByAccount
         var listed: [Account] = []
         for s in summaries {
             let suppressed = s.allowlisted && s.score >= review
-            guard includeAllAccounts || s.verdict.isFlagged || suppressed || s.label != nil else { continue }
-            listed.append(Account(engine: engine, summary: s))
+            let keys = flaggedKeys[s.accountID] ?? []
+            guard includeAllAccounts || s.verdict.isFlagged || suppressed || s.label != nil || !keys.isEmpty else { continue }
+            listed.append(Account(engine: engine, summary: s, keys: keys))
         }
         listed.sort { $0.score != $1.score ? $0.score > $1.score : $0.accountID < $1.accountID }
         self.init(
@@ -165,6 +190,12 @@ extension ScanReport.Account {
     /// flag, and the signals that contributed, strongest first. The server's account view
     /// is built from the same entry.
     public init(engine: DetectionEngine, summary s: AccountSummary) {
+        self.init(engine: engine, summary: s, keys: engine.flaggedKeys(of: s.accountID))
+    }
+
+    /// The entry with the account's flagged keys given (the report computes them for every
+    /// account at once).
+    init(engine: DetectionEngine, summary s: AccountSummary, keys: [DetectionEngine.KeySummary]) {
         var signals = engine.readings(for: s.accountID)
             .filter { $0.contribution > 0 }
             .sorted { $0.contribution > $1.contribution }
@@ -178,7 +209,15 @@ extension ScanReport.Account {
             accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
             campaignID: s.campaignID, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
             exchanges: s.exchanges, outputTokens: s.outputTokens, signals: signals, analystLabel: s.label,
-            capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded))
+            capabilities: s.capabilities.isEmpty ? nil : s.capabilities.mapValues(rounded),
+            keys: keys.isEmpty ? nil : keys.sorted { $0.apiKeyID < $1.apiKeyID }.map { k in
+                ScanReport.Key(apiKeyID: k.apiKeyID, verdict: k.verdict, score: rounded(k.score), exchanges: k.exchanges,
+                               firstFlaggedAt: k.firstFlaggedAt, accountExchangesBeforeFlag: k.accountExchangesBeforeFlag,
+                               signals: k.readings.filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }.map {
+                                   ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
+                                                     contribution: rounded($0.contribution))
+                               })
+            })
     }
 }
 

@@ -23,6 +23,9 @@ struct SignalContext {
     var policy: Policy
     var now: Timestamp
     var models: ModelCatalog
+    /// The account's traffic without a key id, as a key: what its own `sudden_change` and
+    /// `key_sharing` read (keyed traffic is judged per key).
+    var unkeyed: KeyState? = nil
 }
 
 /// The behaviour signals: pure functions of an ``AccountState`` and a ``SignalContext``.
@@ -57,7 +60,10 @@ enum BehaviourSignals {
         v[SignalKind.reasoningReplay.ordinal] = reasoningReplay(s)
         v[SignalKind.quotaRacing.ordinal] = quotaRacing(s).value
         v[SignalKind.planValue.ordinal] = planValue(s, c).value
-        v[SignalKind.suddenChange.ordinal] = suddenChange(s, c).value
+        if let key = c.unkeyed {
+            v[SignalKind.suddenChange.ordinal] = suddenChange(key, c).value
+            v[SignalKind.keySharing.ordinal] = keySharing(key).value
+        }
         applyHonestExplanations(&v, s, c)
         return v
     }
@@ -180,15 +186,15 @@ enum BehaviourSignals {
     }
 
     /// Usage value against the plan: `cost_usd` per 30 days (over at least 7 days of
-    /// history) divided by `plan_price_usd`; 0 up to 3×, 1 from 90× (log scale). Needs 20
-    /// exchanges with a cost.
+    /// history) divided by `plan_price_usd`; 0 up to 3×, 0.7 at 15×, 1 from 30× (log scale).
+    /// Needs 20 exchanges with a cost.
     static func planValue(_ s: AccountState, _ c: SignalContext) -> PlanValue {
         var p = PlanValue()
         guard s.planPriceUSD > 0, s.costExchanges >= minimumParameterSamples else { return p }
         let days = max(7, Double(c.now.milliseconds(since: s.firstSeen)) / Double(Timestamp.millisecondsPerDay))
         p.monthlyUSD = s.costUSD * 30 / days
         p.ratio = p.monthlyUSD / s.planPriceUSD
-        p.value = p.ratio > 3 ? max(0, min(1, Double.log10(p.ratio / 3) / Double.log10(30))) : 0
+        p.value = p.ratio > 3 ? max(0, min(1, Double.log10(p.ratio / 3))) : 0
         return p
     }
 
@@ -198,20 +204,73 @@ enum BehaviourSignals {
         var observed = 0.0
     }
 
-    /// A jump against the account's own baseline: exchanges over the last 24 hours (at
-    /// least 3 hours extrapolated) against its mean day so far (at least 2), needing 3
-    /// completed days; 0 up to 10×, 0.54 at 50×, 0.77 at 100×, 1 from 200× (log scale),
-    /// times the share of traffic outside provider-run batches.
-    static func suddenChange(_ s: AccountState, _ c: SignalContext) -> SuddenChange {
+    /// A jump against the key's (or the account's unkeyed traffic's) own baseline:
+    /// exchanges over the last 24 hours (the first 3 hours extrapolated) against its mean
+    /// day so far (at least 2), needing 3 completed days; 0 up to 10×, 0.54 at 50×, 0.77 at
+    /// 100×, 1 from 200× (log scale), times the share of traffic outside provider-run batches.
+    static func suddenChange(_ k: KeyState, _ c: SignalContext) -> SuddenChange {
         var j = SuddenChange()
-        guard s.baselineDays >= 3 else { return j }
-        j.baseline = max(2, s.baselineDaily)
-        j.observed = observedDailyExchanges(s, c)
+        guard k.baselineDays >= 3 else { return j }
+        j.baseline = max(2, k.baselineDaily)
+        let seenHours = Double(c.now.milliseconds(since: k.firstSeen)) / Double(Timestamp.millisecondsPerHour)
+        j.observed = Double(k.windowExchangeCount(at: c.now)) * 24 / min(24, max(3, seenHours))
         let ratio = j.observed / j.baseline
         guard ratio > 10 else { return j }
-        let batchShare = Double(s.batchExchanges) / Double(max(1, s.exchanges))
+        let batchShare = Double(k.batchExchanges) / Double(max(1, k.exchanges))
         j.value = max(0, min(1, (Double.log10(ratio) - 1) / 1.3)) * (1 - batchShare)
         return j
+    }
+
+    struct KeySharing {
+        var value = 0.0
+        var countries = 0
+        var networks = 0
+    }
+
+    /// One key used by many people at once: the most countries (0 up to 2, 1 from 6) or
+    /// autonomous systems (0 up to 5, 1 from 15) that used it on one UTC day, today or
+    /// yesterday; needs 20 exchanges. A family or a team shares a key from one or two
+    /// places, a traveller crosses a border now and then; a resold key is used from wherever
+    /// its buyers are, every day.
+    static func keySharing(_ k: KeyState) -> KeySharing {
+        var r = KeySharing()
+        guard k.exchanges >= Int64(minimumParameterSamples) else { return r }
+        let peak = k.peakDay
+        r.countries = peak.countries
+        r.networks = peak.networks
+        r.value = max(max(0, min(1, Double(peak.countries - 2) / 4)), max(0, min(1, Double(peak.networks - 5) / 10)))
+        return r
+    }
+
+    /// The per-key signals' values and the key's score (noisy-OR with the policy's weights).
+    static func keyScore(_ k: KeyState, _ c: SignalContext) -> (score: Double, strongest: SignalKind?, values: [(SignalKind, Double)]) {
+        let values: [(SignalKind, Double)] = [(.suddenChange, suddenChange(k, c).value), (.keySharing, keySharing(k).value)]
+        var remaining = 1.0
+        var strongest: SignalKind?
+        var best = 0.0
+        for (kind, v) in values {
+            let contribution = min(1, max(0, c.policy.weight(kind) * v))
+            remaining *= 1 - contribution
+            if contribution > best { best = contribution; strongest = kind }
+        }
+        return (1 - remaining, strongest, values)
+    }
+
+    /// The detail of a per-key signal for key `k`.
+    static func keyDetail(_ kind: SignalKind, _ k: KeyState, _ c: SignalContext) -> String {
+        switch kind {
+        case .suddenChange:
+            let j = suddenChange(k, c)
+            guard k.baselineDays >= 3 else { return "\(k.baselineDays) completed days of history (needs 3)" }
+            return "\(Wording.rounded(j.observed)) exchanges/day over the last 24 h against a baseline of "
+                + "\(Wording.rounded(k.baselineDaily, digits: 1)) a day over \(k.baselineDays) days: "
+                + "\(Wording.rounded(j.observed / max(2, k.baselineDaily), digits: 1))×"
+        case .keySharing:
+            let r = keySharing(k)
+            return "used from \(r.countries) countries and \(r.networks) networks on one day (today or yesterday)"
+        default:
+            return ""
+        }
     }
 
     // MARK: Volume
@@ -460,12 +519,9 @@ enum BehaviourSignals {
             guard s.planPriceUSD > 0 else { return "no plan price on the account record" }
             return "usage worth \(Wording.rounded(p.monthlyUSD)) USD per 30 days (\(s.costExchanges) exchanges with a cost) "
                 + "on a plan of \(Wording.rounded(s.planPriceUSD)) USD: \(Wording.rounded(p.ratio, digits: 1))×"
-        case .suddenChange:
-            let j = suddenChange(s, c)
-            guard s.baselineDays >= 3 else { return "\(s.baselineDays) completed days of history (needs 3)" }
-            return "\(Wording.rounded(j.observed)) exchanges/day over the last 24 h against a baseline of "
-                + "\(Wording.rounded(s.baselineDaily, digits: 1)) a day over \(s.baselineDays) days: "
-                + "\(Wording.rounded(j.observed / max(2, s.baselineDaily), digits: 1))×"
+        case .suddenChange, .keySharing:
+            guard let key = c.unkeyed else { return "judged per API key (every exchange carried api_key_id)" }
+            return keyDetail(kind, key, c) + (s.exchanges > key.exchanges ? " (exchanges without api_key_id; keyed ones are judged per key)" : "")
         }
     }
 

@@ -54,6 +54,10 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
     /// A jump in daily volume against the account's own earlier days (a leaked key, a
     /// takeover); extreme jumps reach `block` on their own.
     case suddenChange = "sudden_change"
+    /// One API key used from many countries and networks within the same hour: re-shared
+    /// or resold to many people. Judged per key (an account's own reading is its traffic
+    /// without key ids).
+    case keySharing = "key_sharing"
 
     /// The data family the signal needs; listed in `signals_without_data` when no record
     /// carried it.
@@ -72,15 +76,19 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .quotaRacing: return .accounts
         case .planValue: return .cost
         case .suddenChange: return .volume
+        case .keySharing: return .network
         }
     }
 
     /// Number of signals.
-    public static let count = 18
+    public static let count = 19
+
+    /// The signals judged per API key when exchanges carry `api_key_id`.
+    public static let perKey: [SignalKind] = [.suddenChange, .keySharing]
 }
 
 /// One value per signal, indexed by ``SignalKind/ordinal``.
-public typealias SignalValues = InlineArray<18, Double>
+public typealias SignalValues = InlineArray<19, Double>
 
 /// Families of input data that signals depend on (spec: "say in its report which signal
 /// families had no data").

@@ -11,6 +11,9 @@ import Foundation
 /// (the engine learns from exchanges, which carry the outcome).
 public struct DecideRequest: Decodable, Sendable {
     public var accountID: String
+    /// The API key the request uses: its own verdict (a leaked or resold key) raises the
+    /// account's for this key only.
+    public var apiKeyID: String?
     public var requestID: String?
     public var clientIP: String?
     public var userAgent: String?
@@ -21,6 +24,7 @@ public struct DecideRequest: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
+        case apiKeyID = "api_key_id"
         case requestID = "request_id"
         case clientIP = "client_ip"
         case userAgent = "user_agent"

@@ -88,21 +88,28 @@ final class LiveEngine: Sendable {
         state.withLock { body($0.scanner) }
     }
 
-    /// The account's decision and the signals that contributed, strongest first.
+    /// The account's decision (for API key `key`, when given: the key's own verdict raises
+    /// the account's for that key only) and the signals that contributed, strongest first.
     /// - Complexity: O(1) plus formatting the contributing signals' details (only for an
-    ///   account with a score).
-    func decide(_ accountID: String) -> LiveDecision {
+    ///   account or key with a score).
+    func decide(_ accountID: String, key: String? = nil) -> LiveDecision {
         read { scanner in
-            let decision = scanner.engine.decision(for: accountID)
+            let decision = scanner.engine.decision(for: accountID, key: key)
             guard scanner.engine.knows(accountID) else {
                 return LiveDecision(decision: decision, known: false, reasons: [], label: nil)
             }
-            let reasons = decision.score > 0
+            var reasons = scanner.engine.decision(for: accountID).score > 0
                 ? scanner.engine.readings(for: accountID).filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
                 : []
+            let keySummary = key.flatMap { scanner.engine.keySummary(for: accountID, key: $0) }
+            if let keySummary, keySummary.score > 0 {
+                // The key's own evidence first when it is what decides.
+                let keyReasons = keySummary.readings.filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
+                reasons = keySummary.verdict >= scanner.engine.decision(for: accountID).verdict ? keyReasons + reasons : reasons + keyReasons
+            }
             let campaign = scanner.engine.campaignMembership(of: accountID).flatMap { $0.verdict.isFlagged ? $0 : nil }
             return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID),
-                                campaign: campaign)
+                                campaign: campaign, key: keySummary)
         }
     }
 
@@ -150,6 +157,14 @@ struct LiveDecision: Sendable {
     var label: AnalystLabel?
     /// The flagged campaign the account belongs to, when it has one.
     var campaign: CampaignMembership? = nil
+    /// The API key asked about, when the engine knows it on this account.
+    var key: DetectionEngine.KeySummary? = nil
+
+    /// The key's own verdict decided (it is stricter than the account's).
+    var keyDecides: Bool {
+        guard let key else { return false }
+        return key.verdict.isFlagged && key.verdict >= decision.verdict
+    }
 
     /// Why a gateway refuses the account, in one sentence for the client and the logs:
     /// "DistillWatch: account acct-17 is blocked (member of campaign-3 (…); score 0.91:
@@ -157,6 +172,10 @@ struct LiveDecision: Sendable {
     func refusal(of accountID: String) -> String {
         let verdict = decision.verdict
         let state = verdict == .block ? "blocked" : verdict == .throttle ? "throttled" : "under review"
+        if keyDecides, let key {
+            let signals = key.readings.filter { $0.contribution > 0 }.map(\.kind.rawValue).joined(separator: ", ")
+            return "DistillWatch: API key \(key.apiKeyID) of account \(accountID) is \(state) (key score \(rounded4(key.score)): \(signals); the account's other keys are not)"
+        }
         var why: [String] = []
         if label == .confirmedAttack { why.append("confirmed by an analyst") }
         if let campaign { why.append(campaign.detail) }

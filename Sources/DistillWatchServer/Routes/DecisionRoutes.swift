@@ -35,8 +35,11 @@ struct DecisionRoutes {
                 + "set http_service.path_prefix to \(state.configuration.envoyPathPrefix) or /v1/decide, so that the client's path follows it)")
         }
         guard !ask.accountID.isEmpty else { throw HTTPError(.badRequest, message: "field \"account_id\": is empty") }
-        let live = state.engine.decide(ask.accountID)
-        let response = DecideResponse(ask.accountID, live)
+        if let key = ask.apiKeyID, key.isEmpty || key.utf8.count > 256 {
+            throw HTTPError(.badRequest, message: "field \"api_key_id\": must be 1 to 256 bytes, got \(key.utf8.count)")
+        }
+        let live = state.engine.decide(ask.accountID, key: ask.apiKeyID)
+        let response = DecideResponse(ask.accountID, live, key: ask.apiKeyID)
         state.metrics.decided(response.verdict, endpoint: "decide")
         state.audit.record(DecisionAuditEntry(
             at: state.clock.now(), accountID: ask.accountID, verdict: response.verdict, score: response.score,
@@ -54,6 +57,10 @@ struct DecideResponse: Encodable, Sendable {
     }
 
     var accountID: String
+    /// The key asked about, its own verdict and score when the engine knows it.
+    var apiKeyID: String?
+    var keyVerdict: Verdict?
+    var keyScore: Double?
     var verdict: Verdict
     var score: Double
     var allowlisted: Bool
@@ -63,8 +70,11 @@ struct DecideResponse: Encodable, Sendable {
     var campaignID: String?
     var reasons: [Reason]
 
-    init(_ accountID: String, _ live: LiveDecision) {
+    init(_ accountID: String, _ live: LiveDecision, key: String? = nil) {
         self.accountID = accountID
+        apiKeyID = key
+        keyVerdict = live.key?.verdict
+        keyScore = live.key.map { rounded4($0.score) }
         verdict = live.decision.verdict
         score = rounded4(live.decision.score)
         allowlisted = live.decision.allowlisted
@@ -76,7 +86,7 @@ struct DecideResponse: Encodable, Sendable {
         }
         // A verdict that comes from a campaign names it and its strongest evidence first, as
         // the report does (a member's own signals may be none at all).
-        if let c = live.campaign {
+        if let c = live.campaign, !live.keyDecides {
             reasons.insert(Reason(signal: "campaign_membership", value: rounded4(c.score), contribution: rounded4(c.score),
                                   detail: c.detail), at: 0)
         }
@@ -84,6 +94,9 @@ struct DecideResponse: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
+        case apiKeyID = "api_key_id"
+        case keyVerdict = "key_verdict"
+        case keyScore = "key_score"
         case verdict, score, allowlisted, known
         case analystLabel = "analyst_label"
         case campaignID = "campaign_id"
@@ -93,6 +106,11 @@ struct DecideResponse: Encodable, Sendable {
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(accountID, forKey: .accountID)
+        if let apiKeyID {
+            try c.encode(apiKeyID, forKey: .apiKeyID)
+            try c.encode(keyVerdict, forKey: .keyVerdict)
+            try c.encode(keyScore, forKey: .keyScore)
+        }
         try c.encode(verdict, forKey: .verdict)
         try c.encode(score, forKey: .score)
         try c.encode(allowlisted, forKey: .allowlisted)

@@ -72,7 +72,8 @@ struct EnvoyExtAuthzRoutes {
             return Response(status: .ok, headers: [Self.verdictHeader: "unidentified"])
         }
         state.metrics.envoyChecks(.identified)
-        let live = state.engine.decide(accountID)
+        // Per key: the digest of the client's API key, when the account came from a header.
+        let live = state.engine.decide(accountID, key: checked.apiKeyID == accountID ? nil : checked.apiKeyID)
         let verdict = live.decision.verdict
         state.metrics.decided(verdict, endpoint: "envoy")
         let score = rounded4(live.decision.score)

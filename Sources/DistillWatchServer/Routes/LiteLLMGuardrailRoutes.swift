@@ -58,7 +58,9 @@ struct LiteLLMGuardrailRoutes {
             return GuardrailResponse(action: "NONE", blockedReason: nil)
         }
         state.metrics.guardrailIdentified.increment()
-        let live = state.engine.decide(accountID)
+        // Per key: LiteLLM's hash of the virtual key the request used.
+        let key = call.identity.keyHash.flatMap { identity.isIdentity($0) ? $0 : nil }
+        let live = state.engine.decide(accountID, key: key)
         let verdict = live.decision.verdict
         state.metrics.decided(verdict, endpoint: "litellm")
         state.audit.record(DecisionAuditEntry(

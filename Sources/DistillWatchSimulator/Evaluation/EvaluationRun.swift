@@ -105,9 +105,19 @@ public enum EvaluationRun {
     public static func outcomes(of scan: ScanReport) -> [String: AccountOutcome] {
         var outcomes: [String: AccountOutcome] = [:]
         for a in scan.accounts {
-            outcomes[a.accountID] = AccountOutcome(
+            var o = AccountOutcome(
                 accountID: a.accountID, verdict: a.verdict, firstFlaggedAt: a.firstFlaggedAt,
                 exchangesBeforeFlag: a.exchangesBeforeFlag, engineCampaign: a.campaignID)
+            // A flagged key counts as the account flagged (a leaked or resold key is caught
+            // when its key is; a legitimate account's flagged key is a false positive).
+            for k in a.keys ?? [] where k.verdict.isFlagged {
+                if k.verdict > o.verdict { o.verdict = k.verdict }
+                if let t = k.firstFlaggedAt, o.firstFlaggedAt == nil || t < o.firstFlaggedAt! {
+                    o.firstFlaggedAt = t
+                    o.exchangesBeforeFlag = k.accountExchangesBeforeFlag
+                }
+            }
+            outcomes[a.accountID] = o
         }
         for c in scan.campaigns {
             for id in c.accounts {

@@ -265,6 +265,14 @@ struct AccountBuilder {
             egress = [egress[index % egress.count], egress[(index + 1) % egress.count]]
         case .campusNAT:
             home = net.campusEndpoint(country: homeCountry.code, &unit)
+        case .people(let count, let sameCountry):
+            // The account holder first (a resold key's owner keeps the other key), then the
+            // others, each at home.
+            for k in 0..<count {
+                let country = k == 0 || sameCountry ? homeCountry.code : net.drawCountry(&rng).code
+                let n = net.drawResidentialNetwork(in: country, &rng)
+                egress.append(net.address(in: net.residential[n], ipv6Share: 0.25, &rng))
+            }
         case .campaignStickyPool(let exitsPerAccount):
             var pool = SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x5771C))
             for _ in 0..<max(8, Int(Double(count) * exitsPerAccount)) {

@@ -108,6 +108,8 @@ struct SimulatedAccount: Sendable {
     var leaked = false
     var lastRequestID: String? = nil
     var lastThinking = false
+    /// Who sends the current session, for accounts of several people.
+    var person = 0
 
     // MARK: Timing
 
@@ -316,6 +318,14 @@ struct SimulatedAccount: Sendable {
         case .rotatingResidential:
             let n = context.network.drawResidentialNetwork(in: nil, &content)
             return context.network.address(in: context.network.residential[n], ipv6Share: profile.ipv6Share, &content)
+        case .people:
+            if pending.sessionStep == 0 || stickyDay == .min {
+                stickyDay = 0
+                // The holder in a seventh of sessions (a resold key's owner), the others alike.
+                person = content.chance(1.0 / 7) ? 0 : 1 + content.below(max(1, egress.count - 1))
+                stickyEndpoint = egress[min(person, egress.count - 1)]
+            }
+            return stickyEndpoint
         case .campaignStickyPool:
             if pending.sessionStep == 0 || stickyDay == .min {
                 stickyDay = 0
@@ -364,6 +374,13 @@ struct SimulatedAccount: Sendable {
         }
         e.apiKeyID = apiKeys.count == 1 ? apiKeys[0] : apiKeys[content.below(apiKeys.count)]
         let endpoint = endpoint(at: p.arrival, context: context)
+        switch persona {
+        case .leakedKey:
+            // The owner's main key (the one that leaks) and a second one used now and then.
+            e.apiKeyID = apiKeys[leaked || content.chance(0.7) ? 1 : 0]
+        case .resoldKey: e.apiKeyID = apiKeys[person == 0 ? 0 : 1]
+        default: break
+        }
         e.clientIP = endpoint.address
         e.asn = endpoint.asn
         e.country = endpoint.country

@@ -19,6 +19,8 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     /// A customer of the provider's Batch API: requests carry `batch_id` and run at the
     /// provider's pace.
     case batchAPICustomer = "batch-api-customer"
+    /// A small team sharing one key from one country (homes and an office).
+    case sharedTeamKey = "shared-team-key"
     // Extraction campaigns.
     case cotHarvest = "cot-harvest"
     case agenticHydra = "agentic-hydra"
@@ -34,6 +36,9 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     case subscriptionAbuse = "subscription-abuse"
     /// A developer whose key leaks: ordinary use, then a sudden burst from many networks.
     case leakedKey = "leaked-key"
+    /// An account one of whose two keys is resold to about 25 buyers in many countries,
+    /// who use it at once; the owner keeps using the other key.
+    case resoldKey = "resold-key"
     /// A cluster of a few thousand very busy accounts (about 151M exchanges over three
     /// months from about 3,500 accounts, peaking near 3M a day).
     case busyCluster = "busy-cluster"
@@ -41,7 +46,7 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     public var isAttack: Bool {
         switch self {
         case .cotHarvest, .agenticHydra, .lowAndSlow, .naiveBulk, .disguisedRelay, .reasoningReplay,
-             .subscriptionAbuse, .leakedKey, .busyCluster:
+             .subscriptionAbuse, .leakedKey, .busyCluster, .resoldKey:
             return true
         default: return false
         }
@@ -51,7 +56,7 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     public var isHardNegative: Bool {
         switch self {
         case .enterpriseBatch, .evaluationTeam, .universityClass, .startupEnvironments,
-             .codingAgentProduct, .licensedDistiller, .consumerChatProduct, .appPlatform, .batchAPICustomer:
+             .codingAgentProduct, .licensedDistiller, .consumerChatProduct, .appPlatform, .batchAPICustomer, .sharedTeamKey:
             return true
         default: return false
         }
@@ -138,6 +143,9 @@ enum NetworkStyle: Sendable {
     case stickyResidentialDaily
     /// A handful of VPS addresses shared across the campaign.
     case campaignVPS
+    /// Several people behind one account: each session comes from one of them (`people`
+    /// homes, in the account's country when `sameCountry`, else anywhere).
+    case people(count: Int, sameCountry: Bool)
     /// One pool of residential proxy exits shared by the campaign (`exitsPerAccount` of them
     /// per account, at least 8), one exit kept for a whole session (sticky sessions).
     case campaignStickyPool(exitsPerAccount: Double)
@@ -408,9 +416,29 @@ struct PersonaProfile: Sendable {
                 flagshipShare: 1, tiers: ["free", "standard"], verifiedShare: 0.3, keysPerAccount: 1...1,
                 requestsPerMinute: 50, planShare: 1, planPriceUSD: 20)
         case .leakedKey:
-            // Before the leak: an individual developer (the profile switches at the leak).
+            // Before the leak: an individual developer with two keys (the profile switches at
+            // the leak, and the leaked key is the second).
             var p = PersonaProfile.of(.individualDeveloper)
             p.planShare = 0
+            p.keysPerAccount = 2...2
+            return p
+        case .sharedTeamKey:
+            var p = PersonaProfile.of(.individualDeveloper)
+            p.network = .people(count: 5, sameCountry: true)
+            p.keysPerAccount = 1...1
+            p.planShare = 0
+            p.tiers = ["standard"]
+            return p
+        case .resoldKey:
+            var p = PersonaProfile.of(.individualDeveloper)
+            p.taskMix = [.codingQuestion, .mundaneChat, .reasoningPuzzle, .math, .translation]
+            p.taskWeights = [35, 30, 15, 10, 10]
+            p.rhythm = .flat
+            p.network = .people(count: 26, sameCountry: false)
+            p.keysPerAccount = 2...2
+            p.planShare = 0
+            p.tiers = ["standard"]
+            p.verifiedShare = 0
             return p
         case .busyCluster:
             return PersonaProfile(

@@ -31,6 +31,7 @@ extension Scenario {
             PopulationGroup(.consumerChatProduct, accounts: n(20), perDay: 1_500),
             PopulationGroup(.appPlatform, accounts: n(5), perDay: 2_000),
             PopulationGroup(.batchAPICustomer, accounts: n(10), perDay: 3_000),
+            PopulationGroup(.sharedTeamKey, accounts: n(20), perDay: 60),
         ]
     }
 
@@ -51,6 +52,7 @@ extension Scenario {
             PopulationGroup(.consumerChatProduct, accounts: 2, perDay: 300),
             PopulationGroup(.appPlatform, accounts: 1, perDay: 300),
             PopulationGroup(.batchAPICustomer, accounts: 1, perDay: 600),
+            PopulationGroup(.sharedTeamKey, accounts: 2, perDay: 40),
             PopulationGroup(.cotHarvest, accounts: 10, perDay: 40, campaign: "cot-harvest-1"),
             PopulationGroup(.agenticHydra, accounts: 40, perDay: 8, campaign: "agentic-hydra-1"),
             PopulationGroup(.lowAndSlow, accounts: 20, perDay: 4, campaign: "low-and-slow-1"),
@@ -59,7 +61,8 @@ extension Scenario {
             PopulationGroup(.reasoningReplay, accounts: 5, perDay: 30, campaign: "reasoning-replay-1"),
             PopulationGroup(.subscriptionAbuse, accounts: 2, perDay: 200, campaign: "subscription-abuse-1"),
             PopulationGroup(.leakedKey, accounts: 2, perDay: 10, campaign: "leaked-key"),
-            PopulationGroup(.busyCluster, accounts: 5, perDay: 150, campaign: "busy-cluster-1"),
+            PopulationGroup(.busyCluster, accounts: 5, perDay: 100, campaign: "busy-cluster-1"),
+            PopulationGroup(.resoldKey, accounts: 2, perDay: 100, campaign: "resold-key"),
         ])
 
     /// Chain-of-thought harvesting: tens of accounts, synchronised waves, shared cards.
@@ -98,6 +101,7 @@ extension Scenario {
             PopulationGroup(.consumerChatProduct, accounts: 500, perDay: 0, targetExchanges: 28.8e6),
             PopulationGroup(.appPlatform, accounts: 50, perDay: 0, targetExchanges: 8.64e6),
             PopulationGroup(.batchAPICustomer, accounts: 200, perDay: 0, targetExchanges: 14.4e6),
+            PopulationGroup(.sharedTeamKey, accounts: 2_000, perDay: 0, targetExchanges: 5.76e6),
             PopulationGroup(.agenticHydra, accounts: 25_000, perDay: 0, targetExchanges: 28.8e6, campaign: "hydra-2026"),
         ], evaluationScale: 0.01)
 
@@ -127,10 +131,11 @@ extension Scenario {
     /// reasoning blocks replayed across accounts.
     public static let keyAbuse = Scenario(
         name: "key-abuse",
-        summary: "20 developers' keys leak and jump 200× from rotating addresses; 30 flat-price subscriptions used for hundreds of dollars a day; 40 accounts replaying each other's reasoning blocks; 21 days.",
+        summary: "20 developers' keys leak and jump 200× from rotating addresses; 20 accounts with a key resold to ~25 buyers worldwide; 30 flat-price subscriptions used for hundreds of dollars a day; 40 accounts replaying each other's reasoning blocks; 21 days.",
         start: defaultStart, days: 21, modelReleaseDay: 10,
         groups: legitimateBackground(1) + [
             PopulationGroup(.leakedKey, accounts: 20, perDay: 10, campaign: "leaked-key"),
+            PopulationGroup(.resoldKey, accounts: 20, perDay: 300, campaign: "resold-key"),
             PopulationGroup(.subscriptionAbuse, accounts: 30, perDay: 400, campaign: "subscription-abuse-1"),
             PopulationGroup(.reasoningReplay, accounts: 40, perDay: 60, campaign: "reasoning-replay-1"),
         ])
