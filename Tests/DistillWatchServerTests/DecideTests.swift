@@ -34,6 +34,50 @@ import Testing
         }
     }
 
+    /// A leaked key: five quiet days on two keys, then 2,000 requests in an hour on one.
+    static func leakedKeyLines() -> [String] {
+        var lines: [String] = []
+        let start: Int64 = 1_775_000_000_000
+        for day in 0..<6 {
+            for k in 0..<10 {
+                let t = start + Int64(day) * 86_400_000 + 36_000_000 + Int64(k) * 600_000
+                lines.append(#"{"time":\#(t),"account_id":"owner","api_key_id":"key-ci","output_tokens":300}"#)
+                lines.append(#"{"time":\#(t + 1000),"account_id":"owner","api_key_id":"key-laptop","output_tokens":300}"#)
+            }
+        }
+        for k in 0..<2_000 {
+            let t = start + 6 * 86_400_000 + 36_000_000 + Int64(k) * 1_800
+            lines.append(#"{"time":\#(t),"account_id":"owner","api_key_id":"key-ci","output_tokens":300}"#)
+        }
+        return lines
+    }
+
+    @Test(arguments: Mode.allCases)
+    func aLeakedKeyIsRefusedAndTheOwnersOtherKeyIsNot(_ mode: Mode) async throws {
+        try await withServer(mode) { client in
+            try await ingest(client, Self.leakedKeyLines(), batchSize: 1_000)
+            let leaked = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"owner","api_key_id":"key-ci"}"#)
+            #expect(leaked.json["verdict"] as? String == "block", "\(leaked.text)")
+            #expect(leaked.json["api_key_id"] as? String == "key-ci")
+            #expect(leaked.json["key_verdict"] as? String == "block")
+            let reasons = leaked.json["reasons"] as? [[String: Any]] ?? []
+            #expect(reasons.first?["signal"] as? String == "sudden_change")
+            #expect((reasons.first?["detail"] as? String ?? "").hasPrefix("key key-ci:"))
+            let other = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"owner","api_key_id":"key-laptop"}"#)
+            #expect(other.json["verdict"] as? String == "allow", "\(other.text)")
+            #expect(other.json["key_verdict"] as? String == "allow")
+            let account = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"owner"}"#)
+            #expect(account.json["verdict"] as? String == "allow")
+            #expect(account.json["api_key_id"] == nil)
+            let unknownKey = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"owner","api_key_id":"key-new"}"#)
+            #expect(unknownKey.json["verdict"] as? String == "allow")
+            #expect(unknownKey.json.keys.contains("key_verdict"))
+            let empty = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"owner","api_key_id":""}"#)
+            #expect(empty.status == .badRequest)
+            #expect(empty.errorMessage.contains(#"field "api_key_id""#))
+        }
+    }
+
     @Test(arguments: Mode.allCases)
     func badRequestsAre400sThatSayWhatIsWrong(_ mode: Mode) async throws {
         try await withServer(mode) { client in

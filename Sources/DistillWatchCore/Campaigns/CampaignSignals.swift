@@ -22,8 +22,9 @@ enum CampaignSignals {
         // Proxy rotation: more than a fifth of members rotating through networks.
         let rotating = Double(c.rotatingMembers) / count
         v[CampaignSignalKind.proxyRotation.ordinal] = clamp((rotating - 0.2) / 0.5)
-        // An account farm: at least ten unverified self-serve accounts, most of the group.
-        v[CampaignSignalKind.accountFarm.ordinal] = clamp((Double(c.selfServeMembers) - 5) / 45)
+        // An account farm: unverified self-serve accounts, most of the group; from 0 at 3 to
+        // 1 at 33 of them (a family shares a card between two or three).
+        v[CampaignSignalKind.accountFarm.ordinal] = clamp((Double(c.selfServeMembers) - 3) / 30)
             * clamp((selfServeShare - 0.5) / 0.4)
         let pairs = Double(max(1, c.linkedPairs))
         // Synchronised waves around the clock: pairs linked by synchrony, in a group whose

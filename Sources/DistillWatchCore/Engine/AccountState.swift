@@ -84,12 +84,9 @@ public struct AccountState: Sendable {
     /// Distinct `end_user_id`s, and exchanges that carried one.
     var endUsers = SmallHyperLogLog()
     var endUserExchanges: Int32 = 0
-    /// Distinct system prompts, and returns to a system prompt used before but not on the
-    /// previous exchange (a relay interleaves other products' prompts).
+    /// Distinct system prompts (a relay interleaves many products' prompts; the switches
+    /// between them are counted by the content state).
     var systemPrompts = SmallHyperLogLog()
-    var systemPromptReturns: Int32 = 0
-    /// The last 8 distinct system prompts' keys (most recent first).
-    var recentSystemKeys = RecentKeys()
     /// Multi-turn exchanges (three messages or more) without tools: conversations.
     var conversational: Int32 = 0
     /// Exchanges run inside a provider-run batch (`batch_id`), which the provider paced.
@@ -136,38 +133,10 @@ public struct AccountState: Sendable {
         return max(0, min(1, h / Double.log(24)))
     }
 
-    mutating func noteSystemPrompt(_ key: UInt64) {
-        if !recentSystemKeys.contains(key) { systemPrompts.insert(hash: key) }
-        recentSystemKeys.push(key)
-    }
-
     /// Coefficient of variation of inter-arrival gaps (standard deviation / mean).
     var gapCoefficientOfVariation: Double? {
         guard gapCount >= 2, gapMean > 0 else { return nil }
         let variance = gapM2 / Double(gapCount - 1)
         return variance.squareRoot() / gapMean
-    }
-}
-
-/// The last 8 distinct 64-bit keys, most recent first, in fixed memory.
-struct RecentKeys: Sendable {
-    private var keys = InlineArray<8, UInt64>(repeating: 0)
-    private var count = 0
-
-    /// - Complexity: O(8).
-    func contains(_ key: UInt64) -> Bool {
-        for k in 0..<count where keys[k] == key { return true }
-        return false
-    }
-
-    /// Moves `key` to the front (inserting it, dropping the oldest when full).
-    /// - Complexity: O(8).
-    mutating func push(_ key: UInt64) {
-        var position = count < 8 ? count : 7
-        for k in 0..<count where keys[k] == key { position = k; break }
-        if position == count, count < 8 { count += 1 }
-        var k = position
-        while k > 0 { keys[k] = keys[k - 1]; k -= 1 }
-        keys[0] = key
     }
 }

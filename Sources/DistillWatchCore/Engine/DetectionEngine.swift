@@ -300,12 +300,7 @@ public struct DetectionEngine: Sendable {
             s.endUserExchanges.incrementSaturating()
             s.endUsers.insert(hash: stableHash(user, salt: 0xE2D0))
         }
-        if let system = e.content?.systemKey {
-            if s.content.systemPromptExchanges > 0, system != s.content.lastSystemKey, s.recentSystemKeys.contains(system) {
-                s.systemPromptReturns.incrementSaturating()
-            }
-            s.noteSystemPrompt(system)
-        }
+        if let system = e.content?.systemKey { s.systemPrompts.insert(hash: system) }
         if let cost = e.costUSD, cost.isFinite, cost >= 0 {
             s.costUSD += cost
             s.costExchanges.incrementSaturating()

@@ -114,13 +114,14 @@ struct KeyState: Sendable {
 /// The engine's API keys: one ``KeyState`` per (account, `api_key_id`), found through a
 /// dictionary keyed by a stable hash of both.
 ///
-/// Holds at most ``capacity`` keys (2^21 by default, about 250 bytes each with the index):
+/// Holds at most ``capacity`` keys (2^20 by default, about 250 bytes each with the index and
+/// the id, so at most about 250 MB):
 /// beyond, new keys are not tracked (counted in ``untrackedKeys``) and judged with their
 /// account, so a client that invents a key per request cannot grow memory without bound.
 struct KeyTable: Sendable {
     var states: [KeyState] = []
     var index: [UInt64: Int32] = [:]
-    var capacity = 1 << 21
+    var capacity = 1 << 20
     private(set) var untrackedKeys = 0
 
     static func hash(account: Int32, key: String) -> UInt64 {

@@ -141,7 +141,7 @@ public struct Policy: Sendable, Equatable {
             .syntheticDataGeneration: 0.35,
             .templateSharing: 0.25,
             .coverageSweep: 0.30,
-            .relay: 0.45,
+            .relay: 0.55,
             .reasoningReplay: 0.6,
             .quotaRacing: 0.4,
             .planValue: 0.65,

@@ -130,15 +130,18 @@ enum BehaviourSignals {
     }
 
     /// Relaying other products' requests: many distinct system prompts (0 up to 3, full
-    /// from 15) interleaved (returns to a recent system prompt other than the previous one,
-    /// full from 30% of exchanges), lowered by returning end users (a platform passing its
-    /// own users, up to 80% off) and halved for a verified organisation.
+    /// from 15) interleaved: returns to a system prompt used before, estimated as the
+    /// switches between consecutive system prompts beyond the `distinct − 1` that using each
+    /// once in turn needs (full from 30% of exchanges), lowered by returning end users (a
+    /// platform passing its own users, up to 80% off) and halved for a verified
+    /// organisation. A prompt engineer moving through versions switches once per version.
     static func relay(_ s: AccountState) -> Relay {
         var r = Relay()
         let exchanges = s.content.systemPromptExchanges
         guard exchanges >= minimumParameterSamples else { return r }
         r.systemPrompts = s.systemPrompts.estimate
-        r.returnShare = Double(s.systemPromptReturns) / Double(exchanges)
+        let switches = Double(exchanges - 1 - s.content.sameSystemAsPrevious)
+        r.returnShare = max(0, switches - (r.systemPrompts - 1)) / Double(exchanges)
         let diversity = max(0, min(1, (r.systemPrompts - 3) / 12))
         let interleaving = min(1, r.returnShare / 0.3)
         r.value = diversity * interleaving * (1 - 0.8 * endUserExplanation(s)) * (s.verifiedOrganisation ? 0.5 : 1)
@@ -502,7 +505,7 @@ enum BehaviourSignals {
                 return "\(s.content.systemPromptExchanges) exchanges with a system prompt (needs \(minimumParameterSamples))"
             }
             return "about \(Wording.rounded(r.systemPrompts)) distinct system prompts in \(s.content.systemPromptExchanges) exchanges; "
-                + "\(Wording.percent(r.returnShare, digits: 0)) go back to an earlier one (interleaved products)"
+                + "\(Wording.percent(r.returnShare, digits: 0)) go back to an earlier one (interleaved products, estimated from the switches)"
                 + endUserDetail(s) + (s.verifiedOrganisation ? "; verified organisation" : "")
         case .reasoningReplay:
             if s.replays == 0 { return "no request sent a reasoning block back" }

@@ -83,7 +83,13 @@ extension DecideResponse: ResponseGenerator {
         w.field("account_id", accountID)
         w.field("allowlisted", allowlisted)
         w.field("analyst_label", analystLabel?.rawValue)
+        if let apiKeyID { w.field("api_key_id", apiKeyID) }
         w.field("campaign_id", campaignID)
+        if apiKeyID != nil {
+            // null when the engine has not seen the key on this account.
+            if let keyScore { w.field("key_score", keyScore) } else { w.field("key_score", nil as String?) }
+            w.field("key_verdict", keyVerdict?.rawValue)
+        }
         w.field("known", known)
         w.beginArray("reasons")
         for r in reasons {

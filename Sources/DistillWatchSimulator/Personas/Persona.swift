@@ -435,6 +435,7 @@ struct PersonaProfile: Sendable {
             p.taskWeights = [35, 30, 15, 10, 10]
             p.rhythm = .flat
             p.network = .people(count: 26, sameCountry: false)
+            p.volumeSigma = 0.4
             p.keysPerAccount = 2...2
             p.planShare = 0
             p.tiers = ["standard"]
