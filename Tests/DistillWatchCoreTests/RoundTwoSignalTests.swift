@@ -333,3 +333,27 @@ import Testing
         #expect(engine.decision(for: "plain").verdict == .block)
     }
 }
+
+/// Provider-run batches: their pacing is the provider's, and they are still the account's
+/// volume, counted over the same sliding day as any traffic.
+@Suite struct ProviderBatchTests {
+    @Test func batchExchangesLeaveTheDailyWindowAsTimePasses() {
+        var engine = DetectionEngine()
+        let start = ManualClock().now
+        engine.register(AccountRecord(accountID: "batch", created: start.adding(seconds: -400 * 86_400), tier: "research"))
+        // Ten days, one batch of 2,000 requests a quarter of a second apart each day.
+        for day in 0..<10 {
+            for k in 0..<2_000 {
+                var e = exchange("batch", at: start.adding(seconds: Double(day * 86_400) + Double(k) * 0.25))
+                e.batchID = "batch-\(day)"
+                engine.observe(e)
+            }
+        }
+        let detail = engine.readings(for: "batch").first { $0.kind == .volume }!.detail
+        // The last 24 hours hold one batch: 2,000 a day, not the 20,000 sent in all.
+        #expect(detail.hasPrefix("2,000 exchanges/day"), "\(detail)")
+        #expect(value(engine, "batch", .volume) == 0)
+        #expect(value(engine, "batch", .timingRegularity) == 0)
+        #expect(value(engine, "batch", .rateLimitPressure) == 0)
+    }
+}

@@ -217,9 +217,9 @@ public struct DetectionEngine: Sendable {
         // about the customer's client.
         let batch = e.batchID != nil
         if batch { s.batchExchanges.incrementSaturating() }
-        if existed, !batch {
+        if existed {
             let gapSeconds = Double(t.milliseconds(since: s.lastSeen)) / 1000
-            if gapSeconds <= 3600 {
+            if !batch, gapSeconds <= 3600 {
                 s.gapCount.incrementSaturating()
                 let delta = gapSeconds - s.gapMean
                 s.gapMean += delta / Double(s.gapCount)
