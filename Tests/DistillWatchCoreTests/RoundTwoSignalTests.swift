@@ -357,3 +357,23 @@ import Testing
         #expect(value(engine, "batch", .rateLimitPressure) == 0)
     }
 }
+
+/// A product's volume is its users': many returning end users halve the volume signals.
+@Suite struct EndUserVolumeTests {
+    @Test func manyReturningEndUsersHalveVolumeAndMadeUpOnesDoNot() {
+        var engine = DetectionEngine()
+        var t = ManualClock().now
+        for k in 0..<20_000 {
+            t = t.adding(seconds: 2)
+            var product = exchange("product", at: t)
+            product.endUserID = "dev-\(k % 500)"
+            engine.observe(product)
+            var harvester = exchange("harvester", at: t)
+            harvester.endUserID = "made-up-\(k)"
+            engine.observe(harvester)
+        }
+        let full = value(engine, "harvester", .volume)
+        #expect(full > 0.5)
+        #expect(abs(value(engine, "product", .volume) - full / 2) < 0.01)
+    }
+}

@@ -73,7 +73,7 @@ enum BehaviourSignals {
     /// Lowers the signals that honest traffic explains (Documentation/Signals.md, "Hard
     /// negatives"):
     /// - many end users, each coming back (a product serving people): round-the-clock
-    ///   activity and a coverage sweep are its users' doing;
+    ///   activity and a coverage sweep are its users' doing, and half of its volume;
     /// - conversations (multi-turn without tools): coverage is what people talk about;
     /// - repeated samples of the same prompt (an evaluation team re-sampling a benchmark):
     ///   chain-of-thought cues and a model pivot are the benchmark's and the release's;
@@ -87,6 +87,9 @@ enum BehaviourSignals {
             ? min(1, Double(s.conversational) / Double(s.messageCountSeen) / 0.4) : 0
         v[SignalKind.roundTheClock.ordinal] *= 1 - people
         v[SignalKind.coverageSweep.ordinal] *= 1 - max(people, conversation)
+        // Many people make volume; it still counts half (made-up ids that come back are cheap).
+        v[SignalKind.volume.ordinal] *= 1 - 0.5 * people
+        v[SignalKind.outputVolume.ordinal] *= 1 - 0.5 * people
         let samples = repeatedSampling(s)
         v[SignalKind.cotElicitation.ordinal] *= 1 - 0.7 * samples
         v[SignalKind.modelPivot.ordinal] *= 1 - 0.7 * samples

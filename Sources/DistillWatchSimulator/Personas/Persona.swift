@@ -312,7 +312,7 @@ struct PersonaProfile: Sendable {
                 thinkingShare: 0.4, temperatures: [nil, 0, 1.0], maxTokens: [8192, 16000, 32000],
                 streamShare: 1, toolCounts: 6...28, agentic: true, network: .cloudEgress, client: .product,
                 flagshipShare: 0.85, tiers: ["enterprise", "standard"], verifiedShare: 0.9,
-                keysPerAccount: 2...4, requestsPerMinute: 4000, replay: .ownConversation)
+                keysPerAccount: 2...4, requestsPerMinute: 4000, endUsers: 600, replay: .ownConversation)
         case .licensedDistiller:
             return PersonaProfile(
                 taskMix: [.codingQuestion, .reasoningPuzzle, .math, .agentStep, .rubricGrading],
