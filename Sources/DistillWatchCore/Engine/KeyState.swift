@@ -28,6 +28,9 @@ struct KeyState: Sendable {
     var dayExchanges: Int64 = 0
     var baselineTotal: Double = 0
     var baselineDays: Int32 = 0
+    /// The busiest completed day (exchanges outside batches): a key used in bursts (an
+    /// evaluation run, a release day) has had busy days before.
+    var peakDayExchanges: Int64 = 0
 
     // Countries and autonomous systems seen on the current UTC day (one bit each of 64,
     // by hash), and the counts of the day before.
@@ -76,6 +79,7 @@ struct KeyState: Sendable {
             if day != .min {
                 let mean = baselineDays > 0 ? baselineTotal / Double(baselineDays) : Double(dayExchanges)
                 baselineTotal += min(Double(dayExchanges), 4 * mean + 20)
+                peakDayExchanges = max(peakDayExchanges, dayExchanges)
                 baselineDays.incrementSaturating()
                 baselineDays.addSaturating(Int32(min(60, max(0, d - day - 1))))
             }

@@ -211,13 +211,15 @@ enum BehaviourSignals {
     }
 
     /// A jump against the key's (or the account's unkeyed traffic's) own baseline:
-    /// exchanges over the last 24 hours (the first 3 hours extrapolated) against its mean
-    /// day so far (at least 2), needing 3 completed days; 0 up to 10×, 0.54 at 50×, 0.77 at
-    /// 100×, 1 from 200× (log scale), times the share of traffic outside provider-run batches.
+    /// exchanges over the last 24 hours (the first 3 hours extrapolated) against the larger
+    /// of its mean day so far and half its busiest day (at least 2), needing 3 completed
+    /// days; 0 up to 10×, 0.54 at 50×, 0.77 at 100×, 1 from 200× (log scale), times the
+    /// share of traffic outside provider-run batches. A key used in bursts (evaluation runs)
+    /// has had busy days; a leaked key's owner had not.
     static func suddenChange(_ k: KeyState, _ c: SignalContext) -> SuddenChange {
         var j = SuddenChange()
         guard k.baselineDays >= 3 else { return j }
-        j.baseline = max(2, k.baselineDaily)
+        j.baseline = max(2, k.baselineDaily, Double(k.peakDayExchanges) / 2)
         let seenHours = Double(c.now.milliseconds(since: k.firstSeen)) / Double(Timestamp.millisecondsPerHour)
         j.observed = Double(k.windowExchangeCount(at: c.now)) * 24 / min(24, max(3, seenHours))
         let ratio = j.observed / j.baseline
@@ -269,8 +271,8 @@ enum BehaviourSignals {
             let j = suddenChange(k, c)
             guard k.baselineDays >= 3 else { return "\(k.baselineDays) completed days of history (needs 3)" }
             return "\(Wording.rounded(j.observed)) exchanges/day over the last 24 h against a baseline of "
-                + "\(Wording.rounded(k.baselineDaily, digits: 1)) a day over \(k.baselineDays) days: "
-                + "\(Wording.rounded(j.observed / max(2, k.baselineDaily), digits: 1))×"
+                + "\(Wording.rounded(j.baseline, digits: 1)) a day (mean \(Wording.rounded(k.baselineDaily, digits: 1)) over "
+                + "\(k.baselineDays) days, busiest day \(k.peakDayExchanges)): \(Wording.rounded(j.observed / j.baseline, digits: 1))×"
         case .keySharing:
             let r = keySharing(k)
             return "used from \(r.countries) countries and \(r.networks) networks on one day (today or yesterday)"
