@@ -196,11 +196,7 @@ extension ScanReport.Account {
     /// The entry with the account's flagged keys given (the report computes them for every
     /// account at once).
     init(engine: DetectionEngine, summary s: AccountSummary, keys: [DetectionEngine.KeySummary]) {
-        var signals = engine.readings(for: s.accountID)
-            .filter { $0.contribution > 0 }
-            .sorted { $0.contribution > $1.contribution }
-            .map { ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
-                                     contribution: rounded($0.contribution)) }
+        var signals = engine.readings(for: s.accountID).contributing.map(ScanReport.Signal.init)
         if let c = engine.campaignMembership(of: s.accountID), c.verdict.isFlagged {
             signals.insert(ScanReport.Signal(name: "campaign_membership", value: rounded(c.score), detail: c.detail,
                                              contribution: rounded(c.score)), at: 0)
@@ -213,11 +209,15 @@ extension ScanReport.Account {
             keys: keys.isEmpty ? nil : keys.sorted { $0.apiKeyID < $1.apiKeyID }.map { k in
                 ScanReport.Key(apiKeyID: k.apiKeyID, verdict: k.verdict, score: rounded(k.score), exchanges: k.exchanges,
                                firstFlaggedAt: k.firstFlaggedAt, accountExchangesBeforeFlag: k.accountExchangesBeforeFlag,
-                               signals: k.readings.filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }.map {
-                                   ScanReport.Signal(name: $0.kind.rawValue, value: rounded($0.value), detail: $0.detail,
-                                                     contribution: rounded($0.contribution))
-                               })
+                               signals: k.readings.contributing.map(ScanReport.Signal.init))
             })
+    }
+}
+
+extension ScanReport.Signal {
+    /// A reading as the report writes it (four decimals).
+    init(_ r: SignalReading) {
+        self.init(name: r.kind.rawValue, value: rounded(r.value), detail: r.detail, contribution: rounded(r.contribution))
     }
 }
 

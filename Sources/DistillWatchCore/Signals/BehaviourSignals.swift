@@ -18,6 +18,14 @@ public struct SignalReading: Sendable, Equatable, Codable {
     }
 }
 
+extension Sequence<SignalReading> {
+    /// The readings that added to the score, strongest first: what a verdict is explained by.
+    /// - Complexity: O(n log n).
+    public var contributing: [SignalReading] {
+        filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
+    }
+}
+
 /// What the behaviour signals read besides the account's own state.
 struct SignalContext {
     var policy: Policy

@@ -99,13 +99,11 @@ final class LiveEngine: Sendable {
                 return LiveDecision(decision: decision, known: false, reasons: [], label: nil)
             }
             let account = key == nil ? decision : scanner.engine.decision(for: accountID)
-            var reasons = account.score > 0
-                ? scanner.engine.readings(for: accountID).filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
-                : []
+            var reasons = account.score > 0 ? scanner.engine.readings(for: accountID).contributing : []
             let keySummary = key.flatMap { scanner.engine.keySummary(for: accountID, key: $0) }
             if let keySummary, keySummary.score > 0 {
                 // The key's own evidence first when it is what decides.
-                let keyReasons = keySummary.readings.filter { $0.contribution > 0 }.sorted { $0.contribution > $1.contribution }
+                let keyReasons = keySummary.readings.contributing
                 reasons = keySummary.verdict >= account.verdict ? keyReasons + reasons : reasons + keyReasons
             }
             let campaign = scanner.engine.campaignMembership(of: accountID).flatMap { $0.verdict.isFlagged ? $0 : nil }
