@@ -144,3 +144,65 @@ struct CampaignState: Sendable {
         return max(0, min(1, (Double.log(n) - clogc / n) / Double.log(24)))
     }
 }
+
+// MARK: Snapshot
+
+extension CampaignState: SnapshotCodable {
+    static var snapshotFieldCount: Int { 25 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.array(members) { $0.int($1) }
+        w.int(number)
+        w.int(exchanges)
+        w.int(outputTokens)
+        w.timestamp(firstSeen)
+        w.timestamp(lastSeen)
+        w.inline(window)
+        w.int(windowHour)
+        w.int(windowSum)
+        w.inline(hourOfDay)
+        w.double(ownScoreSum)
+        w.int(rotatingMembers)
+        w.int(selfServeMembers)
+        w.int(linkedPairs)
+        w.inline(pairKinds)
+        w.int(pivotWindowExchanges)
+        w.int(pivotNewModelExchanges)
+        w.double(score)
+        w.string(verdict.rawValue)
+        w.optional(strongest) { $0.string($1.rawValue) }
+        w.optional(firstFlaggedAt) { $0.timestamp($1) }
+        w.int(lastScoredMinute)
+        w.inline(dismissed)
+        w.bool(confirmed)
+        w.optional(label) { $0.string($1.rawValue) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        members = try r.array(minimumElementSize: MemoryLayout<Int32>.size) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        number = try r.int()
+        exchanges = try r.int()
+        outputTokens = try r.int()
+        firstSeen = try r.timestamp()
+        lastSeen = try r.timestamp()
+        window = try r.inline()
+        windowHour = try r.int()
+        windowSum = try r.int()
+        hourOfDay = try r.inline()
+        ownScoreSum = try r.double()
+        rotatingMembers = try r.int()
+        selfServeMembers = try r.int()
+        linkedPairs = try r.int()
+        pairKinds = try r.inline()
+        pivotWindowExchanges = try r.int()
+        pivotNewModelExchanges = try r.int()
+        score = try r.double()
+        verdict = try r.rawValue(Verdict.self)
+        strongest = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.rawValue(CampaignSignalKind.self) }
+        firstFlaggedAt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        lastScoredMinute = try r.int()
+        dismissed = try r.inline()
+        confirmed = try r.bool()
+        label = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.rawValue(AnalystLabel.self) }
+    }
+}

@@ -167,3 +167,39 @@ func finalMix(_ x: UInt64) -> UInt64 {
     k ^= k >> 33
     return k
 }
+
+// MARK: Snapshot
+
+extension LinkKeyIndex: SnapshotCodable {
+    static var snapshotFieldCount: Int { 6 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.int(Int64(generationCapacity))
+        w.int(Int64(profileCapacity))
+        for keys in [profileKeys, current, previous] {
+            w.dictionary(keys) { w, key, entry in
+                w.int(key)
+                w.int(entry.accounts)
+                w.int(entry.head)
+                w.inline(entry.recent)
+            }
+        }
+        w.int(Int64(droppedProfileKeys))
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        let generationCapacity = Int(try r.int(Int64.self))
+        let profileCapacity = Int(try r.int(Int64.self))
+        guard generationCapacity > 0, profileCapacity > 0 else { throw SnapshotError("the link-key index has no capacity") }
+        self.init(generationCapacity: generationCapacity, profileCapacity: profileCapacity)
+        func keys(_ r: inout SnapshotReader) throws(SnapshotError) -> [UInt64: Entry] {
+            try r.dictionary(minimumEntrySize: 29) { (r: inout SnapshotReader) throws(SnapshotError) in
+                (try r.int(UInt64.self), Entry(accounts: try r.int(), head: try r.int(), recent: try r.inline()))
+            }
+        }
+        profileKeys = try keys(&r)
+        current = try keys(&r)
+        previous = try keys(&r)
+        droppedProfileKeys = Int(try r.int(Int64.self))
+    }
+}

@@ -199,3 +199,65 @@ enum AddressKeys {
         return head.prefix(3).map { String(Int($0, radix: 16)!, radix: 16) }.joined(separator: ":")
     }
 }
+
+// MARK: Snapshot
+
+extension LinkProfile: SnapshotCodable {
+    static var snapshotFieldCount: Int { 25 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.int(paymentKey)
+        w.int(emailKey)
+        w.optional(created) { $0.timestamp($1) }
+        w.bool(unverifiedSelfServe)
+        w.int(lastAddressKey)
+        w.int(userAgentKey)
+        w.int(fingerprintKey)
+        w.inline(networkSketch)
+        w.int(networkBits)
+        w.int(countryBits)
+        w.int(networkObservations)
+        w.inline(addressSketch)
+        w.int(addressBits)
+        w.int(majorityAddress)
+        w.int(majorityMargin)
+        w.int(addressedExchanges)
+        w.inline(minuteSketch)
+        w.int(lastMinute)
+        w.int(activeMinutes)
+        w.int(splitFamilyKey)
+        w.int(nextMilestone)
+        w.int(joinedKinds)
+        w.bool(countedRotating)
+        w.bool(countedProxy)
+        w.bool(detached)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        paymentKey = try r.int()
+        emailKey = try r.int()
+        created = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        unverifiedSelfServe = try r.bool()
+        lastAddressKey = try r.int()
+        userAgentKey = try r.int()
+        fingerprintKey = try r.int()
+        networkSketch = try r.inline()
+        networkBits = try r.int()
+        countryBits = try r.int()
+        networkObservations = try r.int()
+        addressSketch = try r.inline()
+        addressBits = try r.int()
+        majorityAddress = try r.int()
+        majorityMargin = try r.int()
+        addressedExchanges = try r.int()
+        minuteSketch = try r.inline()
+        lastMinute = try r.int()
+        activeMinutes = try r.int()
+        splitFamilyKey = try r.int()
+        nextMilestone = try r.int()
+        joinedKinds = try r.int()
+        countedRotating = try r.bool()
+        countedProxy = try r.bool()
+        detached = try r.bool()
+    }
+}

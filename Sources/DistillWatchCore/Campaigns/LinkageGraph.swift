@@ -118,3 +118,74 @@ public struct LinkageWork: Sendable, Equatable, Codable {
         case exchangeKeysHeld = "exchange_keys_held"
     }
 }
+
+// MARK: Snapshot
+
+extension LinkageGraph: SnapshotCodable {
+    static var snapshotFieldCount: Int { 8 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.section("linkage")
+        w.array(profiles)
+        w.array(parent) { $0.int($1) }
+        w.array(size) { $0.int($1) }
+        w.dictionary(groups) { w, root, group in
+            w.int(root)
+            w.value(group)
+        }
+        w.value(keys)
+        w.int(nextCampaignNumber)
+        w.dictionary(firstLinks) { w, account, link in
+            w.int(account)
+            w.int(link.partner)
+            w.int(link.kinds)
+            w.float(link.weight)
+            w.bool(link.attached)
+            w.timestamp(link.at)
+        }
+        w.value(work)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        try r.section("linkage")
+        profiles = ContiguousArray(try r.array(LinkProfile.self, minimumElementSize: 64))
+        parent = ContiguousArray(try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() })
+        size = ContiguousArray(try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() })
+        groups = try r.dictionary(minimumEntrySize: 8) { (r: inout SnapshotReader) throws(SnapshotError) in
+            (try r.int(Int32.self), try r.value(CampaignState.self))
+        }
+        keys = try r.value()
+        nextCampaignNumber = try r.int()
+        firstLinks = try r.dictionary(minimumEntrySize: 23) { (r: inout SnapshotReader) throws(SnapshotError) in
+            (try r.int(Int32.self), FirstLink(partner: try r.int(), kinds: try r.int(), weight: try r.float(),
+                                              attached: try r.bool(), at: try r.timestamp()))
+        }
+        work = try r.value()
+        let n = profiles.count
+        guard parent.count == n, size.count == n, parent.allSatisfy({ $0 >= 0 && Int($0) < n }),
+              groups.keys.allSatisfy({ Int($0) < n }) else {
+            throw SnapshotError("the linkage forest does not match its \(n) accounts")
+        }
+    }
+}
+
+extension LinkageWork: SnapshotCodable {
+    static var snapshotFieldCount: Int { 7 }
+
+    func write(to w: inout SnapshotWriter) {
+        for v in [keyJoins, pairComparisons, unions, groupScorings, profileKeysHeld, profileKeysRefused, exchangeKeysHeld] {
+            w.int(Int64(v))
+        }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        self.init()
+        keyJoins = Int(try r.int(Int64.self))
+        pairComparisons = Int(try r.int(Int64.self))
+        unions = Int(try r.int(Int64.self))
+        groupScorings = Int(try r.int(Int64.self))
+        profileKeysHeld = Int(try r.int(Int64.self))
+        profileKeysRefused = Int(try r.int(Int64.self))
+        exchangeKeysHeld = Int(try r.int(Int64.self))
+    }
+}

@@ -76,3 +76,20 @@ extension ContentFeatures {
         excerpt = excerptCount == 0 ? nil : String(decoding: bytes[i...], as: UTF8.self)
     }
 }
+
+// MARK: Snapshot
+
+extension ContentFeatures: SnapshotCodable {
+    /// Written as one field: the form ``serialized()`` gives (its own version byte inside).
+    static var snapshotFieldCount: Int { 1 }
+
+    func write(to w: inout SnapshotWriter) { w.byteArray(serialized()) }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        let at = r.offset
+        guard let features = ContentFeatures(serialized: try r.byteArray()) else {
+            throw SnapshotError("byte \(at): not the serialised form of a prompt's content features")
+        }
+        self = features
+    }
+}

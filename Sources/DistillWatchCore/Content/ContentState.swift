@@ -182,3 +182,88 @@ struct TemplateCatalog: Sendable {
         return -64 * Double.log(Double(zeros) / 64)
     }
 }
+
+// MARK: Snapshot
+
+extension ContentState: SnapshotCodable {
+    static var snapshotFieldCount: Int { 21 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.int(exchanges)
+        w.inline(cueCounts)
+        w.inline(capabilityCounts)
+        w.int(tokens)
+        w.int(sharedTemplateExchanges)
+        w.int(lastTemplateKey)
+        w.int(sameTemplateAsPrevious)
+        w.int(systemPromptExchanges)
+        w.int(lastSystemKey)
+        w.int(sameSystemAsPrevious)
+        w.inline(recentFingerprints)
+        w.int(recentCount)
+        w.int(recentHead)
+        w.int(nearDuplicates)
+        w.int(exactRepeats)
+        w.inline(recentExact)
+        w.int(recentExactHead)
+        w.value(novelty)
+        w.value(vocabulary)
+        w.int(vocabularySamples)
+        w.optional(cueExcerpt) { $0.string($1) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        exchanges = try r.int()
+        cueCounts = try r.inline()
+        capabilityCounts = try r.inline()
+        tokens = try r.int()
+        sharedTemplateExchanges = try r.int()
+        lastTemplateKey = try r.int()
+        sameTemplateAsPrevious = try r.int()
+        systemPromptExchanges = try r.int()
+        lastSystemKey = try r.int()
+        sameSystemAsPrevious = try r.int()
+        recentFingerprints = try r.inline()
+        recentCount = try r.int()
+        recentHead = try r.int()
+        nearDuplicates = try r.int()
+        exactRepeats = try r.int()
+        recentExact = try r.inline()
+        recentExactHead = try r.int()
+        novelty = try r.value(SmallHyperLogLog.self)
+        vocabulary = try r.value(SmallHyperLogLog.self)
+        vocabularySamples = try r.int()
+        cueExcerpt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+    }
+}
+
+extension TemplateCatalog: SnapshotCodable {
+    static var snapshotFieldCount: Int { 3 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.array(families) { w, f in
+            w.int(f.accountBits)
+            w.int(f.exchanges)
+            w.value(f.novelty)
+        }
+        w.array(slots) { w, s in
+            w.int(s.key)
+            w.int(s.family)
+        }
+        w.int(slotShift)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        families = try r.array(minimumElementSize: 16) { (r: inout SnapshotReader) throws(SnapshotError) in
+            Family(accountBits: try r.int(), exchanges: try r.int(), novelty: try r.value())
+        }
+        slots = try r.array(minimumElementSize: 12) { (r: inout SnapshotReader) throws(SnapshotError) in
+            (key: try r.int(), family: try r.int())
+        }
+        slotShift = try r.int()
+        guard slots.count.nonzeroBitCount == 1, 64 - slotShift == UInt64(slots.count.trailingZeroBitCount),
+              slots.allSatisfy({ Int($0.family) <= families.count }) else {
+            throw SnapshotError("the template catalogue's index does not match its families")
+        }
+    }
+}

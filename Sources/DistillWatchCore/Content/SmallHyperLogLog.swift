@@ -98,3 +98,21 @@ public struct SmallHyperLogLog: Sendable, Equatable {
         return k
     }
 }
+
+// MARK: Snapshot
+
+extension SmallHyperLogLog: SnapshotCodable {
+    static var snapshotFieldCount: Int { 3 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.inline(registers)
+        w.double(harmonicSum)
+        w.int(zeroRegisters)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        registers = try r.inline()
+        harmonicSum = try r.double()
+        zeroRegisters = try r.int()
+    }
+}

@@ -592,3 +592,67 @@ public struct AccountSummary: Sendable, Equatable {
     /// Share of the account's prompts in each capability (empty without prompt text).
     public var capabilities: [String: Double]
 }
+
+// MARK: Snapshot
+
+extension DetectionEngine {
+    /// Stored properties, all written but the policy (the server's configuration gives it,
+    /// and a snapshot taken under another policy is not used) and the account index
+    /// (rebuilt from the ids).
+    static var snapshotFieldCount: Int { 17 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.section("engine")
+        w.array(accountIDs) { $0.string($1) }
+        w.array(states)
+        w.array(records) { w, record in w.optional(record) { $0.value($1) } }
+        w.value(models)
+        w.value(templates)
+        w.value(linkage)
+        w.value(reasoning)
+        w.value(keys)
+        w.optional(clock) { $0.timestamp($1) }
+        w.optional(firstTime) { $0.timestamp($1) }
+        w.int(Int64(exchangesObserved))
+        w.int(Int64(outOfOrderExchanges))
+        w.int(Int64(refusedExchanges))
+        w.int(Int64(refusedAccountRecords))
+        w.int(familyBits)
+        w.section("engine end")
+    }
+
+    /// Reads what ``write(to:)`` wrote, under `policy` (the one it was written under).
+    init(policy: Policy, from r: inout SnapshotReader) throws(SnapshotError) {
+        self.init(policy: policy)
+        try r.section("engine")
+        accountIDs = try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        states = ContiguousArray(try r.array(AccountState.self, minimumElementSize: 256))
+        records = try r.array(minimumElementSize: 1) { (r: inout SnapshotReader) throws(SnapshotError) in
+            try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.value(AccountRecord.self) }
+        }
+        models = try r.value()
+        templates = try r.value()
+        linkage = try r.value()
+        reasoning = try r.value()
+        keys = try r.value()
+        clock = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        firstTime = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        exchangesObserved = Int(try r.int(Int64.self))
+        outOfOrderExchanges = Int(try r.int(Int64.self))
+        refusedExchanges = Int(try r.int(Int64.self))
+        refusedAccountRecords = Int(try r.int(Int64.self))
+        familyBits = try r.int()
+        try r.section("engine end")
+        let n = accountIDs.count
+        guard states.count == n, records.count == n, linkage.profiles.count == n,
+              keys.states.allSatisfy({ $0.accountIndex >= 0 && Int($0.accountIndex) < n }) else {
+            throw SnapshotError("the engine's tables disagree on the number of accounts (\(n) ids)")
+        }
+        indexByAccount.reserveCapacity(n)
+        for (i, id) in accountIDs.enumerated() {
+            guard indexByAccount.updateValue(Int32(i), forKey: id) == nil else {
+                throw SnapshotError("account \(id) appears twice")
+            }
+        }
+    }
+}

@@ -152,3 +152,81 @@ struct KeyTable: Sendable {
         return Int(i)
     }
 }
+
+// MARK: Snapshot
+
+extension KeyState: SnapshotCodable {
+    static var snapshotFieldCount: Int { 23 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.int(accountIndex)
+        w.string(keyID)
+        w.int(exchanges)
+        w.timestamp(firstSeen)
+        w.timestamp(lastSeen)
+        w.inline(windowExchanges)
+        w.int(windowHour)
+        w.int(windowExchangeSum)
+        w.int(batchExchanges)
+        w.int(day)
+        w.int(dayExchanges)
+        w.double(baselineTotal)
+        w.int(baselineDays)
+        w.int(peakDayExchanges)
+        w.int(dayCountryBits)
+        w.int(dayNetworkBits)
+        w.int(previousDayCountries)
+        w.int(previousDayNetworks)
+        w.double(score)
+        w.string(verdict.rawValue)
+        w.optional(strongestSignal) { $0.string($1.rawValue) }
+        w.optional(firstFlaggedAt) { $0.timestamp($1) }
+        w.int(accountExchangesAtFlag)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        accountIndex = try r.int()
+        keyID = try r.string()
+        exchanges = try r.int()
+        firstSeen = try r.timestamp()
+        lastSeen = try r.timestamp()
+        windowExchanges = try r.inline()
+        windowHour = try r.int()
+        windowExchangeSum = try r.int()
+        batchExchanges = try r.int()
+        day = try r.int()
+        dayExchanges = try r.int()
+        baselineTotal = try r.double()
+        baselineDays = try r.int()
+        peakDayExchanges = try r.int()
+        dayCountryBits = try r.int()
+        dayNetworkBits = try r.int()
+        previousDayCountries = try r.int()
+        previousDayNetworks = try r.int()
+        score = try r.double()
+        verdict = try r.rawValue(Verdict.self)
+        strongestSignal = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.rawValue(SignalKind.self) }
+        firstFlaggedAt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        accountExchangesAtFlag = try r.int()
+    }
+}
+
+extension KeyTable: SnapshotCodable {
+    static var snapshotFieldCount: Int { 4 }
+
+    /// The index is rebuilt from the keys (each key's hash is its account and id).
+    func write(to w: inout SnapshotWriter) {
+        w.array(states)
+        w.int(capacity)
+        w.int(untrackedKeys)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        states = try r.array(minimumElementSize: 64)
+        capacity = try r.int()
+        untrackedKeys = try r.int()
+        index = [:]
+        index.reserveCapacity(states.count)
+        for (i, s) in states.enumerated() { index[Self.hash(account: s.accountIndex, key: s.keyID)] = Int32(i) }
+    }
+}

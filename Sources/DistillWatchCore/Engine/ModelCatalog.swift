@@ -58,3 +58,41 @@ struct ModelCatalog: Sendable {
         return m.largestMaxTokens > 0 ? Int(m.largestMaxTokens) : nil
     }
 }
+
+// MARK: Snapshot
+
+extension ModelCatalog: SnapshotCodable {
+    /// Stored properties: the models and the latest release are written; the index and
+    /// the last-interned cache are rebuilt.
+    static var snapshotFieldCount: Int { 4 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.array(models) { w, m in
+            w.string(m.name)
+            w.timestamp(m.firstSeen)
+            w.int(m.largestMaxTokens)
+            w.optional(m.configuredMaxTokens) { $0.int($1) }
+            w.bool(m.isNewRelease)
+        }
+        // The index is the models' names in order; the last interned is a cache.
+        w.optional(latestRelease) { w, r in
+            w.int(r.model)
+            w.timestamp(r.firstSeen)
+        }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        models = try r.array(minimumElementSize: 18) { (r: inout SnapshotReader) throws(SnapshotError) in
+            Model(name: try r.string(), firstSeen: try r.timestamp(), largestMaxTokens: try r.int(),
+                  configuredMaxTokens: try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() },
+                  isNewRelease: try r.bool())
+        }
+        index = [:]
+        for (i, m) in models.enumerated() { index[m.name] = Int32(i) }
+        lastInterned = nil
+        latestRelease = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in (model: try r.int(), firstSeen: try r.timestamp()) }
+        if let release = latestRelease, !models.indices.contains(Int(release.model)) {
+            throw SnapshotError("the latest release names model \(release.model) of \(models.count)")
+        }
+    }
+}

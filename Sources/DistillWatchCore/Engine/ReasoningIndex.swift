@@ -54,3 +54,24 @@ struct ReasoningIndex: Sendable {
         Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - 18))
     }
 }
+
+// MARK: Snapshot
+
+extension ReasoningIndex: SnapshotCodable {
+    static var snapshotFieldCount: Int { 3 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.array(keys) { $0.int($1) }
+        w.array(accounts) { $0.int($1) }
+        w.array(minutes) { $0.int($1) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        keys = try r.array(minimumElementSize: 8) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        accounts = try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        minutes = try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        guard (keys.isEmpty || keys.count == Self.capacity), accounts.count == keys.count, minutes.count == keys.count else {
+            throw SnapshotError("the reasoning index holds \(keys.count) slots; this version has \(Self.capacity)")
+        }
+    }
+}

@@ -176,3 +176,99 @@ struct RecentIdentifiers<ID: Hashable & Sendable>: Sendable {
         next = next + 1 == ring.count ? 0 : next + 1
     }
 }
+
+// MARK: Snapshot
+
+extension ReorderBuffer: SnapshotCodable {
+    static var snapshotFieldCount: Int { 14 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.section("reorder buffer")
+        w.int(toleranceMilliseconds)
+        w.bool(mergesRequestIDs)
+        w.int(Int64(releasedIDsRemembered))
+        // The heap's order among entries is total (time, then arrival), so its layout need
+        // not be kept: the same entries release in the same order.
+        w.array(heap.unordered) { w, e in
+            w.int(e.time)
+            w.int(Int64(e.sequence))
+            w.int(e.slot)
+        }
+        w.array(slab) { w, e in w.optional(e) { $0.value($1) } }
+        w.array(freeSlots) { $0.int($1) }
+        w.int(Int64(sequence))
+        w.optional(latest) { $0.timestamp($1) }
+        w.int(Int64(lateExchanges))
+        w.int(Int64(mergedExchanges))
+        w.int(Int64(duplicateExchanges))
+        w.array(waitingSlots.sorted { $0.value < $1.value }) { w, entry in
+            w.string(entry.key.account)
+            w.string(entry.key.requestID)
+            w.int(entry.value)
+        }
+        w.array(slotMerged) { $0.bool($1) }
+        w.value(released)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        try r.section("reorder buffer")
+        let tolerance: Int64 = try r.int()
+        let merges = try r.bool()
+        let remembered = Int(try r.int(Int64.self))
+        self.init(toleranceMilliseconds: tolerance, mergesRequestIDs: merges, releasedIDsRemembered: remembered)
+        heap = Heap(try r.array(minimumElementSize: 20) { (r: inout SnapshotReader) throws(SnapshotError) in
+            Entry(time: try r.int(), sequence: Int(try r.int(Int64.self)), slot: try r.int())
+        })
+        slab = try r.array(minimumElementSize: 1) { (r: inout SnapshotReader) throws(SnapshotError) in
+            try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.value(Exchange.self) }
+        }
+        freeSlots = try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        sequence = Int(try r.int(Int64.self))
+        latest = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        lateExchanges = Int(try r.int(Int64.self))
+        mergedExchanges = Int(try r.int(Int64.self))
+        duplicateExchanges = Int(try r.int(Int64.self))
+        let waiting = try r.array(minimumElementSize: 12) { (r: inout SnapshotReader) throws(SnapshotError) in
+            (MergeKey(account: try r.string(), requestID: try r.string()), try r.int(Int32.self))
+        }
+        waitingSlots = Dictionary(waiting, uniquingKeysWith: { a, _ in a })
+        slotMerged = try r.array(minimumElementSize: 1) { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        released = try r.value()
+        let slots = slab.count
+        guard slotMerged.count == slots, heap.unordered.allSatisfy({ $0.slot >= 0 && Int($0.slot) < slots && slab[Int($0.slot)] != nil }),
+              freeSlots.allSatisfy({ $0 >= 0 && Int($0) < slots }), waitingSlots.values.allSatisfy({ $0 >= 0 && Int($0) < slots }) else {
+            throw SnapshotError("the reorder buffer's slots do not match its \(slots) records")
+        }
+    }
+}
+
+extension RecentIdentifiers: SnapshotCodable where ID == ReorderBuffer.MergeKey {
+    static var snapshotFieldCount: Int { 3 }
+
+    /// Each ring place with its identifier and whether it is still a member (a removed
+    /// identifier keeps its place until overwritten).
+    func write(to w: inout SnapshotWriter) {
+        w.array(ring) { w, id in
+            w.optional(id) { w, id in
+                w.string(id.account)
+                w.string(id.requestID)
+                w.bool(members.contains(id))
+            }
+        }
+        w.int(Int64(next))
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        var members: Set<ID> = []
+        ring = try r.array(minimumElementSize: 1) { (r: inout SnapshotReader) throws(SnapshotError) in
+            try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in
+                let id = ReorderBuffer.MergeKey(account: try r.string(), requestID: try r.string())
+                if try r.bool() { members.insert(id) }
+                return id
+            }
+        }
+        self.members = members
+        next = Int(try r.int(Int64.self))
+        guard next >= 0, next < max(1, ring.count) else { throw SnapshotError("the ring's next place \(next) is outside its \(ring.count)") }
+    }
+}

@@ -68,3 +68,48 @@ public struct TrafficScanner: Sendable {
                           lateExchanges: buffer.lateExchanges)
     }
 }
+
+// MARK: Snapshot
+
+extension TrafficScanner {
+    /// The scanner's whole state (engine and reorder buffer) in the binary snapshot form
+    /// of ``engineSnapshotFormat``: what a restart loads instead of replaying the log up to
+    /// this point. The policy and the sketcher are configuration, not state: they are not
+    /// written, and the caller must restore under the same ones.
+    /// - Complexity: O(state): about the engine's memory, plus O(k log k) to sort the k
+    ///   keys of its hash tables (the same state always gives the same bytes).
+    public func snapshot() -> [UInt8] {
+        var w = SnapshotWriter(reservingCapacity: engine.accountsKnown * 1_900 + (1 << 22))
+        w.section("traffic scanner")
+        engine.write(to: &w)
+        buffer.write(to: &w)
+        w.section("traffic scanner end")
+        return w.bytes
+    }
+
+    /// Restores a scanner from ``snapshot()``'s bytes. Continuing it with the inputs that
+    /// followed gives exactly the state of a scanner that never stopped.
+    /// - Parameters:
+    ///   - policy, sketcher: the ones the snapshot was taken under.
+    ///   - toleranceMilliseconds, mergesRequestIDs: what the caller expects; a snapshot
+    ///     taken with other settings is refused.
+    /// - Throws: ``SnapshotError`` naming the byte and the problem when the bytes are not
+    ///   such a snapshot (truncated, damaged, of another layout) or were taken with other
+    ///   reorder settings.
+    public init(snapshot bytes: [UInt8], policy: Policy, toleranceMilliseconds: Int64, sketcher: ContentSketcher? = nil,
+                mergesRequestIDs: Bool = false) throws(SnapshotError) {
+        var r = SnapshotReader(bytes)
+        try r.section("traffic scanner")
+        engine = try DetectionEngine(policy: policy, from: &r)
+        buffer = try ReorderBuffer(from: &r)
+        try r.section("traffic scanner end")
+        guard r.isAtEnd else { throw SnapshotError("byte \(r.offset): \(bytes.count - r.offset) bytes follow the end of the state") }
+        guard buffer.toleranceMilliseconds == toleranceMilliseconds, buffer.mergesRequestIDs == mergesRequestIDs else {
+            throw SnapshotError("""
+                taken with a reorder tolerance of \(buffer.toleranceMilliseconds) ms\(buffer.mergesRequestIDs ? " merging request ids" : ""); \
+                this scanner uses \(toleranceMilliseconds) ms\(mergesRequestIDs ? " merging request ids" : "")
+                """)
+        }
+        self.sketcher = sketcher
+    }
+}

@@ -197,3 +197,19 @@ extension SignalKind {
         }
     }
 }
+
+// MARK: Snapshot
+
+extension Policy.TierProfile: SnapshotCodable {
+    static var snapshotFieldCount: Int { 3 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.double(dailyExchanges)
+        w.double(dailyOutputTokens)
+        w.double(requestsPerMinute)
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        self.init(dailyExchanges: try r.double(), dailyOutputTokens: try r.double(), requestsPerMinute: try r.double())
+    }
+}

@@ -49,3 +49,35 @@ public struct AccountRecord: Sendable, Equatable {
         if let v = newer.planPriceUSD { planPriceUSD = v }
     }
 }
+
+// MARK: Snapshot
+
+extension AccountRecord: SnapshotCodable {
+    static var snapshotFieldCount: Int { 10 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.string(accountID)
+        w.optional(created) { $0.timestamp($1) }
+        w.optional(tier) { $0.string($1) }
+        w.optional(paymentFingerprint) { $0.string($1) }
+        w.optional(emailDomain) { $0.string($1) }
+        w.optional(declaredCountry) { $0.string($1) }
+        w.optional(verified) { $0.bool($1) }
+        w.optional(allowlisted) { $0.bool($1) }
+        w.optional(plan) { $0.string($1) }
+        w.optional(planPriceUSD) { $0.double($1) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        accountID = try r.string()
+        created = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() }
+        tier = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        paymentFingerprint = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        emailDomain = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        declaredCountry = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        verified = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        allowlisted = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        plan = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        planPriceUSD = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+    }
+}

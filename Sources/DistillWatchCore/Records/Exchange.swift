@@ -147,3 +147,81 @@ public struct Exchange: Sendable, Equatable {
         if let v = other.content { content = v }
     }
 }
+
+// MARK: Snapshot
+
+extension Exchange: SnapshotCodable {
+    static var snapshotFieldCount: Int { 33 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.timestamp(time)
+        w.string(accountID)
+        w.optional(requestID) { $0.string($1) }
+        w.optional(apiKeyID) { $0.string($1) }
+        w.optional(model) { $0.string($1) }
+        w.optional(operation) { $0.string($1) }
+        w.optional(inputTokens) { $0.int($1) }
+        w.optional(outputTokens) { $0.int($1) }
+        w.optional(reasoningTokens) { $0.int($1) }
+        w.optional(maxTokens) { $0.int($1) }
+        w.optional(temperature) { $0.double($1) }
+        w.optional(stream) { $0.bool($1) }
+        w.optional(thinking) { $0.bool($1) }
+        w.optional(toolCount) { $0.int($1) }
+        w.optional(messageCount) { $0.int($1) }
+        w.optional(finishReason) { $0.string($1) }
+        w.optional(status) { $0.int($1) }
+        w.optional(latencyMilliseconds) { $0.double($1) }
+        w.optional(clientIP) { $0.string($1) }
+        w.optional(asn) { $0.int($1) }
+        w.optional(country) { $0.string($1) }
+        w.optional(userAgent) { $0.string($1) }
+        w.optional(clientFingerprint) { $0.string($1) }
+        w.optional(system) { $0.string($1) }
+        w.optional(prompt) { $0.string($1) }
+        w.optional(response) { $0.string($1) }
+        w.optional(endUserID) { $0.string($1) }
+        w.optional(batchID) { $0.string($1) }
+        w.optional(reasoningEffort) { $0.string($1) }
+        w.optional(reasoningReplayOf) { $0.string($1) }
+        w.optional(prefill) { $0.bool($1) }
+        w.optional(costUSD) { $0.double($1) }
+        w.optional(content) { $0.value($1) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        time = try r.timestamp()
+        accountID = try r.string()
+        requestID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        apiKeyID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        model = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        operation = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        inputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        outputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        reasoningTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        maxTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        temperature = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        stream = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        thinking = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        toolCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        messageCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        finishReason = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        status = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        latencyMilliseconds = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        clientIP = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        asn = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        country = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        userAgent = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        clientFingerprint = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        system = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        prompt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        response = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        endUserID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        batchID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        reasoningEffort = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        reasoningReplayOf = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        prefill = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        costUSD = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        content = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.value(ContentFeatures.self) }
+    }
+}

@@ -1,0 +1,120 @@
+@testable import DistillWatchCore
+import Testing
+
+/// The snapshot codecs: every stored property written, damaged bytes refused with the
+/// place and the reason, never a crash.
+@Suite struct SnapshotCodingTests {
+    let t0 = Timestamp(millisecondsSinceEpoch: 1_772_409_600_000)
+
+    /// A stored property added to a type without adding it to the type's codec (at the
+    /// bottom of its file) fails here: a snapshot would silently lose it on restart.
+    @Test func everyStoredPropertyIsWritten() {
+        func fields(_ value: Any) -> Int { Mirror(reflecting: value).children.count }
+        let profile = Policy.default.defaultTier
+        #expect(fields(AccountState(tierProfile: profile)) == AccountState.snapshotFieldCount)
+        #expect(fields(ContentState()) == ContentState.snapshotFieldCount)
+        #expect(fields(SmallHyperLogLog()) == SmallHyperLogLog.snapshotFieldCount)
+        #expect(fields(KeyState(accountIndex: 0, keyID: "k")) == KeyState.snapshotFieldCount)
+        #expect(fields(KeyTable()) == KeyTable.snapshotFieldCount)
+        #expect(fields(ModelCatalog()) == ModelCatalog.snapshotFieldCount)
+        #expect(fields(ModelCatalog.Model(name: "m", firstSeen: t0, isNewRelease: false)) == 5)
+        #expect(fields(TemplateCatalog()) == TemplateCatalog.snapshotFieldCount)
+        #expect(fields(TemplateCatalog.Family()) == 3)
+        #expect(fields(ReasoningIndex()) == ReasoningIndex.snapshotFieldCount)
+        #expect(fields(LinkageGraph()) == LinkageGraph.snapshotFieldCount)
+        #expect(fields(LinkageGraph.FirstLink(partner: 0, kinds: 0, weight: 0, attached: false, at: t0)) == 5)
+        #expect(fields(LinkageWork()) == LinkageWork.snapshotFieldCount)
+        #expect(fields(LinkKeyIndex()) == LinkKeyIndex.snapshotFieldCount)
+        #expect(fields(LinkKeyIndex.Entry()) == 3)
+        #expect(fields(LinkProfile()) == LinkProfile.snapshotFieldCount)
+        #expect(fields(CampaignState()) == CampaignState.snapshotFieldCount)
+        #expect(fields(Policy.default.defaultTier) == Policy.TierProfile.snapshotFieldCount)
+        #expect(fields(AccountRecord(accountID: "a")) == AccountRecord.snapshotFieldCount)
+        #expect(fields(Exchange(time: t0, accountID: "a")) == Exchange.snapshotFieldCount)
+        #expect(fields(DetectionEngine()) == DetectionEngine.snapshotFieldCount)
+        #expect(fields(ReorderBuffer()) == ReorderBuffer.snapshotFieldCount)
+        #expect(fields(RecentIdentifiers<ReorderBuffer.MergeKey>(capacity: 1)) == RecentIdentifiers<ReorderBuffer.MergeKey>.snapshotFieldCount)
+        #expect(fields(TrafficScanner()) == 3)  // engine, buffer, sketcher (configuration)
+    }
+
+    /// A small scanner with a bit of everything: linked accounts, keys, buffered records.
+    func busyScanner() -> TrafficScanner {
+        var scanner = TrafficScanner(policy: .default, mergesRequestIDs: true)
+        let sketcher = ContentSketcher(key: ContentKey(k0: 1, k1: 2))
+        for k in 0..<30 {
+            scanner.register(AccountRecord(accountID: "acct-\(k)", created: t0.adding(seconds: -3_600), tier: "free",
+                                           paymentFingerprint: "card-\(k % 3)", emailDomain: "gmail.com", verified: false))
+        }
+        var t = t0
+        for i in 0..<3_000 {
+            var e = Exchange(time: t, accountID: "acct-\(i % 30)", model: i > 2_000 ? "model-b" : "model-a",
+                             outputTokens: 1_500, maxTokens: 16_000, thinking: true, toolCount: 4, messageCount: 1)
+            e.requestID = "req-\(i)"
+            e.apiKeyID = "key-\(i % 45)"
+            e.clientIP = "100.64.\(i % 7).\(i % 200)"
+            e.asn = 64_500 + i % 9
+            e.country = ["US", "BR", "DE"][i % 3]
+            e.userAgent = "python-httpx/0.27"
+            e.content = sketcher.features(prompt: "Explain step by step how to implement task \(i % 97) in Rust")
+            if i % 10 == 0 { e.reasoningReplayOf = "req-\(i - 5)" }
+            scanner.observe(e)
+            t = t.adding(seconds: 37)
+        }
+        scanner.applyLabel(.legitimate, to: "acct-3", at: t)
+        return scanner
+    }
+
+    @Test func theSameStateGivesTheSameBytesAndReadsBackWhole() throws {
+        let scanner = busyScanner()
+        #expect(scanner.buffer.count > 0)
+        #expect(scanner.engine.linkage.groups.isEmpty == false)
+        let bytes = scanner.snapshot()
+        let restored = try TrafficScanner(snapshot: bytes, policy: .default, toleranceMilliseconds: ReorderBuffer.defaultToleranceMilliseconds,
+                                          mergesRequestIDs: true)
+        #expect(restored.snapshot() == bytes)
+        var a = scanner, b = restored
+        let ra = a.finish(generatedAt: t0, includeAllAccounts: true)
+        let rb = b.finish(generatedAt: t0, includeAllAccounts: true)
+        #expect(ra == rb)
+        #expect(ra.accounts.contains { $0.verdict.isFlagged })
+    }
+
+    @Test func otherReorderSettingsAreRefused() {
+        let bytes = busyScanner().snapshot()
+        #expect(throws: SnapshotError.self) {
+            _ = try TrafficScanner(snapshot: bytes, policy: .default, toleranceMilliseconds: 60_000, mergesRequestIDs: true)
+        }
+        #expect(throws: SnapshotError.self) {
+            _ = try TrafficScanner(snapshot: bytes, policy: .default, toleranceMilliseconds: ReorderBuffer.defaultToleranceMilliseconds)
+        }
+    }
+
+    /// Every truncation and a sample of single-byte changes either read back or throw a
+    /// `SnapshotError` naming a byte; none crashes. (The server also checks a CRC-32 of the
+    /// whole snapshot before reading it, so a damaged file never gets this far.)
+    @Test func damagedBytesAreRefusedNeverCrash() {
+        let bytes = TrafficScanner(policy: .default).snapshot()
+        var rng = SeededGenerator(seed: 9)
+        for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 4_000)) {
+            #expect(throws: SnapshotError.self) {
+                _ = try TrafficScanner(snapshot: Array(bytes[..<cut]), policy: .default,
+                                       toleranceMilliseconds: ReorderBuffer.defaultToleranceMilliseconds)
+            }
+        }
+        let small = busyScanner().snapshot()
+        for _ in 0..<40 {
+            var damaged = small
+            damaged[rng.below(damaged.count)] ^= UInt8(1 + rng.below(255))
+            do {
+                _ = try TrafficScanner(snapshot: damaged, policy: .default, toleranceMilliseconds: ReorderBuffer.defaultToleranceMilliseconds,
+                                       mergesRequestIDs: true)
+            } catch {
+                #expect(error.description.hasPrefix("byte ") || error.description.contains("the "))
+            }
+        }
+        #expect(throws: SnapshotError.self) {
+            _ = try TrafficScanner(snapshot: small + [0], policy: .default, toleranceMilliseconds: ReorderBuffer.defaultToleranceMilliseconds,
+                                   mergesRequestIDs: true)
+        }
+    }
+}
