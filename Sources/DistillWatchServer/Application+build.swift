@@ -39,7 +39,9 @@ public func buildApplication(
         logger: logger)
     // Shut down in reverse order: the HTTP server first, then the audit writer drains,
     // then the store closes.
-    app.addServices(StoreService(store: state.store, logger: logger), state.audit)
+    app.addServices(StoreService(store: state.store, logger: logger), state.audit,
+                    StorageMonitor(store: state.store, health: state.health, clock: clock, logger: logger))
+    if let snapshots = state.snapshots { app.addServices(snapshots) }
     return app
 }
 
@@ -52,28 +54,62 @@ func assembleServer(
     try configuration.validate()
     let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
     let store = try store ?? openStore(configuration, decoder: decoder)
-    let engine = LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds)
-    let ingestor = Ingestor(store: store, engine: engine)
+    let metrics = ServerMetrics()
+    let health = StorageHealth(metrics: metrics)
 
+    // The newest usable snapshot, then the log after it (Documentation/Server.md, "Snapshots").
     let replayStart = ContinuousClock.now
-    let (replayed, quarantined) = try await ingestor.replay(decoder: decoder, at: clock.now())
+    var restart = RestartReport()
+    var directory: SnapshotDirectory?
+    var loaded: EngineSnapshot.Restored?
+    if let path = configuration.resolvedSnapshotDirectory {
+        let snapshots = try SnapshotDirectory(path: path)
+        directory = snapshots
+        let outcome = EngineSnapshot.restore(from: snapshots, configuration: configuration, log: try await store.logPosition())
+        for warning in outcome.warnings { logger.warning("snapshot passed over: \(warning)") }
+        if outcome.historyMissingThrough > 0 {
+            logger.error("""
+                the log was compacted through sequence \(outcome.historyMissingThrough) and no snapshot covering it could be \
+                loaded: the engine starts without that history (restore a snapshot into \(path) and restart to get it back)
+                """)
+        }
+        loaded = outcome.restored
+        restart.snapshot = outcome.file?.path
+        restart.snapshotSequence = outcome.restored?.lastSequence
+        restart.warnings = outcome.warnings
+        restart.historyMissingThrough = outcome.historyMissingThrough
+        restart.snapshotLoadSeconds = (ContinuousClock.now - replayStart) / .seconds(1)
+    }
+    let engine = loaded.map { LiveEngine(restoring: $0, maxBuffered: configuration.maxBufferedExchanges) }
+        ?? LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds,
+                      maxBuffered: configuration.maxBufferedExchanges)
+    let ingestor = Ingestor(store: store, engine: engine, health: health, metrics: metrics, maxPending: configuration.maxPendingBatches)
+
+    let (replayed, quarantined) = try await ingestor.replay(after: loaded?.lastSequence ?? 0, decoder: decoder, at: clock.now())
+    restart.replayedEvents = replayed
+    restart.seconds = (ContinuousClock.now - replayStart) / .seconds(1)
     if quarantined > 0 {
         logger.warning("replay quarantined events it could not apply; the server is up without them (GET /v1/quarantine lists them)",
                        metadata: ["quarantined": "\(quarantined)"])
     }
-    if replayed > 0 {
+    if replayed > 0 || loaded != nil {
         let status = engine.status()
-        logger.info("replayed the event log", metadata: [
-            "events": "\(replayed)", "exchanges": "\(status.acceptedExchanges)", "accounts": "\(status.accounts)",
-            "seconds": "\(ContinuousClock.now - replayStart)",
+        logger.info("restored the engine", metadata: [
+            "snapshot": "\(restart.snapshot ?? "none")", "replayed_events": "\(replayed)",
+            "exchanges": "\(status.acceptedExchanges)", "accounts": "\(status.accounts)",
+            "seconds": "\(restart.seconds)",
         ])
     }
 
-    let metrics = ServerMetrics()
     let audit = DecisionAuditLog(store: store, mode: configuration.decisionAudit,
                                  capacity: configuration.auditQueueCapacity, logger: logger)
+    let snapshots = directory.map {
+        SnapshotService(directory: $0, ingestor: ingestor, configuration: configuration, clock: clock,
+                        metrics: metrics, logger: logger, loaded: loaded)
+    }
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
-                            metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger)
+                            metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
+                            health: health, snapshots: snapshots, restart: restart)
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens),

@@ -22,7 +22,12 @@ public protocol EventStore: Sendable {
     func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
 
     /// Number of events in the log, and of each kind.
+    /// - Complexity: O(events) (a scan): for status pages, not for start-up.
     func eventCounts() async throws -> EventCounts
+
+    /// The last sequence given and how far the log was compacted (the other counts 0).
+    /// - Complexity: O(1).
+    func logPosition() async throws -> EventCounts
 
     /// The labels given to an account or a campaign, oldest first.
     func labels(subject: String, kind: EventKind) async throws -> [StoredEvent]
@@ -41,6 +46,25 @@ public protocol EventStore: Sendable {
 
     /// The quarantined events, oldest first, with their reasons.
     func quarantined(limit: Int) async throws -> [QuarantinedEvent]
+
+    /// Deletes the exchange and account events up to and including `sequence` (labels,
+    /// flushes and quarantined events stay: they are the analysts' record and the
+    /// evidence of what was set aside). The server calls it only for events that a kept
+    /// snapshot covers (Documentation/Server.md, "Snapshots and log retention"). Runs in
+    /// transactions of a few thousand rows, so ingest waits at most one of them.
+    /// - Returns: the number of events deleted.
+    /// - Complexity: O(deleted events).
+    func compact(through sequence: Int64) async throws -> Int
+
+    /// Writes one small row and commits: whether the store can take writes right now
+    /// (a full disk, an unwritable file or a lost database throw).
+    func probeWrite(at time: Timestamp) async throws
+
+    /// A problem with the database file itself that writes would not reveal at once: the
+    /// file at the path was removed or replaced by another file (another inode) since it
+    /// was opened. `nil` when the path still names the open file (or there is no file).
+    /// - Complexity: one `stat(2)`.
+    func fileProblem() -> String?
 
     /// Releases the store's resources (the database connection).
     func close() async throws
@@ -138,12 +162,17 @@ public struct EventCounts: Sendable, Equatable, Codable {
     public var byKind: [EventKind: Int]
     /// Events set aside by replay (see ``EventStore/quarantine(_:)``).
     public var quarantined: Int
+    /// The exchange and account events up to this sequence were compacted away (0: none):
+    /// the state they built lives only in snapshots.
+    public var compactedThrough: Int64
 
-    public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:], quarantined: Int = 0) {
+    public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:], quarantined: Int = 0,
+                compactedThrough: Int64 = 0) {
         self.total = total
         self.lastSequence = lastSequence
         self.byKind = byKind
         self.quarantined = quarantined
+        self.compactedThrough = compactedThrough
     }
 
     public subscript(kind: EventKind) -> Int { byKind[kind] ?? 0 }

@@ -9,6 +9,18 @@ public final class InMemoryEventStore: EventStore {
         var decisions: [DecisionAuditEntry] = []
         var quarantine: [Int64: QuarantineEntry] = [:]
         var closed = false
+        var lastSequence: Int64 = 0
+        var compactedThrough: Int64 = 0
+
+        /// The position of the first event after `sequence` (events are in sequence order).
+        func start(after sequence: Int64) -> Int {
+            var lo = 0, hi = events.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if events[mid].sequence <= sequence { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
     }
 
     private let state = Mutex(State())
@@ -19,28 +31,34 @@ public final class InMemoryEventStore: EventStore {
         try state.withLock { s in
             guard !s.closed else { throw StoreError("the store is closed") }
             guard !events.isEmpty else { return nil }
-            let first = Int64(s.events.count) + 1
+            let first = s.lastSequence + 1
             for e in events {
-                s.events.append(StoredEvent(sequence: Int64(s.events.count) + 1, kind: e.kind, subject: e.subject,
+                s.lastSequence += 1
+                s.events.append(StoredEvent(sequence: s.lastSequence, kind: e.kind, subject: e.subject,
                                             receivedAt: time, payload: e.payload))
             }
-            return first...Int64(s.events.count)
+            return first...s.lastSequence
         }
     }
 
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
         state.withLock { s in
-            let start = Int(max(0, min(sequence, Int64(s.events.count))))
+            let start = s.start(after: sequence)
             return Array(s.events[start..<min(s.events.count, start + limit)])
         }
     }
 
     public func eventCounts() async throws -> EventCounts {
         state.withLock { s in
-            var counts = EventCounts(total: s.events.count, lastSequence: Int64(s.events.count), quarantined: s.quarantine.count)
+            var counts = EventCounts(total: s.events.count, lastSequence: s.lastSequence, quarantined: s.quarantine.count,
+                                     compactedThrough: s.compactedThrough)
             for e in s.events { counts.byKind[e.kind, default: 0] += 1 }
             return counts
         }
+    }
+
+    public func logPosition() async throws -> EventCounts {
+        state.withLock { EventCounts(lastSequence: $0.lastSequence, compactedThrough: $0.compactedThrough) }
     }
 
     public func labels(subject: String, kind: EventKind) async throws -> [StoredEvent] {
@@ -66,11 +84,27 @@ public final class InMemoryEventStore: EventStore {
     public func quarantined(limit: Int) async throws -> [QuarantinedEvent] {
         state.withLock { s in
             s.quarantine.values.sorted { $0.sequence < $1.sequence }.prefix(limit).compactMap { q in
-                guard q.sequence >= 1, q.sequence <= Int64(s.events.count) else { return nil }
-                return QuarantinedEvent(event: s.events[Int(q.sequence) - 1], reason: q.reason, quarantinedAt: q.at)
+                let i = s.start(after: q.sequence - 1)
+                guard i < s.events.count, s.events[i].sequence == q.sequence else { return nil }
+                return QuarantinedEvent(event: s.events[i], reason: q.reason, quarantinedAt: q.at)
             }
         }
     }
+
+    public func compact(through sequence: Int64) async throws -> Int {
+        state.withLock { s in
+            let before = s.events.count
+            s.events.removeAll { e in e.sequence <= sequence && (e.kind == .exchange || e.kind == .account) && s.quarantine[e.sequence] == nil }
+            s.compactedThrough = max(s.compactedThrough, sequence)
+            return before - s.events.count
+        }
+    }
+
+    public func probeWrite(at time: Timestamp) async throws {
+        try state.withLock { s in if s.closed { throw StoreError("the store is closed") } }
+    }
+
+    public func fileProblem() -> String? { nil }
 
     public func close() async throws {
         state.withLock { $0.closed = true }

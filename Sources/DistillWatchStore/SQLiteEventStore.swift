@@ -1,8 +1,20 @@
 import DistillWatchCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The default ``EventStore``: one SQLite file through GRDB, in WAL mode.
+/// The default ``EventStore``: one SQLite file through GRDB, in WAL mode with an
+/// exclusive lock.
+///
+/// The connection takes SQLite's `EXCLUSIVE` locking mode before its first access, so the
+/// WAL index lives in the process's heap instead of a memory-mapped `-shm` file: a disk
+/// that fills or a `-shm` file that is truncated, replaced or made unwritable can then
+/// only fail a write with an error (answered 503), never raise `SIGBUS` in the server
+/// (https://www.sqlite.org/wal.html#noshm). A second process cannot open the database
+/// while the server runs (it gets "database is locked"), which also keeps two servers
+/// off one log.
 ///
 /// Each ``append(_:at:)`` is one transaction. With ``Synchronous/full`` (the default) the
 /// WAL is fsynced at every commit, so an acknowledged batch survives a power cut; with
@@ -21,12 +33,15 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public let path: String
-    private let pool: DatabasePool
+    private let pool: DatabaseQueue
+    /// The device and inode of the file opened, to notice it being replaced.
+    private let identity: FileIdentity?
 
     /// The format of the files this version writes, kept in the file header
-    /// (`PRAGMA user_version`): 1 stored exchange and account lines as received; 2 stores
+    /// (`PRAGMA user_version`): 1 stored exchange and account lines as received; 3 adds the
+    /// `meta` table (how far the log was compacted); 2 stores
     /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 2
+    public static let formatVersion = 3
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -50,11 +65,15 @@ public final class SQLiteEventStore: EventStore {
         configuration.busyMode = .timeout(5)
         let pragma = "PRAGMA synchronous = \(synchronous.rawValue.uppercased())"
         configuration.prepareDatabase { db in
+            // Before anything reads the file: no shared-memory WAL index (see the type's notes).
+            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode == "wal" else { throw StoreError("\(path): cannot use write-ahead logging (journal mode \(mode ?? "?"))") }
             try db.execute(sql: pragma)
         }
         let migrator = Self.migrator(upgrade: upgrade)
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try DatabaseQueue(path: path, configuration: configuration)
             try pool.read { db in try Self.checkCanMigrate(db, migrator: migrator, upgrade: upgrade, path: path) }
             let upgrading = try pool.read { db in
                 let applied = try migrator.appliedIdentifiers(db)
@@ -71,12 +90,20 @@ public final class SQLiteEventStore: EventStore {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw StoreError("""
+
+                \(path): the database is in use by another process (another distillwatch serve?). \
+                Stop it, or give --database another path
+                """
+)
         } catch {
             throw StoreError("""
                 \(path): cannot open the database: \(error). If the file is damaged, restore it from a backup; \
                 to start a new log, give --database a new path
                 """)
         }
+        identity = FileIdentity(path: path)
     }
 
     /// Refuses a file that is not ours, newer than this version, or old without an upgrader.
@@ -137,6 +164,13 @@ public final class SQLiteEventStore: EventStore {
                 """)
             if let upgrade { try upgradePayloads(db, upgrade) }
             try db.execute(sql: "PRAGMA user_version = \(formatVersion)")
+        }
+        migrator.registerMigration("v3-compaction") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT INTO meta (key, value) VALUES ('compacted_through', 0), ('probe', 0);
+                """)
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return migrator
     }
@@ -205,10 +239,20 @@ public final class SQLiteEventStore: EventStore {
         return result
     }
 
+    public func logPosition() async throws -> EventCounts {
+        try await pool.read { db in
+            EventCounts(lastSequence: try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0,
+                        compactedThrough: try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted_through'") ?? 0)
+        }
+    }
+
     public func eventCounts() async throws -> EventCounts {
         try await pool.read { db in
             var counts = EventCounts()
             counts.quarantined = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM quarantine") ?? 0
+            // The last sequence given, even if compaction deleted the events that held it.
+            counts.lastSequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+            counts.compactedThrough = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted_through'") ?? 0
             let rows = try Row.fetchCursor(db, sql: "SELECT kind, COUNT(*), MAX(sequence) FROM events GROUP BY kind")
             while let row = try rows.next() {
                 let n: Int = row[1]
@@ -307,7 +351,58 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func compact(through sequence: Int64) async throws -> Int {
+        var deleted = 0
+        while true {
+            let n = try await pool.write { db in
+                try db.execute(sql: """
+                    DELETE FROM events WHERE sequence IN (
+                        SELECT sequence FROM events WHERE sequence <= ? AND kind IN (1, 2)
+                        AND sequence NOT IN (SELECT sequence FROM quarantine) ORDER BY sequence LIMIT 5000)
+                    """, arguments: [sequence])
+                return db.changesCount
+            }
+            deleted += n
+            if n == 0 { break }
+            await Task.yield()
+        }
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE meta SET value = MAX(value, ?) WHERE key = 'compacted_through'", arguments: [sequence])
+        }
+        return deleted
+    }
+
+    public func probeWrite(at time: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'probe'", arguments: [time.millisecondsSinceEpoch])
+        }
+    }
+
+    public func fileProblem() -> String? {
+        guard let identity else { return nil }
+        guard let now = FileIdentity(path: path) else {
+            return "\(path): the database file was removed while the server had it open; restore it (or restart the server on a new path)"
+        }
+        guard now == identity else {
+            return "\(path): the database file was replaced by another file while the server had it open; put the original back (or restart the server on the new file)"
+        }
+        return nil
+    }
+
     public func close() async throws {
         try pool.close()
+    }
+}
+
+/// The device and inode of a file: which file a path names.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }

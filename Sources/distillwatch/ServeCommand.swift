@@ -75,6 +75,24 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Header Envoy's headers_to_add puts DistillWatch's decide token in (default x-api-key; use another, such as x-distillwatch-key, for Anthropic-style clients, whose own key is in x-api-key).")
     var envoyKeyHeader: String?
 
+    @Option(name: .long, help: "Directory for engine snapshots (default DATABASE.snapshots), or off: restart then replays the whole log.")
+    var snapshotDirectory: String?
+
+    @Option(name: .long, help: "Take a snapshot every N events applied (default 500000: the most a restart replays after loading one).")
+    var snapshotEveryEvents: Int?
+
+    @Option(name: .long, help: "Take a snapshot at least this often, in seconds, when there are new events (default 600).")
+    var snapshotIntervalSeconds: Double?
+
+    @Option(name: .long, help: "What becomes of log events a kept snapshot covers: compact (deleted, default) or keep.")
+    var logRetention: String?
+
+    @Option(name: .long, help: "Exchanges waiting in the reorder buffer at most; the oldest are applied early past it (default 500000).")
+    var maxBufferedExchanges: Int?
+
+    @Option(name: .long, help: "Batches waiting to be written at most; more are refused with 429 (default 64).")
+    var maxPendingBatches: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
 
@@ -123,6 +141,19 @@ struct ServeCommand: ParsableCommand {
         if let litellmPlaceholderIds {
             c.litellmPlaceholderIDs = litellmPlaceholderIds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
+        if let snapshotDirectory {
+            if snapshotDirectory == "off" { c.snapshotsEnabled = false } else { c.snapshotDirectory = snapshotDirectory }
+        }
+        if let snapshotEveryEvents { c.snapshotEveryEvents = snapshotEveryEvents }
+        if let snapshotIntervalSeconds { c.snapshotIntervalSeconds = snapshotIntervalSeconds }
+        if let logRetention {
+            guard let r = ServerConfiguration.LogRetention(rawValue: logRetention) else {
+                throw ValidationError("--log-retention must be compact or keep")
+            }
+            c.logRetention = r
+        }
+        if let maxBufferedExchanges { c.maxBufferedExchanges = maxBufferedExchanges }
+        if let maxPendingBatches { c.maxPendingBatches = maxPendingBatches }
         if let logLevel { c.logLevel = logLevel }
         try c.validate()
         // The same content key as `scan` (flag, key file or the stored default), so that the

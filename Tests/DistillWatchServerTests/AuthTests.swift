@@ -50,6 +50,7 @@ import Testing
         "GET /v1/quarantine": ("/v1/quarantine", "", [.analyst]),
         "GET /v1/status": ("/v1/status", "", [.analyst]),
         "POST /v1/flush": ("/v1/flush", "", [.analyst]),
+        "POST /v1/snapshot": ("/v1/snapshot", "", [.analyst]),
         "GET /metrics": ("/metrics", "", Set(Role.allCases)),
         "GET /healthz": ("/healthz", "", []),
     ]
@@ -67,7 +68,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 18 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 19 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)

@@ -78,8 +78,12 @@ import Testing
         try queue.close()
     }
 
+    /// The files under `dir` (snapshots included) whose bytes contain `needle`.
     static func fileBytesContain(_ needle: String, in dir: ScratchDirectory) throws -> [String] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let files = (FileManager.default.subpaths(atPath: dir.path) ?? []).filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: dir.path + "/" + name, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }
         return try files.filter { name in
             let data = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + name))
             return data.range(of: Data(needle.utf8)) != nil
@@ -104,7 +108,7 @@ import Testing
             #expect(log["quarantined"] as? Int == 2)
             let listed = try await client.get("/v1/quarantine", Secret.analyst).json["events"] as? [[String: Any]] ?? []
             #expect(listed.compactMap { $0["sequence"] as? Int } == [2, 4])
-            #expect((listed.first?["reason"] as? String)?.contains("upgrade to format 2: field \"output_tokens\": -5 is negative") == true)
+            #expect((listed.first?["reason"] as? String)?.contains("upgrade to format 3: field \"output_tokens\": -5 is negative") == true)
             #expect((listed.first?["stored_form"] as? String)?.contains("\"output_tokens\":-5") == true)
             let account = try await client.get("/v1/accounts/acct-1", Secret.analyst).json
             #expect((account["record"] as? [String: Any])?["tier"] as? String == "free")
@@ -212,6 +216,7 @@ import Testing
         "POST /v1/accounts/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-14"}"#,
         "POST /v1/campaigns/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-15"}"#,
         "POST /v1/flush": "",
+        "POST /v1/snapshot": "",
     ]
 
     @Test func noCanaryOfAnyReaderReachesTheDatabaseOrAnyOutput() async throws {
@@ -242,7 +247,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 12)
+        #expect(readers.count == 13)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }

@@ -58,6 +58,9 @@ public struct ReorderBuffer: Sendable {
     public private(set) var mergedExchanges = 0
     /// Exchanges dropped because their `request_id` had already been released.
     public private(set) var duplicateExchanges = 0
+    /// Exchanges released before the watermark passed them because the buffer was full
+    /// (``releaseOldest(keeping:release:)``).
+    public private(set) var overflowReleases = 0
     /// Waiting records by account and `request_id` (``mergeKey(_:)``).
     private var waitingSlots: [MergeKey: Int32] = [:]
     /// Whether the record in a slot has taken its one merge.
@@ -146,6 +149,23 @@ public struct ReorderBuffer: Sendable {
         var requestID: String
     }
 
+    /// Releases the oldest waiting exchanges, in time order, until at most `limit` wait:
+    /// the bound that keeps memory fixed when exchange times stop advancing (a gateway
+    /// whose clock stalled, a backfill of one old hour) and the watermark with them. Each
+    /// is counted in ``overflowReleases``. Deterministic in the input order, so a replay
+    /// with the same limit releases the same exchanges.
+    /// - Returns: the number released. - Complexity: O(k log n) for k released.
+    @discardableResult
+    public mutating func releaseOldest(keeping limit: Int, release: (Exchange) -> Void) -> Int {
+        var n = 0
+        while heap.count > max(0, limit), let entry = heap.popMin() {
+            release(take(entry))
+            n += 1
+        }
+        overflowReleases += n
+        return n
+    }
+
     /// Releases everything still buffered, in time order (end of input).
     public mutating func drain(release: (Exchange) -> Void) {
         while let entry = heap.popMin() { release(take(entry)) }
@@ -180,7 +200,7 @@ struct RecentIdentifiers<ID: Hashable & Sendable>: Sendable {
 // MARK: Snapshot
 
 extension ReorderBuffer: SnapshotCodable {
-    static var snapshotFieldCount: Int { 14 }
+    static var snapshotFieldCount: Int { 15 }
 
     func write(to w: inout SnapshotWriter) {
         w.section("reorder buffer")
@@ -201,6 +221,7 @@ extension ReorderBuffer: SnapshotCodable {
         w.int(Int64(lateExchanges))
         w.int(Int64(mergedExchanges))
         w.int(Int64(duplicateExchanges))
+        w.int(Int64(overflowReleases))
         w.array(waitingSlots.sorted { $0.value < $1.value }) { w, entry in
             w.string(entry.key.account)
             w.string(entry.key.requestID)
@@ -228,6 +249,7 @@ extension ReorderBuffer: SnapshotCodable {
         lateExchanges = Int(try r.int(Int64.self))
         mergedExchanges = Int(try r.int(Int64.self))
         duplicateExchanges = Int(try r.int(Int64.self))
+        overflowReleases = Int(try r.int(Int64.self))
         let waiting = try r.array(minimumElementSize: 12) { (r: inout SnapshotReader) throws(SnapshotError) in
             (MergeKey(account: try r.string(), requestID: try r.string()), try r.int(Int32.self))
         }

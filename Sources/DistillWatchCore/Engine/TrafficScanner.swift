@@ -56,6 +56,13 @@ public struct TrafficScanner: Sendable {
         engine.applyCampaignLabel(label, toCampaign: number, at: time)
     }
 
+    /// Lets the engine observe the oldest buffered exchanges until at most `limit` wait
+    /// (see ``ReorderBuffer/releaseOldest(keeping:release:)``). - Returns: how many.
+    @discardableResult
+    public mutating func releaseOverflow(keeping limit: Int) -> Int {
+        buffer.releaseOldest(keeping: limit) { engine.observeAccepted($0) }
+    }
+
     /// Lets the engine observe everything still buffered (end of input).
     public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
         buffer.drain { released in decided(released, engine.observeAccepted(released)) }

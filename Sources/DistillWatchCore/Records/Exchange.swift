@@ -177,9 +177,11 @@ extension Exchange: SnapshotCodable {
         w.optional(country) { $0.string($1) }
         w.optional(userAgent) { $0.string($1) }
         w.optional(clientFingerprint) { $0.string($1) }
-        w.optional(system) { $0.string($1) }
-        w.optional(prompt) { $0.string($1) }
-        w.optional(response) { $0.string($1) }
+        // Text never reaches a snapshot: only whether it was there (the engine reads its
+        // sketch, already in `content`, and whether any content came at all).
+        w.optional(system) { w, _ in w.string("") }
+        w.optional(prompt) { w, _ in w.string("") }
+        w.optional(response) { w, _ in w.string("") }
         w.optional(endUserID) { $0.string($1) }
         w.optional(batchID) { $0.string($1) }
         w.optional(reasoningEffort) { $0.string($1) }

@@ -81,6 +81,23 @@ extension ServerConfiguration {
             case "audit_queue_capacity":
                 guard let v = value as? Int, v > 0 else { throw fail(key, "should be a positive integer") }
                 auditQueueCapacity = v
+            case "snapshot_directory":
+                guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be a directory path, or off") }
+                if v == "off" { snapshotsEnabled = false } else { snapshotDirectory = v }
+            case "snapshot_every_events", "snapshots_kept", "max_buffered_exchanges", "max_pending_batches":
+                guard let v = value as? Int, v > 0 else { throw fail(key, "should be a positive integer") }
+                switch key {
+                case "snapshot_every_events": snapshotEveryEvents = v
+                case "snapshots_kept": snapshotsKept = v
+                case "max_buffered_exchanges": maxBufferedExchanges = v
+                default: maxPendingBatches = v
+                }
+            case "snapshot_interval_seconds":
+                guard let v = (value as? Double) ?? (value as? Int).map(Double.init), v > 0 else { throw fail(key, "should be a positive number") }
+                snapshotIntervalSeconds = v
+            case "log_retention":
+                guard let v = (value as? String).flatMap(LogRetention.init(rawValue:)) else { throw fail(key, "should be compact or keep") }
+                logRetention = v
             case "litellm_account_fields":
                 guard let v = value as? [String] else { throw fail(key, "should be a list of field names") }
                 litellmAccountFields = v
@@ -223,6 +240,8 @@ extension ServerConfiguration {
     public static let fileKeys = [
         "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
         "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "audit_queue_capacity",
+        "snapshot_directory", "snapshot_every_events", "snapshot_interval_seconds", "snapshots_kept", "log_retention",
+        "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens",
     ]

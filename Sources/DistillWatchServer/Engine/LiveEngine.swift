@@ -22,12 +22,34 @@ final class LiveEngine: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Exchanges the reorder buffer holds at most (``ServerConfiguration/maxBufferedExchanges``).
+    let maxBuffered: Int
 
-    init(policy: Policy, toleranceMilliseconds: Int64) {
+    init(policy: Policy, toleranceMilliseconds: Int64, maxBuffered: Int = 500_000) {
         // The server joins the views a gateway gives of one request (a LiteLLM guardrail
         // call and its log share litellm_call_id) and absorbs redelivered batches.
         state = Mutex(State(scanner: TrafficScanner(policy: policy, toleranceMilliseconds: toleranceMilliseconds,
                                                     mergesRequestIDs: true)))
+        self.maxBuffered = maxBuffered
+    }
+
+    /// An engine restored from a snapshot (``EngineSnapshot``): the log after
+    /// `restored.lastSequence` is replayed into it next.
+    init(restoring restored: EngineSnapshot.Restored, maxBuffered: Int) {
+        state = Mutex(State(scanner: restored.scanner, appliedEvents: restored.appliedEvents,
+                            lastSequence: restored.lastSequence, acceptedExchanges: restored.acceptedExchanges))
+        self.maxBuffered = maxBuffered
+    }
+
+    /// A copy of the state for a snapshot: O(1) under the lock (the scanner is a
+    /// copy-on-write value; the tables are copied when the engine next changes them).
+    /// Call it between batches (through the ``Ingestor``), so that the state is exactly
+    /// that of the log up to `lastSequence`.
+    func capture() -> EngineSnapshot.Restored {
+        state.withLock { s in
+            EngineSnapshot.Restored(scanner: s.scanner, appliedEvents: s.appliedEvents, lastSequence: s.lastSequence,
+                                    acceptedExchanges: s.acceptedExchanges)
+        }
     }
 
     /// Applies inputs in order; `lastSequence` is the log sequence of the last one.
@@ -43,6 +65,9 @@ final class LiveEngine: Sendable {
             state.withLock { s in
                 for input in inputs[done..<end] {
                     Self.apply(input, to: &s.scanner, acceptedExchanges: &s.acceptedExchanges)
+                    // The bound is checked after every input, so a replay releases exactly
+                    // the same exchanges early.
+                    if s.scanner.buffer.count > maxBuffered { s.scanner.releaseOverflow(keeping: maxBuffered) }
                 }
                 s.appliedEvents += end - done
             }
@@ -134,6 +159,7 @@ final class LiveEngine: Sendable {
             EngineStatus(appliedEvents: s.appliedEvents, lastSequence: s.lastSequence, acceptedExchanges: s.acceptedExchanges,
                          observedExchanges: s.scanner.engine.exchangesObserved, buffered: s.scanner.buffer.count,
                          mergedExchanges: s.scanner.buffer.mergedExchanges, duplicateExchanges: s.scanner.buffer.duplicateExchanges,
+                         overflowExchanges: s.scanner.buffer.overflowReleases, bufferLimit: maxBuffered,
                          accounts: s.scanner.engine.accountsKnown, clock: s.scanner.engine.clock)
         }
     }
@@ -196,6 +222,9 @@ struct EngineStatus: Sendable, Codable, Equatable {
     /// and its logging payload), and duplicates dropped after their first copy was released.
     var mergedExchanges: Int
     var duplicateExchanges: Int
+    /// Exchanges applied before their time because the buffer held its limit.
+    var overflowExchanges: Int
+    var bufferLimit: Int
     var accounts: Int
     var clock: Timestamp?
 
@@ -207,6 +236,8 @@ struct EngineStatus: Sendable, Codable, Equatable {
         case buffered = "buffered_exchanges"
         case mergedExchanges = "merged_exchanges"
         case duplicateExchanges = "duplicate_exchanges"
+        case overflowExchanges = "overflow_exchanges"
+        case bufferLimit = "buffer_limit"
         case accounts
         case clock = "engine_time"
     }

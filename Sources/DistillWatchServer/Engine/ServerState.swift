@@ -15,4 +15,35 @@ struct ServerState: Sendable {
     let clock: WallClock
     let decoder: EventDecoder
     let logger: Logger
+    /// Whether the log takes writes.
+    let health: StorageHealth
+    /// The snapshotter (`nil` with `:memory:` or snapshots off).
+    let snapshots: SnapshotService?
+    /// How the engine was rebuilt at start-up.
+    let restart: RestartReport
+}
+
+/// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).
+struct RestartReport: Sendable, Encodable, Equatable {
+    /// The snapshot file loaded, if any, and the log sequence it reached.
+    var snapshot: String?
+    var snapshotSequence: Int64?
+    var snapshotLoadSeconds: Double?
+    /// Events replayed after it (the whole log without a snapshot).
+    var replayedEvents = 0
+    /// Time from opening the store to the engine ready, in seconds.
+    var seconds = 0.0
+    /// Snapshots passed over, and why.
+    var warnings: [String] = []
+    /// The log before this sequence was compacted and no snapshot covered it (0: none missing).
+    var historyMissingThrough: Int64 = 0
+
+    enum CodingKeys: String, CodingKey {
+        case snapshot
+        case snapshotSequence = "snapshot_sequence"
+        case snapshotLoadSeconds = "snapshot_load_seconds"
+        case replayedEvents = "replayed_events"
+        case seconds, warnings
+        case historyMissingThrough = "history_missing_through"
+    }
 }

@@ -53,6 +53,23 @@ final class ServerMetrics: Sendable {
     /// and duplicates dropped: gauges of the engine's counts.
     let mergedExchanges: MGauge
     let duplicateExchanges: MGauge
+    // Durability (Documentation/Server.md, "Snapshots", "Storage faults", "Bounds").
+    /// 1 while the store takes writes, 0 while ingest and labels are refused (503).
+    let storageAvailable: MGauge
+    let storageFaults: MCounter
+    /// Batches refused without being written: `storage` (503) or `busy` (429, the pending
+    /// queue at its bound).
+    let ingestRefusedStorage: MCounter
+    let ingestRefusedBusy: MCounter
+    let snapshotsWritten: MCounter
+    let snapshotsFailed: MCounter
+    let snapshotSequence: MGauge
+    let snapshotBytes: MGauge
+    let snapshotSeconds: MGauge
+    let compactedEvents: MCounter
+    let reorderOverflow: MGauge
+    let reorderLimit: MGauge
+    let pendingBatches: MGauge
 
     static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs", "otlp_traces", "envoy"]
 
@@ -113,6 +130,20 @@ final class ServerMetrics: Sendable {
         })
         mergedExchanges = MGauge(label: "distillwatch_merged_exchanges", factory: factory)
         duplicateExchanges = MGauge(label: "distillwatch_duplicate_exchanges", factory: factory)
+        storageAvailable = MGauge(label: "distillwatch_storage_available", factory: factory)
+        storageFaults = MCounter(label: "distillwatch_storage_faults_total", factory: factory)
+        ingestRefusedStorage = MCounter(label: "distillwatch_ingest_refused_total", dimensions: [("reason", "storage")], factory: factory)
+        ingestRefusedBusy = MCounter(label: "distillwatch_ingest_refused_total", dimensions: [("reason", "busy")], factory: factory)
+        snapshotsWritten = MCounter(label: "distillwatch_snapshots_total", dimensions: [("result", "written")], factory: factory)
+        snapshotsFailed = MCounter(label: "distillwatch_snapshots_total", dimensions: [("result", "failed")], factory: factory)
+        snapshotSequence = MGauge(label: "distillwatch_snapshot_last_sequence", factory: factory)
+        snapshotBytes = MGauge(label: "distillwatch_snapshot_bytes", factory: factory)
+        snapshotSeconds = MGauge(label: "distillwatch_snapshot_duration_seconds", factory: factory)
+        compactedEvents = MCounter(label: "distillwatch_log_compacted_events_total", factory: factory)
+        reorderOverflow = MGauge(label: "distillwatch_reorder_overflow_exchanges", factory: factory)
+        reorderLimit = MGauge(label: "distillwatch_reorder_buffer_limit", factory: factory)
+        pendingBatches = MGauge(label: "distillwatch_ingest_pending_batches", factory: factory)
+        storageAvailable.record(1)
     }
 
     func decided(_ verdict: Verdict, endpoint: String) {

@@ -41,6 +41,17 @@ struct AnalystRoutes {
             await state.audit.drain()
             return JSONBody(DecisionList(decisions: try await state.store.decisions(accountID: account, limit: limit)))
         }
+        routes.post("snapshot") { _, _ in
+            // Takes a snapshot now (before an upgrade or a backup), as the background
+            // trigger would; answers where it went.
+            guard let snapshots = state.snapshots else {
+                throw HTTPError(.conflict, message: "snapshots are off (database :memory: or snapshot_directory: off)")
+            }
+            guard let file = await snapshots.takeSnapshot() else {
+                throw HTTPError(.serviceUnavailable, message: "snapshot not written: \(snapshots.status.lastError ?? "another is being taken; retry")")
+            }
+            return JSONBody(SnapshotTaken(path: file.path, lastSequence: file.lastSequence, bytes: file.bytes))
+        }
         routes.post("flush") { _, _ in
             let time = state.clock.now()
             let range = try await commit([NewEvent(kind: .flush, subject: nil, payload: [])], [.flush], at: time)
@@ -52,8 +63,14 @@ struct AnalystRoutes {
             return JSONBody(QuarantineList(events: try await state.store.quarantined(limit: limit).map(QuarantineList.Event.init)))
         }
         routes.get("status") { _, _ in
-            JSONBody(StatusResponse(engine: state.engine.status(), log: try await state.store.eventCounts(),
-                                    auditWritten: state.audit.written, auditDropped: state.audit.dropped))
+            // The log's counts need the store; while it is faulty the rest still answers.
+            let log = try? await state.store.eventCounts()
+            return JSONBody(StatusResponse(engine: state.engine.status(), log: log,
+                                           auditWritten: state.audit.written, auditDropped: state.audit.dropped,
+                                           storage: StorageStatus(state.health.fault), snapshots: state.snapshots.map { SnapshotStatus($0.status) },
+                                           restart: state.restart,
+                                           ingest: IngestStatus(pendingBatches: state.ingestor.pendingBatches,
+                                                                maxPendingBatches: state.ingestor.maxPending)))
         }
         return routes
     }
@@ -106,6 +123,8 @@ struct AnalystRoutes {
     private func commit(_ events: [NewEvent], _ inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         do {
             return try await state.ingestor.commit(events: events, inputs: inputs, at: time)
+        } catch let refusal as IngestRefusal {
+            throw refusal.httpError
         } catch {
             throw HTTPError(.serviceUnavailable, message: "cannot store the change (nothing was applied; retry): \(error)")
         }
@@ -148,25 +167,40 @@ struct FlushResult: Encodable, Sendable {
 
 struct StatusResponse: Encodable, Sendable {
     var engine: EngineStatus
-    var log: EventCounts
+    /// `nil` while the store cannot be read.
+    var log: EventCounts?
     var auditWritten: Int
     var auditDropped: Int
+    var storage: StorageStatus
+    var snapshots: SnapshotStatus?
+    var restart: RestartReport
+    var ingest: IngestStatus
 
     enum CodingKeys: String, CodingKey {
         case engine, log
         case auditWritten = "audit_written"
         case auditDropped = "audit_dropped"
+        case storage, snapshots, restart, ingest
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(engine, forKey: .engine)
-        var byKind: [String: Int] = [:]
-        for (k, n) in log.byKind { byKind[k.name] = n }
-        try c.encode(LogCounts(total: log.total, lastSequence: log.lastSequence, byKind: byKind, quarantined: log.quarantined),
-                     forKey: .log)
+        if let log {
+            var byKind: [String: Int] = [:]
+            for (k, n) in log.byKind { byKind[k.name] = n }
+            try c.encode(LogCounts(total: log.total, lastSequence: log.lastSequence, byKind: byKind, quarantined: log.quarantined,
+                                   compactedThrough: log.compactedThrough),
+                         forKey: .log)
+        } else {
+            try c.encodeNil(forKey: .log)
+        }
         try c.encode(auditWritten, forKey: .auditWritten)
         try c.encode(auditDropped, forKey: .auditDropped)
+        try c.encode(storage, forKey: .storage)
+        try c.encode(snapshots, forKey: .snapshots)
+        try c.encode(restart, forKey: .restart)
+        try c.encode(ingest, forKey: .ingest)
     }
 
     struct LogCounts: Encodable {
@@ -174,12 +208,69 @@ struct StatusResponse: Encodable, Sendable {
         var lastSequence: Int64
         var byKind: [String: Int]
         var quarantined: Int
+        var compactedThrough: Int64
         enum CodingKeys: String, CodingKey {
             case total
             case lastSequence = "last_sequence"
             case byKind = "by_kind"
             case quarantined
+            case compactedThrough = "compacted_through"
         }
+    }
+}
+
+/// Whether the log takes writes (`/v1/status` and `/healthz`).
+struct StorageStatus: Encodable, Sendable, Equatable {
+    var writable: Bool
+    var reason: String?
+    var since: Timestamp?
+
+    init(_ fault: StorageHealth.Fault?) {
+        writable = fault == nil
+        reason = fault?.reason
+        since = fault?.since
+    }
+}
+
+/// The snapshotter's state (`/v1/status`).
+struct SnapshotStatus: Encodable, Sendable {
+    var lastSequence: Int64
+    var takenAt: Timestamp?
+    var bytes: Int
+    var seconds: Double
+    var written: Int
+    var failed: Int
+    var lastError: String?
+    var compactedEvents: Int
+
+    init(_ s: SnapshotService.Status) {
+        lastSequence = s.lastSequence
+        takenAt = s.takenAt
+        bytes = s.bytes
+        seconds = s.seconds
+        written = s.written
+        failed = s.failed
+        lastError = s.lastError
+        compactedEvents = s.compactedEvents
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lastSequence = "last_sequence"
+        case takenAt = "taken_at"
+        case bytes, seconds, written, failed
+        case lastError = "last_error"
+        case compactedEvents = "compacted_events"
+    }
+}
+
+/// The write queue (`/v1/status`).
+struct IngestStatus: Encodable, Sendable {
+    var pendingBatches: Int
+    var maxPendingBatches: Int
+
+    enum CodingKeys: String, CodingKey {
+        case pendingBatches = "pending_batches"
+        case maxPendingBatches = "max_pending_batches"
     }
 }
 
@@ -277,5 +368,18 @@ struct AccountRecordBody: Encodable {
         try c.encodeIfPresent(record.allowlisted, forKey: .allowlisted)
         try c.encodeIfPresent(record.plan, forKey: .plan)
         try c.encodeIfPresent(record.planPriceUSD, forKey: .planPriceUSD)
+    }
+}
+
+/// `POST /v1/snapshot`: the snapshot written.
+struct SnapshotTaken: Encodable, Sendable {
+    var path: String
+    var lastSequence: Int64
+    var bytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case lastSequence = "last_sequence"
+        case bytes
     }
 }

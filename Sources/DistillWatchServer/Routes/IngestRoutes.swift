@@ -81,6 +81,8 @@ struct IngestRoutes {
         let range: ClosedRange<Int64>?
         do {
             range = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, at: state.clock.now())
+        } catch let refusal as IngestRefusal {
+            throw refusal.httpError
         } catch {
             throw HTTPError(.serviceUnavailable, message: "cannot store the batch (nothing was accepted; retry): \(error)")
         }

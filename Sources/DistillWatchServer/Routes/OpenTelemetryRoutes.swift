@@ -94,6 +94,11 @@ struct OpenTelemetryRoutes {
         if !batch.events.isEmpty {
             do {
                 _ = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, at: state.clock.now())
+            } catch let refusal as IngestRefusal {
+                // OTLP/HTTP: 429 and 503 are retryable, after Retry-After when given.
+                var response = Self.failure(refusal.status, encoding: encoding, refusal.description)
+                response.headers[.retryAfter] = "\(refusal.retryAfterSeconds)"
+                return response
             } catch {
                 return Self.failure(.serviceUnavailable, encoding: encoding,
                                     "cannot store the spans (nothing was accepted; retry): \(error)")
@@ -122,7 +127,7 @@ struct OpenTelemetryRoutes {
         var body = Google_Rpc_Status()
         // google.rpc.Code: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
         switch status {
-        case .contentTooLarge: body.code = 8
+        case .contentTooLarge, .tooManyRequests: body.code = 8
         case .serviceUnavailable: body.code = 14
         default: body.code = 3
         }

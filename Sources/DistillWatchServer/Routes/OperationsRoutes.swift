@@ -7,8 +7,11 @@ struct OperationsRoutes {
 
     func addHealth(to router: Router<DistillWatchRequestContext>) {
         router.get("healthz") { _, _ in
+            // 200 either way: decide answers from memory while the log cannot be written,
+            // so a load balancer should keep sending decide calls; the body says what is wrong.
             let status = state.engine.status()
-            return JSONBody(Health(status: "ok", lastSequence: status.lastSequence))
+            let storage = StorageStatus(state.health.fault)
+            return JSONBody(Health(status: storage.writable ? "ok" : "degraded", lastSequence: status.lastSequence, storage: storage))
         }
     }
 
@@ -25,6 +28,9 @@ struct OperationsRoutes {
             m.mergedExchanges.record(status.mergedExchanges)
             m.duplicateExchanges.record(status.duplicateExchanges)
             m.sequence.record(Double(status.lastSequence))
+            m.reorderOverflow.record(status.overflowExchanges)
+            m.reorderLimit.record(status.bufferLimit)
+            m.pendingBatches.record(state.ingestor.pendingBatches)
             var buffer = ByteBuffer()
             buffer.writeBytes(m.registry.emitToBuffer())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -33,11 +39,14 @@ struct OperationsRoutes {
     }
 
     struct Health: Encodable, Sendable {
+        /// `ok`, or `degraded` while the log cannot be written (ingest and labels answer 503).
         var status: String
         var lastSequence: Int64
+        var storage: StorageStatus
         enum CodingKeys: String, CodingKey {
             case status
             case lastSequence = "last_sequence"
+            case storage
         }
     }
 }

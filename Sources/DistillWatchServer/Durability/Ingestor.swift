@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchStore
 import Logging
+import Synchronization
 
 extension NewEvent {
     /// The log's event for an exchange (its stored form, keyed by its account).
@@ -16,29 +17,71 @@ extension NewEvent {
 /// A batch is applied only after its append returned (durable); a failed append applies
 /// nothing and the caller answers 5xx. The work runs in an unstructured task, so a client
 /// that hangs up mid-request cannot cancel it between the commit and the apply.
+///
+/// Bounds: at most ``maxPending`` batches wait for the log at once; more are refused with
+/// ``IngestRefusal`` (429) before their records are queued. While ``health`` holds a
+/// fault, batches are refused at once (503) without touching the store.
 final class Ingestor: Sendable {
     let store: any EventStore
     let engine: LiveEngine
+    let health: StorageHealth
+    let metrics: ServerMetrics
+    let maxPending: Int
     private let gate = SerialGate()
+    private let pending = Atomic<Int>(0)
 
-    init(store: any EventStore, engine: LiveEngine) {
+    init(store: any EventStore, engine: LiveEngine, health: StorageHealth, metrics: ServerMetrics, maxPending: Int = 64) {
         self.store = store
         self.engine = engine
+        self.health = health
+        self.metrics = metrics
+        self.maxPending = maxPending
     }
+
+    /// Batches waiting for the log or being written now.
+    var pendingBatches: Int { pending.load(ordering: .relaxed) }
 
     /// Appends `events` and applies `inputs` (the same records, decoded) in one step.
     /// - Returns: the sequence numbers given to the events.
+    /// - Throws: ``IngestRefusal`` when the store is faulty or too many batches wait
+    ///   (nothing written); the store's error when the append fails (nothing written, and
+    ///   the fault is recorded).
     func commit(events: [NewEvent], inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         precondition(events.count == inputs.count)
         guard !events.isEmpty else { return nil }
-        let store = self.store, engine = self.engine, gate = self.gate
+        if let problem = store.fileProblem() { health.record(problem, at: time) }
+        if let fault = health.fault {
+            metrics.ingestRefusedStorage.increment()
+            throw IngestRefusal(reason: .storage, description: "the event log cannot be written: \(fault.reason) (since \(fault.since)); nothing was accepted; retry")
+        }
+        guard pending.add(1, ordering: .relaxed).newValue <= maxPending else {
+            pending.subtract(1, ordering: .relaxed)
+            metrics.ingestRefusedBusy.increment()
+            throw IngestRefusal(reason: .busy, description: "\(maxPending) batches are already waiting to be written (max_pending_batches); nothing was accepted; retry")
+        }
+        // Awaiting a task's value is not cut short by the caller's cancellation, so the
+        // count goes down only once the batch is written (or failed).
+        defer { pending.subtract(1, ordering: .relaxed) }
+        let store = self.store, engine = self.engine, gate = self.gate, health = self.health
         return try await Task {
             try await gate.run {
-                let range = try await store.append(events, at: time)
+                let range: ClosedRange<Int64>?
+                do {
+                    range = try await store.append(events, at: time)
+                } catch {
+                    health.record("\(error)", at: time)
+                    throw error
+                }
                 if let range { await engine.apply(inputs, lastSequence: range.upperBound) }
                 return range
             }
         }.value
+    }
+
+    /// Runs `body` between two batches (no batch half applied), e.g. to capture the
+    /// engine's state for a snapshot at an exact log sequence.
+    func betweenBatches<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await gate.run(body)
     }
 
     /// Appends and applies one exchange a gateway check stands for (a LiteLLM guardrail
@@ -61,8 +104,8 @@ final class Ingestor: Sendable {
     /// be decoded, or holds a value the engine refuses, is quarantined and skipped: a
     /// poison event never stops the server, and every restart skips it the same way.
     /// - Returns: the number of events replayed and of events quarantined.
-    func replay(decoder: EventDecoder, at time: Timestamp, pageSize: Int = 8192) async throws -> (replayed: Int, quarantined: Int) {
-        var after: Int64 = 0
+    func replay(after start: Int64 = 0, decoder: EventDecoder, at time: Timestamp, pageSize: Int = 8192) async throws -> (replayed: Int, quarantined: Int) {
+        var after = start
         var count = 0
         var quarantined = 0
         while true {

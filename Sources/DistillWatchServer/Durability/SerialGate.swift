@@ -16,4 +16,17 @@ actor SerialGate {
         }
         return try await body()
     }
+
+    /// ``run(_:)`` for a body that cannot throw.
+    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return await body()
+    }
 }

@@ -1,0 +1,106 @@
+import Crypto
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchStore
+import Logging
+
+/// Taking and loading the server's engine snapshots: the engine state (a
+/// ``TrafficScanner``) and the server's counters at one point of the event log, so that a
+/// restart loads the state and replays only the log after it.
+enum EngineSnapshot {
+    /// The engine state at the end of the event at `lastSequence`.
+    struct Restored: Sendable {
+        var scanner: TrafficScanner
+        var appliedEvents: Int
+        var lastSequence: Int64
+        var acceptedExchanges: Int
+    }
+
+    /// SHA-256 of what the engine's state depends on besides the log: the policy (as
+    /// `distillwatch policy show` renders it), the reorder tolerance and buffer bound, and
+    /// the engine's snapshot format. A snapshot under another digest is not the state the
+    /// log would rebuild under this configuration.
+    static func configurationDigest(_ c: ServerConfiguration) -> [UInt8] {
+        let text = """
+            engine_snapshot_format: \(engineSnapshotFormat)
+            reorder_tolerance_ms: \(c.reorderToleranceMilliseconds)
+            max_buffered_exchanges: \(c.maxBufferedExchanges)
+            \(PolicyFile.render(c.policy))
+            """
+        return Array(SHA256.hash(data: Array(text.utf8)))
+    }
+
+    /// Serialises `captured` and writes it durably into `directory`.
+    /// - Throws: ``StoreError`` when the file cannot be written (the state is unchanged).
+    /// - Complexity: O(engine state).
+    static func write(_ captured: Restored, to directory: SnapshotDirectory, digest: [UInt8], at time: Timestamp) throws -> SnapshotFile {
+        let payload = captured.scanner.snapshot()
+        let header = SnapshotHeader(engineFormat: engineSnapshotFormat, lastSequence: captured.lastSequence,
+                                    appliedEvents: Int64(captured.appliedEvents), acceptedExchanges: Int64(captured.acceptedExchanges),
+                                    takenAt: time, configurationDigest: digest)
+        return try directory.write(header, payload: payload)
+    }
+
+    /// What start-up found.
+    struct Outcome: Sendable {
+        var restored: Restored?
+        /// The snapshot file loaded.
+        var file: SnapshotFile?
+        /// Warnings about snapshots passed over, for the log and `/v1/status`.
+        var warnings: [String] = []
+        /// The log before this sequence is gone (compacted) and no snapshot covering it
+        /// could be loaded: the engine starts without that history.
+        var historyMissingThrough: Int64 = 0
+    }
+
+    /// Loads the newest usable snapshot: one that reads back whole (CRCs, format, layout),
+    /// does not reach past the log, leaves no compacted gap before the log, and was taken
+    /// under this configuration. A snapshot that fails a check is passed over with a
+    /// warning for the next older one; with none left, the whole log is replayed (and
+    /// when the log was compacted, the outcome says which history is missing). A snapshot
+    /// under another configuration is used only when the log it stands for was compacted
+    /// (nothing else holds that history); the new policy judges from there on.
+    static func restore(from directory: SnapshotDirectory, configuration: ServerConfiguration,
+                        log: EventCounts) -> Outcome {
+        var outcome = Outcome()
+        let digest = configurationDigest(configuration)
+        for file in directory.list() {
+            do {
+                let (header, payload) = try directory.read(file)
+                guard header.engineFormat == engineSnapshotFormat else {
+                    outcome.warnings.append("\(file.path): engine format \(header.engineFormat); this version writes \(engineSnapshotFormat)")
+                    continue
+                }
+                guard header.lastSequence <= log.lastSequence else {
+                    outcome.warnings.append("\(file.path): reaches sequence \(header.lastSequence), past the log's last \(log.lastSequence) (a snapshot of another database?)")
+                    continue
+                }
+                guard header.lastSequence >= log.compactedThrough else {
+                    outcome.warnings.append("\(file.path): ends at sequence \(header.lastSequence), before the log's compacted history (through \(log.compactedThrough))")
+                    continue
+                }
+                if header.configurationDigest != digest {
+                    guard log.compactedThrough > 0 else {
+                        outcome.warnings.append("\(file.path): taken under another policy or reorder setting; replaying the whole log instead")
+                        return outcome
+                    }
+                    outcome.warnings.append("""
+                        \(file.path): taken under another policy or reorder setting, but the log before it was compacted, \
+                        so it is loaded: the history is kept and the current policy judges from here on
+                        """)
+                }
+                let scanner = try TrafficScanner(snapshot: payload, policy: configuration.policy,
+                                                 toleranceMilliseconds: configuration.reorderToleranceMilliseconds,
+                                                 mergesRequestIDs: true)
+                outcome.restored = Restored(scanner: scanner, appliedEvents: Int(header.appliedEvents), lastSequence: header.lastSequence,
+                                            acceptedExchanges: Int(header.acceptedExchanges))
+                outcome.file = file
+                return outcome
+            } catch {
+                outcome.warnings.append("\(file.path): cannot be loaded: \(error)")
+            }
+        }
+        outcome.historyMissingThrough = log.compactedThrough
+        return outcome
+    }
+}

@@ -1,0 +1,240 @@
+import CZlib
+import DistillWatchCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a snapshot file says about itself: which engine format its payload is in, how far
+/// into the event log it reaches, and under which configuration it was taken.
+public struct SnapshotHeader: Sendable, Equatable {
+    /// ``engineSnapshotFormat`` of the payload.
+    public var engineFormat: UInt32
+    /// The sequence of the last event applied before the snapshot: a restart replays the
+    /// events after it.
+    public var lastSequence: Int64
+    /// Events applied since the log began, and exchanges accepted (the server's counters).
+    public var appliedEvents: Int64
+    public var acceptedExchanges: Int64
+    /// When it was taken (server wall clock).
+    public var takenAt: Timestamp
+    /// SHA-256 of what the state depends on besides the log (the policy, the reorder
+    /// settings): 32 bytes. A snapshot under another configuration is not the state the log
+    /// would rebuild now.
+    public var configurationDigest: [UInt8]
+
+    public init(engineFormat: UInt32, lastSequence: Int64, appliedEvents: Int64, acceptedExchanges: Int64,
+                takenAt: Timestamp, configurationDigest: [UInt8]) {
+        self.engineFormat = engineFormat
+        self.lastSequence = lastSequence
+        self.appliedEvents = appliedEvents
+        self.acceptedExchanges = acceptedExchanges
+        self.takenAt = takenAt
+        self.configurationDigest = configurationDigest
+    }
+}
+
+/// A snapshot file in a ``SnapshotDirectory``.
+public struct SnapshotFile: Sendable, Equatable {
+    public var path: String
+    /// From the file name (the header says the same; ``SnapshotDirectory/read(_:)`` checks).
+    public var lastSequence: Int64
+    public var bytes: Int
+}
+
+/// The server's engine snapshots on disk: one file per snapshot, named by the last log
+/// sequence it covers (`snapshot-00000000000001234567.dwsnap`).
+///
+/// File layout (little-endian): the 8 bytes `DWSNAP\r\n`; container version (UInt32, 1);
+/// engine format (UInt32); last sequence, applied events, accepted exchanges, taken-at
+/// milliseconds (Int64 each); configuration digest (32 bytes); payload length (UInt64);
+/// payload CRC-32 (UInt32, zlib's, ISO 3309); header CRC-32 of the 92 bytes before it
+/// (UInt32); then the payload (``TrafficScanner/snapshot()``'s bytes).
+///
+/// A snapshot is written to `NAME.tmp`, flushed with `fsync(2)`, renamed into place and the
+/// directory flushed, so a crash (`kill -9`, power cut) at any moment leaves either the
+/// whole file or no file under its name; leftovers `*.tmp` are removed on open.
+public final class SnapshotDirectory: Sendable {
+    public let path: String
+    static let magic: [UInt8] = Array("DWSNAP\r\n".utf8)
+    static let containerVersion: UInt32 = 1
+    static let headerSize = 96
+
+    /// Opens (creating if needed) the directory and removes unfinished `*.tmp` files.
+    /// - Throws: ``StoreError`` naming the directory when it cannot be created or read.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasSuffix(".tmp") {
+                try? FileManager.default.removeItem(atPath: path + "/" + name)
+            }
+        } catch {
+            throw StoreError("\(path): cannot use this directory for snapshots: \(error.localizedDescription)")
+        }
+    }
+
+    /// The snapshots present, newest (highest sequence) first.
+    /// - Complexity: O(files in the directory).
+    public func list() -> [SnapshotFile] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name -> SnapshotFile? in
+            guard name.hasPrefix("snapshot-"), name.hasSuffix(".dwsnap"),
+                  let sequence = Int64(name.dropFirst("snapshot-".count).dropLast(".dwsnap".count)) else { return nil }
+            let full = path + "/" + name
+            let size = ((try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int) ?? 0
+            return SnapshotFile(path: full, lastSequence: sequence, bytes: size)
+        }.sorted { $0.lastSequence > $1.lastSequence }
+    }
+
+    /// Writes a snapshot durably (temporary file, `fsync`, rename, directory `fsync`).
+    /// - Throws: ``StoreError`` naming the file and the system's reason (a full disk, no
+    ///   permission); nothing is left under the final name then.
+    /// - Complexity: O(payload): one CRC pass and one write.
+    @discardableResult
+    public func write(_ header: SnapshotHeader, payload: [UInt8]) throws -> SnapshotFile {
+        let name = "snapshot-" + String(repeating: "0", count: max(0, 20 - String(header.lastSequence).count))
+            + String(header.lastSequence) + ".dwsnap"
+        let final = path + "/" + name, temporary = final + ".tmp"
+        var head = Self.encode(header, payloadLength: payload.count, payloadCRC: Self.crc32(payload))
+        head += Self.bytes(of: Self.crc32(head))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError("\(temporary): cannot create the snapshot: \(Self.errorText())") }
+        do {
+            try Self.writeAll(fd, head, path: temporary)
+            try Self.writeAll(fd, payload, path: temporary)
+            guard fsync(fd) == 0 else { throw StoreError("\(temporary): cannot flush the snapshot to disk: \(Self.errorText())") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, final) == 0 else {
+            let reason = Self.errorText()
+            unlink(temporary)
+            throw StoreError("\(final): cannot put the snapshot in place: \(reason)")
+        }
+        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { _ = fsync(dir); close(dir) }
+        return SnapshotFile(path: final, lastSequence: header.lastSequence, bytes: head.count + payload.count)
+    }
+
+    /// Reads and checks a snapshot: its magic, container version, both CRCs, its length and
+    /// that its header matches its name.
+    /// - Throws: ``StoreError`` naming the file and what is wrong (truncated, damaged, of an
+    ///   unknown container version).
+    /// - Complexity: O(file size).
+    public func read(_ file: SnapshotFile) throws -> (header: SnapshotHeader, payload: [UInt8]) {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError("\(file.path): cannot open: \(Self.errorText())") }
+        defer { close(fd) }
+        let head = try Self.readExactly(fd, Self.headerSize, path: file.path, what: "its header")
+        guard Array(head[0..<8]) == Self.magic else { throw StoreError("\(file.path): not a DistillWatch snapshot (no DWSNAP header)") }
+        guard Self.crc32(Array(head[0..<92])) == Self.load(UInt32.self, head, 92) else {
+            throw StoreError("\(file.path): the header is damaged (CRC-32 mismatch)")
+        }
+        let version = Self.load(UInt32.self, head, 8)
+        guard version == Self.containerVersion else {
+            throw StoreError("\(file.path): snapshot container version \(version); this version reads \(Self.containerVersion)")
+        }
+        let header = SnapshotHeader(engineFormat: Self.load(UInt32.self, head, 12), lastSequence: Self.load(Int64.self, head, 16),
+                                    appliedEvents: Self.load(Int64.self, head, 24), acceptedExchanges: Self.load(Int64.self, head, 32),
+                                    takenAt: Timestamp(millisecondsSinceEpoch: Self.load(Int64.self, head, 40)),
+                                    configurationDigest: Array(head[48..<80]))
+        guard header.lastSequence == file.lastSequence else {
+            throw StoreError("\(file.path): the header says sequence \(header.lastSequence), the name \(file.lastSequence)")
+        }
+        let length = Self.load(UInt64.self, head, 80)
+        guard length <= UInt64(Int.max), file.bytes == 0 || UInt64(file.bytes) == UInt64(Self.headerSize) + length else {
+            throw StoreError("\(file.path): \(file.bytes) bytes, but the header announces \(Self.headerSize) + \(length) (truncated?)")
+        }
+        let payload = try Self.readExactly(fd, Int(length), path: file.path, what: "its \(length)-byte payload")
+        guard Self.crc32(payload) == Self.load(UInt32.self, head, 88) else {
+            throw StoreError("\(file.path): the payload is damaged (CRC-32 mismatch)")
+        }
+        return (header, payload)
+    }
+
+    /// Deletes all but the newest `count` snapshots. - Returns: the files deleted.
+    @discardableResult
+    public func prune(keeping count: Int) -> [SnapshotFile] {
+        let old = Array(list().dropFirst(max(1, count)))
+        for f in old { unlink(f.path) }
+        return old
+    }
+
+    // MARK: Bytes
+
+    static func encode(_ h: SnapshotHeader, payloadLength: Int, payloadCRC: UInt32) -> [UInt8] {
+        var out = magic
+        out += bytes(of: containerVersion)
+        out += bytes(of: h.engineFormat)
+        out += bytes(of: h.lastSequence)
+        out += bytes(of: h.appliedEvents)
+        out += bytes(of: h.acceptedExchanges)
+        out += bytes(of: h.takenAt.millisecondsSinceEpoch)
+        out += (h.configurationDigest + [UInt8](repeating: 0, count: 32)).prefix(32)
+        out += bytes(of: UInt64(payloadLength))
+        out += bytes(of: payloadCRC)
+        return out
+    }
+
+    static func bytes<T: FixedWidthInteger>(of value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+    }
+
+    static func load<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
+        T(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) })
+    }
+
+    /// zlib's CRC-32, fed in chunks (its length argument is 32-bit).
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            var crc = CZlib.crc32(0, nil, 0)
+            var offset = 0
+            while offset < buffer.count {
+                let n = min(buffer.count - offset, 1 << 30)
+                crc = CZlib.crc32(crc, buffer.baseAddress! + offset, uInt(n))
+                offset += n
+            }
+            return UInt32(truncatingIfNeeded: crc)
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, min(raw.count - offset, 1 << 24))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError("\(path): cannot write the snapshot: \(errorText())")
+                }
+                offset += n
+            }
+        }
+    }
+
+    static func readExactly(_ fd: Int32, _ count: Int, path: String, what: String) throws -> [UInt8] {
+        var failure: String?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var offset = 0
+            while offset < count {
+                let n = Glibc.read(fd, buffer.baseAddress! + offset, min(count - offset, 1 << 24))
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 {
+                    failure = n == 0 ? "the file ends before \(what) (truncated)" : "cannot read \(what): \(errorText())"
+                    break
+                }
+                offset += n
+            }
+            initialized = offset
+        }
+        if let failure { throw StoreError("\(path): \(failure)") }
+        return bytes
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+}
