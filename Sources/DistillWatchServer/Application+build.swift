@@ -88,6 +88,8 @@ func assembleServer(
     let (replayed, quarantined) = try await ingestor.replay(after: loaded?.lastSequence ?? 0, decoder: decoder, at: clock.now())
     restart.replayedEvents = replayed
     restart.seconds = (ContinuousClock.now - replayStart) / .seconds(1)
+    // Publish every answer for decide in the background; until done, decide reads the engine.
+    let boardReady = Task { await engine.publishEverything() }
     if quarantined > 0 {
         logger.warning("replay quarantined events it could not apply; the server is up without them (GET /v1/quarantine lists them)",
                        metadata: ["quarantined": "\(quarantined)"])
@@ -109,7 +111,7 @@ func assembleServer(
     }
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
-                            health: health, snapshots: snapshots, restart: restart)
+                            health: health, snapshots: snapshots, restart: restart, boardReady: boardReady)
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens),

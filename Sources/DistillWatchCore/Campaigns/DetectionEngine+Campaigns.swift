@@ -377,6 +377,9 @@ extension DetectionEngine {
         linkage.size[Int(ra)] += linkage.size[Int(rb)]
         linkage.groups[ra] = merged
         linkage.noteFirstLink(a, b, kinds: kinds, weight: weight, attached: weight < cp.linkThreshold, at: t)
+        // The smaller group's members now belong to the larger one's campaign (union by
+        // size: each account moves O(log n) times), and the pair may have its first link.
+        if changeLog != nil { changeLog!.accounts += small.members + [a, b] }
         linkage.work.unions += 1
         rescoreGroup(ra, at: t, force: true)
         // Members joining an already flagged campaign are flagged now.
@@ -429,10 +432,13 @@ extension DetectionEngine {
             if coordination < Self.minimumCoordination { g.score = min(g.score, policy.thresholds.review * 0.99) }
             g.verdict = g.confirmed ? .block : policy.thresholds.verdict(for: g.score)
         }
+        changeLog?.campaignRoots.append(r)
         if g.verdict.isFlagged {
             if g.number == 0 {
                 g.number = linkage.nextCampaignNumber
                 linkage.nextCampaignNumber += 1
+                // Once per group: its members now have a campaign number.
+                if changeLog != nil { changeLog!.accounts += g.members }
             }
             if g.firstFlaggedAt == nil { g.firstFlaggedAt = t }
         }

@@ -49,6 +49,9 @@ public struct DetectionEngine: Sendable {
     /// Data families some input carried, one bit per `DataFamily` case (volume and timing
     /// come with every exchange).
     private var familyBits: UInt16 = DataFamily.volume.bit | DataFamily.timing.bit
+    /// What changed since the last ``takeChanges()``, when ``tracksChanges`` is on (a
+    /// server publishing answers); `nil` otherwise. Transient: not in snapshots.
+    var changeLog: EngineChanges?
 
     public init(policy: Policy = .default) {
         self.policy = policy
@@ -67,6 +70,7 @@ public struct DetectionEngine: Sendable {
             return
         }
         let i = Int(slot(for: record.accountID))
+        changeLog?.accounts.append(Int32(i))
         if var existing = records[i] {
             existing.merge(record)
             records[i] = existing
@@ -156,6 +160,10 @@ public struct DetectionEngine: Sendable {
         }
         Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
         let keySlot = keys.slot(account: Int32(i), key: e.apiKeyID ?? "")
+        if changeLog != nil {
+            changeLog!.accounts.append(Int32(i))
+            if let k = keySlot { changeLog!.keySlots.append(Int32(k)) }
+        }
         if let k = keySlot {
             keys.states[k].record(at: time, asn: e.asn, country: e.country, batch: e.batchID != nil)
             if e.apiKeyID == nil { states[i].unkeyedSlot = Int32(k) }
@@ -380,6 +388,8 @@ public struct DetectionEngine: Sendable {
         public var accountExchangesBeforeFlag: Int?
         /// The per-key signals (`sudden_change`, `key_sharing`) with their contributions.
         public var readings: [SignalReading]
+        /// The per-key signal that contributed most, if any did.
+        public var strongestSignal: SignalKind? = nil
     }
 
     /// A key's verdict, score and per-key readings, as of its latest exchange; `nil` for a
@@ -410,7 +420,7 @@ public struct DetectionEngine: Sendable {
     /// Keys not tracked because the key table was full (they are judged with their account).
     public var untrackedKeys: Int { keys.untrackedKeys }
 
-    private func keySummary(at k: Int) -> KeySummary {
+    func keySummary(at k: Int) -> KeySummary {
         let ks = keys.states[k]
         let c = SignalContext(policy: policy, now: ks.lastSeen, models: models)
         let readings = SignalKind.perKey.map { kind in
@@ -421,7 +431,7 @@ public struct DetectionEngine: Sendable {
         return KeySummary(apiKeyID: ks.keyID, verdict: ks.verdict, score: ks.score, exchanges: Int(ks.exchanges),
                           firstFlaggedAt: ks.firstFlaggedAt,
                           accountExchangesBeforeFlag: ks.firstFlaggedAt == nil ? nil : Int(ks.accountExchangesAtFlag),
-                          readings: readings)
+                          readings: readings, strongestSignal: ks.strongestSignal)
     }
 
     /// The account's traffic without a key id, as a key, if it has any.
@@ -470,6 +480,7 @@ public struct DetectionEngine: Sendable {
     @discardableResult
     public mutating func applyLabel(_ label: AnalystLabel, to accountID: String, at time: Timestamp) -> Decision {
         let i = Int(slot(for: accountID))
+        changeLog?.accounts.append(Int32(i))
         let now = max(time, states[i].lastSeen)
         switch label {
         case .legitimate:
@@ -597,9 +608,9 @@ public struct AccountSummary: Sendable, Equatable {
 
 extension DetectionEngine {
     /// Stored properties, all written but the policy (the server's configuration gives it,
-    /// and a snapshot taken under another policy is not used) and the account index
-    /// (rebuilt from the ids).
-    static var snapshotFieldCount: Int { 17 }
+    /// and a snapshot taken under another policy is not used), the account index
+    /// (rebuilt from the ids) and the transient change log.
+    static var snapshotFieldCount: Int { 18 }
 
     func write(to w: inout SnapshotWriter) {
         w.section("engine")

@@ -56,6 +56,15 @@ public struct TrafficScanner: Sendable {
         engine.applyCampaignLabel(label, toCampaign: number, at: time)
     }
 
+    /// Whether the engine lists what changes (``DetectionEngine/tracksChanges``).
+    public var tracksChanges: Bool {
+        get { engine.tracksChanges }
+        set { engine.tracksChanges = newValue }
+    }
+
+    /// What changed since the last call (``DetectionEngine/takeChanges()``).
+    public mutating func takeChanges() -> EngineChanges { engine.takeChanges() }
+
     /// Lets the engine observe the oldest buffered exchanges until at most `limit` wait
     /// (see ``ReorderBuffer/releaseOldest(keeping:release:)``). - Returns: how many.
     @discardableResult

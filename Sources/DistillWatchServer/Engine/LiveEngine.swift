@@ -22,6 +22,8 @@ final class LiveEngine: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The answers `decide` reads (``DecisionBoard``), republished after every slice.
+    let board = DecisionBoard()
     /// Exchanges the reorder buffer holds at most (``ServerConfiguration/maxBufferedExchanges``).
     let maxBuffered: Int
 
@@ -70,6 +72,7 @@ final class LiveEngine: Sendable {
                     if s.scanner.buffer.count > maxBuffered { s.scanner.releaseOverflow(keeping: maxBuffered) }
                 }
                 s.appliedEvents += end - done
+                if s.scanner.tracksChanges { Self.publish(s.scanner.takeChanges(), from: s.scanner.engine, to: board) }
             }
             done = end
             if done < inputs.count { await Task.yield() }
@@ -106,6 +109,52 @@ final class LiveEngine: Sendable {
         scanner.engine.clock ?? label.at
     }
 
+    // MARK: Publishing answers
+
+    /// Publishes the parts of what changed (deduplicated). Runs under the engine's lock.
+    /// - Complexity: O(distinct changes), plus formatting the contributing signals of
+    ///   changed accounts with a score.
+    private static func publish(_ changes: EngineChanges, from engine: borrowing DetectionEngine, to board: DecisionBoard) {
+        guard !changes.isEmpty else { return }
+        var seen = Set<Int32>()
+        let accounts = changes.accounts.filter { seen.insert($0).inserted }.map { engine.accountAnswer(at: $0) }
+        seen.removeAll(keepingCapacity: true)
+        let keys = changes.keySlots.filter { seen.insert($0).inserted }.map { engine.keyAnswer(slot: $0) }
+        seen.removeAll(keepingCapacity: true)
+        let campaigns = changes.campaignRoots.filter { seen.insert($0).inserted }.compactMap { engine.campaignAnswer(root: $0) }
+        board.publish(accounts: accounts, keys: keys, campaigns: campaigns)
+    }
+
+    /// Starts publishing answers: turns change tracking on, then publishes every account,
+    /// key and campaign the engine holds, a chunk at a time (each under the lock, so the
+    /// writer's own publications stay in order with these), and marks the board complete.
+    /// Until then, a decide call for an account not yet on the board computes its answer
+    /// from the engine as before. Called once the log is replayed.
+    /// - Complexity: O(accounts + keys + campaigns), in chunks of `chunk`.
+    func publishEverything(chunk: Int = 2_048) async {
+        let (accounts, keys) = state.withLock { s -> (Range<Int32>, Range<Int32>) in
+            s.scanner.tracksChanges = true
+            var everyCampaign = EngineChanges()
+            everyCampaign.campaignRoots = s.scanner.engine.campaignRoots
+            Self.publish(everyCampaign, from: s.scanner.engine, to: board)
+            return (s.scanner.engine.accountIndices, s.scanner.engine.keySlotIndices)
+        }
+        for (range, isKeys) in [(accounts, false), (keys, true)] {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(range.upperBound, start + Int32(chunk))
+                state.withLock { s in
+                    var changes = EngineChanges()
+                    if isKeys { changes.keySlots = Array(start..<end) } else { changes.accounts = Array(start..<end) }
+                    Self.publish(changes, from: s.scanner.engine, to: board)
+                }
+                start = end
+                await Task.yield()
+            }
+        }
+        board.markComplete()
+    }
+
     // MARK: Reading
 
     /// Runs `body` on the current engine state (keep it short: it holds the lock).
@@ -114,10 +163,19 @@ final class LiveEngine: Sendable {
     }
 
     /// The account's decision (for API key `key`, when given: the key's own verdict raises
-    /// the account's for that key only) and the signals that contributed, strongest first.
-    /// - Complexity: O(1) plus formatting the contributing signals' details (only for an
-    ///   account or key with a score).
+    /// the account's for that key only) and the signals that contributed, strongest first,
+    /// from the published answers (``DecisionBoard``): no engine lock.
+    /// - Complexity: O(1): two or three hash lookups and copying the answer.
     func decide(_ accountID: String, key: String? = nil) -> LiveDecision {
+        if let entry = board.entry(accountID) { return board.answer(entry, key: key) }
+        if board.isComplete { return LiveDecision(decision: .unknownAccount, known: false, reasons: [], label: nil) }
+        // Before the board is complete (the first seconds after start): from the engine.
+        return decideFromEngine(accountID, key: key)
+    }
+
+    /// ``decide(_:key:)`` computed from the engine under its lock: what the board must
+    /// agree with (the parity test compares them on every account and key).
+    func decideFromEngine(_ accountID: String, key: String? = nil) -> LiveDecision {
         read { scanner in
             let decision = scanner.engine.decision(for: accountID, key: key)
             guard scanner.engine.knows(accountID) else {
@@ -175,7 +233,7 @@ final class LiveEngine: Sendable {
     }
 }
 
-struct LiveDecision: Sendable {
+struct LiveDecision: Sendable, Equatable {
     var decision: Decision
     var known: Bool
     var reasons: [SignalReading]

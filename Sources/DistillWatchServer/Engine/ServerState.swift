@@ -21,6 +21,8 @@ struct ServerState: Sendable {
     let snapshots: SnapshotService?
     /// How the engine was rebuilt at start-up.
     let restart: RestartReport
+    /// Done once every answer is on the decision board (``LiveEngine/publishEverything(chunk:)``).
+    let boardReady: Task<Void, Never>
 }
 
 /// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).
