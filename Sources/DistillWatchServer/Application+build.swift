@@ -56,6 +56,22 @@ func assembleServer(
     let store = try store ?? openStore(configuration, decoder: decoder)
     let metrics = ServerMetrics()
     let health = StorageHealth(metrics: metrics)
+    // Can the log be written at all? A database the server may only read (a permission,
+    // a read-only mount) will not become writable by itself: refuse to start. A full disk
+    // may clear: start degraded (ingest 503, decide from memory) and let the monitor probe.
+    do {
+        try await store.probeWrite(at: clock.now())
+    } catch {
+        let reason = "\(error)"
+        if reason.localizedCaseInsensitiveContains("readonly") || reason.localizedCaseInsensitiveContains("read-only") {
+            throw StoreError("""
+                \(configuration.database): the database can only be read (\(reason)). Give the server's user write \
+                permission on the file and its folder (or mount it read-write), then start again
+                """)
+        }
+        health.record(reason, at: clock.now())
+        logger.error("storage: the log cannot be written at start (\(reason)); ingest and labels answer 503 until it can")
+    }
 
     // The newest usable snapshot, then the log after it (Documentation/Server.md, "Snapshots").
     let replayStart = ContinuousClock.now

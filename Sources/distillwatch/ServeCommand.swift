@@ -78,11 +78,14 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Directory for engine snapshots (default DATABASE.snapshots), or off: restart then replays the whole log.")
     var snapshotDirectory: String?
 
-    @Option(name: .long, help: "Take a snapshot every N events applied (default 500000: the most a restart replays after loading one).")
+    @Option(name: .long, help: "Take a snapshot every N events applied (default 250000: the most a restart replays after loading one).")
     var snapshotEveryEvents: Int?
 
     @Option(name: .long, help: "Take a snapshot at least this often, in seconds, when there are new events (default 600).")
     var snapshotIntervalSeconds: Double?
+
+    @Option(name: .long, help: "Snapshots kept, newest first (default 2; at least 2).")
+    var snapshotsKept: Int?
 
     @Option(name: .long, help: "What becomes of log events a kept snapshot covers: compact (deleted, default) or keep.")
     var logRetention: String?
@@ -146,6 +149,7 @@ struct ServeCommand: ParsableCommand {
         }
         if let snapshotEveryEvents { c.snapshotEveryEvents = snapshotEveryEvents }
         if let snapshotIntervalSeconds { c.snapshotIntervalSeconds = snapshotIntervalSeconds }
+        if let snapshotsKept { c.snapshotsKept = snapshotsKept }
         if let logRetention {
             guard let r = ServerConfiguration.LogRetention(rawValue: logRetention) else {
                 throw ValidationError("--log-retention must be compact or keep")

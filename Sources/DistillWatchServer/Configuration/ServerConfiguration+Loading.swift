@@ -159,7 +159,8 @@ extension ServerConfiguration {
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
     /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
     /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `ENVOY_PATH_PREFIX`, `ENVOY_ACCOUNT_HEADER`,
-    /// `ENVOY_KEY_HEADER`, `LOG_LEVEL`.
+    /// `ENVOY_KEY_HEADER`, `SNAPSHOT_DIRECTORY`, `SNAPSHOT_EVERY_EVENTS`, `SNAPSHOT_INTERVAL_SECONDS`, `SNAPSHOTS_KEPT`,
+    /// `LOG_RETENTION`, `MAX_BUFFERED_EXCHANGES`, `MAX_PENDING_BATCHES`, `LOG_LEVEL`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
             environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
@@ -188,6 +189,21 @@ extension ServerConfiguration {
                 tokens.append(try AccessToken(parsing: entry))
             }
         }
+        if let v = value("SNAPSHOT_DIRECTORY") {
+            if v == "off" { snapshotsEnabled = false } else { snapshotDirectory = v }
+        }
+        if let v = try int("SNAPSHOT_EVERY_EVENTS") { snapshotEveryEvents = v }
+        if let v = value("SNAPSHOT_INTERVAL_SECONDS") {
+            guard let d = Double(v) else { throw ConfigurationError("DISTILLWATCH_SNAPSHOT_INTERVAL_SECONDS=\(v): not a number") }
+            snapshotIntervalSeconds = d
+        }
+        if let v = try int("SNAPSHOTS_KEPT") { snapshotsKept = v }
+        if let v = value("LOG_RETENTION") {
+            guard let r = LogRetention(rawValue: v) else { throw ConfigurationError("DISTILLWATCH_LOG_RETENTION=\(v): should be compact or keep") }
+            logRetention = r
+        }
+        if let v = try int("MAX_BUFFERED_EXCHANGES") { maxBufferedExchanges = v }
+        if let v = try int("MAX_PENDING_BATCHES") { maxPendingBatches = v }
         if let v = try int("MAX_INGEST_BODY_BYTES") { maxIngestBodyBytes = v }
         if let v = try int("MAX_REQUEST_BODY_BYTES") { maxRequestBodyBytes = v }
         if let v = value("DECISION_AUDIT") {

@@ -46,10 +46,10 @@ public struct ServerConfiguration: Sendable {
     /// the whole log).
     public var snapshotDirectory: String?
     public var snapshotsEnabled = true
-    /// A snapshot is taken once this many events were applied since the last one (the
-    /// most a restart replays after loading it; at the measured 450,000 events/s of
-    /// replay, 500,000 events is about a second)...
-    public var snapshotEveryEvents = 500_000
+    /// A snapshot is taken once this many events were applied since the last one: the
+    /// most a restart replays after loading it (replay ran at about 125,000 events/s on
+    /// the restart benchmark's traffic, so about 2 s)...
+    public var snapshotEveryEvents = 250_000
     /// ...or once this many seconds passed with at least one new event.
     public var snapshotIntervalSeconds: Double = 600
     /// Snapshots kept (at least 2: a damaged newest one falls back to the one before).
