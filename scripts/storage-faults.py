@@ -50,8 +50,16 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit("needs root (mounts a tmpfs and runs the server as nobody)")
     binary = os.path.abspath(args.distillwatch)
+    probe = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "--version"]
+    if subprocess.run(probe, capture_output=True).returncode != 0:
+        # nobody cannot reach the binary where it was built: run a copy from /tmp.
+        copy_dir = tempfile.mkdtemp(prefix="distillwatch-bin-")
+        os.chmod(copy_dir, 0o755)
+        binary = shutil.copy2(binary, os.path.join(copy_dir, "distillwatch"))
+        os.chmod(binary, 0o755)
     mount = tempfile.mkdtemp(prefix="distillwatch-faults-")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={args.size_mb}m,mode=0755", "tmpfs", mount], check=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={args.size_mb}m,mode=0755", "tmpfs", mount]).returncode != 0:
+        raise SystemExit(f"cannot mount a tmpfs at {mount} (this needs root with CAP_SYS_ADMIN)")
     data = os.path.join(mount, "data")
     os.makedirs(data)
     os.chown(data, 65534, 65534)
