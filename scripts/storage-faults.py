@@ -148,6 +148,7 @@ def main():
         check(any("full" in r for r in reasons), "the 503 names the cause (disk full)")
         check(set(decide) == {200}, "decide answers 200 throughout")
         check(h["status"] == "degraded", "/healthz says degraded")
+        check(not os.path.exists(db + "-shm"), "no -shm file exists (exclusive WAL: nothing memory-mapped to raise SIGBUS)")
         metrics = request(args.port, "/metrics")[1]
         check("distillwatch_storage_available 0" in metrics, "the storage_available gauge is 0")
         os.remove(filler)

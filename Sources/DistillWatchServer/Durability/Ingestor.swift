@@ -94,6 +94,9 @@ final class Ingestor: Sendable {
                 _ = try await commit(
                     events: [.exchange(exchange)],
                     inputs: [.exchange(exchange)], at: time)
+            } catch let refusal as IngestRefusal {
+                // The fault or the full queue was logged once where it began; not per call.
+                logger.debug("\(what()): not learned: \(refusal)")
             } catch {
                 logger.error("\(what()): not learned: \(error)")
             }
