@@ -10,6 +10,7 @@
 #
 # Usage: scripts/loadtest-durability.sh   (needs wrk; builds a release binary)
 #   DURATION=20s  ACCOUNTS=100000  EVENTS=1000000  PACED_CONNECTIONS=16  PACED_DELAY_MS=2
+#   STALLED_ONLY=1 runs only the stalled-clock part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
@@ -22,6 +23,7 @@ LOADTEST_NAME=durability
 . scripts/loadtest/common.sh
 
 echo "machine: $(nproc) cores, $(uname -sr); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+if [ -z "${STALLED_ONLY:-}" ]; then
 DB="$WORK/state.sqlite"
 serve_on schema.log --database "$DB" --snapshot-directory off
 stop_server
@@ -34,7 +36,7 @@ serve_on server.log --database "$DB" --log-retention keep --reorder-tolerance-se
 echo "== history: $EVENTS exchanges of $ACCOUNTS accounts replayed in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
 status() { curl -fsS "http://127.0.0.1:$PORT/v1/status" -H "Authorization: Bearer $ANALYST"; }
 until [ "$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"]["written"])')" -ge 1 ]; do sleep 0.5; done
-status | python3 -c 'import json,sys; s=json.load(sys.stdin)["snapshots"]; print(f"   first snapshot: {s[\"bytes\"]/1e6:.0f} MB in {s[\"seconds\"]:.2f} s")'
+status | python3 -c 'import json,sys; s=json.load(sys.stdin)["snapshots"]; print("   first snapshot: %.0f MB in %.2f s" % (s["bytes"] / 1e6, s["seconds"]))'
 
 python3 scripts/loadtest/traffic.py 1000 1 > "$WORK/traffic.jsonl"
 head -1000 "$WORK/traffic.jsonl" > "$WORK/batch.jsonl"
@@ -63,6 +65,8 @@ kill $LOOP 2>/dev/null; wait $LOOP 2>/dev/null || true; wait $ING
 echo "   snapshots written meanwhile: $(( $(written | cut -d' ' -f1) - $(echo "$before" | cut -d' ' -f1) )); ingest:"; tail -1 "$WORK/ingest.txt" | sed 's/^/   /'
 stop_server
 
+fi
+status() { curl -fsS "http://127.0.0.1:$PORT/v1/status" -H "Authorization: Bearer $ANALYST"; }
 echo; echo "== memory under a stalled clock: 1,000,000 exchanges all stamped with one instant (tolerance 300 s)"
 python3 - "$WORK/stalled.jsonl" <<'PY'
 import sys
@@ -71,7 +75,9 @@ with open(sys.argv[1], "w") as f:
         f.write('{"time":"2026-03-02T00:00:00Z","account_id":"acct-%d","model":"m","output_tokens":100,"client_ip":"198.51.100.%d"}\n' % (i % 5000, 1 + i % 250))
 PY
 for bound in 500000 50000; do
-    serve_on "stalled-$bound.log" --database :memory: --reorder-tolerance-seconds 300 --max-buffered-exchanges "$bound"
+    # A database file (not :memory:, which would keep the whole log in memory too).
+    serve_on "stalled-$bound.log" --database "$WORK/stalled-$bound.sqlite" --snapshot-directory off \
+        --reorder-tolerance-seconds 300 --max-buffered-exchanges "$bound"
     for round in $(seq 1 40); do
         curl -fsS -o /dev/null -X POST "http://127.0.0.1:$PORT/v1/exchanges" -H "Authorization: Bearer $INGEST" -H 'Expect:' --data-binary @"$WORK/stalled.jsonl"
         if [ $((round % 10)) -eq 0 ]; then

@@ -16,11 +16,12 @@ While clients post batches and a prober calls /v1/decide:
   4. restart: every acknowledged batch must be in the restarted server's report, whole.
   5. a database the server may only read, at start: refused with a clear message.
 
-  sudo scripts/storage-faults.py [--distillwatch .build/release/distillwatch] [--size-mb 40]
+  sudo scripts/storage-faults.py [--distillwatch .build/release/distillwatch] [--size-mb 96]
 """
 import argparse, glob, json, os, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
 TOKEN = "fault-token-0000000000000000001"
+BATCH = 20  # exchanges per batch
 KEY = "00112233445566778899aabbccddeeff"
 failures = []
 
@@ -44,7 +45,7 @@ def request(port, path, body=None, timeout=10):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--distillwatch", default=".build/release/distillwatch")
-    p.add_argument("--size-mb", type=int, default=40)
+    p.add_argument("--size-mb", type=int, default=96)
     p.add_argument("--port", type=int, default=18591)
     args = p.parse_args()
     if os.geteuid() != 0:
@@ -71,7 +72,7 @@ def main():
         return subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "serve",
                                  "--database", db, "--port", str(args.port), "--log-level", "notice",
                                  "--reorder-tolerance-seconds", "0", "--content-key", KEY,
-                                 "--snapshot-every-events", "20000", "--snapshot-interval-seconds", "2", *extra],
+                                 "--snapshot-every-events", "5000", "--snapshot-interval-seconds", "2", *extra],
                                 env=env, stdout=log, stderr=log)
 
     def wait_listening(proc):
@@ -92,7 +93,7 @@ def main():
     def body(k):
         base = 1_772_409_600_000 + k * 1000
         return "".join(f'{{"time":{base + i},"account_id":"fault-{k}","request_id":"f{k}-{i}","output_tokens":40,'
-                       f'"prompt":"explain step {i} of task {k}"}}\n' for i in range(100)).encode()
+                       f'"prompt":"explain step {i} of task {k}"}}\n' for i in range(BATCH)).encode()
 
     def client():
         while not stop.is_set():
@@ -106,8 +107,8 @@ def main():
                     state["acked"].add(k)
                 elif code == 503:
                     state["reasons"].add(json.loads(text).get("error", {}).get("message", text)[:160] if text.startswith("{") else text[:160])
-            if code != 200:
-                time.sleep(0.05)
+            # Paced (about 20 batches/s per client): the load alone must not fill the disk.
+            time.sleep(0.05)
 
     def prober():
         while not stop.is_set():
@@ -187,8 +188,7 @@ def main():
 
         phase("3. database replaced under the server")
         os.rename(db, db + ".aside")
-        with open(db, "w") as f:
-            f.write("not a database")
+        shutil.copyfile("/etc/hostname", db)
         os.chown(db, 65534, 65534)
         time.sleep(3)
         codes, decide, reasons = counts()
@@ -215,8 +215,8 @@ def main():
         check(wait_listening(proc), "the server restarts")
         report = json.loads(request(args.port, "/v1/report?all=true", timeout=120)[1])
         held = {a["account_id"]: a["exchanges"] for a in report["accounts"]}
-        lost = [k for k in state["acked"] if held.get(f"fault-{k}") != 100]
-        print(f"  {len(state['acked'])} batches ({len(state['acked']) * 100} exchanges) acknowledged; lost: {len(lost)}")
+        lost = [k for k in state["acked"] if held.get(f"fault-{k}") != BATCH]
+        print(f"  {len(state['acked'])} batches ({len(state['acked']) * BATCH} exchanges) acknowledged; lost: {len(lost)}")
         check(not lost, "nothing acknowledged was lost")
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -236,6 +236,7 @@ def main():
         stop.set()
         if proc.poll() is None:
             proc.kill()
+        proc.wait()
         subprocess.run(["umount", mount])
         shutil.rmtree(mount, ignore_errors=True)
     print("storage faults:", "all expectations held" if not failures else f"{len(failures)} failed: {failures}")

@@ -60,6 +60,7 @@ public final class SQLiteEventStore: EventStore {
                 restore it from a backup; to start a new log, remove the file or give --database a new path
                 """)
         }
+        try Self.checkWritable(path)
         var configuration = Configuration()
         configuration.label = "distillwatch"
         configuration.busyMode = .timeout(5)
@@ -104,6 +105,25 @@ public final class SQLiteEventStore: EventStore {
                 """)
         }
         identity = FileIdentity(path: path)
+    }
+
+    /// Refuses, before SQLite tries (and reports a vague I/O error), a database this user
+    /// may only read: the file, its WAL or its folder without write permission.
+    private static func checkWritable(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        var problems: [String] = []
+        for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) && access(file, W_OK) != 0 {
+            problems.append("no write permission on \(file)")
+        }
+        if access(folder.isEmpty ? "." : folder, W_OK) != 0 {
+            problems.append("no write permission on its folder \(folder.isEmpty ? "." : folder) (SQLite creates its WAL there)")
+        }
+        guard problems.isEmpty else {
+            throw StoreError("""
+                \(path): the database can only be read (\(problems.joined(separator: "; "))). Give the server's user write \
+                permission on the file and its folder (or mount it read-write), then start again
+                """)
+        }
     }
 
     /// Refuses a file that is not ours, newer than this version, or old without an upgrader.

@@ -56,14 +56,19 @@ public struct SnapshotFile: Sendable, Equatable {
 /// whole file or no file under its name; leftovers `*.tmp` are removed on open.
 public final class SnapshotDirectory: Sendable {
     public let path: String
+    /// Free bytes a snapshot must leave on its file system (16 MiB by default): a
+    /// snapshot is not written when it would take the room the event log needs to go on
+    /// taking batches (the log and the snapshots usually share a disk).
+    public let reservedBytes: Int
     static let magic: [UInt8] = Array("DWSNAP\r\n".utf8)
     static let containerVersion: UInt32 = 1
     static let headerSize = 96
 
     /// Opens (creating if needed) the directory and removes unfinished `*.tmp` files.
     /// - Throws: ``StoreError`` naming the directory when it cannot be created or read.
-    public init(path: String) throws {
+    public init(path: String, reservedBytes: Int = 16 << 20) throws {
         self.path = path
+        self.reservedBytes = reservedBytes
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -97,6 +102,12 @@ public final class SnapshotDirectory: Sendable {
         let name = "snapshot-" + String(repeating: "0", count: max(0, 20 - String(header.lastSequence).count))
             + String(header.lastSequence) + ".dwsnap"
         let final = path + "/" + name, temporary = final + ".tmp"
+        if let free = freeBytes(), free < payload.count + Self.headerSize + reservedBytes {
+            throw StoreError("""
+                \(path): not enough free space for a snapshot of \(payload.count) bytes (\(free) free; \(reservedBytes) are \
+                kept for the event log); free some space
+                """)
+        }
         var head = Self.encode(header, payloadLength: payload.count, payloadCRC: Self.crc32(payload))
         head += Self.bytes(of: Self.crc32(head))
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -237,4 +248,11 @@ public final class SnapshotDirectory: Sendable {
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
+
+    /// Bytes an unprivileged writer may still use on the directory's file system.
+    func freeBytes() -> Int? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return Int(s.f_bavail) * Int(s.f_frsize)
+    }
 }
