@@ -57,9 +57,10 @@ public struct ServerConfiguration: Sendable {
     /// What happens to events a snapshot covers: ``LogRetention``.
     public var logRetention: LogRetention = .compact
     /// Exchanges waiting in the reorder buffer at most; past it the oldest are applied
-    /// early (counted in `distillwatch_reorder_overflow_total`). About 1.2 KB each, so the
-    /// default holds the buffer under about 600 MB; it must exceed the exchanges that
-    /// arrive within one reorder tolerance (e.g. 1,600 exchanges/s for 300 s).
+    /// early (counted in `distillwatch_reorder_overflow_exchanges`). 0.5-1.2 KB each
+    /// (measured), so the default holds the buffer under about 250-600 MB; it must exceed
+    /// the exchanges that arrive within one reorder tolerance (e.g. 1,600 exchanges/s for
+    /// 300 s).
     public var maxBufferedExchanges = 500_000
     /// Ingest batches (any route that writes) waiting for the log at most; past it new
     /// ones are refused with 429 and `Retry-After` (counted), so a client flood cannot
