@@ -148,17 +148,21 @@ import Testing
         }
     }
 
-    /// A store that fails appends while `failing` is set, as a full disk would.
-    final class FlakyStore: EventStore {
+    /// A store in memory whose appends fail while `failing` is set (as on a full disk) and
+    /// wait while `holding` is set (to fill the pending queue).
+    final class ControlledStore: EventStore {
         let base = InMemoryEventStore()
         let failing = Atomic<Bool>(false)
+        let holding = Atomic<Bool>(false)
         func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
-            if failing.load(ordering: .relaxed) { throw StoreError("database or disk is full (SQLITE_FULL)") }
+            while holding.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+            try probeWrite()
             return try await base.append(events, at: time)
         }
-        func probeWrite(at time: Timestamp) async throws {
+        private func probeWrite() throws {
             if failing.load(ordering: .relaxed) { throw StoreError("database or disk is full (SQLITE_FULL)") }
         }
+        func probeWrite(at time: Timestamp) async throws { try probeWrite() }
         func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] { try await base.events(after: sequence, limit: limit) }
         func eventCounts() async throws -> EventCounts { try await base.eventCounts() }
         func logPosition() async throws -> EventCounts { try await base.logPosition() }
@@ -173,7 +177,7 @@ import Testing
     }
 
     @Test func aStorageFaultRefusesWritesWith503WhileDecideAnswersAndItRecoversByItself() async throws {
-        let store = FlakyStore()
+        let store = ControlledStore()
         try await Self.withState(testConfiguration(), store: store) { state, client in
             #expect(try await client.post("/v1/exchanges", Secret.ingest, Self.traffic(accounts: 10, perAccount: 3)).status == .ok)
             store.failing.store(true, ordering: .relaxed)
@@ -242,32 +246,11 @@ import Testing
         }
     }
 
-    /// A store whose appends wait until released, to fill the pending queue.
-    final class SlowStore: EventStore, @unchecked Sendable {
-        let base = InMemoryEventStore()
-        let released = Atomic<Bool>(false)
-        func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
-            while !released.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
-            return try await base.append(events, at: time)
-        }
-        func probeWrite(at time: Timestamp) async throws {}
-        func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] { try await base.events(after: sequence, limit: limit) }
-        func eventCounts() async throws -> EventCounts { try await base.eventCounts() }
-        func logPosition() async throws -> EventCounts { try await base.logPosition() }
-        func labels(subject: String, kind: EventKind) async throws -> [StoredEvent] { try await base.labels(subject: subject, kind: kind) }
-        func recordDecisions(_ entries: [DecisionAuditEntry]) async throws { try await base.recordDecisions(entries) }
-        func decisions(accountID: String?, limit: Int) async throws -> [DecisionAuditEntry] { try await base.decisions(accountID: accountID, limit: limit) }
-        func quarantine(_ entries: [QuarantineEntry]) async throws { try await base.quarantine(entries) }
-        func quarantined(limit: Int) async throws -> [QuarantinedEvent] { try await base.quarantined(limit: limit) }
-        func compact(through sequence: Int64) async throws -> Int { try await base.compact(through: sequence) }
-        func fileProblem() -> String? { nil }
-        func close() async throws { try await base.close() }
-    }
-
     @Test func batchesBeyondThePendingBoundAreRefusedWith429() async throws {
         var c = testConfiguration()
         c.maxPendingBatches = 2
-        let store = SlowStore()
+        let store = ControlledStore()
+        store.holding.store(true, ordering: .relaxed)
         try await Self.withState(c, store: store) { state, client in
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for k in 0..<2 {
@@ -278,7 +261,7 @@ import Testing
                 #expect(third.status == .tooManyRequests)
                 #expect(third.headers[.retryAfter] == "1")
                 #expect(third.errorMessage.contains("max_pending_batches"))
-                store.released.store(true, ordering: .relaxed)
+                store.holding.store(false, ordering: .relaxed)
                 var out: [HTTPResponse.Status] = []
                 for try await s in group { out.append(s) }
                 return out
