@@ -78,10 +78,11 @@ func assembleServer(
     var restart = RestartReport()
     var directory: SnapshotDirectory?
     var loaded: EngineSnapshot.Restored?
+    let logPosition = try await store.logPosition()
     if let path = configuration.resolvedSnapshotDirectory {
         let snapshots = try SnapshotDirectory(path: path)
         directory = snapshots
-        let outcome = EngineSnapshot.restore(from: snapshots, configuration: configuration, log: try await store.logPosition())
+        let outcome = EngineSnapshot.restore(from: snapshots, configuration: configuration, log: logPosition)
         for warning in outcome.warnings { logger.warning("snapshot passed over: \(warning)") }
         if outcome.historyMissingThrough > 0 {
             logger.error("""
@@ -122,7 +123,7 @@ func assembleServer(
     let audit = DecisionAuditLog(store: store, mode: configuration.decisionAudit,
                                  capacity: configuration.auditQueueCapacity, logger: logger)
     let snapshots = directory.map {
-        SnapshotService(directory: $0, ingestor: ingestor, configuration: configuration, clock: clock,
+        SnapshotService(directory: $0, ingestor: ingestor, configuration: configuration, logID: logPosition.logID, clock: clock,
                         metrics: metrics, logger: logger, loaded: loaded)
     }
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,

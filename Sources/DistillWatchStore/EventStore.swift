@@ -165,6 +165,10 @@ public struct EventCounts: Sendable, Equatable, Codable {
     /// The exchange and account events up to this sequence were compacted away (0: none):
     /// the state they built lives only in snapshots.
     public var compactedThrough: Int64
+    /// A random number given to the log when it was created: snapshots carry it, so a
+    /// snapshot of another database (a restored backup, a log started anew beside old
+    /// snapshots) is never taken for this one's. 0 when unknown.
+    public var logID: Int64 = 0
 
     public init(total: Int = 0, lastSequence: Int64 = 0, byKind: [EventKind: Int] = [:], quarantined: Int = 0,
                 compactedThrough: Int64 = 0) {
@@ -232,6 +236,13 @@ public struct DecisionAuditEntry: Sendable, Equatable, Codable {
 
 /// A store problem the operator can act on.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The store refused this batch for something in the batch itself (a value too big for
+/// it), not because storage is failing: other batches go on being written.
+public struct StoreBatchError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }

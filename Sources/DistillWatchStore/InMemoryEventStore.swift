@@ -11,6 +11,7 @@ public final class InMemoryEventStore: EventStore {
         var closed = false
         var lastSequence: Int64 = 0
         var compactedThrough: Int64 = 0
+        let logID = Int64.random(in: 1...Int64.max)
 
         /// The position of the first event after `sequence` (events are in sequence order).
         func start(after sequence: Int64) -> Int {
@@ -58,7 +59,11 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func logPosition() async throws -> EventCounts {
-        state.withLock { EventCounts(lastSequence: $0.lastSequence, compactedThrough: $0.compactedThrough) }
+        state.withLock { s in
+            var position = EventCounts(lastSequence: s.lastSequence, compactedThrough: s.compactedThrough)
+            position.logID = s.logID
+            return position
+        }
     }
 
     public func labels(subject: String, kind: EventKind) async throws -> [StoredEvent] {

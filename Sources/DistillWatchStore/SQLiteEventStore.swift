@@ -188,7 +188,7 @@ public final class SQLiteEventStore: EventStore {
         migrator.registerMigration("v3-compaction") { db in
             try db.execute(sql: """
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                INSERT INTO meta (key, value) VALUES ('compacted_through', 0), ('probe', 0);
+                INSERT INTO meta (key, value) VALUES ('compacted_through', 0), ('probe', 0), ('log_id', abs(random()) + 1);
                 """)
             try db.execute(sql: "PRAGMA user_version = 3")
         }
@@ -223,7 +223,16 @@ public final class SQLiteEventStore: EventStore {
     public func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         guard !events.isEmpty else { return nil }
         let receivedAt = time.millisecondsSinceEpoch
-        return try await pool.write { db in
+        do {
+            return try await appendTransaction(events, receivedAt: receivedAt)
+        } catch let error as DatabaseError
+            where [.SQLITE_TOOBIG, .SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_RANGE].contains(error.resultCode) {
+            throw StoreBatchError("the batch cannot be stored: \(error)")
+        }
+    }
+
+    private func appendTransaction(_ events: [NewEvent], receivedAt: Int64) async throws -> ClosedRange<Int64>? {
+        try await pool.write { db in
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO events (kind, subject, received_at, payload) VALUES (?, ?, ?, ?)")
             var first: Int64 = 0
@@ -261,8 +270,10 @@ public final class SQLiteEventStore: EventStore {
 
     public func logPosition() async throws -> EventCounts {
         try await pool.read { db in
-            EventCounts(lastSequence: try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0,
-                        compactedThrough: try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted_through'") ?? 0)
+            var position = EventCounts(lastSequence: try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0,
+                                       compactedThrough: try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted_through'") ?? 0)
+            position.logID = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'log_id'") ?? 0
+            return position
         }
     }
 
@@ -372,6 +383,11 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func compact(through sequence: Int64) async throws -> Int {
+        // The mark first: a crash between the deletes leaves it saying the history through
+        // `sequence` may be gone, never claiming a full log that is not there.
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE meta SET value = MAX(value, ?) WHERE key = 'compacted_through'", arguments: [sequence])
+        }
         var deleted = 0
         while true {
             let n = try await pool.write { db in
@@ -385,9 +401,6 @@ public final class SQLiteEventStore: EventStore {
             deleted += n
             if n == 0 { break }
             await Task.yield()
-        }
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE meta SET value = MAX(value, ?) WHERE key = 'compacted_through'", arguments: [sequence])
         }
         return deleted
     }

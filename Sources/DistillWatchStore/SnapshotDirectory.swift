@@ -22,9 +22,12 @@ public struct SnapshotHeader: Sendable, Equatable {
     /// settings): 32 bytes. A snapshot under another configuration is not the state the log
     /// would rebuild now.
     public var configurationDigest: [UInt8]
+    /// The ``EventCounts/logID`` of the log it was taken from.
+    public var logID: Int64
 
     public init(engineFormat: UInt32, lastSequence: Int64, appliedEvents: Int64, acceptedExchanges: Int64,
-                takenAt: Timestamp, configurationDigest: [UInt8]) {
+                takenAt: Timestamp, configurationDigest: [UInt8], logID: Int64) {
+        self.logID = logID
         self.engineFormat = engineFormat
         self.lastSequence = lastSequence
         self.appliedEvents = appliedEvents
@@ -47,9 +50,9 @@ public struct SnapshotFile: Sendable, Equatable {
 ///
 /// File layout (little-endian): the 8 bytes `DWSNAP\r\n`; container version (UInt32, 1);
 /// engine format (UInt32); last sequence, applied events, accepted exchanges, taken-at
-/// milliseconds (Int64 each); configuration digest (32 bytes); payload length (UInt64);
-/// payload CRC-32 (UInt32, zlib's, ISO 3309); header CRC-32 of the 92 bytes before it
-/// (UInt32); then the payload (``TrafficScanner/snapshot()``'s bytes).
+/// milliseconds (Int64 each); configuration digest (32 bytes); log id (Int64); payload
+/// length (UInt64); payload CRC-32 (UInt32, zlib's, ISO 3309); header CRC-32 of the 100
+/// bytes before it (UInt32); then the payload (``TrafficScanner/snapshot()``'s bytes).
 ///
 /// A snapshot is written to `NAME.tmp`, flushed with `fsync(2)`, renamed into place and the
 /// directory flushed, so a crash (`kill -9`, power cut) at any moment leaves either the
@@ -62,7 +65,7 @@ public final class SnapshotDirectory: Sendable {
     public let reservedBytes: Int
     static let magic: [UInt8] = Array("DWSNAP\r\n".utf8)
     static let containerVersion: UInt32 = 1
-    static let headerSize = 96
+    static let headerSize = 104
 
     /// Opens (creating if needed) the directory and removes unfinished `*.tmp` files.
     /// - Throws: ``StoreError`` naming the directory when it cannot be created or read.
@@ -143,7 +146,7 @@ public final class SnapshotDirectory: Sendable {
         defer { close(fd) }
         let head = try Self.readExactly(fd, Self.headerSize, path: file.path, what: "its header")
         guard Array(head[0..<8]) == Self.magic else { throw StoreError("\(file.path): not a DistillWatch snapshot (no DWSNAP header)") }
-        guard Self.crc32(Array(head[0..<92])) == Self.load(UInt32.self, head, 92) else {
+        guard Self.crc32(Array(head[0..<100])) == Self.load(UInt32.self, head, 100) else {
             throw StoreError("\(file.path): the header is damaged (CRC-32 mismatch)")
         }
         let version = Self.load(UInt32.self, head, 8)
@@ -153,19 +156,29 @@ public final class SnapshotDirectory: Sendable {
         let header = SnapshotHeader(engineFormat: Self.load(UInt32.self, head, 12), lastSequence: Self.load(Int64.self, head, 16),
                                     appliedEvents: Self.load(Int64.self, head, 24), acceptedExchanges: Self.load(Int64.self, head, 32),
                                     takenAt: Timestamp(millisecondsSinceEpoch: Self.load(Int64.self, head, 40)),
-                                    configurationDigest: Array(head[48..<80]))
+                                    configurationDigest: Array(head[48..<80]), logID: Self.load(Int64.self, head, 80))
         guard header.lastSequence == file.lastSequence else {
             throw StoreError("\(file.path): the header says sequence \(header.lastSequence), the name \(file.lastSequence)")
         }
-        let length = Self.load(UInt64.self, head, 80)
-        guard length <= UInt64(Int.max), file.bytes == 0 || UInt64(file.bytes) == UInt64(Self.headerSize) + length else {
-            throw StoreError("\(file.path): \(file.bytes) bytes, but the header announces \(Self.headerSize) + \(length) (truncated?)")
+        let length = Self.load(UInt64.self, head, 88)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw StoreError("\(file.path): cannot read its size: \(Self.errorText())") }
+        guard length <= UInt64(Int.max), UInt64(st.st_size) == UInt64(Self.headerSize) + length else {
+            throw StoreError("\(file.path): \(st.st_size) bytes, but the header announces \(Self.headerSize) + \(length) (truncated?)")
         }
         let payload = try Self.readExactly(fd, Int(length), path: file.path, what: "its \(length)-byte payload")
-        guard Self.crc32(payload) == Self.load(UInt32.self, head, 88) else {
+        guard Self.crc32(payload) == Self.load(UInt32.self, head, 96) else {
             throw StoreError("\(file.path): the payload is damaged (CRC-32 mismatch)")
         }
         return (header, payload)
+    }
+
+    /// Renames a snapshot out of the listing (`NAME.set-aside`), keeping its bytes for an
+    /// operator: one of another database, or reaching past the log. - Returns: the new path.
+    @discardableResult
+    public func setAside(_ file: SnapshotFile) -> String? {
+        let target = file.path + ".set-aside"
+        return rename(file.path, target) == 0 ? target : nil
     }
 
     /// Deletes all but the newest `count` snapshots. - Returns: the files deleted.
@@ -187,6 +200,7 @@ public final class SnapshotDirectory: Sendable {
         out += bytes(of: h.acceptedExchanges)
         out += bytes(of: h.takenAt.millisecondsSinceEpoch)
         out += (h.configurationDigest + [UInt8](repeating: 0, count: 32)).prefix(32)
+        out += bytes(of: h.logID)
         out += bytes(of: UInt64(payloadLength))
         out += bytes(of: payloadCRC)
         return out
@@ -250,7 +264,7 @@ public final class SnapshotDirectory: Sendable {
     static func errorText() -> String { String(cString: strerror(errno)) }
 
     /// Bytes an unprivileged writer may still use on the directory's file system.
-    func freeBytes() -> Int? {
+    public func freeBytes() -> Int? {
         var s = statvfs()
         guard statvfs(path, &s) == 0 else { return nil }
         return Int(s.f_bavail) * Int(s.f_frsize)

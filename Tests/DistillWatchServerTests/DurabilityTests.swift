@@ -144,7 +144,33 @@ import Testing
         changed.policy.thresholds.review = 0.31
         try await Self.withState(changed) { state, _ in
             #expect(state.restart.snapshotSequence == 300)
-            #expect(state.restart.warnings.contains { $0.contains("the log before it was compacted, so it is loaded") })
+            #expect(state.restart.warnings.contains { $0.contains("loaded although taken under another policy or reorder setting, because the log before it was compacted") })
+        }
+    }
+
+    /// A database started anew beside the old one's snapshots: they are set aside (never
+    /// loaded, never pruned in place of the new log's), and compaction never deletes the
+    /// new log on their account.
+    @Test func snapshotsOfAnotherDatabaseAreSetAsideNeverUsedOrCountedForCompaction() async throws {
+        let dir = ScratchDirectory()
+        let c = Self.configuration(dir)
+        try await Self.withState(c) { _, client in
+            _ = try await client.post("/v1/exchanges", Secret.ingest, Self.traffic(accounts: 20, perAccount: 30))
+            #expect(try await client.post("/v1/snapshot", Secret.analyst, "").status == .ok)
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: c.database + suffix) }
+        try await Self.withState(c) { state, client in
+            #expect(state.restart.snapshot == nil)
+            #expect(state.restart.warnings.contains { $0.contains("a snapshot of another database") }, "\(state.restart.warnings)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: c.database + ".snapshots")
+            #expect(names.contains { $0.hasSuffix(".dwsnap.set-aside") })
+            for k in 0..<3 {
+                _ = try await client.post("/v1/exchanges", Secret.ingest, Self.traffic(accounts: 5, perAccount: 4, startMinute: 4 * k))
+                #expect(try await client.post("/v1/snapshot", Secret.analyst, "").status == .ok)
+            }
+            let log = try await state.store.eventCounts()
+            #expect(log.compactedThrough == 40, "through the older of the new log's two kept snapshots, not the old log's 600")
+            #expect(log.total == 20)
         }
     }
 

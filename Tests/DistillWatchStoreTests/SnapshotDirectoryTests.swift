@@ -8,7 +8,8 @@ import Testing
 @Suite struct SnapshotDirectoryTests {
     func header(_ sequence: Int64) -> SnapshotHeader {
         SnapshotHeader(engineFormat: engineSnapshotFormat, lastSequence: sequence, appliedEvents: sequence, acceptedExchanges: sequence - 1,
-                       takenAt: Timestamp(millisecondsSinceEpoch: 1_772_409_600_000), configurationDigest: Array(repeating: 7, count: 32))
+                       takenAt: Timestamp(millisecondsSinceEpoch: 1_772_409_600_000), configurationDigest: Array(repeating: 7, count: 32),
+                       logID: 0x1234_5678_9ABC)
     }
 
     @Test func aSnapshotReadsBackAsWritten() throws {
@@ -16,7 +17,7 @@ import Testing
         let snapshots = try SnapshotDirectory(path: dir.path + "/snaps")
         let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let file = try snapshots.write(header(42), payload: payload)
-        #expect(file.bytes == 96 + payload.count)
+        #expect(file.bytes == SnapshotDirectory.headerSize + payload.count)
         #expect(file.path.hasSuffix("/snapshot-00000000000000000042.dwsnap"))
         let (h, p) = try snapshots.read(try #require(snapshots.list().first))
         #expect(h == header(42))

@@ -379,7 +379,12 @@ extension DetectionEngine {
         linkage.noteFirstLink(a, b, kinds: kinds, weight: weight, attached: weight < cp.linkThreshold, at: t)
         // The smaller group's members now belong to the larger one's campaign (union by
         // size: each account moves O(log n) times), and the pair may have its first link.
-        if changeLog != nil { changeLog!.accounts += small.members + [a, b] }
+        if changeLog != nil {
+            changeLog!.accounts += small.members + [a, b]
+            // The merged group keeps the lower number: the larger group's members change
+            // campaign too when theirs was none or higher (rare: once per numbering).
+            if merged.number != big.number { changeLog!.accounts += big.members }
+        }
         linkage.work.unions += 1
         rescoreGroup(ra, at: t, force: true)
         // Members joining an already flagged campaign are flagged now.

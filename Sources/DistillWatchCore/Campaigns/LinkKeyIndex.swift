@@ -194,7 +194,10 @@ extension LinkKeyIndex: SnapshotCodable {
         self.init(generationCapacity: generationCapacity, profileCapacity: profileCapacity)
         func keys(_ r: inout SnapshotReader) throws(SnapshotError) -> [UInt64: Entry] {
             try r.dictionary(minimumEntrySize: 29) { (r: inout SnapshotReader) throws(SnapshotError) in
-                (try r.int(UInt64.self), Entry(accounts: try r.int(), head: try r.int(), recent: try r.inline()))
+                let key: UInt64 = try r.int()
+                let entry = Entry(accounts: try r.int(), head: try r.int(), recent: try r.inline())
+                guard entry.head < 4 else { throw SnapshotError("byte \(r.offset): a link key's ring position \(entry.head) is outside 0..<4") }
+                return (key, entry)
             }
         }
         profileKeys = try keys(&r)

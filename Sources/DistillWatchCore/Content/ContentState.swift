@@ -234,6 +234,9 @@ extension ContentState: SnapshotCodable {
         vocabulary = try r.value(SmallHyperLogLog.self)
         vocabularySamples = try r.int()
         cueExcerpt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        guard recentCount <= 16, recentHead < 16, recentExactHead < 8 else {
+            throw SnapshotError("byte \(r.offset): a content ring position is out of range")
+        }
     }
 }
 
@@ -261,8 +264,9 @@ extension TemplateCatalog: SnapshotCodable {
             (key: try r.int(), family: try r.int())
         }
         slotShift = try r.int()
+        // At most half full (as grow() keeps it), so every probe sequence ends.
         guard slots.count.nonzeroBitCount == 1, 64 - slotShift == UInt64(slots.count.trailingZeroBitCount),
-              slots.allSatisfy({ Int($0.family) <= families.count }) else {
+              2 * families.count <= slots.count, slots.allSatisfy({ $0.family >= 0 && Int($0.family) <= families.count }) else {
             throw SnapshotError("the template catalogue's index does not match its families")
         }
     }

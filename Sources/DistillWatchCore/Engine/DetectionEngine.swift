@@ -656,8 +656,13 @@ extension DetectionEngine {
         try r.section("engine end")
         let n = accountIDs.count
         guard states.count == n, records.count == n, linkage.profiles.count == n,
-              keys.states.allSatisfy({ $0.accountIndex >= 0 && Int($0.accountIndex) < n }) else {
-            throw SnapshotError("the engine's tables disagree on the number of accounts (\(n) ids)")
+              keys.states.allSatisfy({ $0.accountIndex >= 0 && Int($0.accountIndex) < n }),
+              states.allSatisfy({ $0.unkeyedSlot >= -1 && Int($0.unkeyedSlot) < keys.states.count }),
+              linkage.groups.values.allSatisfy({ $0.members.allSatisfy { $0 >= 0 && Int($0) < n } }),
+              linkage.firstLinks.allSatisfy({ $0.key >= 0 && Int($0.key) < n && $0.value.partner >= 0 && Int($0.value.partner) < n }),
+              models.models.count < Int(Int32.max), states.allSatisfy({ $0.lastModel < Int32(models.models.count) && $0.pivotModel < Int32(models.models.count) })
+        else {
+            throw SnapshotError("the engine's tables disagree on the number of accounts, keys or models (\(n) ids)")
         }
         indexByAccount.reserveCapacity(n)
         for (i, id) in accountIDs.enumerated() {

@@ -108,11 +108,12 @@ extension TrafficScanner {
     /// - Parameters:
     ///   - policy, sketcher: the ones the snapshot was taken under.
     ///   - toleranceMilliseconds, mergesRequestIDs: what the caller expects; a snapshot
-    ///     taken with other settings is refused.
+    ///     taken with other settings is refused (`nil` tolerance: the snapshot's own is
+    ///     kept).
     /// - Throws: ``SnapshotError`` naming the byte and the problem when the bytes are not
     ///   such a snapshot (truncated, damaged, of another layout) or were taken with other
     ///   reorder settings.
-    public init(snapshot bytes: [UInt8], policy: Policy, toleranceMilliseconds: Int64, sketcher: ContentSketcher? = nil,
+    public init(snapshot bytes: [UInt8], policy: Policy, toleranceMilliseconds: Int64?, sketcher: ContentSketcher? = nil,
                 mergesRequestIDs: Bool = false) throws(SnapshotError) {
         var r = SnapshotReader(bytes)
         try r.section("traffic scanner")
@@ -120,10 +121,11 @@ extension TrafficScanner {
         buffer = try ReorderBuffer(from: &r)
         try r.section("traffic scanner end")
         guard r.isAtEnd else { throw SnapshotError("byte \(r.offset): \(bytes.count - r.offset) bytes follow the end of the state") }
-        guard buffer.toleranceMilliseconds == toleranceMilliseconds, buffer.mergesRequestIDs == mergesRequestIDs else {
+        guard buffer.toleranceMilliseconds == toleranceMilliseconds ?? buffer.toleranceMilliseconds,
+              buffer.mergesRequestIDs == mergesRequestIDs else {
             throw SnapshotError("""
                 taken with a reorder tolerance of \(buffer.toleranceMilliseconds) ms\(buffer.mergesRequestIDs ? " merging request ids" : ""); \
-                this scanner uses \(toleranceMilliseconds) ms\(mergesRequestIDs ? " merging request ids" : "")
+                this scanner uses \(toleranceMilliseconds.map { "\($0)" } ?? "any") ms\(mergesRequestIDs ? " merging request ids" : "")
                 """)
         }
         self.sketcher = sketcher

@@ -33,11 +33,12 @@ enum EngineSnapshot {
     /// Serialises `captured` and writes it durably into `directory`.
     /// - Throws: ``StoreError`` when the file cannot be written (the state is unchanged).
     /// - Complexity: O(engine state).
-    static func write(_ captured: Restored, to directory: SnapshotDirectory, digest: [UInt8], at time: Timestamp) throws -> SnapshotFile {
+    static func write(_ captured: Restored, to directory: SnapshotDirectory, digest: [UInt8], logID: Int64,
+                      at time: Timestamp) throws -> SnapshotFile {
         let payload = captured.scanner.snapshot()
         let header = SnapshotHeader(engineFormat: engineSnapshotFormat, lastSequence: captured.lastSequence,
                                     appliedEvents: Int64(captured.appliedEvents), acceptedExchanges: Int64(captured.acceptedExchanges),
-                                    takenAt: time, configurationDigest: digest)
+                                    takenAt: time, configurationDigest: digest, logID: logID)
         return try directory.write(header, payload: payload)
     }
 
@@ -53,41 +54,46 @@ enum EngineSnapshot {
         var historyMissingThrough: Int64 = 0
     }
 
-    /// Loads the newest usable snapshot: one that reads back whole (CRCs, format, layout),
-    /// does not reach past the log, leaves no compacted gap before the log, and was taken
-    /// under this configuration. A snapshot that fails a check is passed over with a
-    /// warning for the next older one; with none left, the whole log is replayed (and
-    /// when the log was compacted, the outcome says which history is missing). A snapshot
-    /// under another configuration is used only when the log it stands for was compacted
-    /// (nothing else holds that history); the new policy judges from there on.
+    /// Loads the newest usable snapshot: one of this log (its log id), that reads back
+    /// whole (CRCs, format, layout), does not reach past the log and leaves no compacted
+    /// gap before the log's remaining events, and was taken under this configuration. A
+    /// snapshot of another log or reaching past this one's end is set aside (renamed
+    /// `*.set-aside`, kept for an operator) so that it is never pruned in place of this
+    /// log's or used later; every snapshot passed over is a warning. With no snapshot of
+    /// this configuration left, the whole log is replayed; but when the log was compacted
+    /// (nothing else holds that history), the newest snapshot taken under another
+    /// configuration is loaded instead, with a warning, keeping its own reorder settings,
+    /// and the current policy judges from there on.
     static func restore(from directory: SnapshotDirectory, configuration: ServerConfiguration,
                         log: EventCounts) -> Outcome {
         var outcome = Outcome()
         let digest = configurationDigest(configuration)
+        var otherConfiguration: (file: SnapshotFile, header: SnapshotHeader, payload: [UInt8])?
         for file in directory.list() {
             do {
                 let (header, payload) = try directory.read(file)
+                guard header.logID == log.logID else {
+                    directory.setAside(file)
+                    outcome.warnings.append("\(file.path): a snapshot of another database (log id \(header.logID), this log's is \(log.logID)); set aside as .set-aside")
+                    continue
+                }
                 guard header.engineFormat == engineSnapshotFormat else {
                     outcome.warnings.append("\(file.path): engine format \(header.engineFormat); this version writes \(engineSnapshotFormat)")
                     continue
                 }
                 guard header.lastSequence <= log.lastSequence else {
-                    outcome.warnings.append("\(file.path): reaches sequence \(header.lastSequence), past the log's last \(log.lastSequence) (a snapshot of another database?)")
+                    directory.setAside(file)
+                    outcome.warnings.append("\(file.path): reaches sequence \(header.lastSequence), past the log's last \(log.lastSequence) (commits lost in a power cut?); set aside as .set-aside")
                     continue
                 }
                 guard header.lastSequence >= log.compactedThrough else {
                     outcome.warnings.append("\(file.path): ends at sequence \(header.lastSequence), before the log's compacted history (through \(log.compactedThrough))")
                     continue
                 }
-                if header.configurationDigest != digest {
-                    guard log.compactedThrough > 0 else {
-                        outcome.warnings.append("\(file.path): taken under another policy or reorder setting; replaying the whole log instead")
-                        return outcome
-                    }
-                    outcome.warnings.append("""
-                        \(file.path): taken under another policy or reorder setting, but the log before it was compacted, \
-                        so it is loaded: the history is kept and the current policy judges from here on
-                        """)
+                guard header.configurationDigest == digest else {
+                    outcome.warnings.append("\(file.path): taken under another policy or reorder setting")
+                    if otherConfiguration == nil { otherConfiguration = (file, header, payload) }
+                    continue
                 }
                 let scanner = try TrafficScanner(snapshot: payload, policy: configuration.policy,
                                                  toleranceMilliseconds: configuration.reorderToleranceMilliseconds,
@@ -99,6 +105,25 @@ enum EngineSnapshot {
             } catch {
                 outcome.warnings.append("\(file.path): cannot be loaded: \(error)")
             }
+        }
+        if log.compactedThrough > 0, let (file, header, payload) = otherConfiguration {
+            do {
+                let scanner = try TrafficScanner(snapshot: payload, policy: configuration.policy, toleranceMilliseconds: nil,
+                                                 mergesRequestIDs: true)
+                outcome.warnings.append("""
+                    \(file.path): loaded although taken under another policy or reorder setting, because the log before it \
+                    was compacted: the history is kept, the current policy judges from here on, and the snapshot's reorder \
+                    tolerance (\(scanner.buffer.toleranceMilliseconds) ms) stays in force until the engine is rebuilt
+                    """)
+                outcome.restored = Restored(scanner: scanner, appliedEvents: Int(header.appliedEvents), lastSequence: header.lastSequence,
+                                            acceptedExchanges: Int(header.acceptedExchanges))
+                outcome.file = file
+                return outcome
+            } catch {
+                outcome.warnings.append("\(file.path): cannot be loaded: \(error)")
+            }
+        } else if otherConfiguration != nil {
+            outcome.warnings.append("no snapshot of this configuration: replaying the whole log instead")
         }
         outcome.historyMissingThrough = log.compactedThrough
         return outcome

@@ -68,6 +68,8 @@ final class Ingestor: Sendable {
                 let range: ClosedRange<Int64>?
                 do {
                     range = try await store.append(events, at: time)
+                } catch let error as StoreBatchError {
+                    throw error  // this batch's own problem: storage is fine for the others
                 } catch {
                     health.record("\(error)", at: time)
                     throw error

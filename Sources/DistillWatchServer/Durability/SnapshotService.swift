@@ -32,6 +32,8 @@ final class SnapshotService: Service, Sendable {
     let ingestor: Ingestor
     let configuration: ServerConfiguration
     let digest: [UInt8]
+    /// The log's id, written into every snapshot (``SnapshotHeader/logID``).
+    let logID: Int64
     let clock: WallClock
     let metrics: ServerMetrics
     let logger: Logger
@@ -39,8 +41,9 @@ final class SnapshotService: Service, Sendable {
     private let running = Mutex(false)
     private let startedAt = ContinuousClock.now
 
-    init(directory: SnapshotDirectory, ingestor: Ingestor, configuration: ServerConfiguration, clock: WallClock,
+    init(directory: SnapshotDirectory, ingestor: Ingestor, configuration: ServerConfiguration, logID: Int64, clock: WallClock,
          metrics: ServerMetrics, logger: Logger, loaded: EngineSnapshot.Restored?) {
+        self.logID = logID
         self.directory = directory
         self.ingestor = ingestor
         self.configuration = configuration
@@ -58,9 +61,13 @@ final class SnapshotService: Service, Sendable {
 
     var status: Status { state.withLock { $0 } }
 
+    /// How long the background trigger waits after a failed snapshot before the next try.
+    static let retryDelay = Duration.seconds(30)
+
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var lastAt = ContinuousClock.now
+            var retryAt = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 let engine = self.ingestor.engine.status()
@@ -68,9 +75,11 @@ final class SnapshotService: Service, Sendable {
                 let newEvents = engine.lastSequence > last.lastSequence
                 let due = engine.appliedEvents - last.appliedEvents >= self.configuration.snapshotEveryEvents
                     || (newEvents && ContinuousClock.now - lastAt >= .seconds(self.configuration.snapshotIntervalSeconds))
-                if due, newEvents {
-                    await self.takeSnapshot()
+                if due, newEvents, ContinuousClock.now >= retryAt {
+                    let written = await self.takeSnapshot() != nil
                     lastAt = ContinuousClock.now
+                    // After a failure, wait before serialising the whole engine again.
+                    retryAt = written ? lastAt : lastAt + Self.retryDelay
                 }
             }
         }
@@ -84,14 +93,27 @@ final class SnapshotService: Service, Sendable {
     func takeSnapshot() async -> SnapshotFile? {
         guard running.withLock({ r in r ? false : { r = true; return true }() }) else { return nil }
         defer { running.withLock { $0 = false } }
+        // Not even started (no capture, no serialising) when the last snapshot's size
+        // would not fit with the room kept for the log.
+        let previousBytes = status.bytes
+        if previousBytes > 0, let free = directory.freeBytes(), free < previousBytes + directory.reservedBytes {
+            let reason = "\(directory.path): not enough free space for a snapshot of about \(previousBytes) bytes (\(free) free; \(directory.reservedBytes) are kept for the event log); free some space"
+            state.withLock { s in
+                s.failed += 1
+                s.lastError = reason
+            }
+            metrics.snapshotsFailed.increment()
+            logger.error("snapshot not written (the log still holds everything): \(reason)")
+            return nil
+        }
         let engine = ingestor.engine
         let captured = await ingestor.betweenBatches { engine.capture() }
         let started = ContinuousClock.now
-        let directory = self.directory, digest = self.digest, time = clock.now()
+        let directory = self.directory, digest = self.digest, logID = self.logID, time = clock.now()
         do {
             // Off the caller's task: serialising a large engine takes a while.
             let file = try await Task.detached(priority: .utility) {
-                try EngineSnapshot.write(captured, to: directory, digest: digest, at: time)
+                try EngineSnapshot.write(captured, to: directory, digest: digest, logID: logID, at: time)
             }.value
             let seconds = (ContinuousClock.now - started) / .seconds(1)
             directory.prune(keeping: configuration.snapshotsKept)

@@ -167,8 +167,10 @@ final class LiveEngine: Sendable {
     /// from the published answers (``DecisionBoard``): no engine lock.
     /// - Complexity: O(1): two or three hash lookups and copying the answer.
     func decide(_ accountID: String, key: String? = nil) -> LiveDecision {
-        if let entry = board.entry(accountID) { return board.answer(entry, key: key) }
-        if board.isComplete { return LiveDecision(decision: .unknownAccount, known: false, reasons: [], label: nil) }
+        let complete = board.isComplete
+        // While the board fills after a start, an account's keys may not be on it yet.
+        if complete || key == nil, let entry = board.entry(accountID) { return board.answer(entry, key: key) }
+        if complete { return LiveDecision(decision: .unknownAccount, known: false, reasons: [], label: nil) }
         // Before the board is complete (the first seconds after start): from the engine.
         return decideFromEngine(accountID, key: key)
     }
