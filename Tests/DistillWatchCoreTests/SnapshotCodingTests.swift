@@ -118,3 +118,25 @@ import Testing
         }
     }
 }
+
+/// The change list a server publishes from: a merge republishes exactly the members whose
+/// campaign number changes.
+@Suite struct CampaignChangeTests {
+    func group(_ number: Int32, _ members: [Int32]) -> CampaignState {
+        var g = CampaignState()
+        g.number = number
+        g.members = members
+        return g
+    }
+
+    @Test(arguments: [(Int32(0), Int32(3), true), (Int32(2), Int32(3), false), (Int32(5), Int32(3), true), (Int32(4), Int32(0), false),
+                      (Int32(0), Int32(0), false)])
+    func aMergeListsTheMembersWhoseCampaignChanges(bigNumber: Int32, smallNumber: Int32, bigMembersChange: Bool) {
+        let big = group(bigNumber, [1, 2, 3, 4]), small = group(smallNumber, [7, 8])
+        var merged = big
+        merged.merge(small)
+        let listed = DetectionEngine.membersWithNewCampaign(big: big, small: small, merged: merged)
+        #expect(Set(listed) == Set(bigMembersChange ? [1, 2, 3, 4, 7, 8] : [7, 8]),
+                "big \(bigNumber), small \(smallNumber) -> merged \(merged.number)")
+    }
+}

@@ -379,16 +379,19 @@ extension DetectionEngine {
         linkage.noteFirstLink(a, b, kinds: kinds, weight: weight, attached: weight < cp.linkThreshold, at: t)
         // The smaller group's members now belong to the larger one's campaign (union by
         // size: each account moves O(log n) times), and the pair may have its first link.
-        if changeLog != nil {
-            changeLog!.accounts += small.members + [a, b]
-            // The merged group keeps the lower number: the larger group's members change
-            // campaign too when theirs was none or higher (rare: once per numbering).
-            if merged.number != big.number { changeLog!.accounts += big.members }
-        }
+        if changeLog != nil { changeLog!.accounts += Self.membersWithNewCampaign(big: big, small: small, merged: merged) + [a, b] }
         linkage.work.unions += 1
         rescoreGroup(ra, at: t, force: true)
         // Members joining an already flagged campaign are flagged now.
         if wasFlagged, linkage.groups[ra]!.verdict.isFlagged { flagMembers(small.members, at: t) }
+    }
+
+    /// The members whose campaign changes when `small` joins `big` as `merged`: always the
+    /// smaller group's (their root changes; union by size moves each account O(log n)
+    /// times), and the larger group's too when the merged group keeps the smaller one's
+    /// lower number (``CampaignState/merge(_:)``), which happens at most once per numbering.
+    static func membersWithNewCampaign(big: CampaignState, small: CampaignState, merged: CampaignState) -> [Int32] {
+        merged.number == big.number ? small.members : small.members + big.members
     }
 
     private func singletonGroup(_ r: Int32) -> CampaignState {
