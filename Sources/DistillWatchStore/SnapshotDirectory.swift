@@ -105,12 +105,7 @@ public final class SnapshotDirectory: Sendable {
         let name = "snapshot-" + String(repeating: "0", count: max(0, 20 - String(header.lastSequence).count))
             + String(header.lastSequence) + ".dwsnap"
         let final = path + "/" + name, temporary = final + ".tmp"
-        if let free = freeBytes(), free < payload.count + Self.headerSize + reservedBytes {
-            throw StoreError("""
-                \(path): not enough free space for a snapshot of \(payload.count) bytes (\(free) free; \(reservedBytes) are \
-                kept for the event log); free some space
-                """)
-        }
+        if let problem = spaceProblem(forSnapshotBytes: Self.headerSize + payload.count) { throw StoreError(problem) }
         var head = Self.encode(header, payloadLength: payload.count, payloadCRC: Self.crc32(payload))
         head += Self.bytes(of: Self.crc32(head))
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -262,6 +257,17 @@ public final class SnapshotDirectory: Sendable {
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
+
+    /// Why a snapshot of about `bytes` bytes must not be written now: it would leave less
+    /// than ``reservedBytes`` free for the event log. `nil` when it fits (or the free space
+    /// cannot be read).
+    public func spaceProblem(forSnapshotBytes bytes: Int) -> String? {
+        guard let free = freeBytes(), free < bytes + reservedBytes else { return nil }
+        return """
+            \(path): not enough free space for a snapshot of about \(bytes) bytes (\(free) free; \(reservedBytes) are \
+            kept for the event log); free some space
+            """
+    }
 
     /// Bytes an unprivileged writer may still use on the directory's file system.
     public func freeBytes() -> Int? {

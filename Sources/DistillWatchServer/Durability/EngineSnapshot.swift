@@ -14,6 +14,19 @@ enum EngineSnapshot {
         var appliedEvents: Int
         var lastSequence: Int64
         var acceptedExchanges: Int
+
+        init(scanner: TrafficScanner, appliedEvents: Int, lastSequence: Int64, acceptedExchanges: Int) {
+            self.scanner = scanner
+            self.appliedEvents = appliedEvents
+            self.lastSequence = lastSequence
+            self.acceptedExchanges = acceptedExchanges
+        }
+
+        /// The state a snapshot file holds, with the counters from its header.
+        init(scanner: TrafficScanner, header: SnapshotHeader) {
+            self.init(scanner: scanner, appliedEvents: Int(header.appliedEvents), lastSequence: header.lastSequence,
+                      acceptedExchanges: Int(header.acceptedExchanges))
+        }
     }
 
     /// SHA-256 of what the engine's state depends on besides the log: the policy (as
@@ -98,8 +111,7 @@ enum EngineSnapshot {
                 let scanner = try TrafficScanner(snapshot: payload, policy: configuration.policy,
                                                  toleranceMilliseconds: configuration.reorderToleranceMilliseconds,
                                                  mergesRequestIDs: true)
-                outcome.restored = Restored(scanner: scanner, appliedEvents: Int(header.appliedEvents), lastSequence: header.lastSequence,
-                                            acceptedExchanges: Int(header.acceptedExchanges))
+                outcome.restored = Restored(scanner: scanner, header: header)
                 outcome.file = file
                 return outcome
             } catch {
@@ -115,8 +127,7 @@ enum EngineSnapshot {
                     was compacted: the history is kept, the current policy judges from here on, and the snapshot's reorder \
                     tolerance (\(scanner.buffer.toleranceMilliseconds) ms) stays in force until the engine is rebuilt
                     """)
-                outcome.restored = Restored(scanner: scanner, appliedEvents: Int(header.appliedEvents), lastSequence: header.lastSequence,
-                                            acceptedExchanges: Int(header.acceptedExchanges))
+                outcome.restored = Restored(scanner: scanner, header: header)
                 outcome.file = file
                 return outcome
             } catch {

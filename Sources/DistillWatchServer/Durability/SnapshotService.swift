@@ -96,14 +96,8 @@ final class SnapshotService: Service, Sendable {
         // Not even started (no capture, no serialising) when the last snapshot's size
         // would not fit with the room kept for the log.
         let previousBytes = status.bytes
-        if previousBytes > 0, let free = directory.freeBytes(), free < previousBytes + directory.reservedBytes {
-            let reason = "\(directory.path): not enough free space for a snapshot of about \(previousBytes) bytes (\(free) free; \(directory.reservedBytes) are kept for the event log); free some space"
-            state.withLock { s in
-                s.failed += 1
-                s.lastError = reason
-            }
-            metrics.snapshotsFailed.increment()
-            logger.error("snapshot not written (the log still holds everything): \(reason)")
+        if previousBytes > 0, let problem = directory.spaceProblem(forSnapshotBytes: previousBytes) {
+            recordFailure(problem)
             return nil
         }
         let engine = ingestor.engine
@@ -136,14 +130,19 @@ final class SnapshotService: Service, Sendable {
             if configuration.logRetention == .compact { await compact() }
             return file
         } catch {
-            state.withLock { s in
-                s.failed += 1
-                s.lastError = "\(error)"
-            }
-            metrics.snapshotsFailed.increment()
-            logger.error("snapshot not written (the log still holds everything; the next trigger tries again): \(error)")
+            recordFailure("\(error)")
             return nil
         }
+    }
+
+    /// Counts a snapshot not written and says why (the log still holds everything).
+    private func recordFailure(_ reason: String) {
+        state.withLock { s in
+            s.failed += 1
+            s.lastError = reason
+        }
+        metrics.snapshotsFailed.increment()
+        logger.error("snapshot not written (the log still holds everything; the next trigger tries again): \(reason)")
     }
 
     /// Deletes the exchange and account events the oldest kept snapshot covers.
