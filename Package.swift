@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DistillWatchIngest", targets: ["DistillWatchIngest"]),
         .library(name: "DistillWatchStore", targets: ["DistillWatchStore"]),
         .library(name: "DistillWatchServer", targets: ["DistillWatchServer"]),
+        .library(name: "DistillWatchSharing", targets: ["DistillWatchSharing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -94,10 +95,19 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Indicator sharing: STIX 2.1 bundles and MISP events out, STIX bundles in (keyed
+        // fingerprints, TLP 2.0 markings, deterministic ids).
+        .target(
+            name: "DistillWatchSharing",
+            dependencies: [
+                "DistillWatchCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "distillwatch",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -105,6 +115,7 @@ let package = Package(
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchIngest", "DistillWatchCore"]),
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
         .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
+        .testTarget(name: "DistillWatchSharingTests", dependencies: ["DistillWatchSharing", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchStoreTests", dependencies: ["DistillWatchStore", "DistillWatchCore"]),
         .testTarget(
             name: "DistillWatchServerTests",

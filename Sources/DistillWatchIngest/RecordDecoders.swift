@@ -369,6 +369,8 @@ public struct ExchangeLineDecoder: Sendable {
             if let systemPart {
                 e.content!.systemKey = systemPart.systemKey
                 e.content!.systemCues = systemPart.systemCues
+                let systemShared = systemPart.sharedFingerprints
+                if !systemShared.isEmpty { e.content!.sharedFingerprints.mergeSystemFingerprints(systemShared) }
             }
             // Tool definitions make an exchange agentic whatever the prompt's words say.
             if (e.toolCount ?? 0) > 0 { e.content!.capability = .agenticToolUse }

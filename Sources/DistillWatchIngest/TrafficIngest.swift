@@ -59,6 +59,15 @@ public enum TrafficIngest {
         from source: InputSource, into scanner: inout TrafficScanner,
         options: IngestOptions, statistics: inout IngestStatistics
     ) throws {
+        try readAccounts(from: source, options: options, statistics: &statistics) { scanner.register($0) }
+    }
+
+    /// Reads account records and hands each to `register`, in input order (errors as
+    /// ``loadAccounts(from:into:options:statistics:)``).
+    public static func readAccounts(
+        from source: InputSource, options: IngestOptions, statistics: inout IngestStatistics,
+        _ register: (AccountRecord) -> Void
+    ) throws {
         let decoder = AccountLineDecoder()
         var reader = LineReader(source)
         var lines = 0
@@ -69,7 +78,7 @@ public enum TrafficIngest {
         }) { number, bytes in
             lines += 1
             do throws(RecordError) {
-                scanner.register(try decoder.decode(bytes))
+                register(try decoder.decode(bytes))
                 statistics.accountRecords += 1
             } catch {
                 try statistics.reject(MalformedLine(source: source.description, line: number, error: error), options: options)
@@ -94,6 +103,16 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
+        try readTraffic(from: source, options: options, statistics: &statistics, progress: progress) { scanner.observe($0) }
+    }
+
+    /// Reads exchange records and hands each to `observe`, in input order (decoding and
+    /// errors as ``scanTraffic(from:into:options:statistics:progress:)``).
+    public static func readTraffic(
+        from source: InputSource, options: IngestOptions, statistics: inout IngestStatistics,
+        progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in },
+        _ body: (consuming Exchange) -> Void
+    ) throws {
         let decoder = TrafficLineDecoder(options.inputFormat, options: options, gateways: options.gateways)
         var lines = 0
         let exchangesBefore = statistics.exchangeRecords
@@ -104,7 +123,7 @@ public enum TrafficIngest {
                 var next = 0
                 func observe(upTo end: Int) {
                     while next < end {
-                        scanner.observe(batch.exchanges[next].take()!)
+                        body(batch.exchanges[next].take()!)
                         statistics.exchangeRecords += 1
                         next += 1
                     }
@@ -133,7 +152,7 @@ public enum TrafficIngest {
                 var failure: MalformedLine?
                 decoder.decode(bytes) { exchange in
                     guard failure == nil || !options.strict else { return }
-                    scanner.observe(exchange)
+                    body(exchange)
                     statistics.exchangeRecords += 1
                 } malformed: { error in
                     let bad = MalformedLine(source: name, line: number, error: error)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistillWatchCore
 import DistillWatchIngest
+import DistillWatchSharing
 import Foundation
 
 struct ScanCommand: ParsableCommand {
@@ -76,6 +77,9 @@ struct ScanCommand: ParsableCommand {
 
     @OptionGroup var content: ContentOptions
 
+    @Option(name: .long, help: "A STIX 2.1 bundle of indicators shared by another provider, matched as the shared_indicator signal. Repeatable, read in order.")
+    var indicators: [String] = []
+
     func validate() throws {
         guard !traffic.isEmpty else {
             throw ValidationError("give at least one traffic file, or - for standard input")
@@ -140,6 +144,8 @@ struct ScanCommand: ParsableCommand {
         let policy = try loadPolicy(self.policy)
         let sources = traffic.map(InputSource.init(argument:))
         let sketcher = try content.sketcher(quiet: quiet)
+        let shared = indicators.isEmpty ? SharedIndicatorSet()
+            : try loadIndicatorBundles(indicators, quiet: quiet).indicatorSet(sharingKeys: sketcher?.sharingKeys ?? [])
         let outcome = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
             policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
@@ -150,7 +156,7 @@ struct ScanCommand: ParsableCommand {
                                                            ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute,
                                                        openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
                                                        openaiBatchRequests: try openaiBatchRequests())),
-            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet)
+            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared)
         if let json {
             try writeReport(outcome.report, to: json)
         }
@@ -180,9 +186,11 @@ struct ScanOutcome {
 /// messages that name the file and line.
 func runScan(
     traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
-    includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false
+    includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false,
+    sharedIndicators: SharedIndicatorSet = SharedIndicatorSet()
 ) throws -> ScanOutcome {
     var scanner = TrafficScanner(policy: policy)
+    if !sharedIndicators.isEmpty { scanner.replaceSharedIndicators(sharedIndicators) }
     var statistics = IngestStatistics()
     do {
         for source in accounts {
@@ -313,12 +321,15 @@ struct ContentOptions: ParsableArguments {
     @Flag(name: .long, help: "Keep short prompt excerpts as evidence in reports (off by default: no prompt text reaches any output).")
     var evidenceExcerpts = false
 
+    @Option(name: .long, help: "Sharing-keys file (NAME SECRET per line): prompts are also fingerprinted under each key, to match other providers' keyed indicators (Documentation/Sharing.md).")
+    var sharingKeys: String?
+
     func validate() throws {
         if let contentKey, ContentKey(hex: contentKey) == nil {
             throw ValidationError("--content-key must be 32 hexadecimal digits")
         }
-        if noContent && (contentKey != nil || contentKeyFile != nil || evidenceExcerpts) {
-            throw ValidationError("--no-content cannot be combined with --content-key, --content-key-file or --evidence-excerpts")
+        if noContent && (contentKey != nil || contentKeyFile != nil || evidenceExcerpts || sharingKeys != nil) {
+            throw ValidationError("--no-content cannot be combined with --content-key, --content-key-file, --evidence-excerpts or --sharing-keys")
         }
     }
 
@@ -342,7 +353,7 @@ struct ContentOptions: ParsableArguments {
                 throw ScanFailure(error.description)
             }
         }
-        return ContentSketcher(key: key, keepsExcerpts: evidenceExcerpts)
+        return ContentSketcher(key: key, keepsExcerpts: evidenceExcerpts, sharingKeys: try loadSharingKeys(sharingKeys))
     }
 }
 

@@ -5,9 +5,13 @@
 /// system-key flag (UInt8) and key (UInt64), exact key (UInt64; not in version 1, which is
 /// still read, with an exact key of 0), cues (UInt16), system cues (UInt16),
 /// capability ordinal (UInt8), token count (UInt32), vocabulary sample count (UInt8) and
-/// values (UInt64 each), excerpt length (UInt16) and UTF-8 bytes. About 570 bytes.
+/// values (UInt64 each), excerpt length (UInt16) and UTF-8 bytes; then (version 3, only
+/// when the features carry fingerprints under sharing keys) a count (UInt8) and per key:
+/// id length (UInt8) and bytes, band count (UInt8) and values (UInt64 each), system flag
+/// (UInt8) and value (UInt64). About 570 bytes, plus about 530 per sharing key.
 extension ContentFeatures {
     static let serializationVersion: UInt8 = 2
+    static let sharedSerializationVersion: UInt8 = 3
 
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
@@ -15,7 +19,8 @@ extension ContentFeatures {
         func put<T: FixedWidthInteger>(_ v: T) {
             withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
         }
-        put(Self.serializationVersion)
+        let shared = sharedFingerprints
+        put(shared.isEmpty ? Self.serializationVersion : Self.sharedSerializationVersion)
         for b in signature.bins { put(b) }
         put(templateKey)
         put(UInt8(systemKey == nil ? 0 : 1))
@@ -30,6 +35,18 @@ extension ContentFeatures {
         let excerptBytes = Array((excerpt ?? "").utf8.prefix(Int(UInt16.max)))
         put(UInt16(excerptBytes.count))
         out.append(contentsOf: excerptBytes)
+        if !shared.isEmpty {
+            put(UInt8(min(shared.count, 255)))
+            for s in shared.prefix(255) {
+                let id = Array(s.keyID.utf8.prefix(255))
+                put(UInt8(id.count))
+                out.append(contentsOf: id)
+                put(UInt8(min(s.templateBands.count, 255)))
+                for b in s.templateBands.prefix(255) { put(b) }
+                put(UInt8(s.system == nil ? 0 : 1))
+                put(s.system ?? 0)
+            }
+        }
         return out
     }
 
@@ -44,7 +61,7 @@ extension ContentFeatures {
             i += n
             return v
         }
-        guard let version = get(UInt8.self), version == 1 || version == Self.serializationVersion else { return nil }
+        guard let version = get(UInt8.self), (1...Self.sharedSerializationVersion).contains(version) else { return nil }
         var bins: [UInt32] = []
         bins.reserveCapacity(MinHashSignature.binCount)
         for _ in 0..<MinHashSignature.binCount {
@@ -62,7 +79,27 @@ extension ContentFeatures {
             guard let v = get(UInt64.self) else { return nil }
             sample.append(v)
         }
-        guard let excerptCount = get(UInt16.self), i + Int(excerptCount) == bytes.count else { return nil }
+        guard let excerptCount = get(UInt16.self), i + Int(excerptCount) <= bytes.count else { return nil }
+        let excerptBytes = bytes[i..<(i + Int(excerptCount))]
+        i += Int(excerptCount)
+        var shared: [SharedContentFingerprint] = []
+        if version == Self.sharedSerializationVersion {
+            guard let count = get(UInt8.self), count > 0 else { return nil }
+            for _ in 0..<count {
+                guard let idLength = get(UInt8.self), i + Int(idLength) <= bytes.count else { return nil }
+                let id = String(decoding: bytes[i..<(i + Int(idLength))], as: UTF8.self)
+                i += Int(idLength)
+                guard let bandCount = get(UInt8.self) else { return nil }
+                var bands: [UInt64] = []
+                for _ in 0..<bandCount {
+                    guard let b = get(UInt64.self) else { return nil }
+                    bands.append(b)
+                }
+                guard let hasSystem = get(UInt8.self), hasSystem <= 1, let system = get(UInt64.self) else { return nil }
+                shared.append(SharedContentFingerprint(keyID: id, templateBands: bands, system: hasSystem == 1 ? system : nil))
+            }
+        }
+        guard i == bytes.count else { return nil }
         self.init()
         signature = MinHashSignature(bins: bins)
         self.templateKey = templateKey
@@ -73,7 +110,8 @@ extension ContentFeatures {
         self.capability = Capability.allCases[Int(capability)]
         self.tokenCount = tokenCount
         vocabularySample = sample
-        excerpt = excerptCount == 0 ? nil : String(decoding: bytes[i...], as: UTF8.self)
+        excerpt = excerptCount == 0 ? nil : String(decoding: excerptBytes, as: UTF8.self)
+        if !shared.isEmpty { sharedFingerprints = shared }
     }
 }
 

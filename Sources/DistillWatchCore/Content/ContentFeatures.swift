@@ -22,6 +22,7 @@ public struct ContentFeatures: Sendable, Equatable {
         var sampleStorage = InlineArray<16, UInt64>(repeating: 0)
         var sampleCount: UInt8 = 0
         var excerpt: String?
+        var shared: [SharedContentFingerprint] = []
 
         init() {}
 
@@ -40,6 +41,7 @@ public struct ContentFeatures: Sendable, Equatable {
             c.sampleStorage = sampleStorage
             c.sampleCount = sampleCount
             c.excerpt = excerpt
+            c.shared = shared
             return c
         }
     }
@@ -117,6 +119,13 @@ public struct ContentFeatures: Sendable, Equatable {
         set { unique().excerpt = newValue }
     }
 
+    /// The prompt under each configured ``SharingKey`` (empty when none is): what shared
+    /// indicators of other providers are matched against.
+    public var sharedFingerprints: [SharedContentFingerprint] {
+        get { storage.shared }
+        set { unique().shared = newValue }
+    }
+
     /// Token hashes that fall in a fixed 1/8 slice of the hash space (at most 16; more are
     /// dropped): a sample that is coherent across prompts, for estimating an account's
     /// vocabulary.
@@ -168,7 +177,7 @@ public struct ContentFeatures: Sendable, Equatable {
               x.systemKey == y.systemKey, x.exactKey == y.exactKey,
               x.cues == y.cues, x.systemCues == y.systemCues, x.capability == y.capability,
               x.tokenCount == y.tokenCount, x.sampleCount == y.sampleCount,
-              x.excerpt == y.excerpt else { return false }
+              x.excerpt == y.excerpt, x.shared == y.shared else { return false }
         for i in 0..<Int(x.sampleCount) where x.sampleStorage[i] != y.sampleStorage[i] { return false }
         return true
     }
@@ -209,12 +218,17 @@ public struct ContentSketcher: Sendable {
     public let lexicon: ContentLexicon
     /// Keep a short excerpt of each prompt (evidence excerpts, off by default).
     public var keepsExcerpts: Bool
+    /// Keys shared with other providers: each prompt is also fingerprinted under each
+    /// (``ContentFeatures/sharedFingerprints``), at a cost of one more PRF call per shingle
+    /// and key.
+    public var sharingKeys: [SharingKey]
     public static let excerptLength = 120
 
-    public init(key: ContentKey, lexicon: ContentLexicon = .standard, keepsExcerpts: Bool = false) {
+    public init(key: ContentKey, lexicon: ContentLexicon = .standard, keepsExcerpts: Bool = false, sharingKeys: [SharingKey] = []) {
         self.key = key
         self.lexicon = lexicon
         self.keepsExcerpts = keepsExcerpts
+        self.sharingKeys = sharingKeys
     }
 
     /// Features of a user prompt (UTF-8 bytes). `toolCount` is the exchange's `tool_count`.
@@ -287,6 +301,9 @@ public struct ContentSketcher: Sendable {
         if keepsExcerpts {
             f.excerpt = Self.excerpt(prompt)
         }
+        if !sharingKeys.isEmpty {
+            f.sharedFingerprints = sharingKeys.map { SharedContentFingerprint(keyID: $0.id, templateBands: $0.templateBands(tokens: tokens)) }
+        }
         return f
     }
 
@@ -301,6 +318,18 @@ public struct ContentSketcher: Sendable {
                 systemCues.formUnion(cue.intersection([.chainOfThought, .rubricGrading, .sensitiveRewriting, .syntheticData]))
             }
             f.systemCues.formUnion(systemCues)
+            if !sharingKeys.isEmpty {
+                var shared = f.sharedFingerprints
+                for (k, sharingKey) in sharingKeys.enumerated() {
+                    let value = sharingKey.systemFingerprint(tokens: tokens)
+                    if k < shared.count, shared[k].keyID == sharingKey.id {
+                        shared[k].system = value
+                    } else {
+                        shared.append(SharedContentFingerprint(keyID: sharingKey.id, templateBands: [], system: value))
+                    }
+                }
+                f.sharedFingerprints = shared
+            }
         }
     }
 

@@ -107,6 +107,8 @@ public struct AccountState: Sendable {
     var replays: Int32 = 0
     var foreignReplays: Int32 = 0
     var staleReplays: Int32 = 0
+    /// Indicators shared by other providers that this account's traffic or record matched.
+    var sharedEvidence: [SharedIndicatorEvidence] = []
 
     // Analyst feedback: signal values dismissed by a `legitimate` label, and the label.
     var dismissed = SignalValues(repeating: 0)
@@ -144,7 +146,7 @@ public struct AccountState: Sendable {
 // MARK: Snapshot
 
 extension AccountState: SnapshotCodable {
-    static var snapshotFieldCount: Int { 70 }
+    static var snapshotFieldCount: Int { 71 }
 
     func write(to w: inout SnapshotWriter) {
         w.value(tierProfile)
@@ -210,6 +212,7 @@ extension AccountState: SnapshotCodable {
         w.int(replays)
         w.int(foreignReplays)
         w.int(staleReplays)
+        w.array(sharedEvidence)
         w.inline(dismissed)
         w.optional(label) { $0.string($1.rawValue) }
         w.double(score)
@@ -283,6 +286,10 @@ extension AccountState: SnapshotCodable {
         replays = try r.int()
         foreignReplays = try r.int()
         staleReplays = try r.int()
+        sharedEvidence = try r.array(SharedIndicatorEvidence.self, minimumElementSize: 40)
+        guard sharedEvidence.count <= SharedIndicatorEvidence.capacity else {
+            throw SnapshotError("an account carries \(sharedEvidence.count) shared-indicator matches (at most \(SharedIndicatorEvidence.capacity))")
+        }
         dismissed = try r.inline()
         label = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.rawValue(AnalystLabel.self) }
         score = try r.double()

@@ -52,6 +52,9 @@ public struct DetectionEngine: Sendable {
     /// What changed since the last ``takeChanges()``, when ``tracksChanges`` is on (a
     /// server publishing answers); `nil` otherwise. Transient: not in snapshots.
     var changeLog: EngineChanges?
+    /// Indicators imported from other providers (empty: the `shared_indicator` signal has
+    /// no data). Configuration, like the policy: not in snapshots.
+    public private(set) var sharedIndicators = SharedIndicatorSet()
 
     public init(policy: Policy = .default) {
         self.policy = policy
@@ -90,6 +93,10 @@ public struct DetectionEngine: Sendable {
         states[i].allowlisted = merged.allowlisted == true
             || policy.allowlist.contains(accountID: merged.accountID, record: merged)
         familyBits |= DataFamily.accounts.bit
+        if sharedIndicators.hasEmailDomains {
+            let found = sharedIndicators.matches(merged, at: clock ?? merged.created ?? Timestamp(millisecondsSinceEpoch: 0))
+            if !found.isEmpty { states[i].noteShared(found, in: sharedIndicators, at: clock ?? Timestamp(millisecondsSinceEpoch: 0)) }
+        }
         if states[i].allowlisted, states[i].label != .confirmedAttack { states[i].verdict = .allow }
     }
 
@@ -175,6 +182,10 @@ public struct DetectionEngine: Sendable {
             let split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
             states[i].content.update(with: content, sharedTemplate: split)
             if split { context.splitFamily = content.templateKey }
+        }
+        if !sharedIndicators.isEmpty {
+            let found = sharedIndicators.matches(e)
+            if !found.isEmpty { states[i].noteShared(found, in: sharedIndicators, at: time) }
         }
         Self.rescore(&states[i], at: time, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
         if let k = keySlot, e.apiKeyID != nil { rescoreKey(k, at: time) }
@@ -548,7 +559,35 @@ public struct DetectionEngine: Sendable {
 
     /// Signal families for which no record carried data.
     public var signalFamiliesWithoutData: [DataFamily] {
-        return DataFamily.allCases.filter { familyBits & $0.bit == 0 }
+        let bits = familyBits | (sharedIndicators.isEmpty ? 0 : DataFamily.sharedIndicators.bit)
+        return DataFamily.allCases.filter { bits & $0.bit == 0 }
+    }
+
+    /// Replaces the indicators shared by other providers (an import, a revocation, a
+    /// pulled feed). Accounts already matched forget indicators no longer in `set` and are
+    /// rescored at the engine's clock; accounts with an e-mail domain are matched against
+    /// the new set's domain fingerprints. Exchanges already seen are not matched again
+    /// (their text is gone): new indicators act on traffic from now on.
+    /// - Complexity: O(accounts with matches + accounts with records, when the set has
+    ///   e-mail domain fingerprints).
+    public mutating func replaceSharedIndicators(_ set: SharedIndicatorSet) {
+        sharedIndicators = set
+        let now = clock ?? Timestamp(millisecondsSinceEpoch: 0)
+        for i in states.indices {
+            var changed = states[i].refreshShared(against: set)
+            if set.hasEmailDomains, let record = records[i] {
+                let found = set.matches(record, at: now).filter { m in !states[i].sharedEvidence.contains { $0.id == m.id } }
+                if !found.isEmpty {
+                    states[i].noteShared(found, in: set, at: now)
+                    changed = true
+                }
+            }
+            guard changed else { continue }
+            changeLog?.accounts.append(Int32(i))
+            let wasFlagged = states[i].firstFlaggedAt != nil
+            Self.rescore(&states[i], at: now, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
+            _ = settle(i, at: now, wasFlagged: wasFlagged)
+        }
     }
 
     /// Summaries of every account, in first-seen order.
@@ -608,9 +647,10 @@ public struct AccountSummary: Sendable, Equatable {
 
 extension DetectionEngine {
     /// Stored properties, all written but the policy (the server's configuration gives it,
-    /// and a snapshot taken under another policy is not used), the account index
+    /// and a snapshot taken under another policy is not used), the shared indicators (the
+    /// store gives them: ``replaceSharedIndicators(_:)`` after a restore), the account index
     /// (rebuilt from the ids) and the transient change log.
-    static var snapshotFieldCount: Int { 18 }
+    static var snapshotFieldCount: Int { 19 }
 
     func write(to w: inout SnapshotWriter) {
         w.section("engine")

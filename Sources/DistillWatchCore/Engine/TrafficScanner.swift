@@ -65,6 +65,12 @@ public struct TrafficScanner: Sendable {
     /// What changed since the last call (``DetectionEngine/takeChanges()``).
     public mutating func takeChanges() -> EngineChanges { engine.takeChanges() }
 
+    /// Replaces the indicators shared by other providers
+    /// (``DetectionEngine/replaceSharedIndicators(_:)``).
+    public mutating func replaceSharedIndicators(_ set: SharedIndicatorSet) {
+        engine.replaceSharedIndicators(set)
+    }
+
     /// Lets the engine observe the oldest buffered exchanges until at most `limit` wait
     /// (see ``ReorderBuffer/releaseOldest(keeping:release:)``). - Returns: how many.
     @discardableResult

@@ -147,6 +147,7 @@ public struct Policy: Sendable, Equatable {
             .planValue: 0.65,
             .suddenChange: 0.95,
             .keySharing: 0.8,
+            .sharedIndicator: 0.8,
         ],
         thresholds: Thresholds(review: 0.5, throttle: 0.75, block: 0.9),
         minimumExchanges: 20,
@@ -194,6 +195,7 @@ extension SignalKind {
         case .planValue: return 16
         case .suddenChange: return 17
         case .keySharing: return 18
+        case .sharedIndicator: return 19
         }
     }
 }

@@ -68,6 +68,7 @@ enum BehaviourSignals {
         v[SignalKind.reasoningReplay.ordinal] = reasoningReplay(s)
         v[SignalKind.quotaRacing.ordinal] = quotaRacing(s).value
         v[SignalKind.planValue.ordinal] = planValue(s, c).value
+        if !s.sharedEvidence.isEmpty { v[SignalKind.sharedIndicator.ordinal] = sharedIndicator(s, at: c.now).value }
         if let key = c.unkeyed {
             v[SignalKind.suddenChange.ordinal] = suddenChange(key, c).value
             v[SignalKind.keySharing.ordinal] = keySharing(key).value
@@ -166,6 +167,46 @@ enum BehaviourSignals {
         let suspicious = Double(s.foreignReplays) + 0.5 * Double(s.staleReplays)
         guard s.replays >= 3, s.foreignReplays + s.staleReplays >= 2 else { return 0 }
         return min(1, suspicious / Double(s.replays) / 0.2)
+    }
+
+    struct SharedIndicatorReading {
+        var value = 0.0
+        var contentMatches: Int32 = 0
+        var infrastructureKinds: UInt8 = 0
+        var emailDomain = false
+    }
+
+    /// Prompt matches (template family or system prompt) against indicators still valid:
+    /// full from 3; a matching sign-up e-mail domain: 0.5; infrastructure (address or
+    /// prefix, autonomous system, user agent, client fingerprint): 0.15 per kind matched, at
+    /// most 0.45, so that infrastructure alone (a residential proxy exit is also someone's
+    /// home) never reaches `review` under the default weight 0.8. Combined as a noisy-OR.
+    static func sharedIndicator(_ s: AccountState, at t: Timestamp) -> SharedIndicatorReading {
+        var r = SharedIndicatorReading()
+        for e in s.sharedEvidence where e.isActive(at: t) {
+            r.contentMatches = r.contentMatches.addingSaturating(e.contentMatches)
+            r.infrastructureKinds |= e.kinds & 0x0F
+            if e.kinds & SharedIndicatorKind.emailDomain.bit != 0 { r.emailDomain = true }
+        }
+        let content = min(1, Double(r.contentMatches) / 3)
+        let infrastructure = min(0.45, 0.15 * Double(r.infrastructureKinds.nonzeroBitCount))
+        let email = r.emailDomain ? 0.5 : 0
+        r.value = 1 - (1 - content) * (1 - email) * (1 - infrastructure)
+        return r
+    }
+
+    static func sharedIndicatorDetail(_ s: AccountState, at t: Timestamp) -> String {
+        let active = s.sharedEvidence.filter { $0.isActive(at: t) }.sorted { $0.weight > $1.weight }
+        guard !active.isEmpty else {
+            return s.sharedEvidence.isEmpty ? "no shared indicator matched" : "the indicators that matched have expired"
+        }
+        return active.prefix(3).map { e in
+            let kinds = SharedIndicatorKind.allCases.filter { e.kinds & $0.bit != 0 }.map(\.name).joined(separator: ", ")
+            let campaign = e.campaign.map { " campaign \"\($0)\"" } ?? ""
+            let until = e.validUntil.map { ", valid until \($0.rfc3339)" } ?? ""
+            return "\(e.source)\(campaign) (\(e.id)): \(kinds) in \(e.matches) exchange\(e.matches == 1 ? "" : "s")"
+                + (e.contentMatches > 0 ? ", \(e.contentMatches) by prompt" : "") + until
+        }.joined(separator: "; ") + (active.count > 3 ? "; and \(active.count - 3) more" : "")
     }
 
     /// The first 48 hours of an account's traffic, for ``quotaRacing(_:)``.
@@ -535,6 +576,8 @@ enum BehaviourSignals {
             guard s.planPriceUSD > 0 else { return "no plan price on the account record" }
             return "usage worth \(Wording.rounded(p.monthlyUSD)) USD per 30 days (\(s.costExchanges) exchanges with a cost) "
                 + "on a plan of \(Wording.rounded(s.planPriceUSD)) USD: \(Wording.rounded(p.ratio, digits: 1))×"
+        case .sharedIndicator:
+            return sharedIndicatorDetail(s, at: c.now)
         case .suddenChange, .keySharing:
             guard let key = c.unkeyed else { return "judged per API key (every exchange carried api_key_id)" }
             return keyDetail(kind, key, c) + (s.exchanges > key.exchanges ? " (exchanges without api_key_id; keyed ones are judged per key)" : "")

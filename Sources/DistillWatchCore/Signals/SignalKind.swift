@@ -59,6 +59,14 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
     /// without key ids).
     case keySharing = "key_sharing"
 
+    // Indicator sharing (Documentation/Sharing.md).
+
+    /// The account's traffic or record matched indicators another provider published about
+    /// a distillation campaign: prompt-template families and system prompts (keyed
+    /// fingerprints) count in full; addresses, networks, user agents and client stacks only
+    /// corroborate (alone they stay below `review`).
+    case sharedIndicator = "shared_indicator"
+
     /// The data family the signal needs; listed in `signals_without_data` when no record
     /// carried it.
     public var family: DataFamily {
@@ -77,18 +85,19 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .planValue: return .cost
         case .suddenChange: return .volume
         case .keySharing: return .network
+        case .sharedIndicator: return .sharedIndicators
         }
     }
 
     /// Number of signals.
-    public static let count = 19
+    public static let count = 20
 
     /// The signals judged per API key when exchanges carry `api_key_id`.
     public static let perKey: [SignalKind] = [.suddenChange, .keySharing]
 }
 
 /// One value per signal, indexed by ``SignalKind/ordinal``.
-public typealias SignalValues = InlineArray<19, Double>
+public typealias SignalValues = InlineArray<20, Double>
 
 /// Families of input data that signals depend on (spec: "say in its report which signal
 /// families had no data").
@@ -113,6 +122,8 @@ public enum DataFamily: String, CaseIterable, Sendable, Codable, Hashable {
     case reasoningReplay = "reasoning_replay"
     /// `cost_usd` on exchanges and `plan_price_usd` on accounts (revision 1.1)
     case cost
+    /// indicators imported from other providers (`distillwatch share import`)
+    case sharedIndicators = "shared_indicators"
 }
 
 extension DataFamily {
@@ -131,6 +142,7 @@ extension DataFamily {
         case .content: return 1 << 8
         case .reasoningReplay: return 1 << 9
         case .cost: return 1 << 10
+        case .sharedIndicators: return 1 << 11
         }
     }
 }

@@ -1,0 +1,224 @@
+import DistillWatchCore
+import Foundation
+
+/// Reads STIX 2.1 bundles from other providers into ``SharedIndicator``s the engine
+/// matches, object by object: a malformed or hostile object is reported with its position
+/// and id and skipped, never fatal to the rest of the bundle.
+///
+/// Checks (STIX 2.1 §3, §5, §9): a JSON object of `type` `bundle` with an `objects` array;
+/// per object: `type` and a well-formed `id` of that type, `spec_version` `2.1`, RFC 3339
+/// timestamps, indicators with `pattern_type` `stix` and a pattern DistillWatch can match
+/// (``STIXPattern``), `valid_until` after `valid_from`. Limits: ``Limits``.
+/// Revocation: an object with `revoked: true` withdraws every earlier version of its id;
+/// of several versions, the latest `modified` wins.
+public struct STIXBundleReader: Sendable {
+    public struct Limits: Sendable {
+        /// Bytes of one bundle.
+        public var maximumBytes = 64 << 20
+        public var maximumObjects = 250_000
+        /// Comparisons over all of a bundle's indicators.
+        public var maximumComparisons = 2_000_000
+        public init() {}
+    }
+
+    /// A problem with one object (or the bundle, when `index` is `nil`).
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public var index: Int?
+        public var objectID: String?
+        public var message: String
+        public var description: String {
+            let at = index.map { "objects[\($0)]" } ?? "bundle"
+            return objectID.map { "\(at) \($0): \(message)" } ?? "\(at): \(message)"
+        }
+    }
+
+    /// The whole input is not a STIX bundle (not JSON, not an object, not `type: bundle`,
+    /// over the size limit).
+    public struct BundleError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// What one bundle gave.
+    public struct Result: Sendable {
+        public var bundleID: String
+        /// Indicators DistillWatch can match, latest version of each id, revoked ones left out.
+        public var indicators: [SharedIndicator] = []
+        /// Ids withdrawn by a revoked version in this bundle.
+        public var revoked: Set<String> = []
+        /// Objects read without a problem, by type (for the summary).
+        public var objectsByType: [String: Int] = [:]
+        public var problems: [Problem] = []
+        /// Comparisons in patterns that are valid STIX DistillWatch does not match.
+        public var unsupportedComparisons = 0
+    }
+
+    public var limits = Limits()
+
+    public init() {}
+
+    static let knownTypes: Set<String> = [
+        "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure",
+        "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report",
+        "threat-actor", "tool", "vulnerability", "relationship", "sighting", "marking-definition", "language-content",
+        "extension-definition", "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
+        "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url",
+        "user-account", "windows-registry-key", "x509-certificate",
+        STIXPattern.keyedFingerprintType, STIXPattern.clientFingerprintType,
+    ]
+    static let domainTypes: Set<String> = [
+        "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure",
+        "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report",
+        "threat-actor", "tool", "vulnerability", "relationship", "sighting",
+    ]
+
+    /// Reads one bundle.
+    /// - Throws: ``BundleError`` when `data` is not a bundle at all.
+    /// - Complexity: O(bytes + comparisons).
+    public func read(_ data: Data) throws(BundleError) -> Result {
+        guard data.count <= limits.maximumBytes else {
+            throw BundleError(message: "bundle of \(data.count) bytes is over the limit of \(limits.maximumBytes)")
+        }
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw BundleError(message: "not JSON: \(error.localizedDescription)")
+        }
+        guard let bundle = json as? [String: Any] else { throw BundleError(message: "not a JSON object") }
+        guard bundle["type"] as? String == "bundle" else {
+            throw BundleError(message: "type is \((bundle["type"] as? String).map { "'\($0)'" } ?? "missing"), not 'bundle'")
+        }
+        let bundleID = bundle["id"] as? String ?? ""
+        guard bundleID.hasPrefix("bundle--"), STIXIdentifier.isWellFormed(bundleID) else {
+            throw BundleError(message: "bundle id '\(bundleID.prefix(80))' is not bundle--<UUID>")
+        }
+        guard let objects = bundle["objects"] as? [Any] else { throw BundleError(message: "objects is missing or not an array") }
+        guard objects.count <= limits.maximumObjects else {
+            throw BundleError(message: "\(objects.count) objects is over the limit of \(limits.maximumObjects)")
+        }
+        var result = Result(bundleID: bundleID)
+
+        // Pass 1: well-formedness, names, markings, relationships, latest versions.
+        var valid: [(Int, [String: Any])] = []
+        var identities: [String: String] = [:]
+        var campaigns: [String: String] = [:]
+        var latest: [String: (modified: String, index: Int)] = [:]
+        for (index, any) in objects.enumerated() {
+            func problem(_ message: String, _ id: String? = nil) {
+                result.problems.append(Problem(index: index, objectID: id, message: message))
+            }
+            guard let o = any as? [String: Any] else { problem("not a JSON object"); continue }
+            guard let type = o["type"] as? String, !type.isEmpty else { problem("type is missing or not a string"); continue }
+            guard let id = o["id"] as? String, id.hasPrefix(type + "--"), STIXIdentifier.isWellFormed(id) else {
+                problem("id is missing or not \(type)--<UUID>", (o["id"] as? String).map { String($0.prefix(120)) })
+                continue
+            }
+            let spec = o["spec_version"] as? String
+            if Self.domainTypes.contains(type) || type == "marking-definition" || type == "extension-definition" || spec != nil {
+                guard spec == "2.1" else {
+                    problem("spec_version is \(spec.map { "'\($0.prefix(20))'" } ?? "missing"); only STIX 2.1 is read", id)
+                    continue
+                }
+            }
+            guard Self.knownTypes.contains(type) else { problem("type '\(type.prefix(64))' is not one DistillWatch reads; skipped", id); continue }
+            if Self.domainTypes.contains(type) {
+                guard let created = o["created"] as? String, Timestamp(rfc3339: created) != nil,
+                      let modified = o["modified"] as? String, Timestamp(rfc3339: modified) != nil
+                else { problem("created and modified must be RFC 3339 timestamps", id); continue }
+                if let previous = latest[id], previous.modified >= modified {
+                    continue  // an older (or the same) version
+                }
+                latest[id] = (modified, index)
+            }
+            if type == "identity", let name = o["name"] as? String { identities[id] = String(name.prefix(200)) }
+            if type == "campaign", let name = o["name"] as? String { campaigns[id] = String(name.prefix(200)) }
+            result.objectsByType[type, default: 0] += 1
+            valid.append((index, o))
+        }
+        var indicatedCampaign: [String: String] = [:]
+        for (_, o) in valid where o["type"] as? String == "relationship" && o["relationship_type"] as? String == "indicates" {
+            if let s = o["source_ref"] as? String, let t = o["target_ref"] as? String, let name = campaigns[t] { indicatedCampaign[s] = name }
+        }
+
+        // Pass 2: indicators.
+        var comparisons = 0
+        for (index, o) in valid {
+            let id = o["id"] as! String
+            guard Self.domainTypes.contains(o["type"] as! String), latest[id]?.index == index else { continue }
+            if o["revoked"] as? Bool == true {
+                result.revoked.insert(id)
+                continue
+            }
+            guard o["type"] as? String == "indicator" else { continue }
+            func problem(_ message: String) { result.problems.append(Problem(index: index, objectID: id, message: message)) }
+            guard o["pattern_type"] as? String == "stix" else {
+                problem("pattern_type '\((o["pattern_type"] as? String ?? "missing").prefix(40))' is not matched (only stix)")
+                continue
+            }
+            guard let pattern = o["pattern"] as? String else { problem("pattern is missing"); continue }
+            guard let fromText = o["valid_from"] as? String, let from = Timestamp(rfc3339: fromText) else {
+                problem("valid_from is missing or not an RFC 3339 timestamp")
+                continue
+            }
+            var until: Timestamp?
+            if let untilValue = o["valid_until"] {
+                guard let text = untilValue as? String, let t = Timestamp(rfc3339: text) else { problem("valid_until is not an RFC 3339 timestamp"); continue }
+                guard t > from else { problem("valid_until is not after valid_from"); continue }
+                until = t
+            }
+            let parsed: STIXPattern.Parsed
+            do {
+                parsed = try STIXPattern.parse(pattern)
+            } catch {
+                problem("pattern: \(error.message)")
+                continue
+            }
+            result.unsupportedComparisons += parsed.unsupported.count
+            guard !parsed.comparisons.isEmpty else {
+                problem("no comparison DistillWatch can match (\(parsed.unsupported.prefix(3).joined(separator: "; ")))")
+                continue
+            }
+            comparisons += parsed.comparisons.count
+            guard comparisons <= limits.maximumComparisons else {
+                problem("the bundle's patterns exceed \(limits.maximumComparisons) comparisons; this and later indicators skipped")
+                break
+            }
+            let markings = (o["object_marking_refs"] as? [String]) ?? []
+            let tlp = markings.compactMap { TrafficLightProtocol(markingDefinitionID: $0) }.max { $0.rank < $1.rank }
+            let source = (o["created_by_ref"] as? String).flatMap { identities[$0] } ?? (o["created_by_ref"] as? String) ?? "unknown producer"
+            result.indicators.append(SharedIndicator(
+                id: id, source: source, campaign: indicatedCampaign[id], tlp: tlp?.rawValue,
+                comparisons: parsed.comparisons, validFrom: from, validUntil: until))
+        }
+        return result
+    }
+}
+
+/// Indicators gathered from several bundles, in the order they were read: a later version
+/// of an id replaces an earlier one, and a revocation (in any later bundle) withdraws it.
+public struct SharedIndicatorLibrary: Sendable {
+    private var byID: [String: SharedIndicator] = [:]
+    private var order: [String] = []
+    public private(set) var revoked: Set<String> = []
+
+    public init() {}
+
+    public mutating func add(_ result: STIXBundleReader.Result) {
+        for indicator in result.indicators where !revoked.contains(indicator.id) {
+            if byID.updateValue(indicator, forKey: indicator.id) == nil { order.append(indicator.id) }
+        }
+        for id in result.revoked {
+            revoked.insert(id)
+            byID[id] = nil
+        }
+    }
+
+    /// The indicators not revoked, in first-read order.
+    public var indicators: [SharedIndicator] { order.compactMap { byID[$0] } }
+
+    /// The engine's index of them, with the installation's sharing keys.
+    public func indicatorSet(sharingKeys: [SharingKey]) -> SharedIndicatorSet {
+        SharedIndicatorSet(indicators, sharingKeys: sharingKeys)
+    }
+}

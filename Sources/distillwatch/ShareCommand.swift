@@ -1,0 +1,272 @@
+import ArgumentParser
+import DistillWatchCore
+import DistillWatchIngest
+import DistillWatchSharing
+import Foundation
+
+/// `distillwatch share`: indicators out (STIX 2.1, MISP) and in (STIX 2.1).
+struct ShareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "share",
+        abstract: "Share campaign indicators with other providers and authorities (STIX 2.1, MISP), and read theirs.",
+        discussion: "Documentation/Sharing.md says what is shared, what never is, and how two providers agree a sharing key.",
+        subcommands: [ShareExportCommand.self, ShareImportCommand.self, ShareKeygenCommand.self]
+    )
+}
+
+/// Reads a sharing-keys file (`NAME SECRET` per line), naming the file and line on error.
+func loadSharingKeys(_ path: String?) throws -> [SharingKey] {
+    guard let path else { return [] }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ScanFailure("\(path): cannot read the sharing-keys file")
+    }
+    do {
+        return try SharingKeyFile.parse(String(decoding: data, as: UTF8.self))
+    } catch {
+        throw ScanFailure("\(path): \(error)")
+    }
+}
+
+struct ShareKeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Print a new sharing key line (NAME SECRET) to add to both parties' sharing-keys files.")
+
+    @Argument(help: "The key's name, agreed by both parties (e.g. acme-globex-2026q4).")
+    var name: String
+
+    func validate() throws {
+        guard SharingKey.isValidID(name) else { throw ValidationError("the name must be 1–64 characters of A–Z a–z 0–9 . _ -") }
+    }
+
+    func run() throws {
+        var generator = SystemRandomNumberGenerator()
+        print(SharingKeyFile.newLine(name: name, using: &generator))
+    }
+}
+
+struct ShareExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export approved campaigns of a scan report as a STIX 2.1 bundle or MISP events.",
+        discussion: """
+        The traffic (and accounts) the report was made from is read again, in two passes, to gather the \
+        campaigns' addresses, networks, clients and keyed fingerprints, and to leave out whatever accounts \
+        outside the campaigns also used. Name each campaign to share with --campaign (the analyst's approval); \
+        --revoke publishes revoked versions of the same objects (a dismissed campaign or a withdrawn approval).
+        """)
+
+    @Option(name: .long, help: "The scan report (distillwatch.report.v1 JSON).")
+    var report: String
+
+    @Option(name: .long, help: "Traffic the report was made from (JSON Lines, optionally gzip). Repeatable.")
+    var traffic: [String] = []
+
+    @Option(name: .long, help: "Account records (for keyed sign-up domains). Repeatable.")
+    var accounts: [String] = []
+
+    @Option(name: .long, help: "A campaign to share (its campaign_id in the report). Repeatable; required unless --all-flagged.")
+    var campaign: [String] = []
+
+    @Flag(name: .long, help: "Share every campaign the report flags (review or worse).")
+    var allFlagged = false
+
+    @Option(name: .long, help: "The producer's name (the STIX identity).")
+    var producer: String
+
+    @Option(name: .long, help: "Contact information for the producer's identity.")
+    var contact: String?
+
+    @Option(name: .long, help: "TLP 2.0 marking: clear, green, amber, amber+strict, red.")
+    var tlp: String = "amber"
+
+    @Option(name: .long, help: "providers (default) or authorities (no account ids, addresses or sign-up domains).")
+    var audience: String = "providers"
+
+    @Flag(name: .long, help: "Include member account ids (providers audience only).")
+    var includeAccountIDs = false
+
+    @Option(name: .long, help: "Sharing-keys file (NAME SECRET per line) for keyed fingerprints.")
+    var sharingKeys: String?
+
+    @Option(name: .long, help: "stix (default) or misp.")
+    var format: String = "stix"
+
+    @Option(name: .long, help: "Write here (a file, or - for standard output).")
+    var out: String = "-"
+
+    @Flag(name: .long, help: "Publish revoked versions of the campaigns' objects.")
+    var revoke = false
+
+    @Option(name: .long, help: "Export time (RFC 3339), for reproducible output. Default: now.")
+    var now: String?
+
+    func validate() throws {
+        guard allFlagged || !campaign.isEmpty else {
+            throw ValidationError("name the approved campaigns with --campaign ID (or share every flagged one with --all-flagged)")
+        }
+        guard !traffic.isEmpty else { throw ValidationError("--traffic is required: the indicators come from the traffic the report was made from") }
+        guard TrafficLightProtocol(name: tlp) != nil else { throw ValidationError("--tlp must be clear, green, amber, amber+strict or red") }
+        guard SharingProfile.Audience(rawValue: audience) != nil else { throw ValidationError("--audience must be providers or authorities") }
+        guard ["stix", "misp"].contains(format) else { throw ValidationError("--format must be stix or misp") }
+        if let now, Timestamp(rfc3339: now) == nil { throw ValidationError("--now must be an RFC 3339 time") }
+        if includeAccountIDs, audience == "authorities" { throw ValidationError("--include-account-ids cannot be used with --audience authorities") }
+    }
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: report) else { throw ScanFailure("\(report): cannot read the report") }
+        let scan: ScanReport
+        do {
+            scan = try JSONDecoder().decode(ScanReport.self, from: data)
+        } catch {
+            throw ScanFailure("\(report): not a distillwatch.report.v1 report (\(error))")
+        }
+        var chosen: [ScanReport.Campaign] = []
+        for id in campaign {
+            guard let c = scan.campaigns.first(where: { $0.campaignID == id }) else {
+                throw ScanFailure("\(report): no campaign \(id) (the report has \(scan.campaigns.map(\.campaignID).prefix(10).joined(separator: ", ")))")
+            }
+            chosen.append(c)
+        }
+        if allFlagged {
+            for c in scan.campaigns where (c.verdict ?? .review).isFlagged && !chosen.contains(where: { $0.campaignID == c.campaignID }) {
+                chosen.append(c)
+            }
+        }
+        guard !chosen.isEmpty else { throw ScanFailure("\(report): no flagged campaign to share") }
+        let keys = try loadSharingKeys(sharingKeys)
+        var profile = SharingProfile(producer: producer)
+        profile.producerContact = contact
+        profile.tlp = TrafficLightProtocol(name: tlp)!
+        profile.audience = SharingProfile.Audience(rawValue: audience)!
+        profile.includeAccountIDs = includeAccountIDs
+        let time = now.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+
+        var collector = CampaignObservablesCollector(
+            membership: Dictionary(uniqueKeysWithValues: chosen.map { ($0.campaignID, Set($0.accounts)) }), sharingKeys: keys)
+        var options = IngestOptions(sketcher: keys.isEmpty ? nil : ContentSketcher(key: ContentKey(k0: 1, k1: 2), sharingKeys: keys))
+        options.inputFormat = .auto
+        var statistics = IngestStatistics()
+        let fallback = chosen.compactMap(\.firstSeen).min() ?? time
+        do {
+            for path in accounts {
+                try TrafficIngest.readAccounts(from: InputSource(argument: path), options: options, statistics: &statistics) {
+                    collector.noteMember($0, at: fallback)
+                }
+            }
+            for pass in 0..<2 {
+                for path in traffic {
+                    let source = InputSource(argument: path)
+                    var o = options
+                    if o.inputFormat == .auto { o.inputFormat = try InputFormatRecognition.recognise(source).format }
+                    try TrafficIngest.readTraffic(from: source, options: o, statistics: &statistics) { e in
+                        if pass == 0 { collector.noteMember(e) } else { collector.noteOutsider(e) }
+                    }
+                }
+            }
+            for path in accounts {
+                try TrafficIngest.readAccounts(from: InputSource(argument: path), options: options, statistics: &statistics) {
+                    collector.noteOutsider($0)
+                }
+            }
+        } catch let error as IngestError {
+            throw ScanFailure(error.description)
+        }
+        let authorities = profile.audience == .authorities
+        let drafts = chosen.map { c -> SharedCampaignDraft in
+            var d = IndicatorSelection.select(collector.campaigns[c.campaignID]!, campaign: c, policy: profile.selection,
+                                              includeAddresses: !authorities, includeEmailDomains: !authorities)
+            if includeAccountIDs { d.memberAccountIDs = c.accounts.sorted() }
+            return d
+        }
+        let document: Any
+        if format == "misp" {
+            guard drafts.count == 1 else { throw ScanFailure("a MISP event holds one campaign: name one with --campaign") }
+            document = MISPEventBuilder(profile: profile, now: time).event(drafts[0])
+        } else {
+            var builder = STIXBundleBuilder(profile: profile, now: time)
+            builder.revoked = revoke
+            document = builder.bundle(drafts)
+        }
+        let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        if out == "-" {
+            FileHandle.standardOutput.write(bytes)
+        } else {
+            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch {
+                throw ScanFailure("\(out): cannot write (\(error.localizedDescription))")
+            }
+            var err = StandardError()
+            let counts = drafts.map { "\($0.campaign.campaignID): \($0.indicators.count) indicators (\($0.indicators.map(\.kind.label).joined(separator: ", ")))" }
+            Swift.print("wrote \(out) (\(format == "misp" ? "MISP event" : "STIX 2.1 bundle"), \(profile.tlp.rawValue)\(revoke ? ", revoked" : "")): "
+                        + counts.joined(separator: "; "), to: &err)
+        }
+    }
+}
+
+struct ShareImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Read STIX 2.1 bundles from other providers: check every object and list what the engine will match.",
+        discussion: "Problems are listed per object (position and id) and never stop the rest of the bundle. Use the bundles with `scan --indicators`.")
+
+    @Argument(help: "STIX 2.1 bundle files, read in order (a later revocation withdraws an earlier indicator).")
+    var bundles: [String]
+
+    @Option(name: .long, help: "Sharing-keys file: says which keyed indicators this installation can match.")
+    var sharingKeys: String?
+
+    func run() throws {
+        let keys = try loadSharingKeys(sharingKeys)
+        let library = try loadIndicatorBundles(bundles, quiet: false)
+        let indicators = library.indicators
+        var byKind: [String: Int] = [:]
+        var unmatchedKeys = Set<String>()
+        for i in indicators {
+            for c in i.comparisons {
+                let kind: String
+                switch c {
+                case .address: kind = "addresses and blocks"
+                case .autonomousSystem: kind = "autonomous systems"
+                case .userAgent: kind = "user agents"
+                case .clientFingerprint: kind = "client fingerprints"
+                case .templateBand(let k, _), .systemPrompt(let k, _), .emailDomain(let k, _):
+                    kind = "keyed fingerprints (\(k))"
+                    if !keys.contains(where: { $0.id == k }) { unmatchedKeys.insert(k) }
+                }
+                byKind[kind, default: 0] += 1
+            }
+        }
+        print("\(indicators.count) indicators to match, \(library.revoked.count) revoked")
+        for (kind, n) in byKind.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(n)") }
+        for k in unmatchedKeys.sorted() {
+            print("note: keyed fingerprints under sharing key \(k) cannot be matched: it is not in \(sharingKeys ?? "a --sharing-keys file")")
+        }
+    }
+}
+
+/// Reads STIX bundles in order into one library, printing each bundle's problems (per
+/// object) to standard error. A file that is not a bundle at all is an error.
+func loadIndicatorBundles(_ paths: [String], quiet: Bool) throws -> SharedIndicatorLibrary {
+    var library = SharedIndicatorLibrary()
+    let reader = STIXBundleReader()
+    var err = StandardError()
+    for path in paths {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ScanFailure("\(path): cannot read the bundle") }
+        let result: STIXBundleReader.Result
+        do {
+            result = try reader.read(data)
+        } catch {
+            throw ScanFailure("\(path): \(error.message)")
+        }
+        for p in result.problems { Swift.print("\(path): \(p)", to: &err) }
+        if !quiet {
+            let types = result.objectsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            Swift.print("\(path): \(result.indicators.count) indicators read, \(result.revoked.count) revoked, "
+                        + "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")"
+                        + (result.unsupportedComparisons > 0 ? ", \(result.unsupportedComparisons) comparisons not matched" : "")
+                        + " (\(types))", to: &err)
+        }
+        library.add(result)
+    }
+    return library
+}
