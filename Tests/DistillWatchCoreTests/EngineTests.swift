@@ -102,11 +102,16 @@ import Testing
         var engine = DetectionEngine()
         engine.observe(Exchange(time: ManualClock().now, accountID: "bare"))
         let missing = Set(engine.signalFamiliesWithoutData)
-        #expect(missing == [.tokens, .parameters, .models, .status, .accounts, .network, .content, .reasoningReplay, .cost])
+        #expect(missing == [.tokens, .parameters, .models, .status, .accounts, .network, .content, .reasoningReplay, .cost, .sharedIndicators])
         engine.observe(Exchange(time: ManualClock().now, accountID: "bare", model: "m", outputTokens: 3, status: 200,
                                 clientIP: "192.0.2.1", prompt: ""))
-        #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts, .reasoningReplay, .cost])
+        #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts, .reasoningReplay, .cost, .sharedIndicators])
         engine.observe(Exchange(time: ManualClock().now, accountID: "bare", reasoningReplayOf: "req-0", costUSD: 0.01))
+        #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts, .sharedIndicators])
+        // Indicators from other providers are the shared_indicator signal's data.
+        engine.replaceSharedIndicators(SharedIndicatorSet([SharedIndicator(
+            id: "indicator--00000000-0000-4000-8000-000000000009", source: "p", comparisons: [.autonomousSystem(1)],
+            validFrom: ManualClock().now)]))
         #expect(Set(engine.signalFamiliesWithoutData) == [.parameters, .accounts])
     }
 }
