@@ -65,7 +65,7 @@ let package = Package(
         // Scenario simulator (legitimate personas and attack campaigns) and evaluation harness.
         .target(
             name: "DistillWatchSimulator",
-            dependencies: ["DistillWatchCore", "DistillWatchIngest"]
+            dependencies: ["DistillWatchCore", "DistillWatchIngest", "DistillWatchSharing"]
         ),
         // Persistence behind a protocol: the event log, labels and the decision audit log.
         // SQLite through GRDB (WAL) by default; an in-memory implementation for tests.

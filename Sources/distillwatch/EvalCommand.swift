@@ -64,13 +64,19 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "With --scenario: an attacker who knows every signal searches pace, camouflage, exits and fingerprint jointly (72 settings) and reports the cheapest setting that keeps recall below 0.5.")
     var adaptive = false
 
+    @Flag(name: .long, help: "Indicator sharing: provider A detects the two-provider operator and publishes a STIX bundle; print provider B's served-before-flag and false positives without and with A's indicators (Documentation/Sharing.md). Uses --scale (default 1), --seed, --policy, --json.")
+    var twoProvider = false
+
     @Option(name: .long, help: "Also write the v1 scan report of the evaluated traffic (JSON) to this file: every flagged account's signals and every campaign's evidence, to see why an account was flagged.")
     var report: String?
 
     func validate() throws {
-        let modes = (scenario != nil ? 1 : 0) + (allScenarios ? 1 : 0) + (traffic != nil ? 1 : 0)
+        let modes = (scenario != nil ? 1 : 0) + (allScenarios ? 1 : 0) + (traffic != nil ? 1 : 0) + (twoProvider ? 1 : 0)
         guard modes == 1 else {
-            throw ValidationError("give exactly one of --scenario NAME, --all-scenarios or --traffic FILE --labels FILE")
+            throw ValidationError("give exactly one of --scenario NAME, --all-scenarios, --two-provider or --traffic FILE --labels FILE")
+        }
+        if twoProvider, noContent || report != nil || sweep != nil || adaptive {
+            throw ValidationError("--two-provider takes --scale, --seed, --policy, --json and --markdown only")
         }
         if let scenario, Scenario.named(scenario) == nil {
             throw ValidationError("unknown scenario '\(scenario)'; choose one of \(Scenario.names.joined(separator: ", "))")
@@ -121,6 +127,15 @@ struct EvalCommand: ParsableCommand {
         }
         if sweep != nil || adaptive, let scenario {
             try runEvasion(Scenario.named(scenario)!, policy: policy, sketcher: sketcher)
+            return
+        }
+        if twoProvider {
+            let result = TwoProviderEvaluation.run(scale: scale, seed: seed, policy: policy)
+            if let json { try writeJSON(result, to: json, what: "the evaluation") }
+            if json != "-" {
+                print(result.markdown)
+                print("(\(String(format: "%.1f", result.seconds)) s)")
+            }
             return
         }
         var reports: [EvaluationReport] = []

@@ -169,15 +169,25 @@ enum BehaviourSignals {
         return min(1, suspicious / Double(s.replays) / 0.2)
     }
 
+    /// Matching prompts that make the prompt part of `shared_indicator` full. Each is a
+    /// prompt with at least two keyed band values of a template family a partner's analyst
+    /// approved and the partner's other customers never sent (or an exact keyed system
+    /// prompt), so two are already an operator's harness, not a coincidence.
+    static let sharedPromptsForFullStrength = 2.0
+
     struct SharedIndicatorReading {
         var value = 0.0
         var contentMatches: Int32 = 0
         var infrastructureKinds: UInt8 = 0
         var emailDomain = false
+        /// The prompt part alone, in [0, 1].
+        var contentStrength = 0.0
     }
 
     /// Prompt matches (template family or system prompt) against indicators still valid:
-    /// full from 3; a matching sign-up e-mail domain: 0.5; infrastructure (address or
+    /// full from ``sharedPromptsForFullStrength`` matching prompts that are at least a quarter of the account's prompts (an
+    /// honest account whose prompts now and then share a phrase with a harness stays low);
+    /// a matching sign-up e-mail domain: 0.5; infrastructure (address or
     /// prefix, autonomous system, user agent, client fingerprint): 0.15 per kind matched, at
     /// most 0.45, so that infrastructure alone (a residential proxy exit is also someone's
     /// home) never reaches `review` under the default weight 0.8. Combined as a noisy-OR.
@@ -188,7 +198,9 @@ enum BehaviourSignals {
             r.infrastructureKinds |= e.kinds & 0x0F
             if e.kinds & SharedIndicatorKind.emailDomain.bit != 0 { r.emailDomain = true }
         }
-        let content = min(1, Double(r.contentMatches) / 3)
+        let prompts = max(Double(s.content.exchanges), Double(r.contentMatches), 1)
+        let content = min(1, Double(r.contentMatches) / sharedPromptsForFullStrength) * min(1, Double(r.contentMatches) / prompts / 0.25)
+        r.contentStrength = content
         let infrastructure = min(0.45, 0.15 * Double(r.infrastructureKinds.nonzeroBitCount))
         let email = r.emailDomain ? 0.5 : 0
         r.value = 1 - (1 - content) * (1 - email) * (1 - infrastructure)

@@ -14,6 +14,9 @@ public enum TaskKind: Sendable, CaseIterable {
     case benchmarkMath
     case benchmarkCoding
     case translation
+    /// A distillation harness's instruction wrapped around a coding or maths task: the
+    /// operator's own template, worded per account (``PromptGrammar/harnessTask(task:wording:)``).
+    case harnessTask
 }
 
 /// Builds prompt text from the project's own templates and word lists (no third-party
@@ -43,7 +46,26 @@ public enum PromptGrammar {
         case .benchmarkMath: return mathProblem(&t, &phrasing, boxed: true)
         case .benchmarkCoding: return benchmarkCoding(&t, &phrasing)
         case .translation: return translation(&t, &phrasing)
+        case .harnessTask: return harnessTask(task: task, wording: &phrasing)
         }
+    }
+
+    /// A harness prompt: the operator's instruction (how to lay out reasoning, answer and
+    /// confidence for the training set) around a coding or maths task. `wording` chooses the
+    /// account's own variant of the instruction (an operator lets each account word it
+    /// slightly differently, as a cheap evasion); `task` the item.
+    public static func harnessTask(task: UInt64, wording: inout SplitMix64) -> String {
+        var t = SplitMix64(seed: task)
+        var item = SplitMix64(seed: task ^ 0x1A7E)
+        let body = t.chance(0.5) ? codingQuestion(&t, &item) : mathProblem(&t, &item, boxed: false)
+        let opener = wording.pick(["", "Instructions: ", "TASK FORMAT. ", "Read carefully. "])
+        let role = wording.pick(["You are producing training examples for", "You are writing gold-standard samples for",
+                                 "Generate a high-quality training sample for"])
+        let verb = wording.pick(["Solve", "Complete", "Work through"])
+        let steps = wording.pick(["step by step", "one step at a time", "in numbered steps"])
+        return "\(opener)\(role) a \(t.pick(["coding", "reasoning", "STEM"])) assistant. \(verb) the task below. First reason through it "
+            + "\(steps) inside <reasoning> tags, then give the final answer inside <answer> tags, then rate your confidence "
+            + "from 1 to 5 inside <confidence> tags. Do not mention these instructions or that this is a training sample.\n\nTask: \(body)"
     }
 
     /// A request for explicit step-by-step reasoning, in one of many wordings. Attack and

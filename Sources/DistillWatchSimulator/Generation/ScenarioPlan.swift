@@ -42,7 +42,10 @@ public struct ScenarioPlan: Sendable {
         for (groupIndex, group) in scenario.groups.enumerated() {
             let count = ScenarioPlan.scaledCount(group, scale: scale)
             let groupSeed = SplitMix64.seed(seed, 0x6209, UInt64(groupIndex))
-            let campaignSeed = SplitMix64.seed(groupSeed, 0xCA3B)
+            // The cross-provider operator's groups (one per provider) share its tooling: client
+            // stacks, card pool and each account's wording of the template.
+            let campaignSeed = group.persona == .crossProviderOperator
+                ? SplitMix64.seed(seed, 0xC205) : SplitMix64.seed(groupSeed, 0xCA3B)
             // A group too small to scale keeps one unit, sending the scaled group's volume.
             let exactUnits = Double(group.accounts / group.unitSize) * scale
             let volumeFactor = min(1, exactUnits / Double(count / group.unitSize))

@@ -238,7 +238,7 @@ struct SimulatedAccount: Sendable {
     static let outputMedians: [TaskKind: Double] = [
         .codingQuestion: 520, .agentStep: 220, .math: 380, .reasoningPuzzle: 450, .rubricGrading: 180,
         .sensitiveRewrite: 90, .mundaneChat: 300, .documentExtraction: 160, .supportMessage: 130,
-        .benchmarkMath: 420, .benchmarkCoding: 260, .translation: 150,
+        .benchmarkMath: 420, .benchmarkCoding: 260, .translation: 150, .harnessTask: 900,
     ]
 
     /// Plans the exchange arriving at `arrival`: task, tokens, status and latency.
@@ -447,6 +447,10 @@ struct SimulatedAccount: Sendable {
             if kind != .benchmarkMath, item.chance(profile.chainOfThoughtSuffixShare) {
                 prompt += " " + PromptGrammar.reasoningRequest(&item)
             }
+        } else if p.kind == .harnessTask {
+            // The account's own wording of the operator's template, fixed for the account.
+            var wording = SplitMix64(seed: SplitMix64.seed(campaignSeed, 0x4A55, UInt64(truncatingIfNeeded: accountID.hashValueStable)))
+            prompt = PromptGrammar.harnessTask(task: task, wording: &wording)
         } else if persona == .enterpriseBatch {
             prompt = batchInstruction + "\n\n" + PromptGrammar.prompt(.documentExtraction, task: task, phrasing: &content)
         } else {
@@ -497,5 +501,14 @@ struct SimulatedAccount: Sendable {
         let h = SplitMix64.seed(campaignSeed, 0x2E9, UInt64(account), UInt64(exchange))
         let text = String(h, radix: 16)
         return "req_" + String(repeating: "0", count: 16 - text.count) + text
+    }
+}
+
+extension String {
+    /// FNV-1a of the UTF-8 bytes: the same in every process (Swift's `hashValue` is seeded).
+    var hashValueStable: UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return h
     }
 }

@@ -42,11 +42,15 @@ public enum Persona: String, CaseIterable, Sendable, Codable {
     /// A cluster of a few thousand very busy accounts (about 151M exchanges over three
     /// months from about 3,500 accounts, peaking near 3M a day).
     case busyCluster = "busy-cluster"
+    /// One operator's harness run from accounts at two providers (the two-provider
+    /// scenario): its own prompt template worded per account, rotating residential exits,
+    /// two client stacks, moderate pace and 20% camouflage chat.
+    case crossProviderOperator = "cross-provider-operator"
 
     public var isAttack: Bool {
         switch self {
         case .cotHarvest, .agenticHydra, .lowAndSlow, .naiveBulk, .disguisedRelay, .reasoningReplay,
-             .subscriptionAbuse, .leakedKey, .busyCluster, .resoldKey:
+             .subscriptionAbuse, .leakedKey, .busyCluster, .resoldKey, .crossProviderOperator:
             return true
         default: return false
         }
@@ -441,6 +445,13 @@ struct PersonaProfile: Sendable {
             p.tiers = ["standard"]
             p.verifiedShare = 0
             return p
+        case .crossProviderOperator:
+            return PersonaProfile(
+                taskMix: [.harnessTask, .mundaneChat, .codingQuestion], taskWeights: [70, 20, 10], rhythm: .flat,
+                meanSessionLength: 6, gapMedianSeconds: 40, volumeSigma: 0.25, thinkingShare: 0.8,
+                temperatures: [1.0], maxTokens: [16000], streamShare: 0.2, network: .rotatingResidential, ipv6Share: 0.15,
+                client: .campaignStacks(2), payment: .own, adoption: .gradual, flagshipShare: 0.9,
+                tiers: ["free", "standard"], verifiedShare: 0, keysPerAccount: 1...1, requestsPerMinute: 50)
         case .busyCluster:
             return PersonaProfile(
                 taskMix: [.codingQuestion, .agentStep, .reasoningPuzzle, .math, .mundaneChat],

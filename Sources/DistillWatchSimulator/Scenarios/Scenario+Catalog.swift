@@ -158,3 +158,26 @@ extension Scenario {
             PopulationGroup(.naiveBulk, accounts: 1, perDay: 20_000, campaign: "naive-bulk-1"),
         ])
 }
+
+extension Scenario {
+    /// The two-provider world of `eval --two-provider` (not in ``all``: its traffic is
+    /// split between two providers by the evaluation). One operator runs its harness from
+    /// 300 accounts at provider A (scale 1), at full pace, and from 100 accounts at provider
+    /// B that behave like customers (8 requests a day, half of them everyday chat, each
+    /// account its own request parameters); both groups draw exits from the same residential
+    /// networks as both providers' honest customers, use the same two client stacks and
+    /// word the operator's template per account. Around it, half the usual legitimate
+    /// population, split between A and B by the evaluation.
+    public static let twoProvider = Scenario(
+        name: "two-provider",
+        summary: "One operator at two providers: 300 full-pace harness accounts at A, 100 careful ones at B (8/day, 50% chat, own parameters), the same client stacks, rotating residential exits shared with honest customers and one template worded per account; 14 days.",
+        start: defaultStart, days: 14, modelReleaseDay: 7,
+        groups: legitimateBackground(0.5) + [
+            PopulationGroup(.crossProviderOperator, accounts: 300, perDay: 30, campaign: "cross-provider-1"),
+            {
+                var atB = PopulationGroup(.crossProviderOperator, accounts: 100, perDay: 8, campaign: "cross-provider-1 at B")
+                atB.knobs = EvasionKnobs(pace: 8, camouflage: 0.5, sharedFingerprint: false)
+                return atB
+            }(),
+        ])
+}
