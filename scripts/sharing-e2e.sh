@@ -126,8 +126,8 @@ need "export authorities STIX, TLP:RED (authorities.json)" 300 "$dw" "${export_a
     --tlp red --audience authorities --out authorities.json
 need "export MISP event of $first (misp.json)" 300 "$dw" "${export_args[@]}" --campaign "$first" \
     --format misp --out misp.json
-need "export revocation STIX (revoked.json)" 300 "$dw" "${export_args[@]}" --all-flagged --revoke --out revoked.json
-for f in bundle.json authorities.json misp.json revoked.json; do echo "      $(grep -h "^wrote $f" logs/*.log | cut -c1-160)"; done
+need "revoke the published bundle (revoked.json)" 120 "$dw" share revoke bundle.json --out revoked.json
+for f in bundle.json authorities.json misp.json revoked.json; do echo "      $(grep -h "^wrote $f" logs/*.log | cut -c1-160 || true)"; done
 
 # --- Validation with the real tools -----------------------------------------------------
 step "check-sharing.py (stix2-validator, stix2, patterns, PyMISP)" 600 \

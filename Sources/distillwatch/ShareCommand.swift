@@ -10,7 +10,7 @@ struct ShareCommand: ParsableCommand {
         commandName: "share",
         abstract: "Share campaign indicators with other providers and authorities (STIX 2.1, MISP), and read theirs.",
         discussion: "Documentation/Sharing.md says what is shared, what never is, and how two providers agree a sharing key.",
-        subcommands: [ShareExportCommand.self, ShareImportCommand.self, ShareKeygenCommand.self]
+        subcommands: [ShareExportCommand.self, ShareRevokeCommand.self, ShareImportCommand.self, ShareKeygenCommand.self]
     )
 }
 
@@ -52,8 +52,8 @@ struct ShareExportCommand: ParsableCommand {
         discussion: """
         The traffic (and accounts) the report was made from is read again, in two passes, to gather the \
         campaigns' addresses, networks, clients and keyed fingerprints, and to leave out whatever accounts \
-        outside the campaigns also used. Name each campaign to share with --campaign (the analyst's approval); \
-        --revoke publishes revoked versions of the same objects (a dismissed campaign or a withdrawn approval).
+        outside the campaigns also used. Name each campaign to share with --campaign (the analyst's approval). \
+        To withdraw what was published, use `share revoke` on the published bundle.
         """)
 
     @Option(name: .long, help: "The scan report (distillwatch.report.v1 JSON).")
@@ -83,7 +83,7 @@ struct ShareExportCommand: ParsableCommand {
     @Option(name: .long, help: "providers (default) or authorities (no account ids, addresses or sign-up domains).")
     var audience: String = "providers"
 
-    @Flag(name: .long, help: "Include member account ids (providers audience only).")
+    @Flag(name: .customLong("include-account-ids"), help: "Include member account ids (providers audience only).")
     var includeAccountIDs = false
 
     @Option(name: .long, help: "Sharing-keys file (NAME SECRET per line) for keyed fingerprints.")
@@ -94,9 +94,6 @@ struct ShareExportCommand: ParsableCommand {
 
     @Option(name: .long, help: "Write here (a file, or - for standard output).")
     var out: String = "-"
-
-    @Flag(name: .long, help: "Publish revoked versions of the campaigns' objects.")
-    var revoke = false
 
     @Option(name: .long, help: "Export time (RFC 3339), for reproducible output. Default: now.")
     var now: String?
@@ -184,9 +181,7 @@ struct ShareExportCommand: ParsableCommand {
             guard drafts.count == 1 else { throw ScanFailure("a MISP event holds one campaign: name one with --campaign") }
             document = MISPEventBuilder(profile: profile, now: time).event(drafts[0])
         } else {
-            var builder = STIXBundleBuilder(profile: profile, now: time)
-            builder.revoked = revoke
-            document = builder.bundle(drafts)
+            document = STIXBundleBuilder(profile: profile, now: time).bundle(drafts)
         }
         let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
         if out == "-" {
@@ -196,9 +191,62 @@ struct ShareExportCommand: ParsableCommand {
                 throw ScanFailure("\(out): cannot write (\(error.localizedDescription))")
             }
             var err = StandardError()
-            let counts = drafts.map { "\($0.campaign.campaignID): \($0.indicators.count) indicators (\($0.indicators.map(\.kind.label).joined(separator: ", ")))" }
-            Swift.print("wrote \(out) (\(format == "misp" ? "MISP event" : "STIX 2.1 bundle"), \(profile.tlp.rawValue)\(revoke ? ", revoked" : "")): "
+            let counts = drafts.map { d -> String in
+                var byKind: [String: Int] = [:]
+                for i in d.indicators { byKind[i.kind.label, default: 0] += 1 }
+                let kinds = byKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                return "\(d.campaign.campaignID): \(d.indicators.count) indicator\(d.indicators.count == 1 ? "" : "s") (\(kinds))"
+            }
+            Swift.print("wrote \(out) (\(format == "misp" ? "MISP event" : "STIX 2.1 bundle"), \(profile.tlp.rawValue)): "
                         + counts.joined(separator: "; "), to: &err)
+        }
+    }
+}
+
+struct ShareRevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Withdraw a published STIX bundle: write revoked new versions of its campaigns' objects.",
+        discussion: "Recipients that read the result (share import, scan --indicators, a TAXII feed) stop matching every indicator of the bundle. The producer's identity, the shared attack-pattern and the marking and extension definitions are not revoked; observables have no revocation in STIX and are left out.")
+
+    @Argument(help: "The bundle that was published.")
+    var bundle: String
+
+    @Option(name: .long, help: "Write here (a file, or - for standard output).")
+    var out: String = "-"
+
+    @Option(name: .long, help: "Revocation time (RFC 3339). Default: now.")
+    var now: String?
+
+    func validate() throws {
+        if let now, Timestamp(rfc3339: now) == nil { throw ValidationError("--now must be an RFC 3339 time") }
+    }
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: bundle) else { throw ScanFailure("\(bundle): cannot read the bundle") }
+        do {
+            _ = try STIXBundleReader().read(data)
+        } catch {
+            throw ScanFailure("\(bundle): \(error.message)")
+        }
+        let parsed = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let objects = (parsed["objects"] as? [Any] ?? []).compactMap { $0 as? [String: Any] }
+        let time = now.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+        let revoked = STIXBundleBuilder.revocation(of: objects, at: time)
+        guard !revoked.isEmpty else { throw ScanFailure("\(bundle): nothing to revoke (no campaign objects, or all already revoked)") }
+        // What the revoked objects refer to, unchanged, so the bundle stands on its own.
+        let context = objects.filter { ["identity", "marking-definition", "extension-definition"].contains($0["type"] as? String ?? "") }
+        let producer = (objects.first { $0["type"] as? String == "identity" }?["name"] as? String) ?? "producer"
+        let document = STIXBundleBuilder.bundle(of: context + revoked, producer: producer, at: time)
+        let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        if out == "-" {
+            FileHandle.standardOutput.write(bytes)
+        } else {
+            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch {
+                throw ScanFailure("\(out): cannot write (\(error.localizedDescription))")
+            }
+            var err = StandardError()
+            Swift.print("wrote \(out): \(revoked.count) objects revoked", to: &err)
         }
     }
 }
@@ -236,7 +284,7 @@ struct ShareImportCommand: ParsableCommand {
                 byKind[kind, default: 0] += 1
             }
         }
-        print("\(indicators.count) indicators to match, \(library.revoked.count) revoked")
+        print("\(indicators.count) indicator\(indicators.count == 1 ? "" : "s") to match, \(library.revoked.count) revoked")
         for (kind, n) in byKind.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(n)") }
         for k in unmatchedKeys.sorted() {
             print("note: keyed fingerprints under sharing key \(k) cannot be matched: it is not in \(sharingKeys ?? "a --sharing-keys file")")

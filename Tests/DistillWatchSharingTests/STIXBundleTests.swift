@@ -71,9 +71,12 @@ struct SharingFixture {
 
     static func bundleData(_ profile: SharingProfile = SharingProfile(producer: "Acme AI"), now: String = "2026-04-02T00:00:00Z",
                            revoked: Bool = false, drafts: [SharedCampaignDraft]? = nil) throws -> Data {
-        var builder = STIXBundleBuilder(profile: profile, now: Timestamp(rfc3339: now)!)
-        builder.revoked = revoked
-        let bundle = builder.bundle(drafts ?? [draft(addresses: profile.audience == .providers)])
+        let time = Timestamp(rfc3339: now)!
+        var bundle = STIXBundleBuilder(profile: profile, now: time).bundle(drafts ?? [draft(addresses: profile.audience == .providers)])
+        if revoked {
+            let objects = bundle["objects"] as! [[String: Any]]
+            bundle = STIXBundleBuilder.bundle(of: STIXBundleBuilder.revocation(of: objects, at: time), producer: profile.producer, at: time)
+        }
         return try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys])
     }
 }
@@ -143,6 +146,17 @@ struct SharingFixture {
         #expect(revoked.indicators.isEmpty && !revoked.revoked.isEmpty)
         library.add(revoked)
         #expect(library.indicators.isEmpty)
+        // The shared attack-pattern and the producer's identity are not revoked.
+        let revokedBundle = try JSONSerialization.jsonObject(with: try SharingFixture.bundleData(now: "2026-04-03T00:00:00Z", revoked: true)) as! [String: Any]
+        let types = Set((revokedBundle["objects"] as! [[String: Any]]).map { $0["type"] as! String })
+        #expect(!types.contains("attack-pattern") && !types.contains("identity") && types.contains("indicator"))
+        // A re-export after more traffic updates the same ids (but address groups), so a
+        // revocation of the newer export withdraws the older one too.
+        var later = SharingFixture.draft()
+        later.indicators = later.indicators.map { var i = $0; i.validUntil = i.validUntil.adding(seconds: 86_400); return i }
+        let olderIDs = Set(try reader.read(try SharingFixture.bundleData(now: "2026-04-02T00:00:00Z")).indicators.filter { !$0.comparisons.contains { if case .address = $0 { return true } else { return false } } }.map(\.id))
+        let newerIDs = Set(try reader.read(try SharingFixture.bundleData(now: "2026-04-04T00:00:00Z", drafts: [later])).indicators.map(\.id))
+        #expect(olderIDs.isSubset(of: newerIDs))
         // A stale (older) unrevoked copy read afterwards does not bring them back.
         library.add(try reader.read(try SharingFixture.bundleData(now: "2026-04-02T00:00:00Z")))
         #expect(library.indicators.isEmpty)

@@ -49,9 +49,6 @@ public struct STIXBundleBuilder {
     public var profile: SharingProfile
     /// Export time: every object's `modified`.
     public var now: Timestamp
-    /// Mark every object revoked (a new version with `revoked: true`): what a dismissed
-    /// campaign or a withdrawn approval publishes.
-    public var revoked = false
 
     public init(profile: SharingProfile, now: Timestamp) {
         self.profile = profile
@@ -67,6 +64,35 @@ public struct STIXBundleBuilder {
     public static var clientFingerprintExtensionID: String { STIXIdentifier.make("extension-definition", name: clientExtensionName + " v1") }
     public static var campaignMetricsExtensionID: String { STIXIdentifier.make("extension-definition", name: metricsExtensionName + " v1") }
     public static let specificationURL = "https://distillwatch.dev/spec/sharing/v1"
+    public static var projectIdentityID: String { STIXIdentifier.make("identity", name: "DistillWatch project") }
+
+    /// Revoked new versions (STIX 2.1 §3.6.2) of the objects a producer published: what a
+    /// dismissed campaign or a withdrawn approval publishes. Every domain and relationship
+    /// object is revoked with `modified` = `now` (or 1 ms after its own, if later), but the
+    /// producer's identity, the shared `attack-pattern`, marking and extension definitions
+    /// (shared by other campaigns) and observables (which have no revocation) are left out.
+    /// - Complexity: O(objects).
+    public static func revocation(of objects: [[String: Any]], at now: Timestamp) -> [[String: Any]] {
+        let kept: Set<String> = ["identity", "attack-pattern", "marking-definition", "extension-definition"]
+        return objects.compactMap { o -> [String: Any]? in
+            guard let type = o["type"] as? String, STIXBundleReader.domainTypes.contains(type), !kept.contains(type),
+                  o["revoked"] as? Bool != true else { return nil }
+            var r = o
+            let previous = (o["modified"] as? String).flatMap { Timestamp(rfc3339: $0) } ?? now
+            r["modified"] = max(now, previous.adding(milliseconds: 1)).stix
+            r["revoked"] = true
+            return r
+        }
+    }
+
+    /// A bundle of `objects` (any STIX objects) with a deterministic id.
+    public static func bundle(of objects: [[String: Any]], producer: String, at now: Timestamp) -> [String: Any] {
+        [
+            "type": "bundle",
+            "id": STIXIdentifier.make("bundle", name: "\(producer)|\(now.stix)|" + objects.compactMap { $0["id"] as? String }.joined(separator: ",")),
+            "objects": objects,
+        ]
+    }
 
     /// The bundle of `drafts` (each a campaign chosen and approved for sharing).
     public func bundle(_ drafts: [SharedCampaignDraft]) -> [String: Any] {
@@ -81,10 +107,17 @@ public struct STIXBundleBuilder {
         ]
         if let contact = profile.producerContact { identity["contact_information"] = contact }
         objects.append(identity)
+        // The extension definitions are DistillWatch's, the same objects in every producer's
+        // bundles, created by the project's identity (as OASIS's TLP definitions are).
+        objects.append([
+            "type": "identity", "spec_version": "2.1", "id": Self.projectIdentityID, "created": "2026-11-30T00:00:00.000Z",
+            "modified": "2026-11-30T00:00:00.000Z", "name": "DistillWatch project", "identity_class": "organization",
+            "description": "Maintainers of DistillWatch's STIX extension definitions (\(Self.specificationURL)).",
+        ])
         let extensionCreated = "2026-11-30T00:00:00.000Z"
         func extensionDefinition(_ name: String, _ id: String, types: [String], description: String, properties: [String]) -> [String: Any] {
             var d: [String: Any] = [
-                "type": "extension-definition", "spec_version": "2.1", "id": id, "created_by_ref": identityID,
+                "type": "extension-definition", "spec_version": "2.1", "id": id, "created_by_ref": Self.projectIdentityID,
                 "created": extensionCreated, "modified": extensionCreated, "name": name, "description": description,
                 "schema": Self.specificationURL, "version": "1.0.0", "extension_types": types,
             ]
@@ -100,7 +133,6 @@ public struct STIXBundleBuilder {
                 "type": type, "spec_version": "2.1", "id": id, "created": created, "modified": max(created, stamp),
                 "created_by_ref": identityID, "object_marking_refs": [tlp.markingDefinitionID],
             ]
-            if revoked { o["revoked"] = true }
             return o
         }
         func relationship(_ type: String, _ source: String, _ target: String, created: String) -> [String: Any] {
@@ -191,7 +223,10 @@ public struct STIXBundleBuilder {
                     pattern = STIXPattern.keyed(kind, keyID: k, values: draftIndicator.fingerprints)
                     for v in draftIndicator.fingerprints { scos.append(keyedObservable(v, kind: kind, keyID: k)) }
                 }
-                let name = base + "|indicator|\(draftIndicator.kind.label)|\(draftIndicator.validUntil.stix)"
+                // Stable across re-exports (a new version, not a new object), except address
+                // groups, which are grouped by their hour of expiry and expire on their own.
+                let name = base + "|indicator|\(draftIndicator.kind.label)"
+                    + (draftIndicator.kind == .addresses ? "|\(draftIndicator.validUntil.stix)" : "")
                 let indicatorID = STIXIdentifier.make("indicator", name: name)
                 var indicator = common("indicator", indicatorID, created: created)
                 indicator["name"] = "\(c.campaignID): \(draftIndicator.kind.label)"
@@ -263,7 +298,7 @@ public struct STIXBundleBuilder {
         let all = (objects + sdos + scos).filter { seen.insert($0["id"] as! String).inserted }
         return [
             "type": "bundle",
-            "id": STIXIdentifier.make("bundle", name: "\(profile.producer)|\(revoked)|\(stamp)|" + all.map { $0["id"] as! String }.joined(separator: ",")),
+            "id": STIXIdentifier.make("bundle", name: "\(profile.producer)|\(stamp)|" + all.map { $0["id"] as! String }.joined(separator: ",")),
             "objects": all,
         ]
     }
