@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "DistillWatchServer",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "OpenTelemetryProto",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "OpenTelemetryProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),

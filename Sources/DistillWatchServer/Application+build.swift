@@ -100,6 +100,9 @@ func assembleServer(
     let engine = loaded.map { LiveEngine(restoring: $0, maxBuffered: configuration.maxBufferedExchanges) }
         ?? LiveEngine(policy: configuration.policy, toleranceMilliseconds: configuration.reorderToleranceMilliseconds,
                       maxBuffered: configuration.maxBufferedExchanges)
+    // A snapshot keeps the shared indicators but not the sharing keys: index them again
+    // with this configuration's keys (sign-up domains are matched under them).
+    if loaded != nil, !decoder.sharingKeys.isEmpty { engine.reindexSharedIndicators(sharingKeys: decoder.sharingKeys) }
     let ingestor = Ingestor(store: store, engine: engine, health: health, metrics: metrics, maxPending: configuration.maxPendingBatches)
 
     let (replayed, quarantined) = try await ingestor.replay(after: loaded?.lastSequence ?? 0, decoder: decoder, at: clock.now())
@@ -126,9 +129,13 @@ func assembleServer(
         SnapshotService(directory: $0, ingestor: ingestor, configuration: configuration, logID: logPosition.logID, clock: clock,
                         metrics: metrics, logger: logger, loaded: loaded)
     }
+    let handle = ServerStateHandle()
+    let sharing = SharingService(objects: (store as? any SharedObjectStore) ?? InMemorySharedObjectStore(), state: handle,
+                                 producer: configuration.sharingProducer)
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
-                            health: health, snapshots: snapshots, restart: restart, boardReady: boardReady)
+                            health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing)
+    handle.set(state)
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens),
@@ -141,6 +148,8 @@ func assembleServer(
     router.addRoutes(IngestRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(DecisionRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(SharingRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(TAXIIRoutes(state: state).build(), atPath: "/taxii2")
     router.addRoutes(LiteLLMGuardrailRoutes(state: state).build(), atPath: "/beta")
     router.addRoutes(LiteLLMLogRoutes(state: state).build(), atPath: "/v1/litellm")
     router.addRoutes(OpenTelemetryRoutes(state: state).build(), atPath: "/v1")

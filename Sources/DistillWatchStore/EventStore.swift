@@ -112,6 +112,9 @@ public enum EventKind: Int, Sendable, Codable, CaseIterable {
     case campaignLabel = 4
     /// The reorder buffer was flushed (`POST /v1/flush`): replay must flush at the same point.
     case flush = 5
+    /// The indicators shared by other providers changed (an import, a pushed or pulled
+    /// bundle, a revocation): a JSON array of `SharedIndicator`s, the whole set from then on.
+    case indicators = 6
 
     /// The name used in JSON (`/v1/status`).
     public var name: String {
@@ -121,6 +124,7 @@ public enum EventKind: Int, Sendable, Codable, CaseIterable {
         case .accountLabel: return "account_label"
         case .campaignLabel: return "campaign_label"
         case .flush: return "flush"
+        case .indicators: return "indicators"
         }
     }
 }

@@ -25,6 +25,7 @@ public final class InMemoryEventStore: EventStore {
     }
 
     private let state = Mutex(State())
+    private let shared = InMemorySharedObjectStore()
 
     public init() {}
 
@@ -113,5 +114,22 @@ public final class InMemoryEventStore: EventStore {
 
     public func close() async throws {
         state.withLock { $0.closed = true }
+    }
+}
+
+extension InMemoryEventStore: SharedObjectStore {
+    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool] {
+        try await shared.addSharedObjects(objects, at: time)
+    }
+    public func sharedObjects(_ query: SharedObjectQuery) async throws -> SharedObjectPage { try await shared.sharedObjects(query) }
+    public func allSharedObjects(in collections: [String]) async throws -> [SharedObject] { try await shared.allSharedObjects(in: collections) }
+    public func sharedObjectCounts() async throws -> [String: Int] { try await shared.sharedObjectCounts() }
+    public func recordTAXIIStatus(id: String, json: [UInt8], at time: Timestamp) async throws {
+        try await shared.recordTAXIIStatus(id: id, json: json, at: time)
+    }
+    public func taxiiStatus(id: String) async throws -> [UInt8]? { try await shared.taxiiStatus(id: id) }
+    public func recordSharingDecision(_ decision: SharingDecision) async throws { try await shared.recordSharingDecision(decision) }
+    public func sharingDecisions(campaignID: String?, limit: Int) async throws -> [SharingDecision] {
+        try await shared.sharingDecisions(campaignID: campaignID, limit: limit)
     }
 }

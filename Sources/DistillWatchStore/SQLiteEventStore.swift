@@ -33,15 +33,16 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public let path: String
-    private let pool: DatabaseQueue
+    let pool: DatabaseQueue
     /// The device and inode of the file opened, to notice it being replaced.
     private let identity: FileIdentity?
 
     /// The format of the files this version writes, kept in the file header
     /// (`PRAGMA user_version`): 1 stored exchange and account lines as received; 3 adds the
-    /// `meta` table (how far the log was compacted); 2 stores
+    /// `meta` table (how far the log was compacted); 4 adds the shared STIX objects (TAXII
+    /// collections) and TAXII status resources; 2 stores
     /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 3
+    public static let formatVersion = 4
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -191,6 +192,34 @@ public final class SQLiteEventStore: EventStore {
                 INSERT INTO meta (key, value) VALUES ('compacted_through', 0), ('probe', 0), ('log_id', abs(random()) + 1);
                 """)
             try db.execute(sql: "PRAGMA user_version = 3")
+        }
+        migrator.registerMigration("v4-sharing") { db in
+            try db.execute(sql: """
+                CREATE TABLE stix_objects (
+                    collection TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    date_added INTEGER NOT NULL,
+                    revoked INTEGER NOT NULL,
+                    json BLOB NOT NULL,
+                    PRIMARY KEY (collection, id, version)
+                );
+                CREATE UNIQUE INDEX stix_objects_added ON stix_objects(collection, date_added);
+                CREATE TABLE taxii_status (id TEXT PRIMARY KEY, at INTEGER NOT NULL, json BLOB NOT NULL);
+                CREATE TABLE sharing_decisions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    campaign_id TEXT NOT NULL,
+                    stix_campaign_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    analyst TEXT,
+                    note TEXT,
+                    object_ids TEXT NOT NULL
+                );
+                CREATE INDEX sharing_decisions_campaign ON sharing_decisions(campaign_id, id);
+                """)
+            try db.execute(sql: "PRAGMA user_version = 4")
         }
         return migrator
     }
@@ -437,5 +466,126 @@ struct FileIdentity: Equatable, Sendable {
         guard stat(path, &st) == 0 else { return nil }
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
+    }
+}
+
+// MARK: Shared objects (format 4)
+
+extension SQLiteEventStore: SharedObjectStore {
+    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool] {
+        guard !objects.isEmpty else { return [] }
+        return try await pool.write { db in
+            var last = try Int64.fetchOne(db, sql: "SELECT MAX(date_added) FROM stix_objects") ?? 0
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO stix_objects (collection, id, version, type, date_added, revoked, json)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            return try objects.map { o in
+                let added = max(time.millisecondsSinceEpoch * 1000, last + 1)
+                try insert.execute(arguments: [o.collection, o.id, o.version, o.type, added, o.revoked, Data(o.json)])
+                guard db.changesCount > 0 else { return false }
+                last = added
+                return true
+            }
+        }
+    }
+
+    public func sharedObjects(_ query: SharedObjectQuery) async throws -> SharedObjectPage {
+        try await pool.read { db in
+            var sql = "SELECT collection, id, version, type, date_added, revoked, json FROM stix_objects o WHERE collection = ?"
+            var arguments: StatementArguments = [query.collection]
+            if let after = query.addedAfter {
+                sql += " AND date_added > ?"
+                arguments += [after]
+            }
+            if let ids = query.ids {
+                sql += " AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
+                arguments += StatementArguments(Array(ids))
+            }
+            if let types = query.types {
+                sql += " AND type IN (\(types.map { _ in "?" }.joined(separator: ",")))"
+                arguments += StatementArguments(Array(types))
+            }
+            switch query.versions {
+            case .last: sql += " AND version = (SELECT MAX(version) FROM stix_objects p WHERE p.collection = o.collection AND p.id = o.id)"
+            case .first: sql += " AND version = (SELECT MIN(version) FROM stix_objects p WHERE p.collection = o.collection AND p.id = o.id)"
+            case .all: break
+            case .some(let versions):
+                sql += " AND version IN (\(versions.map { _ in "?" }.joined(separator: ",")))"
+                arguments += StatementArguments(Array(versions))
+            }
+            sql += " ORDER BY date_added LIMIT ?"
+            arguments += [query.limit + 1]
+            var objects = try Self.fetchSharedObjects(db, sql: sql, arguments: arguments)
+            let more = objects.count > query.limit
+            if more { objects.removeLast() }
+            return SharedObjectPage(objects: objects, more: more)
+        }
+    }
+
+    public func allSharedObjects(in collections: [String]) async throws -> [SharedObject] {
+        guard !collections.isEmpty else { return [] }
+        return try await pool.read { db in
+            try Self.fetchSharedObjects(db, sql: """
+                SELECT collection, id, version, type, date_added, revoked, json FROM stix_objects
+                WHERE collection IN (\(collections.map { _ in "?" }.joined(separator: ","))) ORDER BY date_added
+                """, arguments: StatementArguments(collections))
+        }
+    }
+
+    private static func fetchSharedObjects(_ db: Database, sql: String, arguments: StatementArguments) throws -> [SharedObject] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let json: Data = row[6]
+            return SharedObject(collection: row[0], id: row[1], version: row[2], type: row[3], dateAdded: row[4],
+                                revoked: row[5], json: Array(json))
+        }
+    }
+
+    public func sharedObjectCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT collection, COUNT(*) FROM stix_objects GROUP BY collection") {
+                counts[row[0]] = row[1]
+            }
+            return counts
+        }
+    }
+
+    public func recordTAXIIStatus(id: String, json: [UInt8], at time: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO taxii_status (id, at, json) VALUES (?, ?, ?)",
+                           arguments: [id, time.millisecondsSinceEpoch, Data(json)])
+        }
+    }
+
+    public func taxiiStatus(id: String) async throws -> [UInt8]? {
+        try await pool.read { db in
+            (try Data.fetchOne(db, sql: "SELECT json FROM taxii_status WHERE id = ?", arguments: [id])).map { Array($0) }
+        }
+    }
+
+    public func recordSharingDecision(_ d: SharingDecision) async throws {
+        let ids = String(decoding: (try? JSONEncoder().encode(d.objectIDs)) ?? Data("[]".utf8), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO sharing_decisions (at, campaign_id, stix_campaign_id, action, analyst, note, object_ids)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [d.at.millisecondsSinceEpoch, d.campaignID, d.stixCampaignID, d.action.rawValue, d.analyst, d.note, ids])
+        }
+    }
+
+    public func sharingDecisions(campaignID: String?, limit: Int) async throws -> [SharingDecision] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT at, campaign_id, stix_campaign_id, action, analyst, note, object_ids FROM sharing_decisions
+                WHERE ? IS NULL OR campaign_id = ? ORDER BY id DESC LIMIT ?
+                """, arguments: [campaignID, campaignID, limit])
+            return rows.compactMap { row in
+                guard let action = SharingDecision.Action(rawValue: row[3]) else { return nil }
+                let ids = (try? JSONDecoder().decode([String].self, from: Data((row[6] as String).utf8))) ?? []
+                return SharingDecision(at: Timestamp(millisecondsSinceEpoch: row[0]), campaignID: row[1], stixCampaignID: row[2],
+                                       action: action, analyst: row[4], note: row[5], objectIDs: ids)
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistillWatchCore
 import DistillWatchServer
+import DistillWatchSharing
 import DistillWatchStore
 import Foundation
 
@@ -99,6 +100,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "The provider's name in what it publishes over TAXII (the STIX identity); publishing needs it.")
+    var sharingProducer: String?
+
+    @Option(name: .long, help: "TLP 2.0 marking of what it publishes: clear, green, amber (default), amber+strict or red.")
+    var sharingTlp: String?
+
     @OptionGroup var content: ContentOptions
 
     func makeConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
@@ -159,6 +166,13 @@ struct ServeCommand: ParsableCommand {
         if let maxBufferedExchanges { c.maxBufferedExchanges = maxBufferedExchanges }
         if let maxPendingBatches { c.maxPendingBatches = maxPendingBatches }
         if let logLevel { c.logLevel = logLevel }
+        if let sharingProducer { c.sharingProducer = sharingProducer }
+        if let sharingTlp {
+            guard let tlp = TrafficLightProtocol(name: sharingTlp) else {
+                throw ValidationError("--sharing-tlp must be clear, green, amber, amber+strict or red")
+            }
+            c.sharingTLP = tlp
+        }
         try c.validate()
         // The same content key as `scan` (flag, key file or the stored default), so that the
         // same traffic gives the same verdicts in both. Only once the rest is valid, so that

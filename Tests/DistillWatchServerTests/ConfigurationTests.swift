@@ -79,7 +79,8 @@ import Testing
         let path = root.appendingPathComponent("Examples/serve.yaml").path
         var c = ServerConfiguration()
         let environment = ["DW_PIPELINE_TOKEN": "pipeline-secret-00000001", "DW_REGISTRAR_TOKEN": "registrar-secret-000001",
-                           "DW_GATEWAY_TOKEN": "gateway-secret-00000001", "DW_ALICE_TOKEN": "alice-secret-0000000001"]
+                           "DW_GATEWAY_TOKEN": "gateway-secret-00000001", "DW_ALICE_TOKEN": "alice-secret-0000000001",
+                           "DW_GLOBEX_TOKEN": "globex-secret-000000001"]
         try c.apply(yamlFile: path, environment: environment)
         try c.validate()
         let d = ServerConfiguration()
@@ -91,7 +92,8 @@ import Testing
         #expect(c.litellmAccountFields == d.litellmAccountFields && c.captureText == d.captureText && c.logLevel == d.logLevel)
         #expect(c.otlpAccountAttributes == d.otlpAccountAttributes)
         #expect(c.envoyPathPrefix == d.envoyPathPrefix && c.envoyAccountHeader == d.envoyAccountHeader && c.envoyKeyHeader == d.envoyKeyHeader)
-        #expect(c.tokens.map(\.name) == ["pipeline", "registrar", "gateway", "alice"])
+        #expect(c.tokens.map(\.name) == ["pipeline", "registrar", "gateway", "alice", "globex"])
+        #expect(c.tokens[4].roles == [.shareRead, .shareWrite])
         #expect(c.tokens[1].roles == [.ingest, .exempt])
         // Every key the loader knows is in the example (a new setting must be added there).
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -53,7 +53,8 @@ public struct DetectionEngine: Sendable {
     /// server publishing answers); `nil` otherwise. Transient: not in snapshots.
     var changeLog: EngineChanges?
     /// Indicators imported from other providers (empty: the `shared_indicator` signal has
-    /// no data). Configuration, like the policy: not in snapshots.
+    /// no data). Snapshots keep the indicators, not the sharing keys (the server's
+    /// configuration gives those: ``replaceSharedIndicators(_:)`` after a restore).
     public private(set) var sharedIndicators = SharedIndicatorSet()
 
     public init(policy: Policy = .default) {
@@ -651,9 +652,9 @@ public struct AccountSummary: Sendable, Equatable {
 
 extension DetectionEngine {
     /// Stored properties, all written but the policy (the server's configuration gives it,
-    /// and a snapshot taken under another policy is not used), the shared indicators (the
-    /// store gives them: ``replaceSharedIndicators(_:)`` after a restore), the account index
-    /// (rebuilt from the ids) and the transient change log.
+    /// and a snapshot taken under another policy is not used), the account index (rebuilt
+    /// from the ids) and the transient change log. Of the shared indicators, the indicators
+    /// are written, not the sharing keys.
     static var snapshotFieldCount: Int { 19 }
 
     func write(to w: inout SnapshotWriter) {
@@ -673,6 +674,7 @@ extension DetectionEngine {
         w.int(Int64(refusedExchanges))
         w.int(Int64(refusedAccountRecords))
         w.int(familyBits)
+        w.array(sharedIndicators.indicators)
         w.section("engine end")
     }
 
@@ -697,6 +699,7 @@ extension DetectionEngine {
         refusedExchanges = Int(try r.int(Int64.self))
         refusedAccountRecords = Int(try r.int(Int64.self))
         familyBits = try r.int()
+        sharedIndicators = SharedIndicatorSet(try r.array(SharedIndicator.self, minimumElementSize: 24))
         try r.section("engine end")
         let n = accountIDs.count
         guard states.count == n, records.count == n, linkage.profiles.count == n,

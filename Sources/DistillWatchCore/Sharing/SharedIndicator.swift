@@ -236,3 +236,110 @@ extension Array where Element == Int32 {
         if last != p { append(p) }
     }
 }
+
+// MARK: Stored form
+
+extension SharedIndicator.Comparison {
+    /// A compact text form, for the event log: `ip:198.51.100.0/24`, `asn:64500`,
+    /// `ua:<text>`, `cfp:<text>`, `tb:<key>:<16 hex>`, `sp:<key>:<16 hex>`,
+    /// `ed:<key>:<16 hex>`.
+    public var storedForm: String {
+        switch self {
+        case .address(let p): return "ip:\(p)"
+        case .autonomousSystem(let n): return "asn:\(n)"
+        case .userAgent(let s): return "ua:" + s
+        case .clientFingerprint(let s): return "cfp:" + s
+        case .templateBand(let k, let v): return "tb:\(k):\(fingerprintHex(v))"
+        case .systemPrompt(let k, let v): return "sp:\(k):\(fingerprintHex(v))"
+        case .emailDomain(let k, let v): return "ed:\(k):\(fingerprintHex(v))"
+        }
+    }
+
+    /// Reads ``storedForm``; `nil` for anything else.
+    public init?(storedForm text: String) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let tag = text[..<colon], rest = String(text[text.index(after: colon)...])
+        func keyed() -> (String, UInt64)? {
+            guard let c = rest.lastIndex(of: ":") else { return nil }
+            let key = String(rest[..<c]), hex = rest[rest.index(after: c)...]
+            guard SharingKey.isValidID(key), hex.count == 16, let v = UInt64(hex, radix: 16) else { return nil }
+            return (key, v)
+        }
+        switch tag {
+        case "ip": guard let p = IPPrefix(rest) else { return nil }; self = .address(p)
+        case "asn": guard let n = Int(rest), n >= 0, n <= Int(UInt32.max) else { return nil }; self = .autonomousSystem(n)
+        case "ua": guard !rest.isEmpty else { return nil }; self = .userAgent(rest)
+        case "cfp": guard !rest.isEmpty else { return nil }; self = .clientFingerprint(rest)
+        case "tb": guard let (k, v) = keyed() else { return nil }; self = .templateBand(keyID: k, value: v)
+        case "sp": guard let (k, v) = keyed() else { return nil }; self = .systemPrompt(keyID: k, value: v)
+        case "ed": guard let (k, v) = keyed() else { return nil }; self = .emailDomain(keyID: k, value: v)
+        default: return nil
+        }
+    }
+}
+
+extension SharedIndicator: Codable {
+    enum CodingKeys: String, CodingKey {
+        case id, source, campaign, tlp, comparisons
+        case validFrom = "valid_from"
+        case validUntil = "valid_until"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let forms = try c.decode([String].self, forKey: .comparisons)
+        var comparisons: [Comparison] = []
+        comparisons.reserveCapacity(forms.count)
+        for f in forms {
+            guard let comparison = Comparison(storedForm: f) else {
+                throw DecodingError.dataCorruptedError(forKey: .comparisons, in: c, debugDescription: "not a comparison: \(f.prefix(80))")
+            }
+            comparisons.append(comparison)
+        }
+        self.init(
+            id: try c.decode(String.self, forKey: .id), source: try c.decode(String.self, forKey: .source),
+            campaign: try c.decodeIfPresent(String.self, forKey: .campaign), tlp: try c.decodeIfPresent(String.self, forKey: .tlp),
+            comparisons: comparisons, validFrom: try c.decode(Timestamp.self, forKey: .validFrom),
+            validUntil: try c.decodeIfPresent(Timestamp.self, forKey: .validUntil))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(source, forKey: .source)
+        try c.encodeIfPresent(campaign, forKey: .campaign)
+        try c.encodeIfPresent(tlp, forKey: .tlp)
+        try c.encode(comparisons.map(\.storedForm), forKey: .comparisons)
+        try c.encode(validFrom, forKey: .validFrom)
+        try c.encodeIfPresent(validUntil, forKey: .validUntil)
+    }
+}
+
+// MARK: Snapshot
+
+extension SharedIndicator: SnapshotCodable {
+    static var snapshotFieldCount: Int { 7 }
+
+    func write(to w: inout SnapshotWriter) {
+        w.string(id)
+        w.string(source)
+        w.optional(campaign) { $0.string($1) }
+        w.optional(tlp) { $0.string($1) }
+        w.array(comparisons) { $0.string($1.storedForm) }
+        w.timestamp(validFrom)
+        w.optional(validUntil) { $0.timestamp($1) }
+    }
+
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        let id = try r.string(), source = try r.string()
+        let campaign = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        let tlp = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        let comparisons = try r.array(minimumElementSize: 4) { (r: inout SnapshotReader) throws(SnapshotError) -> Comparison in
+            let text = try r.string()
+            guard let c = Comparison(storedForm: text) else { throw SnapshotError("not a shared-indicator comparison: \(text.prefix(60))") }
+            return c
+        }
+        self.init(id: id, source: source, campaign: campaign, tlp: tlp, comparisons: comparisons, validFrom: try r.timestamp(),
+                  validUntil: try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.timestamp() })
+    }
+}

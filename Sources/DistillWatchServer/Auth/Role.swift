@@ -6,6 +6,10 @@
 /// | `decide` | `POST /v1/decide`, `POST /beta/litellm_basic_guardrail_api` |
 /// | `analyst` | `GET /v1/accounts/{id}`, `GET /v1/campaigns[/{id}]`, `GET /v1/report`, `GET /v1/decisions`, `GET /v1/quarantine`, `GET /v1/status`, labels, `POST /v1/flush` |
 /// | `exempt` | with `ingest`: account records may set `allowlisted` and `verified` (from any other token those fields are ignored) |
+/// | `share_read` | TAXII 2.1 (`/taxii2/`): discovery, the API root, and reading the `published` collection (this provider's approved campaigns) |
+/// | `share_write` | TAXII 2.1: discovery, the API root, and adding objects to the `inbox` collection (partners' indicators, matched by the engine) |
+///
+/// `analyst` reads and writes every TAXII collection too.
 ///
 /// `GET /metrics` takes any valid token; `GET /healthz` takes none.
 public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
@@ -15,6 +19,10 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     /// May exempt accounts from detection (`allowlisted`) or vouch for them (`verified`)
     /// in account records: a decision of the provider's, not of its log pipeline.
     case exempt
+    /// A partner that reads what this provider publishes (TAXII).
+    case shareRead = "share_read"
+    /// A partner that pushes its indicators to this provider (TAXII).
+    case shareWrite = "share_write"
 }
 
 /// A bearer token from the configuration.
@@ -40,7 +48,7 @@ public struct AccessToken: Sendable, Equatable {
         var roles: Set<Role> = []
         for r in parts[1].split(separator: "+") {
             guard let role = Role(rawValue: String(r)) else {
-                throw ConfigurationError("token \"\(parts[0])\": unknown role \"\(r)\" (roles: ingest, decide, analyst, exempt)")
+                throw ConfigurationError("token \"\(parts[0])\": unknown role \"\(r)\" (roles: ingest, decide, analyst, exempt, share_read, share_write)")
             }
             roles.insert(role)
         }

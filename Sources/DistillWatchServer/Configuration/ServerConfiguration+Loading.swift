@@ -1,5 +1,6 @@
 import DistillWatchCore
 import DistillWatchIngest
+import DistillWatchSharing
 import DistillWatchStore
 import Foundation
 import Yams
@@ -124,6 +125,14 @@ extension ServerConfiguration {
             case "log_level":
                 guard let v = value as? String else { throw fail(key, "should be a string") }
                 logLevel = v
+            case "sharing_producer":
+                guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be the provider's name") }
+                sharingProducer = v
+            case "sharing_tlp":
+                guard let v = value as? String, let tlp = TrafficLightProtocol(name: v) else {
+                    throw fail(key, "should be clear, green, amber, amber+strict or red")
+                }
+                sharingTLP = tlp
             case "tokens":
                 guard let list = value as? [[String: Any]] else { throw fail(key, "should be a list of {name, roles, secret or secret_env}") }
                 for (i, entry) in list.enumerated() {
@@ -134,7 +143,7 @@ extension ServerConfiguration {
                         guard let role = Role(rawValue: r) else { throw fail("tokens[\(i)]", "unknown role \"\(r)\"") }
                         roles.insert(role)
                     }
-                    guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst, exempt)") }
+                    guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst, exempt, share_read, share_write)") }
                     let secret: String
                     if let s = entry["secret"] as? String {
                         secret = s
@@ -232,6 +241,13 @@ extension ServerConfiguration {
         if let v = value("ENVOY_ACCOUNT_HEADER") { envoyAccountHeader = v }
         if let v = value("ENVOY_KEY_HEADER") { envoyKeyHeader = v }
         if let v = value("LOG_LEVEL") { logLevel = v }
+        if let v = value("SHARING_PRODUCER") { sharingProducer = v }
+        if let v = value("SHARING_TLP") {
+            guard let tlp = TrafficLightProtocol(name: v) else {
+                throw ConfigurationError("DISTILLWATCH_SHARING_TLP=\(v): should be clear, green, amber, amber+strict or red")
+            }
+            sharingTLP = tlp
+        }
     }
 
     /// Loads a YAML policy file (the same format as `scan --policy`).
@@ -259,6 +275,6 @@ extension ServerConfiguration {
         "snapshot_directory", "snapshot_every_events", "snapshot_interval_seconds", "snapshots_kept", "log_retention",
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
-        "log_level", "tokens",
+        "log_level", "tokens", "sharing_producer", "sharing_tlp",
     ]
 }

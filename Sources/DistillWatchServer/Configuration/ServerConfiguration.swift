@@ -1,5 +1,6 @@
 import DistillWatchCore
 import DistillWatchIngest
+import DistillWatchSharing
 import DistillWatchStore
 import HTTPTypes
 
@@ -110,6 +111,10 @@ public struct ServerConfiguration: Sendable {
     /// content signals off. `distillwatch serve` sets it from the same key as `scan`.
     public var sketcher: ContentSketcher?
     public var logLevel = "info"
+    /// The provider's name in what it publishes (the STIX `identity`); publishing needs it.
+    public var sharingProducer: String?
+    /// The TLP 2.0 marking of what it publishes.
+    public var sharingTLP: TrafficLightProtocol = .amber
 
     public init() {}
 

@@ -10,6 +10,9 @@ enum EngineInput: Sendable {
     case accountLabel(accountID: String, LabelEvent)
     case campaignLabel(campaignID: String, LabelEvent)
     case flush
+    /// The whole set of indicators from other providers, from this point of the log on
+    /// (indexed with the installation's sharing keys).
+    case sharedIndicators(SharedIndicatorSet)
 }
 
 /// Turns log events back into engine inputs with the same decoders the endpoints use, so
@@ -17,9 +20,19 @@ enum EngineInput: Sendable {
 struct EventDecoder: Sendable {
     let exchanges: ExchangeLineDecoder
     let accounts = AccountLineDecoder()
+    /// The installation's sharing keys (the sketcher's), for indexing shared indicators.
+    let sharingKeys: [SharingKey]
 
     init(captureText: Bool, sketcher: ContentSketcher? = nil) {
         exchanges = ExchangeLineDecoder(captureText: captureText, sketcher: sketcher)
+        sharingKeys = sketcher?.sharingKeys ?? []
+    }
+
+    /// The log's event for a new set of shared indicators.
+    static func storedForm(of indicators: [SharedIndicator]) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(indicators)) ?? Data("[]".utf8))
     }
 
     /// The engine input an event stands for.
@@ -40,6 +53,9 @@ struct EventDecoder: Sendable {
                 return .campaignLabel(campaignID: event.subject ?? "", try JSONDecoder().decode(LabelEvent.self, from: Data(event.payload)))
             case .flush:
                 return .flush
+            case .indicators:
+                let list = try JSONDecoder().decode([SharedIndicator].self, from: Data(event.payload))
+                return .sharedIndicators(SharedIndicatorSet(list, sharingKeys: sharingKeys))
             }
         } catch {
             throw StoreError("event \(event.sequence) (\(event.kind.name)) cannot be replayed: \(error)")

@@ -43,6 +43,16 @@ final class LiveEngine: Sendable {
         self.maxBuffered = maxBuffered
     }
 
+    /// Re-indexes the engine's shared indicators with `sharingKeys` (after a restore: a
+    /// snapshot keeps the indicators, not the keys).
+    func reindexSharedIndicators(sharingKeys: [SharingKey]) {
+        state.withLock { s in
+            let current = s.scanner.engine.sharedIndicators
+            guard !current.isEmpty else { return }
+            s.scanner.replaceSharedIndicators(SharedIndicatorSet(current.indicators, sharingKeys: sharingKeys))
+        }
+    }
+
     /// A copy of the state for a snapshot: O(1) under the lock (the scanner is a
     /// copy-on-write value; the tables are copied when the engine next changes them).
     /// Call it between batches (through the ``Ingestor``), so that the state is exactly
@@ -98,6 +108,8 @@ final class LiveEngine: Sendable {
             }
         case .flush:
             scanner.flush()
+        case .sharedIndicators(let set):
+            scanner.replaceSharedIndicators(set)
         }
     }
 

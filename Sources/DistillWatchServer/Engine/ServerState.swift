@@ -23,6 +23,8 @@ struct ServerState: Sendable {
     let restart: RestartReport
     /// Done once every answer is on the decision board (``LiveEngine/publishEverything(chunk:)``).
     let boardReady: Task<Void, Never>
+    /// TAXII collections, imports and publication.
+    let sharing: SharingService
 }
 
 /// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).

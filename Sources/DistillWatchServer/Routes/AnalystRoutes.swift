@@ -111,6 +111,16 @@ struct AnalystRoutes {
         let range = try await commit([NewEvent(kind: .campaignLabel, subject: id, payload: event.encoded())],
                                      [.campaignLabel(campaignID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
+        // Dismissing a campaign that was published revokes what was published.
+        if event.label == .legitimate, (try? await state.sharing.isPublished(id)) == true {
+            do {
+                let d = try await state.sharing.withdraw(campaignID: id, action: .dismiss, analyst: context.token?.name,
+                                                         note: ask.note ?? "campaign dismissed", at: event.at)
+                state.logger.notice("sharing: dismissed \(id) revoked \(d.objectIDs.count) published objects")
+            } catch {
+                state.logger.error("sharing: dismissed \(id) but could not revoke what was published: \(error)")
+            }
+        }
         var accounts: [DecideResponse] = []
         for account in campaign.accounts { accounts.append(DecideResponse(account, state.engine.decide(account))) }
         return JSONBody(LabelResult(sequence: range?.upperBound, accounts: accounts))

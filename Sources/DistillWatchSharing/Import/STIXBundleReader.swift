@@ -26,6 +26,9 @@ public struct STIXBundleReader: Sendable {
         public var index: Int?
         public var objectID: String?
         public var message: String
+        /// The object is not valid STIX 2.1 as DistillWatch reads it (a collection does not
+        /// keep it); otherwise it is valid but not matched (kept, not used by the engine).
+        public var rejected = true
         public var description: String {
             let at = index.map { "objects[\($0)]" } ?? "bundle"
             return objectID.map { "\(at) \($0): \(message)" } ?? "\(at): \(message)"
@@ -151,9 +154,11 @@ public struct STIXBundleReader: Sendable {
                 continue
             }
             guard o["type"] as? String == "indicator" else { continue }
-            func problem(_ message: String) { result.problems.append(Problem(index: index, objectID: id, message: message)) }
+            func problem(_ message: String, rejected: Bool = true) {
+                result.problems.append(Problem(index: index, objectID: id, message: message, rejected: rejected))
+            }
             guard o["pattern_type"] as? String == "stix" else {
-                problem("pattern_type '\((o["pattern_type"] as? String ?? "missing").prefix(40))' is not matched (only stix)")
+                problem("pattern_type '\((o["pattern_type"] as? String ?? "missing").prefix(40))' is not matched (only stix)", rejected: o["pattern_type"] as? String == nil)
                 continue
             }
             guard let pattern = o["pattern"] as? String else { problem("pattern is missing"); continue }
@@ -176,7 +181,7 @@ public struct STIXBundleReader: Sendable {
             }
             result.unsupportedComparisons += parsed.unsupported.count
             guard !parsed.comparisons.isEmpty else {
-                problem("no comparison DistillWatch can match (\(parsed.unsupported.prefix(3).joined(separator: "; ")))")
+                problem("no comparison DistillWatch can match (\(parsed.unsupported.prefix(3).joined(separator: "; ")))", rejected: false)
                 continue
             }
             comparisons += parsed.comparisons.count
@@ -192,6 +197,19 @@ public struct STIXBundleReader: Sendable {
                 comparisons: parsed.comparisons, validFrom: from, validUntil: until))
         }
         return result
+    }
+
+    /// Reads a list of objects (a TAXII envelope's, a POST body's) as one bundle.
+    /// - Throws: ``BundleError`` when there are more than ``Limits/maximumObjects``.
+    public func read(objects: [Any]) throws(BundleError) -> (result: Result, valid: [Int]) {
+        let bundle: [String: Any] = ["type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": objects]
+        let data: Data
+        do { data = try JSONSerialization.data(withJSONObject: bundle) } catch {
+            throw BundleError(message: "the objects cannot be serialised: \(error.localizedDescription)")
+        }
+        let result = try read(data)
+        let rejected = Set(result.problems.filter(\.rejected).compactMap(\.index))
+        return (result, objects.indices.filter { !rejected.contains($0) })
     }
 }
 

@@ -1,0 +1,196 @@
+import DistillWatchCore
+import DistillWatchSharing
+import DistillWatchStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Indicator sharing inside `serve` (Documentation/Sharing.md, "The server"): the TAXII
+/// collections, what partners push or feeds give (matched by the engine), and what
+/// analysts approve for publication (exported from the live state and the event log).
+///
+/// Collections (TAXII 2.1 §5): `published` (this provider's approved campaigns; partners
+/// with `share_read` read it; only approval writes it) and `inbox` (partners with
+/// `share_write` add to it; the engine matches its indicators). Analysts read and write
+/// both. Objects are kept in the event log's database (``SharedObjectStore``).
+final class SharingService: Sendable {
+    struct Collection: Sendable {
+        var name: String
+        var id: String
+        var title: String
+        var description: String
+        var readers: Set<Role>
+        var writers: Set<Role>
+        /// Its indicators reach the engine.
+        var matched: Bool
+    }
+
+    let objects: any SharedObjectStore
+    let state: ServerStateHandle
+    let collections: [Collection]
+
+    init(objects: any SharedObjectStore, state: ServerStateHandle, producer: String?) {
+        self.objects = objects
+        self.state = state
+        let who = producer ?? "this provider"
+        collections = [
+            Collection(name: "published", id: STIXIdentifier.uuid5(namespace: STIXIdentifier.distillWatchNamespace, name: "collection:published").uuidString.lowercased(),
+                       title: "Campaigns published by \(who)",
+                       description: "Distillation campaigns an analyst of \(who) approved for sharing: STIX 2.1 campaigns, indicators, sightings; revoked versions when an approval is withdrawn.",
+                       readers: [.analyst, .shareRead], writers: [], matched: false),
+            Collection(name: "inbox", id: STIXIdentifier.uuid5(namespace: STIXIdentifier.distillWatchNamespace, name: "collection:inbox").uuidString.lowercased(),
+                       title: "Indicators from partners",
+                       description: "STIX 2.1 indicators other providers push; DistillWatch matches them as the shared_indicator signal.",
+                       readers: [.analyst], writers: [.analyst, .shareWrite], matched: true),
+        ]
+    }
+
+    func collection(id: String) -> Collection? { collections.first { $0.id == id } }
+    func collection(named name: String) -> Collection? { collections.first { $0.name == name } }
+
+    // MARK: Adding objects
+
+    /// What adding objects to a collection did, as a TAXII status resource gives it.
+    struct AddOutcome: Sendable {
+        var successes: [(id: String, version: String)] = []
+        var failures: [(id: String?, message: String)] = []
+        var notes: [String] = []
+        var indicatorsMatched = 0
+    }
+
+    /// Adds `raw` objects (a bundle's or envelope's) to `collection`: each checked as
+    /// ``STIXBundleReader`` reads it; rejected ones are failures, the rest are stored (a
+    /// version already there is a success that changes nothing). When the collection is
+    /// matched, the engine's indicator set is rebuilt from every matched collection and
+    /// goes through the log as one event.
+    func add(_ raw: [Any], to collection: Collection, at time: Timestamp) async throws -> AddOutcome {
+        var outcome = AddOutcome()
+        let (read, valid) = try STIXBundleReader().read(objects: raw)
+        for p in read.problems {
+            if p.rejected {
+                outcome.failures.append((p.objectID, p.message))
+            } else {
+                outcome.notes.append(p.description)
+            }
+        }
+        var rows: [SharedObject] = []
+        for i in valid {
+            guard let o = raw[i] as? [String: Any], let id = o["id"] as? String, let type = o["type"] as? String,
+                  let json = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+            else { continue }
+            rows.append(SharedObject(collection: collection.name, id: id, version: SharedObject.version(of: o), type: type,
+                                     dateAdded: 0, revoked: o["revoked"] as? Bool == true, json: Array(json)))
+        }
+        _ = try await objects.addSharedObjects(rows, at: time)
+        outcome.successes = rows.map { ($0.id, $0.version) }
+        if collection.matched, !rows.isEmpty {
+            outcome.indicatorsMatched = try await rebuildIndicators(at: time)
+        }
+        return outcome
+    }
+
+    /// Reads every matched collection into an indicator library (in the order objects were
+    /// added, so revocations and later versions win) and commits the set to the log.
+    /// - Returns: the number of indicators the engine matches from now on.
+    func rebuildIndicators(at time: Timestamp) async throws -> Int {
+        let rows = try await objects.allSharedObjects(in: collections.filter(\.matched).map(\.name))
+        var library = SharedIndicatorLibrary()
+        // One bundle of everything: the reader keeps the latest version of each id.
+        let all: [Any] = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }
+        if !all.isEmpty { library.add(try STIXBundleReader().read(objects: all).result) }
+        let indicators = library.indicators
+        let set = SharedIndicatorSet(indicators, sharingKeys: state.value.decoder.sharingKeys)
+        _ = try await state.value.ingestor.commit(
+            events: [NewEvent(kind: .indicators, subject: nil, payload: EventDecoder.storedForm(of: indicators))],
+            inputs: [.sharedIndicators(set)], at: time)
+        return indicators.count
+    }
+
+    // MARK: Publishing
+
+    enum PublishProblem: Error, CustomStringConvertible {
+        case noProducer
+        case noCampaign(String)
+        case notPublished(String)
+        var description: String {
+            switch self {
+            case .noProducer: return "publishing needs the provider's name: set sharing_producer (or --sharing-producer)"
+            case .noCampaign(let id): return "no campaign \"\(id)\""
+            case .notPublished(let id): return "campaign \"\(id)\" has no published objects to withdraw"
+            }
+        }
+    }
+
+    /// Exports a campaign from the live state and the event log and adds it to the
+    /// `published` collection; records the approval.
+    /// - Complexity: two passes over the event log (members, then everyone else), off the
+    ///   ingest path: a log page at a time.
+    func publish(campaignID: String, analyst: String?, note: String?, tlp: TrafficLightProtocol?, at time: Timestamp) async throws -> SharingDecision {
+        let s = state.value
+        guard let producer = s.configuration.sharingProducer else { throw PublishProblem.noProducer }
+        let report = s.engine.report(generatedAt: time, includeAllAccounts: false)
+        guard let campaign = report.campaigns.first(where: { $0.campaignID == campaignID }) else { throw PublishProblem.noCampaign(campaignID) }
+        var collector = CampaignObservablesCollector(membership: [campaignID: Set(campaign.accounts)], sharingKeys: s.decoder.sharingKeys)
+        for pass in 0..<2 {
+            var after: Int64 = 0
+            while true {
+                let page = try await s.store.events(after: after, limit: 8192)
+                guard let last = page.last else { break }
+                for event in page where event.kind == .exchange || event.kind == .account {
+                    guard let input = try? s.decoder.input(for: event) else { continue }
+                    switch input {
+                    case .exchange(let e): if pass == 0 { collector.noteMember(e) } else { collector.noteOutsider(e) }
+                    case .account(let a): if pass == 0 { collector.noteMember(a, at: campaign.firstSeen ?? time) } else { collector.noteOutsider(a) }
+                    default: break
+                    }
+                }
+                after = last.sequence
+                await Task.yield()
+            }
+        }
+        var profile = SharingProfile(producer: producer)
+        profile.tlp = tlp ?? s.configuration.sharingTLP
+        let draft = IndicatorSelection.select(collector.campaigns[campaignID]!, campaign: campaign, policy: profile.selection)
+        let bundle = STIXBundleBuilder(profile: profile, now: time).bundle([draft])
+        let list = bundle["objects"] as? [[String: Any]] ?? []
+        _ = try await add(list, to: collection(named: "published")!, at: time)
+        let stixCampaign = list.first { $0["type"] as? String == "campaign" }?["id"] as? String ?? ""
+        let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: stixCampaign, action: .publish,
+                                       analyst: analyst, note: note, objectIDs: list.compactMap { $0["id"] as? String })
+        try await objects.recordSharingDecision(decision)
+        return decision
+    }
+
+    /// Publishes revoked versions of everything published for the campaign (every earlier
+    /// approval's objects), and records why.
+    func withdraw(campaignID: String, action: SharingDecision.Action, analyst: String?, note: String?, at time: Timestamp) async throws -> SharingDecision {
+        let decisions = try await objects.sharingDecisions(campaignID: campaignID, limit: 1_000)
+        let ids = Set(decisions.filter { $0.action == .publish }.flatMap(\.objectIDs))
+        guard !ids.isEmpty else { throw PublishProblem.notPublished(campaignID) }
+        var query = SharedObjectQuery(collection: "published")
+        query.ids = ids
+        query.limit = 1_000_000
+        let current = try await objects.sharedObjects(query).objects.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.json)) as? [String: Any]
+        }
+        let revoked = STIXBundleBuilder.revocation(of: current, at: time)
+        _ = try await add(revoked, to: collection(named: "published")!, at: time)
+        let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: decisions.first?.stixCampaignID ?? "",
+                                       action: action, analyst: analyst, note: note, objectIDs: revoked.compactMap { $0["id"] as? String })
+        try await objects.recordSharingDecision(decision)
+        return decision
+    }
+
+    /// Whether the campaign's latest decision is a publication (not withdrawn since).
+    func isPublished(_ campaignID: String) async throws -> Bool {
+        try await objects.sharingDecisions(campaignID: campaignID, limit: 1).first?.action == .publish
+    }
+}
+
+/// The server state, set once it exists (the service is built before the state that holds it).
+final class ServerStateHandle: Sendable {
+    private let storage = Mutex<ServerState?>(nil)
+    init() {}
+    func set(_ state: ServerState) { storage.withLock { $0 = state } }
+    var value: ServerState { storage.withLock { $0! } }
+}

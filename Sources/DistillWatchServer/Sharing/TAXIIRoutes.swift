@@ -1,0 +1,250 @@
+import DistillWatchCore
+import DistillWatchSharing
+import DistillWatchStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A TAXII 2.1 server (OASIS TAXII 2.1, 2021) under `/taxii2/`: discovery (§4.1), one API
+/// root `/taxii2/api/` (§4.2), its collections (§5.1, §5.2), objects with filtering and
+/// pagination (§5.3: `added_after`, `limit`, `next`, `match[id]`, `match[type]`,
+/// `match[version]`, `match[spec_version]`; `X-TAXII-Date-Added-First/Last`), adding
+/// objects with a status resource (§5.4, §4.3), one object (§5.5), its versions (§5.7)
+/// and the manifest (§5.6). Media type `application/taxii+json;version=2.1`.
+///
+/// Tokens with `analyst`, `share_read` or `share_write` reach it; each collection then
+/// says which of them may read or write it (``SharingService/Collection``). Objects live
+/// in the event log's database.
+struct TAXIIRoutes {
+    let state: ServerState
+    static let mediaType = "application/taxii+json;version=2.1"
+    static let stixMediaType = "application/stix+json;version=2.1"
+    static let pageLimit = 1_000
+    static let defaultLimit = 100
+
+    func build() -> RouteCollection<DistillWatchRequestContext> {
+        let routes = RouteCollection(context: DistillWatchRequestContext.self)
+        routes.add(middleware: RequireRole(.analyst, .shareRead, .shareWrite))
+        routes.get { request, _ in
+            try Self.checkAccept(request)
+            let root = Self.baseURL(request) + "/taxii2/api/"
+            return Self.taxii([
+                "title": "DistillWatch TAXII server" + (state.configuration.sharingProducer.map { " (\($0))" } ?? ""),
+                "description": "Indicators of LLM distillation campaigns (Documentation/Sharing.md).",
+                "default": root,
+                "api_roots": [root],
+            ])
+        }
+        routes.get("api") { request, _ in
+            try Self.checkAccept(request)
+            return Self.taxii([
+                "title": "DistillWatch campaign indicators",
+                "versions": [Self.mediaType],
+                "max_content_length": state.configuration.maxIngestBodyBytes,
+            ])
+        }
+        routes.get("api/collections") { request, context in
+            try Self.checkAccept(request)
+            let roles = context.token?.roles ?? []
+            let visible = state.sharing.collections.filter { !$0.readers.isDisjoint(with: roles) || !$0.writers.isDisjoint(with: roles) }
+            return Self.taxii(["collections": visible.map { Self.resource($0, roles: roles) }])
+        }
+        routes.get("api/collections/:collection") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: nil)
+            return Self.taxii(Self.resource(c, roles: context.token?.roles ?? []))
+        }
+        routes.get("api/collections/:collection/objects") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: true)
+            return try await objects(request, c, manifest: false)
+        }
+        routes.get("api/collections/:collection/manifest") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: true)
+            return try await objects(request, c, manifest: true)
+        }
+        routes.post("api/collections/:collection/objects") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: false)
+            return try await add(request, to: c)
+        }
+        routes.get("api/collections/:collection/objects/:object") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: true)
+            var query = try Self.query(request, collection: c.name)
+            query.ids = [try context.identifier("object")]
+            let page = try await state.sharing.objects.sharedObjects(query)
+            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(query.ids!.first!) in collection \(c.id)") }
+            return Self.envelope(page, limit: query.limit)
+        }
+        routes.get("api/collections/:collection/objects/:object/versions") { request, context in
+            try Self.checkAccept(request)
+            let c = try collection(context, reading: true)
+            var query = try Self.query(request, collection: c.name)
+            query.ids = [try context.identifier("object")]
+            query.versions = .all
+            let page = try await state.sharing.objects.sharedObjects(query)
+            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(query.ids!.first!) in collection \(c.id)") }
+            var body: [String: Any] = ["more": page.more, "versions": page.objects.map(\.version)]
+            if page.more, let last = page.objects.last { body["next"] = String(last.dateAdded) }
+            return Self.taxii(body, headers: Self.dateHeaders(page))
+        }
+        routes.get("api/status/:status") { request, context in
+            try Self.checkAccept(request)
+            let id = try context.identifier("status")
+            guard let json = try await state.sharing.objects.taxiiStatus(id: id) else {
+                throw HTTPError(.notFound, message: "no status \(id)")
+            }
+            return Response(status: .ok, headers: [.contentType: Self.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        }
+        return routes
+    }
+
+    /// The collection named by the path, after checking the token may read (`true`) or
+    /// write (`false`) it; `nil`: either.
+    private func collection(_ context: DistillWatchRequestContext, reading: Bool?) throws -> SharingService.Collection {
+        let id = try context.identifier("collection")
+        let roles = context.token?.roles ?? []
+        guard let c = state.sharing.collection(id: id),
+              !c.readers.isDisjoint(with: roles) || !c.writers.isDisjoint(with: roles) else {
+            throw HTTPError(.notFound, message: "no collection \(id)")
+        }
+        if let reading {
+            let needed = reading ? c.readers : c.writers
+            guard !needed.isDisjoint(with: roles) else {
+                let names = needed.map(\.rawValue).sorted().joined(separator: " or ")
+                throw HTTPError(.forbidden, message: "token \"\(context.token?.name ?? "?")\" lacks the \(names.isEmpty ? "(none: read-only)" : names) role to \(reading ? "read" : "write") collection \(c.name)")
+            }
+        }
+        return c
+    }
+
+    private func objects(_ request: Request, _ c: SharingService.Collection, manifest: Bool) async throws -> Response {
+        let query = try Self.query(request, collection: c.name)
+        let page = try await state.sharing.objects.sharedObjects(query)
+        guard manifest else { return Self.envelope(page, limit: query.limit) }
+        var body: [String: Any] = ["more": page.more, "objects": page.objects.map {
+            ["id": $0.id, "date_added": $0.dateAddedText, "version": $0.version, "media_type": Self.stixMediaType]
+        }]
+        if page.more, let last = page.objects.last { body["next"] = String(last.dateAdded) }
+        return Self.taxii(body, headers: Self.dateHeaders(page))
+    }
+
+    private func add(_ request: Request, to c: SharingService.Collection) async throws -> Response {
+        if let type = request.headers[.contentType], !type.lowercased().contains("application/taxii+json") {
+            throw HTTPError(.unsupportedMediaType, message: "Content-Type must be \(Self.mediaType)")
+        }
+        let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
+        let time = state.clock.now()
+        let envelope = try? JSONSerialization.jsonObject(with: Data(buffer: body))
+        guard let map = envelope as? [String: Any], let list = map["objects"] as? [Any] else {
+            throw HTTPError(.badRequest, message: "expected a TAXII envelope: a JSON object with an objects array")
+        }
+        let outcome: SharingService.AddOutcome
+        do {
+            outcome = try await state.sharing.add(list, to: c, at: time)
+        } catch let error as STIXBundleReader.BundleError {
+            throw HTTPError(.contentTooLarge, message: error.message)
+        } catch let refusal as IngestRefusal {
+            throw refusal.httpError
+        }
+        let statusID = UUID().uuidString.lowercased()
+        let status: [String: Any] = [
+            "id": statusID, "status": "complete", "request_timestamp": SharedObject.timestampText(microseconds: time.millisecondsSinceEpoch * 1000),
+            "total_count": list.count, "success_count": outcome.successes.count,
+            "successes": outcome.successes.map { ["id": $0.id, "version": $0.version] },
+            "failure_count": outcome.failures.count,
+            "failures": outcome.failures.map { f -> [String: Any] in ["id": f.id ?? "", "message": f.message] },
+            "pending_count": 0, "pendings": [] as [Any],
+        ]
+        let json = try JSONSerialization.data(withJSONObject: status, options: [.sortedKeys, .withoutEscapingSlashes])
+        try await state.sharing.objects.recordTAXIIStatus(id: statusID, json: Array(json), at: time)
+        return Response(status: .accepted, headers: [.contentType: Self.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    // MARK: Helpers
+
+    /// `scheme://host[:port]` as the client reached the server (`X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` from a proxy in front, else the request's own), for the absolute
+    /// URLs discovery lists.
+    static func baseURL(_ request: Request) -> String {
+        let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? request.uri.scheme?.rawValue ?? "http"
+        let host = request.headers[HTTPField.Name("X-Forwarded-Host")!] ?? request.head.authority ?? "localhost"
+        return "\(proto)://\(host)"
+    }
+
+    /// A request's filters and page (§3.4, §3.6).
+    static func query(_ request: Request, collection: String) throws -> SharedObjectQuery {
+        var q = SharedObjectQuery(collection: collection)
+        q.limit = defaultLimit
+        for (rawKey, rawValue) in request.uri.queryParameters {
+            let key = String(rawKey).removingPercentEncoding ?? String(rawKey)
+            let value = String(rawValue).removingPercentEncoding ?? String(rawValue)
+            let values = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            switch key {
+            case "added_after":
+                guard let us = SharedObject.microseconds(value) else { throw HTTPError(.badRequest, message: "added_after: not an RFC 3339 time: \(value.prefix(40))") }
+                q.addedAfter = max(q.addedAfter ?? .min, us)
+            case "next":
+                guard let us = Int64(value) else { throw HTTPError(.badRequest, message: "next: not a value this server gave") }
+                q.addedAfter = max(q.addedAfter ?? .min, us)
+            case "limit":
+                guard let n = Int(value), n > 0 else { throw HTTPError(.badRequest, message: "limit: a positive integer") }
+                q.limit = min(n, pageLimit)
+            case "match[id]": q.ids = values
+            case "match[type]": q.types = values
+            case "match[version]":
+                if values == ["last"] { q.versions = .last } else if values == ["first"] { q.versions = .first } else if values.contains("all") { q.versions = .all } else {
+                    var versions = Set<String>()
+                    for v in values {
+                        guard let t = Timestamp(rfc3339: v) else { throw HTTPError(.badRequest, message: "match[version]: last, first, all or RFC 3339 times") }
+                        versions.insert(t.rfc3339)
+                    }
+                    q.versions = .some(versions)
+                }
+            case "match[spec_version]":
+                // Only STIX 2.1 is kept: another version matches nothing.
+                if !values.contains("2.1") { q.ids = [] }
+            default: break
+            }
+        }
+        return q
+    }
+
+    static func envelope(_ page: SharedObjectPage, limit: Int) -> Response {
+        let objects = page.objects.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }
+        var body: [String: Any] = ["more": page.more, "objects": objects]
+        if page.more, let last = page.objects.last { body["next"] = String(last.dateAdded) }
+        return taxii(body, headers: dateHeaders(page))
+    }
+
+    static func dateHeaders(_ page: SharedObjectPage) -> HTTPFields {
+        var headers = HTTPFields()
+        if let first = page.objects.first, let last = page.objects.last {
+            headers[HTTPField.Name("X-TAXII-Date-Added-First")!] = first.dateAddedText
+            headers[HTTPField.Name("X-TAXII-Date-Added-Last")!] = last.dateAddedText
+        }
+        return headers
+    }
+
+    static func resource(_ c: SharingService.Collection, roles: Set<Role>) -> [String: Any] {
+        ["id": c.id, "title": c.title, "description": c.description, "can_read": !c.readers.isDisjoint(with: roles),
+         "can_write": !c.writers.isDisjoint(with: roles), "media_types": [stixMediaType]]
+    }
+
+    static func taxii(_ body: [String: Any], headers extra: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: mediaType]
+        headers.append(contentsOf: extra)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// §3.2: a request that accepts neither TAXII 2.1 nor anything gets 406.
+    static func checkAccept(_ request: Request) throws {
+        guard let accept = request.headers[.accept]?.lowercased() else { return }
+        if accept.contains("application/taxii+json") || accept.contains("*/*") || accept.contains("application/*") { return }
+        throw HTTPError(.notAcceptable, message: "this server answers \(mediaType)")
+    }
+}
