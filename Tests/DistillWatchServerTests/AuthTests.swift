@@ -33,6 +33,10 @@ import Testing
         return [.authorization: value]
     }
 
+    /// The TAXII collections' ids (``SharingService``).
+    static let published = "40a3b724-d8c4-52af-b34d-db7d2ee5a34d"
+    static let inbox = "46a3edbb-958e-5569-8ae6-1cce204c78cb"
+
     static let fixedRows: [String: (path: String, body: String, roles: Set<Role>)] = [
         "POST /v1/exchanges": ("/v1/exchanges", #"{"time":"2026-04-01T00:00:00Z","account_id":"a"}"#, [.ingest]),
         "POST /v1/accounts": ("/v1/accounts", #"{"account_id":"a","tier":"free"}"#, [.ingest]),
@@ -51,6 +55,19 @@ import Testing
         "GET /v1/status": ("/v1/status", "", [.analyst]),
         "POST /v1/flush": ("/v1/flush", "", [.analyst]),
         "POST /v1/snapshot": ("/v1/snapshot", "", [.analyst]),
+        "POST /v1/campaigns/{id}/share": ("/v1/campaigns/c/share", #"{"action":"publish"}"#, [.analyst]),
+        "POST /v1/sharing/import": ("/v1/sharing/import", #"{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[]}"#, [.analyst]),
+        "GET /v1/sharing": ("/v1/sharing", "", [.analyst]),
+        "GET /taxii2": ("/taxii2/", "", [.analyst, .shareRead, .shareWrite]),
+        "GET /taxii2/api": ("/taxii2/api/", "", [.analyst, .shareRead, .shareWrite]),
+        "GET /taxii2/api/collections": ("/taxii2/api/collections/", "", [.analyst, .shareRead, .shareWrite]),
+        "GET /taxii2/api/collections/{collection}": ("/taxii2/api/collections/\(published)/", "", [.analyst, .shareRead]),
+        "GET /taxii2/api/collections/{collection}/objects": ("/taxii2/api/collections/\(published)/objects/", "", [.analyst, .shareRead]),
+        "GET /taxii2/api/collections/{collection}/manifest": ("/taxii2/api/collections/\(published)/manifest/", "", [.analyst, .shareRead]),
+        "POST /taxii2/api/collections/{collection}/objects": ("/taxii2/api/collections/\(inbox)/objects/", #"{"objects":[]}"#, [.analyst, .shareWrite]),
+        "GET /taxii2/api/collections/{collection}/objects/{object}": ("/taxii2/api/collections/\(published)/objects/indicator--11111111-1111-4111-8111-111111111111/", "", [.analyst, .shareRead]),
+        "GET /taxii2/api/collections/{collection}/objects/{object}/versions": ("/taxii2/api/collections/\(published)/objects/indicator--11111111-1111-4111-8111-111111111111/versions/", "", [.analyst, .shareRead]),
+        "GET /taxii2/api/status/{status}": ("/taxii2/api/status/11111111-1111-4111-8111-111111111111/", "", [.analyst, .shareRead, .shareWrite]),
         "GET /metrics": ("/metrics", "", Set(Role.allCases)),
         "GET /healthz": ("/healthz", "", []),
     ]
@@ -68,7 +85,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 19 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 32 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)
@@ -102,7 +119,7 @@ import Testing
     @Test(arguments: Mode.allCases)
     func eachRoleReachesOnlyItsEndpoints(_ mode: Mode) async throws {
         let tokens: [(Role, String)] = [(.ingest, Secret.ingest), (.decide, Secret.decide), (.analyst, Secret.analyst),
-                                        (.exempt, Secret.exempt)]
+                                        (.exempt, Secret.exempt), (.shareRead, Secret.shareRead), (.shareWrite, Secret.shareWrite)]
         #expect(Set(tokens.map(\.0)) == Set(Role.allCases), "every role has a token in the matrix")
         let endpoints = try await Self.endpoints()
         try await withServer(mode) { client in

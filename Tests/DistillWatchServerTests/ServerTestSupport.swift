@@ -24,6 +24,8 @@ enum Secret {
     static let all = "all-roles-secret-0000000000004"
     static let registrar = "registrar-secret-0000000000005"
     static let exempt = "exempt-only-secret-00000000006"
+    static let shareRead = "share-read-secret-00000000007"
+    static let shareWrite = "share-write-secret-0000000008"
 }
 
 func testConfiguration(toleranceSeconds: Double = 0) -> ServerConfiguration {
@@ -37,6 +39,8 @@ func testConfiguration(toleranceSeconds: Double = 0) -> ServerConfiguration {
         AccessToken(name: "ops", secret: Secret.all, roles: Set(Role.allCases)),
         AccessToken(name: "registrar", secret: Secret.registrar, roles: [.ingest, .exempt]),
         AccessToken(name: "exemptor", secret: Secret.exempt, roles: [.exempt]),
+        AccessToken(name: "partner-reader", secret: Secret.shareRead, roles: [.shareRead]),
+        AccessToken(name: "partner-writer", secret: Secret.shareWrite, roles: [.shareWrite]),
     ]
     c.maxIngestBodyBytes = 4 << 20
     c.maxRequestBodyBytes = 16 << 10

@@ -107,16 +107,11 @@ struct TAXIIRoutes {
     private func collection(_ context: DistillWatchRequestContext, reading: Bool?) throws -> SharingService.Collection {
         let id = try context.identifier("collection")
         let roles = context.token?.roles ?? []
-        guard let c = state.sharing.collection(id: id),
-              !c.readers.isDisjoint(with: roles) || !c.writers.isDisjoint(with: roles) else {
-            throw HTTPError(.notFound, message: "no collection \(id)")
-        }
-        if let reading {
-            let needed = reading ? c.readers : c.writers
-            guard !needed.isDisjoint(with: roles) else {
-                let names = needed.map(\.rawValue).sorted().joined(separator: " or ")
-                throw HTTPError(.forbidden, message: "token \"\(context.token?.name ?? "?")\" lacks the \(names.isEmpty ? "(none: read-only)" : names) role to \(reading ? "read" : "write") collection \(c.name)")
-            }
+        guard let c = state.sharing.collection(id: id) else { throw HTTPError(.notFound, message: "no collection \(id)") }
+        let needed = reading == false ? c.writers : reading == true ? c.readers : c.readers.union(c.writers)
+        guard !needed.isDisjoint(with: roles) else {
+            let names = needed.map(\.rawValue).sorted().joined(separator: " or ")
+            throw HTTPError(.forbidden, message: "token \"\(context.token?.name ?? "?")\" lacks the \(names.isEmpty ? "(none: read-only)" : names) role to \(reading == false ? "write" : "read") collection \(c.name)")
         }
         return c
     }

@@ -1,0 +1,166 @@
+import DistillWatchCore
+import DistillWatchStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import DistillWatchServer
+
+/// Publication, TAXII and revocation between two servers: provider A approves a campaign,
+/// a partner reads it over TAXII and pushes it to provider B, whose engine matches it;
+/// A's analyst dismisses the campaign, the revocation travels the same way, and B stops
+/// matching.
+@Suite struct SharingServerTests {
+    static let published = AuthTests.published
+    static let inbox = AuthTests.inbox
+
+    func sharingConfiguration(producer: String) -> ServerConfiguration {
+        var c = testConfiguration()
+        c.sharingProducer = producer
+        c.maxRequestBodyBytes = 1 << 20
+        return c
+    }
+
+    func taxiiGet(_ client: some TestClientProtocol, _ uri: String, _ token: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get,
+                                 headers: [.authorization: "Bearer \(token)", .accept: "application/taxii+json;version=2.1"])
+    }
+
+    /// Every object of the published collection, page by page (`next`), checking the
+    /// TAXII headers on the way.
+    func readPublished(_ client: some TestClientProtocol, extra: String = "") async throws -> [[String: Any]] {
+        var objects: [[String: Any]] = []
+        var next: String?
+        var pages = 0
+        repeat {
+            let uri = "/taxii2/api/collections/\(Self.published)/objects/?limit=7\(extra)" + (next.map { "&next=\($0)" } ?? "")
+            let r = try await taxiiGet(client, uri, Secret.shareRead)
+            #expect(r.status == .ok, "\(r.text)")
+            #expect(r.headers[.contentType] == "application/taxii+json;version=2.1")
+            let page = r.json["objects"] as? [[String: Any]] ?? []
+            if !page.isEmpty { #expect(r.headers[HTTPField.Name("X-TAXII-Date-Added-First")!] != nil) }
+            objects += page
+            next = (r.json["more"] as? Bool == true) ? r.json["next"] as? String : nil
+            pages += 1
+        } while next != nil && pages < 1_000
+        return objects
+    }
+
+    @Test func anApprovedCampaignTravelsOverTAXIIAndItsDismissalRevokesItAtTheRecipient() async throws {
+        let (accountLines, lines) = hydraLines()
+        try await withServer(.router, sharingConfiguration(producer: "Acme AI")) { a in
+            #expect(try await a.post("/v1/accounts", Secret.ingest, accountLines.joined(separator: "\n") + "\n").status == .ok)
+            try await ingest(a, lines, batchSize: 500)
+            let campaign = try #require((try await a.get("/v1/campaigns", Secret.analyst).json["campaigns"] as? [[String: Any]])?.first)
+            let id = try #require(campaign["campaign_id"] as? String)
+
+            // Nothing is published before an analyst approves.
+            #expect(try await readPublished(a).isEmpty)
+            let share = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"publish","note":"confirmed"}"#)
+            #expect(share.status == .ok, "\(share.text)")
+            let decision = try #require(share.json["decision"] as? [String: Any])
+            #expect(decision["analyst"] as? String == "alice" && decision["action"] as? String == "publish")
+            let objects = try await readPublished(a)
+            let indicators = objects.filter { $0["type"] as? String == "indicator" }
+            #expect(!indicators.isEmpty && objects.contains { $0["type"] as? String == "campaign" })
+            #expect(!objects.contains { ($0["revoked"] as? Bool) == true })
+            // No account id leaves in the default profile.
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
+            #expect(!text.contains("hydra-"))
+            let objectsData = try JSONSerialization.data(withJSONObject: objects)
+            let indicatorCount = indicators.count, firstIndicator = indicators[0]["id"] as! String, objectCount = objects.count
+
+            try await withServer(.router, sharingConfiguration(producer: "Globex")) { b in
+                // A partner token may not write to B's published collection, nor read its inbox.
+                let denied = try await b.execute(uri: "/taxii2/api/collections/\(Self.published)/objects/", method: .post,
+                                                 headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "application/taxii+json;version=2.1"],
+                                                 body: ByteBuffer(string: #"{"objects":[]}"#))
+                #expect(denied.status == .forbidden)
+                #expect(try await taxiiGet(b, "/taxii2/api/collections/\(Self.inbox)/objects/", Secret.shareRead).status == .forbidden)
+
+                func push(_ list: [[String: Any]]) async throws -> TestResponse {
+                    let body = try JSONSerialization.data(withJSONObject: ["objects": list])
+                    return try await b.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                               headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "application/taxii+json;version=2.1"],
+                                               body: ByteBuffer(bytes: Array(body)))
+                }
+                let pushed = try await push(try JSONSerialization.jsonObject(with: objectsData) as! [[String: Any]])
+                #expect(pushed.status == .accepted, "\(pushed.text)")
+                #expect(pushed.json["success_count"] as? Int == objectCount && pushed.json["failure_count"] as? Int == 0)
+                let statusID = try #require(pushed.json["id"] as? String)
+                #expect(try await taxiiGet(b, "/taxii2/api/status/\(statusID)/", Secret.shareWrite).json["status"] as? String == "complete")
+                let matched = try await b.get("/v1/sharing", Secret.analyst).json["indicators_matched"] as? Int ?? 0
+                #expect(matched == indicatorCount)
+
+                // B sees the operator's accounts: they match A's indicators.
+                try await ingest(b, Array(lines.prefix(600)), batchSize: 300)
+                func sharedValue(_ account: String) async throws -> Double {
+                    let signals = try await b.get("/v1/accounts/\(account)", Secret.analyst).json["signals"] as? [[String: Any]] ?? []
+                    return signals.first { $0["name"] as? String == "shared_indicator" }?["value"] as? Double ?? 0
+                }
+                #expect(try await sharedValue("hydra-3") > 0)
+
+                // A's analyst dismisses the campaign: A publishes revoked versions.
+                #expect(try await a.post("/v1/campaigns/\(id)/label", Secret.analyst, #"{"label":"legitimate","note":"a load test"}"#).status == .ok)
+                let decisions = try await a.get("/v1/sharing", Secret.analyst).json["decisions"] as? [[String: Any]] ?? []
+                #expect(decisions.first?["action"] as? String == "dismiss")
+                let latest = try await readPublished(a)
+                let revoked = latest.filter { ($0["revoked"] as? Bool) == true }
+                #expect(revoked.contains { $0["type"] as? String == "indicator" })
+                #expect(!latest.contains { $0["type"] as? String == "indicator" && ($0["revoked"] as? Bool) != true })
+                let versions = try await taxiiGet(a, "/taxii2/api/collections/\(Self.published)/objects/\(firstIndicator)/versions/", Secret.shareRead)
+                #expect((versions.json["versions"] as? [String])?.count == 2)
+
+                // The partner carries the revocation to B: B stops matching at once.
+                #expect(try await push(revoked).status == .accepted)
+                #expect(try await b.get("/v1/sharing", Secret.analyst).json["indicators_matched"] as? Int == 0)
+                #expect(try await sharedValue("hydra-3") == 0)
+            }
+        }
+    }
+
+    @Test func theTAXIIServerSpeaksItsMediaTypeAndRefusesWhatItCannotKeep() async throws {
+        try await withServer(.router, sharingConfiguration(producer: "Acme AI")) { client in
+            let discovery = try await taxiiGet(client, "/taxii2/", Secret.shareRead)
+            #expect(discovery.status == .ok && (discovery.json["api_roots"] as? [String])?.first?.hasSuffix("/taxii2/api/") == true)
+            let html = try await client.execute(uri: "/taxii2/", method: .get, headers: [.authorization: "Bearer \(Secret.shareRead)", .accept: "text/html"])
+            #expect(html.status == .notAcceptable)
+            let collections = try await taxiiGet(client, "/taxii2/api/collections/", Secret.shareRead).json["collections"] as? [[String: Any]] ?? []
+            #expect(collections.map { $0["id"] as? String } == [Self.published])
+            let wrongType = try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                                     headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "text/plain"],
+                                                     body: ByteBuffer(string: #"{"objects":[]}"#))
+            #expect(wrongType.status == .unsupportedMediaType)
+            let hostile = #"{"objects":[{"type":"indicator","id":"indicator--x"},"text",{"type":"indicator","spec_version":"2.0","id":"indicator--22222222-2222-4222-8222-222222222222","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z"}]}"#
+            let r = try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                             headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "application/taxii+json;version=2.1"],
+                                             body: ByteBuffer(string: hostile))
+            #expect(r.status == .accepted && r.json["failure_count"] as? Int == 3 && r.json["success_count"] as? Int == 0)
+            let notEnvelope = try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                                       headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "application/taxii+json;version=2.1"],
+                                                       body: ByteBuffer(string: "[1,2"))
+            #expect(notEnvelope.status == .badRequest)
+            // Publication needs the provider's name; an unknown campaign is 404.
+            #expect(try await client.post("/v1/campaigns/campaign-9/share", Secret.analyst, #"{"action":"publish"}"#).status == .notFound)
+            #expect(try await client.post("/v1/campaigns/campaign-9/share", Secret.analyst, #"{"action":"withdraw"}"#).status == .conflict)
+            #expect(try await taxiiGet(client, "/taxii2/api/collections/\(Self.published)/objects/?added_after=yesterday", Secret.shareRead).status == .badRequest)
+        }
+    }
+
+    @Test func partnersIndicatorsSurviveARestart() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path + "/events.sqlite"
+        let indicator = #"{"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value ISSUBSET '100.0.0.0/8']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}"#
+        try await withServer(.router, sharingConfiguration(producer: "B"), store: try SQLiteEventStore(path: path)) { client in
+            let r = try await client.post("/v1/sharing/import", Secret.analyst, #"{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[\#(indicator)]}"#)
+            #expect(r.status == .ok && r.json["indicators_matched"] as? Int == 1, "\(r.text)")
+        }
+        try await withServer(.router, sharingConfiguration(producer: "B"), store: try SQLiteEventStore(path: path)) { client in
+            #expect(try await client.get("/v1/sharing", Secret.analyst).json["indicators_matched"] as? Int == 1)
+            let objects = try await taxiiGet(client, "/taxii2/api/collections/\(Self.inbox)/objects/", Secret.analyst).json["objects"] as? [[String: Any]]
+            #expect(objects?.count == 1)
+        }
+    }
+}
