@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // SHA-256 of client API keys seen by the Envoy ext_authz check (no key is stored).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // TAXII 2.1 client (share pull/push, serve's feeds).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure detection core: records, signals, policy, engine, report model. No I/O.
@@ -82,7 +84,7 @@ let package = Package(
         .target(
             name: "DistillWatchServer",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "OpenTelemetryProto",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "DistillWatchTAXII", "OpenTelemetryProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -104,10 +106,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // TAXII 2.1 client over async-http-client: pulling partners' collections, pushing to them.
+        .target(
+            name: "DistillWatchTAXII",
+            dependencies: [
+                "DistillWatchCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "distillwatch",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing", "DistillWatchTAXII",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

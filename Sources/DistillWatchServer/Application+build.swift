@@ -42,6 +42,7 @@ public func buildApplication(
     app.addServices(StoreService(store: state.store, logger: logger), state.audit,
                     StorageMonitor(store: state.store, health: state.health, clock: clock, logger: logger))
     if let snapshots = state.snapshots { app.addServices(snapshots) }
+    if !configuration.taxiiFeeds.isEmpty { app.addServices(TAXIIFeedService(state: state)) }
     return app
 }
 
@@ -131,7 +132,7 @@ func assembleServer(
     }
     let handle = ServerStateHandle()
     let sharing = SharingService(objects: (store as? any SharedObjectStore) ?? InMemorySharedObjectStore(), state: handle,
-                                 producer: configuration.sharingProducer)
+                                 producer: configuration.sharingProducer, feeds: configuration.taxiiFeeds.map(\.name))
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
                             health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing)

@@ -2,6 +2,7 @@ import ArgumentParser
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchSharing
+import DistillWatchTAXII
 import Foundation
 
 /// `distillwatch share`: indicators out (STIX 2.1, MISP) and in (STIX 2.1).
@@ -10,7 +11,8 @@ struct ShareCommand: ParsableCommand {
         commandName: "share",
         abstract: "Share campaign indicators with other providers and authorities (STIX 2.1, MISP), and read theirs.",
         discussion: "Documentation/Sharing.md says what is shared, what never is, and how two providers agree a sharing key.",
-        subcommands: [ShareExportCommand.self, ShareRevokeCommand.self, ShareImportCommand.self, ShareKeygenCommand.self]
+        subcommands: [ShareExportCommand.self, ShareRevokeCommand.self, ShareImportCommand.self, SharePullCommand.self,
+                      SharePushCommand.self, ShareKeygenCommand.self]
     )
 }
 
@@ -317,4 +319,164 @@ func loadIndicatorBundles(_ paths: [String], quiet: Bool) throws -> SharedIndica
         library.add(result)
     }
     return library
+}
+
+/// How the TAXII commands authenticate: secrets come from the environment, never from
+/// the command line (where other users of the machine could read them).
+struct TAXIIAuthenticationOptions: ParsableArguments {
+    @Option(name: .long, help: "Environment variable holding a bearer token (DistillWatch's TAXII server).")
+    var bearerEnv: String?
+
+    @Option(name: .long, help: "User for HTTP Basic authentication (medallion and most TAXII servers).")
+    var user: String?
+
+    @Option(name: .long, help: "Environment variable holding the Basic password.")
+    var passwordEnv: String?
+
+    @Option(name: .long, help: "Environment variable holding an API key sent as `Authorization: Token KEY`.")
+    var tokenEnv: String?
+
+    func authentication() throws -> TAXIIClient.Authentication {
+        func secret(_ name: String) throws -> String {
+            guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
+                throw ScanFailure("environment variable \(name) is not set")
+            }
+            return v
+        }
+        let chosen = [bearerEnv != nil, user != nil || passwordEnv != nil, tokenEnv != nil].filter { $0 }.count
+        guard chosen <= 1 else { throw ScanFailure("choose one of --bearer-env, --user/--password-env and --token-env") }
+        if let bearerEnv { return .bearer(try secret(bearerEnv)) }
+        if let tokenEnv { return .token(try secret(tokenEnv)) }
+        if let user {
+            guard let passwordEnv else { throw ScanFailure("--user needs --password-env") }
+            return .basic(user: user, password: try secret(passwordEnv))
+        }
+        return .none
+    }
+}
+
+/// Runs async work from a synchronous command and waits for it.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingBox<T>()
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        box.done.signal()
+    }
+    box.done.wait()
+    return try box.result!.get()
+}
+
+/// The result of ``runBlocking(_:)``: written by the task before it signals, read after.
+final class BlockingBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+    let done = DispatchSemaphore(value: 0)
+}
+
+struct SharePullCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Read a TAXII 2.1 collection into a STIX bundle (incrementally with --state).",
+        discussion: "Follows the server's pages (`next`); with --state, asks only for objects added after the last pull (`added_after`, from X-TAXII-Date-Added-Last). Use the bundle with `scan --indicators` or `share import`.")
+
+    @Argument(help: "The API root's URL (e.g. http://127.0.0.1:5000/api1/ or https://dw.example/taxii2/api/).")
+    var apiRoot: String
+
+    @Option(name: .long, help: "The collection's id.")
+    var collection: String
+
+    @OptionGroup var auth: TAXIIAuthenticationOptions
+
+    @Option(name: .long, help: "Only objects added after this time (RFC 3339).")
+    var addedAfter: String?
+
+    @Option(name: .long, help: "File remembering where the last pull of each collection stopped (made if missing).")
+    var state: String?
+
+    @Option(name: .long, help: "Write the bundle here (a file, or - for standard output).")
+    var out: String = "-"
+
+    func run() throws {
+        let client = TAXIIClient(apiRoot: apiRoot, collectionID: collection, authentication: try auth.authentication())
+        var remembered: [String: String] = [:]
+        if let state, let data = FileManager.default.contents(atPath: state) {
+            guard let map = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
+                throw ScanFailure("\(state): not a pull-state file (a JSON object of collection URL → last date added)")
+            }
+            remembered = map
+        }
+        let after = addedAfter ?? remembered[client.collectionURL]
+        let pulled: TAXIIClient.Pulled
+        do {
+            pulled = try runBlocking { try await client.pull(addedAfter: after) }
+        } catch let failure as TAXIIClient.Failure {
+            throw ScanFailure(failure.description)
+        }
+        let now = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+        let bundle = STIXBundleBuilder.bundle(of: pulled.objects, producer: client.collectionURL, at: now)
+        let bytes = try JSONSerialization.data(withJSONObject: bundle, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        if out == "-" { FileHandle.standardOutput.write(bytes) } else {
+            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch { throw ScanFailure("\(out): cannot write (\(error.localizedDescription))") }
+        }
+        if let state, let last = pulled.lastAdded {
+            remembered[client.collectionURL] = last
+            let data = try JSONSerialization.data(withJSONObject: remembered, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            do { try data.write(to: URL(fileURLWithPath: state)) } catch { throw ScanFailure("\(state): cannot write (\(error.localizedDescription))") }
+        }
+        var err = StandardError()
+        Swift.print("pulled \(pulled.objects.count) objects in \(pulled.pages) page\(pulled.pages == 1 ? "" : "s") from \(client.collectionURL)"
+                    + (after.map { " added after \($0)" } ?? "") + (pulled.lastAdded.map { "; last added \($0)" } ?? ""), to: &err)
+    }
+}
+
+struct SharePushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Add a STIX bundle's objects to a TAXII 2.1 collection and print the status resource.")
+
+    @Argument(help: "The API root's URL.")
+    var apiRoot: String
+
+    @Argument(help: "The STIX 2.1 bundle to publish.")
+    var bundle: String
+
+    @Option(name: .long, help: "The collection's id.")
+    var collection: String
+
+    @OptionGroup var auth: TAXIIAuthenticationOptions
+
+    @Option(name: .long, help: "Leave out objects of this STIX type. Repeatable. (medallion 3.0.0 cannot serve an extension-definition: it reads its version property as a timestamp; --omit-type extension-definition works around it.)")
+    var omitType: [String] = []
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: bundle) else { throw ScanFailure("\(bundle): cannot read the bundle") }
+        do {
+            _ = try STIXBundleReader().read(data)
+        } catch {
+            throw ScanFailure("\(bundle): \(error.message)")
+        }
+        let parsed = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let objects = (parsed["objects"] as? [Any] ?? []).compactMap { $0 as? [String: Any] }
+            .filter { !omitType.contains($0["type"] as? String ?? "") }
+        let client = TAXIIClient(apiRoot: apiRoot, collectionID: collection, authentication: try auth.authentication())
+        let payload = try JSONSerialization.data(withJSONObject: objects)
+        let status: [String: Any]
+        do {
+            status = try runBlocking {
+                let list = try JSONSerialization.jsonObject(with: payload) as! [[String: Any]]
+                return try SendableJSON(await client.add(objects: list))
+            }.value
+        } catch let failure as TAXIIClient.Failure {
+            throw ScanFailure(failure.description)
+        }
+        let bytes = try JSONSerialization.data(withJSONObject: status, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(bytes + Data("\n".utf8))
+        let failures = status["failure_count"] as? Int ?? 0
+        if failures > 0 { throw ScanFailure("\(failures) of \(objects.count) objects were refused (see failures above)") }
+    }
+}
+
+/// A JSON object carried across a task boundary (JSONSerialization's values are immutable).
+struct SendableJSON: @unchecked Sendable {
+    let value: [String: Any]
+    init(_ value: [String: Any]) { self.value = value }
 }

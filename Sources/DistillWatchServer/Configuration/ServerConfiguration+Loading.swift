@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchSharing
+import DistillWatchTAXII
 import DistillWatchStore
 import Foundation
 import Yams
@@ -128,6 +129,32 @@ extension ServerConfiguration {
             case "sharing_producer":
                 guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be the provider's name") }
                 sharingProducer = v
+            case "taxii_feeds":
+                guard let list = value as? [[String: Any]] else {
+                    throw fail(key, "should be a list of {name, api_root, collection, and bearer_env, token_env or user with password_env}")
+                }
+                for (i, entry) in list.enumerated() {
+                    let at = "taxii_feeds[\(i)]"
+                    guard let name = entry["name"] as? String, SharingKey.isValidID(name) else { throw fail(at, "needs a name of A–Z a–z 0–9 . _ -") }
+                    guard let root = entry["api_root"] as? String, root.hasPrefix("http://") || root.hasPrefix("https://") else {
+                        throw fail(at, "needs api_root, an http(s) URL")
+                    }
+                    guard let collection = entry["collection"] as? String, !collection.isEmpty else { throw fail(at, "needs collection (its id)") }
+                    func secret(_ key: String) throws(ConfigurationError) -> String {
+                        guard let env = entry[key] as? String, let s = environment[env], !s.isEmpty else {
+                            throw fail(at, "\(key) must name a set environment variable")
+                        }
+                        return s
+                    }
+                    var auth = TAXIIClient.Authentication.none
+                    if entry["bearer_env"] != nil { auth = .bearer(try secret("bearer_env")) }
+                    else if entry["token_env"] != nil { auth = .token(try secret("token_env")) }
+                    else if let user = entry["user"] as? String { auth = .basic(user: user, password: try secret("password_env")) }
+                    let interval = (entry["interval_seconds"] as? Double) ?? (entry["interval_seconds"] as? Int).map(Double.init) ?? 300
+                    guard interval >= 1 else { throw fail(at, "interval_seconds must be at least 1") }
+                    guard !taxiiFeeds.contains(where: { $0.name == name }) else { throw fail(at, "feed \(name) appears twice") }
+                    taxiiFeeds.append(TAXIIFeed(name: name, apiRoot: root, collection: collection, authentication: auth, intervalSeconds: interval))
+                }
             case "sharing_tlp":
                 guard let v = value as? String, let tlp = TrafficLightProtocol(name: v) else {
                     throw fail(key, "should be clear, green, amber, amber+strict or red")
@@ -275,6 +302,6 @@ extension ServerConfiguration {
         "snapshot_directory", "snapshot_every_events", "snapshot_interval_seconds", "snapshots_kept", "log_retention",
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
-        "log_level", "tokens", "sharing_producer", "sharing_tlp",
+        "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds",
     ]
 }

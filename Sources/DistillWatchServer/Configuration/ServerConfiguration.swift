@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchSharing
+import DistillWatchTAXII
 import DistillWatchStore
 import HTTPTypes
 
@@ -115,6 +116,26 @@ public struct ServerConfiguration: Sendable {
     public var sharingProducer: String?
     /// The TLP 2.0 marking of what it publishes.
     public var sharingTLP: TrafficLightProtocol = .amber
+    /// Partners' TAXII collections the server polls; their indicators are matched.
+    public var taxiiFeeds: [TAXIIFeed] = []
+
+    /// A partner's TAXII 2.1 collection to poll (`taxii_feeds` in the configuration file).
+    public struct TAXIIFeed: Sendable, Equatable {
+        /// Names the feed's collection here (`feed:NAME`) and in logs; `A–Z a–z 0–9 . _ -`.
+        public var name: String
+        public var apiRoot: String
+        public var collection: String
+        public var authentication: TAXIIClient.Authentication
+        public var intervalSeconds: Double = 300
+
+        public init(name: String, apiRoot: String, collection: String, authentication: TAXIIClient.Authentication, intervalSeconds: Double = 300) {
+            self.name = name
+            self.apiRoot = apiRoot
+            self.collection = collection
+            self.authentication = authentication
+            self.intervalSeconds = intervalSeconds
+        }
+    }
 
     public init() {}
 

@@ -29,7 +29,7 @@ final class SharingService: Sendable {
     let state: ServerStateHandle
     let collections: [Collection]
 
-    init(objects: any SharedObjectStore, state: ServerStateHandle, producer: String?) {
+    init(objects: any SharedObjectStore, state: ServerStateHandle, producer: String?, feeds: [String] = []) {
         self.objects = objects
         self.state = state
         let who = producer ?? "this provider"
@@ -42,7 +42,11 @@ final class SharingService: Sendable {
                        title: "Indicators from partners",
                        description: "STIX 2.1 indicators other providers push; DistillWatch matches them as the shared_indicator signal.",
                        readers: [.analyst], writers: [.analyst, .shareWrite], matched: true),
-        ]
+        ] + feeds.map { name in
+            Collection(name: "feed:" + name, id: STIXIdentifier.uuid5(namespace: STIXIdentifier.distillWatchNamespace, name: "collection:feed:" + name).uuidString.lowercased(),
+                       title: "Feed \(name)", description: "What the server pulls from the partner's TAXII collection \(name) (taxii_feeds); matched by the engine.",
+                       readers: [.analyst], writers: [], matched: true)
+        }
     }
 
     func collection(id: String) -> Collection? { collections.first { $0.id == id } }

@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import DistillWatchCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A TAXII 2.1 client for one collection (OASIS TAXII 2.1, 2021, §5.3 and §5.4): reads
+/// its objects page by page (`limit`, `next`, `added_after`) and adds objects, over
+/// async-http-client, with retries.
+///
+/// - Incremental reads: ``pull(addedAfter:)`` returns the last `X-TAXII-Date-Added-Last`
+///   it saw; pass it back next time to get only what was added since.
+/// - Retries: connection failures, 429 and 5xx are retried up to ``retries`` times with
+///   exponential backoff (1 s, 2 s, 4 s, ...), honouring `Retry-After` up to 60 s.
+/// - Limits: a response over ``maxResponseBytes`` and a pull over ``maxObjects`` are errors.
+public struct TAXIIClient: Sendable {
+    public enum Authentication: Sendable, Equatable {
+        case none
+        /// `Authorization: Bearer <token>` (DistillWatch's own server).
+        case bearer(String)
+        /// `Authorization: Basic` (medallion and most TAXII servers).
+        case basic(user: String, password: String)
+        /// `Authorization: Token <key>` (taxii2-client's TokenAuth, some servers' API keys).
+        case token(String)
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public static let mediaType = "application/taxii+json;version=2.1"
+
+    /// The collection's URL, ending in `/` (`https://host/api1/collections/<id>/`).
+    public let collectionURL: String
+    public var authentication: Authentication
+    public var timeout: TimeAmount = .seconds(30)
+    public var retries = 3
+    public var pageLimit = 500
+    public var maxResponseBytes = 64 << 20
+    public var maxObjects = 1_000_000
+    let client: HTTPClient
+
+    /// A client for collection `collectionID` under the API root `apiRoot`
+    /// (`https://host/api1/`).
+    public init(apiRoot: String, collectionID: String, authentication: Authentication = .none, client: HTTPClient = .shared) {
+        var root = apiRoot
+        if !root.hasSuffix("/") { root += "/" }
+        collectionURL = root + "collections/" + collectionID + "/"
+        self.authentication = authentication
+        self.client = client
+    }
+
+    /// What a pull gave: the objects, and the last `date_added` to continue from.
+    public struct Pulled: @unchecked Sendable {
+        public var objects: [[String: Any]]
+        public var lastAdded: String?
+        public var pages: Int
+    }
+
+    /// Reads every object added after `addedAfter` (all, when `nil`), following `next`.
+    /// - Throws: ``Failure`` naming the URL and status when the server refuses, or when
+    ///   the answer is not a TAXII envelope.
+    public func pull(addedAfter: String? = nil) async throws -> Pulled {
+        var pulled = Pulled(objects: [], lastAdded: addedAfter, pages: 0)
+        var next: String?
+        repeat {
+            var query = "limit=\(pageLimit)"
+            if let after = addedAfter { query += "&added_after=" + Self.escape(after) }
+            if let next { query += "&next=" + Self.escape(next) }
+            let (status, headers, body) = try await send(.GET, collectionURL + "objects/?" + query, body: nil)
+            guard status == .ok else { throw Failure("GET \(collectionURL)objects/: \(status.code) \(Self.summary(body))") }
+            guard let envelope = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+                throw Failure("GET \(collectionURL)objects/: not a TAXII envelope (\(Self.summary(body)))")
+            }
+            let objects = (envelope["objects"] as? [Any] ?? []).compactMap { $0 as? [String: Any] }
+            pulled.objects += objects
+            pulled.pages += 1
+            if let last = headers.first(name: "X-TAXII-Date-Added-Last") { pulled.lastAdded = last }
+            guard pulled.objects.count <= maxObjects else { throw Failure("\(collectionURL): more than \(maxObjects) objects in one pull") }
+            next = envelope["more"] as? Bool == true ? (envelope["next"] as? String) : nil
+            if envelope["more"] as? Bool == true, next == nil, objects.isEmpty { break }
+        } while next != nil
+        return pulled
+    }
+
+    /// Adds objects to the collection (one envelope) and returns the status resource.
+    public func add(objects: [[String: Any]]) async throws -> [String: Any] {
+        let body = try JSONSerialization.data(withJSONObject: ["objects": objects], options: [.withoutEscapingSlashes])
+        let (status, _, answer) = try await send(.POST, collectionURL + "objects/", body: body)
+        guard status == .accepted || status == .ok else { throw Failure("POST \(collectionURL)objects/: \(status.code) \(Self.summary(answer))") }
+        guard let resource = (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any] else {
+            throw Failure("POST \(collectionURL)objects/: the answer is not a status resource (\(Self.summary(answer)))")
+        }
+        return resource
+    }
+
+    private func send(_ method: HTTPMethod, _ url: String, body: Data?) async throws -> (HTTPResponseStatus, HTTPHeaders, Data) {
+        var attempt = 0
+        while true {
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            request.headers.add(name: "Accept", value: Self.mediaType)
+            switch authentication {
+            case .none: break
+            case .bearer(let t): request.headers.add(name: "Authorization", value: "Bearer " + t)
+            case .token(let t): request.headers.add(name: "Authorization", value: "Token " + t)
+            case .basic(let user, let password):
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            }
+            if let body {
+                request.headers.add(name: "Content-Type", value: Self.mediaType)
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
+            var retryAfter: Double?
+            do {
+                let response = try await client.execute(request, timeout: timeout)
+                let bytes = try await response.body.collect(upTo: maxResponseBytes)
+                let data = Data(bytes.readableBytesView)
+                let retryable = response.status == .tooManyRequests || response.status.code >= 500
+                if !retryable || attempt >= retries { return (response.status, response.headers, data) }
+                retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+            } catch {
+                if attempt >= retries { throw Failure("\(method) \(url): \(error)") }
+            }
+            attempt += 1
+            let wait = min(60, retryAfter ?? Double(1 << (attempt - 1)))
+            try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+
+    static func summary(_ body: Data) -> String {
+        let text = String(decoding: body.prefix(300), as: UTF8.self)
+        return text.isEmpty ? "(no body)" : text
+    }
+}
