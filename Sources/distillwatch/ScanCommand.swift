@@ -80,9 +80,19 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "A STIX 2.1 bundle of indicators shared by another provider, matched as the shared_indicator signal. Repeatable, read in order.")
     var indicators: [String] = []
 
+    @Option(name: .long, help: "With --indicators: write STIX sightings of the indicators that matched (counts and time windows, no account id) to this file, to share back.")
+    var sightings: String?
+
+    @Option(name: .long, help: "With --sightings: this provider's name (the sightings' identity).")
+    var sightingsProducer: String?
+
     func validate() throws {
         guard !traffic.isEmpty else {
             throw ValidationError("give at least one traffic file, or - for standard input")
+        }
+        if sightings != nil {
+            guard !indicators.isEmpty else { throw ValidationError("--sightings needs --indicators (the indicators whose matches it reports)") }
+            guard let name = sightingsProducer, !name.isEmpty else { throw ValidationError("--sightings needs --sightings-producer NAME") }
         }
         guard traffic.filter({ $0 == "-" }).count <= 1 else {
             throw ValidationError("standard input (-) can be read only once")
@@ -160,6 +170,14 @@ struct ScanCommand: ParsableCommand {
         if let json {
             try writeReport(outcome.report, to: json)
         }
+        if let sightings {
+            let time = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+            let bundle = STIXBundleBuilder(profile: SharingProfile(producer: sightingsProducer!), now: time).sightings(outcome.sightings)
+            let bytes = try JSONSerialization.data(withJSONObject: bundle, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+            do { try bytes.write(to: URL(fileURLWithPath: sightings)) } catch {
+                throw ScanFailure("\(sightings): cannot write (\(error.localizedDescription))")
+            }
+        }
         if !quiet {
             // With the report on standard output, the summary goes to standard error.
             let summary = ReportSummary(report: outcome.report, statistics: outcome.statistics, top: all ? Int.max : top,
@@ -179,6 +197,8 @@ struct ScanCommand: ParsableCommand {
 struct ScanOutcome {
     var report: ScanReport
     var statistics: IngestStatistics
+    /// The shared indicators that matched (empty without --indicators).
+    var sightings: [SharedIndicatorSighting] = []
 }
 
 /// Reads accounts and traffic into a scanner and builds the report. Errors that stop the
@@ -243,7 +263,7 @@ func runScan(
     let generatedAt = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
     var report = scanner.finish(generatedAt: generatedAt, includeAllAccounts: includeAllAccounts)
     report.input.malformedLines = statistics.malformedCount
-    return ScanOutcome(report: report, statistics: statistics)
+    return ScanOutcome(report: report, statistics: statistics, sightings: scanner.engine.sharedIndicatorSightings)
 }
 
 /// An error that ends the command with its message and exit code 1.

@@ -58,6 +58,7 @@ import Testing
         "POST /v1/campaigns/{id}/share": ("/v1/campaigns/c/share", #"{"action":"publish"}"#, [.analyst]),
         "POST /v1/sharing/import": ("/v1/sharing/import", #"{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[]}"#, [.analyst]),
         "GET /v1/sharing": ("/v1/sharing", "", [.analyst]),
+        "GET /v1/sharing/sightings": ("/v1/sharing/sightings", "", [.analyst]),
         "GET /taxii2": ("/taxii2/", "", [.analyst, .shareRead, .shareWrite]),
         "GET /taxii2/api": ("/taxii2/api/", "", [.analyst, .shareRead, .shareWrite]),
         "GET /taxii2/api/collections": ("/taxii2/api/collections/", "", [.analyst, .shareRead, .shareWrite]),
@@ -85,7 +86,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 32 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 33 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)

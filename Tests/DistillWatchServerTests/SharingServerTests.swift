@@ -101,6 +101,11 @@ import Testing
                     return signals.first { $0["name"] as? String == "shared_indicator" }?["value"] as? Double ?? 0
                 }
                 #expect(try await sharedValue("hydra-3") > 0)
+                // B shares back what it saw: sightings of A's indicators, with no account id.
+                let sightings = try await b.get("/v1/sharing/sightings", Secret.analyst)
+                #expect(sightings.status == .ok && !sightings.text.contains("hydra-"))
+                let sighted = (sightings.json["objects"] as? [[String: Any]] ?? []).filter { $0["type"] as? String == "sighting" }
+                #expect(!sighted.isEmpty && sighted.allSatisfy { ($0["sighting_of_ref"] as? String)?.hasPrefix("indicator--") == true && ($0["count"] as? Int ?? 0) > 0 })
 
                 // A's analyst dismisses the campaign: A publishes revoked versions.
                 #expect(try await a.post("/v1/campaigns/\(id)/label", Secret.analyst, #"{"label":"legitimate","note":"a load test"}"#).status == .ok)

@@ -100,3 +100,41 @@ extension SharedIndicatorEvidence: SnapshotCodable {
         last = try r.timestamp()
     }
 }
+
+/// How often one shared indicator matched here: what a `sighting` shared back to its
+/// producer says (STIX 2.1 §5.4), without naming any account.
+public struct SharedIndicatorSighting: Sendable, Equatable {
+    /// The indicator's STIX id.
+    public var indicatorID: String
+    public var source: String
+    /// Exchanges (and account records) that matched, over all accounts.
+    public var matches: Int
+    /// Accounts that matched (a count: no id leaves).
+    public var accounts: Int
+    public var first: Timestamp
+    public var last: Timestamp
+}
+
+extension DetectionEngine {
+    /// Every shared indicator that matched, with counts and time window, ordered by id
+    /// (indicators no longer in the set included: a sighting is history).
+    /// - Complexity: O(accounts with matches × matches per account).
+    public var sharedIndicatorSightings: [SharedIndicatorSighting] {
+        var byID: [String: SharedIndicatorSighting] = [:]
+        for s in states where !s.sharedEvidence.isEmpty {
+            for e in s.sharedEvidence {
+                if var seen = byID[e.id] {
+                    seen.matches += Int(e.matches)
+                    seen.accounts += 1
+                    seen.first = min(seen.first, e.first)
+                    seen.last = max(seen.last, e.last)
+                    byID[e.id] = seen
+                } else {
+                    byID[e.id] = SharedIndicatorSighting(indicatorID: e.id, source: e.source, matches: Int(e.matches), accounts: 1,
+                                                         first: e.first, last: e.last)
+                }
+            }
+        }
+        return byID.values.sorted { $0.indicatorID < $1.indicatorID }
+    }
+}

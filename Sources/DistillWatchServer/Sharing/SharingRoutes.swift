@@ -3,6 +3,7 @@ import DistillWatchSharing
 import DistillWatchStore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// What analysts do about sharing: approve a campaign for publication or withdraw the
 /// approval (`POST /v1/campaigns/{id}/share`), import a partner's bundle by hand
@@ -106,6 +107,18 @@ struct SharingRoutes {
             } catch let refusal as IngestRefusal {
                 throw refusal.httpError
             }
+        }
+        routes.get("sharing/sightings") { _, _ in
+            // Sightings of partners' indicators, to send back to them (no account id).
+            guard let producer = state.configuration.sharingProducer else {
+                throw HTTPError(.conflict, message: "sightings name this provider: set sharing_producer (or --sharing-producer)")
+            }
+            let list = state.engine.read { $0.engine.sharedIndicatorSightings }
+            var profile = SharingProfile(producer: producer)
+            profile.tlp = state.configuration.sharingTLP
+            let bundle = STIXBundleBuilder(profile: profile, now: state.clock.now()).sightings(list)
+            let data = try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys, .withoutEscapingSlashes])
+            return Response(status: .ok, headers: [.contentType: "application/stix+json;version=2.1"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         routes.get("sharing") { _, _ in
             let counts = try await state.sharing.objects.sharedObjectCounts()

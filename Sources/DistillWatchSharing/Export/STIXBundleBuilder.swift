@@ -355,3 +355,32 @@ extension STIXPattern {
         return String(text.dropFirst().dropLast())
     }
 }
+
+extension STIXBundleBuilder {
+    /// A bundle of `sighting`s of other providers' indicators, by this producer: one per
+    /// indicator that matched here, with the number of matching exchanges, the time window
+    /// and (in the description) how many accounts; never an account id. Its id is
+    /// deterministic per (producer, indicator), so sharing again gives a new version.
+    public func sightings(_ list: [SharedIndicatorSighting]) -> [String: Any] {
+        let stamp = now.stix
+        var objects: [[String: Any]] = [profile.tlp.markingDefinition]
+        objects.append([
+            "type": "identity", "spec_version": "2.1", "id": identityID, "created": "2026-01-01T00:00:00.000Z",
+            "modified": "2026-01-01T00:00:00.000Z", "name": profile.producer, "identity_class": "organization", "sectors": ["technology"],
+        ])
+        for s in list {
+            let created = s.first.stix
+            objects.append([
+                "type": "sighting", "spec_version": "2.1",
+                "id": STIXIdentifier.make("sighting", name: "\(profile.producer)|sighting-of|\(s.indicatorID)"),
+                "created": created, "modified": max(created, stamp), "created_by_ref": identityID,
+                "object_marking_refs": [profile.tlp.markingDefinitionID],
+                "sighting_of_ref": s.indicatorID, "count": min(s.matches, 999_999_999),
+                "first_seen": s.first.stix, "last_seen": max(s.last, s.first.adding(milliseconds: 1)).stix,
+                "where_sighted_refs": [identityID], "summary": false,
+                "description": "Matched by \(s.accounts) account\(s.accounts == 1 ? "" : "s") of \(profile.producer) (DistillWatch shared_indicator).",
+            ])
+        }
+        return Self.bundle(of: objects, producer: profile.producer, at: now)
+    }
+}
