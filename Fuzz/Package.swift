@@ -8,6 +8,7 @@ import PackageDescription
 let targets = [
     "fuzz-exchange-line", "fuzz-account-line", "fuzz-label-line", "fuzz-traffic",
     "fuzz-engine", "fuzz-request-bodies", "fuzz-policy-file", "fuzz-litellm-logs", "fuzz-gateways",
+    "fuzz-stix-bundle",
 ]
 
 let package = Package(
@@ -33,7 +34,7 @@ let package = Package(
                 "FuzzSupport",
                 .product(name: "DistillWatchCore", package: "DistillWatch"),
                 .product(name: "DistillWatchIngest", package: "DistillWatch"),
-            ]
+            ] + (name == "fuzz-stix-bundle" ? [.product(name: "DistillWatchSharing", package: "DistillWatch")] : [])
         )
     }
 )

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
         *) targets+=("$1"); shift ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-exchange-line fuzz-account-line fuzz-label-line fuzz-traffic fuzz-engine fuzz-request-bodies fuzz-policy-file fuzz-litellm-logs fuzz-gateways)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-exchange-line fuzz-account-line fuzz-label-line fuzz-traffic fuzz-engine fuzz-request-bodies fuzz-policy-file fuzz-litellm-logs fuzz-gateways fuzz-stix-bundle)
 work=${work:-$(mktemp -d /tmp/distillwatch-fuzz.XXXXXX)}
 mkdir -p "$work"
 

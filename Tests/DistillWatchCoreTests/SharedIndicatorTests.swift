@@ -156,6 +156,43 @@ func templatedPrompt(item: Int, wording: Int) -> String {
         #expect(engine2.decision(for: "b").score < before - 0.3)
     }
 
+    @Test func aSnapshotKeepsTheIndicatorsAndWhatTheyMatched() throws {
+        let bands = publishedBands(from: (0..<60).map { templatedPrompt(item: $0, wording: $0 % 3) }, key: sharing)
+        var scanner = TrafficScanner(policy: .default)
+        scanner.replaceSharedIndicators(SharedIndicatorSet([templateIndicator(bands, keyID: sharing.id),
+            SharedIndicator(id: "indicator--00000000-0000-4000-8000-000000000005", source: "Acme AI", campaign: "c",
+                            comparisons: [.address(IPPrefix("203.0.113.0/24")!), .emailDomain(keyID: sharing.id, value: 7)], validFrom: start)],
+            sharingKeys: [sharing]))
+        let sketcher = ContentSketcher(key: providerB, sharingKeys: [sharing])
+        var t = start
+        for item in 0..<30 {
+            t = t.adding(seconds: 61)
+            var e = Exchange(time: t, accountID: "b-\(item % 2)", outputTokens: 300)
+            e.clientIP = "203.0.113.\(item)"
+            e.content = sketcher.features(prompt: templatedPrompt(item: item, wording: 2))
+            scanner.observe(e)
+        }
+        scanner.flush()
+        let restored = try TrafficScanner(snapshot: scanner.snapshot(), policy: .default, toleranceMilliseconds: nil, sketcher: nil, mergesRequestIDs: false)
+        #expect(restored.engine.sharedIndicators.indicators == scanner.engine.sharedIndicators.indicators)
+        #expect(restored.engine.sharedIndicatorSightings == scanner.engine.sharedIndicatorSightings)
+        #expect(restored.engine.decision(for: "b-1") == scanner.engine.decision(for: "b-1"))
+        #expect(restored.snapshot() == scanner.snapshot())
+        let sightings = scanner.engine.sharedIndicatorSightings
+        #expect(sightings.count == 2 && sightings.allSatisfy { $0.accounts == 2 && $0.matches > 0 })
+    }
+
+    @Test func storedFormsReadBack() throws {
+        let comparisons: [SharedIndicator.Comparison] = [
+            .address(IPPrefix("2001:db8::/32")!), .autonomousSystem(64500), .userAgent("a:b c"), .clientFingerprint("t13d"),
+            .templateBand(keyID: "k.1", value: .max), .systemPrompt(keyID: "k", value: 0), .emailDomain(keyID: "k", value: 42),
+        ]
+        for c in comparisons { #expect(SharedIndicator.Comparison(storedForm: c.storedForm) == c) }
+        for bad in ["", "ip:", "ip:300.1.1.1", "asn:-1", "ua:", "tb:k:zz", "tb:bad key:0000000000000001", "xx:1"] {
+            #expect(SharedIndicator.Comparison(storedForm: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func emailDomainFingerprintsMatchAccountRecords() {
         let fp = sharing.emailDomainFingerprint("Throwaway-Mail.example.")
         #expect(fp == sharing.emailDomainFingerprint("throwaway-mail.example"))

@@ -35,6 +35,9 @@ import Testing
         #expect(fields(ReorderBuffer()) == ReorderBuffer.snapshotFieldCount)
         #expect(fields(RecentIdentifiers<ReorderBuffer.MergeKey>(capacity: 1)) == RecentIdentifiers<ReorderBuffer.MergeKey>.snapshotFieldCount)
         #expect(fields(TrafficScanner()) == 3)  // engine, buffer, sketcher (configuration)
+        #expect(fields(SharedIndicator(id: "i", source: "s", comparisons: [], validFrom: t0)) == SharedIndicator.snapshotFieldCount)
+        #expect(fields(SharedIndicatorEvidence(id: "i", source: "s", kinds: 0, matches: 0, contentMatches: 0, first: t0, last: t0))
+                == SharedIndicatorEvidence.snapshotFieldCount)
     }
 
     /// A small scanner with a bit of everything: linked accounts, keys, buffered records.
