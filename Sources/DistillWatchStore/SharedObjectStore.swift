@@ -119,6 +119,8 @@ public struct SharingDecision: Sendable, Equatable, Codable {
         case withdraw
         /// The campaign was dismissed (labelled legitimate): revoked versions published.
         case dismiss
+        /// Handed over as a document (to authorities, or outside TAXII), not published.
+        case export
     }
 
     public var at: Timestamp

@@ -69,6 +69,14 @@ import Testing
             // No account id leaves in the default profile.
             let text = String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
             #expect(!text.contains("hydra-"))
+            // For authorities: a document, not a publication; no addresses, no account id, TLP as asked.
+            let forAuthorities = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"export","audience":"authorities","tlp":"red"}"#)
+            #expect(forAuthorities.status == .ok, "\(forAuthorities.text)")
+            #expect(!forAuthorities.text.contains("ipv4-addr") && !forAuthorities.text.contains("hydra-"))
+            #expect(forAuthorities.text.contains("marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"))
+            let misp = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"export","format":"misp"}"#)
+            #expect(misp.status == .ok && misp.json["Event"] != nil)
+            #expect(try await readPublished(a).count == objects.count, "an export publishes nothing")
             let objectsData = try JSONSerialization.data(withJSONObject: objects)
             let indicatorCount = indicators.count, firstIndicator = indicators[0]["id"] as! String, objectCount = objects.count
 

@@ -17,6 +17,10 @@ struct SharingRoutes {
         var action: String
         var note: String?
         var tlp: String?
+        /// With `export`: `providers` (default) or `authorities`.
+        var audience: String?
+        /// With `export`: `stix` (default) or `misp`.
+        var format: String?
     }
 
     struct ShareResult: Encodable, Sendable {
@@ -70,13 +74,25 @@ struct SharingRoutes {
             let time = state.clock.now()
             let decision: SharingDecision
             do {
+                if ask.action == "export" {
+                    guard let audience = SharingProfile.Audience(rawValue: ask.audience ?? "providers") else {
+                        throw HTTPError(.badRequest, message: "audience: providers or authorities")
+                    }
+                    guard ["stix", "misp"].contains(ask.format ?? "stix") else { throw HTTPError(.badRequest, message: "format: stix or misp") }
+                    let (document, exported) = try await state.sharing.export(
+                        campaignID: id, audience: audience, misp: ask.format == "misp", analyst: context.token?.name, note: ask.note, tlp: tlp, at: time)
+                    state.logger.notice("sharing: export \(id) for \(audience.rawValue)", metadata: ["analyst": "\(exported.analyst ?? "?")"])
+                    let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+                    return Response(status: .ok, headers: [.contentType: ask.format == "misp" ? "application/json" : "application/stix+json;version=2.1"],
+                                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                }
                 switch ask.action {
                 case "publish":
                     decision = try await state.sharing.publish(campaignID: id, analyst: context.token?.name, note: ask.note, tlp: tlp, at: time)
                 case "withdraw":
                     decision = try await state.sharing.withdraw(campaignID: id, action: .withdraw, analyst: context.token?.name, note: ask.note, at: time)
                 default:
-                    throw HTTPError(.badRequest, message: "action: publish or withdraw")
+                    throw HTTPError(.badRequest, message: "action: publish, withdraw or export")
                 }
             } catch let problem as SharingService.PublishProblem {
                 switch problem {
@@ -87,7 +103,8 @@ struct SharingRoutes {
             state.logger.notice("sharing: \(decision.action.rawValue) \(id)", metadata: [
                 "analyst": "\(decision.analyst ?? "?")", "stix_campaign": "\(decision.stixCampaignID)", "objects": "\(decision.objectIDs.count)",
             ])
-            return JSONBody(ShareResult(decision: decision, objects: decision.objectIDs.count, collection: state.sharing.collection(named: "published")!.id))
+            return try JSONBody(ShareResult(decision: decision, objects: decision.objectIDs.count, collection: state.sharing.collection(named: "published")!.id))
+                .response(from: request, context: context)
         }
         routes.post("sharing/import") { request, context in
             let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")

@@ -130,6 +130,47 @@ final class SharingService: Sendable {
     /// - Complexity: two passes over the event log (members, then everyone else), off the
     ///   ingest path: a log page at a time.
     func publish(campaignID: String, analyst: String?, note: String?, tlp: TrafficLightProtocol?, at time: Timestamp) async throws -> SharingDecision {
+        let (draft, profile) = try await exportDraft(campaignID: campaignID, tlp: tlp, audience: .providers, at: time)
+        let bundle = STIXBundleBuilder(profile: profile, now: time).bundle([draft])
+        let list = bundle["objects"] as? [[String: Any]] ?? []
+        _ = try await add(list, to: collection(named: "published")!, at: time)
+        let stixCampaign = list.first { $0["type"] as? String == "campaign" }?["id"] as? String ?? ""
+        let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: stixCampaign, action: .publish,
+                                       analyst: analyst, note: note, objectIDs: list.compactMap { $0["id"] as? String })
+        try await objects.recordSharingDecision(decision)
+        return decision
+    }
+
+    /// A campaign as a document to hand over (a STIX bundle or a MISP event) without
+    /// publishing it: for authorities (no account ids, no addresses, no sign-up domains)
+    /// or a partner outside TAXII. Recorded like an approval (action `export`).
+    func export(campaignID: String, audience: SharingProfile.Audience, misp: Bool, analyst: String?, note: String?,
+                tlp: TrafficLightProtocol?, at time: Timestamp) async throws -> (document: [String: Any], decision: SharingDecision) {
+        let (draft, profile) = try await exportDraft(campaignID: campaignID, tlp: tlp, audience: audience, at: time)
+        let document: [String: Any]
+        let ids: [String]
+        let stixCampaign: String
+        if misp {
+            document = MISPEventBuilder(profile: profile, now: time).event(draft)
+            ids = []
+            stixCampaign = ""
+        } else {
+            document = STIXBundleBuilder(profile: profile, now: time).bundle([draft])
+            let list = document["objects"] as? [[String: Any]] ?? []
+            ids = list.compactMap { $0["id"] as? String }
+            stixCampaign = list.first { $0["type"] as? String == "campaign" }?["id"] as? String ?? ""
+        }
+        let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: stixCampaign, action: .export, analyst: analyst,
+                                       note: "\(audience.rawValue), \(misp ? "MISP" : "STIX"), \(profile.tlp.rawValue)" + (note.map { ": \($0)" } ?? ""),
+                                       objectIDs: ids)
+        try await objects.recordSharingDecision(decision)
+        return (document, decision)
+    }
+
+    /// Gathers the campaign's observables from the event log (two passes: members, then
+    /// everyone else) and selects what may be shared to `audience`.
+    private func exportDraft(campaignID: String, tlp: TrafficLightProtocol?, audience: SharingProfile.Audience,
+                             at time: Timestamp) async throws -> (SharedCampaignDraft, SharingProfile) {
         let s = state.value
         guard let producer = s.configuration.sharingProducer else { throw PublishProblem.noProducer }
         let report = s.engine.report(generatedAt: time, includeAllAccounts: false)
@@ -154,15 +195,11 @@ final class SharingService: Sendable {
         }
         var profile = SharingProfile(producer: producer)
         profile.tlp = tlp ?? s.configuration.sharingTLP
-        let draft = IndicatorSelection.select(collector.campaigns[campaignID]!, campaign: campaign, policy: profile.selection)
-        let bundle = STIXBundleBuilder(profile: profile, now: time).bundle([draft])
-        let list = bundle["objects"] as? [[String: Any]] ?? []
-        _ = try await add(list, to: collection(named: "published")!, at: time)
-        let stixCampaign = list.first { $0["type"] as? String == "campaign" }?["id"] as? String ?? ""
-        let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: stixCampaign, action: .publish,
-                                       analyst: analyst, note: note, objectIDs: list.compactMap { $0["id"] as? String })
-        try await objects.recordSharingDecision(decision)
-        return decision
+        profile.audience = audience
+        let authorities = audience == .authorities
+        let draft = IndicatorSelection.select(collector.campaigns[campaignID]!, campaign: campaign, policy: profile.selection,
+                                              includeAddresses: !authorities, includeEmailDomains: !authorities)
+        return (draft, profile)
     }
 
     /// Publishes revoked versions of everything published for the campaign (every earlier
@@ -185,9 +222,10 @@ final class SharingService: Sendable {
         return decision
     }
 
-    /// Whether the campaign's latest decision is a publication (not withdrawn since).
+    /// Whether the campaign's latest publication decision is a publication (not withdrawn
+    /// or dismissed since; exports do not count).
     func isPublished(_ campaignID: String) async throws -> Bool {
-        try await objects.sharingDecisions(campaignID: campaignID, limit: 1).first?.action == .publish
+        try await objects.sharingDecisions(campaignID: campaignID, limit: 1_000).first { $0.action != .export }?.action == .publish
     }
 }
 
