@@ -108,7 +108,7 @@ import Testing
             #expect(log["quarantined"] as? Int == 2)
             let listed = try await client.get("/v1/quarantine", Secret.analyst).json["events"] as? [[String: Any]] ?? []
             #expect(listed.compactMap { $0["sequence"] as? Int } == [2, 4])
-            #expect((listed.first?["reason"] as? String)?.contains("upgrade to format 3: field \"output_tokens\": -5 is negative") == true)
+            #expect((listed.first?["reason"] as? String)?.contains("upgrade to format \(SQLiteEventStore.formatVersion): field \"output_tokens\": -5 is negative") == true)
             #expect((listed.first?["stored_form"] as? String)?.contains("\"output_tokens\":-5") == true)
             let account = try await client.get("/v1/accounts/acct-1", Secret.analyst).json
             #expect((account["record"] as? [String: Any])?["tier"] as? String == "free")
@@ -217,6 +217,11 @@ import Testing
         "POST /v1/campaigns/{id}/label": #"{"label":"legitimate","attachment":"CANARY-LABEL-15"}"#,
         "POST /v1/flush": "",
         "POST /v1/snapshot": "",
+        // Sharing: what is not part of a STIX object (request fields, envelope fields) is
+        // not kept; STIX objects themselves are kept as received (a TAXII collection).
+        "POST /v1/campaigns/{id}/share": #"{"action":"withdraw","attachment":"CANARY-SHARE-16"}"#,
+        "POST /v1/sharing/import": #"{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[],"x_attachment":"CANARY-IMPORT-17"}"#,
+        "POST /taxii2/api/collections/{collection}/objects": #"{"objects":[],"attachment":"CANARY-TAXII-18"}"#,
     ]
 
     @Test func noCanaryOfAnyReaderReachesTheDatabaseOrAnyOutput() async throws {
@@ -229,6 +234,7 @@ import Testing
             var outputs: [String] = []
             for route in readers.sorted() {
                 let path = String(route.dropFirst("POST ".count)).replacingOccurrences(of: "{id}", with: "acct-leak-1")
+                    .replacingOccurrences(of: "{collection}", with: AuthTests.inbox)
                 let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("traces")
                     || route.contains("/v1/accounts") && !route.contains("label")
                     ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
@@ -247,7 +253,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 13)
+        #expect(readers.count == 16)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }
