@@ -207,7 +207,7 @@ print(len(hits), sum(1 for s in hits if " by prompt" in s.get("detail", "")), le
 }
 scan_args=(scan sim/traffic.jsonl.gz --accounts sim/accounts.jsonl --content-key "$CONTENT_KEY" --sharing-keys keys --all --quiet)
 if step "scan --indicators bundle.json --sharing-keys keys" 300 "$dw" "${scan_args[@]}" \
-    --indicators bundle.json --json matched.json; then
+    --indicators bundle.json --json matched.json --sightings sightings.json --sightings-producer "Globex AI"; then
     read -r hits content total <<< "$(signals matched.json || echo 0 0 -1)"
     if [ "$hits" -gt 0 ]; then
         pass "accounts with a shared_indicator signal" "($hits of $total accounts)"
@@ -218,6 +218,12 @@ if step "scan --indicators bundle.json --sharing-keys keys" 300 "$dw" "${scan_ar
         pass "keyed fingerprints matched (by prompt)" "($content accounts)"
     else
         fail "keyed fingerprints matched (by prompt)" "(no account matched a keyed indicator)"
+    fi
+    # The sightings shared back pass the same real tools.
+    if step "check-sharing.py on the sightings shared back" 300 "$py" "$root/scripts/check-sharing.py" --quiet --ignore 103 \
+        --stix sightings.json; then
+        n=$("$py" -c 'import json; print(sum(o["type"] == "sighting" for o in json.load(open("sightings.json"))["objects"]))')
+        if [ "$n" -gt 0 ]; then pass "sightings of the matched indicators" "($n sightings)"; else fail "sightings of the matched indicators" "(none)"; fi
     fi
 fi
 if step "scan --indicators bundle.json --indicators revoked.json" 300 "$dw" "${scan_args[@]}" \
@@ -233,7 +239,7 @@ fi
 # --- Canaries: no prompt text, no account id in any exported file ------------------------
 "$py" - > logs/canaries.txt 2>&1 <<'EOF' || true
 import gzip, json
-files = ["bundle.json", "authorities.json", "misp.json", "revoked.json"]
+files = ["bundle.json", "authorities.json", "misp.json", "revoked.json", "sightings.json"]
 blobs = {f: open(f, "rb").read() for f in files}
 report = json.load(open("report.json"))
 members = {a for c in report["campaigns"] for a in c["accounts"]}
