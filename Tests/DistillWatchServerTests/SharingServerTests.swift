@@ -79,6 +79,7 @@ import Testing
             #expect(try await readPublished(a).count == objects.count, "an export publishes nothing")
             let objectsData = try JSONSerialization.data(withJSONObject: objects)
             let indicatorCount = indicators.count, firstIndicator = indicators[0]["id"] as! String, objectCount = objects.count
+            let firstCampaign = decision["stix_campaign_id"] as? String
 
             try await withServer(.router, sharingConfiguration(producer: "Globex")) { b in
                 // A partner token may not write to B's published collection, nor read its inbox.
@@ -125,6 +126,11 @@ import Testing
                 #expect(!latest.contains { $0["type"] as? String == "indicator" && ($0["revoked"] as? Bool) != true })
                 let versions = try await taxiiGet(a, "/taxii2/api/collections/\(Self.published)/objects/\(firstIndicator)/versions/", Secret.shareRead)
                 #expect((versions.json["versions"] as? [String])?.count == 2)
+
+                // Approved again after the dismissal: new objects (STIX forbids un-revoking).
+                let again = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"publish"}"#)
+                let againCampaign = (again.json["decision"] as? [String: Any])?["stix_campaign_id"] as? String
+                #expect(again.status == .ok && againCampaign != nil && againCampaign != firstCampaign)
 
                 // The partner carries the revocation to B: B stops matching at once.
                 #expect(try await push(revoked).status == .accepted)

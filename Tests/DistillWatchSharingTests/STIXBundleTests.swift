@@ -205,6 +205,12 @@ struct SharingFixture {
         #expect(messages.contains { $0.contains("16 hexadecimal digits") })
         #expect(messages.contains { $0.contains("x-unknown-thing") && $0.contains("not one DistillWatch reads") })
         #expect(messages.contains { $0.contains("indicator--bbbbbbbb") && $0.contains("longer than") })
+        // A collection keeps valid STIX it does not evaluate (FOLLOWEDBY, another pattern
+        // language, other objects), and refuses what is malformed.
+        let (read, valid) = try STIXBundleReader().read(objects: hostile)
+        let kept = Set(valid.compactMap { (hostile[$0] as? [String: Any])?["id"] as? String })
+        #expect(kept == ["indicator--44444444-4444-4444-8444-444444444444", "indicator--55555555-5555-4555-8555-555555555555",
+                         "indicator--66666666-6666-4666-8666-666666666666"], "\(read.problems)")
     }
 
     @Test(arguments: ["", "[]", "{}", "{\"type\":\"report\"}", "{\"type\":\"bundle\",\"id\":\"bundle--x\",\"objects\":[]}",

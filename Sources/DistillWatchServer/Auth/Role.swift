@@ -9,7 +9,8 @@
 /// | `share_read` | TAXII 2.1 (`/taxii2/`): discovery, the API root, and reading the `published` collection (this provider's approved campaigns) |
 /// | `share_write` | TAXII 2.1: discovery, the API root, and adding objects to the `inbox` collection (partners' indicators, matched by the engine) |
 ///
-/// `analyst` reads and writes every TAXII collection too.
+/// `analyst` reads every TAXII collection and writes the `inbox` too; `published` is written
+/// only by approval, feed collections only by polling.
 ///
 /// `GET /metrics` takes any valid token; `GET /healthz` takes none.
 public enum Role: String, Sendable, Hashable, CaseIterable, Codable {

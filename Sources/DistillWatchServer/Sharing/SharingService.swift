@@ -196,6 +196,9 @@ final class SharingService: Sendable {
         var profile = SharingProfile(producer: producer)
         profile.tlp = tlp ?? s.configuration.sharingTLP
         profile.audience = audience
+        // After a withdrawal or dismissal, a new publication is new objects.
+        profile.generation = try await objects.sharingDecisions(campaignID: campaignID, limit: 1_000)
+            .filter { $0.action == .withdraw || $0.action == .dismiss }.count
         let authorities = audience == .authorities
         let draft = IndicatorSelection.select(collector.campaigns[campaignID]!, campaign: campaign, policy: profile.selection,
                                               includeAddresses: !authorities, includeEmailDomains: !authorities)

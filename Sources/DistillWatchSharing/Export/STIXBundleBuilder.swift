@@ -16,6 +16,9 @@ public struct SharingProfile: Sendable, Equatable {
     public var producerContact: String?
     public var tlp: TrafficLightProtocol = .amber
     public var audience: Audience = .providers
+    /// Distinguishes a re-publication after a withdrawal (1, 2, ...: objects get new ids,
+    /// since STIX forbids un-revoking a revoked object); 0 for the first.
+    public var generation = 0
     /// Member account ids in the bundle (providers only; off by default).
     public var includeAccountIDs = false
     /// `confidence` (0–100); `nil`: the campaign's score × 100.
@@ -151,7 +154,7 @@ public struct STIXBundleBuilder {
             let c = draft.campaign
             let firstSeen = c.firstSeen ?? now
             let created = (c.firstFlaggedAt ?? c.firstSeen ?? now).stix
-            let base = "\(profile.producer)|campaign|\(c.campaignID)|\(firstSeen.stix)"
+            let base = "\(profile.producer)|campaign|\(c.campaignID)|\(firstSeen.stix)" + (profile.generation > 0 ? "|g\(profile.generation)" : "")
             let campaignID = STIXIdentifier.make("campaign", name: base)
             let confidence = profile.confidence ?? Int((c.score * 100).rounded())
             var campaign = common("campaign", campaignID, created: created)

@@ -176,7 +176,9 @@ public struct STIXBundleReader: Sendable {
             do {
                 parsed = try STIXPattern.parse(pattern)
             } catch {
-                problem("pattern: \(error.message)")
+                // Valid STIX DistillWatch does not evaluate is kept (not matched); a
+                // malformed pattern is refused.
+                problem("pattern: \(error.message)", rejected: !error.unsupported)
                 continue
             }
             result.unsupportedComparisons += parsed.unsupported.count

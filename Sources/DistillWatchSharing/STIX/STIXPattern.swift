@@ -70,8 +70,14 @@ public enum STIXPattern {
 
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String
+        /// Valid STIX patterning DistillWatch does not evaluate (observation operators other
+        /// than OR, qualifiers), as opposed to a malformed pattern.
+        public var unsupported = false
         public var description: String { message }
-        init(_ message: String) { self.message = message }
+        init(_ message: String, unsupported: Bool = false) {
+            self.message = message
+            self.unsupported = unsupported
+        }
     }
 
     /// What a pattern gives the engine: the comparisons it can match, and what it could not.
@@ -98,10 +104,10 @@ public enum STIXPattern {
             if !first {
                 guard token == .word("OR") else {
                     if case .word(let w) = token, ["AND", "FOLLOWEDBY"].contains(w) {
-                        throw Problem("\(w) between observation expressions is not supported (only OR)")
+                        throw Problem("\(w) between observation expressions is not supported (only OR)", unsupported: true)
                     }
                     if case .word(let w) = token, ["WITHIN", "REPEATS", "START", "STOP"].contains(w) {
-                        throw Problem("qualifier \(w) is not supported")
+                        throw Problem("qualifier \(w) is not supported", unsupported: true)
                     }
                     throw Problem("expected OR between observation expressions, found \(token)")
                 }
