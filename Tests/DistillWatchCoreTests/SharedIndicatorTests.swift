@@ -117,6 +117,34 @@ func templatedPrompt(item: Int, wording: Int) -> String {
         #expect(DetectionEngine().signalFamiliesWithoutData.contains(.sharedIndicators))
     }
 
+    @Test func onePromptFromTheCampaignsOwnInfrastructureIsTheCampaign() {
+        let bands = publishedBands(from: (0..<60).map { templatedPrompt(item: $0, wording: $0 % 3) }, key: sharing)
+        let infrastructure = SharedIndicator(id: "indicator--00000000-0000-4000-8000-000000000006", source: "Acme AI",
+                                             comparisons: [.address(IPPrefix("203.0.113.0/24")!), .userAgent("harness/1.0"), .clientFingerprint("t13d-x")],
+                                             validFrom: start)
+        let sketcher = ContentSketcher(key: providerB, sharingKeys: [sharing])
+        func firstFlag(userAgent: String, fingerprint: String) -> Int? {
+            var engine = DetectionEngine(policy: .default)
+            engine.replaceSharedIndicators(SharedIndicatorSet([templateIndicator(bands, keyID: sharing.id), infrastructure], sharingKeys: [sharing]))
+            var t = start
+            for n in 1...6 {
+                t = t.adding(seconds: 600)
+                var e = Exchange(time: t, accountID: "b", outputTokens: 300)
+                e.clientIP = "203.0.113.\(n)"
+                e.userAgent = userAgent
+                e.clientFingerprint = fingerprint
+                // One harness prompt, then everyday chat.
+                e.content = sketcher.features(prompt: n == 1 ? templatedPrompt(item: 9, wording: 1) : "What is a nice name for a grey cat? Give three \(n).")
+                if engine.observe(e).verdict.isFlagged { return n }
+            }
+            return nil
+        }
+        // The operator's exit, client stack and harness prompt: flagged at once.
+        #expect(firstFlag(userAgent: "harness/1.0", fingerprint: "t13d-x") == 1)
+        // The same prompt from a shared exit only (one kind of infrastructure): not yet.
+        #expect(firstFlag(userAgent: "curl/8", fingerprint: "other") == nil)
+    }
+
     @Test func expiredAndRevokedIndicatorsStopCounting() {
         let until = start.adding(seconds: 3600)
         let bands = publishedBands(from: (0..<60).map { templatedPrompt(item: $0, wording: $0 % 3) }, key: sharing)

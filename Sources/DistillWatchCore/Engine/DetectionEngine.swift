@@ -475,7 +475,7 @@ public struct DetectionEngine: Sendable {
         // An account whose prompts match a partner's approved campaign (two of them, a
         // quarter of its prompts) is judged like a member of a known campaign: without
         // waiting for the minimum of exchanges.
-        let knownCampaign = !s.sharedEvidence.isEmpty && BehaviourSignals.sharedIndicator(s, at: t).contentStrength >= 1
+        let knownCampaign = !s.sharedEvidence.isEmpty && BehaviourSignals.sharedIndicator(s, at: t).isKnownCampaign
         if s.allowlisted || (s.exchanges < Int64(policy.minimumExchanges) && !knownCampaign) { verdict = .allow }
         if s.label == .confirmedAttack { verdict = .block }
         s.verdict = verdict

@@ -182,6 +182,14 @@ enum BehaviourSignals {
         var emailDomain = false
         /// The prompt part alone, in [0, 1].
         var contentStrength = 0.0
+
+        /// The account is the partner's campaign, judged without the minimum of exchanges:
+        /// two matching prompts (the prompt part full), or one matching prompt from the
+        /// campaign's own infrastructure (two or more kinds: its exits, networks, client
+        /// stack).
+        var isKnownCampaign: Bool {
+            contentStrength >= 1 || (contentMatches >= 1 && contentStrength > 0 && infrastructureKinds.nonzeroBitCount >= 2)
+        }
     }
 
     /// Prompt matches (template family or system prompt) against indicators still valid:
