@@ -137,6 +137,7 @@ func assembleServer(
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
                             health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing)
     handle.set(state)
+    await sharing.reconcileAtStart(at: clock.now())
 
     let router = Router(context: DistillWatchRequestContext.self)
     router.add(middleware: BearerAuthMiddleware(tokens: TokenTable(configuration.tokens),

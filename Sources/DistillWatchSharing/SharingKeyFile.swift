@@ -19,7 +19,9 @@ public enum SharingKeyFile {
     /// - Throws: ``Problem`` for the first malformed line (name, secret, duplicate name).
     public static func parse(_ text: String) throws(Problem) -> [SharingKey] {
         var keys: [SharingKey] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Swift reads "\r\n" as one character: split on any line end (CRLF files work).
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        for (n, raw) in lines.enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }

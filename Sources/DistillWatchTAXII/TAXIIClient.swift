@@ -76,10 +76,16 @@ public struct TAXIIClient: Sendable {
             let objects = (envelope["objects"] as? [Any] ?? []).compactMap { $0 as? [String: Any] }
             pulled.objects += objects
             pulled.pages += 1
-            if let last = headers.first(name: "X-TAXII-Date-Added-Last") { pulled.lastAdded = last }
+            // The cursor is kept and sent back: only a plausible time is taken.
+            if let last = headers.first(name: "X-TAXII-Date-Added-Last"), last.utf8.count <= 40, Timestamp(rfc3339: last) != nil {
+                pulled.lastAdded = last
+            }
             guard pulled.objects.count <= maxObjects else { throw Failure("\(collectionURL): more than \(maxObjects) objects in one pull") }
-            next = envelope["more"] as? Bool == true ? (envelope["next"] as? String) : nil
-            if envelope["more"] as? Bool == true, next == nil, objects.isEmpty { break }
+            let following = envelope["more"] as? Bool == true ? (envelope["next"] as? String) : nil
+            // A page that brings nothing, or a `next` that does not move, ends the pull
+            // (a server that says "more" forever cannot hold the client).
+            if following != nil, objects.isEmpty || following == next || (following?.utf8.count ?? 0) > 1_000 { break }
+            next = following
         } while next != nil
         return pulled
     }
@@ -115,7 +121,20 @@ public struct TAXIIClient: Sendable {
             var retryAfter: Double?
             do {
                 let response = try await client.execute(request, timeout: timeout)
-                let bytes = try await response.body.collect(upTo: maxResponseBytes)
+                // The whole body within the timeout too (a server trickling bytes).
+                let limit = maxResponseBytes, seconds = timeout.nanoseconds
+                let bytes = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                    group.addTask { try await response.body.collect(upTo: limit) }
+                    group.addTask {
+                        try await Task.sleep(nanoseconds: UInt64(max(0, seconds)))
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    guard let first = try await group.next(), let body = first else {
+                        throw Failure("\(method) \(url): the body did not arrive within \(seconds / 1_000_000_000) s")
+                    }
+                    return body
+                }
                 let data = Data(bytes.readableBytesView)
                 let retryable = response.status == .tooManyRequests || response.status.code >= 500
                 if !retryable || attempt >= retries { return (response.status, response.headers, data) }

@@ -121,7 +121,7 @@ struct ShareExportCommand: ParsableCommand {
             throw ScanFailure("\(report): not a distillwatch.report.v1 report (\(error))")
         }
         var chosen: [ScanReport.Campaign] = []
-        for id in campaign {
+        for id in campaign where !chosen.contains(where: { $0.campaignID == id }) {
             guard let c = scan.campaigns.first(where: { $0.campaignID == id }) else {
                 throw ScanFailure("\(report): no campaign \(id) (the report has \(scan.campaigns.map(\.campaignID).prefix(10).joined(separator: ", ")))")
             }
@@ -170,6 +170,10 @@ struct ShareExportCommand: ParsableCommand {
             }
         } catch let error as IngestError {
             throw ScanFailure(error.description)
+        }
+        for c in chosen where collector.campaigns[c.campaignID]?.exchanges == 0 {
+            var err = StandardError()
+            Swift.print("warning: no exchange of \(c.campaignID)'s \(c.accounts.count) accounts in the traffic given: is it the traffic the report was made from?", to: &err)
         }
         let authorities = profile.audience == .authorities
         let drafts = chosen.map { c -> SharedCampaignDraft in

@@ -168,6 +168,26 @@ import Testing
         }
     }
 
+    @Test func objectsStoredWithoutTheirRebuildAreMatchedAfterARestart() async throws {
+        // As if the process was killed after storing a push and before rebuilding the set.
+        let scratch = ScratchDirectory()
+        let path = scratch.path + "/events.sqlite"
+        let store = try SQLiteEventStore(path: path)
+        let json = #"{"type":"indicator","spec_version":"2.1","id":"indicator--44444444-4444-4444-8444-444444444444","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[autonomous-system:number = 5000001]","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}"#
+        _ = try await store.addSharedObjects([SharedObject(collection: "inbox", id: "indicator--44444444-4444-4444-8444-444444444444",
+                                                           version: "2026-01-01T00:00:00.000Z", type: "indicator", dateAdded: 0, revoked: false,
+                                                           json: Array(json.utf8))], at: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000))
+        try await store.close()
+        let restarted = try SQLiteEventStore(path: path)
+        try await withServer(.router, sharingConfiguration(producer: "B"), store: restarted) { client in
+            let matched = try await client.get("/v1/sharing", Secret.analyst).json["indicators_matched"] as? Int
+            #expect(matched == 1)
+            // Records kept beside the statuses are not statuses.
+            let status = try await taxiiGet(client, "/taxii2/api/status/feed-state:globex/", Secret.shareRead).status
+            #expect(status == .notFound)
+        }
+    }
+
     @Test func partnersIndicatorsSurviveARestart() async throws {
         let scratch = ScratchDirectory()
         let path = scratch.path + "/events.sqlite"

@@ -240,3 +240,68 @@ struct SharingFixture {
         #expect(!text.contains("CANARY"))
     }
 }
+
+/// Reproductions of a hostile review: versions ordered by time, not text; revocation on a
+/// tie; addresses that are the whole Internet; keyed comparisons other than equality.
+@Suite struct STIXReaderEdgeTests {
+    func indicator(_ id: String, modified: String, revoked: Any? = nil, pattern: String = "[autonomous-system:number = 4243]") -> [String: Any] {
+        var o: [String: Any] = ["type": "indicator", "spec_version": "2.1", "id": id, "created": "2026-03-01T00:00:00Z", "modified": modified,
+                                "pattern": pattern, "pattern_type": "stix", "valid_from": "2026-03-01T00:00:00Z"]
+        if let revoked { o["revoked"] = revoked }
+        return o
+    }
+    let id = "indicator--12345678-1234-4234-8234-123456789abc"
+
+    @Test func theLatestVersionIsTheLatestTimeNotTheLargestText() throws {
+        for (first, second) in [("2026-03-01T00:00:00Z", "2026-03-01T00:00:00.500Z"), ("2026-03-01T10:00:00Z", "2026-03-01T09:30:00-01:00"),
+                                ("2026-03-01T00:00:00.000001Z", "2026-03-01T00:00:00.000002Z")] {
+            let (read, _) = try STIXBundleReader().read(objects: [indicator(id, modified: first), indicator(id, modified: second, revoked: true)])
+            #expect(read.indicators.isEmpty && read.revoked == [id], "\(first) then \(second)")
+        }
+        // Equal times: the revocation wins, whatever the order.
+        let (tie, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-01T00:00:00Z", revoked: true), indicator(id, modified: "2026-03-01T00:00:00Z")])
+        #expect(tie.indicators.isEmpty && tie.revoked == [id])
+        let (text, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-01T00:00:00Z", revoked: "true")])
+        #expect(text.problems.map(\.message) == ["revoked must be true or false"] && text.indicators.isEmpty)
+    }
+
+    @Test func theWholeInternetIsNotAnIndicator() throws {
+        let p = try STIXPattern.parse("[ipv4-addr:value ISSUBSET '0.0.0.0/0'] OR [ipv6-addr:value ISSUBSET '::/0'] OR [ipv4-addr:value ISSUBSET '10.0.0.0/8']")
+        #expect(p.comparisons == [.address(IPPrefix("10.0.0.0/8")!)] && p.unsupported.count == 2)
+        let v6 = SharedIndicatorSet([SharedIndicator(id: id, source: "s", comparisons: [.address(IPPrefix("::/16")!)],
+                                                     validFrom: Timestamp(rfc3339: "2026-03-01T00:00:00Z")!)])
+        var e = Exchange(time: Timestamp(rfc3339: "2026-03-02T00:00:00Z")!, accountID: "a")
+        e.clientIP = "198.51.100.7"
+        #expect(v6.matches(e).isEmpty)
+        #expect(!IPPrefix("::/0")!.contains(IPAddress("198.51.100.7")!))
+    }
+
+    @Test func keyedComparisonsOtherThanEqualityAreNotMatched() throws {
+        let t = STIXPattern.keyedFingerprintType
+        for op in ["!=", ">", "<", "ISSUPERSET"] {
+            let p = try STIXPattern.parse("[\(t):value \(op) '0011223344556677' AND \(t):key_id = 'k' AND \(t):kind = 'system-prompt']")
+            #expect(p.comparisons.isEmpty && !p.unsupported.isEmpty, "\(op)")
+        }
+        #expect(throws: STIXPattern.Problem.self) {
+            try STIXPattern.parse("[\(t):value = '+000000000000001' AND \(t):key_id = 'k' AND \(t):kind = 'system-prompt']")
+        }
+    }
+
+    @Test func manyIndicatorsOnOneValueAreEachMatchedOnce() {
+        let start = Timestamp(rfc3339: "2026-03-01T00:00:00Z")!
+        let set = SharedIndicatorSet((0..<8_000).map {
+            SharedIndicator(id: "indicator--\($0)", source: "s", comparisons: [.userAgent("ua/1"), .autonomousSystem(7)], validFrom: start)
+        })
+        var e = Exchange(time: start.adding(seconds: 1), accountID: "a")
+        e.userAgent = "ua/1"
+        e.asn = 7
+        let found = set.matches(e)
+        #expect(found.count == 8_000 && found.allSatisfy { $0.kinds == SharedIndicatorKind.userAgent.bit | SharedIndicatorKind.autonomousSystem.bit })
+    }
+
+    @Test func sharingKeyFilesWithWindowsLineEndsParse() throws {
+        let keys = try SharingKeyFile.parse("a 00112233445566778899aabbccddeeff\r\nb 00112233445566778899aabbccddeef0\r\n")
+        #expect(keys.map(\.id) == ["a", "b"])
+        #expect(throws: SharingKeyFile.Problem.self) { try SharingKeyFile.parse("a 0011\r\n") }
+    }
+}

@@ -196,11 +196,12 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
     public var isIPv4: Bool { network.isIPv4 }
 
-    /// Whether `address` is inside this prefix (an IPv4 address is never inside an IPv6
-    /// prefix shorter than /96 that does not cover the mapped range, as in RFC 4291).
+    /// Whether `address` is inside this prefix. An IPv4 address is only ever inside an IPv4
+    /// prefix (an IPv6 prefix such as `::/0` does not cover the IPv4-mapped range here).
     /// - Complexity: O(1).
     public func contains(_ address: IPAddress) -> Bool {
-        address.masked(to: bitsOf128) == network
+        if address.isIPv4, !isIPv4 { return false }
+        return address.masked(to: bitsOf128) == network
     }
 
     public var description: String { "\(network)/\(length)" }

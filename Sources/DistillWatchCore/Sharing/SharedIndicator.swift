@@ -167,19 +167,23 @@ public struct SharedIndicatorSet: Sendable {
     public func matches(_ e: Exchange) -> [SharedIndicatorMatch] {
         guard !indicators.isEmpty else { return [] }
         var found: [SharedIndicatorMatch] = []
+        var slot: [Int32: Int] = [:]  // position → index in `found`: O(1) per match
         let t = e.time
         func note(_ positions: [Int32]?, _ kind: SharedIndicatorKind) {
             guard let positions else { return }
             for p in positions where indicators[Int(p)].isValid(at: t) {
-                if let i = found.firstIndex(where: { $0.position == p }) {
+                if let i = slot[p] {
                     found[i].kinds |= kind.bit
                 } else {
+                    slot[p] = found.count
                     found.append(SharedIndicatorMatch(position: p, id: indicators[Int(p)].id, kinds: kind.bit))
                 }
             }
         }
         if !prefixes.isEmpty, let ip = e.clientIP, let address = IPAddress(ip) {
             for (length, table) in prefixes {
+                // An IPv6 prefix never covers an IPv4 client (`::/0` is not "everything").
+                if address.isIPv4, length < 96 { continue }
                 note(table[address.masked(to: length)], .address)
             }
         }

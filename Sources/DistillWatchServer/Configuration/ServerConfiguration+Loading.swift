@@ -151,7 +151,7 @@ extension ServerConfiguration {
                     else if entry["token_env"] != nil { auth = .token(try secret("token_env")) }
                     else if let user = entry["user"] as? String { auth = .basic(user: user, password: try secret("password_env")) }
                     let interval = (entry["interval_seconds"] as? Double) ?? (entry["interval_seconds"] as? Int).map(Double.init) ?? 300
-                    guard interval >= 1 else { throw fail(at, "interval_seconds must be at least 1") }
+                    guard interval >= 1, interval <= 604_800 else { throw fail(at, "interval_seconds must be from 1 to 604800 (a week)") }
                     guard !taxiiFeeds.contains(where: { $0.name == name }) else { throw fail(at, "feed \(name) appears twice") }
                     taxiiFeeds.append(TAXIIFeed(name: name, apiRoot: root, collection: collection, authentication: auth, intervalSeconds: interval))
                 }

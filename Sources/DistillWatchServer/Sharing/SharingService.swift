@@ -88,7 +88,14 @@ final class SharingService: Sendable {
         _ = try await objects.addSharedObjects(rows, at: time)
         outcome.successes = rows.map { ($0.id, $0.version) }
         if collection.matched, !rows.isEmpty {
-            outcome.indicatorsMatched = try await rebuildIndicators(at: time)
+            // Stored is stored: a failure to rebuild the engine's set (the store, a full
+            // queue) is a note, and the next change or restart rebuilds it.
+            do {
+                outcome.indicatorsMatched = try await rebuildIndicators(at: time)
+            } catch {
+                outcome.notes.append("stored, but the engine's indicators were not rebuilt: \(error)")
+                state.value.logger.error("sharing: objects stored in \(collection.name) but the indicator set was not rebuilt: \(error)")
+            }
         }
         return outcome
     }
@@ -101,7 +108,13 @@ final class SharingService: Sendable {
         var library = SharedIndicatorLibrary()
         // One bundle of everything: the reader keeps the latest version of each id.
         let all: [Any] = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }
-        if !all.isEmpty { library.add(try STIXBundleReader().read(objects: all).result) }
+        // What is stored was checked object by object when it came: the per-bundle limits
+        // do not apply to the collections as a whole.
+        var reader = STIXBundleReader()
+        reader.limits.maximumBytes = .max
+        reader.limits.maximumObjects = .max
+        reader.limits.maximumComparisons = .max
+        if !all.isEmpty { library.add(try reader.read(objects: all).result) }
         let indicators = library.indicators
         let set = SharedIndicatorSet(indicators, sharingKeys: state.value.decoder.sharingKeys)
         _ = try await state.value.ingestor.commit(
@@ -223,6 +236,29 @@ final class SharingService: Sendable {
                                        action: action, analyst: analyst, note: note, objectIDs: revoked.compactMap { $0["id"] as? String })
         try await objects.recordSharingDecision(decision)
         return decision
+    }
+
+    /// At start-up: when the matched collections hold other indicators than the engine
+    /// (objects stored, then the process killed before the set was rebuilt), rebuild it.
+    func reconcileAtStart(at time: Timestamp) async {
+        do {
+            let rows = try await objects.allSharedObjects(in: collections.filter(\.matched).map(\.name))
+            guard !rows.isEmpty else { return }
+            var reader = STIXBundleReader()
+            reader.limits.maximumBytes = .max
+            reader.limits.maximumObjects = .max
+            reader.limits.maximumComparisons = .max
+            var library = SharedIndicatorLibrary()
+            library.add(try reader.read(objects: rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }).result)
+            let stored = Set(library.indicators.map(\.id))
+            let live = state.value.engine.read { Set($0.engine.sharedIndicators.indicators.map(\.id)) }
+            if stored != live {
+                let n = try await rebuildIndicators(at: time)
+                state.value.logger.notice("sharing: the stored indicators differed from the engine's; rebuilt (\(n) indicators)")
+            }
+        } catch {
+            state.value.logger.error("sharing: could not check the stored indicators at start: \(error)")
+        }
     }
 
     /// Whether the campaign's latest publication decision is a publication (not withdrawn

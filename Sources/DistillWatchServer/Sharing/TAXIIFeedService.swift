@@ -11,6 +11,8 @@ import ServiceLifecycle
 /// matches. A failed poll is logged and retried at the next interval; the server goes on.
 struct TAXIIFeedService: Service {
     let state: ServerState
+    /// Where a feed's cursor is kept (never served as a TAXII status).
+    static let cursorPrefix = "feed-state:"
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -23,7 +25,7 @@ struct TAXIIFeedService: Service {
 
     private func poll(_ feed: ServerConfiguration.TAXIIFeed) async throws {
         let client = TAXIIClient(apiRoot: feed.apiRoot, collectionID: feed.collection, authentication: feed.authentication)
-        let marker = "feed-state:" + feed.name
+        let marker = Self.cursorPrefix + feed.name
         while !Task.isCancelledOrShuttingDown {
             do {
                 let last = try await state.sharing.objects.taxiiStatus(id: marker).map { String(decoding: $0, as: UTF8.self) }
@@ -38,7 +40,8 @@ struct TAXIIFeedService: Service {
             } catch {
                 state.logger.warning("taxii feed \(feed.name): poll failed (\(error)); next try in \(feed.intervalSeconds) s")
             }
-            try? await Task.sleep(for: .milliseconds(Int(feed.intervalSeconds * 1000)))
+            // Cut short at shutdown, so a stop does not wait out the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(feed.intervalSeconds * 1000))) }
         }
     }
 }

@@ -94,7 +94,8 @@ struct TAXIIRoutes {
         routes.get("api/status/:status") { request, context in
             try Self.checkAccept(request)
             let id = try context.identifier("status")
-            guard let json = try await state.sharing.objects.taxiiStatus(id: id) else {
+            // Status resources have UUID ids; other records kept alongside are not statuses.
+            guard UUID(uuidString: id) != nil, let json = try await state.sharing.objects.taxiiStatus(id: id) else {
                 throw HTTPError(.notFound, message: "no status \(id)")
             }
             return Response(status: .ok, headers: [.contentType: Self.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: json)))

@@ -69,6 +69,13 @@ public struct STIXBundleBuilder {
     public static let specificationURL = "https://distillwatch.dev/spec/sharing/v1"
     public static var projectIdentityID: String { STIXIdentifier.make("identity", name: "DistillWatch project") }
 
+    /// A share as a whole percentage in 0…100 (a report edited to hold ±inf or NaN cannot
+    /// make it trap).
+    static func percent(_ share: Double) -> Int {
+        guard share.isFinite else { return share > 0 ? 100 : 0 }
+        return Int(max(0, min(100, (share * 100).rounded())))
+    }
+
     /// Revoked new versions (STIX 2.1 §3.6.2) of the objects a producer published: what a
     /// dismissed campaign or a withdrawn approval publishes. Every domain and relationship
     /// object is revoked with `modified` = `now` (or 1 ms after its own, if later), but the
@@ -156,22 +163,22 @@ public struct STIXBundleBuilder {
             let created = (c.firstFlaggedAt ?? c.firstSeen ?? now).stix
             let base = "\(profile.producer)|campaign|\(c.campaignID)|\(firstSeen.stix)" + (profile.generation > 0 ? "|g\(profile.generation)" : "")
             let campaignID = STIXIdentifier.make("campaign", name: base)
-            let confidence = profile.confidence ?? Int((c.score * 100).rounded())
+            let confidence = profile.confidence ?? Self.percent(c.score)
             var campaign = common("campaign", campaignID, created: created)
             campaign["name"] = "\(profile.producer) \(c.campaignID)"
             campaign["description"] = "Distillation (model extraction) campaign detected by DistillWatch: "
                 + "\(c.accounts.count) accounts, \(c.exchanges) exchanges, \(c.outputTokens) output tokens harvested"
                 + (c.capabilities.isEmpty ? "." : "; capability mix " + c.capabilities.sorted { $0.value > $1.value }
-                    .map { "\($0.key) \(Int(($0.value * 100).rounded()))%" }.joined(separator: ", ") + ".")
+                    .map { "\($0.key) \(Self.percent($0.value))%" }.joined(separator: ", ") + ".")
             campaign["objective"] = "Harvest model outputs to train a competing model (distillation)"
                 + (c.capabilities.max { $0.value < $1.value }.map { ", mainly \($0.key.replacingOccurrences(of: "_", with: " ")) output" } ?? "")
             if let s = c.firstSeen { campaign["first_seen"] = s.stix }
-            if let s = c.lastSeen { campaign["last_seen"] = s.stix }
+            if let s = c.lastSeen { campaign["last_seen"] = max(s, c.firstSeen ?? s).stix }
             campaign["confidence"] = max(0, min(100, confidence))
             var metrics: [String: Any] = [
-                "extension_type": "property-extension", "accounts": c.accounts.count, "exchanges": c.exchanges,
-                "output_tokens": c.outputTokens, "score": (c.score * 1000).rounded() / 1000,
-                "capabilities": c.capabilities.mapValues { ($0 * 1000).rounded() / 1000 },
+                "extension_type": "property-extension", "accounts": c.accounts.count, "exchanges": max(0, c.exchanges),
+                "output_tokens": max(0, c.outputTokens), "score": Double(Self.percent(c.score)) / 100,
+                "capabilities": c.capabilities.mapValues { Double(Self.percent($0)) / 100 },
                 "evidence_kinds": c.evidence.map(\.kind).sorted(),
             ]
             if let f = c.firstFlaggedAt { metrics["first_flagged"] = f.stix }
@@ -201,7 +208,7 @@ public struct STIXBundleBuilder {
                 ? "Rotating exits of a proxy pool (\(draft.subnetsUsed) /24 or /48 networks); exits are also honest residents' connections and expire within hours."
                 : "Hosting networks the campaign's clients ran from (\(draft.subnetsUsed) /24 or /48 networks)."
             if let s = c.firstSeen { infra["first_seen"] = s.stix }
-            if let s = c.lastSeen { infra["last_seen"] = s.stix }
+            if let s = c.lastSeen { infra["last_seen"] = max(s, c.firstSeen ?? s).stix }
             sdos.append(infra)
             sdos.append(relationship("uses", campaignID, infraID, created: created))
 

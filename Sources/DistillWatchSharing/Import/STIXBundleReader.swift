@@ -31,7 +31,9 @@ public struct STIXBundleReader: Sendable {
         public var rejected = true
         public var description: String {
             let at = index.map { "objects[\($0)]" } ?? "bundle"
-            return objectID.map { "\(at) \($0): \(message)" } ?? "\(at): \(message)"
+            // Problems quote the input: at most 300 characters of it.
+            let text = message.count > 300 ? String(message.prefix(300)) + "…" : message
+            return objectID.map { "\(at) \($0.prefix(120)): \(text)" } ?? "\(at): \(text)"
         }
     }
 
@@ -106,7 +108,10 @@ public struct STIXBundleReader: Sendable {
         var valid: [(Int, [String: Any])] = []
         var identities: [String: String] = [:]
         var campaigns: [String: String] = [:]
-        var latest: [String: (modified: String, index: Int)] = [:]
+        // The latest version of each id by its parsed `modified` (microseconds): text
+        // comparison would put "…00.500Z" before "…00Z" and ignore offsets. On a tie, a
+        // revoked version wins (a revocation is never lost to an equal copy).
+        var latest: [String: (modified: Int64, revoked: Bool, index: Int)] = [:]
         for (index, any) in objects.enumerated() {
             func problem(_ message: String, _ id: String? = nil) {
                 result.problems.append(Problem(index: index, objectID: id, message: message))
@@ -127,12 +132,17 @@ public struct STIXBundleReader: Sendable {
             guard Self.knownTypes.contains(type) else { problem("type '\(type.prefix(64))' is not one DistillWatch reads; skipped", id); continue }
             if Self.domainTypes.contains(type) {
                 guard let created = o["created"] as? String, Timestamp(rfc3339: created) != nil,
-                      let modified = o["modified"] as? String, Timestamp(rfc3339: modified) != nil
+                      let modifiedText = o["modified"] as? String, let modified = Self.microseconds(modifiedText)
                 else { problem("created and modified must be RFC 3339 timestamps", id); continue }
-                if let previous = latest[id], previous.modified >= modified {
+                if let r = o["revoked"], !(r is Bool) {
+                    problem("revoked must be true or false", id)
+                    continue
+                }
+                let revoked = o["revoked"] as? Bool == true
+                if let previous = latest[id], previous.modified > modified || (previous.modified == modified && (previous.revoked || !revoked)) {
                     continue  // an older (or the same) version
                 }
-                latest[id] = (modified, index)
+                latest[id] = (modified, revoked, index)
             }
             if type == "identity", let name = o["name"] as? String { identities[id] = String(name.prefix(200)) }
             if type == "campaign", let name = o["name"] as? String { campaigns[id] = String(name.prefix(200)) }
@@ -199,6 +209,20 @@ public struct STIXBundleReader: Sendable {
                 comparisons: parsed.comparisons, validFrom: from, validUntil: until))
         }
         return result
+    }
+
+    /// An RFC 3339 time in microseconds since the epoch (fractions beyond are cut).
+    static func microseconds(_ text: String) -> Int64? {
+        guard let t = Timestamp(rfc3339: text) else { return nil }
+        var us = t.millisecondsSinceEpoch * 1000
+        if let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isNumber }
+            if digits.count > 3 {
+                let extra = digits.dropFirst(3).prefix(3)
+                us += (Int64(String(extra)) ?? 0) * Int64([1, 100, 10, 1][extra.count])
+            }
+        }
+        return us
     }
 
     /// Reads a list of objects (a TAXII envelope's, a POST body's) as one bundle.

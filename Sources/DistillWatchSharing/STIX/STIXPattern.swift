@@ -183,7 +183,7 @@ public enum STIXPattern {
     private static func interpret(_ conjunction: [Comparison], into parsed: inout Parsed) throws(Problem) {
         func describe(_ c: Comparison) -> String { "\(c.negated ? "NOT " : "")\(c.path) \(c.op)" }
         if conjunction.contains(where: { $0.path.hasPrefix(keyedFingerprintType + ":") }) {
-            guard conjunction.allSatisfy({ $0.path.hasPrefix(keyedFingerprintType + ":") && $0.op != "ISSUBSET" && !$0.negated }) else {
+            guard conjunction.allSatisfy({ $0.path.hasPrefix(keyedFingerprintType + ":") && ($0.op == "=" || $0.op == "IN") && !$0.negated }) else {
                 parsed.unsupported.append(conjunction.map(describe).joined(separator: " AND "))
                 return
             }
@@ -194,7 +194,8 @@ public enum STIXPattern {
                 switch c.path {
                 case keyedFingerprintType + ":value":
                     for v in c.values {
-                        guard case .string(let s) = v, s.utf8.count == 16, let n = UInt64(s, radix: 16) else {
+                        guard case .string(let s) = v, s.utf8.count == 16, s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }),
+                              let n = UInt64(s, radix: 16) else {
                             throw Problem("\(keyedFingerprintType):value must be 16 hexadecimal digits, found \(v)")
                         }
                         values.append(n)
@@ -239,7 +240,12 @@ public enum STIXPattern {
         case "ipv4-addr:value", "ipv6-addr:value":
             for v in c.values {
                 guard case .string(let s) = v, let p = IPPrefix(s), p.isIPv4 == (c.path == "ipv4-addr:value") else {
-                    throw Problem("\(c.path) needs an \(c.path.hasPrefix("ipv4") ? "IPv4" : "IPv6") address or CIDR block, found \(v)")
+                    throw Problem("\(c.path) needs an \(c.path.hasPrefix("ipv4") ? "IPv4" : "IPv6") address or CIDR block, found \(String(describing: v).prefix(80))")
+                }
+                // A block wider than a /8 (IPv4) or /16 (IPv6) is the Internet, not infrastructure.
+                guard p.length >= (p.isIPv4 ? 8 : 16) else {
+                    parsed.unsupported.append("\(c.path) ISSUBSET \(p) (wider than /\(p.isIPv4 ? 8 : 16): not matched)")
+                    continue
                 }
                 parsed.comparisons.append(.address(p))
             }
