@@ -39,6 +39,7 @@ public struct TAXIIClient: Sendable {
     public var pageLimit = 500
     public var maxResponseBytes = 64 << 20
     public var maxObjects = 1_000_000
+    public var maxPages = 10_000
     let client: HTTPClient
 
     /// A client for collection `collectionID` under the API root `apiRoot`
@@ -82,9 +83,10 @@ public struct TAXIIClient: Sendable {
             }
             guard pulled.objects.count <= maxObjects else { throw Failure("\(collectionURL): more than \(maxObjects) objects in one pull") }
             let following = envelope["more"] as? Bool == true ? (envelope["next"] as? String) : nil
-            // A page that brings nothing, or a `next` that does not move, ends the pull
-            // (a server that says "more" forever cannot hold the client).
-            if following != nil, objects.isEmpty || following == next || (following?.utf8.count ?? 0) > 1_000 { break }
+            // A page that brings nothing ends the pull, and so do ``maxPages`` pages (a server
+            // that says "more" forever cannot hold the client). The same `next` may come
+            // back on every page: medallion keeps one token per query.
+            if following != nil, objects.isEmpty || pulled.pages >= maxPages || (following?.utf8.count ?? 0) > 1_000 { break }
             next = following
         } while next != nil
         return pulled
