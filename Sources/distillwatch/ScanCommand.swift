@@ -173,10 +173,7 @@ struct ScanCommand: ParsableCommand {
         if let sightings {
             let time = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
             let bundle = STIXBundleBuilder(profile: SharingProfile(producer: sightingsProducer!), now: time).sightings(outcome.sightings)
-            let bytes = try JSONSerialization.data(withJSONObject: bundle, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-            do { try bytes.write(to: URL(fileURLWithPath: sightings)) } catch {
-                throw ScanFailure("\(sightings): cannot write (\(error.localizedDescription))")
-            }
+            try writeJSONObject(bundle, to: sightings)
         }
         if !quiet {
             // With the report on standard output, the summary goes to standard error.
@@ -307,6 +304,21 @@ func writeJSON(_ value: some Encodable, to path: String, what: String = "the rep
         try data.write(to: URL(fileURLWithPath: path))
     } catch {
         throw ScanFailure("\(path): cannot write \(what) (\(error.localizedDescription))")
+    }
+}
+
+/// Writes a JSON object (a STIX bundle, a MISP event, a status) to `path`, or to standard
+/// output for `-`, pretty-printed with sorted keys like ``writeJSON(_:to:what:)``.
+func writeJSONObject(_ object: Any, to path: String) throws {
+    let bytes = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+    if path == "-" {
+        FileHandle.standardOutput.write(bytes)
+        return
+    }
+    do {
+        try bytes.write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw ScanFailure("\(path): cannot write (\(error.localizedDescription))")
     }
 }
 

@@ -189,13 +189,8 @@ struct ShareExportCommand: ParsableCommand {
         } else {
             document = STIXBundleBuilder(profile: profile, now: time).bundle(drafts)
         }
-        let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-        if out == "-" {
-            FileHandle.standardOutput.write(bytes)
-        } else {
-            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch {
-                throw ScanFailure("\(out): cannot write (\(error.localizedDescription))")
-            }
+        try writeJSONObject(document, to: out)
+        if out != "-" {
             var err = StandardError()
             let counts = drafts.map { d -> String in
                 var byKind: [String: Int] = [:]
@@ -244,13 +239,8 @@ struct ShareRevokeCommand: ParsableCommand {
         let context = objects.filter { ["identity", "marking-definition", "extension-definition"].contains($0["type"] as? String ?? "") }
         let producer = (objects.first { $0["type"] as? String == "identity" }?["name"] as? String) ?? "producer"
         let document = STIXBundleBuilder.bundle(of: context + revoked, producer: producer, at: time)
-        let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-        if out == "-" {
-            FileHandle.standardOutput.write(bytes)
-        } else {
-            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch {
-                throw ScanFailure("\(out): cannot write (\(error.localizedDescription))")
-            }
+        try writeJSONObject(document, to: out)
+        if out != "-" {
             var err = StandardError()
             Swift.print("wrote \(out): \(revoked.count) objects revoked", to: &err)
         }
@@ -417,14 +407,10 @@ struct SharePullCommand: ParsableCommand {
         }
         let now = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
         let bundle = STIXBundleBuilder.bundle(of: pulled.objects, producer: client.collectionURL, at: now)
-        let bytes = try JSONSerialization.data(withJSONObject: bundle, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-        if out == "-" { FileHandle.standardOutput.write(bytes) } else {
-            do { try bytes.write(to: URL(fileURLWithPath: out)) } catch { throw ScanFailure("\(out): cannot write (\(error.localizedDescription))") }
-        }
+        try writeJSONObject(bundle, to: out)
         if let state, let last = pulled.lastAdded {
             remembered[client.collectionURL] = last
-            let data = try JSONSerialization.data(withJSONObject: remembered, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            do { try data.write(to: URL(fileURLWithPath: state)) } catch { throw ScanFailure("\(state): cannot write (\(error.localizedDescription))") }
+            try writeJSONObject(remembered, to: state)
         }
         var err = StandardError()
         Swift.print("pulled \(pulled.objects.count) objects in \(pulled.pages) page\(pulled.pages == 1 ? "" : "s") from \(client.collectionURL)"
@@ -472,8 +458,7 @@ struct SharePushCommand: ParsableCommand {
         } catch let failure as TAXIIClient.Failure {
             throw ScanFailure(failure.description)
         }
-        let bytes = try JSONSerialization.data(withJSONObject: status, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(bytes + Data("\n".utf8))
+        try writeJSONObject(status, to: "-")
         let failures = status["failure_count"] as? Int ?? 0
         if failures > 0 { throw ScanFailure("\(failures) of \(objects.count) objects were refused (see failures above)") }
     }
