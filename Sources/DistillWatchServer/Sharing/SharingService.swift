@@ -104,18 +104,7 @@ final class SharingService: Sendable {
     /// added, so revocations and later versions win) and commits the set to the log.
     /// - Returns: the number of indicators the engine matches from now on.
     func rebuildIndicators(at time: Timestamp) async throws -> Int {
-        let rows = try await objects.allSharedObjects(in: collections.filter(\.matched).map(\.name))
-        var library = SharedIndicatorLibrary()
-        // One bundle of everything: the reader keeps the latest version of each id.
-        let all: [Any] = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }
-        // What is stored was checked object by object when it came: the per-bundle limits
-        // do not apply to the collections as a whole.
-        var reader = STIXBundleReader()
-        reader.limits.maximumBytes = .max
-        reader.limits.maximumObjects = .max
-        reader.limits.maximumComparisons = .max
-        if !all.isEmpty { library.add(try reader.read(objects: all).result) }
-        let indicators = library.indicators
+        let indicators = try await storedLibrary().indicators
         let set = SharedIndicatorSet(indicators, sharingKeys: state.value.decoder.sharingKeys)
         _ = try await state.value.ingestor.commit(
             events: [NewEvent(kind: .indicators, subject: nil, payload: EventDecoder.storedForm(of: indicators))],
@@ -238,19 +227,28 @@ final class SharingService: Sendable {
         return decision
     }
 
+    /// Every object of the matched collections read as one bundle, in the order they were
+    /// added (the reader keeps the latest version of each id, revocations win). What is
+    /// stored was checked object by object when it came: the per-bundle limits do not apply
+    /// to the collections as a whole.
+    private func storedLibrary() async throws -> SharedIndicatorLibrary {
+        let rows = try await objects.allSharedObjects(in: collections.filter(\.matched).map(\.name))
+        var library = SharedIndicatorLibrary()
+        let all: [Any] = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }
+        guard !all.isEmpty else { return library }
+        var reader = STIXBundleReader()
+        reader.limits.maximumBytes = .max
+        reader.limits.maximumObjects = .max
+        reader.limits.maximumComparisons = .max
+        library.add(try reader.read(objects: all).result)
+        return library
+    }
+
     /// At start-up: when the matched collections hold other indicators than the engine
     /// (objects stored, then the process killed before the set was rebuilt), rebuild it.
     func reconcileAtStart(at time: Timestamp) async {
         do {
-            let rows = try await objects.allSharedObjects(in: collections.filter(\.matched).map(\.name))
-            guard !rows.isEmpty else { return }
-            var reader = STIXBundleReader()
-            reader.limits.maximumBytes = .max
-            reader.limits.maximumObjects = .max
-            reader.limits.maximumComparisons = .max
-            var library = SharedIndicatorLibrary()
-            library.add(try reader.read(objects: rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json)) }).result)
-            let stored = Set(library.indicators.map(\.id))
+            let stored = Set(try await storedLibrary().indicators.map(\.id))
             let live = state.value.engine.read { Set($0.engine.sharedIndicators.indicators.map(\.id)) }
             if stored != live {
                 let n = try await rebuildIndicators(at: time)
