@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // TAXII 2.1 client (share pull/push, serve's feeds).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The analyst console's and HTML reports' templates (the Hummingbird project's Mustache).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Pure detection core: records, signals, policy, engine, report model. No I/O.
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "DistillWatchServer",
             dependencies: [
-                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "DistillWatchTAXII", "OpenTelemetryProto",
+                "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "DistillWatchTAXII", "DistillWatchConsole", "OpenTelemetryProto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -106,6 +108,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The analyst console's pages, the self-contained HTML report and the high-volume
+        // screening report: view models, Mustache templates, server-drawn SVG charts. Pure.
+        .target(
+            name: "DistillWatchConsole",
+            dependencies: [
+                "DistillWatchCore",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         // TAXII 2.1 client over async-http-client: pulling partners' collections, pushing to them.
         .target(
             name: "DistillWatchTAXII",
@@ -120,7 +131,9 @@ let package = Package(
             name: "distillwatch",
             dependencies: [
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing", "DistillWatchTAXII",
+                "DistillWatchConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore"]),
@@ -128,6 +141,7 @@ let package = Package(
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
         .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchSharingTests", dependencies: ["DistillWatchSharing", "DistillWatchCore"]),
+        .testTarget(name: "DistillWatchConsoleTests", dependencies: ["DistillWatchConsole", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchStoreTests", dependencies: ["DistillWatchStore", "DistillWatchCore"]),
         .testTarget(
             name: "DistillWatchServerTests",

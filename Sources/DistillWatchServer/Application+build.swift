@@ -104,7 +104,8 @@ func assembleServer(
     // A snapshot keeps the shared indicators but not the sharing keys: index them again
     // with this configuration's keys (sign-up domains are matched under them).
     if loaded != nil, !decoder.sharingKeys.isEmpty { engine.reindexSharedIndicators(sharingKeys: decoder.sharingKeys) }
-    let ingestor = Ingestor(store: store, engine: engine, health: health, metrics: metrics, maxPending: configuration.maxPendingBatches)
+    let ingestor = Ingestor(store: store, engine: engine, health: health, metrics: metrics, maxPending: configuration.maxPendingBatches,
+                            historyRetentionDays: configuration.historyRetentionDays)
 
     let (replayed, quarantined) = try await ingestor.replay(after: loaded?.lastSequence ?? 0, decoder: decoder, at: clock.now())
     restart.replayedEvents = replayed
@@ -135,7 +136,9 @@ func assembleServer(
                                  producer: configuration.sharingProducer, feeds: configuration.taxiiFeeds.map(\.name))
     let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
-                            health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing)
+                            health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing,
+                            history: (store as? any HistoryProviding)?.historyStore ?? InMemoryHistoryStore(),
+                            console: try ConsoleService(sessionHours: configuration.consoleSessionHours))
     handle.set(state)
     await sharing.reconcileAtStart(at: clock.now())
 
@@ -156,6 +159,7 @@ func assembleServer(
     router.addRoutes(LiteLLMLogRoutes(state: state).build(), atPath: "/v1/litellm")
     router.addRoutes(OpenTelemetryRoutes(state: state).build(), atPath: "/v1")
     EnvoyExtAuthzRoutes(state: state).build(on: router)
+    router.addRoutes(ConsoleRoutes(state: state).build(), atPath: "/console")
     return (router, state)
 }
 

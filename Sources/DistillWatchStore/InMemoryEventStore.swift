@@ -26,8 +26,15 @@ public final class InMemoryEventStore: EventStore {
 
     private let state = Mutex(State())
     private let shared = InMemorySharedObjectStore()
+    /// The console's history (hourly totals, sightings, notes, sign-offs).
+    public let history: InMemoryHistoryStore
 
-    public init() {}
+    public init() {
+        history = InMemoryHistoryStore()
+        history.setLabelSource { [weak self] limit in
+            self?.state.withLock { s in Array(s.events.reversed().lazy.filter { $0.kind == .accountLabel || $0.kind == .campaignLabel }.prefix(limit)) } ?? []
+        }
+    }
 
     public func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         try state.withLock { s in
@@ -131,5 +138,15 @@ extension InMemoryEventStore: SharedObjectStore {
     public func recordSharingDecision(_ decision: SharingDecision) async throws { try await shared.recordSharingDecision(decision) }
     public func sharingDecisions(campaignID: String?, limit: Int) async throws -> [SharingDecision] {
         try await shared.sharingDecisions(campaignID: campaignID, limit: limit)
+    }
+}
+
+extension InMemoryEventStore: HistoryAppending, HistoryProviding {
+    public var historyStore: any HistoryStore { history }
+
+    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>? {
+        let range = try await append(events, at: time)
+        if range != nil { history.record(activity) }
+        return range
     }
 }

@@ -42,7 +42,7 @@ public final class SQLiteEventStore: EventStore {
     /// `meta` table (how far the log was compacted); 4 adds the shared STIX objects (TAXII
     /// collections) and TAXII status resources; 2 stores
     /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 4
+    public static let formatVersion = 5
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -221,6 +221,44 @@ public final class SQLiteEventStore: EventStore {
                 """)
             try db.execute(sql: "PRAGMA user_version = 4")
         }
+        migrator.registerMigration("v5-history") { db in
+            // The console's history (Documentation/Console.md, "History"). It starts empty:
+            // hours before the upgrade are not rebuilt from the log.
+            try db.execute(sql: """
+                CREATE TABLE account_hours (
+                    account_id TEXT NOT NULL, hour INTEGER NOT NULL,
+                    exchanges INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                    cost_micro_usd INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, hour)
+                ) WITHOUT ROWID;
+                CREATE INDEX account_hours_hour ON account_hours(hour);
+                CREATE TABLE traffic_hours (
+                    hour INTEGER PRIMARY KEY,
+                    exchanges INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                    cost_micro_usd INTEGER NOT NULL
+                );
+                CREATE TABLE identifier_sightings (
+                    kind INTEGER NOT NULL, value TEXT NOT NULL, account_id TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, exchanges INTEGER NOT NULL,
+                    PRIMARY KEY (kind, value, account_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX identifier_sightings_account ON identifier_sightings(account_id);
+                CREATE INDEX identifier_sightings_value ON identifier_sightings(value);
+                CREATE TABLE analyst_notes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    subject_kind TEXT NOT NULL, subject TEXT NOT NULL, note TEXT NOT NULL, analyst TEXT, at INTEGER NOT NULL
+                );
+                CREATE INDEX analyst_notes_subject ON analyst_notes(subject_kind, subject, id);
+                CREATE TABLE screening_signoffs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    period TEXT NOT NULL, account_id TEXT NOT NULL, disposition TEXT NOT NULL,
+                    note TEXT, analyst TEXT, at INTEGER NOT NULL
+                );
+                CREATE INDEX screening_signoffs_period ON screening_signoffs(period, account_id, id);
+                CREATE INDEX events_recent_labels ON events(sequence) WHERE kind IN (3, 4);
+                """)
+            try db.execute(sql: "PRAGMA user_version = 5")
+        }
         return migrator
     }
 
@@ -250,18 +288,23 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
+        try await appendWithHistory(events, activity: HourlyActivityLedger(), at: time)
+    }
+
+    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>? {
         guard !events.isEmpty else { return nil }
         let receivedAt = time.millisecondsSinceEpoch
         do {
-            return try await appendTransaction(events, receivedAt: receivedAt)
+            return try await appendTransaction(events, receivedAt: receivedAt, activity: activity)
         } catch let error as DatabaseError
             where [.SQLITE_TOOBIG, .SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_RANGE].contains(error.resultCode) {
             throw StoreBatchError("the batch cannot be stored: \(error)")
         }
     }
 
-    private func appendTransaction(_ events: [NewEvent], receivedAt: Int64) async throws -> ClosedRange<Int64>? {
+    private func appendTransaction(_ events: [NewEvent], receivedAt: Int64, activity: HourlyActivityLedger? = nil) async throws -> ClosedRange<Int64>? {
         try await pool.write { db in
+            if let activity, !activity.isEmpty { try Self.writeActivity(db, activity) }
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO events (kind, subject, received_at, payload) VALUES (?, ?, ?, ?)")
             var first: Int64 = 0

@@ -1,3 +1,4 @@
+import DistillWatchCore
 import ArgumentParser
 import Foundation
 
@@ -7,7 +8,7 @@ struct DistillWatchCommand: ParsableCommand {
         commandName: "distillwatch",
         abstract: "Find and stop distillation attacks on an LLM API.",
         version: "distillwatch \(DistillWatchVersion.current)",
-        subcommands: [ScanCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self, PolicyCommand.self, ShareCommand.self]
+        subcommands: [ScanCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self, PolicyCommand.self, ShareCommand.self, ScreenCommand.self]
     )
 
     /// Runs the command. Every error prints one way, `error: <what>` on standard error

@@ -1,3 +1,4 @@
+import DistillWatchConsole
 import ArgumentParser
 import DistillWatchCore
 import DistillWatchIngest
@@ -50,6 +51,11 @@ struct ScanCommand: ParsableCommand {
         "With OpenAI Batch output: the batch's input file, joined by custom_id for each request's model parameters and messages.",
         valueName: "path"))
     var openaiBatchInput: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Write a self-contained HTML report (inline CSS and SVG, no script, nothing fetched) with the console's campaign and account views to this file.",
+        valueName: "path"))
+    var html: String?
 
     @Option(name: .long, help: ArgumentHelp("Write the v1 report (JSON) to this file, or to standard output with -.", valueName: "path|-"))
     var json: String?
@@ -112,6 +118,7 @@ struct ScanCommand: ParsableCommand {
         if let empty = otlpAccountAttribute.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw ValidationError("--otlp-account-attribute: '\(empty)' is not an attribute name")
         }
+        if let html, html == "-" || html.isEmpty { throw ValidationError("--html takes a file path (the report is one HTML file)") }
         if json == "-", traffic.contains("-") {
             throw ValidationError("--json - writes to standard output; it cannot be combined with reading standard input (-)")
         }
@@ -166,9 +173,15 @@ struct ScanCommand: ParsableCommand {
                                                            ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute,
                                                        openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
                                                        openaiBatchRequests: try openaiBatchRequests())),
-            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared)
+            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared,
+            collectActivity: html != nil)
         if let json {
             try writeReport(outcome.report, to: json)
+        }
+        if let html {
+            let inputs = traffic.map { $0 == "-" ? "standard input" : $0 }.joined(separator: ", ")
+            try writeHTMLReport(outcome, to: html, title: "DistillWatch scan",
+                                intro: "Scan of \(inputs): \(ConsoleFormat.number(outcome.report.input.exchanges)) exchanges from \(ConsoleFormat.number(outcome.report.input.accounts)) accounts, \(ConsoleFormat.time(outcome.report.input.firstTime)) to \(ConsoleFormat.time(outcome.report.input.lastTime)); DistillWatch \(DistillWatchVersion.current).")
         }
         if let sightings {
             let time = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
@@ -196,6 +209,10 @@ struct ScanOutcome {
     var statistics: IngestStatistics
     /// The shared indicators that matched (empty without --indicators).
     var sightings: [SharedIndicatorSighting] = []
+    /// The engine at the end (campaign members, profiles for `--html`).
+    var engine: DetectionEngine
+    /// Hourly totals and sightings, when the scan collected them (`--html`, `screen`).
+    var activity: HourlyActivityLedger?
 }
 
 /// Reads accounts and traffic into a scanner and builds the report. Errors that stop the
@@ -204,9 +221,10 @@ struct ScanOutcome {
 func runScan(
     traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
     includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false,
-    sharedIndicators: SharedIndicatorSet = SharedIndicatorSet()
+    sharedIndicators: SharedIndicatorSet = SharedIndicatorSet(), collectActivity: Bool = false
 ) throws -> ScanOutcome {
     var scanner = TrafficScanner(policy: policy)
+    if collectActivity { scanner.activity = HourlyActivityLedger() }
     if !sharedIndicators.isEmpty { scanner.replaceSharedIndicators(sharedIndicators) }
     var statistics = IngestStatistics()
     do {
@@ -260,7 +278,8 @@ func runScan(
     let generatedAt = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
     var report = scanner.finish(generatedAt: generatedAt, includeAllAccounts: includeAllAccounts)
     report.input.malformedLines = statistics.malformedCount
-    return ScanOutcome(report: report, statistics: statistics, sightings: scanner.engine.sharedIndicatorSightings)
+    return ScanOutcome(report: report, statistics: statistics, sightings: scanner.engine.sharedIndicatorSightings,
+                       engine: scanner.engine, activity: scanner.activity)
 }
 
 /// An error that ends the command with its message and exit code 1.

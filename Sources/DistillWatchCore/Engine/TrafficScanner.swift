@@ -10,6 +10,9 @@ public struct TrafficScanner: Sendable {
     /// Sketches exchanges that arrive with prompt text but no ``ContentFeatures`` (built in
     /// memory, e.g. by the simulator); `nil` leaves them as they are.
     public let sketcher: ContentSketcher?
+    /// Hourly totals and sightings of every exchange accepted, when set (`scan --html`,
+    /// `screen`); `nil` (the default) costs nothing. Not part of snapshots.
+    public var activity: HourlyActivityLedger?
 
     /// - Parameter mergesRequestIDs: join exchanges that share a `request_id` (see
     ///   ``ReorderBuffer``): on in the server, where a gateway can report one request twice.
@@ -29,6 +32,7 @@ public struct TrafficScanner: Sendable {
     /// move the watermark) and counted in the engine's ``DetectionEngine/refusedExchanges``.
     public mutating func observe(_ exchange: consuming Exchange) {
         guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
+        if activity != nil { activity!.record(exchange) }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         buffer.push(consume exchange) { engine.observeAccepted($0) }
     }
@@ -37,6 +41,7 @@ public struct TrafficScanner: Sendable {
     /// result, with its decision.
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
         guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
+        if activity != nil { activity!.record(exchange) }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         buffer.push(consume exchange) { released in decided(released, engine.observeAccepted(released)) }
     }

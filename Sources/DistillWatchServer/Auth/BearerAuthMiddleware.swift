@@ -20,8 +20,10 @@ struct BearerAuthMiddleware: RouterMiddleware {
     var envoyKeyHeader: HTTPField.Name = BearerAuthMiddleware.apiKey
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
         let path = request.uri.path
+        // The console authenticates with its own session cookie (``ConsoleRoutes``); its
+        // routes never read `context.token`.
+        if path == "/healthz" || path == "/console" || path.hasPrefix("/console/") { return try await next(request, context) }
         let fromEnvoy = path.hasPrefix("/v1/decide/") || path == envoyPrefix || path.hasPrefix(envoyPrefix + "/")
         let secret = fromEnvoy ? request.headers[envoyKeyHeader].flatMap { $0.isEmpty ? nil : Substring($0) }
             : Self.presentedSecret(request)

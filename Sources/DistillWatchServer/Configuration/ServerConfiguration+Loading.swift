@@ -155,6 +155,14 @@ extension ServerConfiguration {
                     guard !taxiiFeeds.contains(where: { $0.name == name }) else { throw fail(at, "feed \(name) appears twice") }
                     taxiiFeeds.append(TAXIIFeed(name: name, apiRoot: root, collection: collection, authentication: auth, intervalSeconds: interval))
                 }
+            case "history_retention_days":
+                guard let v = value as? Int, v >= 0, v <= 36_500 else { throw fail(key, "should be a number of days from 0 (keep everything) to 36500") }
+                historyRetentionDays = v
+            case "console_session_hours":
+                guard let v = (value as? Double) ?? (value as? Int).map(Double.init), v > 0, v <= 720 else {
+                    throw fail(key, "should be a number of hours above 0 and at most 720")
+                }
+                consoleSessionHours = v
             case "sharing_tlp":
                 guard let v = value as? String, let tlp = TrafficLightProtocol(name: v) else {
                     throw fail(key, "should be clear, green, amber, amber+strict or red")
@@ -302,6 +310,6 @@ extension ServerConfiguration {
         "snapshot_directory", "snapshot_every_events", "snapshot_interval_seconds", "snapshots_kept", "log_retention",
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
-        "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds",
+        "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds", "history_retention_days", "console_session_hours",
     ]
 }

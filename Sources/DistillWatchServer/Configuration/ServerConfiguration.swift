@@ -118,6 +118,13 @@ public struct ServerConfiguration: Sendable {
     public var sharingTLP: TrafficLightProtocol = .amber
     /// Partners' TAXII collections the server polls; their indicators are matched.
     public var taxiiFeeds: [TAXIIFeed] = []
+    /// Days of hourly history (per account and for all traffic) and address and API-key
+    /// sightings kept for the console and screening; older hours are deleted hourly.
+    /// 0 keeps everything.
+    public var historyRetentionDays = 400
+    /// How long a console session lasts after sign-in, in hours (then the analyst signs
+    /// in again). Sessions live in memory: a restart signs everyone out.
+    public var consoleSessionHours = 12.0
 
     /// A partner's TAXII 2.1 collection to poll (`taxii_feeds` in the configuration file).
     public struct TAXIIFeed: Sendable, Equatable {

@@ -27,15 +27,21 @@ final class Ingestor: Sendable {
     let health: StorageHealth
     let metrics: ServerMetrics
     let maxPending: Int
+    /// Hours of history kept (`history_retention_days`); `nil` keeps everything.
+    let historyRetentionHours: Int64?
     private let gate = SerialGate()
     private let pending = Atomic<Int>(0)
+    /// The hour history was last pruned at (hours since the epoch).
+    private let prunedHour = Atomic<Int64>(0)
 
-    init(store: any EventStore, engine: LiveEngine, health: StorageHealth, metrics: ServerMetrics, maxPending: Int = 64) {
+    init(store: any EventStore, engine: LiveEngine, health: StorageHealth, metrics: ServerMetrics, maxPending: Int = 64,
+         historyRetentionDays: Int = 400) {
         self.store = store
         self.engine = engine
         self.health = health
         self.metrics = metrics
         self.maxPending = maxPending
+        historyRetentionHours = historyRetentionDays > 0 ? Int64(historyRetentionDays) * 24 : nil
     }
 
     /// Batches waiting for the log or being written now.
@@ -63,11 +69,16 @@ final class Ingestor: Sendable {
         // count goes down only once the batch is written (or failed).
         defer { pending.subtract(1, ordering: .relaxed) }
         let store = self.store, engine = self.engine, gate = self.gate, health = self.health
+        // The exchanges' hourly totals and sightings, written in the append's transaction.
+        var activity = HourlyActivityLedger()
+        for input in inputs { if case .exchange(let e) = input { activity.record(e) } }
+        let ledger = activity
+        pruneHistoryIfDue(at: time)
         return try await Task {
             try await gate.run {
                 let range: ClosedRange<Int64>?
                 do {
-                    range = try await store.append(events, at: time)
+                    range = try await store.append(events, activity: ledger, at: time)
                 } catch let error as StoreBatchError {
                     throw error  // this batch's own problem: storage is fine for the others
                 } catch {
@@ -78,6 +89,16 @@ final class Ingestor: Sendable {
                 return range
             }
         }.value
+    }
+
+    /// Once per wall-clock hour, deletes history older than the retention (in the
+    /// background; a failure is left for the next hour).
+    private func pruneHistoryIfDue(at time: Timestamp) {
+        guard let keep = historyRetentionHours, let history = (store as? any HistoryProviding)?.historyStore else { return }
+        let hour = time.hourIndex
+        let last = prunedHour.load(ordering: .relaxed)
+        guard hour > last, prunedHour.compareExchange(expected: last, desired: hour, ordering: .relaxed).exchanged else { return }
+        Task { _ = try? await history.pruneHistory(beforeHour: hour - keep) }
     }
 
     /// Runs `body` between two batches (no batch half applied), e.g. to capture the

@@ -226,6 +226,9 @@ final class LiveEngine: Sendable {
         return ScanReport(engine: engine, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts, lateExchanges: late)
     }
 
+    /// Exchanges that arrived after the reorder window had passed their time.
+    func lateExchanges() -> Int { read { $0.buffer.lateExchanges } }
+
     func status() -> EngineStatus {
         state.withLock { s in
             EngineStatus(appliedEvents: s.appliedEvents, lastSequence: s.lastSequence, acceptedExchanges: s.acceptedExchanges,

@@ -25,6 +25,10 @@ struct ServerState: Sendable {
     let boardReady: Task<Void, Never>
     /// TAXII collections, imports and publication.
     let sharing: SharingService
+    /// Hourly history, sightings, notes and screening sign-offs (the console's store).
+    let history: any HistoryStore
+    /// Console sessions and page rendering.
+    let console: ConsoleService
 }
 
 /// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).

@@ -29,6 +29,8 @@ final class ServerMetrics: Sendable {
 
     let exchangesAccepted: MCounter
     let exchangesRejected: MCounter
+    /// The same count, readable (the console's ingest health).
+    let exchangesRejectedSinceStart = Atomic<Int>(0)
     let accountsAccepted: MCounter
     let accountsRejected: MCounter
     private let decisions: [String: [Verdict: MCounter]]

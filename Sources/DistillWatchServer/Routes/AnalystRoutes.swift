@@ -1,3 +1,6 @@
+import HTTPTypes
+import NIOCore
+import DistillWatchConsole
 import DistillWatchIngest
 import DistillWatchCore
 import DistillWatchStore
@@ -31,6 +34,13 @@ struct AnalystRoutes {
         routes.post("campaigns/:id/label") { request, context in
             try await labelCampaign(try context.identifier("id"), request, context: context)
         }
+        routes.post("accounts/:id/note") { request, context in
+            try await addNote("account", try context.identifier("id"), request, context: context)
+        }
+        routes.post("campaigns/:id/note") { request, context in
+            try await addNote("campaign", try context.identifier("id"), request, context: context)
+        }
+        routes.get("screening") { request, _ in try await screening(request) }
         routes.get("report") { request, _ in
             let all = request.uri.queryParameters["all"].map { $0 == "true" || $0 == "1" } ?? false
             return JSONBody(state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: all))
@@ -92,29 +102,43 @@ struct AnalystRoutes {
     func labelAccount(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
         let ask = try decodeJSON(LabelRequest.self, from: body)
-        let event = LabelEvent(label: try Self.label(ask), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        return JSONBody(try await applyAccountLabel(id, label: try Self.label(ask), note: ask.note, analyst: context.token?.name))
+    }
+
+    /// Stores an account label (the log, then the engine) and answers the account's new
+    /// decision; the console's actions go through here too.
+    func applyAccountLabel(_ id: String, label: AnalystLabel, note: String?, analyst: String?) async throws -> LabelResult {
+        let event = LabelEvent(label: label, note: note, analyst: analyst, at: state.clock.now())
         let range = try await commit([NewEvent(kind: .accountLabel, subject: id, payload: event.encoded())],
                                      [.accountLabel(accountID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
         let live = state.engine.decide(id)
-        return JSONBody(LabelResult(sequence: range?.upperBound, accounts: [DecideResponse(id, live)]))
+        return LabelResult(sequence: range?.upperBound, accounts: [DecideResponse(id, live)])
     }
 
     func labelCampaign(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
         let ask = try decodeJSON(LabelRequest.self, from: body)
-        let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
-        guard let campaign = report.campaigns.first(where: { $0.campaignID == id }) else {
+        return JSONBody(try await applyCampaignLabel(id, label: try Self.label(ask), note: ask.note, analyst: context.token?.name))
+    }
+
+    /// Stores a campaign label, revokes what was published when it dismisses the campaign,
+    /// and answers every member's new decision; the console's actions go through here too.
+    /// - Throws: 404 for a campaign that does not exist.
+    func applyCampaignLabel(_ id: String, label: AnalystLabel, note: String?, analyst: String?) async throws -> LabelResult {
+        guard let number = Int(id.dropFirst("campaign-".count)), id.hasPrefix("campaign-"),
+              let campaign = state.engine.read({ $0.engine.campaignSummary(number: number) }) else {
             throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
         }
-        let event = LabelEvent(label: try Self.label(ask), note: ask.note, analyst: context.token?.name, at: state.clock.now())
+        let ask = (note: note, analyst: analyst)
+        let event = LabelEvent(label: label, note: note, analyst: analyst, at: state.clock.now())
         let range = try await commit([NewEvent(kind: .campaignLabel, subject: id, payload: event.encoded())],
                                      [.campaignLabel(campaignID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
         // Dismissing a campaign that was published revokes what was published.
         if event.label == .legitimate, (try? await state.sharing.isPublished(id)) == true {
             do {
-                let d = try await state.sharing.withdraw(campaignID: id, action: .dismiss, analyst: context.token?.name,
+                let d = try await state.sharing.withdraw(campaignID: id, action: .dismiss, analyst: ask.analyst,
                                                          note: ask.note ?? "campaign dismissed", at: event.at)
                 state.logger.notice("sharing: dismissed \(id) revoked \(d.objectIDs.count) published objects")
             } catch {
@@ -122,8 +146,64 @@ struct AnalystRoutes {
             }
         }
         var accounts: [DecideResponse] = []
-        for account in campaign.accounts { accounts.append(DecideResponse(account, state.engine.decide(account))) }
-        return JSONBody(LabelResult(sequence: range?.upperBound, accounts: accounts))
+        for account in campaign.accountIDs { accounts.append(DecideResponse(account, state.engine.decide(account))) }
+        return LabelResult(sequence: range?.upperBound, accounts: accounts)
+    }
+
+    /// `POST /v1/{accounts|campaigns}/{id}/note` with `{"note": "..."}`: a note in the
+    /// audit trail without a verdict change (the console's "Add note only").
+    func addNote(_ kind: String, _ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<NoteResult> {
+        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+        let ask = try decodeJSON(NoteRequest.self, from: body)
+        let note = ask.note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !note.isEmpty, note.utf8.count <= 8_192 else {
+            throw HTTPError(.badRequest, message: "field \"note\": give 1 to 8192 bytes of text")
+        }
+        if kind == "campaign" {
+            guard id.hasPrefix("campaign-"), let n = Int(id.dropFirst("campaign-".count)),
+                  state.engine.read({ $0.engine.campaignSummary(number: n) }) != nil else {
+                throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
+            }
+        } else if state.engine.summary(for: id) == nil {
+            throw HTTPError(.notFound, message: "no account \"\(id)\": no exchange or account record seen for it")
+        }
+        let entry = AnalystNote(subjectKind: kind, subject: id, note: note, analyst: context.token?.name, at: state.clock.now())
+        do {
+            try await state.history.addNote(entry)
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "cannot store the note (nothing was stored; retry): \(error)")
+        }
+        return JSONBody(NoteResult(subject: id, note: note, analyst: entry.analyst, at: entry.at))
+    }
+
+    /// `GET /v1/screening?from=&to=&min_exchanges=&min_output_tokens=&min_spend_usd=&format=json|csv|html`:
+    /// the high-volume screening report from the stored history (Documentation/Console.md).
+    func screening(_ request: Request) async throws -> Response {
+        var q: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { q[String(k)] = String(v) }
+        let period: ScreeningReport.Period, thresholds: ScreeningReport.Thresholds
+        do { (period, thresholds) = try ScreeningAssembly.parse(q, now: state.clock.now()) } catch {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+        let report = try await ScreeningAssembly.report(state: state, period: period, thresholds: thresholds)
+        var headers = HTTPFields()
+        let body: String
+        switch q["format"] ?? "json" {
+        case "json":
+            headers[.contentType] = "application/json"
+            body = try ScreeningOutput.json(report)
+        case "csv":
+            headers[.contentType] = "text/csv; charset=utf-8"
+            headers[.contentDisposition] = "attachment; filename=\"screening.csv\""
+            body = report.csv
+        case "html":
+            headers[.contentType] = "text/html; charset=utf-8"
+            headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'"
+            body = state.console.renderer.screeningDocument(report)
+        case let other:
+            throw HTTPError(.badRequest, message: "format=\(other): expected json, csv or html")
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     private static func label(_ ask: LabelRequest) throws -> AnalystLabel {
@@ -155,6 +235,17 @@ struct LabelEntry: Encodable, Sendable {
         analyst = e.analyst
         at = e.at
     }
+}
+
+struct NoteRequest: Decodable, Sendable {
+    var note: String
+}
+
+struct NoteResult: Encodable, Sendable {
+    var subject: String
+    var note: String
+    var analyst: String?
+    var at: Timestamp
 }
 
 struct LabelResult: Encodable, Sendable {

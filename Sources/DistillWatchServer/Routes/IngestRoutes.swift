@@ -36,6 +36,7 @@ struct IngestRoutes {
         let result = try await Self.commit(batch, noun: "exchange", state: state)
         state.metrics.exchangesAccepted.increment(by: result.accepted)
         state.metrics.exchangesRejected.increment(by: result.rejected)
+        state.metrics.exchangesRejectedSinceStart.add(result.rejected, ordering: .relaxed)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
     }
 

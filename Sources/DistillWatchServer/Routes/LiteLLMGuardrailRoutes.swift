@@ -135,6 +135,7 @@ struct LiteLLMLogRoutes {
             expected: "a JSON array of StandardLoggingPayload objects, or one per line")
         state.metrics.exchangesAccepted.increment(by: result.accepted)
         state.metrics.exchangesRejected.increment(by: result.rejected)
+        state.metrics.exchangesRejectedSinceStart.add(result.rejected, ordering: .relaxed)
         return JSONBody(result, status: result.accepted == 0 && result.rejected > 0 ? .badRequest : .ok)
     }
 }

@@ -106,6 +106,7 @@ struct OpenTelemetryRoutes {
         }
         state.metrics.exchangesAccepted.increment(by: batch.events.count)
         state.metrics.exchangesRejected.increment(by: batch.rejectedCount)
+        state.metrics.exchangesRejectedSinceStart.add(batch.rejectedCount, ordering: .relaxed)
         state.metrics.countSpans(accepted: batch.events.count, rejected: batch.rejectedCount,
                                  ignored: tally.spans - tally.genAISpans)
 
