@@ -13,9 +13,11 @@ public struct ConsoleRenderer: Sendable {
     ///   suite renders every template).
     public init() throws {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, text) in ConsoleTemplates.all { templates[name] = try MustacheTemplate(string: text) }
+        for (name, text) in ConsoleTemplates.all { templates[name] = try Self.parse(text) }
         library = MustacheLibrary(templates: templates)
     }
+
+    static func parse(_ text: String) throws -> MustacheTemplate { try MustacheTemplate(string: text) }
 
     /// The stylesheet, as served at `/console/assets/console.css`.
     public static var stylesheet: String { ConsoleStyle.css }

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func timesAreUTCWithTheZoneStated() {
-        let t = Timestamp(millisecondsSinceEpoch: 1_767_532_800_000 + 13 * 3_600_000 + 5 * 60_000)
+        let t = Timestamp(rfc3339: "2026-01-04T13:05:59.999Z")!
         #expect(ConsoleFormat.time(t) == "2026-01-04 13:05 UTC")
         #expect(ConsoleFormat.time(nil) == "–")
     }

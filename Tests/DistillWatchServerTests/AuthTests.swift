@@ -69,7 +69,25 @@ import Testing
         "GET /taxii2/api/collections/{collection}/objects/{object}": ("/taxii2/api/collections/\(published)/objects/indicator--11111111-1111-4111-8111-111111111111/", "", [.analyst, .shareRead]),
         "GET /taxii2/api/collections/{collection}/objects/{object}/versions": ("/taxii2/api/collections/\(published)/objects/indicator--11111111-1111-4111-8111-111111111111/versions/", "", [.analyst, .shareRead]),
         "GET /taxii2/api/status/{status}": ("/taxii2/api/status/11111111-1111-4111-8111-111111111111/", "", [.analyst, .shareRead, .shareWrite]),
+        "POST /v1/accounts/{id}/note": ("/v1/accounts/a/note", #"{"note":"n"}"#, [.analyst]),
+        "POST /v1/campaigns/{id}/note": ("/v1/campaigns/c/note", #"{"note":"n"}"#, [.analyst]),
+        "GET /v1/screening": ("/v1/screening", "", [.analyst]),
         "GET /metrics": ("/metrics", "", Set(Role.allCases)),
+        // The console authenticates with its session cookie, not a bearer token
+        // (ConsoleServerTests): no role opens it with a token.
+        "GET /console/assets/console.css": ("/console/assets/console.css", "", []),
+        "GET /console/login": ("/console/login", "", []),
+        "POST /console/login": ("/console/login", "", []),
+        "POST /console/logout": ("/console/logout", "", []),
+        "GET /console": ("/console", "", []),
+        "GET /console/campaigns": ("/console/campaigns", "", []),
+        "GET /console/campaigns/{id}": ("/console/campaigns/c", "", []),
+        "POST /console/campaigns/{id}/label": ("/console/campaigns/c/label", "", []),
+        "GET /console/accounts/{id}": ("/console/accounts/a", "", []),
+        "POST /console/accounts/{id}/label": ("/console/accounts/a/label", "", []),
+        "GET /console/search": ("/console/search", "", []),
+        "GET /console/screening": ("/console/screening", "", []),
+        "POST /console/screening/signoff": ("/console/screening/signoff", "", []),
         "GET /healthz": ("/healthz", "", []),
     ]
 
@@ -86,7 +104,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 33 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 36 + 13 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)

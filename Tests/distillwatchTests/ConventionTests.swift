@@ -86,7 +86,7 @@ import Testing
 
     /// Help paragraphs are written as one line each and wrapped by the parser to the
     /// terminal, so no paragraph is broken mid-sentence at a width the source chose.
-    @Test(arguments: [["scan"], ["simulate"], ["eval"], ["demo"], ["serve"], ["policy", "show"], ["policy", "check"], ["policy"]])
+    @Test(arguments: [["scan"], ["simulate"], ["eval"], ["demo"], ["serve"], ["policy", "show"], ["policy", "check"], ["policy"], ["screen"]])
     func helpParagraphsAreNotBrokenMidSentence(_ command: [String]) throws {
         let r = try run(command + ["--help"], environment: ["COLUMNS": "4000"])
         #expect(r.status == 0)

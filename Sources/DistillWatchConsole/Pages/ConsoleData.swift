@@ -5,16 +5,21 @@ import DistillWatchCore
 public struct ConsoleLinks: Sendable {
     public var campaign: @Sendable (String) -> String?
     public var account: @Sendable (String) -> String?
+    /// A search for a value (the console only).
+    public var search: (@Sendable (String) -> String)?
 
-    public init(campaign: @escaping @Sendable (String) -> String?, account: @escaping @Sendable (String) -> String?) {
+    public init(campaign: @escaping @Sendable (String) -> String?, account: @escaping @Sendable (String) -> String?,
+                search: (@Sendable (String) -> String)? = nil) {
         self.campaign = campaign
         self.account = account
+        self.search = search
     }
 
     /// `/console/campaigns/{id}` and `/console/accounts/{id}` (ids percent-encoded).
     public static let console = ConsoleLinks(
         campaign: { "/console/campaigns/" + ConsoleFormat.pathSegment($0) },
-        account: { "/console/accounts/" + ConsoleFormat.pathSegment($0) })
+        account: { "/console/accounts/" + ConsoleFormat.pathSegment($0) },
+        search: { "/console/search?q=" + ConsoleFormat.pathSegment($0) })
 
     /// The `id` attribute a report section gets for an account (`account-` and the id
     /// percent-encoded, so any id gives a valid, unique fragment).

@@ -167,6 +167,8 @@ struct AccountView: Sendable {
 struct IdentifierView: Sendable {
     var kind: String
     var value: String
+    /// The console's search for the value (none in a report file).
+    var href: String?
     var exchanges: String
     var lastSeen: String
 }

@@ -85,10 +85,15 @@ extension HTMLReport {
                                 members: members, graph: engine.campaignEvidenceGraph(number: number), labels: [])
         }
         let flagged = report.accounts.filter { $0.verdict.isFlagged }
+        let sectioned = Set(flagged.prefix(accountSections).map(\.accountID))
+        var sightings: [String: [IdentifierSighting]] = [:]
+        for s in activity.sightings.values where sectioned.contains(s.accountID) { sightings[s.accountID, default: []].append(s) }
         let accounts = flagged.prefix(accountSections).map { a in
             AccountData(account: a, profile: engine.activityProfile(for: a.accountID), history: activity.hours(of: a.accountID),
                         membership: engine.campaignMembership(of: a.accountID), decisions: [], labels: [],
-                        identifiers: [])
+                        identifiers: Array((sightings[a.accountID] ?? []).sorted {
+                            $0.exchanges != $1.exchanges ? $0.exchanges > $1.exchanges : ($0.kind.rawValue, $0.value) < ($1.kind.rawValue, $1.value)
+                        }.prefix(20)))
         }
         var verdicts: [Verdict: Int] = [:]
         for s in engine.accountSummaries where s.exchanges > 0 { verdicts[s.verdict, default: 0] += 1 }

@@ -265,10 +265,10 @@ enum ConsoleTemplates {
 {{^empty(record)}}<h2>Account record</h2><ul class="stats">{{#record}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/record}}</ul>{{/empty(record)}}
 {{^empty(linkKeys)}}<h2>Link evidence (hashed values)</h2><ul class="evidence">{{#linkKeys}}<li>{{.}}</li>{{/linkKeys}}</ul>{{/empty(linkKeys)}}
 {{^empty(identifiers)}}
-<h2>Addresses and API keys</h2>
+<h2>Addresses, API keys and user agents</h2>
 <div class="scroll"><table><caption>Seen in the stored history</caption>
 <thead><tr><th scope="col">Kind</th><th scope="col">Value</th><th scope="col" class="num">Exchanges</th><th scope="col">Last seen</th></tr></thead>
-<tbody>{{#identifiers}}<tr><td>{{kind}}</td><td><a href="/console/search?q={{value}}">{{value}}</a></td><td class="num">{{exchanges}}</td><td>{{lastSeen}}</td></tr>{{/identifiers}}</tbody></table></div>
+<tbody>{{#identifiers}}<tr><td>{{kind}}</td><td class="id">{{#href}}<a href="{{href}}">{{value}}</a>{{/href}}{{^href}}{{value}}{{/href}}</td><td class="num">{{exchanges}}</td><td>{{lastSeen}}</td></tr>{{/identifiers}}</tbody></table></div>
 {{/empty(identifiers)}}
 {{^empty(decisions)}}
 <h2>Decision audit</h2>

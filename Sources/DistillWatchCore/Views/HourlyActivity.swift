@@ -59,6 +59,7 @@ public struct HourlyActivityLedger: Sendable {
         traffic[t.hour, default: HourlyTotals(hour: t.hour)].add(t)
         if let ip = exchange.clientIP, !ip.isEmpty { sight(.clientAddress, ip, exchange) }
         if let key = exchange.apiKeyID, !key.isEmpty { sight(.apiKey, key, exchange) }
+        if let agent = exchange.userAgent, !agent.isEmpty { sight(.userAgent, agent, exchange) }
     }
 
     private mutating func sight(_ kind: IdentifierSighting.Kind, _ value: String, _ e: Exchange) {
@@ -114,14 +115,21 @@ public struct HourlyActivityLedger: Sendable {
     }
 }
 
-/// An account seen using a client address or an API key, with when and how often: the
+/// An account seen using a client address, an API key or a user agent, with when and how often: the
 /// index behind the console's search by address or key (`identifier_sightings`).
 public struct IdentifierSighting: Sendable, Equatable, Codable {
     public enum Kind: Int, Sendable, Codable, Hashable {
         case clientAddress = 1
         case apiKey = 2
+        case userAgent = 3
 
-        public var name: String { self == .clientAddress ? "address" : "API key" }
+        public var name: String {
+            switch self {
+            case .clientAddress: return "address"
+            case .apiKey: return "API key"
+            case .userAgent: return "user agent"
+            }
+        }
     }
 
     public struct Key: Sendable, Hashable {

@@ -1,0 +1,165 @@
+@testable import DistillWatchCore
+import Foundation
+import Testing
+@testable import DistillWatchConsole
+
+/// Pages render from hostile data as text: account ids, user agents, notes and evidence are
+/// attacker-controlled strings.
+@Suite struct ConsoleRenderingTests {
+    static let hostileID = "<script>alert(\"dw\")</script>"
+    static let hostileAgent = "\"><img src=x onerror=alert(1)>"
+    let t0 = Timestamp(rfc3339: "2026-03-01T00:00:00Z")!
+
+    func hostileAccount() -> ScanReport.Account {
+        ScanReport.Account(
+            accountID: Self.hostileID, verdict: .block, score: 0.9, allowlisted: false, campaignID: "campaign-1",
+            firstFlaggedAt: t0.adding(seconds: 3_600), exchangesBeforeFlag: 12, exchanges: 1_234_567, outputTokens: 9_876_543,
+            signals: [ScanReport.Signal(name: "coverage_sweep", value: 0.5, detail: "targets <b>coding</b> & \(Self.hostileAgent)", contribution: 0.4)],
+            analystLabel: nil, capabilities: ["coding": 0.75, "<svg onload=alert(1)>": 0.25], keys: nil)
+    }
+
+    func accountData() -> AccountData {
+        AccountData(
+            account: hostileAccount(), profile: nil,
+            history: [HourlyTotals(hour: t0.hourIndex, exchanges: 10), HourlyTotals(hour: t0.hourIndex + 30, exchanges: 5)],
+            membership: nil, decisions: [DecisionRecordView(at: t0, verdict: .block, score: 0.9, source: "decide", apiKeyID: Self.hostileAgent)],
+            labels: [LabelRecordView(subject: .account, id: Self.hostileID, label: nil, note: "<i>note</i>", analyst: "alice", at: t0)],
+            identifiers: [IdentifierSighting(kind: .userAgent, value: Self.hostileAgent, accountID: Self.hostileID, firstSeen: t0, lastSeen: t0, exchanges: 3)])
+    }
+
+    /// No markup from the data survives: every `<` of the hostile strings arrives as `&lt;`.
+    func expectInert(_ html: String, _ what: String) {
+        #expect(!html.contains("<script>alert"), "\(what): a script element from the data")
+        #expect(!html.contains("<img src=x"), "\(what): an img element from the data")
+        #expect(!html.contains("<svg onload"), "\(what): an svg element from the data")
+        #expect(!html.contains("<b>coding</b>") && !html.contains("<i>note</i>"), "\(what): markup from the data")
+        #expect(!html.lowercased().contains("<script"), "\(what): the console sends no script at all")
+    }
+
+    @Test func anAccountPageShowsHostileStringsAsText() throws {
+        let renderer = try ConsoleRenderer()
+        let chrome = ConsoleRenderer.Chrome(analyst: "alice", csrf: "c" + String(repeating: "0", count: 63), current: "")
+        let html = renderer.account(accountData(), form: ConsoleForm(action: "/console/accounts/x/label", csrf: chrome.csrf), chrome: chrome)
+        expectInert(html, "account page")
+        #expect(html.contains("&lt;script&gt;alert(&quot;dw&quot;)&lt;/script&gt;"))
+        #expect(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        #expect(html.contains("&lt;i&gt;note&lt;/i&gt;"))
+        // Links to attacker-chosen ids are percent-encoded path segments.
+        #expect(html.contains("/console/search?q=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"))
+        // Numbers have thousands separators; times say UTC.
+        #expect(html.contains("1,234,567") && html.contains("9,876,543"))
+        #expect(html.contains("2026-03-01 01:00 UTC"))
+        #expect(html.contains("name=\"csrf\" value=\"\(chrome.csrf)\""))
+    }
+
+    @Test func aCampaignPagePagesItsMembersAndEscapesTheGraph() throws {
+        let members = (0..<250).map { k in
+            CampaignMemberRow(accountID: k == 7 ? Self.hostileID : String(format: "acct-%04d", k), verdict: .block, score: Double(k) / 1_000,
+                              exchanges: k, outputTokens: k * 10, firstSeen: t0, firstFlaggedAt: t0, joinedAt: t0,
+                              joinedBy: [.sharedPayment], label: nil)
+        }
+        let campaign = ScanReport.Campaign(
+            campaignID: "campaign-1", score: 0.95, verdict: .block, accounts: members.map(\.accountID), firstSeen: t0,
+            firstFlaggedAt: t0.adding(seconds: 7_200), lastSeen: t0.adding(seconds: 86_400 * 20), exchanges: 28_800_000,
+            outputTokens: 1_000_000_000, capabilities: ["coding": 0.6], evidence: [ScanReport.Evidence(kind: "shared_payment", detail: "<u>x</u>", accounts: 250)],
+            signals: nil, analystLabel: .confirmedAttack)
+        let graph = CampaignEvidenceGraph(accounts: [Self.hostileID, "acct-0001"], evidence: [.init(kind: .sharedPayment, value: 0xABCDEF << 40)],
+                                          edges: [(0, 0), (1, 0)], members: 250)
+        let hours = (0..<(20 * 24)).map { HourlyTotals(hour: t0.hourIndex + Int64($0), exchanges: 60_000) }
+        let data = CampaignData(campaign: campaign, timeline: hours, releases: [("sable-5", t0.adding(seconds: 86_400 * 3))],
+                                members: members, graph: graph, labels: [])
+        let renderer = try ConsoleRenderer()
+        let chrome = ConsoleRenderer.Chrome(analyst: "alice", csrf: "x", current: "/console/campaigns")
+        let page1 = renderer.campaign(data, page: 1, pageSize: 100, form: nil, chrome: chrome)
+        expectInert(page1, "campaign page")
+        #expect(page1.contains("members 1–100 of 250, page 1 of 3"))
+        #expect(page1.contains("?page=2") && !page1.contains("rel=\"prev\""))
+        // Highest score first: acct-0249 leads, acct-0000 is on page 3.
+        #expect(page1.contains("acct-0249") && !page1.contains(">acct-0000<"))
+        let page3 = renderer.campaign(data, page: 3, pageSize: 100, form: nil, chrome: chrome)
+        #expect(page3.contains(">acct-0000<") && page3.contains("page 3 of 3") && !page3.contains("rel=\"next\""))
+        // A 20-day span is drawn per day, with the release and first flag marked in text.
+        #expect(page1.contains("exchanges per day (UTC)"))
+        #expect(page1.contains("release: sable-5") && page1.contains("first flagged 2026-03-01 02:00 UTC"))
+        #expect(page1.contains("payment #abcdef"))
+        #expect(page1.contains("28,800,000") && page1.contains("confirmed attack"))
+    }
+
+    @Test func theReportFileIsSelfContained() throws {
+        let overview = OverviewData(
+            asOf: t0, exchanges: 3, accounts: 1, verdictCounts: [.block: 1], traffic: [HourlyTotals(hour: t0.hourIndex, exchanges: 3)],
+            flagged: FlaggedOverview(flaggedCount: 1, newlyFlaggedPerHour: [], top: [hostileAccount()]), campaigns: [], recentLabels: [],
+            health: [("Malformed lines", "0")], source: "test")
+        let html = try ConsoleRenderer().document(HTMLReport(title: "t", intro: "i", overview: overview, campaigns: [], accounts: [accountData()]))
+        expectInert(html, "report")
+        #expect(html.contains("<style>") && !html.contains("<link rel=\"stylesheet\""))
+        for attribute in ["src=\"http", "href=\"http", "src=\"//", "url(", "@import"] {
+            #expect(!html.contains(attribute), "the report loads nothing: found \(attribute)")
+        }
+        // The overview links to the account's own section by an id that any account id makes valid.
+        let anchor = ConsoleLinks.anchor(account: Self.hostileID)
+        #expect(html.contains("id=\"\(anchor)\"") && html.contains("href=\"#\(anchor)\""))
+        #expect(anchor.allSatisfy { $0.isLetter || $0.isNumber || "-_.~".contains($0) })
+    }
+
+    @Test func everyTemplateParses() throws {
+        for (name, text) in ConsoleTemplates.all {
+            #expect(throws: Never.self, "\(name)") { _ = try ConsoleRenderer.parse(text) }
+        }
+    }
+}
+
+@Suite struct ScreeningReportTests {
+    let period = ScreeningReport.Period(from: Timestamp(rfc3339: "2026-03-01T00:00:00Z")!, to: Timestamp(rfc3339: "2026-04-01T00:00:00Z")!)
+    let provenance = ScreeningReport.Provenance(inputDigest: "ab", inputs: [], policyDigest: "cd", engineVersion: "0.12.0", source: "scan")
+
+    func report(signOffs: [String: ScreeningReport.SignOff] = [:]) -> ScreeningReport {
+        let totals: [String: HourlyTotals] = [
+            "=HYPERLINK(\"http://evil\")": HourlyTotals(hour: 0, exchanges: 50_000, outputTokens: 10, costMicroUSD: 0),
+            "busy": HourlyTotals(hour: 0, exchanges: 20_000, outputTokens: 9_000_000, costMicroUSD: 12_500_000),
+            "quiet": HourlyTotals(hour: 0, exchanges: 10, outputTokens: 10, costMicroUSD: 0),
+            "spender": HourlyTotals(hour: 0, exchanges: 5, outputTokens: 5, costMicroUSD: 900_000_000),
+        ]
+        return ScreeningReport(period: period, thresholds: .init(exchanges: 10_000, outputTokens: 5_000_000, spendUSD: 500),
+                               totals: totals, account: { id in
+                                   id == "busy" ? ScanReport.Account(accountID: id, verdict: .throttle, score: 0.7, allowlisted: false, campaignID: "campaign-2",
+                                                                     firstFlaggedAt: nil, exchangesBeforeFlag: nil, exchanges: 1, outputTokens: 1,
+                                                                     signals: [.init(name: "coverage_sweep", value: 1, detail: "", contribution: 0.5)],
+                                                                     analystLabel: nil, capabilities: ["coding": 0.8, "writing": 0.2], keys: nil) : nil
+                               }, signOffs: signOffs, provenance: provenance)
+    }
+
+    @Test func accountsAboveAnyThresholdAreListedByVolume() {
+        let r = report(signOffs: ["busy": .init(disposition: .restricted, note: "capped", analyst: "alice", at: period.from)])
+        #expect(r.accounts.map(\.accountID) == ["=HYPERLINK(\"http://evil\")", "busy", "spender"])
+        #expect(r.accounts[1].thresholdsMet == ["exchanges", "output_tokens"] && r.accounts[2].thresholdsMet == ["spend_usd"])
+        #expect(r.accounts[1].purpose == "coding 80%, writing 20%" && r.accounts[1].campaignID == "campaign-2")
+        #expect(r.accounts[0].purpose.hasPrefix("unknown"))
+        #expect(r.summary.activeAccounts == 4 && r.summary.screenedAccounts == 3 && r.summary.flaggedScreened == 1 && r.summary.signedOff == 1)
+    }
+
+    @Test func theSameInputGivesTheSameBytes() throws {
+        let a = try ScreeningOutput.json(report()), b = try ScreeningOutput.json(report())
+        #expect(a == b)
+        #expect(report().csv == report().csv)
+        let renderer = try ConsoleRenderer()
+        #expect(renderer.screeningDocument(report()) == renderer.screeningDocument(report()))
+        #expect(a.contains("\"input_digest\" : \"ab\"") && a.contains("\"policy_digest\" : \"cd\"") && a.contains("\"engine_version\" : \"0.12.0\""))
+        #expect(a.contains("\"from\" : \"2026-03-01T00:00:00.000Z\""))
+    }
+
+    @Test func csvCellsCannotRunAsFormulas() {
+        let csv = report().csv
+        #expect(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""))
+        #expect(!csv.split(separator: "\r\n").dropFirst().contains { $0.hasPrefix("=") })
+        #expect(ScreeningReport.csvCell("-1+2") == "'-1+2" && ScreeningReport.csvCell("@SUM") == "'@SUM" && ScreeningReport.csvCell("a,b") == "\"a,b\"")
+    }
+
+    @Test func periodsParseAsDatesOrTimes() {
+        #expect(ScreeningPeriodParsing.parse("2026-03-31", endOfDay: true) == Timestamp(rfc3339: "2026-04-01T00:00:00Z"))
+        #expect(ScreeningPeriodParsing.parse("2026-03-31", endOfDay: false) == Timestamp(rfc3339: "2026-03-31T00:00:00Z"))
+        #expect(ScreeningPeriodParsing.parse("2026-03-31T12:00:00Z", endOfDay: true) == Timestamp(rfc3339: "2026-03-31T12:00:00Z"))
+        #expect(ScreeningPeriodParsing.parse("yesterday", endOfDay: false) == nil)
+        #expect(period.hours.count == 31 * 24)
+    }
+}
