@@ -1,3 +1,4 @@
+import DistillWatchConsole
 import ArgumentParser
 import DistillWatchCore
 import DistillWatchIngest
@@ -70,6 +71,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the v1 scan report of the evaluated traffic (JSON) to this file: every flagged account's signals and every campaign's evidence, to see why an account was flagged.")
     var report: String?
 
+    @Option(name: .long, help: ArgumentHelp("With --scenario: also write a self-contained HTML report (the console's campaign and account views, inline CSS and SVG, no script) of the evaluated traffic to this file.", valueName: "path"))
+    var html: String?
+
     func validate() throws {
         let modes = (scenario != nil ? 1 : 0) + (allScenarios ? 1 : 0) + (traffic != nil ? 1 : 0) + (twoProvider ? 1 : 0)
         guard modes == 1 else {
@@ -84,6 +88,12 @@ struct EvalCommand: ParsableCommand {
         if traffic != nil, labels == nil { throw ValidationError("--traffic needs --labels") }
         guard scale > 0, hydra2026Scale > 0 else { throw ValidationError("scales must be positive") }
         if report != nil, allScenarios { throw ValidationError("--report needs one evaluation: --scenario or --traffic") }
+        if let html {
+            guard scenario != nil, sweep == nil, !adaptive else {
+                throw ValidationError("--html needs --scenario NAME (for recorded traffic, run scan --html on it)")
+            }
+            guard html != "-", !html.isEmpty else { throw ValidationError("--html takes a file path (the report is one HTML file)") }
+        }
         if json == "-", report == "-" { throw ValidationError("--json - and --report - cannot both write to standard output") }
         if json == "-", markdown { throw ValidationError("--json - and --markdown cannot both write to standard output") }
         if sweep != nil || adaptive {
@@ -148,9 +158,17 @@ struct EvalCommand: ParsableCommand {
             }
         } else if let scenario {
             let plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
-            let (evaluation, scan) = EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: progressReport)
-            reports.append(evaluation)
-            if let report { try writeReport(scan, to: report) }
+            let outcome = EvaluationRun.runKeepingState(plan: plan, policy: policy, sketcher: sketcher, collectActivity: html != nil,
+                                                        progress: progressReport)
+            reports.append(outcome.evaluation)
+            if let report { try writeReport(outcome.scan, to: report) }
+            if let html {
+                let e = outcome.evaluation
+                try writeHTMLReport(
+                    ScanOutcome(report: outcome.scan, statistics: IngestStatistics(), engine: outcome.engine, activity: outcome.activity),
+                    to: html, title: "DistillWatch evaluation: \(scenario)",
+                    intro: "Simulated scenario \(scenario) at scale \(scale), seed \(seed): \(ConsoleFormat.number(e.exchanges)) exchanges; DistillWatch \(DistillWatchVersion.current). The labels of the simulation are not shown: this is what an analyst would see.")
+            }
         } else if let traffic, let labels {
             var malformed = 0
             let (evaluation, scan) = try EvaluationRun.run(

@@ -14,8 +14,28 @@ public enum EvaluationRun {
         plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil,
         progress: (Int) -> Void = { _ in }
     ) -> (EvaluationReport, ScanReport) {
+        let outcome = runKeepingState(plan: plan, policy: policy, sketcher: sketcher, collectActivity: false, progress: progress)
+        return (outcome.evaluation, outcome.scan)
+    }
+
+    /// An evaluation with the engine's final state and, when asked, the hourly activity
+    /// (`eval --html` draws the console's views from them).
+    public struct Outcome: Sendable {
+        public var evaluation: EvaluationReport
+        public var scan: ScanReport
+        public var engine: DetectionEngine
+        public var activity: HourlyActivityLedger?
+    }
+
+    /// Like ``run(plan:policy:sketcher:progress:)``, keeping the engine and (with
+    /// `collectActivity`) the hourly totals and sightings, O(account-hours) more memory.
+    public static func runKeepingState(
+        plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil, collectActivity: Bool,
+        progress: (Int) -> Void = { _ in }
+    ) -> Outcome {
         let started = monotonicSeconds()
         var scanner = TrafficScanner(policy: policy, sketcher: sketcher)
+        if collectActivity { scanner.activity = HourlyActivityLedger() }
         var allowlisted = Set<String>()
         for account in plan.accounts {
             scanner.register(account)
@@ -39,7 +59,7 @@ public enum EvaluationRun {
         report.seed = plan.seed
         report.linkageWork = scanner.engine.linkageWork
         report.seconds = monotonicSeconds() - started
-        return (report, scan)
+        return Outcome(evaluation: report, scan: scan, engine: scanner.engine, activity: scanner.activity)
     }
 
     /// Evaluates recorded files: traffic (JSON Lines, optionally gzip), account records
