@@ -74,7 +74,7 @@ public struct ConsoleRenderer: Sendable {
         page(title: "Overview", chrome: chrome, body: section("overview", ConsolePages.overview(data, links: .console)))
     }
 
-    public func campaigns(_ campaigns: [ScanReport.Campaign], sort: String?, verdict: String?, label: String?, chrome: Chrome) -> String {
+    public func campaigns(_ campaigns: [CampaignListing], sort: String?, verdict: String?, label: String?, chrome: Chrome) -> String {
         let list = ConsolePages.campaignList(campaigns, sort: sort, verdict: verdict, label: label, links: .console)
         return page(title: "Campaigns", chrome: chrome, body: section("campaigns", Merged(list, extra: ["sortKey": sort ?? "score"])))
     }

@@ -100,6 +100,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Days of hourly history and address, key and user-agent sightings kept for the console and screening (default 400; 0 keeps everything).")
+    var historyRetentionDays: Int?
+
+    @Option(name: .long, help: "Hours a console session lasts after an analyst signs in (default 12).")
+    var consoleSessionHours: Double?
+
     @Option(name: .long, help: "The provider's name in what it publishes over TAXII (the STIX identity); publishing needs it.")
     var sharingProducer: String?
 
@@ -166,6 +172,8 @@ struct ServeCommand: ParsableCommand {
         if let maxBufferedExchanges { c.maxBufferedExchanges = maxBufferedExchanges }
         if let maxPendingBatches { c.maxPendingBatches = maxPendingBatches }
         if let logLevel { c.logLevel = logLevel }
+        if let historyRetentionDays { c.historyRetentionDays = historyRetentionDays }
+        if let consoleSessionHours { c.consoleSessionHours = consoleSessionHours }
         if let sharingProducer { c.sharingProducer = sharingProducer }
         if let sharingTlp {
             guard let tlp = TrafficLightProtocol(name: sharingTlp) else {

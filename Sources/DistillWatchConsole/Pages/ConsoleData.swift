@@ -94,7 +94,7 @@ public struct OverviewData: Sendable {
     public var traffic: [HourlyTotals]
     /// Flagged accounts (verdict review or worse): how many, when first flagged, the top.
     public var flagged: FlaggedOverview
-    public var campaigns: [ScanReport.Campaign]
+    public var campaigns: [CampaignListing]
     public var recentLabels: [LabelRecordView]
     /// Ingest health as (name, value) pairs: accepted, rejected, late, quarantined…
     public var health: [(String, String)]
@@ -102,7 +102,7 @@ public struct OverviewData: Sendable {
     public var source: String
 
     public init(asOf: Timestamp, exchanges: Int, accounts: Int, verdictCounts: [Verdict: Int], traffic: [HourlyTotals],
-                flagged: FlaggedOverview, campaigns: [ScanReport.Campaign], recentLabels: [LabelRecordView],
+                flagged: FlaggedOverview, campaigns: [CampaignListing], recentLabels: [LabelRecordView],
                 health: [(String, String)], source: String) {
         self.asOf = asOf
         self.exchanges = exchanges

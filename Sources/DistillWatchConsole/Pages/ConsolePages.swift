@@ -20,11 +20,11 @@ enum ConsolePages {
                            ?? "first member")
     }
 
-    static func campaignRow(_ c: ScanReport.Campaign, links: ConsoleLinks) -> CampaignRowView {
+    static func campaignRow(_ c: CampaignListing, links: ConsoleLinks) -> CampaignRowView {
         CampaignRowView(id: c.campaignID, href: links.campaign(c.campaignID), badge: Badge(c.verdict),
-                        score: ConsoleFormat.decimal(c.score), members: ConsoleFormat.number(c.accounts.count),
+                        score: ConsoleFormat.decimal(c.score), members: ConsoleFormat.number(c.members),
                         exchanges: ConsoleFormat.number(c.exchanges), outputTokens: ConsoleFormat.number(c.outputTokens),
-                        firstFlag: ConsoleFormat.time(c.firstFlaggedAt), label: ConsoleFormat.label(c.analystLabel))
+                        firstFlag: ConsoleFormat.time(c.firstFlaggedAt), label: ConsoleFormat.label(c.label))
     }
 
     static func labelView(_ l: LabelRecordView, links: ConsoleLinks) -> LabelView {
@@ -88,18 +88,18 @@ enum ConsolePages {
         }
     }
 
-    static func campaignList(_ campaigns: [ScanReport.Campaign], sort: String?, verdict: String?, label: String?,
+    static func campaignList(_ campaigns: [CampaignListing], sort: String?, verdict: String?, label: String?,
                              links: ConsoleLinks) -> CampaignListView {
         let order = sort.flatMap(CampaignSort.init(rawValue:)) ?? .score
         var rows = campaigns
         if let verdict, !verdict.isEmpty { rows = rows.filter { ($0.verdict?.rawValue ?? "none") == verdict } }
         if let label, !label.isEmpty {
-            rows = rows.filter { (label == "unlabelled" && $0.analystLabel == nil) || $0.analystLabel?.rawValue == label }
+            rows = rows.filter { (label == "unlabelled" && $0.label == nil) || $0.label?.rawValue == label }
         }
         rows.sort { a, b in
             switch order {
             case .score: return a.score != b.score ? a.score > b.score : a.campaignID < b.campaignID
-            case .size: return a.accounts.count != b.accounts.count ? a.accounts.count > b.accounts.count : a.campaignID < b.campaignID
+            case .size: return a.members != b.members ? a.members > b.members : a.campaignID < b.campaignID
             case .volume: return a.exchanges != b.exchanges ? a.exchanges > b.exchanges : a.campaignID < b.campaignID
             case .firstFlag:
                 let x = a.firstFlaggedAt?.millisecondsSinceEpoch ?? .max, y = b.firstFlaggedAt?.millisecondsSinceEpoch ?? .max

@@ -100,7 +100,7 @@ extension HTMLReport {
         let overview = OverviewData(
             asOf: report.input.lastTime ?? report.generatedAt, exchanges: report.input.exchanges, accounts: report.input.accounts,
             verdictCounts: verdicts, traffic: activity.trafficRows, flagged: engine.flaggedOverview(top: 50),
-            campaigns: report.campaigns, recentLabels: [],
+            campaigns: report.campaigns.map(CampaignListing.init), recentLabels: [],
             health: [("Malformed lines", ConsoleFormat.number(report.input.malformedLines)),
                      ("Late exchanges", ConsoleFormat.number(report.input.lateExchanges)),
                      ("Signal families without data", report.input.signalsWithoutData.isEmpty ? "none" : report.input.signalsWithoutData.joined(separator: ", "))],

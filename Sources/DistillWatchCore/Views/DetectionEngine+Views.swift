@@ -228,3 +228,46 @@ extension DetectionEngine {
         return Array(out.prefix(limit))
     }
 }
+
+/// A campaign as a list shows it: no evidence, no member ids (cheap for every campaign).
+public struct CampaignListing: Sendable, Equatable {
+    public var campaignID: String
+    public var verdict: Verdict?
+    public var score: Double
+    public var members: Int
+    public var exchanges: Int
+    public var outputTokens: Int
+    public var firstSeen: Timestamp?
+    public var firstFlaggedAt: Timestamp?
+    public var label: AnalystLabel?
+
+    public init(campaignID: String, verdict: Verdict?, score: Double, members: Int, exchanges: Int, outputTokens: Int,
+                firstSeen: Timestamp?, firstFlaggedAt: Timestamp?, label: AnalystLabel?) {
+        self.campaignID = campaignID
+        self.verdict = verdict
+        self.score = score
+        self.members = members
+        self.exchanges = exchanges
+        self.outputTokens = outputTokens
+        self.firstSeen = firstSeen
+        self.firstFlaggedAt = firstFlaggedAt
+        self.label = label
+    }
+
+    public init(_ c: ScanReport.Campaign) {
+        self.init(campaignID: c.campaignID, verdict: c.verdict, score: c.score, members: c.accounts.count, exchanges: c.exchanges,
+                  outputTokens: c.outputTokens, firstSeen: c.firstSeen, firstFlaggedAt: c.firstFlaggedAt, label: c.analystLabel)
+    }
+}
+
+extension DetectionEngine {
+    /// Every numbered campaign in brief, in number order.
+    /// - Complexity: O(groups): unlike ``campaignSummaries``, no evidence is computed.
+    public var campaignListings: [CampaignListing] {
+        linkage.groups.values.filter { $0.number > 0 }.sorted { $0.number < $1.number }.map { g in
+            CampaignListing(campaignID: "campaign-\(g.number)", verdict: g.verdict, score: (g.score * 10_000).rounded() / 10_000,
+                            members: g.members.count, exchanges: Int(g.exchanges), outputTokens: Int(g.outputTokens),
+                            firstSeen: g.exchanges > 0 ? g.firstSeen : nil, firstFlaggedAt: g.firstFlaggedAt, label: g.label)
+        }
+    }
+}

@@ -248,6 +248,11 @@ extension ServerConfiguration {
         }
         if let v = try int("MAX_BUFFERED_EXCHANGES") { maxBufferedExchanges = v }
         if let v = try int("MAX_PENDING_BATCHES") { maxPendingBatches = v }
+        if let v = try int("HISTORY_RETENTION_DAYS") { historyRetentionDays = v }
+        if let v = value("CONSOLE_SESSION_HOURS") {
+            guard let hours = Double(v) else { throw ConfigurationError("DISTILLWATCH_CONSOLE_SESSION_HOURS=\(v): should be a number of hours") }
+            consoleSessionHours = hours
+        }
         if let v = try int("MAX_INGEST_BODY_BYTES") { maxIngestBodyBytes = v }
         if let v = try int("MAX_REQUEST_BODY_BYTES") { maxRequestBodyBytes = v }
         if let v = value("DECISION_AUDIT") {

@@ -172,6 +172,12 @@ public struct ServerConfiguration: Sendable {
         guard snapshotEveryEvents > 0, snapshotIntervalSeconds > 0, snapshotIntervalSeconds.isFinite else {
             throw ConfigurationError("snapshot_every_events and snapshot_interval_seconds must be positive")
         }
+        guard (0...36_500).contains(historyRetentionDays) else {
+            throw ConfigurationError("history_retention_days: \(historyRetentionDays); give 0 (keep everything) to 36500 days")
+        }
+        guard consoleSessionHours > 0, consoleSessionHours <= 720, consoleSessionHours.isFinite else {
+            throw ConfigurationError("console_session_hours: \(consoleSessionHours); give more than 0 and at most 720 hours")
+        }
         guard snapshotsKept >= 2 else {
             throw ConfigurationError("snapshots_kept: \(snapshotsKept); keep at least 2, so that a damaged snapshot falls back to the one before")
         }

@@ -187,7 +187,7 @@ struct ConsoleRoutes {
     func overview(_ request: Request, _ s: ConsoleService.Session) async throws -> Response {
         let status = state.engine.status()
         let (flagged, campaigns) = state.engine.read { scanner in
-            (scanner.engine.flaggedOverview(top: 25), scanner.engine.campaignSummaries.map(ScanReport.Campaign.init))
+            (scanner.engine.flaggedOverview(top: 25), scanner.engine.campaignListings)
         }
         let traffic = try await state.history.trafficHours(in: Int64.min..<Int64.max)
         let counts = try? await state.store.eventCounts()
@@ -210,7 +210,7 @@ struct ConsoleRoutes {
 
     func campaigns(_ request: Request, _ s: ConsoleService.Session) -> Response {
         let q = request.uri.queryParameters
-        let list = state.engine.read { $0.engine.campaignSummaries.map(ScanReport.Campaign.init) }
+        let list = state.engine.read { $0.engine.campaignListings }
         return html(state.console.renderer.campaigns(list, sort: q["sort"].map(String.init), verdict: q["verdict"].map(String.init),
                                                      label: q["label"].map(String.init), chrome: chrome(s, "/console/campaigns")))
     }
@@ -225,7 +225,10 @@ struct ConsoleRoutes {
             return (ScanReport.Campaign(summary), members, scanner.engine.campaignEvidenceGraph(number: number), scanner.engine.modelReleases)
         }
         guard let (campaign, members, graph, releases) = found else { throw HTTPError(.notFound, message: "no campaign \"\(id)\"") }
-        let timeline = try await state.history.summedHours(of: members.map(\.accountID), in: Int64.min..<Int64.max)
+        let key = "\(members.count):\(state.engine.status().lastSequence)"
+        let timeline = try await state.console.timeline(id, key: key) {
+            try await state.history.summedHours(of: members.map(\.accountID), in: Int64.min..<Int64.max)
+        }
         let page = request.uri.queryParameters["page"].flatMap { Int($0) } ?? 1
         let data = CampaignData(campaign: campaign, timeline: timeline, releases: releases, members: members, graph: graph,
                                 labels: try await labels(.campaign, id))

@@ -21,6 +21,20 @@ final class ConsoleService: Sendable {
     let sessionMilliseconds: Int64
     static let maxSessions = 10_000
     private let sessions = Mutex<[String: Session]>([:])
+    /// Campaign timelines by campaign id, with the key they were computed for (members and
+    /// the log's last sequence): paging through a large campaign reads the history once.
+    private let timelines = Mutex<[String: (key: String, hours: [HourlyTotals])]>([:])
+
+    /// The cached timeline of `campaign` if it was computed for `key`, else computes it.
+    func timeline(_ campaign: String, key: String, compute: () async throws -> [HourlyTotals]) async throws -> [HourlyTotals] {
+        if let hit = timelines.withLock({ $0[campaign] }), hit.key == key { return hit.hours }
+        let hours = try await compute()
+        timelines.withLock { all in
+            if all.count >= 64 { all.removeAll() }
+            all[campaign] = (key, hours)
+        }
+        return hours
+    }
 
     /// - Throws: when a template does not parse (a build defect the tests catch).
     init(sessionHours: Double) throws {
