@@ -552,6 +552,7 @@ def browse(a, b, raw, base, cid, members, attackers):
     check("the campaign's label form is as agreed", bool(form_ok))
     b.page("campaign")
 
+
     # One member account.
     member = next((m for m in members if m in attackers), members[0])
     member_path = f"/console/accounts/{urllib.parse.quote(member, safe='')}"
@@ -565,6 +566,31 @@ def browse(a, b, raw, base, cid, members, attackers):
                and b.find('form#label-account input[type="hidden"][name="csrf"]')
                and b.find('form#label-account button#confirm-account') and b.find('form#label-account button#mark-legitimate')))
     b.page("account")
+
+    # Keyboard only: Tab from the top of the page reaches the skip link, the navigation and
+    # the confirm button, in that order.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    b.go(campaign_path)
+    b.d.execute_script("if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);")
+    reached = []
+    for _ in range(60):
+        ActionChains(b.d).send_keys(Keys.TAB).perform()
+        active = b.d.switch_to.active_element
+        reached.append(active.get_attribute("id") or active.get_attribute("class") or active.tag_name)
+        if active.get_attribute("id") == "confirm-campaign":
+            break
+    check("Tab reaches the skip link first and the confirm button by keyboard alone",
+          reached and reached[0] == "skip" and reached[-1] == "confirm-campaign", " > ".join(reached[:12]))
+
+    # A narrow window (a phone, a split screen): nothing wider than the window but tables,
+    # which scroll inside their own box.
+    b.d.set_window_size(420, 900)
+    b.go(campaign_path)
+    overflow = b.d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    check("at 420 px wide the page does not scroll sideways", overflow <= 1, f"{overflow} px wider than the window")
+    b.d.save_screenshot(os.path.join(b.shots, "narrow-campaign.png"))
+    b.d.set_window_size(1280, 800)
 
     # Confirm the campaign with a note (which is HTML, to be shown as text).
     b.go(campaign_path)

@@ -42,8 +42,18 @@ extension SQLiteEventStore: HistoryStore, HistoryAppending, HistoryProviding {
     }
 
     static func totals(_ row: Row, hourColumn: Int = 0) -> HourlyTotals {
-        HourlyTotals(hour: row[hourColumn], exchanges: row[hourColumn + 1], inputTokens: row[hourColumn + 2],
-                     outputTokens: row[hourColumn + 3], costMicroUSD: row[hourColumn + 4])
+        HourlyTotals(hour: count(row, hourColumn), exchanges: Int(count(row, hourColumn + 1)), inputTokens: Int(count(row, hourColumn + 2)),
+                     outputTokens: Int(count(row, hourColumn + 3)), costMicroUSD: count(row, hourColumn + 4))
+    }
+
+    /// An integer column, saturated: SQLite turns an integer sum that overflows into a
+    /// REAL, which GRDB would refuse to read as an integer.
+    static func count(_ row: Row, _ i: Int) -> Int64 {
+        switch (row[i] as DatabaseValue).storage {
+        case .int64(let v): return v
+        case .double(let d): return d >= 9.2e18 ? .max : d <= -9.2e18 ? .min : Int64(d)
+        default: return 0
+        }
     }
 
     public func accountHours(_ accountID: String, in hours: Range<Int64>) async throws -> [HourlyTotals] {
@@ -71,7 +81,7 @@ extension SQLiteEventStore: HistoryStore, HistoryAppending, HistoryProviding {
                 values.append(hours.upperBound)
                 let arguments = StatementArguments(values.map { $0.databaseValue })
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT hour, SUM(exchanges), SUM(input_tokens), SUM(output_tokens), SUM(cost_micro_usd) FROM account_hours
+                    SELECT hour, TOTAL(exchanges), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_micro_usd) FROM account_hours
                     WHERE account_id IN (\(marks)) AND hour >= ? AND hour < ? GROUP BY hour
                     """, arguments: arguments)
                 while let row = try rows.next() {
@@ -97,12 +107,12 @@ extension SQLiteEventStore: HistoryStore, HistoryAppending, HistoryProviding {
         try await pool.read { db in
             var out: [String: HourlyTotals] = [:]
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT account_id, SUM(exchanges), SUM(input_tokens), SUM(output_tokens), SUM(cost_micro_usd)
+                SELECT account_id, TOTAL(exchanges), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_micro_usd)
                 FROM account_hours WHERE hour >= ? AND hour < ? GROUP BY account_id
                 """, arguments: [hours.lowerBound, hours.upperBound])
             while let row = try rows.next() {
-                out[row[0]] = HourlyTotals(hour: hours.lowerBound, exchanges: row[1], inputTokens: row[2], outputTokens: row[3],
-                                           costMicroUSD: row[4])
+                out[row[0]] = HourlyTotals(hour: hours.lowerBound, exchanges: Int(Self.count(row, 1)), inputTokens: Int(Self.count(row, 2)),
+                                           outputTokens: Int(Self.count(row, 3)), costMicroUSD: Self.count(row, 4))
             }
             return out
         }

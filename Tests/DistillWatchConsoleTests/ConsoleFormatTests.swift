@@ -12,6 +12,9 @@ import Testing
         #expect(ConsoleFormat.decimal(1234.567) == "1,234.57")
         #expect(ConsoleFormat.decimal(0.005, digits: 2) == "0.01")
         #expect(ConsoleFormat.percent(0.314) == "31.4%")
+        // Values no Int64 holds are written, never trapped on.
+        #expect(ConsoleFormat.decimal(1e300).hasPrefix("≥") && ConsoleFormat.decimal(-.greatestFiniteMagnitude).hasPrefix("≤"))
+        #expect(ConsoleFormat.decimal(.nan) == "n/a" && ConsoleFormat.dollars(.infinity) == "$∞")
     }
 
     @Test func timesAreUTCWithTheZoneStated() {

@@ -34,7 +34,7 @@ import Testing
         #expect(fields(DetectionEngine()) == DetectionEngine.snapshotFieldCount)
         #expect(fields(ReorderBuffer()) == ReorderBuffer.snapshotFieldCount)
         #expect(fields(RecentIdentifiers<ReorderBuffer.MergeKey>(capacity: 1)) == RecentIdentifiers<ReorderBuffer.MergeKey>.snapshotFieldCount)
-        #expect(fields(TrafficScanner()) == 3)  // engine, buffer, sketcher (configuration)
+        #expect(fields(TrafficScanner()) == 4)  // engine, buffer, sketcher (configuration), activity (scan and screen only)
         #expect(fields(SharedIndicator(id: "i", source: "s", comparisons: [], validFrom: t0)) == SharedIndicator.snapshotFieldCount)
         #expect(fields(SharedIndicatorEvidence(id: "i", source: "s", kinds: 0, matches: 0, contentMatches: 0, first: t0, last: t0))
                 == SharedIndicatorEvidence.snapshotFieldCount)

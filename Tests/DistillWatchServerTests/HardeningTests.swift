@@ -222,6 +222,16 @@ import Testing
         "POST /v1/campaigns/{id}/share": #"{"action":"withdraw","attachment":"CANARY-SHARE-16"}"#,
         "POST /v1/sharing/import": #"{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[],"x_attachment":"CANARY-IMPORT-17"}"#,
         "POST /taxii2/api/collections/{collection}/objects": #"{"objects":[],"attachment":"CANARY-TAXII-18"}"#,
+        // Notes keep the analyst's note, nothing else of the body.
+        "POST /v1/accounts/{id}/note": #"{"note":"asked the customer","attachment":"CANARY-NOTE-19"}"#,
+        "POST /v1/campaigns/{id}/note": #"{"note":"sent to legal","attachment":"CANARY-NOTE-20"}"#,
+        // The console's forms: a token typed into the sign-in form is checked, never kept
+        // or echoed; without a session the others are sent to sign in before any body is read.
+        "POST /console/login": "csrf=CANARY-CONSOLE-21&token=CANARY-CONSOLE-22",
+        "POST /console/logout": "csrf=CANARY-CONSOLE-23",
+        "POST /console/accounts/{id}/label": "csrf=x&label=confirmed_attack&note=CANARY-CONSOLE-24",
+        "POST /console/campaigns/{id}/label": "csrf=x&label=confirmed_attack&note=CANARY-CONSOLE-25",
+        "POST /console/screening/signoff": "csrf=x&account_id=CANARY-CONSOLE-26&disposition=monitor",
     ]
 
     @Test func noCanaryOfAnyReaderReachesTheDatabaseOrAnyOutput() async throws {
@@ -236,7 +246,7 @@ import Testing
                 let path = String(route.dropFirst("POST ".count)).replacingOccurrences(of: "{id}", with: "acct-leak-1")
                     .replacingOccurrences(of: "{collection}", with: AuthTests.inbox)
                 let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("traces")
-                    || route.contains("/v1/accounts") && !route.contains("label")
+                    || route.contains("/v1/accounts") && !route.contains("label") && !route.contains("note")
                     ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
                 let envoy = path.hasPrefix("/distillwatch") || path.hasPrefix("/v1/decide/")
                 let r = try await client.post(path, envoy ? nil : token, Self.canaryBodies[route] ?? "",
@@ -253,7 +263,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 16)
+        #expect(readers.count == 23)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }

@@ -142,6 +142,7 @@ public enum SVGChart {
 
     /// One decimal, no locale: SVG coordinates.
     static func f(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 1e12 else { return "0" }
         let r = (x * 10).rounded() / 10
         return r == r.rounded() ? String(Int(r)) : String(r)
     }

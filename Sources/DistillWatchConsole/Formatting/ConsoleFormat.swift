@@ -21,7 +21,10 @@ public enum ConsoleFormat {
 
     /// `0.4567` → `0.46` (`digits` decimals, rounded half away from zero).
     public static func decimal(_ x: Double, digits: Int = 2) -> String {
+        let digits = max(0, min(digits, 6))
         guard x.isFinite else { return x.isNaN ? "n/a" : (x > 0 ? "∞" : "-∞") }
+        // Beyond 2^53 a Double holds no fraction, and past Int64 it does not convert.
+        guard abs(x) < 9.0e15 else { return x > 0 ? "≥ 9,000,000,000,000,000" : "≤ -9,000,000,000,000,000" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let r = (abs(x) * scale).rounded() / scale
