@@ -84,7 +84,9 @@ class Client:
     def request(self, method, path, body=None, headers=None):
         self.conn.request(method, path, body=body, headers=headers or {})
         r = self.conn.getresponse()
-        return r.status, dict(r.getheaders()), r.read()
+        headers = dict(r.getheaders())
+        headers["Set-Cookie"] = "; ".join(r.msg.get_all("Set-Cookie") or [])
+        return r.status, headers, r.read()
 
 
 def main():
@@ -148,6 +150,12 @@ def main():
         }
         times = {name: [] for name in pages}
         sizes = {}
+        cold = {}
+        for name, path in pages.items():  # the first request of each page (caches empty)
+            t = time.perf_counter()
+            s, _, body = c.request("GET", path, None, cookie)
+            cold[name] = (time.perf_counter() - t) * 1000
+            assert s == 200, (path, s, body[:300])
         for _ in range(2):  # warm-up
             for path in pages.values():
                 c.request("GET", path, None, cookie)
@@ -159,13 +167,13 @@ def main():
                 assert s == 200, (path, s, body[:300])
                 sizes[name] = len(body)
         targets = {"overview (100,000 accounts)": 200, f"campaign page ({len(big['accounts']):,} members)": 300}
-        print(f"\n{'page':<42} {'median ms':>10} {'p90 ms':>8} {'KB':>7}  target")
+        print(f"\n{'page':<42} {'first ms':>9} {'median ms':>10} {'p90 ms':>8} {'KB':>7}  target (median)")
         for name, ts in times.items():
             ts.sort()
             p90 = ts[min(len(ts) - 1, int(len(ts) * 0.9))]
             target = targets.get(name)
             verdict = "" if target is None else (f"< {target} ms: {'met' if statistics.median(ts) < target else 'NOT met'}")
-            print(f"{name:<42} {statistics.median(ts):>10.1f} {p90:>8.1f} {sizes[name] / 1024:>7.1f}  {verdict}")
+            print(f"{name:<42} {cold[name]:>9.1f} {statistics.median(ts):>10.1f} {p90:>8.1f} {sizes[name] / 1024:>7.1f}  {verdict}")
         server.terminate()
         server.wait(timeout=60)
         server = None

@@ -114,7 +114,15 @@ public struct ConsoleRenderer: Sendable {
                     body: section("search", V(query: query, hasQuery: !query.isEmpty, results: results, count: count)))
     }
 
-    public func screening(_ report: ScreeningReport, form: ConsoleForm?, chrome: Chrome) -> String {
+    /// The console's screening page: the report's facts and `pageSize` rows of page `page`.
+    /// - Parameter pageHref: the URL of another page of the same report.
+    public func screening(_ report: ScreeningReport, page: Int = 1, pageSize: Int = 100, pageHref: ((Int) -> String)? = nil,
+                          form: ConsoleForm?, chrome: Chrome) -> String {
+        let pages = max(1, (report.accounts.count + pageSize - 1) / pageSize)
+        let p = min(max(1, page), pages)
+        let rows = ((p - 1) * pageSize)..<min(report.accounts.count, p * pageSize)
+        let pager = pages > 1 ? PagerView(text: "page \(p) of \(pages)", previous: p > 1 ? pageHref?(p - 1) : nil,
+                                          next: p < pages ? pageHref?(p + 1) : nil) : nil
         struct V { var fromDate: String; var toDate: String; var minExchanges: String; var minOutputTokens: String; var minSpend: String; var report: String }
         let body = section("screening", V(
             fromDate: String(report.period.from.rfc3339.prefix(10)),
@@ -122,8 +130,8 @@ public struct ConsoleRenderer: Sendable {
             minExchanges: report.thresholds.exchanges.map(String.init) ?? "",
             minOutputTokens: report.thresholds.outputTokens.map(String.init) ?? "",
             minSpend: report.thresholds.spendUSD.map { ConsoleFormat.decimal($0, digits: 2).replacingOccurrences(of: ",", with: "") } ?? "",
-            report: screeningSection(report, links: .console, form: form)))
-        return page(title: "Screening", chrome: chrome, body: body)
+            report: screeningSection(report, links: .console, form: form, rows: rows, pager: pager)))
+        return self.page(title: "Screening", chrome: chrome, body: body)
     }
 
     public func login(csrf: String, error: String?) -> String {

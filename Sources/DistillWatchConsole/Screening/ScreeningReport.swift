@@ -295,10 +295,14 @@ extension ConsoleRenderer {
         var period: String
         var facts: [Stat]
         var rows: [ScreeningRowView]
+        var pager: PagerView?
         var count: String
     }
 
-    func screeningSection(_ r: ScreeningReport, links: ConsoleLinks, form: ConsoleForm?) -> String {
+    /// The report's section; with `rows`, only those rows of ``ScreeningReport/accounts``
+    /// (a page of the console's list) and a pager.
+    func screeningSection(_ r: ScreeningReport, links: ConsoleLinks, form: ConsoleForm?, rows range: Range<Int>? = nil,
+                          pager: PagerView? = nil) -> String {
         let facts = [
             Stat(name: "Period", value: r.period.text),
             Stat(name: "Thresholds", value: [
@@ -316,7 +320,8 @@ extension ConsoleRenderer {
             Stat(name: "Engine version", value: r.provenance.engineVersion),
             Stat(name: "Source", value: r.provenance.source),
         ]
-        let rows = r.accounts.enumerated().map { k, e in
+        let range = range.map { $0.clamped(to: r.accounts.indices) } ?? r.accounts.indices
+        let rows = r.accounts[range].enumerated().map { k, e in
             ScreeningRowView(
                 id: e.accountID, rowID: k, href: links.account(e.accountID), exchanges: ConsoleFormat.number(e.exchanges),
                 outputTokens: ConsoleFormat.number(e.outputTokens), spend: ConsoleFormat.dollars(e.spendUSD),
@@ -331,9 +336,11 @@ extension ConsoleRenderer {
                                       })
                 })
         }
+        let total = r.accounts.count
         return section("screeningReport", ScreeningSectionView(
-            period: r.period.text, facts: facts, rows: rows,
-            count: "\(ConsoleFormat.number(rows.count)) account\(rows.count == 1 ? "" : "s") above a threshold, by exchanges"))
+            period: r.period.text, facts: facts, rows: rows, pager: pager,
+            count: "\(ConsoleFormat.number(total)) account\(total == 1 ? "" : "s") above a threshold, by exchanges"
+                + (rows.count < total ? " (\(ConsoleFormat.number(range.lowerBound + 1))–\(ConsoleFormat.number(range.upperBound)) here)" : "")))
     }
 
     /// The screening report as one self-contained HTML file (inline CSS, no script).

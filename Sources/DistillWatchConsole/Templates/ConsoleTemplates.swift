@@ -356,6 +356,7 @@ enum ConsoleTemplates {
 </form>{{/form}}</td>
 </tr>{{/rows}}</tbody>
 </table></div>
+{{#pager}}<nav class="pager" aria-label="Screening pages">{{#previous}}<a href="{{previous}}" rel="prev">Previous page</a>{{/previous}} {{#next}}<a href="{{next}}" rel="next">Next page</a>{{/next}}</nav>{{/pager}}
 {{/empty(rows)}}
 {{#empty(rows)}}<p>No account reached a threshold in this period.</p>{{/empty(rows)}}
 </section>

@@ -186,6 +186,16 @@ extension ScanReport {
 }
 
 extension ScanReport.Account {
+    /// The entry without signals, capabilities or keys: the verdict, score, campaign and
+    /// volume only (lists that show many accounts and details for a few).
+    /// - Complexity: O(1).
+    public static func brief(_ s: AccountSummary) -> ScanReport.Account {
+        ScanReport.Account(accountID: s.accountID, verdict: s.verdict, score: rounded(s.score), allowlisted: s.allowlisted,
+                           campaignID: s.campaignID, firstFlaggedAt: s.firstFlaggedAt, exchangesBeforeFlag: s.exchangesBeforeFlag,
+                           exchanges: s.exchanges, outputTokens: s.outputTokens, signals: [], analystLabel: s.label,
+                           capabilities: nil, keys: nil)
+    }
+
     /// The report's entry for one account, as of the engine's state: its verdict, score and
     /// flag, and the signals that contributed, strongest first. The server's account view
     /// is built from the same entry.

@@ -321,9 +321,16 @@ struct ConsoleRoutes {
         var q: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { q[String(k)] = String(v) }
         let (period, thresholds) = try ScreeningAssembly.parse(q, now: state.clock.now())
-        let report = try await ScreeningAssembly.report(state: state, period: period, thresholds: thresholds)
+        let page = max(1, min(1_000_000, Int(q["page"] ?? "") ?? 1))
+        let rows = ((page - 1) * Self.pageSize)..<(page * Self.pageSize)
+        let report = try await ScreeningAssembly.report(state: state, period: period, thresholds: thresholds, detailed: rows)
         let form = ConsoleForm(action: "/console/screening/signoff", csrf: s.csrf)
-        return html(state.console.renderer.screening(report, form: form, chrome: chrome(s, "/console/screening", flash: flash)))
+        var base = q
+        base["page"] = nil
+        let query = base.sorted { $0.key < $1.key }.map { "\($0.key)=\(ConsoleFormat.pathSegment($0.value))" }.joined(separator: "&")
+        return html(state.console.renderer.screening(
+            report, page: page, pageSize: Self.pageSize, pageHref: { "/console/screening?\(query)&page=\($0)" },
+            form: form, chrome: chrome(s, "/console/screening", flash: flash)))
     }
 
     func signOff(_ request: Request, _ s: ConsoleService.Session) async throws -> Response {

@@ -11,7 +11,11 @@ import Foundation
 /// The input digest is SHA-256 over the period's per-account totals (sorted by account),
 /// so two servers holding the same history for the period state the same digest.
 enum ScreeningAssembly {
-    static func report(state: ServerState, period: ScreeningReport.Period, thresholds: ScreeningReport.Thresholds) async throws -> ScreeningReport {
+    /// - Parameter detailed: the rows (in report order: exchanges, then id) that get full
+    ///   entries with signals and capabilities; the others get the verdict, score and
+    ///   campaign only (the console shows one page). `nil`: every row in full (the API).
+    static func report(state: ServerState, period: ScreeningReport.Period, thresholds: ScreeningReport.Thresholds,
+                       detailed: Range<Int>? = nil) async throws -> ScreeningReport {
         let totals = try await state.history.periodTotals(in: period.hours)
         var signOffs: [String: ScreeningReport.SignOff] = [:]
         for s in try await state.history.signOffs(period: period.key) {
@@ -29,11 +33,15 @@ enum ScreeningAssembly {
             inputs: [.init(name: "serve history \(period.key)", sha256: inputDigest, bytes: 0)],
             policyDigest: policyDigest(state.configuration.policy), engineVersion: DistillWatchVersion.current, source: "serve")
         // Report entries for the screened accounts only (the thresholds decide who).
-        let screened = Set(totals.filter { !thresholds.met($0.value).isEmpty }.keys)
+        let screened = totals.filter { !thresholds.met($0.value).isEmpty }
+            .sorted { $0.value.exchanges != $1.value.exchanges ? $0.value.exchanges > $1.value.exchanges : $0.key < $1.key }.map(\.key)
+        let full = Set(detailed.map { screened[$0.clamped(to: screened.indices)] } ?? screened[...])
         let entries: [String: ScanReport.Account] = state.engine.read { scanner in
             var out: [String: ScanReport.Account] = [:]
             for id in screened {
-                if let s = scanner.engine.summary(for: id) { out[id] = ScanReport.Account(engine: scanner.engine, summary: s) }
+                guard let s = scanner.engine.summary(for: id) else { continue }
+                out[id] = full.contains(id) ? ScanReport.Account(engine: scanner.engine, summary: s)
+                    : ScanReport.Account.brief(s)
             }
             return out
         }
