@@ -227,3 +227,36 @@ import Testing
         }
     }
 }
+
+/// The campaign timeline cache: the first view computes, later views within a minute reuse
+/// it, an older one is shown while a refresh runs, and a changed membership refreshes too.
+@Suite struct ConsoleTimelineCacheTests {
+    actor Counter {
+        var calls = 0
+        func next() -> Int { calls += 1; return calls }
+    }
+
+    @Test func aStaleTimelineIsShownWhileItIsRefreshed() async throws {
+        let service = try ConsoleService(sessionHours: 1)
+        let counter = Counter()
+        let compute: @Sendable () async throws -> [HourlyTotals] = { [HourlyTotals(hour: 1, exchanges: await counter.next())] }
+        let t0 = testStart
+        let first = try await service.timeline("campaign-1", members: 10, now: t0, compute: compute)
+        #expect(first.hours.first?.exchanges == 1 && first.at == t0)
+        let again = try await service.timeline("campaign-1", members: 10, now: t0.adding(seconds: 30), compute: compute)
+        #expect(again.hours.first?.exchanges == 1 && again.at == t0)
+        #expect(await counter.calls == 1, "within a minute the store is not read again")
+        let stale = try await service.timeline("campaign-1", members: 10, now: t0.adding(seconds: 90), compute: compute)
+        #expect(stale.hours.first?.exchanges == 1 && stale.at == t0, "the old timeline is shown at once")
+        var refreshed = stale
+        for _ in 0..<200 where refreshed.hours.first?.exchanges == 1 {
+            try await Task.sleep(for: .milliseconds(10))
+            refreshed = try await service.timeline("campaign-1", members: 10, now: t0.adding(seconds: 91), compute: compute)
+        }
+        #expect(refreshed.hours.first?.exchanges == 2 && refreshed.at == t0.adding(seconds: 90))
+        // A new member makes the next view refresh as well.
+        _ = try await service.timeline("campaign-1", members: 11, now: t0.adding(seconds: 92), compute: compute)
+        for _ in 0..<200 where await counter.calls < 3 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await counter.calls == 3)
+    }
+}

@@ -122,6 +122,8 @@ public struct CampaignData: Sendable {
     public var campaign: ScanReport.Campaign
     /// The members' exchanges per hour over the campaign's life (stored history).
     public var timeline: [HourlyTotals]
+    /// When the timeline was summed (the console refreshes it in the background), if not now.
+    public var timelineAt: Timestamp?
     /// Model releases to mark on the timeline.
     public var releases: [(model: String, firstSeen: Timestamp)]
     /// Every member; the page sorts and pages them.
@@ -129,10 +131,11 @@ public struct CampaignData: Sendable {
     public var graph: CampaignEvidenceGraph?
     public var labels: [LabelRecordView]
 
-    public init(campaign: ScanReport.Campaign, timeline: [HourlyTotals], releases: [(model: String, firstSeen: Timestamp)],
+    public init(campaign: ScanReport.Campaign, timeline: [HourlyTotals], timelineAt: Timestamp? = nil, releases: [(model: String, firstSeen: Timestamp)],
                 members: [CampaignMemberRow], graph: CampaignEvidenceGraph?, labels: [LabelRecordView]) {
         self.campaign = campaign
         self.timeline = timeline
+        self.timelineAt = timelineAt
         self.releases = releases
         self.members = members
         self.graph = graph

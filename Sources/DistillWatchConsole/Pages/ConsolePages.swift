@@ -159,6 +159,7 @@ enum ConsolePages {
             id: c.campaignID, anchor: ConsoleLinks.anchor(campaign: c.campaignID), badge: Badge(c.verdict),
             score: ConsoleFormat.decimal(c.score), label: ConsoleFormat.label(c.analystLabel), stats: stats,
             timeline: SVGChart.timeline(d.timeline, markers: markers, title: "\(c.campaignID): exchanges over time"),
+            timelineAt: d.timelineAt.map { "Summed from the stored history at \(ConsoleFormat.time($0)); refreshed in the background." },
             members: slice.map { memberRow($0, links: links) }, pager: pager,
             evidence: c.evidence.map { EvidenceView(kind: $0.kind, detail: $0.detail, accounts: ConsoleFormat.number($0.accounts)) },
             signals: (c.signals ?? []).map(signalView), capabilities: capabilities(c.capabilities),

@@ -128,6 +128,7 @@ struct CampaignView: Sendable {
     var label: String
     var stats: [Stat]
     var timeline: String
+    var timelineAt: String?
     var members: [AccountRowView]
     var pager: PagerView?
     var evidence: [EvidenceView]

@@ -212,7 +212,7 @@ enum ConsoleTemplates {
 </form>
 {{/form}}
 <h2>Timeline</h2>
-<figure>{{{timeline}}}<figcaption>The members' exchanges per hour (per day over spans longer than 14 days) from the stored history, with the first-flag time and model releases marked.</figcaption></figure>
+<figure>{{{timeline}}}<figcaption>The members' exchanges per hour (per day over spans longer than 14 days) from the stored history, with the first-flag time and model releases marked. {{timelineAt}}</figcaption></figure>
 <h2>What it harvested</h2>
 {{> capabilities}}
 <h2>Evidence linking the members</h2>

@@ -225,13 +225,14 @@ struct ConsoleRoutes {
             return (ScanReport.Campaign(summary), members, scanner.engine.campaignEvidenceGraph(number: number), scanner.engine.modelReleases)
         }
         guard let (campaign, members, graph, releases) = found else { throw HTTPError(.notFound, message: "no campaign \"\(id)\"") }
-        let key = "\(members.count):\(state.engine.status().lastSequence)"
-        let timeline = try await state.console.timeline(id, key: key) {
-            try await state.history.summedHours(of: members.map(\.accountID), in: Int64.min..<Int64.max)
+        let ids = members.map(\.accountID)
+        let history = state.history
+        let (timeline, timelineAt) = try await state.console.timeline(id, members: members.count, now: state.clock.now()) {
+            try await history.summedHours(of: ids, in: Int64.min..<Int64.max)
         }
         let page = request.uri.queryParameters["page"].flatMap { Int($0) } ?? 1
-        let data = CampaignData(campaign: campaign, timeline: timeline, releases: releases, members: members, graph: graph,
-                                labels: try await labels(.campaign, id))
+        let data = CampaignData(campaign: campaign, timeline: timeline, timelineAt: timelineAt, releases: releases, members: members,
+                                graph: graph, labels: try await labels(.campaign, id))
         let form = ConsoleForm(action: "/console/campaigns/\(ConsoleFormat.pathSegment(id))/label", csrf: s.csrf)
         return html(state.console.renderer.campaign(data, page: page, pageSize: Self.pageSize, form: form,
                                                     chrome: chrome(s, "/console/campaigns", flash: flash)))

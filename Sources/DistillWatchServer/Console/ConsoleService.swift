@@ -21,19 +21,54 @@ final class ConsoleService: Sendable {
     let sessionMilliseconds: Int64
     static let maxSessions = 10_000
     private let sessions = Mutex<[String: Session]>([:])
-    /// Campaign timelines by campaign id, with the key they were computed for (members and
-    /// the log's last sequence): paging through a large campaign reads the history once.
-    private let timelines = Mutex<[String: (key: String, hours: [HourlyTotals])]>([:])
+    /// Campaign timelines by campaign id: summing the hours of 25,000 members takes the
+    /// store about half a second, so a page shows the last one computed and refreshes it
+    /// in the background when it is older than ``timelineMaxAgeMilliseconds`` or the
+    /// membership changed (stale-while-revalidate, RFC 5861's idea); only a campaign's
+    /// first view waits for it.
+    private let timelines = Mutex<[String: TimelineEntry]>([:])
+    static let timelineMaxAgeMilliseconds: Int64 = 60_000
 
-    /// The cached timeline of `campaign` if it was computed for `key`, else computes it.
-    func timeline(_ campaign: String, key: String, compute: () async throws -> [HourlyTotals]) async throws -> [HourlyTotals] {
-        if let hit = timelines.withLock({ $0[campaign] }), hit.key == key { return hit.hours }
-        let hours = try await compute()
-        timelines.withLock { all in
-            if all.count >= 64 { all.removeAll() }
-            all[campaign] = (key, hours)
+    struct TimelineEntry: Sendable {
+        var members: Int
+        var computedAt: Timestamp
+        var hours: [HourlyTotals]
+        var refreshing = false
+    }
+
+    /// The campaign's timeline and when it was computed.
+    func timeline(_ campaign: String, members: Int, now: Timestamp,
+                  compute: @escaping @Sendable () async throws -> [HourlyTotals]) async throws -> (hours: [HourlyTotals], at: Timestamp) {
+        enum Plan { case fresh([HourlyTotals], Timestamp), stale([HourlyTotals], Timestamp), missing }
+        let plan = timelines.withLock { all -> Plan in
+            guard var entry = all[campaign] else { return .missing }
+            let old = entry.members != members || now.milliseconds(since: entry.computedAt) > Self.timelineMaxAgeMilliseconds
+            if old, !entry.refreshing {
+                entry.refreshing = true
+                all[campaign] = entry
+                return .stale(entry.hours, entry.computedAt)
+            }
+            return .fresh(entry.hours, entry.computedAt)
         }
-        return hours
+        switch plan {
+        case .fresh(let hours, let at):
+            return (hours, at)
+        case .stale(let hours, let at):
+            Task {
+                let fresh = try? await compute()
+                self.timelines.withLock { all in
+                    if let fresh { all[campaign] = TimelineEntry(members: members, computedAt: now, hours: fresh) } else { all[campaign]?.refreshing = false }
+                }
+            }
+            return (hours, at)
+        case .missing:
+            let hours = try await compute()
+            timelines.withLock { all in
+                if all.count >= 256 { all.removeAll() }
+                all[campaign] = TimelineEntry(members: members, computedAt: now, hours: hours)
+            }
+            return (hours, now)
+        }
     }
 
     /// - Throws: when a template does not parse (a build defect the tests catch).
