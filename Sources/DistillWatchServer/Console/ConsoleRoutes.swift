@@ -326,8 +326,8 @@ struct ConsoleRoutes {
         let rows = ((page - 1) * Self.pageSize)..<(page * Self.pageSize)
         let report = try await ScreeningAssembly.report(state: state, period: period, thresholds: thresholds, detailed: rows)
         let form = ConsoleForm(action: "/console/screening/signoff", csrf: s.csrf)
-        var base = q
-        base["page"] = nil
+        // Only the report's own parameters go into the page links.
+        let base = q.filter { ["from", "to", "min_exchanges", "min_output_tokens", "min_spend_usd"].contains($0.key) }
         let query = base.sorted { $0.key < $1.key }.map { "\($0.key)=\(ConsoleFormat.pathSegment($0.value))" }.joined(separator: "&")
         return html(state.console.renderer.screening(
             report, page: page, pageSize: Self.pageSize, pageHref: { "/console/screening?\(query)&page=\($0)" },
