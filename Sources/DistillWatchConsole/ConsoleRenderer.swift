@@ -12,12 +12,20 @@ public struct ConsoleRenderer: Sendable {
     /// - Throws: a parser error if a template is malformed (a programming error; the test
     ///   suite renders every template).
     public init() throws {
+        Self.registerEscaping
         var templates: [String: MustacheTemplate] = [:]
         for (name, text) in ConsoleTemplates.all { templates[name] = try Self.parse(text) }
         library = MustacheLibrary(templates: templates)
     }
 
-    static func parse(_ text: String) throws -> MustacheTemplate { try MustacheTemplate(string: text) }
+    /// Every template escapes with ``ConsoleFormat/escape(_:)`` (HTML's five characters, XML's
+    /// forbidden controls, bidirectional controls shown by name), not Mustache's default.
+    static func parse(_ text: String) throws -> MustacheTemplate {
+        Self.registerEscaping
+        return try MustacheTemplate(string: "{{% CONTENT_TYPE: \(ConsoleHTML.name)}}" + text)
+    }
+
+    static let registerEscaping: Void = MustacheContentTypes.register(ConsoleHTML(), named: ConsoleHTML.name)
 
     /// The stylesheet, as served at `/console/assets/console.css`.
     public static var stylesheet: String { ConsoleStyle.css }
@@ -163,4 +171,10 @@ struct Merged: MustacheParent {
         guard mirror.displayStyle == .optional else { return value }
         return mirror.children.first?.value
     }
+}
+
+/// The console's escaping as a Mustache content type.
+struct ConsoleHTML: MustacheContentType {
+    static let name = "DISTILLWATCH_HTML"
+    func escapeText(_ text: String) -> String { ConsoleFormat.escape(text) }
 }

@@ -93,6 +93,7 @@ struct ScreenCommand: ParsableCommand {
         }
         let start = try time(from, "--from", endOfDay: false) ?? end.adding(milliseconds: -30 * 86_400_000)
         guard start < end else { throw ScanFailure("--from must be before --to") }
+        if let problem = ScreeningPeriodParsing.problem(from: start, to: end) { throw ScanFailure("--from/--to: \(problem)") }
         let period = ScreeningReport.Period(from: start, to: end)
         let entries = Dictionary(outcome.report.accounts.map { ($0.accountID, $0) }, uniquingKeysWith: { a, _ in a })
         let report = ScreeningReport(
@@ -108,6 +109,10 @@ struct ScreenCommand: ParsableCommand {
         case "csv": text = report.csv
         case "html": text = try ConsoleRenderer().screeningDocument(report)
         default: text = try ScreeningOutput.json(report)
+        }
+        var isDirectory: ObjCBool = false
+        if output != "-", FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ScanFailure("\(output): is a directory; give a file path for the report")
         }
         if output == "-" {
             FileHandle.standardOutput.write(Data(text.utf8))
@@ -161,7 +166,9 @@ struct ScreenCommand: ParsableCommand {
                                   + ScreeningReport.Disposition.allCases.map(\.rawValue).joined(separator: ", "))
             }
             if let old = out[entry.account_id], old.at > entry.at { continue }
-            out[entry.account_id] = .init(disposition: d, note: entry.note, analyst: entry.analyst, at: entry.at)
+            // Notes are cut at 2,000 characters, as the console cuts them.
+            out[entry.account_id] = .init(disposition: d, note: entry.note.map { String($0.prefix(2_000)) },
+                                          analyst: entry.analyst.map { String($0.prefix(256)) }, at: entry.at)
         }
         return out
     }

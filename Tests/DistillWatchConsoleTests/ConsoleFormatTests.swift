@@ -27,5 +27,10 @@ import Testing
         #expect(ConsoleFormat.escape("<script>alert(\"x\")</script>&'") == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;")
         #expect(ConsoleFormat.escape("a\u{01}b") == "a\u{FFFD}b")
         #expect(ConsoleFormat.pathSegment("a b/<c>") == "a%20b%2F%3Cc%3E")
+        // Dot segments would be resolved away by the browser.
+        #expect(ConsoleFormat.pathSegment("..") == "%2E%2E" && ConsoleFormat.pathSegment(".") == "%2E" && ConsoleFormat.pathSegment("a..b") == "a..b")
+        // Bidirectional controls are shown by name (they would reorder what follows them).
+        #expect(ConsoleFormat.escape("bidi\u{202E}gnp.exe") == "bidi[U+202E]gnp.exe")
+        #expect(ConsoleFormat.escape("\u{2066}x\u{2069}") == "[U+2066]x[U+2069]")
     }
 }

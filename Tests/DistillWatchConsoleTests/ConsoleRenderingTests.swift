@@ -50,6 +50,34 @@ import Testing
         #expect(html.contains("1,234,567") && html.contains("9,876,543"))
         #expect(html.contains("2026-03-01 01:00 UTC"))
         #expect(html.contains("name=\"csrf\" value=\"\(chrome.csrf)\""))
+        // Mustache escapes with the console's rules too: a bidi override in an id is named.
+        var data = accountData()
+        data.account.accountID = "bidi\u{202E}gnp.exe"
+        let bidi = renderer.account(data, form: nil, chrome: chrome)
+        #expect(bidi.contains("bidi[U+202E]gnp.exe") && !bidi.contains("\u{202E}"))
+    }
+
+    /// Every `id` in a report is unique, whatever the account ids (`dup` and `dup-h` once
+    /// gave a heading and a section the same id).
+    @Test func reportIDsAreUnique() throws {
+        let overview = OverviewData(asOf: t0, exchanges: 0, accounts: 0, verdictCounts: [:], traffic: [],
+                                    flagged: FlaggedOverview(flaggedCount: 0, newlyFlaggedPerHour: [], top: []), campaigns: [], recentLabels: [],
+                                    health: [], source: "")
+        let accounts = ["dup", "dup-h", "h-account-dup", "a%b", "a_25b", ".."].map { id -> AccountData in
+            var d = accountData()
+            d.account.accountID = id
+            return d
+        }
+        let html = try ConsoleRenderer().document(HTMLReport(title: "t", intro: "i", overview: overview, campaigns: [], accounts: accounts))
+        var ids: [String] = []
+        var rest = html[...]
+        while let r = rest.range(of: " id=\"") {
+            let value = rest[r.upperBound...].prefix { $0 != "\"" }
+            ids.append(String(value))
+            rest = rest[r.upperBound...]
+        }
+        let repeated = Dictionary(grouping: ids, by: { $0 }).filter { $0.value.count > 1 }.keys
+        #expect(repeated.isEmpty, "ids used twice: \(repeated.sorted())")
     }
 
     @Test func aCampaignPagePagesItsMembersAndEscapesTheGraph() throws {

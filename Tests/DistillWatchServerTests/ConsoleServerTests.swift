@@ -94,6 +94,13 @@ import Testing
                                                   headers: [.cookie: "dw_login=aaaa", .contentType: "application/x-www-form-urlencoded"],
                                                   body: ByteBuffer(string: Self.form(["csrf": "bbbb", "token": Secret.analyst])))
             #expect(forged.status == .forbidden && Self.setCookies(forged)["dw_session"] == nil)
+            // A planted cookie and a field that merely repeat each other are not enough: the
+            // field must be the server's HMAC of the cookie (signed double-submit).
+            let planted = String(repeating: "a", count: 64)
+            let naive = try await client.execute(uri: "/console/login", method: .post,
+                                                 headers: [.cookie: "dw_login=\(planted)", .contentType: "application/x-www-form-urlencoded"],
+                                                 body: ByteBuffer(string: Self.form(["csrf": planted, "token": Secret.analyst])))
+            #expect(naive.status == .forbidden && Self.setCookies(naive)["dw_session"] == nil)
         }
     }
 
@@ -127,6 +134,12 @@ import Testing
             // Another session's token is not this session's.
             let other = try await Self.session(client)
             #expect(try await Self.post(client, action, s, ["label": "confirmed_attack", "csrf": other.csrf]).status == .forbidden)
+            // A form that says two things is refused, whatever it says last.
+            let twice = try await client.execute(uri: action, method: .post,
+                                                 headers: [.cookie: "dw_session=\(s.cookie)", .contentType: "application/x-www-form-urlencoded"],
+                                                 body: ByteBuffer(string: "csrf=\(s.csrf)&label=note&label=confirmed_attack&note=x"))
+            #expect(twice.status == .badRequest && twice.text.contains("twice"))
+            #expect(try await client.get("/v1/campaigns/\(id)", Secret.analyst).json["analyst_label"] == nil)
             // With the token: stored through the label path, and in the audit trail.
             let ok = try await Self.post(client, action, s, ["label": "confirmed_attack", "csrf": s.csrf, "note": "harvesting agentic traces"])
             #expect(ok.status == .seeOther && ok.headers[.location] == "/console/campaigns/\(id)")
@@ -202,6 +215,17 @@ import Testing
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true && csv.text.split(separator: "\r\n").count == 25)
             #expect(try await client.get("/v1/screening?from=2026-13-01", Secret.analyst).status == .badRequest)
             #expect(try await client.get("/v1/screening?format=pdf&\(query)", Secret.analyst).status == .badRequest)
+            #expect(try await client.get("/v1/screening?format=json&format=csv&\(query)", Secret.analyst).status == .badRequest)
+            #expect(try await client.get("/v1/screening?from=1999-01-01&to=2001-01-01", Secret.analyst).status == .badRequest)
+            #expect(try await client.get("/v1/screening?\(query)&min_spend_usd=0x10", Secret.analyst).status == .badRequest)
+            // A sign-off needs an account the server knows and a period it can report.
+            let ghost = try await Self.post(client, "/console/screening/signoff", s, [
+                "csrf": s.csrf, "account_id": "ghost", "disposition": "monitor",
+                "from": "2026-04-01T00:00:00.000Z", "to": "2026-04-02T00:00:00.000Z"])
+            #expect(ghost.status == .notFound)
+            let forever = try await Self.post(client, "/console/screening/signoff", s, [
+                "csrf": s.csrf, "account_id": account, "disposition": "monitor", "from": "0000-01-01", "to": "9999-12-31"])
+            #expect(forever.status == .badRequest)
             let page = try await Self.get(client, "/console/screening?\(query)", s)
             #expect(page.text.contains("campaign member") && page.text.contains("24 accounts above a threshold"))
             // The campaign's timeline comes from the stored hours: 6 hours of traffic.

@@ -76,6 +76,8 @@ public enum ConsoleFormat {
     /// Percent-encodes a path segment (RFC 3986 unreserved characters kept), for links to
     /// attacker-chosen account ids.
     public static func pathSegment(_ s: String) -> String {
+        // "." and ".." are dot segments a browser resolves away (RFC 3986 §5.2.4).
+        if s == "." || s == ".." { return String(repeating: "%2E", count: s.count) }
         var out = ""
         for b in s.utf8 {
             switch b {
@@ -102,8 +104,16 @@ public enum ConsoleFormat {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             default:
-                // Control characters other than tab and newline are not allowed in XML 1.0.
-                if c.value < 0x20 && c != "\t" && c != "\n" { out += "\u{FFFD}" } else { out.unicodeScalars.append(c) }
+                // Control characters other than tab and newline are not allowed in XML 1.0;
+                // bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) would
+                // reorder what follows them (Trojan Source, CVE-2021-42574): shown by name.
+                if c.value < 0x20 && c != "\t" && c != "\n" {
+                    out += "\u{FFFD}"
+                } else if (0x202A...0x202E).contains(c.value) || (0x2066...0x2069).contains(c.value) || c.value == 0x200F || c.value == 0x200E || c.value == 0x061C {
+                    out += "[U+" + String(c.value, radix: 16, uppercase: true) + "]"
+                } else {
+                    out.unicodeScalars.append(c)
+                }
             }
         }
         return out

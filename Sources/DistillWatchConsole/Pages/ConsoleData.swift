@@ -22,7 +22,8 @@ public struct ConsoleLinks: Sendable {
         search: { "/console/search?q=" + ConsoleFormat.pathSegment($0) })
 
     /// The `id` attribute a report section gets for an account (`account-` and the id
-    /// percent-encoded, so any id gives a valid, unique fragment).
+    /// percent-encoded, so any id gives a valid, unique fragment; headings inside a section
+    /// take `h-` before it, which no anchor starts with).
     public static func anchor(account id: String) -> String { "account-" + ConsoleFormat.pathSegment(id).replacingPercent() }
     public static func anchor(campaign id: String) -> String { "campaign-section-" + ConsoleFormat.pathSegment(id).replacingPercent() }
 }

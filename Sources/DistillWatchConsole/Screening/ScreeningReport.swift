@@ -365,6 +365,16 @@ public enum ScreeningPeriodParsing {
         return parseRFC3339(text)
     }
 
+    /// Why a period cannot be screened: outside 2000–2100 (the times records may carry) or
+    /// longer than ten years; `nil` when it can.
+    public static func problem(from: Timestamp, to: Timestamp) -> String? {
+        let lowest = Timestamp(millisecondsSinceEpoch: 946_684_800_000)   // 2000-01-01
+        let highest = Timestamp(millisecondsSinceEpoch: 4_102_444_800_000) // 2100-01-01
+        guard from >= lowest, to <= highest else { return "the period must lie between 2000-01-01 and 2100-01-01 (UTC)" }
+        guard to.milliseconds(since: from) <= 3_660 * 86_400_000 else { return "the period is longer than ten years" }
+        return nil
+    }
+
     static func parseRFC3339(_ s: String) -> Timestamp? {
         var bytes = Array(s.utf8)
         return bytes.withUnsafeMutableBufferPointer { Timestamp.parseRFC3339(UnsafeBufferPointer($0)) }

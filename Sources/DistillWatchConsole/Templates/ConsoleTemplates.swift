@@ -195,8 +195,8 @@ enum ConsoleTemplates {
 """#
 
     static let campaign = #"""
-<section class="entity" id="{{anchor}}" aria-labelledby="{{anchor}}-h">
-<h1 id="{{anchor}}-h">{{id}}</h1>
+<section class="entity" id="{{anchor}}" aria-labelledby="h-{{anchor}}">
+<h1 id="h-{{anchor}}">{{id}}</h1>
 <p class="verdict-line"><span class="{{badge.cls}}">{{badge.text}}</span> score {{score}} · label: <strong>{{label}}</strong></p>
 {{> stats}}
 {{#form}}
@@ -235,8 +235,8 @@ enum ConsoleTemplates {
 """#
 
     static let account = #"""
-<section class="entity" id="{{anchor}}" aria-labelledby="{{anchor}}-h">
-<h1 id="{{anchor}}-h">Account <span class="id">{{id}}</span></h1>
+<section class="entity" id="{{anchor}}" aria-labelledby="h-{{anchor}}">
+<h1 id="h-{{anchor}}">Account <span class="id">{{id}}</span></h1>
 <p class="verdict-line"><span class="{{badge.cls}}">{{badge.text}}</span> score {{score}} · label: <strong>{{label}}</strong>
 {{#campaign}} · campaign {{#campaignHref}}<a href="{{campaignHref}}">{{campaign}}</a>{{/campaignHref}}{{^campaignHref}}{{campaign}}{{/campaignHref}}{{/campaign}}</p>
 {{#campaignDetail}}<p class="meta">{{campaignDetail}}</p>{{/campaignDetail}}

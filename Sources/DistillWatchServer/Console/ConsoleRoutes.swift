@@ -131,18 +131,48 @@ struct ConsoleRoutes {
     /// A form body (`application/x-www-form-urlencoded`), at most `max_request_body_bytes`.
     func formFields(_ request: Request) async throws -> [String: String] {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
-        return Self.parseForm(String(buffer: body))
+        do { return try Self.parseForm(String(buffer: body)) } catch { throw HTTPError(.badRequest, message: error.description) }
     }
 
-    static func parseForm(_ text: String) -> [String: String] {
+    /// An `application/x-www-form-urlencoded` body. A field given twice, or an escape
+    /// that is not UTF-8, is refused: a form that says two things is not guessed at.
+    static func parseForm(_ text: String) throws(ConsoleInputError) -> [String: String] {
         var out: [String: String] = [:]
         for pair in text.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) -> String? { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
-            guard let key = decode(kv[0]) else { continue }
-            out[key] = kv.count == 2 ? decode(kv[1]) ?? "" : ""
+            guard let key = decode(kv[0]), let value = kv.count == 2 ? decode(kv[1]) : "" else {
+                throw ConsoleInputError("the form holds an invalid percent-encoding")
+            }
+            guard out.updateValue(value, forKey: key) == nil else { throw ConsoleInputError("the form gives \(String(reflecting: key)) twice") }
         }
         return out
+    }
+
+    /// A query's parameters; one given twice is refused.
+    static func query(_ request: Request) throws -> [String: String] {
+        var q: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters {
+            guard q.updateValue(String(v), forKey: String(k)) == nil else {
+                throw HTTPError(.badRequest, message: "the query gives \(String(reflecting: String(k))) twice")
+            }
+        }
+        return q
+    }
+
+    /// A value as a log line may hold it: quoted, with control and bidirectional characters
+    /// escaped, so an attacker-chosen id cannot forge or reorder a line.
+    static func logSafe(_ text: String) -> String {
+        var out = "\""
+        for c in text.unicodeScalars {
+            if c.value < 0x20 || c.value == 0x7F || c == "\"" || c == "\\" || (0x202A...0x202E).contains(c.value)
+                || (0x2066...0x2069).contains(c.value) || c.value == 0x200E || c.value == 0x200F || c.value == 0x061C {
+                out += c == "\"" ? "\\\"" : c == "\\" ? "\\\\" : "\\u{" + String(c.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
     }
 
     func checkCSRF(_ form: [String: String], _ session: ConsoleService.Session) throws {
@@ -153,16 +183,19 @@ struct ConsoleRoutes {
 
     // MARK: Sign-in
 
+    /// The sign-in form: a random nonce in the `dw_login` cookie and, in the form, its
+    /// HMAC-SHA-256 under a key this server drew at start (OWASP's signed double-submit
+    /// cookie): a cookie planted by another site cannot be matched without the key.
     func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status) -> Response {
-        let csrf = ConsoleService.randomToken()
-        return html(state.console.renderer.login(csrf: csrf, error: error), status: status,
-                    cookies: [cookie(Self.loginCookie, csrf, request, maxAge: 3_600, path: "/console/login")])
+        let nonce = ConsoleService.randomToken()
+        return html(state.console.renderer.login(csrf: state.console.loginToken(for: nonce), error: error), status: status,
+                    cookies: [cookie(Self.loginCookie, nonce, request, maxAge: 3_600, path: "/console/login")])
     }
 
     func signIn(_ request: Request) async throws -> Response {
         let form = try await formFields(request)
-        guard let sent = form["csrf"], let expected = Self.cookies(request)[Self.loginCookie],
-              ConsoleService.constantTimeEqual(sent, expected) else {
+        guard let sent = form["csrf"], let nonce = Self.cookies(request)[Self.loginCookie], nonce.utf8.count == 64,
+              ConsoleService.constantTimeEqual(sent, state.console.loginToken(for: nonce)) else {
             return loginPage(request, error: "The sign-in form expired or came from elsewhere: sign in again.", status: .forbidden)
         }
         guard let secret = form["token"], !secret.isEmpty, let token = TokenTable(state.configuration.tokens).token(for: Substring(secret)) else {
@@ -284,7 +317,7 @@ struct ConsoleRoutes {
                 guard state.engine.summary(for: id) != nil else { throw HTTPError(.notFound, message: "no account \"\(id)\"") }
                 _ = try await analyst.applyAccountLabel(id, label: label, note: note, analyst: s.analyst)
             }
-            state.logger.notice("console: \(s.analyst) labelled \(subject.rawValue) \(String(reflecting: id)) \(label.rawValue)")
+            state.logger.notice("console: \(s.analyst) labelled \(subject.rawValue) \(Self.logSafe(id)) \(label.rawValue)")
         }
         return redirect(page + ConsoleFormat.pathSegment(id))
     }
@@ -319,8 +352,7 @@ struct ConsoleRoutes {
     }
 
     func screening(_ request: Request, _ s: ConsoleService.Session, flash: String? = nil) async throws -> Response {
-        var q: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters { q[String(k)] = String(v) }
+        let q = try Self.query(request)
         let (period, thresholds) = try ScreeningAssembly.parse(q, now: state.clock.now())
         let page = max(1, min(1_000_000, Int(q["page"] ?? "") ?? 1))
         let rows = ((page - 1) * Self.pageSize)..<(page * Self.pageSize)
@@ -337,21 +369,24 @@ struct ConsoleRoutes {
     func signOff(_ request: Request, _ s: ConsoleService.Session) async throws -> Response {
         let form = try await formFields(request)
         try checkCSRF(form, s)
-        guard let account = form["account_id"], !account.isEmpty, account.utf8.count <= 1_024 else {
-            throw HTTPError(.badRequest, message: "account_id is missing")
+        guard let account = form["account_id"], !account.isEmpty else { throw HTTPError(.badRequest, message: "account_id is missing") }
+        guard account.utf8.count <= 1_024 else { throw HTTPError(.badRequest, message: "account_id is longer than 1,024 bytes") }
+        guard state.engine.summary(for: account) != nil else {
+            throw HTTPError(.notFound, message: "no account \"\(account)\": no exchange or account record seen for it")
         }
         guard let d = form["disposition"].flatMap(ScreeningReport.Disposition.init(rawValue:)) else {
             throw HTTPError(.badRequest, message: "disposition should be one of " + ScreeningReport.Disposition.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard let from = form["from"].flatMap({ ScreeningPeriodParsing.parse($0, endOfDay: false) }),
-              let to = form["to"].flatMap({ ScreeningPeriodParsing.parse($0, endOfDay: false) }), from < to else {
+              let to = form["to"].flatMap({ ScreeningPeriodParsing.parse($0, endOfDay: false) }), from < to,
+              ScreeningPeriodParsing.problem(from: from, to: to) == nil else {
             throw HTTPError(.badRequest, message: "the form's period (from, to) is missing or invalid")
         }
         let period = ScreeningReport.Period(from: from, to: to)
         let note = form["note"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(2_000)) }
         try await state.history.recordSignOff(StoredSignOff(period: period.key, accountID: account, disposition: d.rawValue,
                                                             note: note, analyst: s.analyst, at: state.clock.now()))
-        state.logger.notice("console: \(s.analyst) signed off \(String(reflecting: account)) as \(d.rawValue) for \(period.key)")
+        state.logger.notice("console: \(s.analyst) signed off \(Self.logSafe(account)) as \(d.rawValue) for \(period.key)")
         let back = "/console/screening?from=\(ConsoleFormat.pathSegment(from.rfc3339))&to=\(ConsoleFormat.pathSegment(to.rfc3339))"
         return redirect(back)
     }

@@ -1,3 +1,4 @@
+import Crypto
 import DistillWatchConsole
 import DistillWatchCore
 import Synchronization
@@ -120,6 +121,15 @@ final class ConsoleService: Sendable {
             out += String(repeating: "0", count: 16 - hex.count) + hex
         }
         return out
+    }
+
+    /// The key the sign-in form's token is derived under, drawn at start.
+    private let loginKey: [UInt8] = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+
+    /// The sign-in form's token for a `dw_login` nonce: HMAC-SHA-256, 64 hex digits.
+    func loginToken(for nonce: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array(nonce.utf8), using: SymmetricKey(data: loginKey))
+            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 
     /// Compares two secrets in time that depends only on their lengths.

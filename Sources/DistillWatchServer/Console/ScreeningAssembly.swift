@@ -74,7 +74,7 @@ enum ScreeningAssembly {
         let to = try time("to", endOfDay: true) ?? endOfToday
         let from = try time("from", endOfDay: false) ?? to.adding(milliseconds: -30 * 86_400_000)
         guard from < to else { throw ConsoleInputError("from must be before to") }
-        guard to.milliseconds(since: from) <= 3_660 * 86_400_000 else { throw ConsoleInputError("the period is longer than ten years") }
+        if let problem = ScreeningPeriodParsing.problem(from: from, to: to) { throw ConsoleInputError(problem) }
         func int(_ key: String) throws(ConsoleInputError) -> Int?? {
             guard let v = q[key] else { return .none }
             if v.isEmpty { return .some(nil) }
@@ -86,7 +86,7 @@ enum ScreeningAssembly {
         if let v = try int("min_output_tokens") { thresholds.outputTokens = v }
         if let v = q["min_spend_usd"] {
             if v.isEmpty { thresholds.spendUSD = nil } else {
-                guard let x = Double(v), x.isFinite, x >= 0 else { throw ConsoleInputError("min_spend_usd=\(v): expected a number of dollars ≥ 0") }
+                guard v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let x = Double(v), x.isFinite, x >= 0 else { throw ConsoleInputError("min_spend_usd=\(v): expected a number of dollars ≥ 0") }
                 thresholds.spendUSD = x
             }
         }

@@ -179,8 +179,7 @@ struct AnalystRoutes {
     /// `GET /v1/screening?from=&to=&min_exchanges=&min_output_tokens=&min_spend_usd=&format=json|csv|html`:
     /// the high-volume screening report from the stored history (Documentation/Console.md).
     func screening(_ request: Request) async throws -> Response {
-        var q: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters { q[String(k)] = String(v) }
+        let q = try ConsoleRoutes.query(request)
         let period: ScreeningReport.Period, thresholds: ScreeningReport.Thresholds
         do { (period, thresholds) = try ScreeningAssembly.parse(q, now: state.clock.now()) } catch {
             throw HTTPError(.badRequest, message: error.description)
