@@ -101,8 +101,8 @@ struct ScreenCommand: ParsableCommand {
             thresholds: .init(exchanges: minExchanges > 0 ? minExchanges : nil, outputTokens: minOutputTokens > 0 ? minOutputTokens : nil,
                               spendUSD: minSpendUsd),
             totals: activity.totals(in: period.hours), account: { entries[$0] }, signOffs: try loadSignOffs(),
-            provenance: .init(inputDigest: all.finalize().map { String(format: "%02x", $0) }.joined(), inputs: inputs,
-                              policyDigest: SHA256.hash(data: Array(PolicyFile.render(policy).utf8)).map { String(format: "%02x", $0) }.joined(),
+            provenance: .init(inputDigest: all.finalize().lowercaseHex, inputs: inputs,
+                              policyDigest: SHA256.hash(data: Array(PolicyFile.render(policy).utf8)).lowercaseHex,
                               engineVersion: DistillWatchVersion.current, source: "scan"))
         let text: String
         switch format {
@@ -138,7 +138,7 @@ struct ScreenCommand: ParsableCommand {
             bytes += chunk.count
         }
         return .init(name: URL(fileURLWithPath: path).lastPathComponent,
-                     sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(), bytes: bytes)
+                     sha256: hasher.finalize().lowercaseHex, bytes: bytes)
     }
 
     struct SignOffLine: Decodable {

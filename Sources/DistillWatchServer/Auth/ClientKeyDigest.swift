@@ -1,3 +1,4 @@
+import DistillWatchCore
 import Crypto
 
 /// How a client's own API key, seen in an Envoy check, is named without being kept: `key-`
@@ -6,13 +7,6 @@ import Crypto
 enum ClientKeyDigest {
     /// - Complexity: O(n) in the key's bytes.
     static func name(_ key: String) -> String {
-        let digest = SHA256.hash(data: Array(key.utf8))
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("key-".utf8)
-        for byte in digest.prefix(8) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        "key-" + SHA256.hash(data: Array(key.utf8)).prefix(8).lowercaseHex
     }
 }

@@ -128,8 +128,7 @@ final class ConsoleService: Sendable {
 
     /// The sign-in form's token for a `dw_login` nonce: HMAC-SHA-256, 64 hex digits.
     func loginToken(for nonce: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array(nonce.utf8), using: SymmetricKey(data: loginKey))
-            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Array(nonce.utf8), using: SymmetricKey(data: loginKey)).lowercaseHex
     }
 
     /// Compares two secrets in time that depends only on their lengths.

@@ -27,7 +27,7 @@ enum ScreeningAssembly {
             let t = totals[id]!
             hasher.update(data: Array("\(id)\t\(t.exchanges)\t\(t.inputTokens)\t\(t.outputTokens)\t\(t.costMicroUSD)\n".utf8))
         }
-        let inputDigest = hex(hasher.finalize())
+        let inputDigest = hasher.finalize().lowercaseHex
         let provenance = ScreeningReport.Provenance(
             inputDigest: inputDigest,
             inputs: [.init(name: "serve history \(period.key)", sha256: inputDigest, bytes: 0)],
@@ -51,12 +51,9 @@ enum ScreeningAssembly {
 
     /// SHA-256 of the policy as `policy show` renders it.
     static func policyDigest(_ policy: Policy) -> String {
-        hex(SHA256.hash(data: Array(PolicyFile.render(policy).utf8)))
+        SHA256.hash(data: Array(PolicyFile.render(policy).utf8)).lowercaseHex
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-    }
 
     /// Parses the period and thresholds of a screening request (`from`, `to` as dates or
     /// RFC 3339 times, UTC; `to` as a date includes that whole day). Defaults: the last 30
