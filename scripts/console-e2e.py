@@ -385,6 +385,7 @@ class Browser:
         for script in [None] + list(self.axe_script or []):
             self.run_axe(name, Axe, script)
         shot = os.path.join(self.shots, f"{self.pages:02d}-{name}.png")
+        self.d.execute_script("window.scrollTo(0, 0)")  # the top of the page, also after a form's redirect
         self.d.save_screenshot(shot)
         if readme_as and self.readme:
             shutil.copyfile(shot, os.path.join(self.readme, readme_as))
