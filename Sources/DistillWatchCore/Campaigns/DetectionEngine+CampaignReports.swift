@@ -102,6 +102,11 @@ extension DetectionEngine {
         linkage.root(ofCampaign: Int32(number)).flatMap { linkage.groups[$0] }.map(summary(of:))
     }
 
+    /// There is a campaign `campaign-<number>`. - Complexity: O(1) (no evidence computed).
+    public func hasCampaign(number: Int) -> Bool {
+        linkage.root(ofCampaign: Int32(truncatingIfNeeded: number)) != nil
+    }
+
     /// The campaign an account belongs to, in brief (no evidence), or `nil`.
     /// - Complexity: O(α(n)): unlike ``campaignSummary(number:)``, cheap enough per account.
     public func campaignMembership(of accountID: String) -> CampaignMembership? {

@@ -302,11 +302,7 @@ struct ConsoleRoutes {
         switch form["label"] {
         case "note":
             guard let note else { throw HTTPError(.badRequest, message: "write a note first") }
-            if subject == .campaign, state.engine.read({ $0.engine.campaignSummary(number: Int(id.dropFirst("campaign-".count)) ?? -1) }) == nil {
-                throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
-            }
-            if subject == .account, state.engine.summary(for: id) == nil { throw HTTPError(.notFound, message: "no account \"\(id)\"") }
-            try await state.history.addNote(AnalystNote(subjectKind: subject.rawValue, subject: id, note: note, analyst: s.analyst, at: state.clock.now()))
+            _ = try await analyst.storeNote(subject.rawValue, id, note, analyst: s.analyst)
         case let value:
             guard let value, let label = AnalystLabel(rawValue: value) else {
                 throw HTTPError(.badRequest, message: "label should be confirmed_attack, legitimate or note")

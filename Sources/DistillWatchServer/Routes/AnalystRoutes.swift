@@ -159,21 +159,28 @@ struct AnalystRoutes {
         guard !note.isEmpty, note.utf8.count <= 8_192 else {
             throw HTTPError(.badRequest, message: "field \"note\": give 1 to 8192 bytes of text")
         }
+        let entry = try await storeNote(kind, id, note, analyst: context.token?.name)
+        return JSONBody(NoteResult(subject: id, note: note, analyst: entry.analyst, at: entry.at))
+    }
+
+    /// Stores a note on an existing account or campaign (the API's and the console's path).
+    /// - Throws: 404 for an unknown subject; 503 when the store cannot take it.
+    func storeNote(_ kind: String, _ id: String, _ note: String, analyst: String?) async throws -> AnalystNote {
         if kind == "campaign" {
             guard id.hasPrefix("campaign-"), let n = Int(id.dropFirst("campaign-".count)),
-                  state.engine.read({ $0.engine.campaignSummary(number: n) }) != nil else {
+                  state.engine.read({ $0.engine.hasCampaign(number: n) }) else {
                 throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
             }
         } else if state.engine.summary(for: id) == nil {
             throw HTTPError(.notFound, message: "no account \"\(id)\": no exchange or account record seen for it")
         }
-        let entry = AnalystNote(subjectKind: kind, subject: id, note: note, analyst: context.token?.name, at: state.clock.now())
+        let entry = AnalystNote(subjectKind: kind, subject: id, note: note, analyst: analyst, at: state.clock.now())
         do {
             try await state.history.addNote(entry)
         } catch {
             throw HTTPError(.serviceUnavailable, message: "cannot store the note (nothing was stored; retry): \(error)")
         }
-        return JSONBody(NoteResult(subject: id, note: note, analyst: entry.analyst, at: entry.at))
+        return entry
     }
 
     /// `GET /v1/screening?from=&to=&min_exchanges=&min_output_tokens=&min_spend_usd=&format=json|csv|html`:
