@@ -11,6 +11,13 @@ With RATE_LIMIT, more than that many requests a minute from one end user (the re
 `user`) are answered 429, as a provider's rate limit would (default 0: no limit; LiteLLM
 cools a deployment down after 429s, so a shared stub should not limit).
 
+Reasoning, for the countermeasure checks: a request with `reasoning_effort` or `thinking`
+is answered with reasoning as DeepSeek-style providers send it (`reasoning_content` in the
+message or in stream deltas, and `completion_tokens_details.reasoning_tokens`); a model
+whose name ends in `-r1` writes it inline in the content (`<think>…</think>`, as open-weight
+reasoning models do). The model `reasoning-summariser` answers with a fixed summary.
+Every request body is kept: `GET /_requests` lists them (newest last).
+
 Usage: openai-stub.py PORT [RATE_LIMIT]
 """
 import collections
@@ -24,6 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 RATE_LIMIT = 0
 recent = collections.defaultdict(collections.deque)
 lock = threading.Lock()
+received = []
+REASONING = "Step 1: 17*23 = 17*20 + 17*3. Step 2: 340 + 51 = 391. Check: 391/23 = 17."
+SUMMARY = "Summary: the product was split into tens and units and checked by division."
 
 
 def over_limit(user):
@@ -45,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) or b"{}"
         request = json.loads(raw)
+        with lock:
+            received.append(request)
         if RATE_LIMIT > 0 and over_limit(request.get("user") or ""):
             body = json.dumps({"error": {"message": "Rate limit reached for requests", "type": "requests",
                                          "code": "rate_limit_exceeded"}}).encode()
@@ -60,15 +72,30 @@ class Handler(BaseHTTPRequestHandler):
         usage = {"prompt_tokens": max(1, len(raw) // 4), "completion_tokens": completion,
                  "total_tokens": max(1, len(raw) // 4) + completion}
         created = int(time.time())
+        reasons = bool(request.get("reasoning_effort") or request.get("thinking"))
+        inline = model.endswith("-r1")
+        answer = "stub answer"
+        if model == "reasoning-summariser":
+            answer = SUMMARY
+        elif inline:
+            answer = "<think>" + REASONING + "</think>The answer is 391."
+        if reasons and not inline:
+            usage["completion_tokens_details"] = {"reasoning_tokens": 42}
         if request.get("stream"):
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("cache-control", "no-cache")
             self.send_header("connection", "close")
             self.end_headers()
-            chunks = [
-                {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "stub "}, "finish_reason": None}]},
-                {"choices": [{"index": 0, "delta": {"content": "answer"}, "finish_reason": None}]},
+            chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+            if reasons and not inline:
+                for part in (REASONING[:30], REASONING[30:]):
+                    chunks.append({"choices": [{"index": 0, "delta": {"reasoning_content": part}, "finish_reason": None}]})
+            # Pieces of 7 characters: an inline <think> tag arrives split across chunks.
+            step = 7 if inline else max(1, len(answer) // 2)
+            for i in range(0, len(answer), step):
+                chunks.append({"choices": [{"index": 0, "delta": {"content": answer[i:i + step]}, "finish_reason": None}]})
+            chunks += [
                 {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
                 {"choices": [], "usage": usage},
             ]
@@ -85,7 +112,8 @@ class Handler(BaseHTTPRequestHandler):
             "created": created,
             "model": model,
             "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "stub answer"}}],
+                         "message": dict({"role": "assistant", "content": answer},
+                                         **({"reasoning_content": REASONING} if reasons and not inline else {}))}],
             "usage": usage,
         }).encode()
         self.send_response(200)
@@ -95,7 +123,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        body = json.dumps({"object": "list", "data": [{"id": "stub-model", "object": "model"}]}).encode()
+        if self.path.startswith("/_requests"):
+            with lock:
+                body = json.dumps(received).encode()
+        else:
+            body = json.dumps({"object": "list", "data": [{"id": "stub-model", "object": "model"}]}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))

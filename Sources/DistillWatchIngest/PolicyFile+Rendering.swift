@@ -101,7 +101,41 @@ extension PolicyFile {
         let extraDomains = policy.campaigns.commonEmailDomains.subtracting(CampaignPolicy.default.commonEmailDomains)
         out += "  # Added to the \(CampaignPolicy.default.commonEmailDomains.count) built-in mail providers whose sharing is no evidence.\n"
         out += "  common_email_domains: \(list(extraDomains))\n"
+        out += """
+
+        # Countermeasures (Documentation/Countermeasures.md): the directives gateways apply to
+        # flagged accounts. Every rule whose conditions all hold applies; the strictest of
+        # each directive wins. Conditions: verdict (at least; default review), score (at
+        # least), signal or family with at_least, campaign (member of a flagged campaign),
+        # unverified. Only a rule with verdict: block may apply block. Rules given here
+        # replace these built-in ones.
+        countermeasures:
+          enabled: \(policy.countermeasures.enabled)
+          rules:
+
+        """
+        for rule in policy.countermeasures.rules {
+            out += "    - name: \(scalar(rule.name))\n"
+            out += "      when: {\(conditions(rule))}\n"
+            out += "      apply: [\(rule.directives.map(directive).joined(separator: ", "))]\n"
+        }
         return out
+    }
+
+    private static func conditions(_ rule: CountermeasureRule) -> String {
+        var parts = ["verdict: \(rule.verdict.rawValue)"]
+        if let score = rule.score { parts.append("score: \(Wording.decimal(score))") }
+        if let signal = rule.signal { parts.append("signal: \(signal.rawValue)") }
+        if let family = rule.family { parts.append("family: \(family.rawValue)") }
+        if rule.signal != nil || rule.family != nil { parts.append("at_least: \(Wording.decimal(rule.atLeast))") }
+        if rule.campaign { parts.append("campaign: true") }
+        if rule.unverified { parts.append("unverified: true") }
+        return parts.joined(separator: ", ")
+    }
+
+    private static func directive(_ d: Directive) -> String {
+        guard let n = d.parameter else { return d.kind.rawValue }
+        return "{\(d.kind.rawValue): \(n)}"
     }
 
     private static func tier(_ t: Policy.TierProfile) -> String {

@@ -40,6 +40,12 @@ public struct PolicyFileError: Error, Equatable, Sendable, CustomStringConvertib
 ///   evidence_weights: {shared_payment: 0.8, signup_burst: 0.4}
 ///   signal_weights: {proxy_rotation: 0.8}
 ///   common_email_domains: [example-mail.com]    # added to the built-in list
+/// countermeasures:
+///   enabled: true
+///   rules:              # replaces the built-in rules when given
+///     - name: throttle
+///       when: {verdict: throttle}
+///       apply: [withhold_reasoning, {cap_max_tokens: 4096}, {rate_limit: 20}]
 /// ```
 /// Unknown keys are errors (a misspelt weight would otherwise be silently ignored).
 public enum PolicyFile {
@@ -119,10 +125,12 @@ public enum PolicyFile {
                 policy.verifiedOrganisationFactor = try reader.unitInterval(value, key)
             case "campaigns":
                 policy.campaigns = try reader.campaigns(value, base: policy.campaigns)
+            case "countermeasures":
+                policy.countermeasures = try reader.countermeasures(value, base: policy.countermeasures)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
                     + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, "
-                    + "shared_template_accounts, verified_organisation_factor, campaigns")
+                    + "shared_template_accounts, verified_organisation_factor, campaigns, countermeasures")
             }
         }
         return policy
@@ -254,6 +262,121 @@ public enum PolicyFile {
                 throw error(node, "campaigns.attach_threshold (\(c.attachThreshold)) must not exceed campaigns.link_threshold (\(c.linkThreshold))")
             }
             return c
+        }
+
+        /// `countermeasures: {enabled: true, rules: [...]}`; `rules`, when given, replaces
+        /// the built-in rules entirely (`distillwatch policy show` prints them to start from).
+        func countermeasures(_ node: Node, base: CountermeasurePolicy) throws -> CountermeasurePolicy {
+            var c = base
+            for (k, v) in try mapping(node, "countermeasures") {
+                let name = try string(k)
+                switch name {
+                case "enabled": c.enabled = try bool(v, "countermeasures.enabled")
+                case "rules":
+                    guard let items = v.sequence else { throw error(v, "countermeasures.rules must be a list of rules") }
+                    var rules: [CountermeasureRule] = []
+                    var names: Set<String> = []
+                    for (n, item) in items.enumerated() {
+                        let rule = try countermeasureRule(item, field: "countermeasures.rules[\(n)]")
+                        guard names.insert(rule.name).inserted else {
+                            throw error(item, "countermeasures.rules[\(n)]: the name \"\(rule.name)\" is used by an earlier rule")
+                        }
+                        rules.append(rule)
+                    }
+                    c.rules = rules
+                default:
+                    throw error(k, "unknown countermeasures setting \"\(name)\"; known: enabled, rules")
+                }
+            }
+            return c
+        }
+
+        /// One rule: `{name: ..., when: {verdict:, score:, signal:, family:, at_least:,
+        /// campaign:, unverified:}, apply: [directive or {directive: number}, ...]}`.
+        func countermeasureRule(_ node: Node, field: String) throws -> CountermeasureRule {
+            var name: String?
+            var rule = CountermeasureRule(name: "", directives: [])
+            var sawApply = false
+            for (k, v) in try mapping(node, field) {
+                let key = try string(k)
+                switch key {
+                case "name":
+                    let n = try string(v)
+                    guard !n.isEmpty, n.utf8.count <= 200 else { throw error(v, "\(field).name must be 1 to 200 bytes") }
+                    name = n
+                case "when":
+                    for (ck, cv) in try mapping(v, "\(field).when") {
+                        let condition = try string(ck)
+                        let where_ = "\(field).when.\(condition)"
+                        switch condition {
+                        case "verdict":
+                            let text = try string(cv)
+                            guard let verdict = Verdict(rawValue: text) else {
+                                throw error(cv, "\(where_) must be one of allow, review, throttle, block, got \"\(text)\"")
+                            }
+                            rule.verdict = verdict
+                        case "score": rule.score = try unitInterval(cv, where_)
+                        case "signal":
+                            let text = try string(cv)
+                            guard let kind = SignalKind(rawValue: text) else {
+                                throw error(cv, "\(where_): unknown signal \"\(text)\"; known: \(SignalKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                            }
+                            rule.signal = kind
+                        case "family":
+                            let text = try string(cv)
+                            guard let family = DataFamily(rawValue: text) else {
+                                throw error(cv, "\(where_): unknown family \"\(text)\"; known: \(DataFamily.allCases.map(\.rawValue).joined(separator: ", "))")
+                            }
+                            rule.family = family
+                        case "at_least": rule.atLeast = try unitInterval(cv, where_)
+                        case "campaign": rule.campaign = try bool(cv, where_)
+                        case "unverified": rule.unverified = try bool(cv, where_)
+                        default:
+                            throw error(ck, "\(field): unknown condition \"\(condition)\"; known: verdict, score, signal, family, at_least, campaign, unverified")
+                        }
+                    }
+                case "apply":
+                    sawApply = true
+                    guard let items = v.sequence else { throw error(v, "\(field).apply must be a list of directives") }
+                    rule.directives = try items.map { try directive($0, field: "\(field).apply") }
+                default:
+                    throw error(k, "\(field): unknown key \"\(key)\"; known: name, when, apply")
+                }
+            }
+            guard let name else { throw error(node, "\(field) needs a name (it is quoted in answers and the audit log)") }
+            rule.name = name
+            guard sawApply else { throw error(node, "\(field) (\"\(name)\") needs apply: a list of directives") }
+            if let problem = rule.problem { throw error(node, "\(field) (\"\(name)\") \(problem)") }
+            return rule
+        }
+
+        /// `withhold_reasoning`, or `{cap_max_tokens: 4096}`, `{rate_limit: 20}` (also
+        /// `{rate_limit: 20/min}`).
+        func directive(_ node: Node, field: String) throws -> Directive {
+            let known = Directive.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            if let text = node.scalar?.string {
+                guard let kind = Directive.Kind(rawValue: text) else {
+                    throw error(node, "\(field): unknown directive \"\(text)\"; known: \(known)")
+                }
+                guard let d = Directive(kind: kind, parameter: nil) else {
+                    throw error(node, "\(field): \(text) needs a number, as {\(text): N}")
+                }
+                return d
+            }
+            guard let m = node.mapping, m.count == 1, let (k, v) = m.first else {
+                throw error(node, "\(field): a directive is a name or a one-key mapping such as {cap_max_tokens: 4096}")
+            }
+            let text = try string(k)
+            guard let kind = Directive.Kind(rawValue: text) else {
+                throw error(k, "\(field): unknown directive \"\(text)\"; known: \(known)")
+            }
+            guard kind.takesParameter else { throw error(k, "\(field): \(text) takes no number; write it as a plain name") }
+            var number = v.scalar?.string ?? ""
+            if kind == .rateLimit, number.hasSuffix("/min") { number.removeLast(4) }
+            guard let n = Int(number.trimmingASCIISpaces), let d = Directive(kind: kind, parameter: n) else {
+                throw error(v, "\(field).\(text) must be a whole number from 1 to \(Directive.maximumParameter)\(kind == .rateLimit ? " (requests a minute)" : " (tokens)")")
+            }
+            return d
         }
 
         func tier(_ node: Node, base: Policy.TierProfile, _ field: String) throws -> Policy.TierProfile {

@@ -138,7 +138,11 @@ func assembleServer(
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
                             health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing,
                             history: (store as? any HistoryProviding)?.historyStore ?? InMemoryHistoryStore(),
-                            console: try ConsoleService(sessionHours: configuration.consoleSessionHours))
+                            console: try ConsoleService(sessionHours: configuration.consoleSessionHours),
+                            countermeasures: CountermeasureService(
+                                policy: configuration.policy.countermeasures, verificationURL: configuration.verificationURL,
+                                summarizer: configuration.reasoningSummarizer.map { ReasoningSummarizer(settings: $0) },
+                                metrics: CountermeasureMetrics(factory: metrics.factory)))
     handle.set(state)
     await sharing.reconcileAtStart(at: clock.now())
 
@@ -152,6 +156,8 @@ func assembleServer(
     operations.addMetrics(to: router)
     router.addRoutes(IngestRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(DecisionRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(ReasoningRoutes(state: state).build(), atPath: "/v1")
+    router.addRoutes(VerificationRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(AnalystRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(SharingRoutes(state: state).build(), atPath: "/v1")
     router.addRoutes(TAXIIRoutes(state: state).build(), atPath: "/taxii2")

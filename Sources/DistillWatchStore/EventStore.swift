@@ -217,9 +217,13 @@ public struct DecisionAuditEntry: Sendable, Equatable, Codable {
     /// The token name of the caller.
     public var caller: String?
     public var requestID: String?
+    /// The directives the answer carried, as tokens (`withhold_reasoning`,
+    /// `cap_max_tokens=4096`), and `refused:<directive>` when one refused the request.
+    public var directives: [String]
 
     public init(at: Timestamp, accountID: String, verdict: Verdict, score: Double, reasons: [String],
-                endpoint: String, caller: String?, requestID: String?) {
+                endpoint: String, caller: String?, requestID: String?, directives: [String] = []) {
+        self.directives = directives
         self.at = at
         self.accountID = accountID
         self.verdict = verdict
@@ -235,6 +239,18 @@ public struct DecisionAuditEntry: Sendable, Equatable, Codable {
         case accountID = "account_id"
         case verdict, score, reasons, endpoint, caller
         case requestID = "request_id"
+        case directives
+    }
+
+    /// Entries written before directives existed have none.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(at: try c.decode(Timestamp.self, forKey: .at), accountID: try c.decode(String.self, forKey: .accountID),
+                  verdict: try c.decode(Verdict.self, forKey: .verdict), score: try c.decode(Double.self, forKey: .score),
+                  reasons: try c.decode([String].self, forKey: .reasons), endpoint: try c.decode(String.self, forKey: .endpoint),
+                  caller: try c.decodeIfPresent(String.self, forKey: .caller),
+                  requestID: try c.decodeIfPresent(String.self, forKey: .requestID),
+                  directives: try c.decodeIfPresent([String].self, forKey: .directives) ?? [])
     }
 }
 

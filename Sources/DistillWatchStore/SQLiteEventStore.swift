@@ -1,6 +1,7 @@
 import DistillWatchCore
 import Foundation
 import GRDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,17 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public let path: String
-    let pool: DatabaseQueue
+    private let database: DatabaseQueue
+    private let closed = Atomic<Bool>(false)
+
+    /// The connection, until ``close()``: after it every call throws ``StoreError``
+    /// instead of reaching a closed SQLite handle (which GRDB 7 does not always refuse).
+    var pool: DatabaseQueue {
+        get throws {
+            guard !closed.load(ordering: .acquiring) else { throw StoreError("\(path): the store is closed") }
+            return database
+        }
+    }
     /// The device and inode of the file opened, to notice it being replaced.
     private let identity: FileIdentity?
 
@@ -42,7 +53,7 @@ public final class SQLiteEventStore: EventStore {
     /// `meta` table (how far the log was compacted); 4 adds the shared STIX objects (TAXII
     /// collections) and TAXII status resources; 2 stores
     /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 5
+    public static let formatVersion = 6
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -75,17 +86,18 @@ public final class SQLiteEventStore: EventStore {
         }
         let migrator = Self.migrator(upgrade: upgrade)
         do {
-            pool = try DatabaseQueue(path: path, configuration: configuration)
-            try pool.read { db in try Self.checkCanMigrate(db, migrator: migrator, upgrade: upgrade, path: path) }
-            let upgrading = try pool.read { db in
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            database = opened
+            try opened.read { db in try Self.checkCanMigrate(db, migrator: migrator, upgrade: upgrade, path: path) }
+            let upgrading = try opened.read { db in
                 let applied = try migrator.appliedIdentifiers(db)
                 return applied.contains("v1") && !applied.contains("v2-typed-payloads")
             }
-            try migrator.migrate(pool)
+            try migrator.migrate(opened)
             if upgrading {
                 // The rewritten pages may still hold the old text in free space and in the
                 // WAL: rebuild the file and empty the WAL so nothing received as text remains.
-                try pool.writeWithoutTransaction { db in
+                try opened.writeWithoutTransaction { db in
                     try db.execute(sql: "VACUUM")
                     try db.checkpoint(.truncate)
                 }
@@ -259,6 +271,12 @@ public final class SQLiteEventStore: EventStore {
                 """)
             try db.execute(sql: "PRAGMA user_version = 5")
         }
+        migrator.registerMigration("v6-countermeasures") { db in
+            // The directives each audited answer carried (Documentation/Countermeasures.md):
+            // a JSON array of tokens such as "cap_max_tokens=4096"; older rows hold none.
+            try db.execute(sql: "ALTER TABLE decisions ADD COLUMN directives TEXT NOT NULL DEFAULT '[]'")
+            try db.execute(sql: "PRAGMA user_version = 6")
+        }
         return migrator
     }
 
@@ -380,13 +398,13 @@ public final class SQLiteEventStore: EventStore {
         guard !entries.isEmpty else { return }
         try await pool.write { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO decisions (at, account_id, verdict, score, reasons, endpoint, caller, request_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO decisions (at, account_id, verdict, score, reasons, endpoint, caller, request_id, directives)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for e in entries {
                 try statement.execute(arguments: [
                     e.at.millisecondsSinceEpoch, e.accountID, e.verdict.rawValue, e.score,
-                    Self.encodeReasons(e.reasons), e.endpoint, e.caller, e.requestID,
+                    Self.encodeReasons(e.reasons), e.endpoint, e.caller, e.requestID, Self.encodeReasons(e.directives),
                 ])
             }
         }
@@ -394,7 +412,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func decisions(accountID: String?, limit: Int) async throws -> [DecisionAuditEntry] {
         try await pool.read { db in
-            let columns = "at, account_id, verdict, score, reasons, endpoint, caller, request_id"
+            let columns = "at, account_id, verdict, score, reasons, endpoint, caller, request_id, directives"
             let rows: [Row]
             if let accountID {
                 rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM decisions WHERE account_id = ? ORDER BY id DESC LIMIT ?",
@@ -408,7 +426,7 @@ public final class SQLiteEventStore: EventStore {
                     at: Timestamp(millisecondsSinceEpoch: row[0]), accountID: row[1],
                     verdict: Verdict(rawValue: row[2]) ?? .allow, score: row[3],
                     reasons: Self.decodeReasons(reasons),
-                    endpoint: row[5], caller: row[6], requestID: row[7])
+                    endpoint: row[5], caller: row[6], requestID: row[7], directives: Self.decodeReasons(row[8]))
             }
         }
     }
@@ -495,7 +513,8 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func close() async throws {
-        try pool.close()
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try database.close()
     }
 }
 

@@ -84,9 +84,10 @@ import Testing
         for kind in LinkEvidenceKind.allCases { #expect(text.contains("    \(kind.rawValue): "), "\(kind.rawValue)") }
         for kind in CampaignSignalKind.allCases { #expect(text.contains("    \(kind.rawValue): "), "\(kind.rawValue)") }
         for tier in Policy.default.tiers.keys { #expect(text.contains("  \(tier): {"), "\(tier)") }
+        for kind in Directive.Kind.allCases { #expect(text.contains(kind.rawValue), "\(kind.rawValue)") }
         for key in ["minimum_exchanges:", "shared_template_accounts:", "release_grace_hours:", "pivot_window_hours:",
                     "default_tier:", "model_max_tokens:", "common_email_domains:", "link_threshold:", "attach_threshold:",
-                    "minimum_accounts:", "enabled:", "payment_fingerprints:", "email_domains:"] {
+                    "minimum_accounts:", "enabled:", "payment_fingerprints:", "email_domains:", "countermeasures:", "rules:"] {
             #expect(text.contains(key), "\(key)")
         }
     }
@@ -127,6 +128,29 @@ import Testing
             for kind in LinkEvidenceKind.allCases { p.campaigns.setWeight(Double(rng.next() % 3000) / 1000, for: kind) }
             for kind in CampaignSignalKind.allCases { p.campaigns.setWeight(Double(rng.next() % 1001) / 1000, for: kind) }
             p.campaigns.commonEmailDomains.formUnion((0..<Int(rng.next() % 3)).map { _ in "mail-\(rng.next() % 50).example" })
+            p.countermeasures.enabled = rng.next() % 4 != 0
+            if rng.next() % 2 == 0 {
+                p.countermeasures.rules = (0..<Int(1 + rng.next() % 5)).map { i in
+                    let verdict = Verdict.allCases[Int(rng.next() % 4)]
+                    var directives: [Directive] = [.withholdReasoning, .capMaxTokens(Int(1 + rng.next() % 100_000)),
+                                                   .rateLimit(requestsPerMinute: Int(1 + rng.next() % 600)), .denyPrefill,
+                                                   .requireVerification, .disableThinking, .summarizeReasoning]
+                        .filter { _ in rng.next() % 2 == 0 }
+                    if verdict == .block { directives.append(.block) }
+                    if directives.isEmpty { directives = [.summarizeReasoning] }
+                    let signal: SignalKind? = rng.next() % 2 == 0 ? SignalKind.allCases[Int(rng.next() % UInt64(SignalKind.allCases.count))] : nil
+                    return CountermeasureRule(
+                        name: "\(pick(&rng)) \(i)", verdict: verdict,
+                        score: rng.next() % 2 == 0 ? Double(rng.next() % 1001) / 1000 : nil, signal: signal,
+                        family: signal == nil && rng.next() % 2 == 0 ? DataFamily.allCases[Int(rng.next() % UInt64(DataFamily.allCases.count))] : nil,
+                        atLeast: Double(rng.next() % 1001) / 1000, campaign: rng.next() % 2 == 0, unverified: rng.next() % 2 == 0,
+                        directives: directives)
+                }
+                // atLeast is written only with a signal or family.
+                for i in p.countermeasures.rules.indices where p.countermeasures.rules[i].signal == nil && p.countermeasures.rules[i].family == nil {
+                    p.countermeasures.rules[i].atLeast = 0.5
+                }
+            }
 
             let text = PolicyFile.render(p)
             let back = try PolicyFile.load(yaml: text, source: "round \(round)")
@@ -183,6 +207,73 @@ import Testing
         #expect(failure("campaigns:\n  enabled: maybe\n")?.message.contains("true or false") == true)
         #expect(failure("campaigns:\n  minimum_accounts: 1\n")?.message.contains("at least 2") == true)
         #expect(failure("campaigns:\n  signal_weights: {proxy_rotation: 2}\n")?.message.contains("between 0 and 1") == true)
+    }
+}
+
+/// The `countermeasures` section: rules, directives with numbers, and mistakes named by line.
+@Suite struct CountermeasurePolicyFileTests {
+    static func failure(_ yaml: String) -> PolicyFileError? {
+        do { _ = try PolicyFile.load(yaml: yaml, source: "p.yaml"); return nil } catch let e as PolicyFileError { return e } catch { return nil }
+    }
+
+    @Test func rulesReplaceTheBuiltInOnes() throws {
+        let p = try PolicyFile.load(yaml: """
+            countermeasures:
+              rules:
+                - name: reasoning for suspects
+                  when: {verdict: review, family: content, at_least: 0.4}
+                  apply: [withhold_reasoning, {cap_max_tokens: 2048}]
+                - name: slow down
+                  when: {verdict: throttle, unverified: true}
+                  apply: [{rate_limit: 10/min}, require_verification]
+                - name: campaigns
+                  when: {campaign: true, score: 0.6}
+                  apply: [deny_prefill]
+                - name: block
+                  when: {verdict: block}
+                  apply: [block]
+            """)
+        let rules = p.countermeasures.rules
+        #expect(rules.count == 4 && p.countermeasures.enabled)
+        #expect(rules[0] == CountermeasureRule(name: "reasoning for suspects", verdict: .review, family: .content, atLeast: 0.4,
+                                               directives: [.withholdReasoning, .capMaxTokens(2_048)]))
+        #expect(rules[1].directives == [.rateLimit(requestsPerMinute: 10), .requireVerification] && rules[1].unverified)
+        #expect(rules[2].campaign && rules[2].score == 0.6 && rules[2].verdict == .review)
+        #expect(try PolicyFile.load(yaml: "countermeasures: {enabled: false}").countermeasures
+                == CountermeasurePolicy(enabled: false, rules: CountermeasurePolicy.default.rules))
+    }
+
+    @Test func mistakesNameTheLineAndWhatIsKnown() {
+        let blocks = Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {verdict: throttle}\n      apply: [block]\n")
+        #expect(blocks?.line == 3)
+        #expect(blocks?.message.contains("never blocks on its own") == true)
+        let unknown = Self.failure("countermeasures:\n  rules:\n    - name: x\n      apply: [withold_reasoning]\n")
+        #expect(unknown?.line == 4)
+        #expect(unknown?.message.contains("unknown directive \"withold_reasoning\"") == true)
+        #expect(unknown?.message.contains("withhold_reasoning") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      apply: [cap_max_tokens]\n")?.message
+                .contains("needs a number, as {cap_max_tokens: N}") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      apply: [{cap_max_tokens: 0}]\n")?.message
+                .contains("whole number from 1 to 1000000000 (tokens)") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      apply: [{rate_limit: fast}]\n")?.message
+                .contains("(requests a minute)") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      apply: [{block: 1}]\n")?.message
+                .contains("takes no number") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - when: {verdict: review}\n      apply: [block]\n")?.message
+                .contains("needs a name") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {verdict: review}\n")?.message
+                .contains("needs apply") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {verdict: sometimes}\n      apply: [block]\n")?.line == 4)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {signal: cot}\n      apply: [block]\n")?.message
+                .contains("cot_elicitation") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {at_least: 2}\n      apply: [block]\n")?.message
+                .contains("between 0 and 1") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - name: x\n      when: {signal: volume, family: content}\n      apply: [deny_prefill]\n")?.message
+                .contains("use one") == true)
+        #expect(Self.failure("countermeasures:\n  rules:\n    - {name: x, apply: [deny_prefill]}\n    - {name: x, apply: [deny_prefill]}\n")?.message
+                .contains("used by an earlier rule") == true)
+        #expect(Self.failure("countermeasures:\n  rule: []\n")?.message.contains("known: enabled, rules") == true)
+        #expect(Self.failure("countermeasures:\n  rules: {a: 1}\n")?.message.contains("list of rules") == true)
     }
 }
 

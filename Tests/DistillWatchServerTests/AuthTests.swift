@@ -41,6 +41,8 @@ import Testing
         "POST /v1/exchanges": ("/v1/exchanges", #"{"time":"2026-04-01T00:00:00Z","account_id":"a"}"#, [.ingest]),
         "POST /v1/accounts": ("/v1/accounts", #"{"account_id":"a","tier":"free"}"#, [.ingest]),
         "POST /v1/decide": ("/v1/decide", #"{"account_id":"a"}"#, [.decide]),
+        "POST /v1/reasoning": ("/v1/reasoning", #"{"account_id":"a","treatment":"withhold","reasoning_tokens":5}"#, [.decide]),
+        "POST /v1/accounts/{id}/verify": ("/v1/accounts/a/verify", #"{"verified":true}"#, [.analyst, .exempt]),
         "POST /beta/litellm_basic_guardrail_api": ("/beta/litellm_basic_guardrail_api", #"{"input_type":"request","request_data":{}}"#, [.decide]),
         "POST /v1/litellm/logs": ("/v1/litellm/logs", #"{"startTime":1795000000,"metadata":{"user_api_key_team_id":"t"}}"#, [.ingest]),
         "POST /v1/traces": ("/v1/traces", #"{"resourceSpans":[]}"#, [.ingest]),
@@ -104,7 +106,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 36 + 13 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 38 + 13 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)

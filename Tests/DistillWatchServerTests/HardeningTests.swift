@@ -224,6 +224,8 @@ import Testing
         "POST /taxii2/api/collections/{collection}/objects": #"{"objects":[],"attachment":"CANARY-TAXII-18"}"#,
         // Notes keep the analyst's note, nothing else of the body.
         "POST /v1/accounts/{id}/note": #"{"note":"asked the customer","attachment":"CANARY-NOTE-19"}"#,
+        "POST /v1/reasoning": #"{"account_id":"acct-leak-1","treatment":"summarize","reasoning":"CANARY-REASONING-27 step one","reasoning_tokens":9}"#,
+        "POST /v1/accounts/{id}/verify": #"{"verified":true,"method":"id_document","document":"CANARY-VERIFY-28"}"#,
         "POST /v1/campaigns/{id}/note": #"{"note":"sent to legal","attachment":"CANARY-NOTE-20"}"#,
         // The console's forms: a token typed into the sign-in form is checked, never kept
         // or echoed; without a session the others are sent to sign in before any body is read.
@@ -246,8 +248,9 @@ import Testing
                 let path = String(route.dropFirst("POST ".count)).replacingOccurrences(of: "{id}", with: "acct-leak-1")
                     .replacingOccurrences(of: "{collection}", with: AuthTests.inbox)
                 let token = route.contains("exchanges") || route.contains("litellm/logs") || route.contains("traces")
-                    || route.contains("/v1/accounts") && !route.contains("label") && !route.contains("note")
-                    ? Secret.ingest : route.contains("decide") || route.contains("litellm") ? Secret.decide : Secret.analyst
+                    || route.contains("/v1/accounts") && !route.contains("label") && !route.contains("note") && !route.contains("verify")
+                    ? Secret.ingest : route.contains("decide") || route.contains("litellm") || route.contains("reasoning")
+                    ? Secret.decide : Secret.analyst
                 let envoy = path.hasPrefix("/distillwatch") || path.hasPrefix("/v1/decide/")
                 let r = try await client.post(path, envoy ? nil : token, Self.canaryBodies[route] ?? "",
                                               headers: route.contains("traces") ? [.contentType: "application/json"]
@@ -263,7 +266,7 @@ import Testing
             }
             return outputs
         }
-        #expect(readers.count == 23)
+        #expect(readers.count == 25)
         for (k, text) in outputs.enumerated() { #expect(!text.contains("CANARY"), "output \(k) holds a canary: \(text.prefix(300))") }
         #expect(try Self.fileBytesContain("CANARY", in: dir) == [], "a canary reached the database files")
     }

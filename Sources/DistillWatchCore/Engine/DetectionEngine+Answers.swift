@@ -18,6 +18,8 @@ public struct AccountAnswer: Sendable, Equatable {
     public var campaignNumber: Int32?
     /// How it first joined another account, if it did.
     public var firstLink: CampaignLink?
+    /// It passed identity verification (its account record says `verified`).
+    public var verified: Bool = false
 }
 
 /// A numbered campaign's part of its members' decisions.
@@ -82,7 +84,7 @@ extension DetectionEngine {
         if campaignApplies(to: ii), let g = linkage.group(of: i), g.number > 0 { number = g.number }
         return AccountAnswer(accountID: accountIDs[ii], own: own, label: s.label,
                              reasons: s.score > 0 ? readings(for: accountIDs[ii]).contributing : [],
-                             campaignNumber: number, firstLink: firstLink(of: i))
+                             campaignNumber: number, firstLink: firstLink(of: i), verified: records[ii]?.verified == true)
     }
 
     /// The part of the group rooted at `root`, when it has a campaign number.

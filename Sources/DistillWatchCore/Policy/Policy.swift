@@ -89,6 +89,9 @@ public struct Policy: Sendable, Equatable {
     /// round-the-clock, timing, model pivot, rate limits) count of their value: its
     /// identity is known and it signed terms, while what it asks for counts in full.
     public var verifiedOrganisationFactor: Double = 0.5
+    /// How verdicts and signals become graduated countermeasures (directives a gateway
+    /// applies). It changes what gateways are told, never a score or verdict.
+    public var countermeasures = CountermeasurePolicy.default
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,

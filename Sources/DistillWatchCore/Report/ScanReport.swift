@@ -63,9 +63,12 @@ public struct ScanReport: Sendable, Codable, Equatable {
         /// The account's API keys with a verdict of their own other than allow (absent when
         /// none): a leaked or resold key is flagged without its owner's other keys.
         public var keys: [Key]?
+        /// The countermeasures the policy calls for (absent when none do).
+        public var directives: [DirectiveEntry]? = nil
 
         enum CodingKeys: String, CodingKey {
             case keys
+            case directives
             case accountID = "account_id"
             case analystLabel = "analyst_label"
             case capabilities
@@ -206,8 +209,10 @@ extension ScanReport.Account {
     /// The entry with the account's flagged keys given (the report computes them for every
     /// account at once).
     init(engine: DetectionEngine, summary s: AccountSummary, keys: [DetectionEngine.KeySummary]) {
-        var signals = engine.readings(for: s.accountID).contributing.map(ScanReport.Signal.init)
-        if let c = engine.campaignMembership(of: s.accountID), c.verdict.isFlagged {
+        let readings = engine.readings(for: s.accountID).contributing
+        let membership = engine.campaignMembership(of: s.accountID)
+        var signals = readings.map(ScanReport.Signal.init)
+        if let c = membership, c.verdict.isFlagged {
             signals.insert(ScanReport.Signal(name: "campaign_membership", value: rounded(c.score), detail: c.detail,
                                              contribution: rounded(c.score)), at: 0)
         }
@@ -221,6 +226,8 @@ extension ScanReport.Account {
                                firstFlaggedAt: k.firstFlaggedAt, accountExchangesBeforeFlag: k.accountExchangesBeforeFlag,
                                signals: k.readings.contributing.map(ScanReport.Signal.init))
             })
+        let measures = engine.countermeasures(for: s.accountID, readings: readings, campaign: membership)
+        if !measures.isEmpty { directives = measures.entries }
     }
 }
 

@@ -21,6 +21,13 @@ public struct DecideRequest: Decodable, Sendable {
     public var maxTokens: Int?
     public var temperature: Double?
     public var prompt: String?
+    /// The request's last message is the assistant's (for `deny_prefill`).
+    public var prefill: Bool?
+    /// The request asks for extended thinking or a reasoning effort.
+    public var thinking: Bool?
+    /// Look without counting the request against the account's `rate_limit` (an analyst's
+    /// question, not a request about to be served).
+    public var dryRun: Bool?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
@@ -30,7 +37,46 @@ public struct DecideRequest: Decodable, Sendable {
         case userAgent = "user_agent"
         case model
         case maxTokens = "max_tokens"
-        case temperature, prompt
+        case temperature, prompt, prefill, thinking
+        case dryRun = "dry_run"
+    }
+}
+
+/// `POST /v1/accounts/{id}/verify`: the provider's identity service or an analyst records
+/// that the account passed (or, with `"verified": false`, no longer passes) identity
+/// verification.
+public struct VerifyRequest: Decodable, Sendable {
+    /// Default true.
+    public var verified: Bool?
+    /// How it was verified (`id_document`, `organisation`, `payment`, ...), for the record.
+    public var method: String?
+    public var note: String?
+
+    public init(verified: Bool? = nil, method: String? = nil, note: String? = nil) {
+        self.verified = verified
+        self.method = method
+        self.note = note
+    }
+}
+
+/// `POST /v1/reasoning`: a gateway applying `summarize_reasoning` or `withhold_reasoning`
+/// asks for the text to serve instead of the reasoning, and reports how many reasoning
+/// tokens it did not serve.
+public struct ReasoningRequest: Decodable, Sendable {
+    public var accountID: String
+    public var requestID: String?
+    /// `summarize` or `withhold`.
+    public var treatment: String
+    /// The reasoning text (needed to summarise; never stored).
+    public var reasoning: String?
+    /// Reasoning tokens not served (the answer's usage), for the withheld-tokens counter.
+    public var reasoningTokens: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case requestID = "request_id"
+        case treatment, reasoning
+        case reasoningTokens = "reasoning_tokens"
     }
 }
 

@@ -27,6 +27,8 @@ extension ServerConfiguration {
     /// envoy_path_prefix: /distillwatch    # Envoy ext_authz http_service.path_prefix
     /// envoy_account_header: x-account-id
     /// envoy_key_header: x-api-key
+    /// verification_url: https://example.com/verify
+    /// reasoning_summarizer: {url: http://litellm:4000/v1, model: summariser, api_key_env: DW_SUMMARISER_KEY}
     /// tokens:
     ///   - {name: gateway, roles: [decide], secret_env: DW_GATEWAY_TOKEN}
     ///   - {name: pipeline, roles: [ingest], secret: "..."}
@@ -163,6 +165,38 @@ extension ServerConfiguration {
                     throw fail(key, "should be a number of hours above 0 and at most 720")
                 }
                 consoleSessionHours = v
+            case "verification_url":
+                guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be an http(s) URL, or none") }
+                verificationURL = v == "none" ? nil : v
+            case "reasoning_summarizer":
+                if let v = value as? String, v == "none" {
+                    reasoningSummarizer = nil
+                    continue
+                }
+                guard let m = value as? [String: Any] else {
+                    throw fail(key, "should be a mapping {url, model, api_key_env, timeout_ms, max_words}, or none")
+                }
+                for k in m.keys where !["url", "model", "api_key_env", "timeout_ms", "max_words"].contains(k) {
+                    throw fail("\(key).\(k)", "unknown setting; known: url, model, api_key_env, timeout_ms, max_words")
+                }
+                guard let url = m["url"] as? String else { throw fail("\(key).url", "should be the summariser's API base URL") }
+                guard let model = m["model"] as? String else { throw fail("\(key).model", "should be the summariser model's name") }
+                var settings = ReasoningSummarizerSettings(url: url, model: model)
+                if let env = m["api_key_env"] {
+                    guard let env = env as? String, let secret = environment[env], !secret.isEmpty else {
+                        throw fail("\(key).api_key_env", "must name a set environment variable")
+                    }
+                    settings.apiKey = secret
+                }
+                if let t = m["timeout_ms"] {
+                    guard let t = t as? Int else { throw fail("\(key).timeout_ms", "should be a whole number of milliseconds") }
+                    settings.timeoutMilliseconds = t
+                }
+                if let w = m["max_words"] {
+                    guard let w = w as? Int else { throw fail("\(key).max_words", "should be a whole number of words") }
+                    settings.maxWords = w
+                }
+                reasoningSummarizer = settings
             case "sharing_tlp":
                 guard let v = value as? String, let tlp = TrafficLightProtocol(name: v) else {
                     throw fail(key, "should be clear, green, amber, amber+strict or red")
@@ -204,7 +238,7 @@ extension ServerConfiguration {
     /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
     /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `ENVOY_PATH_PREFIX`, `ENVOY_ACCOUNT_HEADER`,
     /// `ENVOY_KEY_HEADER`, `SNAPSHOT_DIRECTORY`, `SNAPSHOT_EVERY_EVENTS`, `SNAPSHOT_INTERVAL_SECONDS`, `SNAPSHOTS_KEPT`,
-    /// `LOG_RETENTION`, `MAX_BUFFERED_EXCHANGES`, `MAX_PENDING_BATCHES`, `LOG_LEVEL`.
+    /// `LOG_RETENTION`, `MAX_BUFFERED_EXCHANGES`, `MAX_PENDING_BATCHES`, `LOG_LEVEL`, `VERIFICATION_URL`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
             environment["DISTILLWATCH_" + name].flatMap { $0.isEmpty ? nil : $0 }
@@ -281,6 +315,7 @@ extension ServerConfiguration {
         if let v = value("ENVOY_ACCOUNT_HEADER") { envoyAccountHeader = v }
         if let v = value("ENVOY_KEY_HEADER") { envoyKeyHeader = v }
         if let v = value("LOG_LEVEL") { logLevel = v }
+        if let v = value("VERIFICATION_URL") { verificationURL = v }
         if let v = value("SHARING_PRODUCER") { sharingProducer = v }
         if let v = value("SHARING_TLP") {
             guard let tlp = TrafficLightProtocol(name: v) else {
@@ -316,5 +351,6 @@ extension ServerConfiguration {
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds", "history_retention_days", "console_session_hours",
+        "verification_url", "reasoning_summarizer",
     ]
 }

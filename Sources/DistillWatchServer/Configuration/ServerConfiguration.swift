@@ -125,6 +125,34 @@ public struct ServerConfiguration: Sendable {
     /// How long a console session lasts after sign-in, in hours (then the analyst signs
     /// in again). Sessions live in memory: a restart signs everyone out.
     public var consoleSessionHours = 12.0
+    /// Where an account that must verify its identity goes to do it, quoted in the refusal
+    /// for `require_verification` (Documentation/Countermeasures.md).
+    public var verificationURL: String?
+    /// The provider's own model that writes `summarize_reasoning` summaries, reachable
+    /// through an OpenAI-compatible `chat/completions` endpoint (for instance a LiteLLM
+    /// model). Without one, the reasoning is replaced by a fixed notice that says so.
+    public var reasoningSummarizer: ReasoningSummarizerSettings?
+
+    /// `reasoning_summarizer: {url, model, api_key_env, timeout_ms, max_words}`.
+    public struct ReasoningSummarizerSettings: Sendable, Equatable {
+        /// The API base, e.g. `http://litellm:4000/v1` (`/chat/completions` is appended).
+        public var url: String
+        public var model: String
+        /// The bearer key, from the environment variable `api_key_env` (optional).
+        public var apiKey: String?
+        /// How long to wait for a summary before serving the notice instead, in ms.
+        public var timeoutMilliseconds: Int = 5_000
+        /// The summary's length the summariser is asked for, in words.
+        public var maxWords: Int = 80
+
+        public init(url: String, model: String, apiKey: String? = nil, timeoutMilliseconds: Int = 5_000, maxWords: Int = 80) {
+            self.url = url
+            self.model = model
+            self.apiKey = apiKey
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.maxWords = maxWords
+        }
+    }
 
     /// A partner's TAXII 2.1 collection to poll (`taxii_feeds` in the configuration file).
     public struct TAXIIFeed: Sendable, Equatable {
@@ -169,6 +197,24 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
         guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
+        if let url = verificationURL {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.utf8.count <= 2_048,
+                  !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
+                throw ConfigurationError("verification_url \"\(url)\": should be an http(s) URL without spaces, at most 2048 bytes")
+            }
+        }
+        if let s = reasoningSummarizer {
+            guard s.url.hasPrefix("https://") || s.url.hasPrefix("http://") else {
+                throw ConfigurationError("reasoning_summarizer.url \"\(s.url)\": should be an http(s) URL such as http://litellm:4000/v1")
+            }
+            guard !s.model.isEmpty else { throw ConfigurationError("reasoning_summarizer.model: give the summariser model's name") }
+            guard (100...120_000).contains(s.timeoutMilliseconds) else {
+                throw ConfigurationError("reasoning_summarizer.timeout_ms: \(s.timeoutMilliseconds); give 100 to 120000")
+            }
+            guard (10...2_000).contains(s.maxWords) else {
+                throw ConfigurationError("reasoning_summarizer.max_words: \(s.maxWords); give 10 to 2000")
+            }
+        }
         guard snapshotEveryEvents > 0, snapshotIntervalSeconds > 0, snapshotIntervalSeconds.isFinite else {
             throw ConfigurationError("snapshot_every_events and snapshot_interval_seconds must be positive")
         }

@@ -32,13 +32,16 @@ enum EngineSnapshot {
     /// SHA-256 of what the engine's state depends on besides the log: the policy (as
     /// `distillwatch policy show` renders it), the reorder tolerance and buffer bound, and
     /// the engine's snapshot format. A snapshot under another digest is not the state the
-    /// log would rebuild under this configuration.
+    /// log would rebuild under this configuration. The countermeasure rules are left out:
+    /// they change what gateways are told, not the engine's state.
     static func configurationDigest(_ c: ServerConfiguration) -> [UInt8] {
+        var policy = c.policy
+        policy.countermeasures = .default
         let text = """
             engine_snapshot_format: \(engineSnapshotFormat)
             reorder_tolerance_ms: \(c.reorderToleranceMilliseconds)
             max_buffered_exchanges: \(c.maxBufferedExchanges)
-            \(PolicyFile.render(c.policy))
+            \(PolicyFile.render(policy))
             """
         return Array(SHA256.hash(data: Array(text.utf8)))
     }

@@ -76,6 +76,6 @@ final class DecisionBoard: Sendable {
             reasons = keySummary.verdict >= accountDecision.verdict ? keyReasons + reasons : reasons + keyReasons
         }
         return LiveDecision(decision: decision, known: true, reasons: reasons, label: entry.account.label,
-                            campaign: membership, key: keySummary)
+                            campaign: membership, key: keySummary, verified: entry.account.verified)
     }
 }

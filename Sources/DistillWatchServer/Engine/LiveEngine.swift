@@ -205,7 +205,8 @@ final class LiveEngine: Sendable {
             }
             let campaign = scanner.engine.campaignMembership(of: accountID).flatMap { $0.verdict.isFlagged ? $0 : nil }
             return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID),
-                                campaign: campaign, key: keySummary)
+                                campaign: campaign, key: keySummary,
+                                verified: scanner.engine.record(for: accountID)?.verified == true)
         }
     }
 
@@ -259,6 +260,8 @@ struct LiveDecision: Sendable, Equatable {
     var campaign: CampaignMembership? = nil
     /// The API key asked about, when the engine knows it on this account.
     var key: DetectionEngine.KeySummary? = nil
+    /// The account passed identity verification (its record says `verified`).
+    var verified = false
 
     /// The key's own verdict decided (it is stricter than the account's).
     var keyDecides: Bool {

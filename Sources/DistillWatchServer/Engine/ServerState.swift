@@ -29,6 +29,8 @@ struct ServerState: Sendable {
     let history: any HistoryStore
     /// Console sessions and page rendering.
     let console: ConsoleService
+    /// Directives, their refusals and rate limits, and reasoning summaries.
+    let countermeasures: CountermeasureService
 }
 
 /// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).

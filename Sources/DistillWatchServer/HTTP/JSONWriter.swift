@@ -52,6 +52,18 @@ struct JSONWriter {
         if let value { JSONLineEncoder.appendString(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
+    /// A string element of an array.
+    mutating func stringElement(_ value: String) {
+        element()
+        JSONLineEncoder.appendString(value, to: &bytes)
+        needsComma = true
+    }
+
+    mutating func field(_ key: String, _ value: Int) {
+        self.key(key)
+        bytes.append(contentsOf: value.description.utf8)
+    }
+
     mutating func field(_ key: String, _ value: Double) {
         self.key(key)
         bytes.append(contentsOf: (value.isFinite ? value : 0).description.utf8)
@@ -102,6 +114,29 @@ extension DecideResponse: ResponseGenerator {
             w.endObject()
         }
         w.endArray()
+        w.beginArray("directives")
+        for d in directives {
+            w.element()
+            w.beginObject()
+            w.field("directive", d.directive.rawValue)
+            if let n = d.maxTokens { w.field("max_tokens", n) }
+            if let n = d.requestsPerMinute { w.field("requests_per_minute", n) }
+            w.field("rule", d.rule)
+            w.endObject()
+        }
+        w.endArray()
+        if let refusal {
+            w.key("refusal")
+            w.beginObject()
+            w.field("code", refusal.code)
+            w.field("directive", refusal.directive.rawValue)
+            w.field("message", refusal.message)
+            if let s = refusal.retryAfterSeconds { w.field("retry_after_s", Int(s)) }
+            w.field("status", refusal.status)
+            w.endObject()
+        } else {
+            w.field("refusal", nil as String?)
+        }
         w.field("score", score)
         w.field("verdict", verdict.rawValue)
         w.endObject()
@@ -114,6 +149,11 @@ extension GuardrailResponse: ResponseGenerator {
         w.beginObject()
         w.field("action", action)
         if let blockedReason { w.field("blocked_reason", blockedReason) }
+        if let texts {
+            w.beginArray("texts")
+            for t in texts { w.stringElement(t) }
+            w.endArray()
+        }
         w.endObject()
         return w.response()
     }

@@ -38,12 +38,24 @@ struct DecisionRoutes {
         if let key = ask.apiKeyID, key.isEmpty || key.utf8.count > 256 {
             throw HTTPError(.badRequest, message: "field \"api_key_id\": must be 1 to 256 bytes, got \(key.utf8.count)")
         }
+        if let n = ask.maxTokens, n < 0 { throw HTTPError(.badRequest, message: "field \"max_tokens\": must not be negative, got \(n)") }
         let live = state.engine.decide(ask.accountID, key: ask.apiKeyID)
-        let response = DecideResponse(ask.accountID, live, key: ask.apiKeyID)
+        let now = state.clock.now()
+        let judgement = state.countermeasures.judge(
+            live, accountID: ask.accountID,
+            request: GatewayRequestFacts(prefill: ask.prefill, maxTokens: ask.maxTokens, thinking: ask.thinking),
+            endpoint: "decide", at: now, count: ask.dryRun != true)
+        var response = DecideResponse(ask.accountID, live, key: ask.apiKeyID)
+        response.directives = judgement.measures.entries
+        if let refusal = judgement.refusal {
+            response.refusal = DecideResponse.Refusal(
+                refusal, message: state.countermeasures.message(judgement, accountID: ask.accountID, live: live) ?? "")
+        }
         state.metrics.decided(response.verdict, endpoint: "decide")
         state.audit.record(DecisionAuditEntry(
-            at: state.clock.now(), accountID: ask.accountID, verdict: response.verdict, score: response.score,
-            reasons: response.reasons.map(\.signal), endpoint: "decide", caller: context.token?.name, requestID: ask.requestID))
+            at: now, accountID: ask.accountID, verdict: response.verdict, score: response.score,
+            reasons: response.reasons.map(\.signal), endpoint: "decide", caller: context.token?.name, requestID: ask.requestID,
+            directives: judgement.auditTokens), always: judgement.refusal != nil)
         return response
     }
 }
@@ -69,6 +81,34 @@ struct DecideResponse: Encodable, Sendable {
     var analystLabel: AnalystLabel?
     var campaignID: String?
     var reasons: [Reason]
+    /// The countermeasures for the account (Documentation/Countermeasures.md).
+    var directives: [DirectiveEntry] = []
+    /// Set when the directives refuse this request: serve it only when absent.
+    var refusal: Refusal?
+
+    /// Why the request is refused: the directive, the HTTP status a gateway answers, an
+    /// OpenAI-style error code, the message for the client, and for a rate limit the
+    /// seconds to wait.
+    struct Refusal: Encodable, Sendable, Equatable {
+        var directive: Directive.Kind
+        var status: Int
+        var code: String
+        var message: String
+        var retryAfterSeconds: Int64?
+
+        init(_ refusal: GatewayRefusal, message: String) {
+            directive = refusal.directive
+            status = refusal.status
+            code = refusal.code
+            self.message = message
+            if case .rateLimited(let ms) = refusal { retryAfterSeconds = CountermeasureService.retryAfterSeconds(ms) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case directive, status, code, message
+            case retryAfterSeconds = "retry_after_s"
+        }
+    }
 
     init(_ accountID: String, _ live: LiveDecision, key: String? = nil) {
         self.accountID = accountID
@@ -100,7 +140,7 @@ struct DecideResponse: Encodable, Sendable {
         case verdict, score, allowlisted, known
         case analystLabel = "analyst_label"
         case campaignID = "campaign_id"
-        case reasons
+        case reasons, directives, refusal
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -118,6 +158,8 @@ struct DecideResponse: Encodable, Sendable {
         try c.encode(analystLabel, forKey: .analystLabel)
         try c.encode(campaignID, forKey: .campaignID)
         try c.encode(reasons, forKey: .reasons)
+        try c.encode(directives, forKey: .directives)
+        try c.encode(refusal, forKey: .refusal)
     }
 }
 

@@ -18,8 +18,12 @@ import NIOCore
 ///   Envoy always forwards, is the client's credential and is never read as DistillWatch's.
 /// - The account: ``EnvoyCheckRequest`` (the `envoy_account_header`, else the client's API
 ///   key's digest).
-/// - The answer: 200 for `allow` and `review`, 429 with `retry-after` for `throttle`, 403
-///   for `block`; each carries `x-distillwatch-verdict`, `-score` and `-account` (let
+/// - The answer, with countermeasures on (the default): what the directives make of the
+///   request (``enforce(_:live:accountID:headers:state:)``): 403 for `block`,
+///   `require_verification` and a prefill under `deny_prefill`, 429 with `retry-after` over
+///   `rate_limit`, else 200 with the directives in headers. With countermeasures off: 200
+///   for `allow` and `review`, 429 with `retry-after` for `throttle`, 403 for `block`.
+///   Each answer carries `x-distillwatch-verdict`, `-score` and `-account` (let
 ///   through to the upstream with `allowed_upstream_headers`, or to the client with
 ///   `allowed_client_headers`), and a denial has an OpenAI-style JSON error body. A request
 ///   naming no account is allowed, counted in
@@ -77,15 +81,24 @@ struct EnvoyExtAuthzRoutes {
         let verdict = live.decision.verdict
         state.metrics.decided(verdict, endpoint: "envoy")
         let score = rounded4(live.decision.score)
+        let judgement = state.countermeasures.judge(
+            live, accountID: accountID,
+            request: GatewayRequestFacts(prefill: checked.prefill, maxTokens: checked.maxTokens,
+                                         thinking: checked.reasoningEffort.map { $0 != "none" && $0 != "minimal" }),
+            endpoint: "envoy", at: now)
         state.audit.record(DecisionAuditEntry(
             at: now, accountID: accountID, verdict: verdict, score: score, reasons: live.reasons.map(\.kind.rawValue),
-            endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID))
+            endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID,
+            directives: judgement.auditTokens), always: judgement.refusal != nil)
         learn(checked, at: now)
 
         var answer: HTTPFields = [
             Self.verdictHeader: verdict.rawValue, Self.scoreHeader: "\(score)", Self.accountHeader: accountID,
         ]
         if let campaign = live.decision.campaign { answer[Self.campaignHeader] = "campaign-\(campaign)" }
+        if state.countermeasures.enabled {
+            return Self.enforce(judgement, live: live, accountID: accountID, headers: answer, state: state)
+        }
         switch verdict {
         case .allow, .review:
             return Response(status: .ok, headers: answer)
@@ -99,6 +112,50 @@ struct EnvoyExtAuthzRoutes {
             buffer.writeBytes((try? JSONEncoder().encode(error)) ?? Data())
             return Response(status: verdict == .block ? .forbidden : .tooManyRequests, headers: answer,
                             body: .init(byteBuffer: buffer))
+        }
+    }
+
+    /// The answer under countermeasures: a refusal's status (403, or 429 with
+    /// `retry-after` for a rate limit) with an OpenAI-style error body, or 200 carrying the
+    /// directives for the upstream: `x-distillwatch-directives` (every directive, as
+    /// `withhold_reasoning, cap_max_tokens=4096`), and one header per directive the upstream
+    /// applies to the request or answer: `x-distillwatch-max-tokens`,
+    /// `x-distillwatch-reasoning` (`withhold` or `summarize`), `x-distillwatch-thinking:
+    /// disabled`. Envoy's ext_authz cannot rewrite the request body, so the upstream (the
+    /// provider's model server) applies those; Envoy passes them with
+    /// `allowed_upstream_headers`.
+    static func enforce(_ judgement: RequestJudgement, live: LiveDecision, accountID: String, headers: HTTPFields,
+                        state: ServerState) -> Response {
+        var answer = headers
+        let measures = judgement.measures
+        if !measures.isEmpty { answer[directivesHeader] = measures.headerValue }
+        if let refusal = judgement.refusal {
+            let message = state.countermeasures.message(judgement, accountID: accountID, live: live) ?? ""
+            answer[.contentType] = "application/json"
+            if case .rateLimited(let ms) = refusal { answer[.retryAfter] = "\(CountermeasureService.retryAfterSeconds(ms))" }
+            let error = EnvoyDenial(error: .init(message: message, type: Self.errorType(refusal), code: refusal.code))
+            var buffer = ByteBuffer()
+            buffer.writeBytes((try? JSONEncoder().encode(error)) ?? Data())
+            return Response(status: HTTPResponse.Status(code: refusal.status), headers: answer, body: .init(byteBuffer: buffer))
+        }
+        if let cap = measures.maxTokens { answer[maxTokensHeader] = "\(cap)" }
+        switch measures.reasoning {
+        case .withhold: answer[reasoningHeader] = "withhold"
+        case .summarize: answer[reasoningHeader] = "summarize"
+        case .serve: break
+        }
+        if measures.contains(.disableThinking) { answer[thinkingHeader] = "disabled" }
+        return Response(status: .ok, headers: answer)
+    }
+
+    /// The error body's `type`: `distillwatch_blocked`, `distillwatch_verification_required`,
+    /// `distillwatch_prefill_denied` or `distillwatch_rate_limited`.
+    static func errorType(_ refusal: GatewayRefusal) -> String {
+        switch refusal {
+        case .blocked: return "distillwatch_blocked"
+        case .verificationRequired: return "distillwatch_verification_required"
+        case .prefillDenied: return "distillwatch_prefill_denied"
+        case .rateLimited: return "distillwatch_rate_limited"
         }
     }
 
@@ -119,6 +176,10 @@ struct EnvoyExtAuthzRoutes {
     static let scoreHeader = HTTPField.Name("x-distillwatch-score")!
     static let accountHeader = HTTPField.Name("x-distillwatch-account")!
     static let campaignHeader = HTTPField.Name("x-distillwatch-campaign")!
+    static let directivesHeader = HTTPField.Name("x-distillwatch-directives")!
+    static let maxTokensHeader = HTTPField.Name("x-distillwatch-max-tokens")!
+    static let reasoningHeader = HTTPField.Name("x-distillwatch-reasoning")!
+    static let thinkingHeader = HTTPField.Name("x-distillwatch-thinking")!
 }
 
 /// The body of a denial, in the shape OpenAI-compatible clients parse.

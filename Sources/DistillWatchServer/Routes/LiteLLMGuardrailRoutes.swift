@@ -40,7 +40,8 @@ struct LiteLLMGuardrailRoutes {
         let start = ContinuousClock.now
         defer { state.metrics.duration("litellm", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
-        let decoder = GuardrailCallDecoder(keepsText: state.configuration.sketcher != nil)
+        let decoder = GuardrailCallDecoder(keepsText: state.configuration.sketcher != nil,
+                                           keepsResponseTexts: state.countermeasures.enabled)
         let call: LiteLLMGuardrailCall
         do {
             call = try body.withUnsafeReadableBytes { raw throws(RecordError) in try decoder.decode(raw.bindMemory(to: UInt8.self)) }
@@ -63,14 +64,61 @@ struct LiteLLMGuardrailRoutes {
         let live = state.engine.decide(accountID, key: key)
         let verdict = live.decision.verdict
         state.metrics.decided(verdict, endpoint: "litellm")
+        let isResponse = call.inputType == "response"
+        // A response call's request was judged (and counted against its rate) before it.
+        var judgement = state.countermeasures.judge(
+            live, accountID: accountID, request: GatewayRequestFacts(prefill: isResponse ? nil : call.prefill),
+            endpoint: "litellm", at: now, count: !isResponse)
+        if isResponse, let r = judgement.refusal, r != .blocked { judgement.refusal = nil }
         state.audit.record(DecisionAuditEntry(
             at: now, accountID: accountID, verdict: verdict, score: rounded4(live.decision.score),
             reasons: live.reasons.map(\.kind.rawValue), endpoint: "litellm", caller: context.token?.name,
-            requestID: call.callID))
+            requestID: call.callID, directives: judgement.auditTokens), always: judgement.refusal != nil)
         learn(call, accountID: accountID, identity: identity, at: now)
-        guard verdict >= state.configuration.litellmRefuseAt else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
-        let reason = live.refusal(of: accountID)
-        return GuardrailResponse(action: "BLOCKED", blockedReason: reason)
+        if let message = state.countermeasures.message(judgement, accountID: accountID, live: live) {
+            return GuardrailResponse(action: "BLOCKED", blockedReason: message)
+        }
+        if verdict >= state.configuration.litellmRefuseAt {
+            return GuardrailResponse(action: "BLOCKED", blockedReason: live.refusal(of: accountID))
+        }
+        if isResponse, judgement.measures.reasoning != .serve, let texts = call.responseTexts {
+            return await replaceReasoning(texts, treatment: judgement.measures.reasoning, accountID: accountID, live: live)
+        }
+        return GuardrailResponse(action: "NONE", blockedReason: nil)
+    }
+
+    /// `post_call` under `withhold_reasoning` or `summarize_reasoning`: the reasoning that
+    /// the answer's texts carry inline (``ReasoningRedaction``) is removed, or replaced by
+    /// `<think>` + the summary or notice + `</think>`, and the texts come back with
+    /// `GUARDRAIL_INTERVENED`. Texts without reasoning are returned as they came; with none
+    /// at all, the answer is `NONE`. The tokens not served are estimated at 4 bytes each
+    /// (this API carries no usage) and counted per campaign.
+    private func replaceReasoning(_ texts: [String], treatment: ReasoningTreatment, accountID: String,
+                                  live: LiveDecision) async -> GuardrailResponse {
+        var out = texts
+        var removedBytes = 0
+        var changed = false
+        for (i, text) in texts.enumerated() {
+            guard let found = ReasoningRedaction.redact(text, replacement: { _ in "" }) else { continue }
+            removedBytes += found.reasoning.utf8.count
+            changed = true
+            guard treatment == .summarize else {
+                out[i] = found.text
+                continue
+            }
+            // The summary of all the text's reasoning takes the place of its first block.
+            let summary = await state.countermeasures.reasoning(accountID, treatment: treatment, reasoning: found.reasoning,
+                                                                logger: state.logger)
+            var first = true
+            out[i] = ReasoningRedaction.redact(text) { _ in
+                defer { first = false }
+                return first ? "<think>" + summary.text + "</think>" : ""
+            }?.text ?? found.text
+        }
+        guard changed else { return GuardrailResponse(action: "NONE", blockedReason: nil) }
+        state.countermeasures.metrics.withheld(tokens: (removedBytes + 3) / 4, campaign: live.campaign?.campaignID,
+                                               treatment: treatment)
+        return GuardrailResponse(action: "GUARDRAIL_INTERVENED", blockedReason: nil, texts: out)
     }
 
     /// Appends the request the call stands for to the log and applies it, without holding
@@ -143,9 +191,12 @@ struct LiteLLMLogRoutes {
 struct GuardrailResponse: Encodable, Sendable, Equatable {
     var action: String
     var blockedReason: String?
+    /// The texts to use instead of those sent, with `GUARDRAIL_INTERVENED`.
+    var texts: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
         case action
         case blockedReason = "blocked_reason"
+        case texts
     }
 }

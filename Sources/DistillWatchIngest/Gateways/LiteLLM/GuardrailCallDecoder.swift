@@ -22,6 +22,9 @@ public struct LiteLLMGuardrailCall: Sendable, Equatable {
     /// The last user message and the system messages, when the decoder keeps text.
     public var prompt: String?
     public var system: String?
+    /// `texts` of a `response` call (the answer's texts, in order), when the decoder keeps
+    /// them (``GuardrailCallDecoder/keepsResponseTexts``); nil otherwise.
+    public var responseTexts: [String]?
 
     public init() {}
 
@@ -67,9 +70,13 @@ public struct LiteLLMGuardrailCall: Sendable, Equatable {
 public struct GuardrailCallDecoder: Sendable {
     /// Keep the last user message and system text (to sketch them).
     public var keepsText: Bool
+    /// Keep `texts` when the call is a `response` call (for the reasoning directives);
+    /// a `request` call's `texts` (the prompt again) is never materialised.
+    public var keepsResponseTexts: Bool
 
-    public init(keepsText: Bool) {
+    public init(keepsText: Bool, keepsResponseTexts: Bool = false) {
         self.keepsText = keepsText
+        self.keepsResponseTexts = keepsResponseTexts
     }
 
     /// - Throws: ``RecordError`` naming the field for a body that is not a JSON object or
@@ -78,8 +85,16 @@ public struct GuardrailCallDecoder: Sendable {
         var call = LiteLLMGuardrailCall()
         var s = JSONScanner(bytes)
         let keepsText = self.keepsText
+        // Where `texts` is: it precedes `input_type` in LiteLLM's bodies, so it is skipped
+        // and read again only once the call turns out to be a response.
+        var textsRange: Range<Int>?
         try s.forEachMember { (key, s) throws(RecordError) in
-            if keyEquals(key, "input_type") {
+            if keyEquals(key, "texts") {
+                s.skipWhitespace()
+                let start = s.position
+                try s.skipValue(depth: 1)
+                textsRange = start..<s.position
+            } else if keyEquals(key, "input_type") {
                 call.inputType = try s.optionalIdentifier("input_type")
             } else if keyEquals(key, "litellm_call_id") {
                 call.callID = try s.optionalIdentifier("litellm_call_id")
@@ -127,6 +142,15 @@ public struct GuardrailCallDecoder: Sendable {
             } else {
                 try s.skipValue(depth: 1)
             }
+        }
+        if keepsResponseTexts, call.inputType == "response", let range = textsRange {
+            var texts: [String] = []
+            var t = JSONScanner(UnsafeBufferPointer(rebasing: bytes[range]))
+            try t.forEachElement("texts") { (i, t) throws(RecordError) in
+                guard t.peek() == UInt8(ascii: "\"") else { throw RecordError(field: "texts[\(i)]", "should be a string") }
+                texts.append(try t.readString())
+            }
+            call.responseTexts = texts
         }
         return call
     }
