@@ -153,7 +153,9 @@ tokens:
             return json.loads(b)
 
         def last_upstream(user):
-            mine = [r for r in upstream_requests() if r.get("user") == user]
+            """The last request the upstream received for a client's model (LiteLLM does not
+            pass `user` on; requests here are sequential, and the summariser's come after)."""
+            mine = [r for r in upstream_requests() if r.get("model") != "reasoning-summariser"]
             return mine[-1] if mine else {}
 
         question = [{"role": "user", "content": "What is 17*23? Think it through."}]
