@@ -57,6 +57,30 @@ import Testing
         #expect(bidi.contains("bidi[U+202E]gnp.exe") && !bidi.contains("\u{202E}"))
     }
 
+    /// The account page lists the countermeasures in force with their rules, and the audit
+    /// table the directives each answer carried; a rule name is escaped like any string.
+    @Test func anAccountPageShowsItsCountermeasures() throws {
+        let renderer = try ConsoleRenderer()
+        let chrome = ConsoleRenderer.Chrome(analyst: "alice", csrf: "c" + String(repeating: "0", count: 63), current: "")
+        var data = accountData()
+        data.account.directives = Countermeasures(merging: [
+            AppliedDirective(directive: .withholdReasoning, rule: "throttle"),
+            AppliedDirective(directive: .capMaxTokens(4_096), rule: "<b>pinned</b>"),
+            AppliedDirective(directive: .rateLimit(requestsPerMinute: 1_200), rule: "throttle"),
+        ]).entries
+        data.decisions = [DecisionRecordView(at: t0, verdict: .throttle, score: 0.8, source: "envoy", apiKeyID: "gw",
+                                             directives: ["rate_limit=1200/min", "refused:rate_limit"])]
+        let html = renderer.account(data, form: nil, chrome: chrome)
+        #expect(html.contains("<h2>Countermeasures</h2>"))
+        #expect(html.contains("withhold_reasoning</span> <span class=\"stat-value\">rule: throttle"))
+        #expect(html.contains("cap_max_tokens 4,096 tokens</span> <span class=\"stat-value\">rule: &lt;b&gt;pinned&lt;/b&gt;"))
+        #expect(html.contains("rate_limit 1,200 a minute"))
+        #expect(html.contains("<td>rate_limit=1200/min, refused:rate_limit</td>"))
+        expectInert(html, "account page with directives")
+        // None in force: no section.
+        #expect(!renderer.account(accountData(), form: nil, chrome: chrome).contains("<h2>Countermeasures</h2>"))
+    }
+
     /// Every `id` in a report is unique, whatever the account ids (`dup` and `dup-h` once
     /// gave a heading and a section the same id).
     @Test func reportIDsAreUnique() throws {

@@ -65,8 +65,11 @@ public struct DecisionRecordView: Sendable, Equatable {
     public var score: Double
     public var source: String
     public var apiKeyID: String?
+    /// The directives the answer carried (`cap_max_tokens=4096`, `refused:rate_limit`).
+    public var directives: [String]
 
-    public init(at: Timestamp, verdict: Verdict, score: Double, source: String, apiKeyID: String?) {
+    public init(at: Timestamp, verdict: Verdict, score: Double, source: String, apiKeyID: String?, directives: [String] = []) {
+        self.directives = directives
         self.at = at
         self.verdict = verdict
         self.score = score

@@ -33,6 +33,14 @@ enum ConsolePages {
                   label: l.label.map { ConsoleFormat.label($0) } ?? "note", analyst: l.analyst ?? "–", note: l.note ?? "")
     }
 
+    /// "cap_max_tokens 4,096" · "rule: throttle".
+    static func directiveStat(_ d: DirectiveEntry) -> Stat {
+        var name = d.directive.rawValue
+        if let n = d.maxTokens { name += " \(ConsoleFormat.number(n)) tokens" }
+        if let n = d.requestsPerMinute { name += " \(ConsoleFormat.number(n)) a minute" }
+        return Stat(name: name, value: "rule: " + d.rule)
+    }
+
     static func signalView(_ s: ScanReport.Signal) -> SignalView {
         SignalView(name: s.name, value: ConsoleFormat.decimal(s.value), contribution: ConsoleFormat.decimal(s.contribution),
                    detail: s.detail, contributes: s.contribution > 0)
@@ -227,7 +235,8 @@ enum ConsolePages {
         return AccountView(
             id: a.accountID, anchor: ConsoleLinks.anchor(account: a.accountID), badge: Badge(a.verdict),
             score: ConsoleFormat.decimal(a.score), label: ConsoleFormat.label(a.analystLabel), stats: stats,
-            signals: a.signals.map(signalView), keys: keys, hourOfDay: hourOfDay, lastDay: lastDay,
+            signals: a.signals.map(signalView), keys: keys, directives: (a.directives ?? []).map(Self.directiveStat),
+            hourOfDay: hourOfDay, lastDay: lastDay,
             daily: SVGChart.timeline(daily, title: "Daily volume (stored history)", unit: "exchanges", daily: true),
             parameters: parameters, record: record,
             campaign: d.membership?.campaignID ?? a.campaignID,
@@ -236,7 +245,8 @@ enum ConsolePages {
             linkKeys: (d.profile?.linkKeys ?? []).map(\.label),
             identifiers: d.identifiers.map { IdentifierView(kind: $0.kind.name, value: $0.value,
                                                             href: links.search?("\($0.value)"), exchanges: ConsoleFormat.number($0.exchanges), lastSeen: ConsoleFormat.time($0.lastSeen)) },
-            decisions: d.decisions.map { DecisionView(at: ConsoleFormat.time($0.at), badge: Badge($0.verdict), score: ConsoleFormat.decimal($0.score), source: $0.source, key: $0.apiKeyID ?? "") },
+            decisions: d.decisions.map { DecisionView(at: ConsoleFormat.time($0.at), badge: Badge($0.verdict), score: ConsoleFormat.decimal($0.score), source: $0.source, key: $0.apiKeyID ?? "",
+                                                   directives: $0.directives.joined(separator: ", ")) },
             labels: d.labels.map { labelView($0, links: links) },
             form: form.map { FormView(action: $0.action, csrf: $0.csrf) },
             capabilities: capabilities(a.capabilities ?? [:]))

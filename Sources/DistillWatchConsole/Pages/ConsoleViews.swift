@@ -149,6 +149,8 @@ struct AccountView: Sendable {
     var stats: [Stat]
     var signals: [SignalView]
     var keys: [Stat]
+    /// The countermeasures in force: the directive (with its number) and the rule.
+    var directives: [Stat]
     var hourOfDay: String?
     var lastDay: String?
     var daily: String
@@ -180,4 +182,6 @@ struct DecisionView: Sendable {
     var score: String
     var source: String
     var key: String
+    /// The directives the answer carried, and `refused:…` when one refused the request.
+    var directives: String
 }

@@ -256,6 +256,7 @@ enum ConsoleTemplates {
 <h2>Signals</h2>
 {{> signals}}
 {{^empty(keys)}}<h2>Flagged API keys</h2><ul class="stats">{{#keys}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/keys}}</ul>{{/empty(keys)}}
+{{^empty(directives)}}<h2>Countermeasures</h2><p class="meta">What gateways apply to this account's requests now (Documentation/Countermeasures.md).</p><ul class="stats">{{#directives}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/directives}}</ul>{{/empty(directives)}}
 <h2>Activity</h2>
 <figure>{{{daily}}}<figcaption>Exchanges per day from the stored history.</figcaption></figure>
 {{#hourOfDay}}<figure>{{{hourOfDay}}}<figcaption>Exchanges by hour of day (UTC) over all traffic seen: a person's day has quiet hours, a harness does not.</figcaption></figure>{{/hourOfDay}}
@@ -273,8 +274,8 @@ enum ConsoleTemplates {
 {{^empty(decisions)}}
 <h2>Decision audit</h2>
 <div class="scroll"><table><caption>The latest decide answers for this account</caption>
-<thead><tr><th scope="col">When</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col">Endpoint</th><th scope="col">Caller</th></tr></thead>
-<tbody>{{#decisions}}<tr><td>{{at}}</td><td><span class="{{badge.cls}}">{{badge.text}}</span></td><td class="num">{{score}}</td><td>{{source}}</td><td>{{key}}</td></tr>{{/decisions}}</tbody></table></div>
+<thead><tr><th scope="col">When</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col">Endpoint</th><th scope="col">Caller</th><th scope="col">Directives</th></tr></thead>
+<tbody>{{#decisions}}<tr><td>{{at}}</td><td><span class="{{badge.cls}}">{{badge.text}}</span></td><td class="num">{{score}}</td><td>{{source}}</td><td>{{key}}</td><td>{{directives}}</td></tr>{{/decisions}}</tbody></table></div>
 {{/empty(decisions)}}
 <h2>Labels and notes</h2>
 {{> labels}}

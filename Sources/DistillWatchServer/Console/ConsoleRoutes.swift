@@ -281,7 +281,8 @@ struct ConsoleRoutes {
         }
         await state.audit.drain()
         let decisions = try await state.store.decisions(accountID: id, limit: 50).map {
-            DecisionRecordView(at: $0.at, verdict: $0.verdict, score: $0.score, source: $0.endpoint, apiKeyID: $0.caller)
+            DecisionRecordView(at: $0.at, verdict: $0.verdict, score: $0.score, source: $0.endpoint, apiKeyID: $0.caller,
+                               directives: $0.directives)
         }
         let data = AccountData(
             account: entry, profile: profile, history: try await state.history.accountHours(id, in: Int64.min..<Int64.max),
