@@ -107,8 +107,8 @@ extension PolicyFile {
         # flagged accounts. Every rule whose conditions all hold applies; the strictest of
         # each directive wins. Conditions: verdict (at least; default review), score (at
         # least), signal or family with at_least, campaign (member of a flagged campaign),
-        # unverified. Only a rule with verdict: block may apply block. Rules given here
-        # replace these built-in ones.
+        # unverified, signup_risk (at least). Only a rule with verdict: block may apply block.
+        # Rules given here replace these built-in ones.
         countermeasures:
           enabled: \(policy.countermeasures.enabled)
           rules:
@@ -119,6 +119,20 @@ extension PolicyFile {
             out += "      when: {\(conditions(rule))}\n"
             out += "      apply: [\(rule.directives.map(directive).joined(separator: ", "))]\n"
         }
+        let s = policy.signup
+        out += """
+
+        # Sign-up risk (Documentation/Countermeasures.md, "Before the first request"): how an
+        # account record is scored when it arrives. Weights in [0, 1] per factor; a burst reads
+        # 1 at burst_accounts accounts opened on one domain within an hour; the disposable-mail
+        # domains add to the \(SignupPolicy.builtInThrowawayDomains.count) built in.
+        signup:
+          weights: {\(SignupRisk.Factor.allCases.map { "\($0.rawValue): \(Wording.decimal(s.weight($0)))" }.joined(separator: ", "))}
+          burst_accounts: \(s.burstAccounts)
+          pathway_tiers: \(list(s.pathwayTiers))
+          throwaway_email_domains: \(list(s.throwawayDomains))
+
+        """
         return out
     }
 
@@ -130,6 +144,7 @@ extension PolicyFile {
         if rule.signal != nil || rule.family != nil { parts.append("at_least: \(Wording.decimal(rule.atLeast))") }
         if rule.campaign { parts.append("campaign: true") }
         if rule.unverified { parts.append("unverified: true") }
+        if let risk = rule.signupRisk { parts.append("signup_risk: \(Wording.decimal(risk))") }
         return parts.joined(separator: ", ")
     }
 

@@ -127,10 +127,12 @@ public enum PolicyFile {
                 policy.campaigns = try reader.campaigns(value, base: policy.campaigns)
             case "countermeasures":
                 policy.countermeasures = try reader.countermeasures(value, base: policy.countermeasures)
+            case "signup":
+                policy.signup = try reader.signup(value, base: policy.signup)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
                     + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, "
-                    + "shared_template_accounts, verified_organisation_factor, campaigns, countermeasures")
+                    + "shared_template_accounts, verified_organisation_factor, campaigns, countermeasures, signup")
             }
         }
         return policy
@@ -264,6 +266,38 @@ public enum PolicyFile {
             return c
         }
 
+        /// `signup: {weights: {...}, burst_accounts: 10, pathway_tiers: [...],
+        /// throwaway_email_domains: [...]}` (the domains add to the built-in list; the tiers
+        /// replace the default ones).
+        func signup(_ node: Node, base: SignupPolicy) throws -> SignupPolicy {
+            var p = base
+            for (k, v) in try mapping(node, "signup") {
+                let name = try string(k)
+                let field = "signup.\(name)"
+                switch name {
+                case "weights":
+                    for (wk, wv) in try mapping(v, field) {
+                        let factorName = try string(wk)
+                        guard let factor = SignupRisk.Factor(rawValue: factorName) else {
+                            throw error(wk, "unknown sign-up factor \"\(factorName)\"; known: \(SignupRisk.Factor.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        p.weights[factor] = try unitInterval(wv, "\(field).\(factorName)")
+                    }
+                case "burst_accounts":
+                    let n = try nonNegativeInt(v, field)
+                    guard (3...1_000_000).contains(n) else { throw error(v, "\(field) must be from 3 to 1000000, got \(n)") }
+                    p.burstAccounts = n
+                case "pathway_tiers":
+                    p.pathwayTiers = Set(try strings(v, field).map { $0.lowercased() })
+                case "throwaway_email_domains":
+                    p.throwawayDomains.formUnion(try strings(v, field).map { $0.lowercased() })
+                default:
+                    throw error(k, "unknown sign-up setting \"\(name)\"; known: weights, burst_accounts, pathway_tiers, throwaway_email_domains")
+                }
+            }
+            return p
+        }
+
         /// `countermeasures: {enabled: true, rules: [...]}`; `rules`, when given, replaces
         /// the built-in rules entirely (`distillwatch policy show` prints them to start from).
         func countermeasures(_ node: Node, base: CountermeasurePolicy) throws -> CountermeasurePolicy {
@@ -331,8 +365,9 @@ public enum PolicyFile {
                         case "at_least": rule.atLeast = try unitInterval(cv, where_)
                         case "campaign": rule.campaign = try bool(cv, where_)
                         case "unverified": rule.unverified = try bool(cv, where_)
+                        case "signup_risk": rule.signupRisk = try unitInterval(cv, where_)
                         default:
-                            throw error(ck, "\(field): unknown condition \"\(condition)\"; known: verdict, score, signal, family, at_least, campaign, unverified")
+                            throw error(ck, "\(field): unknown condition \"\(condition)\"; known: verdict, score, signal, family, at_least, campaign, unverified, signup_risk")
                         }
                     }
                 case "apply":

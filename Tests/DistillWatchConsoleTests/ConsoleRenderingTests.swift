@@ -76,6 +76,12 @@ import Testing
         #expect(html.contains("cap_max_tokens 4,096 tokens</span> <span class=\"stat-value\">rule: &lt;b&gt;pinned&lt;/b&gt;"))
         #expect(html.contains("rate_limit 1,200 a minute"))
         #expect(html.contains("<td>rate_limit=1200/min, refused:rate_limit</td>"))
+        #expect(!html.contains("Sign-up risk"))
+        data.account.signup = ScanReport.Signup(score: 0.6, factors: [
+            ScanReport.Signal(name: "throwaway_domain", value: 1, detail: "signed up with disposable mail (<yopmail.com>)", contribution: 0.6)])
+        let withSignup = renderer.account(data, form: nil, chrome: chrome)
+        #expect(withSignup.contains("<h2>Sign-up risk 0.60</h2>") || withSignup.contains("<h2>Sign-up risk 0.6</h2>"))
+        #expect(withSignup.contains("disposable mail (&lt;yopmail.com&gt;)"))
         expectInert(html, "account page with directives")
         // None in force: no section.
         #expect(!renderer.account(accountData(), form: nil, chrome: chrome).contains("<h2>Countermeasures</h2>"))

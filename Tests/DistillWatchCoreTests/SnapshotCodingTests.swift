@@ -32,6 +32,7 @@ import Testing
         #expect(fields(AccountRecord(accountID: "a")) == AccountRecord.snapshotFieldCount)
         #expect(fields(Exchange(time: t0, accountID: "a")) == Exchange.snapshotFieldCount)
         #expect(fields(DetectionEngine()) == DetectionEngine.snapshotFieldCount)
+        #expect(fields(SignupIndex()) == SignupIndex.snapshotFieldCount)
         #expect(fields(ReorderBuffer()) == ReorderBuffer.snapshotFieldCount)
         #expect(fields(RecentIdentifiers<ReorderBuffer.MergeKey>(capacity: 1)) == RecentIdentifiers<ReorderBuffer.MergeKey>.snapshotFieldCount)
         #expect(fields(TrafficScanner()) == 4)  // engine, buffer, sketcher (configuration), activity (scan and screen only)

@@ -144,13 +144,18 @@ import Testing
                         score: rng.next() % 2 == 0 ? Double(rng.next() % 1001) / 1000 : nil, signal: signal,
                         family: signal == nil && rng.next() % 2 == 0 ? DataFamily.allCases[Int(rng.next() % UInt64(DataFamily.allCases.count))] : nil,
                         atLeast: Double(rng.next() % 1001) / 1000, campaign: rng.next() % 2 == 0, unverified: rng.next() % 2 == 0,
-                        directives: directives)
+                        signupRisk: rng.next() % 3 == 0 ? Double(rng.next() % 1001) / 1000 : nil, directives: directives)
                 }
                 // atLeast is written only with a signal or family.
                 for i in p.countermeasures.rules.indices where p.countermeasures.rules[i].signal == nil && p.countermeasures.rules[i].family == nil {
                     p.countermeasures.rules[i].atLeast = 0.5
                 }
             }
+
+            for factor in SignupRisk.Factor.allCases { p.signup.weights[factor] = Double(rng.next() % 1001) / 1000 }
+            p.signup.burstAccounts = Int(3 + rng.next() % 500)
+            p.signup.pathwayTiers = Set((0..<Int(rng.next() % 3)).map { _ in pick(&rng).lowercased() })
+            p.signup.throwawayDomains = Set((0..<Int(rng.next() % 3)).map { _ in "temp-\(rng.next() % 50).example" })
 
             let text = PolicyFile.render(p)
             let back = try PolicyFile.load(yaml: text, source: "round \(round)")

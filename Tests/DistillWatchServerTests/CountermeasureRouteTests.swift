@@ -271,6 +271,34 @@ import Testing
         }
     }
 
+    /// Under the built-in rules a risky sign-up must verify before its first request: the
+    /// account record alone (disposable mail) makes `/v1/decide` and Envoy refuse it.
+    @Test(arguments: Mode.allCases)
+    func aRiskySignupMustVerifyBeforeItsFirstRequest(_ mode: Mode) async throws {
+        var c = testConfiguration()
+        c.verificationURL = "https://example.com/verify"
+        try await withServer(mode, c) { client in
+            let records = #"{"account_id":"acct-new","created":"2026-06-01T10:00:00Z","tier":"free","email_domain":"yopmail.com"}"# + "\n"
+                + #"{"account_id":"acct-fine","created":"2026-06-01T10:00:00Z","tier":"free","email_domain":"example.org"}"#
+            #expect(try await client.post("/v1/accounts", Secret.ingest, records).status == .ok)
+            let risky = try await Self.decide(client, #"{"account_id":"acct-new"}"#)
+            #expect(risky["verdict"] as? String == "allow" && risky["signup_risk"] as? Double == 0.6)
+            let refusal = try #require(risky["refusal"] as? [String: Any])
+            #expect(refusal["code"] as? String == "verification_required")
+            #expect((refusal["message"] as? String)?.contains("sign-up risk 0.6") == true)
+            let fine = try await Self.decide(client, #"{"account_id":"acct-fine"}"#)
+            #expect(fine["refusal"] is NSNull && fine["signup_risk"] as? Double == 0)
+            let envoy = try await EnvoyExtAuthzTests.check(client, "/distillwatch/v1/chat/completions",
+                                                           [EnvoyExtAuthzTests.key: Secret.decide, EnvoyExtAuthzTests.account: "acct-new"])
+            #expect(envoy.status == .forbidden)
+            #expect(try await client.post("/v1/accounts/acct-new/verify", Secret.exempt, #"{"method":"id_document"}"#).status == .ok)
+            let after = try await Self.decide(client, #"{"account_id":"acct-new"}"#)
+            #expect(after["refusal"] is NSNull && Self.directiveNames(after).isEmpty)
+            let report = try await client.get("/v1/report?all=true", Secret.analyst).text
+            #expect(report.contains(#""throwaway_domain""#), "the report gives the sign-up factors")
+        }
+    }
+
     /// A confirmed attack is blocked under the default rules, through every gateway.
     @Test func aConfirmedAttackIsBlockedByTheDefaultRules() async throws {
         try await withServer(.router) { client in

@@ -236,6 +236,8 @@ enum ConsolePages {
             id: a.accountID, anchor: ConsoleLinks.anchor(account: a.accountID), badge: Badge(a.verdict),
             score: ConsoleFormat.decimal(a.score), label: ConsoleFormat.label(a.analystLabel), stats: stats,
             signals: a.signals.map(signalView), keys: keys, directives: (a.directives ?? []).map(Self.directiveStat),
+            signupScore: a.signup.map { ConsoleFormat.decimal($0.score) },
+            signup: (a.signup?.factors ?? []).map { Stat(name: $0.name, value: "\(ConsoleFormat.decimal($0.value)): \($0.detail)") },
             hourOfDay: hourOfDay, lastDay: lastDay,
             daily: SVGChart.timeline(daily, title: "Daily volume (stored history)", unit: "exchanges", daily: true),
             parameters: parameters, record: record,

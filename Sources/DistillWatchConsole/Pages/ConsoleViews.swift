@@ -151,6 +151,9 @@ struct AccountView: Sendable {
     var keys: [Stat]
     /// The countermeasures in force: the directive (with its number) and the rule.
     var directives: [Stat]
+    /// The sign-up risk ("score 0.6") and its factors.
+    var signupScore: String?
+    var signup: [Stat]
     var hourOfDay: String?
     var lastDay: String?
     var daily: String

@@ -256,6 +256,7 @@ enum ConsoleTemplates {
 <h2>Signals</h2>
 {{> signals}}
 {{^empty(keys)}}<h2>Flagged API keys</h2><ul class="stats">{{#keys}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/keys}}</ul>{{/empty(keys)}}
+{{#signupScore}}<h2>Sign-up risk {{signupScore}}</h2><ul class="stats">{{#signup}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/signup}}</ul>{{/signupScore}}
 {{^empty(directives)}}<h2>Countermeasures</h2><p class="meta">What gateways apply to this account's requests now (Documentation/Countermeasures.md).</p><ul class="stats">{{#directives}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/directives}}</ul>{{/empty(directives)}}
 <h2>Activity</h2>
 <figure>{{{daily}}}<figcaption>Exchanges per day from the stored history.</figcaption></figure>

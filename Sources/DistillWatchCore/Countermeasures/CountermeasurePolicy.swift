@@ -9,7 +9,9 @@
 /// - `family`: some signal that needs this data family (``DataFamily``, e.g. `content`)
 ///   read at least `at_least`;
 /// - `campaign`: the account is a member of a flagged campaign;
-/// - `unverified`: the account has not passed identity verification.
+/// - `unverified`: the account has not passed identity verification;
+/// - `signup_risk`: its sign-up risk (``SignupRisk``) is at least this, which applies
+///   before its first request.
 public struct CountermeasureRule: Sendable, Equatable {
     public var name: String
     public var verdict: Verdict
@@ -20,11 +22,13 @@ public struct CountermeasureRule: Sendable, Equatable {
     public var atLeast: Double
     public var campaign: Bool
     public var unverified: Bool
+    public var signupRisk: Double?
     public var directives: [Directive]
 
     public init(name: String, verdict: Verdict = .review, score: Double? = nil, signal: SignalKind? = nil,
                 family: DataFamily? = nil, atLeast: Double = 0.5, campaign: Bool = false, unverified: Bool = false,
-                directives: [Directive]) {
+                signupRisk: Double? = nil, directives: [Directive]) {
+        self.signupRisk = signupRisk
         self.name = name
         self.verdict = verdict
         self.score = score
@@ -45,6 +49,7 @@ public struct CountermeasureRule: Sendable, Equatable {
                 + "a review or throttle verdict never blocks on its own)"
         }
         if let score, !(0...1).contains(score) { return "score must be between 0 and 1, got \(score)" }
+        if let signupRisk, !(0...1).contains(signupRisk) { return "signup_risk must be between 0 and 1, got \(signupRisk)" }
         if !(0...1).contains(atLeast) { return "at_least must be between 0 and 1, got \(atLeast)" }
         if signal != nil, family != nil { return "names both a signal and a family; use one" }
         return nil
@@ -57,6 +62,7 @@ public struct CountermeasureRule: Sendable, Equatable {
         if let score, subject.score < score { return false }
         if campaign, !subject.flaggedCampaignMember { return false }
         if unverified, subject.verified { return false }
+        if let signupRisk, subject.signupRisk < signupRisk { return false }
         if let signal {
             guard subject.readings.contains(where: { $0.kind == signal && $0.value >= atLeast }) else { return false }
         }
@@ -79,9 +85,12 @@ public struct CountermeasureSubject: Sendable, Equatable {
     public var flaggedCampaignMember: Bool
     /// It is allowlisted, or an analyst labelled it legitimate: no directive applies.
     public var exempt: Bool
+    /// Its sign-up risk (``SignupRisk/score``).
+    public var signupRisk: Double
 
     public init(verdict: Verdict, score: Double, readings: [SignalReading], verified: Bool,
-                flaggedCampaignMember: Bool, exempt: Bool) {
+                flaggedCampaignMember: Bool, exempt: Bool, signupRisk: Double = 0) {
+        self.signupRisk = signupRisk
         self.verdict = verdict
         self.score = score
         self.readings = readings
@@ -100,7 +109,8 @@ public struct CountermeasureSubject: Sendable, Equatable {
 /// thinking is turned off and the rate falls to 5 a minute; only a block verdict blocks.
 /// Signal rules add what fits the evidence: reasoning withheld from chain-of-thought
 /// harvesting and reasoning replay, answers capped for pinned parameters, verification for
-/// shared keys, quota racing and campaign members.
+/// shared keys, quota racing and campaign members, and for a risky sign-up (score 0.5)
+/// before its first request.
 public struct CountermeasurePolicy: Sendable, Equatable {
     /// Off: no directive is returned, and gateways act on the verdict alone as before
     /// (Envoy refuses `throttle` with 429 and `block` with 403; LiteLLM refuses at
@@ -147,5 +157,7 @@ public struct CountermeasurePolicy: Sendable, Equatable {
         CountermeasureRule(name: "shared key", signal: .keySharing, atLeast: 0.5, directives: [.requireVerification]),
         CountermeasureRule(name: "quota racing", signal: .quotaRacing, atLeast: 0.5, directives: [.requireVerification]),
         CountermeasureRule(name: "campaign member", campaign: true, directives: [.requireVerification]),
+        CountermeasureRule(name: "risky sign-up", verdict: .allow, unverified: true, signupRisk: 0.5,
+                           directives: [.requireVerification]),
     ])
 }

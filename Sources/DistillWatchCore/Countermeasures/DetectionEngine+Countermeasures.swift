@@ -2,10 +2,10 @@ extension CountermeasureSubject {
     /// The subject a decision makes: exempt when the verdict is `allow` and the account is
     /// allowlisted or labelled legitimate (new evidence that flags it again ends that).
     public init(decision d: Decision, readings: [SignalReading], verified: Bool, campaign: CampaignMembership?,
-                label: AnalystLabel?) {
+                label: AnalystLabel?, signupRisk: Double = 0) {
         self.init(verdict: d.verdict, score: d.score, readings: readings, verified: verified,
                   flaggedCampaignMember: campaign?.verdict.isFlagged == true,
-                  exempt: d.verdict == .allow && (d.allowlisted || label == .legitimate))
+                  exempt: d.verdict == .allow && (d.allowlisted || label == .legitimate), signupRisk: signupRisk)
     }
 }
 
@@ -24,7 +24,8 @@ extension DetectionEngine {
         guard let i = indexByAccount[accountID] else { return .none }
         let subject = CountermeasureSubject(
             decision: decision(for: accountID), readings: readings,
-            verified: records[Int(i)]?.verified == true, campaign: campaign, label: states[Int(i)].label)
+            verified: records[Int(i)]?.verified == true, campaign: campaign, label: states[Int(i)].label,
+            signupRisk: signupRisk(at: Int(i)).score)
         return policy.countermeasures.countermeasures(for: subject)
     }
 }

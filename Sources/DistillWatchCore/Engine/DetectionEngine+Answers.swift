@@ -20,6 +20,8 @@ public struct AccountAnswer: Sendable, Equatable {
     public var firstLink: CampaignLink?
     /// It passed identity verification (its account record says `verified`).
     public var verified: Bool = false
+    /// Its sign-up risk (``SignupRisk/score``), 0 without a record.
+    public var signupRisk: Double = 0
 }
 
 /// A numbered campaign's part of its members' decisions.
@@ -84,7 +86,8 @@ extension DetectionEngine {
         if campaignApplies(to: ii), let g = linkage.group(of: i), g.number > 0 { number = g.number }
         return AccountAnswer(accountID: accountIDs[ii], own: own, label: s.label,
                              reasons: s.score > 0 ? readings(for: accountIDs[ii]).contributing : [],
-                             campaignNumber: number, firstLink: firstLink(of: i), verified: records[ii]?.verified == true)
+                             campaignNumber: number, firstLink: firstLink(of: i), verified: records[ii]?.verified == true,
+                             signupRisk: signupRisk(at: ii).score)
     }
 
     /// The part of the group rooted at `root`, when it has a campaign number.

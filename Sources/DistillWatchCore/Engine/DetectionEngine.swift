@@ -29,6 +29,8 @@ public struct DetectionEngine: Sendable {
     var templates = TemplateCatalog()
     /// Links between accounts and the campaigns they form.
     var linkage = LinkageGraph()
+    /// Who opened accounts together (sign-up risk, ``signupRisk(for:)``).
+    var signups = SignupIndex()
     /// Who was served recent reasoning-bearing exchanges (for `reasoning_replay`).
     var reasoning = ReasoningIndex()
     /// Every account's API keys (and its traffic without a key id, as key ""), judged on
@@ -82,6 +84,8 @@ public struct DetectionEngine: Sendable {
             records[i] = record
         }
         let merged = records[i]!
+        let cohort = signups.place(Int32(i), signupKeys(merged))
+        if !cohort.isEmpty { changeLog?.accounts.append(contentsOf: cohort) }
         states[i].hasRecord = true
         states[i].tierProfile = policy.tierProfile(merged.tier)
         states[i].created = merged.created
@@ -655,7 +659,7 @@ extension DetectionEngine {
     /// and a snapshot taken under another policy is not used), the account index (rebuilt
     /// from the ids) and the transient change log. Of the shared indicators, the indicators
     /// are written, not the sharing keys.
-    static var snapshotFieldCount: Int { 19 }
+    static var snapshotFieldCount: Int { 20 }
 
     func write(to w: inout SnapshotWriter) {
         w.section("engine")
@@ -675,6 +679,7 @@ extension DetectionEngine {
         w.int(Int64(refusedAccountRecords))
         w.int(familyBits)
         w.array(sharedIndicators.indicators)
+        w.value(signups)
         w.section("engine end")
     }
 
@@ -700,12 +705,16 @@ extension DetectionEngine {
         refusedAccountRecords = Int(try r.int(Int64.self))
         familyBits = try r.int()
         sharedIndicators = SharedIndicatorSet(try r.array(SharedIndicator.self, minimumElementSize: 24))
+        signups = try r.value()
         try r.section("engine end")
         let n = accountIDs.count
         guard states.count == n, records.count == n, linkage.profiles.count == n,
               keys.states.allSatisfy({ $0.accountIndex >= 0 && Int($0.accountIndex) < n }),
               states.allSatisfy({ $0.unkeyedSlot >= -1 && Int($0.unkeyedSlot) < keys.states.count }),
               linkage.groups.values.allSatisfy({ $0.members.allSatisfy { $0 >= 0 && Int($0) < n } }),
+              signups.accountKeys.keys.allSatisfy({ $0 >= 0 && Int($0) < n }),
+              signups.domainHours.values.allSatisfy({ $0.allSatisfy { $0 >= 0 && Int($0) < n } }),
+              signups.payments.values.allSatisfy({ $0.allSatisfy { $0 >= 0 && Int($0) < n } }),
               linkage.firstLinks.allSatisfy({ $0.key >= 0 && Int($0.key) < n && $0.value.partner >= 0 && Int($0.value.partner) < n }),
               models.models.count < Int(Int32.max), states.allSatisfy({ $0.lastModel < Int32(models.models.count) && $0.pivotModel < Int32(models.models.count) })
         else {

@@ -92,6 +92,8 @@ public struct Policy: Sendable, Equatable {
     /// How verdicts and signals become graduated countermeasures (directives a gateway
     /// applies). It changes what gateways are told, never a score or verdict.
     public var countermeasures = CountermeasurePolicy.default
+    /// How a sign-up is scored before its first request (``SignupRisk``).
+    public var signup = SignupPolicy.default
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,

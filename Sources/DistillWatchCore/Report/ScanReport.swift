@@ -65,10 +65,12 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var keys: [Key]?
         /// The countermeasures the policy calls for (absent when none do).
         public var directives: [DirectiveEntry]? = nil
+        /// The sign-up risk and its factors (absent when no factor reads above 0).
+        public var signup: Signup? = nil
 
         enum CodingKeys: String, CodingKey {
             case keys
-            case directives
+            case directives, signup
             case accountID = "account_id"
             case analystLabel = "analyst_label"
             case capabilities
@@ -80,6 +82,13 @@ public struct ScanReport: Sendable, Codable, Equatable {
             case outputTokens = "output_tokens"
             case signals
         }
+    }
+
+    /// An account's sign-up risk (``SignupRisk``): `{"score": 0.84, "factors": [{"name":
+    /// "throwaway_domain", "value": 1, "detail": "..."}]}`.
+    public struct Signup: Sendable, Codable, Equatable {
+        public var score: Double
+        public var factors: [Signal]
     }
 
     /// One flagged API key of an account.
@@ -228,6 +237,14 @@ extension ScanReport.Account {
             })
         let measures = engine.countermeasures(for: s.accountID, readings: readings, campaign: membership)
         if !measures.isEmpty { directives = measures.entries }
+        let risk = engine.signupRisk(for: s.accountID)
+        if risk.score > 0 {
+            let weights = engine.policy.signup
+            signup = ScanReport.Signup(score: rounded(risk.score), factors: risk.readings.map {
+                ScanReport.Signal(name: $0.factor.rawValue, value: rounded($0.value), detail: $0.detail,
+                                  contribution: rounded(weights.weight($0.factor) * $0.value))
+            })
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 /// The format is versioned as a whole by ``engineSnapshotFormat``: any change to what a
 /// codec writes bumps it, and a snapshot of another version is not read (the server then
 /// replays the full log).
-public let engineSnapshotFormat: UInt32 = 2
+public let engineSnapshotFormat: UInt32 = 3
 
 /// A value with a binary snapshot form.
 protocol SnapshotCodable {

@@ -38,7 +38,7 @@ final class CountermeasureService: Sendable {
     func countermeasures(for live: LiveDecision) -> Countermeasures {
         guard policy.enabled, live.known else { return .none }
         let subject = CountermeasureSubject(decision: live.decision, readings: live.reasons, verified: live.verified,
-                                            campaign: live.campaign, label: live.label)
+                                            campaign: live.campaign, label: live.label, signupRisk: live.signupRisk)
         return policy.countermeasures(for: subject)
     }
 
@@ -167,6 +167,7 @@ extension LiveDecision {
     var why: String {
         if label == .confirmedAttack { return "confirmed by an analyst" }
         if let campaign { return campaign.detail }
+        if decision.verdict == .allow, signupRisk > 0 { return "sign-up risk \(rounded4(signupRisk))" }
         let signals = reasons.prefix(3).map(\.kind.rawValue).joined(separator: ", ")
         return "verdict \(decision.verdict.rawValue), score \(rounded4(decision.score))\(signals.isEmpty ? "" : ": " + signals)"
     }

@@ -76,6 +76,7 @@ final class DecisionBoard: Sendable {
             reasons = keySummary.verdict >= accountDecision.verdict ? keyReasons + reasons : reasons + keyReasons
         }
         return LiveDecision(decision: decision, known: true, reasons: reasons, label: entry.account.label,
-                            campaign: membership, key: keySummary, verified: entry.account.verified)
+                            campaign: membership, key: keySummary, verified: entry.account.verified,
+                            signupRisk: entry.account.signupRisk)
     }
 }

@@ -206,7 +206,8 @@ final class LiveEngine: Sendable {
             let campaign = scanner.engine.campaignMembership(of: accountID).flatMap { $0.verdict.isFlagged ? $0 : nil }
             return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID),
                                 campaign: campaign, key: keySummary,
-                                verified: scanner.engine.record(for: accountID)?.verified == true)
+                                verified: scanner.engine.record(for: accountID)?.verified == true,
+                                signupRisk: scanner.engine.signupRisk(for: accountID).score)
         }
     }
 
@@ -262,6 +263,8 @@ struct LiveDecision: Sendable, Equatable {
     var key: DetectionEngine.KeySummary? = nil
     /// The account passed identity verification (its record says `verified`).
     var verified = false
+    /// Its sign-up risk (``SignupRisk/score``).
+    var signupRisk = 0.0
 
     /// The key's own verdict decided (it is stricter than the account's).
     var keyDecides: Bool {

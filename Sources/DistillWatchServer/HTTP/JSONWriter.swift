@@ -138,6 +138,7 @@ extension DecideResponse: ResponseGenerator {
             w.field("refusal", nil as String?)
         }
         w.field("score", score)
+        w.field("signup_risk", signupRisk)
         w.field("verdict", verdict.rawValue)
         w.endObject()
     }

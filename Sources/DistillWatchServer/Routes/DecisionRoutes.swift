@@ -83,6 +83,8 @@ struct DecideResponse: Encodable, Sendable {
     var reasons: [Reason]
     /// The countermeasures for the account (Documentation/Countermeasures.md).
     var directives: [DirectiveEntry] = []
+    /// The account's sign-up risk (0 without an account record).
+    var signupRisk: Double = 0
     /// Set when the directives refuse this request: serve it only when absent.
     var refusal: Refusal?
 
@@ -121,6 +123,7 @@ struct DecideResponse: Encodable, Sendable {
         known = live.known
         analystLabel = live.label
         campaignID = live.decision.campaign.map { "campaign-\($0)" }
+        signupRisk = rounded4(live.signupRisk)
         reasons = live.reasons.map {
             Reason(signal: $0.kind.rawValue, value: rounded4($0.value), contribution: rounded4($0.contribution), detail: $0.detail)
         }
@@ -141,6 +144,7 @@ struct DecideResponse: Encodable, Sendable {
         case analystLabel = "analyst_label"
         case campaignID = "campaign_id"
         case reasons, directives, refusal
+        case signupRisk = "signup_risk"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -160,6 +164,7 @@ struct DecideResponse: Encodable, Sendable {
         try c.encode(reasons, forKey: .reasons)
         try c.encode(directives, forKey: .directives)
         try c.encode(refusal, forKey: .refusal)
+        try c.encode(signupRisk, forKey: .signupRisk)
     }
 }
 
