@@ -78,6 +78,7 @@ public enum JSONLineEncoder {
         w.string("payment_fingerprint", a.paymentFingerprint)
         w.string("email_domain", a.emailDomain)
         w.string("declared_country", a.declaredCountry)
+        w.string("payment_country", a.paymentCountry)
         w.bool("verified", a.verified)
         w.bool("allowlisted", a.allowlisted)
         w.string("plan", a.plan)

@@ -132,7 +132,19 @@ extension PolicyFile {
           pathway_tiers: \(list(s.pathwayTiers))
           throwaway_email_domains: \(list(s.throwawayDomains))
 
+        # Model access (Documentation/Countermeasures.md, "Model access"): per model (a name,
+        # or a prefix ending in *), the countries (ISO 3166-1 alpha-2) and tiers allowed; the
+        # first matching rule applies. Empty: every model for everyone.
+        model_access:\(policy.modelAccess.isEmpty ? " []" : "")
+
         """
+        for rule in policy.modelAccess.rules {
+            var parts = ["model: \(scalar(rule.model))"]
+            if let a = rule.allowedCountries { parts.append("allowed_countries: \(list(a))") }
+            if !rule.deniedCountries.isEmpty { parts.append("denied_countries: \(list(rule.deniedCountries))") }
+            if let t = rule.allowedTiers { parts.append("allowed_tiers: \(list(t))") }
+            out += "  - {\(parts.joined(separator: ", "))}\n"
+        }
         return out
     }
 

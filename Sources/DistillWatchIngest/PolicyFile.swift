@@ -129,10 +129,12 @@ public enum PolicyFile {
                 policy.countermeasures = try reader.countermeasures(value, base: policy.countermeasures)
             case "signup":
                 policy.signup = try reader.signup(value, base: policy.signup)
+            case "model_access":
+                policy.modelAccess = try reader.modelAccess(value)
             default:
                 throw reader.error(keyNode, "unknown setting \"\(key)\"; known: weights, thresholds, minimum_exchanges, "
                     + "allowlist, tiers, default_tier, model_max_tokens, pivot_window_hours, release_grace_hours, "
-                    + "shared_template_accounts, verified_organisation_factor, campaigns, countermeasures, signup")
+                    + "shared_template_accounts, verified_organisation_factor, campaigns, countermeasures, signup, model_access")
             }
         }
         return policy
@@ -264,6 +266,54 @@ public enum PolicyFile {
                 throw error(node, "campaigns.attach_threshold (\(c.attachThreshold)) must not exceed campaigns.link_threshold (\(c.linkThreshold))")
             }
             return c
+        }
+
+        /// `model_access: [{model: "frontier-*", allowed_countries: [US, GB], denied_countries:
+        /// [...], allowed_tiers: [enterprise]}, ...]`: first match wins; country codes are ISO
+        /// 3166-1 alpha-2.
+        func modelAccess(_ node: Node) throws -> ModelAccessPolicy {
+            guard let items = node.sequence else { throw error(node, "model_access must be a list of {model, allowed_countries, denied_countries, allowed_tiers}") }
+            var rules: [ModelAccessRule] = []
+            for (n, item) in items.enumerated() {
+                let field = "model_access[\(n)]"
+                var rule = ModelAccessRule(model: "")
+                var model: String?
+                for (k, v) in try mapping(item, field) {
+                    let name = try string(k)
+                    switch name {
+                    case "model":
+                        let m = try string(v)
+                        guard !m.isEmpty, m != "*" else { throw error(v, "\(field).model must name a model or a prefix such as frontier-*") }
+                        model = m
+                    case "allowed_countries": rule.allowedCountries = Set(try countries(v, "\(field).\(name)"))
+                    case "denied_countries": rule.deniedCountries = Set(try countries(v, "\(field).\(name)"))
+                    case "allowed_tiers": rule.allowedTiers = Set(try strings(v, "\(field).\(name)").map { $0.lowercased() })
+                    default:
+                        throw error(k, "\(field): unknown key \"\(name)\"; known: model, allowed_countries, denied_countries, allowed_tiers")
+                    }
+                }
+                guard let model else { throw error(item, "\(field) needs a model") }
+                rule.model = model
+                guard rule.restrictsCountries || rule.allowedTiers != nil else {
+                    throw error(item, "\(field) (\(model)) restricts nothing: give allowed_countries, denied_countries or allowed_tiers")
+                }
+                if let allowed = rule.allowedCountries, !allowed.isDisjoint(with: rule.deniedCountries) {
+                    throw error(item, "\(field) (\(model)) both allows and denies \(allowed.intersection(rule.deniedCountries).sorted().joined(separator: ", "))")
+                }
+                rules.append(rule)
+            }
+            return ModelAccessPolicy(rules: rules)
+        }
+
+        /// ISO 3166-1 alpha-2 codes, upper-cased.
+        func countries(_ node: Node, _ field: String) throws -> [String] {
+            guard let seq = node.sequence else { throw error(node, "\(field) must be a list of country codes") }
+            return try seq.map { item in
+                guard let s = item.scalar?.string, s.utf8.count == 2, s.utf8.allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }) else {
+                    throw error(item, "\(field) must hold two-letter ISO 3166-1 codes such as US, got \"\(item.scalar?.string ?? "?")\"")
+                }
+                return s.uppercased()
+            }
         }
 
         /// `signup: {weights: {...}, burst_accounts: 10, pathway_tiers: [...],

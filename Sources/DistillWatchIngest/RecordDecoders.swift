@@ -469,6 +469,7 @@ public struct AccountLineDecoder: Sendable {
             else if keyEquals(key, "payment_fingerprint") { a.paymentFingerprint = try s.optionalString("payment_fingerprint") }
             else if keyEquals(key, "email_domain") { a.emailDomain = try s.optionalString("email_domain") }
             else if keyEquals(key, "declared_country") { a.declaredCountry = try s.optionalString("declared_country") }
+            else if keyEquals(key, "payment_country") { a.paymentCountry = try s.optionalString("payment_country") }
             else if keyEquals(key, "verified") { a.verified = try s.optionalBool("verified") }
             else if keyEquals(key, "allowlisted") { a.allowlisted = try s.optionalBool("allowlisted") }
             else if keyEquals(key, "plan") { a.plan = try s.optionalString("plan") }

@@ -140,7 +140,8 @@ func assembleServer(
                             history: (store as? any HistoryProviding)?.historyStore ?? InMemoryHistoryStore(),
                             console: try ConsoleService(sessionHours: configuration.consoleSessionHours),
                             countermeasures: CountermeasureService(
-                                policy: configuration.policy.countermeasures, verificationURL: configuration.verificationURL,
+                                policy: configuration.policy.countermeasures, modelAccess: configuration.policy.modelAccess,
+                                verificationURL: configuration.verificationURL,
                                 summarizer: configuration.reasoningSummarizer.map { ReasoningSummarizer(settings: $0) },
                                 metrics: CountermeasureMetrics(factory: metrics.factory)))
     handle.set(state)

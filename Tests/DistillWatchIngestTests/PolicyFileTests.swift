@@ -156,6 +156,11 @@ import Testing
             p.signup.burstAccounts = Int(3 + rng.next() % 500)
             p.signup.pathwayTiers = Set((0..<Int(rng.next() % 3)).map { _ in pick(&rng).lowercased() })
             p.signup.throwawayDomains = Set((0..<Int(rng.next() % 3)).map { _ in "temp-\(rng.next() % 50).example" })
+            p.modelAccess.rules = (0..<Int(rng.next() % 3)).map { i in
+                ModelAccessRule(model: rng.next() % 2 == 0 ? "model-\(i)" : "family-\(i)-*",
+                                allowedCountries: rng.next() % 2 == 0 ? ["US", "GB"] : nil, deniedCountries: ["KP", "IR"],
+                                allowedTiers: rng.next() % 2 == 0 ? ["enterprise", pick(&rng).lowercased()] : nil)
+            }
 
             let text = PolicyFile.render(p)
             let back = try PolicyFile.load(yaml: text, source: "round \(round)")
@@ -279,6 +284,33 @@ import Testing
                 .contains("used by an earlier rule") == true)
         #expect(Self.failure("countermeasures:\n  rule: []\n")?.message.contains("known: enabled, rules") == true)
         #expect(Self.failure("countermeasures:\n  rules: {a: 1}\n")?.message.contains("list of rules") == true)
+    }
+}
+
+@Suite struct ModelAccessPolicyFileTests {
+    @Test func rulesReadBackAndMistakesNameTheLine() throws {
+        let p = try PolicyFile.load(yaml: """
+            model_access:
+              - {model: "frontier-*", allowed_countries: [us, GB], allowed_tiers: [Enterprise]}
+              - model: open-model
+                denied_countries: [KP]
+            """)
+        #expect(p.modelAccess.rules == [
+            ModelAccessRule(model: "frontier-*", allowedCountries: ["US", "GB"], allowedTiers: ["enterprise"]),
+            ModelAccessRule(model: "open-model", deniedCountries: ["KP"]),
+        ])
+        #expect(try PolicyFile.load(yaml: PolicyFile.render(p)) == p)
+        func failure(_ yaml: String) -> PolicyFileError? {
+            do { _ = try PolicyFile.load(yaml: yaml, source: "p.yaml"); return nil } catch let e as PolicyFileError { return e } catch { return nil }
+        }
+        let country = failure("model_access:\n  - model: m\n    allowed_countries: [USA]\n")
+        #expect(country?.line == 3 && country?.message.contains("two-letter ISO 3166-1 codes") == true)
+        #expect(failure("model_access:\n  - {model: m}\n")?.message.contains("restricts nothing") == true)
+        #expect(failure("model_access:\n  - {allowed_tiers: [a]}\n")?.message.contains("needs a model") == true)
+        #expect(failure("model_access:\n  - {model: m, allowed_countries: [US], denied_countries: [us]}\n")?.message
+                .contains("both allows and denies US") == true)
+        #expect(failure("model_access:\n  - {model: m, tiers: [a]}\n")?.message.contains("allowed_tiers") == true)
+        #expect(failure("model_access: {model: m}\n")?.message.contains("must be a list") == true)
     }
 }
 

@@ -299,6 +299,46 @@ import Testing
         }
     }
 
+    /// The model access policy refuses a restricted model on the account's tier, declared or
+    /// payment country or the request's address country, through every gateway, with
+    /// countermeasures on or off.
+    @Test(arguments: [true, false])
+    func aRestrictedModelIsRefusedWhereItIsNotAvailable(_ countermeasuresOn: Bool) async throws {
+        var c = testConfiguration()
+        c.policy.modelAccess = ModelAccessPolicy(rules: [ModelAccessRule(model: "frontier-*", allowedCountries: ["US", "GB"])])
+        c.policy.countermeasures.enabled = countermeasuresOn
+        try await withServer(.router, c) { client in
+            let records = #"{"account_id":"acct-us","declared_country":"US"}"# + "\n" + #"{"account_id":"acct-cn","declared_country":"CN"}"#
+            #expect(try await client.post("/v1/accounts", Secret.ingest, records).status == .ok)
+            let ok = try await Self.decide(client, #"{"account_id":"acct-us","model":"frontier-large","country":"GB"}"#)
+            #expect(ok["refusal"] is NSNull)
+            let away = try await Self.decide(client, #"{"account_id":"acct-us","model":"frontier-large","country":"IR"}"#)
+            let refusal = try #require(away["refusal"] as? [String: Any])
+            #expect(refusal["code"] as? String == "model_not_available" && refusal["directive"] as? String == "model_access")
+            #expect(refusal["message"] as? String == "DistillWatch: model frontier-large is not available to requests from IR (account acct-us)")
+            let declared = try await Self.decide(client, #"{"account_id":"acct-cn","model":"frontier-mini"}"#)
+            #expect((declared["refusal"] as? [String: Any])?["message"] as? String
+                    == "DistillWatch: model frontier-large is not available to accounts whose declared country is CN (account acct-cn)"
+                        .replacingOccurrences(of: "frontier-large", with: "frontier-mini"))
+            #expect(try await Self.decide(client, #"{"account_id":"acct-cn","model":"open-model"}"#)["refusal"] is NSNull)
+
+            let envoy = try await EnvoyExtAuthzTests.check(client, "/distillwatch/v1/chat/completions",
+                                                           [EnvoyExtAuthzTests.key: Secret.decide, EnvoyExtAuthzTests.account: "acct-cn"],
+                                                           body: #"{"model":"frontier-large","messages":[{"role":"user","content":"q"}]}"#)
+            #expect(envoy.status == .forbidden)
+            #expect(envoy.json["error"].flatMap { ($0 as? [String: Any])?["type"] as? String } == "distillwatch_model_not_available")
+            var call = try JSONSerialization.jsonObject(with: Data(Self.guardrailCall("acct-cn", input: "request", texts: ["q"]).utf8)) as! [String: Any]
+            call["model"] = "frontier-large"
+            call["request_data"] = ["user_api_key_org_id": "acct-cn"]
+            let litellm = try await client.post(Self.guardrail, nil, String(decoding: try JSONSerialization.data(withJSONObject: call), as: UTF8.self),
+                                                headers: [Self.apiKey: Secret.decide])
+            #expect(litellm.json["action"] as? String == "BLOCKED")
+            #expect((litellm.json["blocked_reason"] as? String)?.contains("declared country is CN") == true)
+            let metrics = try await client.get("/metrics", Secret.analyst).text
+            #expect(metrics.contains(#"distillwatch_refusals_total{directive="model_access",endpoint="decide"} 2"#), "\(metrics)")
+        }
+    }
+
     /// A confirmed attack is blocked under the default rules, through every gateway.
     @Test func aConfirmedAttackIsBlockedByTheDefaultRules() async throws {
         try await withServer(.router) { client in

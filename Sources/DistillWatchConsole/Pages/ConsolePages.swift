@@ -222,6 +222,7 @@ enum ConsolePages {
                 Stat(name: "Tier", value: r.tier ?? "–"),
                 Stat(name: "Plan", value: r.plan ?? "–"),
                 Stat(name: "Declared country", value: r.declaredCountry ?? "–"),
+                Stat(name: "Payment country", value: r.paymentCountry ?? "–"),
                 Stat(name: "Verified", value: r.verified.map { $0 ? "yes" : "no" } ?? "–"),
                 Stat(name: "Allowlisted", value: r.allowlisted.map { $0 ? "yes" : "no" } ?? "–"),
                 Stat(name: "Sign-up e-mail domain", value: r.emailDomain ?? "–"),

@@ -24,16 +24,27 @@ public struct RequestRateLimiter: Sendable {
     /// is within the limit. A refused request is not counted.
     /// - Complexity: O(1) expected.
     public mutating func admit(_ accountID: String, requestsPerMinute: Int, at time: Timestamp) -> Outcome {
+        let (outcome, next) = look(accountID, requestsPerMinute: requestsPerMinute, at: time)
+        if outcome == .admitted { arrival[accountID] = next }
+        return outcome
+    }
+
+    /// What ``admit(_:requestsPerMinute:at:)`` would answer, without counting the request.
+    /// - Complexity: O(1) expected.
+    public func peek(_ accountID: String, requestsPerMinute: Int, at time: Timestamp) -> Outcome {
+        look(accountID, requestsPerMinute: requestsPerMinute, at: time).outcome
+    }
+
+    private func look(_ accountID: String, requestsPerMinute: Int, at time: Timestamp) -> (outcome: Outcome, next: Int64) {
         let now = time.millisecondsSinceEpoch
         let rate = Int64(max(1, requestsPerMinute))
         let interval = max(1, 60_000 / rate)
         let tolerance = interval * (rate - 1)
         let tat = max(arrival[accountID] ?? now, now)
         if tat - now > tolerance {
-            return .limited(retryAfterMilliseconds: tat - tolerance - now)
+            return (.limited(retryAfterMilliseconds: tat - tolerance - now), tat)
         }
-        arrival[accountID] = tat + interval
-        return .admitted
+        return (.admitted, tat + interval)
     }
 
     /// Drops the entries of accounts that would be admitted in full at `time` (their TAT
@@ -53,8 +64,15 @@ public struct GatewayRequestFacts: Sendable, Equatable {
     public var maxTokens: Int?
     /// Extended thinking or a reasoning effort was asked for.
     public var thinking: Bool?
+    /// The model asked for, and the client address's country (ISO 3166-1 alpha-2), for the
+    /// model access policy.
+    public var model: String?
+    public var addressCountry: String?
 
-    public init(prefill: Bool? = nil, maxTokens: Int? = nil, thinking: Bool? = nil) {
+    public init(prefill: Bool? = nil, maxTokens: Int? = nil, thinking: Bool? = nil, model: String? = nil,
+                addressCountry: String? = nil) {
+        self.model = model
+        self.addressCountry = addressCountry
         self.prefill = prefill
         self.maxTokens = maxTokens
         self.thinking = thinking
@@ -67,6 +85,8 @@ public enum GatewayRefusal: Sendable, Equatable {
     case verificationRequired
     case prefillDenied
     case rateLimited(retryAfterMilliseconds: Int64)
+    /// The model access policy does not make the model available to the account.
+    case modelNotAvailable(ModelAccessDenial)
 
     /// The HTTP status a gateway answers: 403, except 429 for a rate limit.
     public var status: Int {
@@ -74,13 +94,14 @@ public enum GatewayRefusal: Sendable, Equatable {
         return 403
     }
 
-    /// The directive that refused.
-    public var directive: Directive.Kind {
+    /// The directive that refused, or `model_access` for the model access policy.
+    public var name: String {
         switch self {
-        case .blocked: return .block
-        case .verificationRequired: return .requireVerification
-        case .prefillDenied: return .denyPrefill
-        case .rateLimited: return .rateLimit
+        case .blocked: return Directive.Kind.block.rawValue
+        case .verificationRequired: return Directive.Kind.requireVerification.rawValue
+        case .prefillDenied: return Directive.Kind.denyPrefill.rawValue
+        case .rateLimited: return Directive.Kind.rateLimit.rawValue
+        case .modelNotAvailable: return "model_access"
         }
     }
 
@@ -92,6 +113,7 @@ public enum GatewayRefusal: Sendable, Equatable {
         case .verificationRequired: return "verification_required"
         case .prefillDenied: return "prefill_not_allowed"
         case .rateLimited: return "rate_limit_exceeded"
+        case .modelNotAvailable: return "model_not_available"
         }
     }
 }

@@ -81,6 +81,13 @@ public struct AccountState: Sendable {
     var unverifiedSelfServe = true
     /// The flat plan's monthly price, USD (0: no plan).
     var planPriceUSD: Double = 0
+    /// Model access: exchanges to country-restricted models, those from an address in a
+    /// country the model is not available in while the account declared one where it is,
+    /// that country (two ASCII letters, packed), and whether it pays from such a country.
+    var restrictedExchanges: Int32 = 0
+    var evasiveExchanges: Int32 = 0
+    var evasiveCountry: UInt16 = 0
+    var evasivePayment = false
     /// Distinct `end_user_id`s, and exchanges that carried one.
     var endUsers = SmallHyperLogLog()
     var endUserExchanges: Int32 = 0
@@ -146,7 +153,7 @@ public struct AccountState: Sendable {
 // MARK: Snapshot
 
 extension AccountState: SnapshotCodable {
-    static var snapshotFieldCount: Int { 71 }
+    static var snapshotFieldCount: Int { 75 }
 
     func write(to w: inout SnapshotWriter) {
         w.value(tierProfile)
@@ -198,6 +205,10 @@ extension AccountState: SnapshotCodable {
         w.bool(verifiedOrganisation)
         w.bool(unverifiedSelfServe)
         w.double(planPriceUSD)
+        w.int(restrictedExchanges)
+        w.int(evasiveExchanges)
+        w.int(evasiveCountry)
+        w.bool(evasivePayment)
         w.value(endUsers)
         w.int(endUserExchanges)
         w.value(systemPrompts)
@@ -272,6 +283,10 @@ extension AccountState: SnapshotCodable {
         verifiedOrganisation = try r.bool()
         unverifiedSelfServe = try r.bool()
         planPriceUSD = try r.double()
+        restrictedExchanges = try r.int()
+        evasiveExchanges = try r.int()
+        evasiveCountry = try r.int()
+        evasivePayment = try r.bool()
         endUsers = try r.value(SmallHyperLogLog.self)
         endUserExchanges = try r.int()
         systemPrompts = try r.value(SmallHyperLogLog.self)

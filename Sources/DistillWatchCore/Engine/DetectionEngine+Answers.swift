@@ -22,6 +22,9 @@ public struct AccountAnswer: Sendable, Equatable {
     public var verified: Bool = false
     /// Its sign-up risk (``SignupRisk/score``), 0 without a record.
     public var signupRisk: Double = 0
+    /// What the model access policy judges of its record (tier, declared and payment
+    /// country), when the policy has rules.
+    public var accessRecord: AccountRecord? = nil
 }
 
 /// A numbered campaign's part of its members' decisions.
@@ -87,7 +90,7 @@ extension DetectionEngine {
         return AccountAnswer(accountID: accountIDs[ii], own: own, label: s.label,
                              reasons: s.score > 0 ? readings(for: accountIDs[ii]).contributing : [],
                              campaignNumber: number, firstLink: firstLink(of: i), verified: records[ii]?.verified == true,
-                             signupRisk: signupRisk(at: ii).score)
+                             signupRisk: signupRisk(at: ii).score, accessRecord: accessRecord(at: ii))
     }
 
     /// The part of the group rooted at `root`, when it has a campaign number.

@@ -192,6 +192,7 @@ public struct DetectionEngine: Sendable {
             let found = sharedIndicators.matches(e)
             if !found.isEmpty { states[i].noteShared(found, in: sharedIndicators, at: time) }
         }
+        if !policy.modelAccess.isEmpty, let model = e.model { noteModelAccess(i, model: model, country: e.country) }
         Self.rescore(&states[i], at: time, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
         if let k = keySlot, e.apiKeyID != nil { rescoreKey(k, at: time) }
         link(Int32(i), e, at: time, context: context)
@@ -551,7 +552,7 @@ public struct DetectionEngine: Sendable {
         guard let i = indexByAccount[accountID] else { return [] }
         let s = states[Int(i)]
         var readings = BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models,
-                                                                  unkeyed: unkeyedKey(of: Int(i))))
+                                                                  unkeyed: unkeyedKey(of: Int(i)), record: records[Int(i)]))
         for k in readings.indices {
             let dismissed = s.dismissed[readings[k].kind.ordinal]
             guard dismissed > 0 else { continue }

@@ -94,6 +94,8 @@ public struct Policy: Sendable, Equatable {
     public var countermeasures = CountermeasurePolicy.default
     /// How a sign-up is scored before its first request (``SignupRisk``).
     public var signup = SignupPolicy.default
+    /// Who may use which model (countries, tiers); empty: every model for everyone.
+    public var modelAccess = ModelAccessPolicy()
 
     public init(
         weights: [SignalKind: Double], thresholds: Thresholds, minimumExchanges: Int,
@@ -153,6 +155,7 @@ public struct Policy: Sendable, Equatable {
             .suddenChange: 0.95,
             .keySharing: 0.8,
             .sharedIndicator: 0.8,
+            .accessEvasion: 0.8,
         ],
         thresholds: Thresholds(review: 0.5, throttle: 0.75, block: 0.9),
         minimumExchanges: 20,
@@ -201,6 +204,7 @@ extension SignalKind {
         case .suddenChange: return 17
         case .keySharing: return 18
         case .sharedIndicator: return 19
+        case .accessEvasion: return 20
         }
     }
 }

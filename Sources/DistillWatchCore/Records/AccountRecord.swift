@@ -15,13 +15,17 @@ public struct AccountRecord: Sendable, Equatable {
     public var plan: String?
     /// The plan's monthly price, in USD (spec revision 1.1).
     public var planPriceUSD: Double?
+    /// ISO 3166-1 alpha-2 of the payment instrument's issuer (a DistillWatch extension of
+    /// the v1 record: `payment_country`; the model access policy judges it).
+    public var paymentCountry: String?
 
     public init(
         accountID: String, created: Timestamp? = nil, tier: String? = nil,
         paymentFingerprint: String? = nil, emailDomain: String? = nil,
         declaredCountry: String? = nil, verified: Bool? = nil, allowlisted: Bool? = nil,
-        plan: String? = nil, planPriceUSD: Double? = nil
+        plan: String? = nil, planPriceUSD: Double? = nil, paymentCountry: String? = nil
     ) {
+        self.paymentCountry = paymentCountry
         self.plan = plan
         self.planPriceUSD = planPriceUSD
         self.accountID = accountID
@@ -47,13 +51,14 @@ public struct AccountRecord: Sendable, Equatable {
         if let v = newer.allowlisted { allowlisted = v }
         if let v = newer.plan { plan = v }
         if let v = newer.planPriceUSD { planPriceUSD = v }
+        if let v = newer.paymentCountry { paymentCountry = v }
     }
 }
 
 // MARK: Snapshot
 
 extension AccountRecord: SnapshotCodable {
-    static var snapshotFieldCount: Int { 10 }
+    static var snapshotFieldCount: Int { 11 }
 
     func write(to w: inout SnapshotWriter) {
         w.string(accountID)
@@ -66,6 +71,7 @@ extension AccountRecord: SnapshotCodable {
         w.optional(allowlisted) { $0.bool($1) }
         w.optional(plan) { $0.string($1) }
         w.optional(planPriceUSD) { $0.double($1) }
+        w.optional(paymentCountry) { $0.string($1) }
     }
 
     init(from r: inout SnapshotReader) throws(SnapshotError) {
@@ -79,5 +85,6 @@ extension AccountRecord: SnapshotCodable {
         allowlisted = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
         plan = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
         planPriceUSD = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        paymentCountry = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
     }
 }

@@ -163,6 +163,7 @@ extension AccountRecord {
         if let p = RecordLimits.problem(shortString: paymentFingerprint, field: "payment_fingerprint") { return p }
         if let p = RecordLimits.problem(shortString: emailDomain, field: "email_domain") { return p }
         if let p = RecordLimits.problem(shortString: declaredCountry, field: "declared_country") { return p }
+        if let p = RecordLimits.problem(shortString: paymentCountry, field: "payment_country") { return p }
         if let p = RecordLimits.problem(shortString: plan, field: "plan") { return p }
         if let p = RecordLimits.problem(measure: planPriceUSD, field: "plan_price_usd", maximum: RecordLimits.maximumCostUSD, unit: " USD") {
             return p

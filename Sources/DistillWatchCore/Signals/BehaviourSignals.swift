@@ -34,6 +34,8 @@ struct SignalContext {
     /// The account's traffic without a key id, as a key: what its own `sudden_change` and
     /// `key_sharing` read (keyed traffic is judged per key).
     var unkeyed: KeyState? = nil
+    /// The account's record, for details that quote it (reports only).
+    var record: AccountRecord? = nil
 }
 
 /// The behaviour signals: pure functions of an ``AccountState`` and a ``SignalContext``.
@@ -69,6 +71,7 @@ enum BehaviourSignals {
         v[SignalKind.quotaRacing.ordinal] = quotaRacing(s).value
         v[SignalKind.planValue.ordinal] = planValue(s, c).value
         if !s.sharedEvidence.isEmpty { v[SignalKind.sharedIndicator.ordinal] = sharedIndicator(s, at: c.now).value }
+        if s.restrictedExchanges > 0 { v[SignalKind.accessEvasion.ordinal] = accessEvasion(s) }
         if let key = c.unkeyed {
             v[SignalKind.suddenChange.ordinal] = suddenChange(key, c).value
             v[SignalKind.keySharing.ordinal] = keySharing(key).value
@@ -598,6 +601,8 @@ enum BehaviourSignals {
                 + "on a plan of \(Wording.rounded(s.planPriceUSD)) USD: \(Wording.rounded(p.ratio, digits: 1))×"
         case .sharedIndicator:
             return sharedIndicatorDetail(s, at: c.now)
+        case .accessEvasion:
+            return accessEvasionDetail(s, record: c.record)
         case .suddenChange, .keySharing:
             guard let key = c.unkeyed else { return "judged per API key (every exchange carried api_key_id)" }
             return keyDetail(kind, key, c) + (s.exchanges > key.exchanges ? " (exchanges without api_key_id; keyed ones are judged per key)" : "")

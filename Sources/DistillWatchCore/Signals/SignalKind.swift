@@ -67,6 +67,13 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
     /// corroborate (alone they stay below `review`).
     case sharedIndicator = "shared_indicator"
 
+    // Model access (Documentation/Countermeasures.md, "Model access").
+
+    /// Traffic to a model the provider restricts by country, from addresses in a country
+    /// the model is not available in while the account declared one it is (or paying from
+    /// such a country): evasion of an export-control restriction, usually through proxies.
+    case accessEvasion = "access_evasion"
+
     /// The data family the signal needs; listed in `signals_without_data` when no record
     /// carried it.
     public var family: DataFamily {
@@ -86,18 +93,19 @@ public enum SignalKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .suddenChange: return .volume
         case .keySharing: return .network
         case .sharedIndicator: return .sharedIndicators
+        case .accessEvasion: return .network
         }
     }
 
     /// Number of signals.
-    public static let count = 20
+    public static let count = 21
 
     /// The signals judged per API key when exchanges carry `api_key_id`.
     public static let perKey: [SignalKind] = [.suddenChange, .keySharing]
 }
 
 /// One value per signal, indexed by ``SignalKind/ordinal``.
-public typealias SignalValues = InlineArray<20, Double>
+public typealias SignalValues = InlineArray<21, Double>
 
 /// Families of input data that signals depend on (spec: "say in its report which signal
 /// families had no data").

@@ -28,6 +28,8 @@ public struct DecideRequest: Decodable, Sendable {
     /// Look without counting the request against the account's `rate_limit` (an analyst's
     /// question, not a request about to be served).
     public var dryRun: Bool?
+    /// The client address's country (ISO 3166-1 alpha-2), for the model access policy.
+    public var country: String?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
@@ -37,7 +39,7 @@ public struct DecideRequest: Decodable, Sendable {
         case userAgent = "user_agent"
         case model
         case maxTokens = "max_tokens"
-        case temperature, prompt, prefill, thinking
+        case temperature, prompt, prefill, thinking, country
         case dryRun = "dry_run"
     }
 }

@@ -13,6 +13,8 @@ import Synchronization
 /// counts what was applied (``CountermeasureMetrics``).
 final class CountermeasureService: Sendable {
     let policy: CountermeasurePolicy
+    /// Who may use which model (``ModelAccessPolicy``).
+    let modelAccess: ModelAccessPolicy
     let verificationURL: String?
     let summarizer: ReasoningSummarizer?
     let metrics: CountermeasureMetrics
@@ -22,8 +24,10 @@ final class CountermeasureService: Sendable {
 
     private let limiters: [LimiterShard] = (0..<16).map { _ in LimiterShard() }
 
-    init(policy: CountermeasurePolicy, verificationURL: String?, summarizer: ReasoningSummarizer?, metrics: CountermeasureMetrics) {
+    init(policy: CountermeasurePolicy, modelAccess: ModelAccessPolicy = ModelAccessPolicy(), verificationURL: String?,
+         summarizer: ReasoningSummarizer?, metrics: CountermeasureMetrics) {
         self.policy = policy
+        self.modelAccess = modelAccess
         self.verificationURL = verificationURL
         self.summarizer = summarizer
         self.metrics = metrics
@@ -46,24 +50,35 @@ final class CountermeasureService: Sendable {
     /// that nothing else refuses is counted against the account's `rate_limit`; `count:
     /// false` (a dry run) looks without counting. Counts each directive issued and each
     /// refusal under `endpoint`.
+    ///
+    /// Order: `block`; the model access policy (a model not available to the account, on
+    /// its tier, declared or payment country or the request's address country; in force
+    /// with countermeasures off too); `require_verification`; a prefill under
+    /// `deny_prefill`; the rate limit.
     func judge(_ live: LiveDecision, accountID: String, request: GatewayRequestFacts, endpoint: String,
                at time: Timestamp, count: Bool = true) -> RequestJudgement {
         let measures = countermeasures(for: live)
-        guard !measures.isEmpty else { return RequestJudgement(measures: measures, refusal: nil) }
-        var refusal = measures.refusal(for: request)
-        if refusal == nil, let rate = measures.requestsPerMinute {
-            refusal = admit(accountID, requestsPerMinute: rate, at: time, count: count)
+        var refusal: GatewayRefusal?
+        if measures.contains(.block) {
+            refusal = .blocked
+        } else if !modelAccess.isEmpty, let model = request.model,
+                  let denial = modelAccess.judge(model: model, addressCountry: request.addressCountry, record: live.accessRecord) {
+            refusal = .modelNotAvailable(denial)
+        } else {
+            refusal = measures.refusal(for: request)
+            if refusal == nil, let rate = measures.requestsPerMinute {
+                refusal = admit(accountID, requestsPerMinute: rate, at: time, count: count)
+            }
         }
-        metrics.issued(measures, refusal: refusal, endpoint: endpoint)
+        if !measures.isEmpty || refusal != nil { metrics.issued(measures, refusal: refusal, endpoint: endpoint) }
         return RequestJudgement(measures: measures, refusal: refusal)
     }
 
     private func admit(_ accountID: String, requestsPerMinute: Int, at time: Timestamp, count: Bool) -> GatewayRefusal? {
         let shard = limiters[Int(UInt(bitPattern: accountID.hashValue) & 15)]
         return shard.state.withLock { s -> GatewayRefusal? in
-            var probe = s.limiter
             let outcome = count ? s.limiter.admit(accountID, requestsPerMinute: requestsPerMinute, at: time)
-                : probe.admit(accountID, requestsPerMinute: requestsPerMinute, at: time)
+                : s.limiter.peek(accountID, requestsPerMinute: requestsPerMinute, at: time)
             if count {
                 s.admits += 1
                 if s.admits & 4_095 == 0 { s.limiter.prune(before: time) }
@@ -84,6 +99,8 @@ final class CountermeasureService: Sendable {
             return "DistillWatch: account \(accountID) must verify its identity\(where_) before further use (\(live.why))"
         case .prefillDenied:
             return "DistillWatch: account \(accountID) may not prefill the assistant's answer (the last message is the assistant's); send the request without it"
+        case .modelNotAvailable(let denial):
+            return "DistillWatch: \(denial.description) (account \(accountID))"
         case .rateLimited(let ms):
             let rate = judgement.measures.requestsPerMinute.map { "\($0) requests a minute" } ?? "a lower request rate"
             return "DistillWatch: account \(accountID) is limited to \(rate) (\(live.why)); retry in \(Self.retryAfterSeconds(ms)) s"
@@ -133,7 +150,7 @@ struct RequestJudgement: Sendable, Equatable {
     /// one refused the request.
     var auditTokens: [String] {
         var tokens = measures.directives.map(\.token)
-        if let refusal { tokens.append("refused:" + refusal.directive.rawValue) }
+        if let refusal { tokens.append("refused:" + refusal.name) }
         return tokens
     }
 }
@@ -178,7 +195,7 @@ extension LiveDecision {
 /// | metric | labels |
 /// |---|---|
 /// | `distillwatch_directives_total` | `directive`, `endpoint`: directives issued with an answer |
-/// | `distillwatch_refusals_total` | `directive`, `endpoint`: requests refused by a directive |
+/// | `distillwatch_refusals_total` | `directive` (or `model_access`), `endpoint`: requests refused by a directive or the model access policy |
 /// | `distillwatch_reasoning_withheld_tokens_total` | `campaign` (`none` outside one), `treatment`: reasoning tokens not served |
 /// | `distillwatch_reasoning_summaries_total` | `source` = summarizer, notice, failed |
 final class CountermeasureMetrics: Sendable {
@@ -187,7 +204,7 @@ final class CountermeasureMetrics: Sendable {
     static let campaignLabels = 1_000
 
     private let issuedCounters: [String: [Directive.Kind: MCounter]]
-    private let refusedCounters: [String: [Directive.Kind: MCounter]]
+    private let refusedCounters: [String: [String: MCounter]]
     private let summaries: [SummaryOutcome: MCounter]
     private let withheld = Mutex<[String: MCounter]>([:])
     private let factory: any MetricsFactory
@@ -197,14 +214,16 @@ final class CountermeasureMetrics: Sendable {
     init(factory: any MetricsFactory) {
         self.factory = factory
         var issued: [String: [Directive.Kind: MCounter]] = [:]
-        var refused: [String: [Directive.Kind: MCounter]] = [:]
+        var refused: [String: [String: MCounter]] = [:]
         for endpoint in Self.endpoints {
             for kind in Directive.Kind.allCases {
                 issued[endpoint, default: [:]][kind] = MCounter(
                     label: "distillwatch_directives_total", dimensions: [("directive", kind.rawValue), ("endpoint", endpoint)], factory: factory)
-                refused[endpoint, default: [:]][kind] = MCounter(
+                refused[endpoint, default: [:]][kind.rawValue] = MCounter(
                     label: "distillwatch_refusals_total", dimensions: [("directive", kind.rawValue), ("endpoint", endpoint)], factory: factory)
             }
+            refused[endpoint, default: [:]]["model_access"] = MCounter(
+                label: "distillwatch_refusals_total", dimensions: [("directive", "model_access"), ("endpoint", endpoint)], factory: factory)
         }
         issuedCounters = issued
         refusedCounters = refused
@@ -215,7 +234,7 @@ final class CountermeasureMetrics: Sendable {
 
     func issued(_ measures: Countermeasures, refusal: GatewayRefusal?, endpoint: String) {
         for d in measures.directives { issuedCounters[endpoint]?[d.kind]?.increment() }
-        if let refusal { refusedCounters[endpoint]?[refusal.directive]?.increment() }
+        if let refusal { refusedCounters[endpoint]?[refusal.name]?.increment() }
     }
 
     func summary(_ outcome: SummaryOutcome) {

@@ -77,6 +77,6 @@ final class DecisionBoard: Sendable {
         }
         return LiveDecision(decision: decision, known: true, reasons: reasons, label: entry.account.label,
                             campaign: membership, key: keySummary, verified: entry.account.verified,
-                            signupRisk: entry.account.signupRisk)
+                            signupRisk: entry.account.signupRisk, accessRecord: entry.account.accessRecord)
     }
 }

@@ -207,7 +207,8 @@ final class LiveEngine: Sendable {
             return LiveDecision(decision: decision, known: true, reasons: reasons, label: scanner.engine.label(for: accountID),
                                 campaign: campaign, key: keySummary,
                                 verified: scanner.engine.record(for: accountID)?.verified == true,
-                                signupRisk: scanner.engine.signupRisk(for: accountID).score)
+                                signupRisk: scanner.engine.signupRisk(for: accountID).score,
+                                accessRecord: scanner.engine.accessRecord(for: accountID))
         }
     }
 
@@ -265,6 +266,8 @@ struct LiveDecision: Sendable, Equatable {
     var verified = false
     /// Its sign-up risk (``SignupRisk/score``).
     var signupRisk = 0.0
+    /// Its tier and countries, when a model access policy is configured.
+    var accessRecord: AccountRecord? = nil
 
     /// The key's own verdict decided (it is stricter than the account's).
     var keyDecides: Bool {

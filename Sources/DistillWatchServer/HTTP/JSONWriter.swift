@@ -129,7 +129,7 @@ extension DecideResponse: ResponseGenerator {
             w.key("refusal")
             w.beginObject()
             w.field("code", refusal.code)
-            w.field("directive", refusal.directive.rawValue)
+            w.field("directive", refusal.directive)
             w.field("message", refusal.message)
             if let s = refusal.retryAfterSeconds { w.field("retry_after_s", Int(s)) }
             w.field("status", refusal.status)

@@ -459,6 +459,7 @@ struct AccountRecordBody: Encodable {
         case paymentFingerprint = "payment_fingerprint"
         case emailDomain = "email_domain"
         case declaredCountry = "declared_country"
+        case paymentCountry = "payment_country"
         case verified, allowlisted, plan
         case planPriceUSD = "plan_price_usd"
     }
@@ -471,6 +472,7 @@ struct AccountRecordBody: Encodable {
         try c.encodeIfPresent(record.paymentFingerprint, forKey: .paymentFingerprint)
         try c.encodeIfPresent(record.emailDomain, forKey: .emailDomain)
         try c.encodeIfPresent(record.declaredCountry, forKey: .declaredCountry)
+        try c.encodeIfPresent(record.paymentCountry, forKey: .paymentCountry)
         try c.encodeIfPresent(record.verified, forKey: .verified)
         try c.encodeIfPresent(record.allowlisted, forKey: .allowlisted)
         try c.encodeIfPresent(record.plan, forKey: .plan)

@@ -43,7 +43,8 @@ struct DecisionRoutes {
         let now = state.clock.now()
         let judgement = state.countermeasures.judge(
             live, accountID: ask.accountID,
-            request: GatewayRequestFacts(prefill: ask.prefill, maxTokens: ask.maxTokens, thinking: ask.thinking),
+            request: GatewayRequestFacts(prefill: ask.prefill, maxTokens: ask.maxTokens, thinking: ask.thinking,
+                                         model: ask.model, addressCountry: ask.country),
             endpoint: "decide", at: now, count: ask.dryRun != true)
         var response = DecideResponse(ask.accountID, live, key: ask.apiKeyID)
         response.directives = judgement.measures.entries
@@ -92,14 +93,15 @@ struct DecideResponse: Encodable, Sendable {
     /// OpenAI-style error code, the message for the client, and for a rate limit the
     /// seconds to wait.
     struct Refusal: Encodable, Sendable, Equatable {
-        var directive: Directive.Kind
+        /// The directive that refused, or `model_access`.
+        var directive: String
         var status: Int
         var code: String
         var message: String
         var retryAfterSeconds: Int64?
 
         init(_ refusal: GatewayRefusal, message: String) {
-            directive = refusal.directive
+            directive = refusal.name
             status = refusal.status
             code = refusal.code
             self.message = message

@@ -84,7 +84,8 @@ struct EnvoyExtAuthzRoutes {
         let judgement = state.countermeasures.judge(
             live, accountID: accountID,
             request: GatewayRequestFacts(prefill: checked.prefill, maxTokens: checked.maxTokens,
-                                         thinking: checked.reasoningEffort.map { $0 != "none" && $0 != "minimal" }),
+                                         thinking: checked.reasoningEffort.map { $0 != "none" && $0 != "minimal" },
+                                         model: checked.model),
             endpoint: "envoy", at: now)
         state.audit.record(DecisionAuditEntry(
             at: now, accountID: accountID, verdict: verdict, score: score, reasons: live.reasons.map(\.kind.rawValue),
@@ -96,7 +97,7 @@ struct EnvoyExtAuthzRoutes {
             Self.verdictHeader: verdict.rawValue, Self.scoreHeader: "\(score)", Self.accountHeader: accountID,
         ]
         if let campaign = live.decision.campaign { answer[Self.campaignHeader] = "campaign-\(campaign)" }
-        if state.countermeasures.enabled {
+        if state.countermeasures.enabled || judgement.refusal != nil {
             return Self.enforce(judgement, live: live, accountID: accountID, headers: answer, state: state)
         }
         switch verdict {
@@ -156,6 +157,7 @@ struct EnvoyExtAuthzRoutes {
         case .verificationRequired: return "distillwatch_verification_required"
         case .prefillDenied: return "distillwatch_prefill_denied"
         case .rateLimited: return "distillwatch_rate_limited"
+        case .modelNotAvailable: return "distillwatch_model_not_available"
         }
     }
 

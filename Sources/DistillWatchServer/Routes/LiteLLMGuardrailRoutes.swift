@@ -67,7 +67,7 @@ struct LiteLLMGuardrailRoutes {
         let isResponse = call.inputType == "response"
         // A response call's request was judged (and counted against its rate) before it.
         var judgement = state.countermeasures.judge(
-            live, accountID: accountID, request: GatewayRequestFacts(prefill: isResponse ? nil : call.prefill),
+            live, accountID: accountID, request: GatewayRequestFacts(prefill: isResponse ? nil : call.prefill, model: call.model),
             endpoint: "litellm", at: now, count: !isResponse)
         if isResponse, let r = judgement.refusal, r != .blocked { judgement.refusal = nil }
         state.audit.record(DecisionAuditEntry(
