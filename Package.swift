@@ -132,7 +132,7 @@ let package = Package(
             name: "distillwatch",
             dependencies: [
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing", "DistillWatchTAXII",
-                "DistillWatchConsole",
+                "DistillWatchConsole", "DistillWatchStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
