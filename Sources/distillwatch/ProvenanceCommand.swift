@@ -162,8 +162,8 @@ struct ProvenanceCheckCommand: ParsableCommand {
     @Option(name: .long, help: "Least estimated share of a record's 3-word shingles found in the answer (default 0.4).")
     var minContainment: Double = 0.4
 
-    @Option(name: .long, help: "Least of the 64 sketch bins that must agree (default 12).")
-    var minAgreement: Int = 12
+    @Option(name: .long, help: "Least of the 64 sketch bins that must agree (default 16).")
+    var minAgreement: Int = 16
 
     @Option(name: .long, help: "Matched records listed in the JSON report (default 1000; the counts cover all).")
     var recordsListed: Int = 1_000
@@ -229,7 +229,7 @@ struct ProvenanceCheckCommand: ParsableCommand {
             index: .init(responses: summary.count, firstTime: summary.first, lastTime: summary.last,
                          keyFingerprint: ProvenanceIndex.fingerprint(contentKey)),
             matcher: matcher, recordShapes: read.records.map { ($0.position, $0.shape.rawValue) }, owner: owner, served: served,
-            accounts: known, background: matcher.backgroundRate(pairs: 20_000), generatedAt: Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970), recordsListed: recordsListed)
+            accounts: known, background: matcher.backgroundRate(pairs: 1_000_000), generatedAt: Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970), recordsListed: recordsListed)
         Swift.print(result.text, terminator: "", to: &err)
         if let json {
             let encoder = JSONEncoder()

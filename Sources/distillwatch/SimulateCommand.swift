@@ -29,23 +29,42 @@ struct SimulateCommand: ParsableCommand {
     @Flag(name: .long, help: "Write traffic to standard output (accounts and labels still go to --out if given).")
     var stdout = false
 
+    @Flag(name: .long, help: "Give served exchanges answer text (`response`, from the simulator's grammars; files grow several times).")
+    var responses = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write published-dataset.jsonl: this many answers the first attack campaign harvested (verbatim, cut or partly paraphrased) among as many unrelated records, and its truth file. Implies --responses.", valueName: "records"))
+    var publishedDataset: Int?
+
     func validate() throws {
         guard Scenario.named(scenario) != nil else {
             throw ValidationError("unknown scenario '\(scenario)'; choose one of \(Scenario.names.joined(separator: ", "))")
         }
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be positive") }
         guard out != nil || stdout else { throw ValidationError("give --out DIR, --out - or --stdout") }
+        if let publishedDataset {
+            guard publishedDataset > 0, publishedDataset <= 10_000_000 else { throw ValidationError("--published-dataset must be from 1 to 10000000") }
+            guard let out, out != "-" else { throw ValidationError("--published-dataset needs --out DIR") }
+        }
     }
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Report progress on standard error every million exchanges (default: on a terminal).")
     var progress: Bool?
 
     func run() throws {
-        let plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
+        var plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
+        plan.includesResponses = responses || publishedDataset != nil
+        var published: PublishedDataset?
+        if let publishedDataset {
+            guard let dataset = PublishedDataset(plan: plan, records: publishedDataset) else {
+                throw ValidationError("--published-dataset: scenario \(scenario) has no attack campaign to publish")
+            }
+            published = dataset
+        }
         let directory = out == "-" ? nil : out
         let toStandardOutput = stdout || out == "-"
         let showProgress = progress ?? ProgressBar.standardErrorIsTerminal
-        let summary = try ScenarioWriter.write(plan, directory: directory, trafficToStandardOutput: toStandardOutput) { count in
+        let summary = try ScenarioWriter.write(plan, directory: directory, trafficToStandardOutput: toStandardOutput,
+                                               publishing: published) { count in
             guard showProgress else { return }
             var err = StandardError()
             Swift.print("  \(Wording.number(count / 1_000_000))M exchanges", to: &err)
@@ -58,5 +77,10 @@ struct SimulateCommand: ParsableCommand {
                 + "(\(Wording.number(summary.attackAccounts)) attack) in \(Wording.fixed(summary.seconds, 1)) s, "
                 + "\(Wording.number(rate)) exchanges/s" + (directory.map { "; written to \($0)/" } ?? ""),
             to: &err)
+        if let published, let directory {
+            Swift.print("published dataset: \(Wording.counted(summary.publishedHarvested, "answer")) harvested by \(published.campaign) "
+                        + "and \(Wording.counted(summary.publishedUnrelated, "unrelated record")) in \(directory)/\(PublishedDataset.fileName) "
+                        + "(truth in \(PublishedDataset.truthFileName))", to: &err)
+        }
     }
 }

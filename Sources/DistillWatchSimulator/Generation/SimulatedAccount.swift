@@ -41,6 +41,8 @@ struct SimulationContext: Sendable {
     let network: NetworkCatalog
     /// Hourly weights per rhythm, normalised to mean 1, and their maxima.
     let rhythms: [WeeklyRhythm: (weights: [Double], max: Double)]
+    /// Write answer text (`response`) for served exchanges (``ResponseGrammar``).
+    var responses = false
 }
 
 /// One account's traffic generator: an independent, seeded process that yields its
@@ -461,6 +463,12 @@ struct SimulatedAccount: Sendable {
             prompt += " " + PromptGrammar.reasoningRequest(&content)
         }
         e.prompt = prompt
+        if context.responses, p.status == 200, !p.embeddings {
+            // About 0.75 words a token, at most 400 words (long answers are cut, not invented).
+            let words = min(400, max(20, (Int(p.outputTokens) * 3) / 4))
+            e.response = ResponseGrammar.answer(p.kind, task: task, seed: SplitMix64.seed(campaignSeed ^ 0x5E5,
+                                                UInt64(truncatingIfNeeded: (e.requestID ?? accountID).hashValueStable)), words: words)
+        }
 
         let step = Int(p.sessionStep)
         let messages: Int

@@ -15,6 +15,9 @@ public struct SimulationSummary: Sendable, Equatable {
     public var firstTime: Timestamp?
     public var lastTime: Timestamp?
     public var seconds = 0.0
+    /// Records of the published dataset, when one was asked for.
+    public var publishedHarvested = 0
+    public var publishedUnrelated = 0
 
     public init() {}
 }
@@ -35,7 +38,7 @@ public enum ScenarioWriter {
     @discardableResult
     public static func write(
         _ plan: ScenarioPlan, directory: String?, trafficToStandardOutput: Bool = false,
-        progress: ((Int) -> Void)? = nil
+        publishing published: PublishedDataset? = nil, progress: ((Int) -> Void)? = nil
     ) throws -> SimulationSummary {
         if let directory {
             try makeDirectory(directory)
@@ -49,8 +52,12 @@ public enum ScenarioWriter {
         let sink = trafficToStandardOutput || directory == nil
             ? OutputSink.standardOutput()
             : try OutputSink(path: directory! + "/" + trafficFileName, compressionLevel: 1)
-        let summary = try writeTraffic(plan, to: sink, progress: progress)
+        var dataset = published
+        var summary = try writeTraffic(plan, to: sink, progress: progress) { dataset?.observe($0) }
         try sink.close()
+        if let dataset, let directory {
+            (summary.publishedHarvested, summary.publishedUnrelated) = try dataset.write(directory: directory)
+        }
         return summary
     }
 
@@ -80,7 +87,7 @@ public enum ScenarioWriter {
     /// exchanges written after every million.
     /// - Complexity: O(exchanges) time, O(accounts) memory.
     public static func writeTraffic(
-        _ plan: ScenarioPlan, to sink: OutputSink, progress: ((Int) -> Void)? = nil
+        _ plan: ScenarioPlan, to sink: OutputSink, progress: ((Int) -> Void)? = nil, observe: (Exchange) -> Void = { _ in }
     ) throws -> SimulationSummary {
         let started = monotonicSeconds()
         var summary = SimulationSummary()
@@ -91,6 +98,7 @@ public enum ScenarioWriter {
         var buffer: [UInt8] = []
         buffer.reserveCapacity((1 << 20) + 65_536)
         while let exchange = traffic.next() {
+            observe(exchange)
             JSONLineEncoder.append(exchange, to: &buffer)
             summary.exchanges += 1
             if summary.exchanges % 1_000_000 == 0 { progress?(summary.exchanges) }
