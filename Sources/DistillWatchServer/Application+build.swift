@@ -53,7 +53,8 @@ func assembleServer(
     _ configuration: ServerConfiguration, store: (any EventStore)?, clock: WallClock, logger: Logger
 ) async throws -> (Router<DistillWatchRequestContext>, ServerState) {
     try configuration.validate()
-    let decoder = EventDecoder(captureText: configuration.captureText, sketcher: configuration.sketcher)
+    // Provenance needs the answers' text at decode time (it is sketched, then dropped).
+    let decoder = EventDecoder(captureText: configuration.captureText || configuration.provenanceIndex, sketcher: configuration.sketcher)
     let store = try store ?? openStore(configuration, decoder: decoder)
     let metrics = ServerMetrics()
     let health = StorageHealth(metrics: metrics)
@@ -72,6 +73,10 @@ func assembleServer(
         }
         health.record(reason, at: clock.now())
         logger.error("storage: the log cannot be written at start (\(reason)); ingest and labels answer 503 until it can")
+    }
+
+    if configuration.provenanceIndex, let key = configuration.sketcher?.key, let sqlite = store as? SQLiteEventStore {
+        try await sqlite.bindProvenanceKey(key)
     }
 
     // The newest usable snapshot, then the log after it (Documentation/Server.md, "Snapshots").

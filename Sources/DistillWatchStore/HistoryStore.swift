@@ -211,15 +211,23 @@ extension EventStore {
     /// Appends `events` and, in the same transaction where the store keeps history, the
     /// hourly totals and sightings of the exchanges among them. Stores without history
     /// append the events only.
-    public func append(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>? {
-        if let s = self as? any HistoryAppending { return try await s.appendWithHistory(events, activity: activity, at: time) }
+    /// `served`: the answers among the exchanges, as provenance sketches
+    /// (Documentation/Provenance.md), written in the same transaction by stores that keep
+    /// them.
+    public func append(_ events: [NewEvent], activity: HourlyActivityLedger, served: [ServedResponse] = [],
+                       at time: Timestamp) async throws -> ClosedRange<Int64>? {
+        if let s = self as? any HistoryAppending {
+            return try await s.appendWithHistory(events, activity: activity, served: served, at: time)
+        }
         return try await append(events, at: time)
     }
 }
 
-/// A store that writes history in the transaction that appends events.
+/// A store that writes history (and served-answer sketches) in the transaction that appends
+/// events.
 public protocol HistoryAppending: Sendable {
-    func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>?
+    func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, served: [ServedResponse],
+                           at time: Timestamp) async throws -> ClosedRange<Int64>?
 }
 
 /// A store that keeps the console's history.

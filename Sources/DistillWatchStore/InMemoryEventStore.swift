@@ -4,6 +4,8 @@ import Synchronization
 /// An ``EventStore`` in memory: for tests and for running without a database
 /// (`--database :memory:`). Nothing survives the process.
 public final class InMemoryEventStore: EventStore {
+    /// The served-answer sketches appended (provenance), in order.
+    public let servedResponses = Mutex<[ServedResponse]>([])
     private struct State {
         var events: [StoredEvent] = []
         var decisions: [DecisionAuditEntry] = []
@@ -144,9 +146,13 @@ extension InMemoryEventStore: SharedObjectStore {
 extension InMemoryEventStore: HistoryAppending, HistoryProviding {
     public var historyStore: any HistoryStore { history }
 
-    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>? {
+    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, served: [ServedResponse],
+                                  at time: Timestamp) async throws -> ClosedRange<Int64>? {
         let range = try await append(events, at: time)
-        if range != nil { history.record(activity) }
+        if range != nil {
+            history.record(activity)
+            if !served.isEmpty { servedResponses.withLock { $0.append(contentsOf: served) } }
+        }
         return range
     }
 }

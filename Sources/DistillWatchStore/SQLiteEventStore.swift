@@ -53,7 +53,7 @@ public final class SQLiteEventStore: EventStore {
     /// `meta` table (how far the log was compacted); 4 adds the shared STIX objects (TAXII
     /// collections) and TAXII status resources; 2 stores
     /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 6
+    public static let formatVersion = 7
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -277,6 +277,12 @@ public final class SQLiteEventStore: EventStore {
             try db.execute(sql: "ALTER TABLE decisions ADD COLUMN directives TEXT NOT NULL DEFAULT '[]'")
             try db.execute(sql: "PRAGMA user_version = 6")
         }
+        migrator.registerMigration("v7-provenance") { db in
+            // Served answers' keyed sketches (Documentation/Provenance.md), written with the
+            // exchanges that carried response text when provenance_index is on.
+            try db.execute(sql: ProvenanceIndex.schema)
+            try db.execute(sql: "PRAGMA user_version = 7")
+        }
         return migrator
     }
 
@@ -306,23 +312,26 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func append(_ events: [NewEvent], at time: Timestamp) async throws -> ClosedRange<Int64>? {
-        try await appendWithHistory(events, activity: HourlyActivityLedger(), at: time)
+        try await appendWithHistory(events, activity: HourlyActivityLedger(), served: [], at: time)
     }
 
-    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, at time: Timestamp) async throws -> ClosedRange<Int64>? {
+    public func appendWithHistory(_ events: [NewEvent], activity: HourlyActivityLedger, served: [ServedResponse],
+                                  at time: Timestamp) async throws -> ClosedRange<Int64>? {
         guard !events.isEmpty else { return nil }
         let receivedAt = time.millisecondsSinceEpoch
         do {
-            return try await appendTransaction(events, receivedAt: receivedAt, activity: activity)
+            return try await appendTransaction(events, receivedAt: receivedAt, activity: activity, served: served)
         } catch let error as DatabaseError
             where [.SQLITE_TOOBIG, .SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_RANGE].contains(error.resultCode) {
             throw StoreBatchError("the batch cannot be stored: \(error)")
         }
     }
 
-    private func appendTransaction(_ events: [NewEvent], receivedAt: Int64, activity: HourlyActivityLedger? = nil) async throws -> ClosedRange<Int64>? {
+    private func appendTransaction(_ events: [NewEvent], receivedAt: Int64, activity: HourlyActivityLedger? = nil,
+                                   served: [ServedResponse] = []) async throws -> ClosedRange<Int64>? {
         try await pool.write { db in
             if let activity, !activity.isEmpty { try Self.writeActivity(db, activity) }
+            if !served.isEmpty { try ProvenanceIndex.insert(served, into: db) }
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO events (kind, subject, received_at, payload) VALUES (?, ?, ?, ?)")
             var first: Int64 = 0
@@ -510,6 +519,24 @@ public final class SQLiteEventStore: EventStore {
             return "\(path): the database file was replaced by another file while the server had it open; put the original back (or restart the server on the new file)"
         }
         return nil
+    }
+
+    /// Records the content key the served-answer sketches are made under, or checks it.
+    /// - Throws: ``StoreError`` when the database's sketches were made under another key.
+    public func bindProvenanceKey(_ key: ContentKey) async throws {
+        let fingerprint = ProvenanceIndex.fingerprint(key)
+        try await pool.write { db in
+            if let held = try String.fetchOne(db, sql: "SELECT value FROM provenance_meta WHERE key = 'key_fingerprint'") {
+                guard held == fingerprint else {
+                    throw StoreError("""
+                        \(self.path): its served-answer sketches were made under another content key (fingerprint \(held), \
+                        this key \(fingerprint)); start with that key, or turn provenance_index off
+                        """)
+                }
+            } else {
+                try db.execute(sql: "INSERT INTO provenance_meta (key, value) VALUES ('key_fingerprint', ?)", arguments: [fingerprint])
+            }
+        }
     }
 
     public func close() async throws {

@@ -125,6 +125,9 @@ extension ServerConfiguration {
             case "capture_text":
                 guard let v = value as? Bool else { throw fail(key, "should be true or false") }
                 captureText = v
+            case "provenance_index":
+                guard let v = value as? Bool else { throw fail(key, "should be true or false") }
+                provenanceIndex = v
             case "log_level":
                 guard let v = value as? String else { throw fail(key, "should be a string") }
                 logLevel = v
@@ -316,6 +319,10 @@ extension ServerConfiguration {
         if let v = value("ENVOY_KEY_HEADER") { envoyKeyHeader = v }
         if let v = value("LOG_LEVEL") { logLevel = v }
         if let v = value("VERIFICATION_URL") { verificationURL = v }
+        if let v = value("PROVENANCE_INDEX") {
+            guard let b = Bool(v) else { throw ConfigurationError("DISTILLWATCH_PROVENANCE_INDEX=\(v): should be true or false") }
+            provenanceIndex = b
+        }
         if let v = value("SHARING_PRODUCER") { sharingProducer = v }
         if let v = value("SHARING_TLP") {
             guard let tlp = TrafficLightProtocol(name: v) else {
@@ -351,6 +358,6 @@ extension ServerConfiguration {
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds", "history_retention_days", "console_session_hours",
-        "verification_url", "reasoning_summarizer",
+        "verification_url", "reasoning_summarizer", "provenance_index",
     ]
 }

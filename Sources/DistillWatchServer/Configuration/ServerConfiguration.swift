@@ -108,6 +108,10 @@ public struct ServerConfiguration: Sendable {
     /// Materialise prompt and response text while decoding; off by default. Text is never
     /// stored either way: the event log keeps exchanges without text, with their sketches.
     public var captureText = false
+    /// Keep a keyed sketch of each answer served (exchanges with `response` text) for
+    /// `distillwatch provenance check --index <database>` (Documentation/Provenance.md). The
+    /// text itself is never stored. Needs content sketches (a content key).
+    public var provenanceIndex = false
     /// Reduces prompts to content sketches at ingest (content signals); `nil` turns
     /// content signals off. `distillwatch serve` sets it from the same key as `scan`.
     public var sketcher: ContentSketcher?
@@ -197,6 +201,9 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
         guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
+        if provenanceIndex, sketcher == nil {
+            throw ConfigurationError("provenance_index needs content sketches: drop --no-content (the sketches are keyed by the content key)")
+        }
         if let url = verificationURL {
             guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.utf8.count <= 2_048,
                   !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {

@@ -52,7 +52,7 @@ final class Ingestor: Sendable {
     /// - Throws: ``IngestRefusal`` when the store is faulty or too many batches wait
     ///   (nothing written); the store's error when the append fails (nothing written, and
     ///   the fault is recorded).
-    func commit(events: [NewEvent], inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
+    func commit(events: [NewEvent], inputs: [EngineInput], served: [ServedResponse] = [], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         precondition(events.count == inputs.count)
         guard !events.isEmpty else { return nil }
         if let problem = store.fileProblem() { health.record(problem, at: time) }
@@ -78,7 +78,7 @@ final class Ingestor: Sendable {
             try await gate.run {
                 let range: ClosedRange<Int64>?
                 do {
-                    range = try await store.append(events, activity: ledger, at: time)
+                    range = try await store.append(events, activity: ledger, served: served, at: time)
                 } catch let error as StoreBatchError {
                     throw error  // this batch's own problem: storage is fine for the others
                 } catch {

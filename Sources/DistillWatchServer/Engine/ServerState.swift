@@ -31,6 +31,11 @@ struct ServerState: Sendable {
     let console: ConsoleService
     /// Directives, their refusals and rate limits, and reasoning summaries.
     let countermeasures: CountermeasureService
+
+    /// The key answers are sketched under for provenance, when `provenance_index` is on.
+    var provenanceKey: ContentKey? {
+        configuration.provenanceIndex ? configuration.sketcher?.key : nil
+    }
 }
 
 /// How the server rebuilt its engine at start-up (`GET /v1/status`, `restart`).

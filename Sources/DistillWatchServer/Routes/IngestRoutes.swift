@@ -25,7 +25,7 @@ struct IngestRoutes {
         defer { state.metrics.duration("exchanges", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
         let decoder = state.decoder.exchanges
-        var batch = Batch()
+        var batch = Batch(provenanceKey: state.provenanceKey)
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
                 batch.accept(try decoder.decode(line))
@@ -49,7 +49,7 @@ struct IngestRoutes {
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
         let decoder = state.decoder.accounts
         let mayExempt = context.token?.roles.contains(.exempt) == true
-        var batch = Batch()
+        var batch = Batch(provenanceKey: state.provenanceKey)
         var ignored: [IgnoredField] = []
         forEachLine(in: body) { number, line in
             do throws(RecordError) {
@@ -81,7 +81,7 @@ struct IngestRoutes {
         }
         let range: ClosedRange<Int64>?
         do {
-            range = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, at: state.clock.now())
+            range = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, served: batch.served, at: state.clock.now())
         } catch let refusal as IngestRefusal {
             throw refusal.httpError
         } catch {
@@ -96,6 +96,14 @@ struct IngestRoutes {
         var inputs: [EngineInput] = []
         var rejected: [RejectedLine] = []
         var rejectedCount = 0
+        /// With provenance on, the key answers are sketched under, and the sketches of the
+        /// batch's answers (written with its events; the text is never kept).
+        var provenanceKey: ContentKey? = nil
+        var served: [ServedResponse] = []
+
+        init(provenanceKey: ContentKey? = nil) {
+            self.provenanceKey = provenanceKey
+        }
 
         mutating func accept(_ event: NewEvent, _ input: EngineInput) {
             events.append(event)
@@ -105,6 +113,10 @@ struct IngestRoutes {
         /// Accepts an exchange as the log keeps it, without its text: the engine gets what
         /// the log keeps, so a replay sees exactly the same input.
         mutating func accept(_ exchange: Exchange) {
+            if let key = provenanceKey, let text = exchange.response, let sketch = ResponseSketch.of(text, key: key) {
+                served.append(ServedResponse(at: exchange.time, accountID: exchange.accountID, requestID: exchange.requestID,
+                                             model: exchange.model, sketch: sketch))
+            }
             let e = exchange.withoutText
             accept(.exchange(e), .exchange(e))
         }

@@ -161,9 +161,9 @@ struct LiteLLMLogRoutes {
         defer { state.metrics.duration("litellm_logs", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
         let decoder = StandardLoggingPayloadDecoder(
-            identity: state.configuration.litellmIdentity, captureText: state.configuration.captureText,
+            identity: state.configuration.litellmIdentity, captureText: state.configuration.captureText || state.configuration.provenanceIndex,
             sketcher: state.configuration.sketcher)
-        var batch = IngestRoutes.Batch()
+        var batch = IngestRoutes.Batch(provenanceKey: state.provenanceKey)
         body.withUnsafeReadableBytes { raw in
             LiteLLMLogBatch.forEachPayload(in: raw.bindMemory(to: UInt8.self), decoder: decoder) { position, result in
                 switch result {

@@ -80,7 +80,7 @@ struct OpenTelemetryRoutes {
 
         let reader = OTLPTraceReader(accountAttributes: state.configuration.otlpAccountAttributes,
                                      decoder: state.decoder.exchanges)
-        var batch = IngestRoutes.Batch()
+        var batch = IngestRoutes.Batch(provenanceKey: state.provenanceKey)
         var reasons: [String] = []
         let tally = reader.forEachSpan(in: exportRequest, encoding: encoding) { position, result in
             switch result {
@@ -93,7 +93,8 @@ struct OpenTelemetryRoutes {
         }
         if !batch.events.isEmpty {
             do {
-                _ = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, at: state.clock.now())
+                _ = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, served: batch.served,
+                                                    at: state.clock.now())
             } catch let refusal as IngestRefusal {
                 // OTLP/HTTP: 429 and 503 are retryable, after Retry-After when given.
                 var response = Self.failure(refusal.status, encoding: encoding, refusal.description)
