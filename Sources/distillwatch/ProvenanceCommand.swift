@@ -1,5 +1,6 @@
 import ArgumentParser
 import Crypto
+import DistillWatchConsole
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchStore
@@ -159,6 +160,9 @@ struct ProvenanceCheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the distillwatch.provenance/1 JSON report here.", valueName: "path|-"))
     var json: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write the report as a self-contained HTML file here.", valueName: "path"))
+    var html: String?
+
     @Option(name: .long, help: "Least estimated share of a record's 3-word shingles found in the answer (default 0.4).")
     var minContainment: Double = 0.4
 
@@ -231,6 +235,16 @@ struct ProvenanceCheckCommand: ParsableCommand {
             matcher: matcher, recordShapes: read.records.map { ($0.position, $0.shape.rawValue) }, owner: owner, served: served,
             accounts: known, background: matcher.backgroundRate(pairs: 1_000_000), generatedAt: Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970), recordsListed: recordsListed)
         Swift.print(result.text, terminator: "", to: &err)
+        if let html {
+            do {
+                let page = try ConsoleRenderer().provenanceDocument(result)
+                try Data(page.utf8).write(to: URL(fileURLWithPath: html))
+            } catch let error as ScanFailure {
+                throw error
+            } catch {
+                throw ScanFailure("\(html): cannot write the HTML report: \(error.localizedDescription)")
+            }
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -87,6 +87,32 @@ import Testing
         #expect(!renderer.account(accountData(), form: nil, chrome: chrome).contains("<h2>Countermeasures</h2>"))
     }
 
+    /// The provenance report renders as a page of its own, every untrusted value escaped.
+    @Test func theProvenanceReportIsAPageWithEveryValueEscaped() throws {
+        let renderer = try ConsoleRenderer()
+        let source = ProvenanceReport.Source(accountID: Self.hostileID, campaignID: "campaign-2", requestID: Self.hostileAgent, model: "m",
+                                             at: t0, containment: 0.91, jaccard: 0.5, agreement: 34)
+        let report = ProvenanceReport(
+            format: ProvenanceReport.formatName, generatedAt: t0,
+            dataset: .init(path: "<b>leak</b>.jsonl", sha256: String(repeating: "a", count: 64), lines: 12, records: 10, problems: 2,
+                           shapes: ["messages": 10]),
+            index: .init(responses: 1_234_567, firstTime: t0, lastTime: t0.adding(seconds: 86_400), keyFingerprint: "abc"),
+            thresholds: .init(minimumAgreement: 16, minimumContainment: 0.4), matchedRecords: 1, matchedShare: 0.1,
+            precision: .init(background: (1_000, 0, 10), candidatePairs: 50, matchedRecords: 1),
+            accounts: [.init(accountID: Self.hostileID, campaignID: "campaign-2", verdict: .block, records: 1, first: t0, last: t0)],
+            campaigns: [.init(campaignID: "campaign-2", records: 1, accounts: 1)],
+            records: [.init(position: 7, shape: "messages", sources: [source])], recordsListed: 1)
+        let html = renderer.provenanceDocument(report)
+        expectInert(html, "provenance")
+        #expect(!html.contains("<b>leak</b>") && html.contains("&lt;b&gt;leak&lt;/b&gt;.jsonl"))
+        #expect(html.contains("1,234,567") && html.contains("10.0%") && html.contains("34/64"))
+        #expect(html.contains("0 of 1000 pairs of this dataset"))
+        #expect(html.contains("<style>") && !html.lowercased().contains("<script"))
+        var none = report
+        none.records = []
+        #expect(renderer.provenanceDocument(none).contains("No record of the dataset reproduces an answer"))
+    }
+
     /// Every `id` in a report is unique, whatever the account ids (`dup` and `dup-h` once
     /// gave a heading and a section the same id).
     @Test func reportIDsAreUnique() throws {

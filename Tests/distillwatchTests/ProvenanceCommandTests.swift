@@ -60,7 +60,9 @@ import Testing
 
         let out = dir.path + "/provenance.json"
         let checked = try run(["provenance", "check", datasetPath, "--index", index, "--content-key", Self.key,
-                               "--report", report, "--json", out])
+                               "--report", report, "--json", out, "--html", dir.path + "/provenance.html"])
+        let page = try String(contentsOfFile: dir.path + "/provenance.html", encoding: .utf8)
+        #expect(page.contains("acct-harvester-0") && page.contains("campaign-7") && page.contains("Matched records"))
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(checked.stderr.contains("60 of 100 records"), "\(checked.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]

@@ -378,6 +378,6 @@ enum ConsoleTemplates {
         "layout": layout, "overview": overview, "campaignRow": campaignRow, "accountRow": accountRow, "memberRow": memberRow,
         "stats": stats, "labels": labels, "campaigns": campaigns, "signals": signals, "capabilities": capabilities,
         "campaign": campaign, "account": account, "search": search, "login": login, "message": message,
-        "screening": screening, "screeningReport": screeningReport, "reportIntro": reportIntro,
+        "screening": screening, "screeningReport": screeningReport, "reportIntro": reportIntro, "provenance": provenance,
     ]
 }

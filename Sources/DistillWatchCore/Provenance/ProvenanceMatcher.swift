@@ -111,23 +111,59 @@ public struct ProvenanceMatcher: Sendable {
         matches[m.record] = list
     }
 
-    /// How often an unrelated text reaches the thresholds, estimated on this dataset itself:
-    /// random pairs of distinct records (the dataset's own topics and style stand in for
-    /// unrelated text), excluding pairs of identical sketches.
-    /// - Returns: pairs compared and pairs that matched.
-    /// - Complexity: O(pairs × 64).
-    public func backgroundRate(pairs: Int, seed: UInt64 = 0x5EED) -> (compared: Int, matched: Int) {
-        let usable = sketches.indices.filter { sketches[$0] != nil }
-        guard usable.count >= 2 else { return (0, 0) }
+    /// How often an unrelated text reaches the thresholds among the pairs a check confirms,
+    /// estimated on this dataset itself: pairs of its own distinct records that share an LSH
+    /// band (the pairs the banding makes candidates, so enriched for similarity as the
+    /// check's are; the dataset's topics and style stand in for unrelated text), sampled up to
+    /// `pairs`, excluding identical sketches. Records of one source in the dataset twice
+    /// count against the estimate, which keeps it conservative. When fewer than `pairs`
+    /// share a band (a dataset whose records seldom resemble each other), random pairs of
+    /// distinct records make up the rest.
+    /// - Returns: pairs compared, pairs that matched, and how many of those compared shared a band.
+    /// - Complexity: O(pairs × 64) plus one pass over the band table.
+    public func backgroundRate(pairs: Int, seed: UInt64 = 0x5EED) -> (compared: Int, matched: Int, sharingBand: Int) {
         var rng = SplitMix64(seed: seed)
-        var compared = 0, matched = 0
-        for _ in 0..<pairs {
-            let a = usable[Int(rng.next() % UInt64(usable.count))]
-            let b = usable[Int(rng.next() % UInt64(usable.count))]
-            guard a != b, let sa = sketches[a], let sb = sketches[b], sa != sb else { continue }
-            compared += 1
-            if Self.judge(sa, record: a, against: sb, id: 0, thresholds) != nil { matched += 1 }
+        var candidates: [(Int32, Int32)] = []
+        var total = 0
+        // Reservoir sampling over the band-sharing pairs, in a fixed order of the table.
+        for key in table.keys.sorted() {
+            let bucket = table[key]!
+            guard bucket.count >= 2 else { continue }
+            let n = min(bucket.count, 200)
+            for i in 0..<n {
+                for j in (i + 1)..<n where bucket[i] != bucket[j] {
+                    total += 1
+                    if candidates.count < pairs {
+                        candidates.append((bucket[i], bucket[j]))
+                    } else {
+                        let k = Int(rng.next() % UInt64(total))
+                        if k < pairs { candidates[k] = (bucket[i], bucket[j]) }
+                    }
+                }
+            }
         }
-        return (compared, matched)
+        var compared = 0, matched = 0
+        var seen: Set<Int64> = []
+        for (a, b) in candidates {
+            let (x, y) = (min(a, b), max(a, b))
+            guard seen.insert(Int64(x) << 32 | Int64(y)).inserted, let sa = sketches[Int(x)], let sb = sketches[Int(y)], sa != sb else { continue }
+            compared += 1
+            if Self.judge(sa, record: Int(x), against: sb, id: 0, thresholds) != nil
+                || Self.judge(sb, record: Int(y), against: sa, id: 0, thresholds) != nil { matched += 1 }
+        }
+        let sharingBand = compared
+        let usable = sketches.indices.filter { sketches[$0] != nil }
+        if usable.count >= 2 {
+            var attempts = 0
+            while compared < pairs, attempts < pairs * 2 {
+                attempts += 1
+                let a = usable[Int(rng.next() % UInt64(usable.count))], b = usable[Int(rng.next() % UInt64(usable.count))]
+                guard a != b, let sa = sketches[a], let sb = sketches[b], sa != sb,
+                      seen.insert(Int64(min(a, b)) << 32 | Int64(max(a, b))).inserted else { continue }
+                compared += 1
+                if Self.judge(sa, record: a, against: sb, id: 0, thresholds) != nil { matched += 1 }
+            }
+        }
+        return (compared, matched, sharingBand)
     }
 }

@@ -58,10 +58,12 @@ public struct ProvenanceReport: Sendable, Codable, Equatable {
     /// How often an unrelated text would match, measured in this run (see
     /// ``ProvenanceMatcher/backgroundRate(pairs:seed:)``).
     public struct Precision: Sendable, Codable, Equatable {
-        /// Random pairs of the dataset's own distinct records compared, and how many reached
-        /// the thresholds.
+        /// Pairs of the dataset's own distinct records that share an LSH band (as the check's
+        /// candidates do) compared, and how many reached the thresholds.
         public var backgroundPairs: Int
         public var backgroundMatches: Int
+        /// Of the pairs compared, those sharing an LSH band.
+        public var backgroundPairsSharingBand: Int
         /// The 95% upper bound on the chance that an unrelated pair matches.
         public var falseMatchRateUpper95: Double
         /// Candidate pairs the check confirmed on all bins.
@@ -74,6 +76,7 @@ public struct ProvenanceReport: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case backgroundPairs = "background_pairs"
             case backgroundMatches = "background_matches"
+            case backgroundPairsSharingBand = "background_pairs_sharing_band"
             case falseMatchRateUpper95 = "false_match_rate_upper_95"
             case candidatePairs = "candidate_pairs"
             case expectedFalseMatchesUpper95 = "expected_false_matches_upper_95"
@@ -174,16 +177,18 @@ extension ProvenanceReport.Precision {
         return min(1, (centre + margin) / (1 + z * z / nn))
     }
 
-    public init(background: (compared: Int, matched: Int), candidatePairs: Int, matchedRecords: Int) {
+    public init(background: (compared: Int, matched: Int, sharingBand: Int), candidatePairs: Int, matchedRecords: Int) {
         backgroundPairs = background.compared
         backgroundMatches = background.matched
+        backgroundPairsSharingBand = background.sharingBand
         falseMatchRateUpper95 = Self.upper95(successes: background.matched, trials: background.compared)
         self.candidatePairs = candidatePairs
         expectedFalseMatchesUpper95 = falseMatchRateUpper95 * Double(candidatePairs)
         let rate = Wording.rounded(falseMatchRateUpper95, digits: 6)
         let expected = Wording.rounded(expectedFalseMatchesUpper95, digits: 2)
-        let first = "\(background.matched) of \(background.compared) random pairs of this dataset's own distinct records reached "
-            + "the thresholds, so an unrelated text matches a given answer with probability at most \(rate) (95% upper bound); "
+        let first = "\(background.matched) of \(background.compared) pairs of this dataset's own distinct records "
+            + "(\(background.sharingBand) of them sharing an LSH band, as the check's candidates do) reached the thresholds, "
+            + "so an unrelated candidate pair matches with probability at most \(rate) (95% upper bound); "
         let second = "the check confirmed \(candidatePairs) candidate pairs, so chance alone explains at most about \(expected) "
             + "of the \(matchedRecords) matched records."
         statement = first + second
@@ -218,7 +223,7 @@ extension ProvenanceReport {
     public static func assemble(
         dataset: Dataset, index: Index, matcher: ProvenanceMatcher, recordShapes: [(position: Int, shape: String)],
         owner: [Int], served: [Int64: Served], accounts known: [String: (verdict: Verdict, campaignID: String?)],
-        background: (compared: Int, matched: Int), generatedAt: Timestamp, recordsListed: Int = 1_000
+        background: (compared: Int, matched: Int, sharingBand: Int), generatedAt: Timestamp, recordsListed: Int = 1_000
     ) -> ProvenanceReport {
         var best: [Int: [ProvenanceMatcher.Match]] = [:]
         for (sketch, list) in matcher.matches.enumerated() where !list.isEmpty {
