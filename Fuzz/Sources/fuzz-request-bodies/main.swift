@@ -1,18 +1,43 @@
+import Foundation
 import DistillWatchCore
 import DistillWatchIngest
 import FuzzSupport
 
-// The JSON request bodies of `serve` (decide, label, LiteLLM guardrail) and the NDJSON line
-// splitter of the ingest routes. The first byte picks the body type.
+// The JSON request bodies of `serve` (decide, label, LiteLLM guardrail in both phases,
+// reasoning, verify), a provenance dataset (DatasetReader, then every answer sketched and
+// its inline reasoning redacted), and the NDJSON line splitter of the ingest routes. The
+// first byte picks the body type.
 let target: Fuzz.Target = { data, size in
     let input = Fuzz.bytes(data, size)
     guard let first = input.first else { return 0 }
     let body = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[1...])
-    switch first % 3 {
+    switch first % 6 {
     case 0:
         _ = try? JSONBodyDecoder.decode(DecideRequest.self, from: body)
     case 1:
         if let ask = try? JSONBodyDecoder.decode(LabelRequest.self, from: body) { _ = try? ask.analystLabel() }
+    case 2:
+        _ = try? JSONBodyDecoder.decode(ReasoningRequest.self, from: body)
+        _ = try? JSONBodyDecoder.decode(VerifyRequest.self, from: body)
+    case 3:
+        // A response-phase guardrail call keeps its texts; each text's reasoning is redacted.
+        if let call = try? GuardrailCallDecoder(keepsText: false, keepsResponseTexts: true).decode(body.bindMemory(to: UInt8.self)) {
+            for text in call.responseTexts ?? [] {
+                if let r = ReasoningRedaction.redact(text, replacement: { _ in "<think>s</think>" }) {
+                    Fuzz.require(r.blocks > 0, "a redaction names at least one block")
+                }
+            }
+        }
+    case 4:
+        let parsed = DatasetReader.parse(Data(body))
+        for record in parsed.records {
+            for answer in record.responses {
+                if let sketch = ResponseSketch.of(answer, key: Fuzz.sketcher.key) {
+                    Fuzz.require(ResponseSketch(bytes: sketch.bytes) == sketch, "a sketch survives its stored bytes")
+                    Fuzz.require(sketch.agreement(with: sketch) == ResponseSketch.bins, "a sketch agrees with itself")
+                }
+            }
+        }
     default:
         // LiteLLM's guardrail call: whatever decodes must give an exchange the engine takes.
         let bytes = body.bindMemory(to: UInt8.self)
