@@ -35,13 +35,12 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from e2e_support import check, http, results, wait_for
+from e2e_support import check, http, print_tails, results, stop, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGEST, DECIDE, ANALYST = "cm-ingest-token-00000000001", "cm-decide-token-00000000002", "cm-analyst-token-0000000003"
@@ -255,22 +254,10 @@ tokens:
                                                   if l.startswith(("distillwatch_reasoning", "distillwatch_refusals")) and not l.endswith(" 0")),
               flush=True)
     finally:
-        for p in processes:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop(processes)
         failed = [n for n, ok in results if not ok]
         if failed:
-            for log in ["distillwatch.log", "litellm.log", "stub.log"]:
-                path = os.path.join(work, log)
-                if os.path.exists(path):
-                    print(f"--- tail of {log} ---\n" + "".join(open(path, errors="replace").readlines()[-30:]), flush=True)
+            print_tails(work, ["distillwatch.log", "litellm.log", "stub.log"], lines=30)
         if a.keep or failed:
             print(f"countermeasures-e2e: work folder kept: {work}")
         else:

@@ -1,5 +1,8 @@
 """What the end-to-end scripts (litellm-e2e.py, otel-e2e.py) share: PASS/FAIL checks,
 plain HTTP calls with a bearer token, and bounded waits for a service to come up."""
+import os
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -36,3 +39,26 @@ def wait_for(url, seconds, what, script):
         except Exception:
             time.sleep(0.3)
     raise SystemExit(f"{script}: {what} did not come up within {seconds} s ({url})")
+
+
+def stop(processes):
+    """Stops each process group: SIGTERM, then SIGKILL after 10 s."""
+    for p in processes:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in processes:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def print_tails(work, logs, lines=25):
+    """Prints the end of each log of the work folder that exists (after a failure)."""
+    for log in logs:
+        path = os.path.join(work, log)
+        if os.path.exists(path):
+            print(f"--- tail of {log} ---\n" + "".join(open(path, errors="replace").readlines()[-lines:]), flush=True)
+

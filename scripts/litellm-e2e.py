@@ -36,7 +36,7 @@ import time
 import urllib.error
 import urllib.request
 
-from e2e_support import check, http, results, wait_for
+from e2e_support import check, http, print_tails, results, stop, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGEST, DECIDE, ANALYST = "e2e-ingest-token-0000000001", "e2e-decide-token-0000000002", "e2e-analyst-token-000000003"
@@ -246,22 +246,10 @@ def main():
                                  extra_body={"guardrails": [name]})
             check(f"with DistillWatch down, {name} {'refuses' if refuses else 'serves'}", served != refuses, detail[:120])
     finally:
-        for p in processes:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop(processes)
         failed = [n for n, ok in results if not ok]
         if failed:
-            for log in ["distillwatch.log", "litellm.log", "litellm-fallbacks.log"]:
-                path = os.path.join(work, log)
-                if os.path.exists(path):
-                    print(f"--- tail of {log} ---\n" + "".join(open(path, errors="replace").readlines()[-25:]), flush=True)
+            print_tails(work, ["distillwatch.log", "litellm.log", "litellm-fallbacks.log"], lines=25)
         if a.keep or failed:
             print(f"litellm-e2e: work folder kept: {work}")
         else:
