@@ -89,15 +89,22 @@ public final class ProvenanceIndex: Sendable {
     /// Records the key's fingerprint.
     /// - Throws: ``StoreError`` when the index was made under another key.
     public func bind(to key: ContentKey) throws {
-        let fingerprint = Self.fingerprint(key)
+        let path = self.path
         try queue.write { db in
-            if let held = try String.fetchOne(db, sql: "SELECT value FROM provenance_meta WHERE key = 'key_fingerprint'") {
-                guard held == fingerprint else {
-                    throw StoreError("\(path): the index was made under another content key (fingerprint \(held), this key \(fingerprint))")
-                }
-            } else {
-                try db.execute(sql: "INSERT INTO provenance_meta (key, value) VALUES ('key_fingerprint', ?)", arguments: [fingerprint])
+            try Self.bind(key, in: db) { held, fingerprint in
+                "\(path): the index was made under another content key (fingerprint \(held), this key \(fingerprint))"
             }
+        }
+    }
+
+    /// Records `key`'s fingerprint in `provenance_meta`, or checks it against the one there.
+    /// - Throws: ``StoreError`` with `mismatch(held, this key's)` when they differ.
+    static func bind(_ key: ContentKey, in db: Database, mismatch: (String, String) -> String) throws {
+        let fingerprint = fingerprint(key)
+        if let held = try String.fetchOne(db, sql: "SELECT value FROM provenance_meta WHERE key = 'key_fingerprint'") {
+            guard held == fingerprint else { throw StoreError(mismatch(held, fingerprint)) }
+        } else {
+            try db.execute(sql: "INSERT INTO provenance_meta (key, value) VALUES ('key_fingerprint', ?)", arguments: [fingerprint])
         }
     }
 

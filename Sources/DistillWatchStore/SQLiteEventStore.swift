@@ -524,17 +524,13 @@ public final class SQLiteEventStore: EventStore {
     /// Records the content key the served-answer sketches are made under, or checks it.
     /// - Throws: ``StoreError`` when the database's sketches were made under another key.
     public func bindProvenanceKey(_ key: ContentKey) async throws {
-        let fingerprint = ProvenanceIndex.fingerprint(key)
+        let path = self.path
         try await pool.write { db in
-            if let held = try String.fetchOne(db, sql: "SELECT value FROM provenance_meta WHERE key = 'key_fingerprint'") {
-                guard held == fingerprint else {
-                    throw StoreError("""
-                        \(self.path): its served-answer sketches were made under another content key (fingerprint \(held), \
-                        this key \(fingerprint)); start with that key, or turn provenance_index off
-                        """)
-                }
-            } else {
-                try db.execute(sql: "INSERT INTO provenance_meta (key, value) VALUES ('key_fingerprint', ?)", arguments: [fingerprint])
+            try ProvenanceIndex.bind(key, in: db) { held, fingerprint in
+                """
+                \(path): its served-answer sketches were made under another content key (fingerprint \(held), \
+                this key \(fingerprint)); start with that key, or turn provenance_index off
+                """
             }
         }
     }
