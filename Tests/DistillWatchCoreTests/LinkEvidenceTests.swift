@@ -174,6 +174,44 @@ import Testing
         #expect(AddressKeys.ipv6Prefix48("2a01:zz::1") == nil)
     }
 
+    /// The one-pass reading used on every exchange gives exactly the keys of the general
+    /// functions, for IPv4, IPv6 (also one starting with a hex letter, which a first version
+    /// of the fast path refused) and text that is no address.
+    @Test func oneReadingGivesTheSameKeysAsTheGeneralFunctions() {
+        let inputs = ["198.51.100.7", "198.51.100.200", "0.0.0.0", "255.255.255.255", "1.2.3.4", "...", "1.2.3",
+                      "1.2.3.4.5", "fe80::1", "FE80::1", "2a01:4f8:c0c::1", "::1", "::ffff:1.2.3.4", "abc", "",
+                      "1.2.3.4 ", "a.b.c.d", String(repeating: "1", count: 70), "2a01:zz::1", "10.0.0.1:443"]
+        for input in inputs {
+            let keys = AddressKeys.keys(input)
+            #expect(keys?.address == AddressKeys.addressKey(input), "\(input)")
+            if keys != nil { #expect(keys?.subnet == AddressKeys.subnetKey(input), "\(input)") }
+        }
+        #expect(AddressKeys.keys("fe80::1") != nil)
+        #expect(AddressKeys.keys("198.51.100.7")?.subnet == AddressKeys.keys("198.51.100.200")?.subnet)
+    }
+
+    /// The 16-lane comparison counts what the definition says: bins equal among those
+    /// filled in either sketch (empty in both does not count).
+    @Test func sketchSimilarityCountsBinsFilledInEither() {
+        var rng = SplitMix64(seed: 21)
+        for round in 0..<500 {
+            var a = InlineArray<16, UInt16>(repeating: .max), b = InlineArray<16, UInt16>(repeating: .max)
+            for i in 0..<16 {
+                let r = rng.next()
+                if r & 3 != 0 { a[i] = UInt16(truncatingIfNeeded: r >> 8) % 8 }
+                if (r >> 2) & 3 != 0 { b[i] = r & 0x10 == 0 ? a[i] : UInt16(truncatingIfNeeded: r >> 24) % 8 }
+            }
+            var filled = 0, equal = 0
+            for i in 0..<16 where a[i] != .max || b[i] != .max {
+                filled += 1
+                if a[i] == b[i] { equal += 1 }
+            }
+            let expected = filled == 0 ? 0 : Double(equal) / Double(filled)
+            #expect(LinkProfile.similarity(a, b) == expected, "round \(round)")
+        }
+        #expect(LinkProfile.similarity(InlineArray(repeating: .max), InlineArray(repeating: .max)) == 0)
+    }
+
     @Test func rarityWeightFallsWithAccounts() {
         let r = CampaignPolicy.KeyRarity(fullWeightAccounts: 3, maximumAccounts: 40)
         #expect(r.factor(accounts: 2) == 1)

@@ -32,7 +32,12 @@ public struct CampaignPolicy: Sendable, Equatable {
     /// Campaign detection can be turned off (accounts are then judged alone).
     public var enabled = true
     private var evidenceWeightTable: [Double]
-    public var rarity: [LinkEvidenceKind: KeyRarity]
+    public var rarity: [LinkEvidenceKind: KeyRarity] {
+        didSet { rarityTable = Self.table(rarity) }
+    }
+    /// `rarity` by ``LinkEvidenceKind/ordinal``: pair comparisons read it several times per
+    /// exchange, and an array index costs a fraction of a dictionary lookup.
+    private var rarityTable: [KeyRarity?]
     public var linkThreshold: Double
     public var attachThreshold: Double
     /// A linked group is scored as a campaign only from this many accounts.
@@ -48,6 +53,7 @@ public struct CampaignPolicy: Sendable, Equatable {
     ) {
         evidenceWeightTable = LinkEvidenceKind.all.map { evidenceWeights[$0] ?? 0 }
         self.rarity = rarity
+        rarityTable = Self.table(rarity)
         self.linkThreshold = linkThreshold
         self.attachThreshold = attachThreshold
         self.minimumAccounts = minimumAccounts
@@ -62,7 +68,11 @@ public struct CampaignPolicy: Sendable, Equatable {
 
     /// The rarity factor of a key of `kind` shared by `n` accounts (1 for kinds without a rule).
     func rarityFactor(_ kind: LinkEvidenceKind, accounts n: Int) -> Double {
-        rarity[kind]?.factor(accounts: n) ?? 1
+        rarityTable[kind.ordinal]?.factor(accounts: n) ?? 1
+    }
+
+    private static func table(_ rarity: [LinkEvidenceKind: KeyRarity]) -> [KeyRarity?] {
+        LinkEvidenceKind.all.map { rarity[$0] }
     }
 
     public static let `default` = CampaignPolicy(

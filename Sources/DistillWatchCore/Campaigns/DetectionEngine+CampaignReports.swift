@@ -302,14 +302,14 @@ extension DetectionEngine {
                 detail: "\(pairCount(.balancedVolume)) of \(pairs) linking comparisons sent volumes within 10% of each other over 24 hours",
                 accounts: min(n, 2 * pairCount(.balancedVolume))))
         }
-        let params = shared { Self.parameterKey(states[$0]) ?? 0 }
+        let params = shared { parameterKey(of: Int($0)) ?? 0 }
         if params.accounts > 0, pairCount(.parameterFingerprint) > 0 {
             out.append(CampaignEvidence(kind: .parameterFingerprint,
                 detail: "\(params.accounts) accounts send identical request parameters (\(params.values) distinct sets)",
                 accounts: params.accounts))
         }
         if pairCount(.proxiedFingerprint) > 0 {
-            let proxied = shared { linkage.profiles[$0].countedProxy ? (Self.parameterKey(states[$0]) ?? 0) : 0 }
+            let proxied = shared { linkage.profiles[$0].countedProxy ? (parameterKey(of: Int($0)) ?? 0) : 0 }
             out.append(CampaignEvidence(kind: .proxiedFingerprint,
                 detail: "\(proxied.accounts) accounts behind changing proxy exits send one of \(proxied.values) identical parameter set\(proxied.values == 1 ? "" : "s") from different client software; \(pairCount(.proxiedFingerprint)) of \(pairs) linking comparisons",
                 accounts: proxied.accounts))

@@ -51,14 +51,14 @@ extension DetectionEngine {
         }
 
         // Keys seen on the exchange.
-        let addressKey = e.clientIP.flatMap(AddressKeys.addressKey)
-        if let key = addressKey { linkage.profiles[ii].voteAddress(key) }
-        if let address = e.clientIP, let key = addressKey, key != linkage.profiles[ii].lastAddressKey {
+        let networkKeys = e.clientIP.flatMap(AddressKeys.keys)
+        if let key = networkKeys?.address { linkage.profiles[ii].voteAddress(key) }
+        if let key = networkKeys?.address, key != linkage.profiles[ii].lastAddressKey {
             linkage.profiles[ii].lastAddressKey = key
             linkage.profiles[ii].noteAddress(key)
             let a = linkage.keys.joinExchangeKey(key, account: i)
             if a.isNew { compare(i, with: a.candidates, key: .sharedAddress, accounts: a.accounts, at: t) }
-            if let subnet = AddressKeys.subnetKey(address) {
+            if let subnet = networkKeys?.subnet {
                 let s = linkage.keys.joinExchangeKey(subnet, account: i)
                 if s.isNew { compare(i, with: s.candidates, key: .sharedSubnet, accounts: s.accounts, at: t) }
             }
@@ -146,14 +146,17 @@ extension DetectionEngine {
     /// An account's request parameters, once they have been the same for 16 exchanges:
     /// `max_tokens`, temperature, and whether thinking, tools and streaming are always,
     /// never or sometimes on (not the model, which customers switch between).
-    static func parameterKey(_ s: AccountState) -> UInt64? {
-        guard s.exchanges >= 16, s.maxTokensSeen >= 16, s.maxTokensChanges == 0, s.temperatureChanges == 0 else { return nil }
+    /// Reads account `i`'s fields in place: pair comparisons ask on every comparison, and a
+    /// whole `AccountState` is 1.6 KB to copy.
+    func parameterKey(of i: Int) -> UInt64? {
+        guard states[i].exchanges >= 16, states[i].maxTokensSeen >= 16, states[i].maxTokensChanges == 0,
+              states[i].temperatureChanges == 0 else { return nil }
         func habit(_ on: Int32, of seen: Int32) -> UInt64 { seen == 0 ? 0 : (on == 0 ? 1 : (on == seen ? 2 : 3)) }
-        let thinking = habit(s.thinkingOn, of: s.thinkingSeen)
-        let tools = habit(s.toolUse, of: s.toolCountSeen)
-        let stream = habit(s.streamOn, of: s.streamSeen)
-        var h = stableHash(UInt64(UInt32(bitPattern: s.lastMaxTokens)), salt: 0x9A2A)
-        h = finalMix(h ^ (s.temperatureSeen > 0 ? s.lastTemperature.bitPattern : 0x7FF8_DEAD))
+        let thinking = habit(states[i].thinkingOn, of: states[i].thinkingSeen)
+        let tools = habit(states[i].toolUse, of: states[i].toolCountSeen)
+        let stream = habit(states[i].streamOn, of: states[i].streamSeen)
+        var h = stableHash(UInt64(UInt32(bitPattern: states[i].lastMaxTokens)), salt: 0x9A2A)
+        h = finalMix(h ^ (states[i].temperatureSeen > 0 ? states[i].lastTemperature.bitPattern : 0x7FF8_DEAD))
         h = finalMix(h ^ (thinking << 8 | tools << 4 | stream << 12))
         return h
     }
@@ -336,7 +339,7 @@ extension DetectionEngine {
     /// Reads the fields one by one (a whole `AccountState` is 1.6 KB to copy).
     func linkFacts(_ i: Int) -> LinkFacts {
         LinkFacts(
-            lastDay: states[i].windowExchangeSum, parameters: Self.parameterKey(states[i]),
+            lastDay: states[i].windowExchangeSum, parameters: parameterKey(of: i),
             systemPrompt: states[i].content.systemPromptExchanges > 0 ? states[i].content.lastSystemKey : nil,
             spanMinutes: max(1, states[i].lastSeen.minuteIndex - states[i].firstSeen.minuteIndex + 1))
     }

@@ -171,6 +171,42 @@ enum AddressKeys {
         return stableHash(String(address[..<lastDot]), salt: 0x5B4)
     }
 
+    /// The address's key and its /24's or /48's (``addressKey(_:)`` and
+    /// ``subnetKey(_:)``), or `nil` for text that is not an address. A dotted-quad IPv4
+    /// address (every exchange's case) is read once, from its bytes, with no allocation.
+    /// - Complexity: O(length).
+    static func keys(_ address: String) -> (address: UInt64, subnet: UInt64?)? {
+        let ipv4 = address.utf8.withContiguousStorageIfAvailable { bytes -> (UInt64, UInt64)?? in
+            guard !bytes.isEmpty, bytes.count <= 64 else { return .some(nil) }
+            // FNV-1a over the whole address and over its bytes up to the last dot, as
+            // `stableHash` computes them.
+            var whole: UInt64 = 0xCBF2_9CE4_8422_2325 ^ 0x1F4
+            var prefix: UInt64 = 0xCBF2_9CE4_8422_2325 ^ 0x5B4
+            var subnet = prefix
+            var dots = 0
+            for c in bytes {
+                if c == UInt8(ascii: ".") {
+                    dots += 1
+                    subnet = prefix
+                } else if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
+                    return nil // IPv6 (`fe80::1`) or not an address: the general path below
+                }
+                whole ^= UInt64(c)
+                whole &*= 0x0000_0100_0000_01B3
+                prefix ^= UInt64(c)
+                prefix &*= 0x0000_0100_0000_01B3
+            }
+            return dots == 3 ? .some((finalMix(whole), finalMix(subnet))) : .some(nil)
+        }
+        switch ipv4 {
+        case .some(.some(.some(let keys))): return (keys.0, keys.1)
+        case .some(.some(.none)): return nil
+        default:
+            guard let key = addressKey(address) else { return nil }
+            return (key, subnetKey(address))
+        }
+    }
+
     /// The index of the last dot of a dotted-quad IPv4 address, or `nil`.
     private static func ipv4LastDot(_ address: String) -> String.Index? {
         let utf8 = address.utf8

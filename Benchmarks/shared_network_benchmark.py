@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Issue 21's throughput benchmark: DistillWatch's scan and DuckDB side by side, alternately,
+on traffic whose accounts share one network, and instructions per exchange under callgrind.
+
+1. Writes (once) the shared-network file: 1,000,000 exchanges of about 800 bytes from 20,000
+   accounts, random 500-byte prompts from a 6,000-word vocabulary, addresses 198.51.x.y
+   (Benchmarks/make_shared_network_traffic.py), and, with --hydra-scale, the simulator's
+   hydra-2026 scenario at that scale.
+2. For each file, --runs rounds; each round runs, one after the other, DuckDB's per-account
+   count, output-token sum and distinct active hours (read_json, three columns), then
+   `distillwatch scan --no-content`, then `distillwatch scan` with content signals. Prints
+   the median wall time, the median CPU time (user + system, all threads) per exchange, and
+   the ratio DuckDB time / DistillWatch time (1.0: as fast as DuckDB). With --before, an
+   earlier build's two scans join each round, and the ratio of the two builds' times is printed.
+3. With --callgrind LINES, runs `scan --no-content` on the file's first LINES lines under
+   valgrind's callgrind (instruction counts repeat on a noisy machine where times do not)
+   for --distillwatch and, if given, --before, and prints instructions per exchange for the
+   whole process and for the engine thread's `observeAccepted` (inclusive). Valgrind cannot
+   read Swift's debug information, so a copy stripped of it (`strip -g`) is profiled.
+
+usage: python3 Benchmarks/shared_network_benchmark.py [--work DIR] [--runs 3]
+         [--distillwatch .build/release/distillwatch] [--before OLD_BINARY]
+         [--hydra-scale 0.1] [--callgrind 100000]
+needs: pip install duckdb; apt-get install valgrind (for --callgrind)
+"""
+import argparse, os, resource, shutil, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTENT_KEY = "0123456789abcdef0123456789abcdef"
+
+def duckdb_query(path):
+    reader = (f"read_json('{path}', format = 'newline_delimited', "
+              "columns = {\"time\": 'JSON', \"account_id\": 'VARCHAR', \"output_tokens\": 'BIGINT'})")
+    return f"""
+        WITH t AS (
+          SELECT account_id, output_tokens,
+                 CASE WHEN json_type(raw_time) IN ('UBIGINT', 'BIGINT')
+                      THEN make_timestamp(CAST(raw_time AS BIGINT) * 1000)
+                      ELSE CAST(CAST(json_extract_string(raw_time, '$') AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts
+          FROM {reader} AS r(raw_time, account_id, output_tokens)
+        )
+        SELECT account_id, count(*) AS exchanges, sum(output_tokens) AS output_tokens,
+               count(DISTINCT date_trunc('hour', ts)) AS active_hours
+        FROM t GROUP BY account_id
+    """
+
+def timed_child(cmd):
+    """Wall seconds and CPU seconds (user + system) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+def side_by_side(path, runs, binary, before=None):
+    import duckdb
+    con = duckdb.connect()
+    query = duckdb_query(path)
+    duck, plain, plain_cpu, full, full_cpu = [], [], [], [], []
+    old_plain, old_full = [], []
+    exchanges = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        rows = con.execute(query).fetchall()
+        duck.append(time.perf_counter() - start)
+        exchanges = sum(r[1] for r in rows)
+        w, c = timed_child([binary, "scan", "--quiet", "--no-progress", "--no-content", "--json", "/dev/null", path])
+        plain.append(w); plain_cpu.append(c)
+        w, c = timed_child([binary, "scan", "--quiet", "--no-progress", "--content-key", CONTENT_KEY, "--json", "/dev/null", path])
+        full.append(w); full_cpu.append(c)
+        if before:
+            old_plain.append(timed_child([before, "scan", "--quiet", "--no-progress", "--no-content", "--json", "/dev/null", path]))
+            old_full.append(timed_child([before, "scan", "--quiet", "--no-progress", "--content-key", CONTENT_KEY, "--json",
+                                         "/dev/null", path]))
+    m = statistics.median
+    print(f"\n{path}: {exchanges:,} exchanges ({os.path.getsize(path) / 1e6:,.0f} MB), median of {runs} alternating runs, "
+          f"DuckDB {duckdb.__version__}, {os.cpu_count()} cores")
+    print(f"  DuckDB count / token sum / distinct hours: {m(duck):6.2f} s  {exchanges / m(duck):>12,.0f} exchanges/s")
+    for label, walls, cpus in (("scan --no-content", plain, plain_cpu), ("scan, content signals", full, full_cpu)):
+        print(f"  distillwatch {label:<22} {m(walls):6.2f} s  {exchanges / m(walls):>12,.0f} exchanges/s  "
+              f"{m(cpus) / exchanges * 1e6:5.2f} µs CPU per exchange ({m(cpus) / m(walls):.2f} cores busy)  "
+              f"ratio DuckDB/DistillWatch {m(duck) / m(walls):.2f}")
+    for label, runs_before, walls in (("scan --no-content", old_plain, plain), ("scan, content signals", old_full, full)):
+        if runs_before:
+            w = m([r[0] for r in runs_before]); c = m([r[1] for r in runs_before])
+            print(f"  before: {label:<22} {w:6.2f} s  {exchanges / w:>12,.0f} exchanges/s  "
+                  f"{c / exchanges * 1e6:5.2f} µs CPU per exchange; this build takes {m(walls) / w:.2f}× its time")
+
+def instructions(binary, sample, work):
+    stripped = os.path.join(work, "distillwatch-" + str(abs(hash(os.path.realpath(binary)))) + "-nodebug")
+    shutil.copyfile(binary, stripped)
+    os.chmod(stripped, 0o755)
+    subprocess.run(["strip", "-g", stripped], check=True)
+    out = os.path.join(work, "callgrind.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", stripped, "scan", "--quiet",
+                    "--no-progress", "--no-content", "--json", "/dev/null", sample],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], capture_output=True, text=True).stdout
+    total = engine = None
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or not parts[0][0].isdigit():
+            continue
+        n = int(parts[0].replace(",", ""))
+        if "PROGRAM TOTALS" in line and total is None:
+            total = n
+        elif "DetectionEngineV15observeAccepted" in line and engine is None:
+            engine = n
+    return total, engine
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="/tmp/distillwatch-bench-21")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--distillwatch", default=".build/release/distillwatch")
+    ap.add_argument("--before", help="an earlier build, for instructions per exchange before and after")
+    ap.add_argument("--hydra-scale", type=float, default=None)
+    ap.add_argument("--callgrind", type=int, default=0, metavar="LINES")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    shared = os.path.join(args.work, "shared-network-1m.jsonl")
+    if not os.path.exists(shared):
+        subprocess.run([sys.executable, os.path.join(HERE, "make_shared_network_traffic.py"), shared + ".part"], check=True)
+        os.rename(shared + ".part", shared)
+    files = [shared]
+    if args.hydra_scale:
+        hydra = os.path.join(args.work, f"hydra-2026-{args.hydra_scale}")
+        if not os.path.exists(os.path.join(hydra, "traffic.jsonl")):
+            subprocess.run([args.distillwatch, "simulate", "--scenario", "hydra-2026", "--scale", str(args.hydra_scale),
+                            "--out", hydra, "--no-progress"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["gunzip", "-f", os.path.join(hydra, "traffic.jsonl.gz")], check=True)
+        files.append(os.path.join(hydra, "traffic.jsonl"))
+    for path in files:
+        side_by_side(path, args.runs, args.distillwatch, args.before)
+    if args.callgrind:
+        sample = os.path.join(args.work, f"shared-network-{args.callgrind}.jsonl")
+        with open(shared) as src, open(sample, "w") as dst:
+            for n, line in enumerate(src):
+                if n >= args.callgrind:
+                    break
+                dst.write(line)
+        print(f"\ninstructions per exchange, scan --no-content on the first {args.callgrind:,} lines (callgrind):")
+        for label, binary in (("before", args.before), ("this build", args.distillwatch)):
+            if binary:
+                total, engine = instructions(binary, sample, args.work)
+                print(f"  {label:<10} {total / args.callgrind:>9,.0f} whole process, "
+                      f"{(engine or 0) / args.callgrind:>9,.0f} engine (observeAccepted)")
+
+if __name__ == "__main__":
+    main()
