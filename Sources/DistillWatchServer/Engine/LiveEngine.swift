@@ -69,23 +69,25 @@ final class LiveEngine: Sendable {
     ///
     /// A large batch releases the lock every ``applySlice`` inputs so decide calls are not
     /// held up behind it; batches themselves never interleave, because the ``Ingestor``
-    /// applies one at a time.
+    /// applies one at a time. The slices run on ``BackgroundLane/ingest``.
     func apply(_ inputs: [EngineInput], lastSequence: Int64) async {
         var done = 0
         while done < inputs.count {
-            let end = min(inputs.count, done + Self.applySlice)
-            state.withLock { s in
-                for input in inputs[done..<end] {
-                    Self.apply(input, to: &s.scanner, acceptedExchanges: &s.acceptedExchanges)
-                    // The bound is checked after every input, so a replay releases exactly
-                    // the same exchanges early.
-                    if s.scanner.buffer.count > maxBuffered { s.scanner.releaseOverflow(keeping: maxBuffered) }
+            let start = done, end = min(inputs.count, done + Self.applySlice)
+            // On the ingest lane, not the threads that answer decide (``BackgroundLane``).
+            await BackgroundLane.ingest.run { [self] in
+                state.withLock { s in
+                    for input in inputs[start..<end] {
+                        Self.apply(input, to: &s.scanner, acceptedExchanges: &s.acceptedExchanges)
+                        // The bound is checked after every input, so a replay releases exactly
+                        // the same exchanges early.
+                        if s.scanner.buffer.count > maxBuffered { s.scanner.releaseOverflow(keeping: maxBuffered) }
+                    }
+                    s.appliedEvents += end - start
+                    if s.scanner.tracksChanges { Self.publish(s.scanner.takeChanges(), from: s.scanner.engine, to: board) }
                 }
-                s.appliedEvents += end - done
-                if s.scanner.tracksChanges { Self.publish(s.scanner.takeChanges(), from: s.scanner.engine, to: board) }
             }
             done = end
-            if done < inputs.count { await Task.yield() }
         }
         state.withLock { $0.lastSequence = max($0.lastSequence, lastSequence) }
     }

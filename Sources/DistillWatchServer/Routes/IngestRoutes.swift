@@ -24,14 +24,18 @@ struct IngestRoutes {
         let start = ContinuousClock.now
         defer { state.metrics.duration("exchanges", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
-        let decoder = state.decoder.exchanges
-        var batch = Batch(provenanceKey: state.provenanceKey)
-        forEachLine(in: body) { number, line in
-            do throws(RecordError) {
-                batch.accept(try decoder.decode(line))
-            } catch {
-                batch.reject(number, line, error)
+        let decoder = state.decoder.exchanges, provenanceKey = state.provenanceKey
+        // Decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
+        let batch = await BackgroundLane.ingest.run {
+            var batch = Batch(provenanceKey: provenanceKey)
+            forEachLine(in: body) { number, line in
+                do throws(RecordError) {
+                    batch.accept(try decoder.decode(line))
+                } catch {
+                    batch.reject(number, line, error)
+                }
             }
+            return batch
         }
         let result = try await Self.commit(batch, noun: "exchange", state: state)
         state.metrics.exchangesAccepted.increment(by: result.accepted)

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import DistillWatchServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct BackgroundLaneTests {
+    /// Jobs return their results to their callers; many at once all complete, each on one
+    /// of the lane's threads (told apart by their nice value, which only they have).
+    @Test func jobsRunOnTheLanesThreads() async {
+        let lane = BackgroundLane(name: "lane-test", threads: 2, niceness: 5)
+        let results = await withTaskGroup(of: (Int, Int, Int32).self) { group in
+            for n in 0..<200 {
+                group.addTask { await lane.run { (n, (0...n).reduce(0, +), Self.niceness()) } }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 200)
+        #expect(results.allSatisfy { $0.1 == $0.0 * ($0.0 + 1) / 2 })
+        #if os(Linux)
+        #expect(results.allSatisfy { $0.2 == min(19, Self.niceness() + 5) })
+        #endif
+    }
+
+    static func niceness() -> Int32 {
+        #if os(Linux)
+        getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        #else
+        0
+        #endif
+    }
+
+    /// The lane's threads run at a lower priority than the rest of the process, so that
+    /// request handlers get the cores first (Linux keeps the nice value per thread).
+    @Test func threadsRunAtTheLanesNiceness() async {
+        #if os(Linux)
+        let lane = BackgroundLane(name: "lane-nice", threads: 2, niceness: 7)
+        let inLane = await lane.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+        let here = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        #expect(inLane == here + 7 || inLane == 19)
+        #expect(BackgroundLane.ingest.niceness == 10)
+        let ingestNice = await BackgroundLane.ingest.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+        #expect(ingestNice == min(19, here + 10))
+        #endif
+    }
+}
