@@ -173,7 +173,7 @@ enum AddressKeys {
 
     /// The address's key and its /24's or /48's (``addressKey(_:)`` and
     /// ``subnetKey(_:)``), or `nil` for text that is not an address. A dotted-quad IPv4
-    /// address (every exchange's case) is read once, from its bytes, with no allocation.
+    /// address (the common case) is read once, from its bytes, with no allocation.
     /// - Complexity: O(length).
     static func keys(_ address: String) -> (address: UInt64, subnet: UInt64?)? {
         let ipv4 = address.utf8.withContiguousStorageIfAvailable { bytes -> (UInt64, UInt64)?? in
