@@ -85,13 +85,8 @@ import Testing
             #expect(error?["type"] as? String == "distillwatch_blocked")
             #expect((error?["message"] as? String)?.contains("confirmed by an analyst") == true)
             // The learned exchanges land (appended after each answer).
-            var exchanges = 0
-            for _ in 0..<50 {
-                exchanges = try await client.get("/v1/accounts/acct-envoy", Secret.analyst).json["exchanges"] as? Int ?? 0
-                if exchanges == 2 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(exchanges == 2)
+            try await eventually(client, "2 exchanges of acct-envoy", { ($0["exchanges"] as? Int) == 2 },
+                                 path: "/v1/accounts/acct-envoy")
             let metrics = try await client.get("/metrics", Secret.all).text
             #expect(metrics.contains(#"distillwatch_envoy_checks_total{result="learned"} 2"#))
             #expect(metrics.contains(#"distillwatch_decisions_total{endpoint="envoy",verdict="block"} 1"#))
@@ -110,13 +105,8 @@ import Testing
                                              body: #"{"model":"m","max_tokens":-5,"temperature":500}"#)
                 #expect(r.status == .ok)
             }
-            var exchanges = 0
-            for _ in 0..<50 {
-                exchanges = try await client.get("/v1/accounts/acct-odd", Secret.analyst).json["exchanges"] as? Int ?? 0
-                if exchanges == 3 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(exchanges == 3)
+            try await eventually(client, "3 exchanges of acct-odd", { ($0["exchanges"] as? Int) == 3 },
+                                 path: "/v1/accounts/acct-odd")
         }
     }
 

@@ -33,17 +33,6 @@ import Testing
         #"{"litellm_call_id":"\#(callID)","startTime":\#(seconds),"endTime":\#(seconds + 2),"status":"success","model":"openai/stub-model","model_group":"stub-model","prompt_tokens":12,"completion_tokens":\#(outputTokens),"metadata":{"user_api_key_team_id":"\#(team)"},"model_parameters":{"max_tokens":32000,"temperature":1},"messages":[{"role":"user","content":"hello"}],"response_cost":0.5}"#
     }
 
-    /// Polls until `condition` holds (the guardrail applies what it learned after answering).
-    static func eventually(_ client: any TestClientProtocol, _ what: String,
-                           _ condition: @Sendable ([String: Any]) -> Bool, path: String) async throws {
-        for _ in 0..<400 {
-            let r = try await client.get(path, Secret.analyst)
-            if condition(r.json) { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out waiting for \(what)")
-    }
-
     /// A guardrail-only deployment learns: each call is an exchange of its account.
     @Test(arguments: Mode.allCases)
     func theGuardrailLearns(_ mode: Mode) async throws {
@@ -54,7 +43,7 @@ import Testing
                                               headers: [HTTPField.Name("x-api-key")!: Secret.decide])
                 #expect(r.json["action"] as? String == "NONE")
             }
-            try await Self.eventually(client, "5 exchanges of team-a", { ($0["exchanges"] as? Int) == 5 }, path: "/v1/accounts/team-a")
+            try await eventually(client, "5 exchanges of team-a", { ($0["exchanges"] as? Int) == 5 }, path: "/v1/accounts/team-a")
             let metrics = try await client.get("/metrics", Secret.analyst).text
             #expect(metrics.contains(#"distillwatch_litellm_guardrail_calls_total{result="learned"} 5"#))
         }
@@ -67,7 +56,7 @@ import Testing
         try await withServer(mode, testConfiguration(toleranceSeconds: 300)) { client in
             let t = Double(testStart.millisecondsSinceEpoch) / 1000
             _ = try await client.post("/beta/litellm_basic_guardrail_api", Secret.decide, Self.call(team: "team-b", callID: "joined-1"))
-            try await Self.eventually(client, "the guardrail's exchange buffered", { (($0["engine"] as? [String: Any])?["buffered_exchanges"] as? Int) == 1 }, path: "/v1/status")
+            try await eventually(client, "the guardrail's exchange buffered", { (($0["engine"] as? [String: Any])?["buffered_exchanges"] as? Int) == 1 }, path: "/v1/status")
             let logged = try await client.post("/v1/litellm/logs", Secret.ingest,
                                                "[" + Self.payload(team: "team-b", callID: "joined-1", seconds: t + 0.4, outputTokens: 777) + "]")
             #expect(logged.status == .ok)
@@ -137,7 +126,7 @@ import Testing
             #expect(bare.json["action"] as? String == "NONE")
             let metrics = try await client.get("/metrics", Secret.analyst).text
             #expect(metrics.contains(#"distillwatch_litellm_guardrail_calls_total{result="unidentified"} 1"#))
-            try await Self.eventually(client, "the audit entry", { json in
+            try await eventually(client, "the audit entry", { json in
                 let entries = json["decisions"] as? [[String: Any]] ?? []
                 return entries.contains { ($0["reasons"] as? [String])?.first?.hasPrefix("unidentified: names no account (param absent") == true
                     && $0["request_id"] as? String == "c2" }

@@ -161,3 +161,18 @@ final class ScratchDirectory: Sendable {
     init() { try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// Polls `path` (as an analyst) until `condition` holds of its JSON, for what the server
+/// applies after it answered (a gateway check learned in the background, an ingest lane's
+/// job): at most `seconds`, which a loaded test machine needs (the ingest lane runs at a
+/// lower priority than the rest of the test process), returning as soon as it holds.
+func eventually(_ client: any TestClientProtocol, _ what: String,
+                _ condition: @Sendable ([String: Any]) -> Bool, path: String, seconds: Double = 10) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        let r = try await client.get(path, Secret.analyst)
+        if condition(r.json) { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out after \(seconds) s waiting for \(what)")
+}
