@@ -20,6 +20,24 @@ def best_of(runs, fn):
         times.append(time.perf_counter() - start)
     return min(times), result
 
+def duckdb_query(path):
+    """Per-account exchange counts, output-token sums and distinct active hours of a v1 file
+    (times as RFC 3339 text or epoch milliseconds), reading only the three columns."""
+    reader = (f"read_json('{path}', format = 'newline_delimited', "
+              "columns = {\"time\": 'JSON', \"account_id\": 'VARCHAR', \"output_tokens\": 'BIGINT'})")
+    return f"""
+        WITH t AS (
+          SELECT account_id, output_tokens,
+                 CASE WHEN json_type(raw_time) IN ('UBIGINT', 'BIGINT')
+                      THEN make_timestamp(CAST(raw_time AS BIGINT) * 1000)
+                      ELSE CAST(CAST(json_extract_string(raw_time, '$') AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts
+          FROM {reader} AS r(raw_time, account_id, output_tokens)
+        )
+        SELECT account_id, count(*) AS exchanges, sum(output_tokens) AS output_tokens,
+               count(DISTINCT date_trunc('hour', ts)) AS active_hours
+        FROM t GROUP BY account_id
+    """
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("traffic")
@@ -28,20 +46,7 @@ def main():
     args = ap.parse_args()
     import duckdb
 
-    query = f"""
-        WITH t AS (
-          SELECT account_id, output_tokens,
-                 CASE WHEN json_type(raw_time) = 'UBIGINT' OR json_type(raw_time) = 'BIGINT'
-                      THEN make_timestamp(CAST(raw_time AS BIGINT) * 1000)
-                      ELSE CAST(CAST(json_extract_string(raw_time, '$') AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts
-          FROM read_json('{args.traffic}', format = 'newline_delimited',
-                         columns = {{"time": 'JSON', "account_id": 'VARCHAR', "output_tokens": 'BIGINT'}})
-               AS r(raw_time, account_id, output_tokens)
-        )
-        SELECT account_id, count(*) AS exchanges, sum(output_tokens) AS output_tokens,
-               count(DISTINCT date_trunc('hour', ts)) AS active_hours
-        FROM t GROUP BY account_id
-    """
+    query = duckdb_query(args.traffic)
     con = duckdb.connect()
     duck_time, rows = best_of(args.runs, lambda: con.execute(query).fetchall())
     total = sum(r[1] for r in rows)

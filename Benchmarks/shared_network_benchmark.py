@@ -26,23 +26,9 @@ needs: pip install duckdb; apt-get install valgrind (for --callgrind)
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from duckdb_compare import duckdb_query  # the same query as the older side-by-side script
 CONTENT_KEY = "0123456789abcdef0123456789abcdef"
-
-def duckdb_query(path):
-    reader = (f"read_json('{path}', format = 'newline_delimited', "
-              "columns = {\"time\": 'JSON', \"account_id\": 'VARCHAR', \"output_tokens\": 'BIGINT'})")
-    return f"""
-        WITH t AS (
-          SELECT account_id, output_tokens,
-                 CASE WHEN json_type(raw_time) IN ('UBIGINT', 'BIGINT')
-                      THEN make_timestamp(CAST(raw_time AS BIGINT) * 1000)
-                      ELSE CAST(CAST(json_extract_string(raw_time, '$') AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts
-          FROM {reader} AS r(raw_time, account_id, output_tokens)
-        )
-        SELECT account_id, count(*) AS exchanges, sum(output_tokens) AS output_tokens,
-               count(DISTINCT date_trunc('hour', ts)) AS active_hours
-        FROM t GROUP BY account_id
-    """
 
 def timed_child(cmd):
     """Wall seconds and CPU seconds (user + system) of one child process."""
