@@ -128,16 +128,28 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // ClickHouse as a traffic source and a result store, over its HTTP interface
+        // (async-http-client): table mappings, the shard filter, DistillWatch's tables.
+        .target(
+            name: "DistillWatchClickHouse",
+            dependencies: [
+                "DistillWatchCore", "DistillWatchIngest",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "distillwatch",
             dependencies: [
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchSimulator", "DistillWatchServer", "DistillWatchSharing", "DistillWatchTAXII",
-                "DistillWatchConsole", "DistillWatchStore",
+                "DistillWatchConsole", "DistillWatchStore", "DistillWatchClickHouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore"]),
+        .testTarget(name: "DistillWatchClickHouseTests", dependencies: ["DistillWatchClickHouse", "DistillWatchIngest", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchIngest", "DistillWatchCore"]),
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
         .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),

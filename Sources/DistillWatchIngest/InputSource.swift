@@ -4,10 +4,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Where records come from: a file (plain or gzip) or standard input (`-`).
+/// Where records come from: a file (plain or gzip), standard input (`-`), or an open
+/// descriptor another component writes into (the read end of a pipe fed by a ClickHouse
+/// query, named after its URL); the reader does not close a descriptor it was given.
 public enum InputSource: Sendable, Equatable, CustomStringConvertible {
     case file(String)
     case standardInput
+    case descriptor(Int32, name: String)
 
     /// `-` means standard input, anything else a path.
     public init(argument: String) {
@@ -18,6 +21,7 @@ public enum InputSource: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .file(let path): return path
         case .standardInput: return "<stdin>"
+        case .descriptor(_, let name): return name
         }
     }
 

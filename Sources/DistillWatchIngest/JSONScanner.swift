@@ -30,6 +30,8 @@ public struct RecordError: Error, Equatable, Sendable, CustomStringConvertible {
 struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
+    /// ``ExchangeLineDecoder/integerBooleans``: 0 and 1 read as booleans.
+    var integerBooleans = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes

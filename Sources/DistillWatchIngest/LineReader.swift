@@ -43,6 +43,9 @@ public struct LineReader {
         switch source {
         case .standardInput:
             fd = 0
+        case .descriptor(let given, _):
+            try forEachLine(fileDescriptor: given, name: name, oversized: oversized, body)
+            return
         case .file(let path):
             fd = open(path, O_RDONLY)
             guard fd >= 0 else {

@@ -42,7 +42,14 @@ extension JSONScanner {
 
     mutating func optionalBool(_ field: StaticString) throws(RecordError) -> Bool? {
         if consumeNull() { return nil }
-        do { return try readBool() } catch { throw RecordError(field: "\(field)", "should be true or false") }
+        if integerBooleans, let c = peek(), c == UInt8(ascii: "0") || c == UInt8(ascii: "1") {
+            position += 1
+            if let next = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) || next == UInt8(ascii: ".") {
+                throw RecordError(field: "\(field)", "should be true or false (or 0 or 1)")
+            }
+            return c == UInt8(ascii: "1")
+        }
+        do { return try readBool() } catch { throw RecordError(field: "\(field)", integerBooleans ? "should be true or false (or 0 or 1)" : "should be true or false") }
     }
 
     /// A time: an RFC 3339 string with an offset, or an epoch number (traffic format v1
@@ -188,6 +195,8 @@ public struct ExchangeLineDecoder: Sendable {
     /// read stored records as they were, e.g. to upgrade an old database and quarantine
     /// what the engine would refuse.
     public var validatesLimits: Bool
+    /// Read 0 and 1 as false and true in boolean fields (``IngestOptions/integerBooleans``).
+    public var integerBooleans = false
 
     public init(captureText: Bool = false, sketcher: ContentSketcher? = nil, validatesLimits: Bool = true) {
         self.captureText = captureText
@@ -197,6 +206,7 @@ public struct ExchangeLineDecoder: Sendable {
 
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange {
         var scanner = JSONScanner(line)
+        scanner.integerBooleans = integerBooleans
         var time: Timestamp?
         var accountID: String?
         var e = Exchange(time: Timestamp(millisecondsSinceEpoch: 0), accountID: "")

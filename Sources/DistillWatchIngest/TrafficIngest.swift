@@ -17,6 +17,10 @@ public struct IngestOptions: Sendable {
     public var inputFormat: InputFormat
     /// How gateways' own formats name accounts (LiteLLM identities, OTLP attributes, …).
     public var gateways: GatewayOptions
+    /// Read the integers 0 and 1 as false and true in boolean fields of v1 records: what a
+    /// database without a boolean type writes (ClickHouse before 21.12 stores `UInt8`).
+    /// Off for files, which must follow the format.
+    public var integerBooleans = false
 
     public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
                 decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil,

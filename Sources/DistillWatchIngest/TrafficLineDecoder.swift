@@ -42,7 +42,8 @@ public enum TrafficLineDecoder: Sendable {
 
     /// The decoder of `format` with the ingest options' text and sketch settings.
     public init(_ format: InputFormat, options: IngestOptions, gateways: GatewayOptions = GatewayOptions()) {
-        let v1 = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
+        var v1 = ExchangeLineDecoder(captureText: options.captureText, sketcher: options.sketcher)
+        v1.integerBooleans = options.integerBooleans
         switch format {
         case .v1, .auto: self = .v1(v1)
         case .litellm:

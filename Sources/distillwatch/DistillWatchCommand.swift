@@ -8,7 +8,7 @@ struct DistillWatchCommand: ParsableCommand {
         commandName: "distillwatch",
         abstract: "Find and stop distillation attacks on an LLM API.",
         version: "distillwatch \(DistillWatchVersion.current)",
-        subcommands: [ScanCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self, PolicyCommand.self, ShareCommand.self, ScreenCommand.self, ProvenanceCommand.self]
+        subcommands: [ScanCommand.self, CampaignsCommand.self, ClickHouseCommand.self, SimulateCommand.self, EvalCommand.self, DemoCommand.self, ServeCommand.self, PolicyCommand.self, ShareCommand.self, ScreenCommand.self, ProvenanceCommand.self]
     )
 
     /// Runs the command. Every error prints one way, `error: <what>` on standard error

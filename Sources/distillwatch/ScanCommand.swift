@@ -1,4 +1,5 @@
 import DistillWatchConsole
+import DistillWatchClickHouse
 import ArgumentParser
 import DistillWatchCore
 import DistillWatchIngest
@@ -92,10 +93,40 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "With --sightings: this provider's name (the sightings' identity).")
     var sightingsProducer: String?
 
+    @OptionGroup(title: "ClickHouse and shards") var clickhouse: ClickHouseSourceOptions
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Scan only shard k of N: the accounts whose cityHash64(account_id) % N = k (pushed into ClickHouse with --source; a file is read whole and filtered).",
+        valueName: "k/N"))
+    var shard: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Write verdicts, signal readings, campaigns and link keys to DistillWatch's tables in this ClickHouse database (clickhouse://HOST:PORT/DATABASE; `distillwatch clickhouse init` creates them).",
+        valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("run"), help: ArgumentHelp(
+        "With --store: the run's id, shared by the shards of one scan and given to `distillwatch campaigns` (default: scan-<time>).",
+        valueName: "id"))
+    var runID: String?
+
     func validate() throws {
-        guard !traffic.isEmpty else {
-            throw ValidationError("give at least one traffic file, or - for standard input")
+        if clickhouse.source != nil {
+            guard traffic.isEmpty else { throw ValidationError("give traffic files or --source, not both") }
+            if inputFormat != .auto { throw ValidationError("--input-format applies to files; --clickhouse-mapping gives a table's shape") }
+        } else {
+            guard !traffic.isEmpty else {
+                throw ValidationError("give at least one traffic file, or - for standard input, or a ClickHouse --source")
+            }
         }
+        _ = try accountShard()
+        if let store {
+            do { _ = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment) } catch {
+                throw ValidationError("--store: \(error)")
+            }
+        }
+        if runID != nil, store == nil { throw ValidationError("--run names the run written to --store") }
+        if let runID, runID.isEmpty || runID.count > 200 { throw ValidationError("--run must be 1 to 200 characters") }
         if sightings != nil {
             guard !indicators.isEmpty else { throw ValidationError("--sightings needs --indicators (the indicators whose matches it reports)") }
             guard let name = sightingsProducer, !name.isEmpty else { throw ValidationError("--sightings needs --sightings-producer NAME") }
@@ -148,6 +179,11 @@ struct ScanCommand: ParsableCommand {
         return requests
     }
 
+    func accountShard() throws -> AccountShard {
+        guard let shard else { return .whole }
+        do { return try AccountShard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
+    }
+
     func litellmIdentity() throws -> LiteLLMIdentity {
         guard let litellmAccountFields else { return LiteLLMIdentity() }
         do {
@@ -159,14 +195,33 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         let policy = try loadPolicy(self.policy)
-        let sources = traffic.map(InputSource.init(argument:))
+        var sources = traffic.map(InputSource.init(argument:))
         let sketcher = try content.sketcher(quiet: quiet)
         let shared = indicators.isEmpty ? SharedIndicatorSet()
             : try loadIndicatorBundles(indicators, quiet: quiet).indicatorSet(sharingKeys: sketcher?.sharingKeys ?? [])
-        let outcome = try runScan(
+        let shard = try accountShard()
+        var stream: ClickHouseTrafficStream?
+        var format = inputFormat
+        var integerBooleans = false
+        if let url = clickhouse.source {
+            let (opened, plan) = try ClickHouseTrafficStream.open(
+                endpoint: try clickhouse.endpoint(url), shape: clickhouse.clickhouseMapping, content: sketcher != nil,
+                window: try clickhouse.window(), shard: shard, accountColumn: clickhouse.clickhouseAccountColumn)
+            stream = opened
+            sources = [opened.source]
+            format = plan.inputFormat
+            integerBooleans = plan.integerBooleans
+            if !quiet {
+                var err = StandardError()
+                Swift.print("note: reading \(url) (\(plan.columnsRead.count) columns: \(plan.columnsRead.joined(separator: ", ")))", to: &err)
+            }
+        }
+        let scanned: ScanOutcome
+        do {
+            scanned = try runScan(
             traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
             policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
-                                                   inputFormat: inputFormat,
+                                                   inputFormat: format,
                                                    gateways: GatewayOptions(
                                                        litellmIdentity: try litellmIdentity(),
                                                        otlpAccountAttributes: otlpAccountAttribute.isEmpty
@@ -174,7 +229,24 @@ struct ScanCommand: ParsableCommand {
                                                        openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
                                                        openaiBatchRequests: try openaiBatchRequests())),
             includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared,
-            collectActivity: html != nil)
+            collectActivity: html != nil, shard: shard, collectLinkKeys: store != nil, integerBooleans: integerBooleans)
+        } catch {
+            // The query's own failure explains an empty or cut stream better than the reader.
+            try stream?.finish()
+            throw error
+        }
+        try stream?.finish()
+        let outcome = scanned
+        if let store {
+            let runID = self.runID ?? "scan-" + Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970).rfc3339
+            let written = try writeScanResults(outcome, store: store, run: runID,
+                                               shard: shard.count == 1 ? "all" : shard.description,
+                                               source: clickhouse.source ?? traffic.joined(separator: ","))
+            if !quiet {
+                var err = StandardError()
+                Swift.print("note: wrote run \(runID), shard \(shard.count == 1 ? "all" : shard.description), to \(written)", to: &err)
+            }
+        }
         if let json {
             try writeReport(outcome.report, to: json)
         }
@@ -213,6 +285,9 @@ struct ScanOutcome {
     var engine: DetectionEngine
     /// Hourly totals and sightings, when the scan collected them (`--html`, `screen`).
     var activity: HourlyActivityLedger?
+    /// The link keys the accounts showed, when the scan collected them (a sharded scan
+    /// writing to ClickHouse, for the campaign step).
+    var linkKeys: LinkKeyLedger?
 }
 
 /// Reads accounts and traffic into a scanner and builds the report. Errors that stop the
@@ -221,15 +296,22 @@ struct ScanOutcome {
 func runScan(
     traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
     includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false,
-    sharedIndicators: SharedIndicatorSet = SharedIndicatorSet(), collectActivity: Bool = false
+    sharedIndicators: SharedIndicatorSet = SharedIndicatorSet(), collectActivity: Bool = false,
+    shard: AccountShard = .whole, collectLinkKeys: Bool = false, integerBooleans: Bool = false,
+    onlyAccounts: Set<String>? = nil
 ) throws -> ScanOutcome {
+    var options = options
+    options.integerBooleans = integerBooleans
     var scanner = TrafficScanner(policy: policy)
+    var ledger: LinkKeyLedger? = collectLinkKeys ? LinkKeyLedger() : nil
     if collectActivity { scanner.activity = HourlyActivityLedger() }
     if !sharedIndicators.isEmpty { scanner.replaceSharedIndicators(sharedIndicators) }
     var statistics = IngestStatistics()
     do {
         for source in accounts {
-            try TrafficIngest.loadAccounts(from: source, into: &scanner, options: options, statistics: &statistics)
+            try TrafficIngest.readAccounts(from: source, options: options, statistics: &statistics) { record in
+                if shard.owns(record.accountID), onlyAccounts?.contains(record.accountID) ?? true { scanner.register(record) }
+            }
         }
         let totalBytes = traffic.compactMap(\.fileSize).reduce(0, +)
         var bar = ProgressBar(totalBytes: traffic.allSatisfy { $0.fileSize != nil } ? totalBytes : nil,
@@ -264,8 +346,18 @@ func runScan(
                     }
                 }
             }
-            try TrafficIngest.scanTraffic(from: source, into: &scanner, options: options, statistics: &statistics) { bytes, records in
-                bar.update(bytes: bytesBefore + bytes, records: records)
+            let progress = { (bytes: Int, records: Int) in bar.update(bytes: bytesBefore + bytes, records: records) }
+            if shard.count == 1, ledger == nil {
+                try TrafficIngest.scanTraffic(from: source, into: &scanner, options: options, statistics: &statistics,
+                                              progress: progress)
+            } else {
+                // A shard of a file keeps its own accounts' exchanges (a ClickHouse source
+                // filters inside the server, and every exchange passes here).
+                try TrafficIngest.readTraffic(from: source, options: options, statistics: &statistics, progress: progress) { e in
+                    guard shard.owns(e.accountID) else { return }
+                    ledger?.note(e)
+                    scanner.observe(e)
+                }
             }
             bytesBefore = statistics.bytesRead
         }
@@ -279,7 +371,7 @@ func runScan(
     var report = scanner.finish(generatedAt: generatedAt, includeAllAccounts: includeAllAccounts)
     report.input.malformedLines = statistics.malformedCount
     return ScanOutcome(report: report, statistics: statistics, sightings: scanner.engine.sharedIndicatorSightings,
-                       engine: scanner.engine, activity: scanner.activity)
+                       engine: scanner.engine, activity: scanner.activity, linkKeys: ledger)
 }
 
 /// An error that ends the command with its message and exit code 1.

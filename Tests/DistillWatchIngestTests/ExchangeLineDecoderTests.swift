@@ -41,6 +41,20 @@ import Testing
         #expect(e.time.millisecondsSinceEpoch == 1_776_827_655_926)
     }
 
+    /// A ClickHouse table without a Bool type (18.16) gives flags as 0 and 1: read as
+    /// booleans only when the source says so; a file must still write true or false.
+    @Test func integerBooleansOnlyWhenTheSourceHasNoBooleanType() throws {
+        var lenient = ExchangeLineDecoder()
+        lenient.integerBooleans = true
+        let e = try lenient.decode(#"{"time":1776827655926,"account_id":"a","stream":1,"thinking":0,"prefill":null}"#)
+        #expect(e.stream == true && e.thinking == false && e.prefill == nil)
+        #expect(try lenient.decode(#"{"time":1776827655926,"account_id":"a","stream":true}"#).stream == true)
+        for bad in [#""stream":2"#, #""stream":10"#, #""stream":1.0"#, #""stream":"1""#] {
+            #expect(throws: RecordError.self, "\(bad)") { try lenient.decode(#"{"time":1776827655926,"account_id":"a","# + bad + "}") }
+        }
+        #expect(throws: RecordError.self) { try decoder.decode(#"{"time":1776827655926,"account_id":"a","stream":1}"#) }
+    }
+
     @Test func skipsTextUnlessAskedAndMarksItPresent() throws {
         let line = #"{"time":1776827655926,"account_id":"a","prompt":"a long \"quoted\" prompt \\ with escapes"}"#
         let skipped = try ExchangeLineDecoder(captureText: false).decode(line)

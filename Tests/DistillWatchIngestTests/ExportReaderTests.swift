@@ -81,6 +81,28 @@ import Testing
         #expect(error.field == "request_created_at")
     }
 
+    /// Helicone's ClickHouse table keeps the bodies as JSON text (`String` columns), which
+    /// is what `scan --source … --clickhouse-mapping helicone` reads: the same exchange as
+    /// from a body object; an empty body (not logged, or past the table's TTL) is no body;
+    /// text that is not an object is named.
+    @Test func heliconeBodiesAsJSONText() throws {
+        let reader = HeliconeExportReader(decoder: ExchangeLineDecoder(captureText: true))
+        let request = #"{\"model\":\"gpt-4o\",\"max_tokens\":4096,\"temperature\":0.2,\"messages\":[{\"role\":\"user\",\"content\":\"placeholder\"}]}"#
+        let response = #"{\"choices\":[{\"finish_reason\":\"length\"}]}"#
+        let line = #"{"request_created_at":1779271200000,"request_user_id":"u-1","request_body":""# + request
+            + #"","response_body":""# + response + #""}"#
+        let e = try Self.decode(line, reader.decode).get()
+        #expect(e.accountID == "u-1" && e.time == Timestamp(millisecondsSinceEpoch: 1_779_271_200_000))
+        #expect(e.maxTokens == 4096 && e.temperature == 0.2 && e.prompt == "placeholder" && e.messageCount == 1)
+        #expect(e.finishReason == "length")
+        let empty = try Self.decode(#"{"request_created_at":1779271200000,"request_user_id":"u-1","request_body":"","response_body":""}"#,
+                                    reader.decode).get()
+        #expect(empty.maxTokens == nil && empty.finishReason == nil)
+        let notObject = #"{"request_created_at":1779271200000,"request_user_id":"u-1","request_body":"[1,2]"}"#
+        guard case .failure(let error) = Self.decode(notObject, reader.decode) else { Issue.record("accepted"); return }
+        #expect(error.field == "request_body")
+    }
+
     /// `--input-format auto` tells each export from its first line.
     @Test func autoRecognisesEachExport() throws {
         for (name, format) in [("11-openai-batch-output.jsonl", InputFormat.openaiBatch), ("11-openai-batch-input.jsonl", .openaiBatch),

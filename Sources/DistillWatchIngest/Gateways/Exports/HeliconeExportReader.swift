@@ -51,16 +51,21 @@ public struct HeliconeExportReader: Sendable {
             if keyEquals(key, "cost") { r.double("cost_usd", try s.optionalDouble("cost")); return }
             if keyEquals(key, "country_code") { r.string("country", try s.optionalString("country_code")); return }
             if keyEquals(key, "request_body"), s.peek() == UInt8(ascii: "{") { body = try ChatRequest.read(&s, field: "request_body"); return }
-            if keyEquals(key, "response_body"), s.peek() == UInt8(ascii: "{") {
-                try s.forEachNestedMember("response_body") { (key, s) throws(RecordError) in
-                    guard keyEquals(key, "choices") else { try s.skipValue(); return }
-                    try s.forEachElement("response_body.choices") { (index, s) throws(RecordError) in
-                        guard index == 0, !s.consumeNull() else { try s.skipValue(depth: 4); return }
-                        try s.forEachNestedMember("response_body.choices") { (key, s) throws(RecordError) in
-                            if keyEquals(key, "finish_reason") { finishReason = try s.optionalString("response_body.choices.finish_reason") } else { try s.skipValue() }
-                        }
-                    }
+            if keyEquals(key, "request_body"), s.peek() == UInt8(ascii: "\"") {
+                // Helicone's ClickHouse table keeps the body as JSON text in a String column.
+                body = try Self.embeddedJSON(try s.readString(), field: "request_body") { (s) throws(RecordError) in
+                    try ChatRequest.read(&s, field: "request_body")
                 }
+                return
+            }
+            if keyEquals(key, "response_body"), s.peek() == UInt8(ascii: "{") {
+                finishReason = try Self.finishReason(&s)
+                return
+            }
+            if keyEquals(key, "response_body"), s.peek() == UInt8(ascii: "\"") {
+                finishReason = try Self.embeddedJSON(try s.readString(), field: "response_body") { (s) throws(RecordError) in
+                    try Self.finishReason(&s)
+                } ?? nil
                 return
             }
             try s.skipValue()
@@ -77,5 +82,40 @@ public struct HeliconeExportReader: Sendable {
         r.string("operation", "chat")
         if let body { r.chatRequest(body) }
         return try r.decode(with: decoder)
+    }
+
+    /// The first choice's `finish_reason` of a response body object.
+    static func finishReason(_ s: inout JSONScanner) throws(RecordError) -> String? {
+        var finishReason: String?
+        try s.forEachNestedMember("response_body") { (key, s) throws(RecordError) in
+            guard keyEquals(key, "choices") else { try s.skipValue(); return }
+            try s.forEachElement("response_body.choices") { (index, s) throws(RecordError) in
+                guard index == 0, !s.consumeNull() else { try s.skipValue(depth: 4); return }
+                try s.forEachNestedMember("response_body.choices") { (key, s) throws(RecordError) in
+                    if keyEquals(key, "finish_reason") { finishReason = try s.optionalString("response_body.choices.finish_reason") } else { try s.skipValue() }
+                }
+            }
+        }
+        return finishReason
+    }
+
+    /// Reads a body kept as JSON text: an empty string (a body not logged, or dropped by the
+    /// table's TTL) is no body; anything else must be a JSON object.
+    static func embeddedJSON<T>(_ text: String, field: String,
+                                _ read: (inout JSONScanner) throws(RecordError) -> T) throws(RecordError) -> T? {
+        var text = text
+        var result: Result<T?, RecordError> = .success(nil)
+        text.withUTF8 { bytes in
+            result = Result { () throws(RecordError) -> T? in
+                var s = JSONScanner(bytes)
+                s.skipWhitespace()
+                guard let first = s.peek() else { return nil }
+                guard first == UInt8(ascii: "{") else {
+                    throw RecordError(field: field, "holds text that is not a JSON object (Helicone keeps the body as JSON text)")
+                }
+                return try read(&s)
+            }
+        }
+        return try result.get()
     }
 }

@@ -1,0 +1,313 @@
+import DistillWatchCore
+import Foundation
+
+/// DistillWatch's tables in ClickHouse: what a scan found (verdicts, signal readings,
+/// campaigns and their members), the link keys a shard saw, and one row per finished shard
+/// of a run. Analysts query them with SQL; the campaign step reads them back.
+///
+/// Every row carries `run_id` (chosen by the operator, shared by the shards of one scan),
+/// `shard` (`k/N`, `all` for an unsharded scan, `campaigns` for the campaign step) and
+/// `attempt` (unique per execution). A shard's rows count only once its row in `dw_runs`
+/// exists, written last: a shard that died mid-write leaves rows of an attempt no reader
+/// uses, and its rerun writes a new attempt (``latestAttemptsQuery(database:run:)``). So a
+/// restarted shard never counts twice, and nothing needs `ALTER … DELETE`.
+///
+/// The types are those ClickHouse 18.16 has (no `DateTime64`, `LowCardinality`, `Map`):
+/// times as `DateTime` (seconds, UTC) beside exact epoch milliseconds (`UInt64`); the whole
+/// report entry as JSON text (`report_json`, report format v1 §4) for what a column does not hold.
+///
+/// With a cluster, each table is a `MergeTree` named `…_local` on every server plus a
+/// `Distributed` table with the plain name over them, rows spread by `cityHash64(account_id)`
+/// (campaigns by their id), the same hash that assigns accounts to shards.
+public enum ClickHouseResultStore {
+    /// One of DistillWatch's tables.
+    public struct Table: Sendable {
+        public var name: String
+        public var columns: String
+        public var orderBy: String
+        public var shardingKey: String
+    }
+
+    static let common = "run_id String, shard String, attempt String, written_at DateTime"
+
+    public static let tables: [Table] = [
+        Table(name: "dw_runs", columns: common + """
+            , source String, exchanges UInt64, accounts UInt64, flagged UInt64, campaigns UInt64, \
+            first_time_ms UInt64, last_time_ms UInt64, version String
+            """, orderBy: "(run_id, shard, attempt)", shardingKey: "cityHash64(run_id)"),
+        Table(name: "dw_verdicts", columns: common + """
+            , account_id String, verdict String, score Float64, campaign_id String, \
+            first_flagged_at Nullable(DateTime), first_flagged_at_ms Nullable(UInt64), exchanges_before_flag Nullable(UInt64), \
+            exchanges UInt64, output_tokens UInt64, strongest_signal String, report_json String
+            """, orderBy: "(run_id, account_id)", shardingKey: "cityHash64(account_id)"),
+        Table(name: "dw_signal_readings", columns: common + """
+            , account_id String, signal String, value Float64, contribution Float64, detail String
+            """, orderBy: "(run_id, account_id, signal)", shardingKey: "cityHash64(account_id)"),
+        Table(name: "dw_campaigns", columns: common + """
+            , campaign_id String, verdict String, score Float64, accounts UInt64, exchanges UInt64, output_tokens UInt64, \
+            first_seen Nullable(DateTime), first_flagged_at Nullable(DateTime), last_seen Nullable(DateTime), \
+            evidence Array(String), report_json String
+            """, orderBy: "(run_id, campaign_id)", shardingKey: "cityHash64(campaign_id)"),
+        Table(name: "dw_campaign_members", columns: common + """
+            , campaign_id String, account_id String
+            """, orderBy: "(run_id, campaign_id, account_id)", shardingKey: "cityHash64(account_id)"),
+        Table(name: "dw_link_keys", columns: common + """
+            , account_id String, kind String, key UInt64
+            """, orderBy: "(run_id, kind, key, account_id)", shardingKey: "cityHash64(account_id)"),
+        Table(name: "dw_replay_references", columns: common + """
+            , account_id String, request_id String
+            """, orderBy: "(run_id, request_id, account_id)", shardingKey: "cityHash64(account_id)"),
+    ]
+
+    /// The statements that create the tables on one server: plain `MergeTree` tables, or
+    /// with `cluster`, `…_local` tables and `Distributed` tables over the cluster. Run them on
+    /// every server of the cluster (no ZooKeeper needed: no `ON CLUSTER`).
+    public static func createStatements(database: String, cluster: String?) -> [String] {
+        var out = ["CREATE DATABASE IF NOT EXISTS \(database)"]
+        for t in tables {
+            let local = cluster == nil ? t.name : t.name + "_local"
+            out.append("CREATE TABLE IF NOT EXISTS \(database).\(local) (\(t.columns)) ENGINE = MergeTree() "
+                       + "PARTITION BY toYYYYMM(written_at) ORDER BY \(t.orderBy)")
+            if let cluster {
+                out.append("CREATE TABLE IF NOT EXISTS \(database).\(t.name) AS \(database).\(local) "
+                           + "ENGINE = Distributed(\(cluster), \(database), \(local), \(t.shardingKey))")
+            }
+        }
+        return out
+    }
+
+    /// The statement that creates a traffic table in the v1 shape (every field a column,
+    /// ordered by time), for loading traffic into ClickHouse; with `cluster`, the local table
+    /// and a `Distributed` table sharded by `cityHash64(account_id)`, so each server holds
+    /// whole accounts.
+    public static func trafficTableStatements(database: String, table: String, cluster: String?) -> [String] {
+        let columns = """
+            time UInt64, account_id String, request_id Nullable(String), api_key_id Nullable(String), \
+            model Nullable(String), operation Nullable(String), input_tokens Nullable(Int64), output_tokens Nullable(Int64), \
+            reasoning_tokens Nullable(Int64), max_tokens Nullable(Int64), temperature Nullable(Float64), \
+            stream Nullable(UInt8), thinking Nullable(UInt8), tool_count Nullable(Int64), message_count Nullable(Int64), \
+            finish_reason Nullable(String), status Nullable(Int64), latency_ms Nullable(Float64), client_ip Nullable(String), \
+            asn Nullable(Int64), country Nullable(String), user_agent Nullable(String), client_fingerprint Nullable(String), \
+            system Nullable(String), prompt Nullable(String), response Nullable(String), end_user_id Nullable(String), \
+            batch_id Nullable(String), reasoning_effort Nullable(String), reasoning_replay_of Nullable(String), \
+            prefill Nullable(UInt8), cost_usd Nullable(Float64)
+            """
+        let local = cluster == nil ? table : table + "_local"
+        var out = ["CREATE DATABASE IF NOT EXISTS \(database)",
+                   "CREATE TABLE IF NOT EXISTS \(database).\(local) (\(columns)) ENGINE = MergeTree() "
+                   + "PARTITION BY toYYYYMM(toDateTime(intDiv(time, 1000))) ORDER BY (time, account_id)"]
+        if let cluster {
+            out.append("CREATE TABLE IF NOT EXISTS \(database).\(table) AS \(database).\(local) "
+                       + "ENGINE = Distributed(\(cluster), \(database), \(local), cityHash64(account_id))")
+        }
+        return out
+    }
+
+    /// Who wrote a set of rows.
+    public struct Writer: Sendable {
+        public var run: String
+        public var shard: String
+        public var attempt: String
+        public var writtenAt: Timestamp
+
+        public init(run: String, shard: String, attempt: String, writtenAt: Timestamp) {
+            self.run = run
+            self.shard = shard
+            self.attempt = attempt
+            self.writtenAt = writtenAt
+        }
+
+        func header() -> [String: Any] {
+            ["run_id": run, "shard": shard, "attempt": attempt, "written_at": Int(writtenAt.millisecondsSinceEpoch / 1000)]
+        }
+    }
+
+    /// The rows of a report and of link-key observations, by table, as JSON Lines.
+    /// - Complexity: O(accounts × signals + members + observations).
+    public static func rows(report: ScanReport, observations: [LinkKeyLedger.Observation],
+                            replayReferences: [(accountID: String, requestID: String)] = [], writer: Writer,
+                            source: String) throws -> [(table: String, lines: Data)] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var verdicts = Data(), readings = Data(), campaigns = Data(), members = Data(), keys = Data(), replays = Data()
+        func line(_ object: [String: Any], into data: inout Data) throws {
+            data += try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            data.append(0x0A)
+        }
+        func seconds(_ t: Timestamp?) -> Any { t.map { Int($0.millisecondsSinceEpoch / 1000) as Any } ?? NSNull() }
+        for a in report.accounts {
+            var row = writer.header()
+            row["account_id"] = a.accountID
+            row["verdict"] = a.verdict.rawValue
+            row["score"] = a.score
+            row["campaign_id"] = a.campaignID ?? ""
+            row["first_flagged_at"] = seconds(a.firstFlaggedAt)
+            row["first_flagged_at_ms"] = a.firstFlaggedAt.map { Int($0.millisecondsSinceEpoch) as Any } ?? NSNull()
+            row["exchanges_before_flag"] = a.exchangesBeforeFlag.map { $0 as Any } ?? NSNull()
+            row["exchanges"] = a.exchanges
+            row["output_tokens"] = a.outputTokens
+            row["strongest_signal"] = a.signals.first?.name ?? ""
+            row["report_json"] = String(decoding: try encoder.encode(a), as: UTF8.self)
+            try line(row, into: &verdicts)
+            for s in a.signals {
+                var r = writer.header()
+                r["account_id"] = a.accountID
+                r["signal"] = s.name
+                r["value"] = s.value
+                r["contribution"] = s.contribution
+                r["detail"] = s.detail
+                try line(r, into: &readings)
+            }
+        }
+        for c in report.campaigns {
+            var row = writer.header()
+            row["campaign_id"] = c.campaignID
+            row["verdict"] = c.verdict?.rawValue ?? ""
+            row["score"] = c.score
+            row["accounts"] = c.accounts.count
+            row["exchanges"] = c.exchanges
+            row["output_tokens"] = c.outputTokens
+            row["first_seen"] = seconds(c.firstSeen)
+            row["first_flagged_at"] = seconds(c.firstFlaggedAt)
+            row["last_seen"] = seconds(c.lastSeen)
+            row["evidence"] = c.evidence.map(\.kind)
+            row["report_json"] = String(decoding: try encoder.encode(c), as: UTF8.self)
+            try line(row, into: &campaigns)
+            for m in c.accounts {
+                var r = writer.header()
+                r["campaign_id"] = c.campaignID
+                r["account_id"] = m
+                try line(r, into: &members)
+            }
+        }
+        for o in observations {
+            var r = writer.header()
+            r["account_id"] = o.accountID
+            r["kind"] = o.kind.rawValue
+            r["key"] = o.key
+            try line(r, into: &keys)
+        }
+        for (account, request) in replayReferences {
+            var r = writer.header()
+            r["account_id"] = account
+            r["request_id"] = request
+            try line(r, into: &replays)
+        }
+        return [("dw_verdicts", verdicts), ("dw_signal_readings", readings), ("dw_campaigns", campaigns),
+                ("dw_campaign_members", members), ("dw_link_keys", keys), ("dw_replay_references", replays)]
+    }
+
+    /// The `dw_runs` row that makes a shard's rows count, written after all of them.
+    public static func runRow(report: ScanReport, writer: Writer, source: String) throws -> Data {
+        var row = writer.header()
+        row["source"] = source
+        row["exchanges"] = report.input.exchanges
+        row["accounts"] = report.input.accounts
+        row["flagged"] = report.accounts.filter { $0.verdict.isFlagged }.count
+        row["campaigns"] = report.campaigns.count
+        row["first_time_ms"] = report.input.firstTime.map { Int($0.millisecondsSinceEpoch) } ?? 0
+        row["last_time_ms"] = report.input.lastTime.map { Int($0.millisecondsSinceEpoch) } ?? 0
+        row["version"] = DistillWatchVersion.current
+        return try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) + Data([0x0A])
+    }
+
+    /// The latest finished attempt of each shard of a run: `shard`, `attempt`, `exchanges`,
+    /// `accounts`, `first_time_ms`, `last_time_ms`, tab-separated.
+    public static func latestAttemptsQuery(database: String, run: String) -> String {
+        """
+        SELECT shard, argMax(attempt, written_at), argMax(exchanges, written_at), argMax(accounts, written_at), \
+        argMax(first_time_ms, written_at), argMax(last_time_ms, written_at) \
+        FROM \(database).dw_runs WHERE run_id = \(TrafficTableMapping.literal(run)) AND shard != 'campaigns' \
+        GROUP BY shard ORDER BY shard FORMAT TabSeparated
+        """
+    }
+
+    /// One shard's finished attempt, as ``latestAttemptsQuery(database:run:)`` lists it.
+    public struct FinishedShard: Sendable, Equatable {
+        public var shard: String
+        public var attempt: String
+        public var exchanges: Int
+        public var accounts: Int
+        public var firstTimeMilliseconds: Int64
+        public var lastTimeMilliseconds: Int64
+
+        /// Parses the query's tab-separated answer.
+        public static func parse(_ text: String) -> [FinishedShard] {
+            text.split(separator: "\n").compactMap { line in
+                let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                guard f.count >= 6 else { return nil }
+                return FinishedShard(shard: f[0], attempt: f[1], exchanges: Int(f[2]) ?? 0, accounts: Int(f[3]) ?? 0,
+                                     firstTimeMilliseconds: Int64(f[4]) ?? 0, lastTimeMilliseconds: Int64(f[5]) ?? 0)
+            }
+        }
+    }
+
+    /// Checks that the finished shards are exactly 0/N … (N-1)/N of one N.
+    /// - Throws: ``ClickHouseError/unusableTable(_:_:)`` naming the missing or stray shard.
+    public static func requireCompleteRun(_ shards: [FinishedShard], run: String) throws(ClickHouseError) -> Int {
+        guard let first = shards.first else {
+            throw .unusableTable("dw_runs", "run '\(run)' has no finished shard (scan --shard k/N --store URL --run \(run) writes one)")
+        }
+        guard let n = try? AccountShard(parsing: first.shard).count else {
+            throw .unusableTable("dw_runs", "run '\(run)' was not sharded (its shard is '\(first.shard)'): nothing to join")
+        }
+        var seen = Set<Int>()
+        for s in shards {
+            guard let parsed = try? AccountShard(parsing: s.shard), parsed.count == n else {
+                throw .unusableTable("dw_runs", "run '\(run)' mixes shard counts ('\(first.shard)' and '\(s.shard)')")
+            }
+            seen.insert(parsed.index)
+        }
+        let missing = (0..<n).filter { !seen.contains($0) }
+        guard missing.isEmpty else {
+            throw .unusableTable("dw_runs", "run '\(run)': shard \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) has not finished "
+                                 + "(no dw_runs row: it is running, died, or was never started); run it, then this step again")
+        }
+        return n
+    }
+
+    static func attemptFilter(_ shards: [FinishedShard], run: String) -> String {
+        let pairs = shards.map { "(\(TrafficTableMapping.literal($0.shard)), \(TrafficTableMapping.literal($0.attempt)))" }
+        return "run_id = \(TrafficTableMapping.literal(run)) AND (shard, attempt) IN (\(pairs.joined(separator: ", ")))"
+    }
+
+    /// The link-key kinds that make accounts of different shards candidates: those a link
+    /// can rest on (the engine joins two groups only when one of these carries enough weight:
+    /// `PairEvidence.strongest`). Subnets, sign-up hours, e-mail domains, parameters and
+    /// prompts only corroborate, so they do not make candidates.
+    public static let candidateKinds: [LinkEvidenceKind] = [.sharedAddress, .sharedPayment, .sharedUserAgent, .sharedClientFingerprint]
+
+    /// The campaign step's candidates, one account per line: every account a shard flagged
+    /// or placed in a campaign, and every account that shares a link key of
+    /// ``candidateKinds`` with an account of another shard, when at most
+    /// `maximumKeyAccounts` accounts hold that key (a key held by more is common
+    /// infrastructure: a carrier NAT, a popular client).
+    public static func candidatesQuery(database: String, run: String, shards: [FinishedShard], maximumKeyAccounts: Int) -> String {
+        let filter = attemptFilter(shards, run: run)
+        let kinds = candidateKinds.map { TrafficTableMapping.literal($0.rawValue) }.joined(separator: ", ")
+        return """
+            SELECT DISTINCT account_id FROM (\
+            SELECT account_id FROM \(database).dw_link_keys WHERE \(filter) AND (kind, key) GLOBAL IN (\
+            SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) GROUP BY kind, key \
+            HAVING uniqExact(shard) >= 2 AND uniqExact(account_id) <= \(maximumKeyAccounts)) \
+            UNION ALL SELECT account_id FROM \(database).dw_verdicts WHERE \(filter) AND verdict != 'allow' \
+            UNION ALL SELECT account_id FROM \(database).dw_campaign_members WHERE \(filter)) \
+            ORDER BY account_id FORMAT TabSeparated
+            """
+    }
+
+    /// The `reasoning_replay_of` references the shards noted: account, request id.
+    public static func replayReferencesQuery(database: String, run: String, shards: [FinishedShard]) -> String {
+        "SELECT DISTINCT account_id, request_id FROM \(database).dw_replay_references WHERE \(attemptFilter(shards, run: run)) FORMAT TabSeparated"
+    }
+
+    /// The shards' report entries (`report_json` of `dw_verdicts`), one per line.
+    public static func verdictsQuery(database: String, run: String, shards: [FinishedShard]) -> String {
+        "SELECT report_json FROM \(database).dw_verdicts WHERE \(attemptFilter(shards, run: run)) ORDER BY account_id FORMAT TabSeparatedRaw"
+    }
+
+    /// The source the shards read (`dw_runs.source` of their latest attempts).
+    public static func sourceQuery(database: String, run: String, shards: [FinishedShard]) -> String {
+        "SELECT DISTINCT source FROM \(database).dw_runs WHERE \(attemptFilter(shards, run: run)) FORMAT TabSeparated"
+    }
+}

@@ -1,0 +1,239 @@
+import DistillWatchCore
+import DistillWatchIngest
+
+/// A column as `DESCRIBE TABLE` lists it.
+public struct ClickHouseColumn: Sendable, Equatable {
+    public var name: String
+    public var type: String
+
+    public init(name: String, type: String) {
+        self.name = name
+        self.type = type
+    }
+
+    /// The type without `Nullable(…)` and `LowCardinality(…)` around it.
+    public var baseType: String {
+        var t = type
+        for wrapper in ["Nullable(", "LowCardinality("] {
+            while t.hasPrefix(wrapper), t.hasSuffix(")") { t = String(t.dropFirst(wrapper.count).dropLast()) }
+        }
+        return t
+    }
+
+    /// Reads `DESCRIBE TABLE … FORMAT TabSeparated` output (name, type, then defaults).
+    public static func parseDescription(_ text: String) -> [ClickHouseColumn] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 2 else { return nil }
+            return ClickHouseColumn(name: String(fields[0]), type: String(fields[1]))
+        }
+    }
+}
+
+/// The shapes of traffic table DistillWatch reads.
+public enum TrafficTableShape: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Columns named as traffic format v1's fields (`time`, `account_id`, `model`, …);
+    /// any optional field may be missing. `distillwatch clickhouse init` creates one.
+    case v1
+    /// Helicone's `request_response_rmt` (its ClickHouse request log): `request_created_at`,
+    /// `user_id`, tokens, `latency`, `status`, `country_code`, and the bodies as JSON text.
+    case helicone
+
+    public var description: String { rawValue }
+}
+
+/// A time window of traffic: exchanges at or after `since` and before `until` (ms).
+public struct TrafficWindow: Sendable, Equatable {
+    public var since: Timestamp?
+    public var until: Timestamp?
+    public init(since: Timestamp? = nil, until: Timestamp? = nil) {
+        self.since = since
+        self.until = until
+    }
+}
+
+/// The query that reads a traffic table as exchange lines, and how to decode them.
+public struct TrafficQueryPlan: Sendable, Equatable {
+    /// `SELECT … FORMAT JSONEachRow`, ordered by time, account, then every other column.
+    public var sql: String
+    /// How the lines decode (v1, or Helicone's export shape).
+    public var inputFormat: InputFormat
+    /// The table's columns the query reads.
+    public var columnsRead: [String]
+    /// Booleans arrive as 0 and 1 (`UInt8` columns).
+    public var integerBooleans: Bool
+}
+
+/// Maps a traffic table's columns to exchange fields and builds the query that streams
+/// them in time order, with the time window, the shard filter (`cityHash64` of the account's
+/// text `% N = k`, evaluated inside ClickHouse) and an optional account list pushed down.
+///
+/// Column types are read from the table, so one mapping serves ClickHouse 18.16 (no
+/// `DateTime64`, `Map`, `LowCardinality` or `Bool`) and current servers: a time column may be
+/// `DateTime`, `DateTime64(p)`, a 32-bit integer of epoch seconds or a 64-bit integer of
+/// epoch milliseconds; an account may be any type (read as its text); `UInt8` flags are
+/// read as booleans. Only the columns the enabled signals need are read: without content
+/// signals, `system`, `prompt` and `response` stay in ClickHouse.
+///
+/// Pure: builds text, does no I/O. - Complexity: O(columns + accounts listed).
+public enum TrafficTableMapping {
+    /// Traffic format v1 exchange fields, in the specification's order (§1).
+    public static let v1Fields = [
+        "time", "account_id", "request_id", "api_key_id", "model", "operation", "input_tokens", "output_tokens",
+        "reasoning_tokens", "max_tokens", "temperature", "stream", "thinking", "tool_count", "message_count",
+        "finish_reason", "status", "latency_ms", "client_ip", "asn", "country", "user_agent", "client_fingerprint",
+        "system", "prompt", "response", "end_user_id", "batch_id", "reasoning_effort", "reasoning_replay_of",
+        "prefill", "cost_usd",
+    ]
+    static let v1Text: Set<String> = ["system", "prompt", "response"]
+    static let v1Strings: Set<String> = [
+        "request_id", "api_key_id", "model", "operation", "finish_reason", "client_ip", "country", "user_agent",
+        "client_fingerprint", "end_user_id", "batch_id", "reasoning_effort", "reasoning_replay_of",
+    ]
+
+    /// Helicone's `request_response_rmt` columns and the export keys they become.
+    static let heliconeColumns: [(column: String, key: String)] = [
+        ("request_id", "request_id"), ("model", "model"), ("prompt_tokens", "prompt_tokens"),
+        ("completion_tokens", "completion_tokens"), ("latency", "delay_ms"), ("status", "response_status"),
+        ("country_code", "country_code"), ("cost", "cost"), ("request_body", "request_body"),
+        ("response_body", "response_body"),
+    ]
+
+    /// Builds the query for a table of `shape` whose columns are `columns`.
+    /// - Parameters:
+    ///   - accountColumn: the column naming the account (default `account_id` for v1,
+    ///     `user_id` for Helicone; `organization_id` reads Helicone per organisation).
+    ///   - accounts: read only these accounts (the campaign step's candidates).
+    /// - Throws: ``ClickHouseError/unusableTable(_:_:)`` naming the missing column or the
+    ///   type that cannot be read.
+    public static func plan(
+        shape: TrafficTableShape, table: String, columns: [ClickHouseColumn], content: Bool,
+        window: TrafficWindow = TrafficWindow(), shard: AccountShard = .whole, accountColumn: String? = nil,
+        accounts: [String]? = nil
+    ) throws(ClickHouseError) -> TrafficQueryPlan {
+        var byName: [String: ClickHouseColumn] = [:]
+        for c in columns { byName[c.name] = c }
+        func require(_ name: String, _ role: String) throws(ClickHouseError) -> ClickHouseColumn {
+            guard let c = byName[name] else {
+                let known = columns.prefix(12).map(\.name).joined(separator: ", ")
+                throw .unusableTable(table, "has no column '\(name)' (\(role)); its columns: \(known)\(columns.count > 12 ? ", …" : "")")
+            }
+            return c
+        }
+        var selected: [(expression: String, key: String)] = []
+        var read: [String] = []
+        var integerBooleans = false
+        let timeColumn: ClickHouseColumn
+        let account: ClickHouseColumn
+        switch shape {
+        case .v1:
+            timeColumn = try require("time", "the exchange's time")
+            account = try require(accountColumn ?? "account_id", "the account")
+            for field in v1Fields where field != "time" && field != "account_id" {
+                guard let c = byName[field], content || !v1Text.contains(field) else { continue }
+                let base = c.baseType
+                if ["stream", "thinking", "prefill"].contains(field), base == "UInt8" { integerBooleans = true }
+                let expression = v1Strings.contains(field) && !isText(base) ? "toString(\(quoted(c.name)))" : quoted(c.name)
+                selected.append((expression, field))
+                read.append(c.name)
+            }
+        case .helicone:
+            timeColumn = try require("request_created_at", "the request's time")
+            account = try require(accountColumn ?? "user_id", "the account: Helicone-User-Id")
+            for (name, key) in heliconeColumns {
+                guard byName[name] != nil else { continue }
+                var expression = quoted(name)
+                switch name {
+                case "request_id": expression = "toString(\(quoted(name)))"
+                case "cost": expression = "\(quoted(name)) / 1000000000"  // Helicone stores cost in 1e-9 USD
+                case "response_body" where !content: continue
+                default: break
+                }
+                selected.append((expression, key))
+                read.append(name)
+            }
+        }
+        let timeExpression = try millisecondsExpression(timeColumn, table: table)
+        let accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
+        let timeKey = shape == .v1 ? "time" : "request_created_at"
+        let accountKey = shape == .v1 ? "account_id" : "request_user_id"
+        selected.insert((accountText, accountKey), at: 0)
+        selected.insert((timeExpression, timeKey), at: 0)
+        read.insert(contentsOf: [timeColumn.name, account.name], at: 0)
+
+        var conditions: [String] = []
+        if let since = window.since { conditions.append("\(timeExpression) >= \(since.millisecondsSinceEpoch)") }
+        if let until = window.until { conditions.append("\(timeExpression) < \(until.millisecondsSinceEpoch)") }
+        if shard.count > 1 { conditions.append("cityHash64(\(accountText)) % \(shard.count) = \(shard.index)") }
+        if let accounts {
+            conditions.append(accounts.isEmpty ? "0" : "\(accountText) IN (\(accounts.map(literal).joined(separator: ", ")))")
+        }
+        // Aliases that differ from every column name (ClickHouse refuses an alias that
+        // names the column it is computed from), renamed in the outer query.
+        let inner = selected.enumerated().map { "\($1.expression) AS dw_\($0)" }.joined(separator: ", ")
+        let outer = selected.enumerated().map { "dw_\($0) AS \($1.key)" }.joined(separator: ", ")
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        // Time, then account, then every other column: a total order, so that two reads of
+        // one table give the same exchanges in the same order (and the same verdicts).
+        let order = selected.indices.map { "dw_\($0)" }.joined(separator: ", ")
+        let sql = "SELECT \(outer) FROM (SELECT \(inner) FROM \(table)\(whereClause)) ORDER BY \(order) FORMAT JSONEachRow"
+        return TrafficQueryPlan(sql: sql, inputFormat: shape == .v1 ? .v1 : .helicone, columnsRead: read,
+                                integerBooleans: integerBooleans)
+    }
+
+    /// The accounts that sent the given requests: account, request id per line (for
+    /// `reasoning_replay_of` references that cross shards). `nil` when the table has no
+    /// `request_id` column.
+    public static func ownersQuery(shape: TrafficTableShape, table: String, columns: [ClickHouseColumn],
+                                   accountColumn: String?, requestIDs: [String]) -> String? {
+        guard let request = columns.first(where: { $0.name == "request_id" }),
+              let account = columns.first(where: { $0.name == (accountColumn ?? (shape == .v1 ? "account_id" : "user_id")) }),
+              !requestIDs.isEmpty else { return nil }
+        let accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
+        let requestText = isText(request.baseType) ? quoted(request.name) : "toString(\(quoted(request.name)))"
+        return "SELECT DISTINCT \(accountText), \(requestText) FROM \(table) WHERE \(requestText) IN "
+            + "(\(requestIDs.map(literal).joined(separator: ", "))) FORMAT TabSeparated"
+    }
+
+    /// The settings every traffic query runs with: 64-bit integers as JSON numbers, and
+    /// sorting spilled to disk past 1 GB rather than failing on a large window.
+    public static let querySettings = [
+        "output_format_json_quote_64bit_integers": "0",
+        "max_bytes_before_external_sort": "1000000000",
+    ]
+
+    /// Epoch milliseconds from a time column, by its type.
+    static func millisecondsExpression(_ c: ClickHouseColumn, table: String) throws(ClickHouseError) -> String {
+        let base = c.baseType, name = quoted(c.name)
+        if base == "DateTime" || base.hasPrefix("DateTime(") { return "toUInt64(\(name)) * 1000" }
+        if base.hasPrefix("DateTime64") { return "toUnixTimestamp64Milli(\(name))" }
+        if base == "UInt32" || base == "Int32" { return "toUInt64(\(name)) * 1000" }
+        if base == "UInt64" || base == "Int64" { return "toUInt64(\(name))" }
+        throw .unusableTable(table, "column '\(c.name)' has type \(c.type): a time column must be DateTime, DateTime64, "
+                             + "UInt32 (epoch seconds) or UInt64 (epoch milliseconds)")
+    }
+
+    static func isText(_ baseType: String) -> Bool { baseType == "String" || baseType.hasPrefix("FixedString") }
+
+    /// A column name quoted with backquotes (any name is safe).
+    static func quoted(_ name: String) -> String {
+        "`" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "`", with: "\\`") + "`"
+    }
+
+    /// A string literal (backslash and quote escaped, as ClickHouse's SQL reads them).
+    public static func literal(_ text: String) -> String {
+        var out = "'"
+        for c in text.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "'": out += "\\'"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\0": out += "\\0"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "'"
+    }
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import DistillWatchClickHouse
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+
+/// The campaign step of a sharded scan: joins what each shard saw into campaigns that
+/// span shards, and writes the verdicts that follow back to ClickHouse.
+struct CampaignsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaigns",
+        abstract: "Assemble campaigns across the shards of a sharded scan, from their link keys in ClickHouse.",
+        discussion: """
+            After every `scan --shard k/N --store URL --run ID` of a run has finished: picks the candidates (accounts \
+            a shard flagged or grouped, and accounts sharing a link key with an account of another shard, the key held \
+            by at most --max-key-accounts accounts), runs the engine over the candidates' traffic together (read again \
+            from the source), and writes the result as shard 'campaigns' of the run: its verdicts override the shards' \
+            for the candidates. --json writes the merged report of the whole run. Documentation/ClickHouse.md says \
+            where the result can differ from one unsharded scan, and by how much it did.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("DistillWatch's tables: clickhouse://HOST:PORT/DATABASE.", valueName: "url"))
+    var store: String
+
+    @Option(name: .customLong("run"), help: "The run's id (as given to the shards' --run).")
+    var runID: String
+
+    @Option(name: .long, help: ArgumentHelp("The traffic table (default: the one the shards read).", valueName: "url"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp("The traffic table's shape: v1 or helicone.", valueName: "shape"))
+    var clickhouseMapping: TrafficTableShape = .v1
+
+    @Option(name: .long, help: ArgumentHelp("The column naming the account (as given to the shards).", valueName: "column"))
+    var clickhouseAccountColumn: String?
+
+    @Option(name: .long, help: "Account records file, as given to the shards. Repeatable.")
+    var accounts: [String] = []
+
+    @Option(name: .long, help: "YAML policy, as given to the shards.")
+    var policy: String?
+
+    @Option(name: .long, help: "A link key held by more accounts than this does not make its holders candidates.")
+    var maxKeyAccounts = 1_000
+
+    @OptionGroup var content: ContentOptions
+
+    @Option(name: .long, help: ArgumentHelp("Write the merged report of the whole run (JSON) to this file, or - for standard output.", valueName: "path|-"))
+    var json: String?
+
+    @Flag(name: .long, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard maxKeyAccounts >= 2 else { throw ValidationError("--max-key-accounts must be at least 2") }
+        guard !runID.isEmpty else { throw ValidationError("--run must not be empty") }
+    }
+
+    func run() throws {
+        let policy = try loadPolicy(self.policy)
+        let sketcher = try content.sketcher(quiet: quiet)
+        let environment = ProcessInfo.processInfo.environment
+        let storeEndpoint: ClickHouseEndpoint
+        do { storeEndpoint = try ClickHouseEndpoint(parsing: store, environment: environment) } catch {
+            throw ScanFailure("--store: \(error)")
+        }
+        let database = storeEndpoint.database
+        let client = ClickHouseClient(endpoint: storeEndpoint)
+        defer { runBlockingQuietly { await client.shutdown() } }
+        let maximum = maxKeyAccounts
+        // 1. The shards' finished attempts, the source, the candidates and the shards' verdicts.
+        let (shards, sources, keyCandidates, verdictLines): ([ClickHouseResultStore.FinishedShard], [String], [String], [String])
+        do {
+            (shards, sources, keyCandidates, verdictLines) = try runBlocking {
+                let shards = ClickHouseResultStore.FinishedShard.parse(
+                    try await client.query(ClickHouseResultStore.latestAttemptsQuery(database: database, run: runID)))
+                _ = try ClickHouseResultStore.requireCompleteRun(shards, run: runID)
+                let sources = try await client.query(ClickHouseResultStore.sourceQuery(database: database, run: runID, shards: shards))
+                    .split(separator: "\n").map(String.init)
+                let candidates = try await client.query(
+                    ClickHouseResultStore.candidatesQuery(database: database, run: runID, shards: shards, maximumKeyAccounts: maximum),
+                    settings: ["max_query_size": "1048576"])
+                    .split(separator: "\n").map(String.init)
+                let verdicts = try await client.query(ClickHouseResultStore.verdictsQuery(database: database, run: runID, shards: shards))
+                    .split(separator: "\n").map(String.init)
+                return (shards, sources, candidates, verdicts)
+            }
+        } catch {
+            throw ScanFailure("\(error)")
+        }
+        guard let sourceURL = source ?? (sources.count == 1 ? sources[0] : nil) else {
+            throw ScanFailure("run '\(runID)': the shards read \(sources.count) different sources (\(sources.joined(separator: ", "))); give --source")
+        }
+        let sourceEndpoint: ClickHouseEndpoint
+        do { sourceEndpoint = try ClickHouseEndpoint(parsing: sourceURL, environment: environment, requireTable: true) } catch {
+            throw ScanFailure("the source '\(sourceURL)' is not a ClickHouse table (\(error)); the campaign step reads the traffic again: give --source")
+        }
+        // Replayed reasoning whose original request is on another shard: both accounts join.
+        let crossReplays = try crossShardReplays(store: client, database: database, shards: shards, source: sourceEndpoint)
+        let candidates = Array(Set(keyCandidates).union(crossReplays)).sorted()
+        // 2. The engine over the candidates' traffic, together.
+        var joined: ScanOutcome?
+        if !candidates.isEmpty {
+            let (stream, plan) = try ClickHouseTrafficStream.open(
+                endpoint: sourceEndpoint, shape: clickhouseMapping, content: sketcher != nil, window: TrafficWindow(),
+                shard: .whole, accountColumn: clickhouseAccountColumn, accounts: candidates)
+            do {
+                joined = try runScan(
+                    traffic: [stream.source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
+                    options: IngestOptions(sketcher: sketcher, inputFormat: plan.inputFormat), includeAllAccounts: false,
+                    showProgress: false, integerBooleans: plan.integerBooleans, onlyAccounts: Set(candidates))
+            } catch {
+                try stream.finish()
+                throw error
+            }
+            try stream.finish()
+        }
+        // 3. The merged run: candidates as the joined engine sees them, everyone else as their shard did.
+        let decoder = JSONDecoder()
+        let candidateSet = Set(candidates)
+        var merged: [ScanReport.Account] = joined?.report.accounts ?? []
+        for line in verdictLines where !line.isEmpty {
+            guard let account = try? decoder.decode(ScanReport.Account.self, from: Data(line.utf8)) else {
+                throw ScanFailure("\(storeEndpoint): a dw_verdicts row of run '\(runID)' holds report_json that is not a report entry")
+            }
+            if !candidateSet.contains(account.accountID) { merged.append(account) }
+        }
+        merged.sort { $0.score != $1.score ? $0.score > $1.score : $0.accountID < $1.accountID }
+        let generatedAt = Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
+        var report = joined?.report ?? ScanReport(engine: DetectionEngine(policy: policy), generatedAt: generatedAt, includeAllAccounts: false)
+        let joinedReport = report
+        report.generatedAt = generatedAt
+        report.accounts = merged
+        report.input.exchanges = shards.reduce(0) { $0 + $1.exchanges }
+        report.input.accounts = shards.reduce(0) { $0 + $1.accounts }
+        let firsts = shards.map(\.firstTimeMilliseconds).filter { $0 > 0 }
+        report.input.firstTime = firsts.min().map(Timestamp.init(millisecondsSinceEpoch:))
+        report.input.lastTime = shards.map(\.lastTimeMilliseconds).max().map(Timestamp.init(millisecondsSinceEpoch:))
+        // 4. Written back as shard 'campaigns': the joined engine's verdicts and campaigns.
+        if let joined {
+            var outcome = joined
+            outcome.report = joinedReport
+            _ = try writeScanResults(outcome, store: store, run: runID, shard: "campaigns", source: sourceURL, observations: [])
+        }
+        if let json { try writeReport(report, to: json) }
+        if !quiet {
+            let flagged = report.accounts.filter { $0.verdict.isFlagged }.count
+            let spanning = report.campaigns.count
+            var out = StandardError()
+            Swift.print("run \(runID): \(shards.count) shards, \(report.input.exchanges) exchanges from \(report.input.accounts) accounts; "
+                        + "\(candidates.count) candidates joined (\(joined?.report.input.exchanges ?? 0) exchanges read again); "
+                        + "\(flagged) accounts flagged, \(spanning) campaigns", to: &out)
+        }
+    }
+
+    /// The accounts on either side of a `reasoning_replay_of` reference that crosses shards:
+    /// the shards' references, their requests' owners looked up in the source.
+    func crossShardReplays(store client: ClickHouseClient, database: String, shards: [ClickHouseResultStore.FinishedShard],
+                           source: ClickHouseEndpoint) throws -> Set<String> {
+        let runID = self.runID
+        let shape = clickhouseMapping, accountColumn = clickhouseAccountColumn
+        guard let n = try? ClickHouseResultStore.requireCompleteRun(shards, run: runID) else { return [] }
+        do {
+            return try runBlocking {
+                let references = try await client.query(
+                    ClickHouseResultStore.replayReferencesQuery(database: database, run: runID, shards: shards))
+                    .split(separator: "\n").compactMap { line -> (String, String)? in
+                        let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
+                        return f.count == 2 ? (f[0], f[1]) : nil
+                    }
+                guard !references.isEmpty else { return [] }
+                let reader = ClickHouseClient(endpoint: source)
+                do {
+                    let owners = try await Self.owners(reader, source: source, shape: shape, accountColumn: accountColumn,
+                                                       requestIDs: Array(Set(references.map(\.1))).sorted())
+                    await reader.shutdown()
+                    var out = Set<String>()
+                    for (account, request) in references {
+                        guard let o = owners[request], o != account,
+                              AccountShard.index(of: o, among: n) != AccountShard.index(of: account, among: n) else { continue }
+                        out.insert(account)
+                        out.insert(o)
+                    }
+                    return out
+                } catch {
+                    await reader.shutdown()
+                    throw error
+                }
+            }
+        } catch {
+            throw ScanFailure("\(error)")
+        }
+    }
+
+    /// Who sent each request: request id to account.
+    static func owners(_ reader: ClickHouseClient, source: ClickHouseEndpoint, shape: TrafficTableShape, accountColumn: String?,
+                       requestIDs: [String]) async throws -> [String: String] {
+                let columns = ClickHouseColumn.parseDescription(
+                    try await reader.query("DESCRIBE TABLE \(source.qualifiedTable) FORMAT TabSeparated"))
+                guard let sql = TrafficTableMapping.ownersQuery(
+                    shape: shape, table: source.qualifiedTable, columns: columns, accountColumn: accountColumn,
+                    requestIDs: requestIDs) else { return [:] }
+                var owner: [String: String] = [:]
+                for line in try await reader.query(sql, settings: ["max_query_size": String(sql.utf8.count + 65_536)]).split(separator: "\n") {
+                    let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
+                    if f.count == 2 { owner[f[1]] = f[0] }
+                }
+                return owner
+    }
+}

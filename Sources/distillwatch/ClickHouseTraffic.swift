@@ -1,0 +1,139 @@
+import ArgumentParser
+import DistillWatchClickHouse
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension TrafficTableShape: ExpressibleByArgument {}
+
+/// Where a scan reads traffic from ClickHouse, and which part of it.
+struct ClickHouseSourceOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Read traffic from a ClickHouse table instead of files: clickhouse://[USER@]HOST[:PORT]/DATABASE.TABLE (HTTP interface; clickhouses:// for HTTPS; password from $DISTILLWATCH_CLICKHOUSE_PASSWORD).",
+        valueName: "url"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --source: the table's shape: v1 (columns named as traffic format v1's fields) or helicone (Helicone's request_response_rmt).",
+        valueName: "shape"))
+    var clickhouseMapping: TrafficTableShape = .v1
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --source: the column naming the account (default account_id for v1, user_id for helicone).", valueName: "column"))
+    var clickhouseAccountColumn: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --source: read exchanges at or after this time (RFC 3339 or epoch milliseconds).", valueName: "time"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --source: read exchanges before this time (RFC 3339 or epoch milliseconds).", valueName: "time"))
+    var until: String?
+
+    func validate() throws {
+        if source == nil, since != nil || until != nil || clickhouseAccountColumn != nil {
+            throw ValidationError("--since, --until and --clickhouse-account-column apply to a ClickHouse --source")
+        }
+        if let source { _ = try endpoint(source) }
+        _ = try window()
+    }
+
+    func endpoint(_ text: String) throws -> ClickHouseEndpoint {
+        do {
+            return try ClickHouseEndpoint(parsing: text, environment: ProcessInfo.processInfo.environment, requireTable: true)
+        } catch {
+            throw ValidationError("--source: \(error)")
+        }
+    }
+
+    func window() throws -> TrafficWindow {
+        func time(_ text: String?, _ option: String) throws -> Timestamp? {
+            guard let text else { return nil }
+            if let ms = Int64(text) { return Timestamp(millisecondsSinceEpoch: ms) }
+            guard let t = Timestamp(rfc3339: text) else {
+                throw ValidationError("\(option) '\(text)' is not an RFC 3339 time with an offset or epoch milliseconds")
+            }
+            return t
+        }
+        let w = TrafficWindow(since: try time(since, "--since"), until: try time(until, "--until"))
+        if let s = w.since, let u = w.until, u <= s { throw ValidationError("--until must be after --since") }
+        return w
+    }
+}
+
+/// A ClickHouse query's result flowing into a pipe that the scan reads like a file: the
+/// query runs on a task and writes gzip bytes into the pipe; ``source`` is the read end.
+final class ClickHouseTrafficStream: @unchecked Sendable {
+    let source: InputSource
+    private let readEnd: Int32
+    private let box = BlockingBox<Int>()
+
+    /// Asks the table for its columns, plans the query and starts it.
+    /// - Throws: ``ScanFailure`` naming the table, column or server problem.
+    static func open(endpoint: ClickHouseEndpoint, shape: TrafficTableShape, content: Bool, window: TrafficWindow,
+                     shard: AccountShard, accountColumn: String?, accounts: [String]? = nil) throws -> (ClickHouseTrafficStream, TrafficQueryPlan) {
+        // A reader that stops early (--strict) closes its end: the writer must get EPIPE, not die.
+        signal(SIGPIPE, SIG_IGN)
+        let client = ClickHouseClient(endpoint: endpoint)
+        let table = endpoint.qualifiedTable
+        let plan: TrafficQueryPlan
+        do {
+            let description = try runBlocking { () async throws -> String in
+                try await client.query("DESCRIBE TABLE \(table) FORMAT TabSeparated")
+            }
+            plan = try TrafficTableMapping.plan(
+                shape: shape, table: table, columns: ClickHouseColumn.parseDescription(description), content: content,
+                window: window, shard: shard, accountColumn: accountColumn, accounts: accounts)
+        } catch {
+            runBlockingQuietly { await client.shutdown() }
+            throw ScanFailure("\(error)")
+        }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            runBlockingQuietly { await client.shutdown() }
+            throw ScanFailure("cannot create a pipe for the ClickHouse stream: \(String(cString: strerror(errno)))")
+        }
+        let stream = ClickHouseTrafficStream(readEnd: fds[0], name: endpoint.description)
+        let writeEnd = fds[1]
+        var settings = TrafficTableMapping.querySettings
+        // A long account list is part of the query text.
+        settings["max_query_size"] = String(max(262_144, plan.sql.utf8.count + 65_536))
+        let box = stream.box
+        let sql = plan.sql
+        Task.detached {
+            do {
+                box.result = .success(try await client.stream(sql, settings: settings, to: writeEnd))
+            } catch {
+                box.result = .failure(error)
+            }
+            close(writeEnd)
+            await client.shutdown()
+            box.done.signal()
+        }
+        return (stream, plan)
+    }
+
+    private init(readEnd: Int32, name: String) {
+        self.readEnd = readEnd
+        source = .descriptor(readEnd, name: name)
+    }
+
+    /// Closes the read end and waits for the query to end.
+    /// - Throws: the query's error (a server exception, a dropped connection), if any.
+    func finish() throws {
+        close(readEnd)
+        box.done.wait()
+        if case .failure(let error) = box.result! {
+            throw ScanFailure("\(error)")
+        }
+    }
+}
+
+/// Runs async work that cannot fail and waits for it.
+func runBlockingQuietly(_ body: @escaping @Sendable () async -> Void) {
+    _ = try? runBlocking { await body() }
+}

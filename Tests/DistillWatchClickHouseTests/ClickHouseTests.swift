@@ -1,0 +1,214 @@
+import DistillWatchCore
+import DistillWatchIngest
+import Foundation
+import Testing
+@testable import DistillWatchClickHouse
+
+/// The parts of the ClickHouse adapter that need no server: URLs, exception text, the
+/// traffic query for each table shape and column type, and the rows written. The real
+/// server (Debian's 18.16, two shards) is exercised by scripts/clickhouse-e2e.py in CI.
+@Suite struct ClickHouseEndpointTests {
+    @Test func parsesURLsWithDefaultsAndCredentials() throws {
+        let e = try ClickHouseEndpoint(parsing: "clickhouse://analyst:s3cret@ch.internal/logs.requests")
+        #expect(e.host == "ch.internal" && e.port == 8123 && !e.secure)
+        #expect(e.user == "analyst" && e.password == "s3cret")
+        #expect(e.database == "logs" && e.table == "requests")
+        #expect(e.baseURL == "http://ch.internal:8123/")
+        #expect(!e.description.contains("s3cret"))
+        let tls = try ClickHouseEndpoint(parsing: "clickhouses://ch.internal/dw", environment: ["DISTILLWATCH_CLICKHOUSE_PASSWORD": "env"])
+        #expect(tls.secure && tls.port == 8443 && tls.table == nil && tls.password == "env")
+        let v6 = try ClickHouseEndpoint(parsing: "clickhouse://[::1]:18123/dw.t")
+        #expect(v6.baseURL == "http://[::1]:18123/")
+    }
+
+    @Test func refusesWhatIsNotAClickHouseTable() {
+        let cases: [(String, String)] = [
+            ("postgres://h/db", "scheme"), ("clickhouse:///db", "no host"), ("clickhouse://h", "no database"),
+            ("clickhouse://h/db.t;DROP", "not a plain identifier"), ("clickhouse://h/1db", "not a plain identifier"),
+            ("clickhouse://h/db/x", "is not DATABASE"), ("not a url at all", "not a URL"),
+        ]
+        for (text, reason) in cases {
+            do {
+                _ = try ClickHouseEndpoint(parsing: text)
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.description.contains(reason), "\(text): \(error)")
+                #expect(error.description.hasPrefix(text), "the message names the URL: \(error)")
+            }
+        }
+        #expect(throws: ClickHouseError.self) { try ClickHouseEndpoint(parsing: "clickhouse://h/db", requireTable: true) }
+    }
+
+    @Test func readsExceptionsOfOldAndCurrentServers() {
+        let old = ClickHouseError.parseException(
+            "Code: 60, e.displayText() = DB::Exception: Table dw.nope doesn't exist., e.what() = DB::Exception\n")
+        #expect(old.code == 60 && old.message == "Table dw.nope doesn't exist")
+        let current = ClickHouseError.parseException(
+            "Code: 47. DB::Exception: Missing columns: 'account_id' while processing query. (UNKNOWN_IDENTIFIER) (version 24.8.4.13 (official build))\n")
+        #expect(current.code == 47)
+        #expect(current.message.hasPrefix("Missing columns: 'account_id'"))
+        #expect(ClickHouseError.parseException("Bad Gateway").code == 0)
+        let error = ClickHouseError.server("clickhouse://h:8123/dw", code: 60, status: 404, message: old.message)
+        #expect(error.description.contains("ClickHouse error 60") && error.description.contains("clickhouse init"))
+    }
+}
+
+@Suite struct TrafficTableMappingTests {
+    static let v1Columns: [ClickHouseColumn] = TrafficTableMapping.v1Fields.map { field in
+        switch field {
+        case "time": return ClickHouseColumn(name: field, type: "UInt64")
+        case "account_id": return ClickHouseColumn(name: field, type: "String")
+        case "stream", "thinking", "prefill": return ClickHouseColumn(name: field, type: "Nullable(UInt8)")
+        case "temperature", "latency_ms", "cost_usd": return ClickHouseColumn(name: field, type: "Nullable(Float64)")
+        case "input_tokens", "output_tokens", "reasoning_tokens", "max_tokens", "tool_count", "message_count", "status", "asn":
+            return ClickHouseColumn(name: field, type: "Nullable(Int64)")
+        default: return ClickHouseColumn(name: field, type: "Nullable(String)")
+        }
+    }
+
+    @Test func v1TableReadsItsFieldsInTimeOrderWithTheShardPushedDown() throws {
+        let plan = try TrafficTableMapping.plan(
+            shape: .v1, table: "dw.traffic", columns: Self.v1Columns, content: true,
+            window: TrafficWindow(since: Timestamp(millisecondsSinceEpoch: 1_000), until: Timestamp(millisecondsSinceEpoch: 2_000)),
+            shard: try AccountShard(parsing: "1/2"))
+        #expect(plan.inputFormat == .v1 && plan.integerBooleans)
+        #expect(plan.columnsRead.count == TrafficTableMapping.v1Fields.count)
+        #expect(plan.sql.contains("cityHash64(`account_id`) % 2 = 1"))
+        #expect(plan.sql.contains("toUInt64(`time`) >= 1000") && plan.sql.contains("toUInt64(`time`) < 2000"))
+        #expect(plan.sql.contains("dw_0 AS time, dw_1 AS account_id"))
+        #expect(plan.sql.hasSuffix("ORDER BY dw_0, dw_1, dw_2, dw_3, dw_4, dw_5, dw_6, dw_7, dw_8, dw_9, dw_10, dw_11, dw_12, dw_13, "
+                                   + "dw_14, dw_15, dw_16, dw_17, dw_18, dw_19, dw_20, dw_21, dw_22, dw_23, dw_24, dw_25, dw_26, "
+                                   + "dw_27, dw_28, dw_29, dw_30, dw_31 FORMAT JSONEachRow"))
+    }
+
+    @Test func withoutContentTheTextStaysInClickHouse() throws {
+        let plan = try TrafficTableMapping.plan(shape: .v1, table: "dw.traffic", columns: Self.v1Columns, content: false)
+        for text in ["system", "prompt", "response"] { #expect(!plan.columnsRead.contains(text)) }
+        #expect(!plan.sql.contains("cityHash64"), "one shard of one: no filter")
+    }
+
+    @Test func timeAndAccountTypesOfOldAndCurrentServers() throws {
+        func plan(time: String, account: String = "String") throws -> String {
+            try TrafficTableMapping.plan(shape: .v1, table: "t.t", columns: [
+                ClickHouseColumn(name: "time", type: time), ClickHouseColumn(name: "account_id", type: account),
+            ], content: false, shard: try AccountShard(parsing: "0/4")).sql
+        }
+        #expect(try plan(time: "DateTime").contains("toUInt64(`time`) * 1000 AS dw_0"))
+        #expect(try plan(time: "DateTime64(3, 'UTC')").contains("toUnixTimestamp64Milli(`time`) AS dw_0"))
+        #expect(try plan(time: "Nullable(UInt32)").contains("toUInt64(`time`) * 1000"))
+        #expect(try plan(time: "UInt64", account: "UUID").contains("cityHash64(toString(`account_id`)) % 4 = 0"))
+        #expect(try plan(time: "UInt64", account: "LowCardinality(String)").contains("cityHash64(`account_id`) % 4 = 0"))
+        do {
+            _ = try plan(time: "String")
+            Issue.record("a String time was accepted")
+        } catch {
+            #expect("\(error)".contains("column 'time' has type String"))
+        }
+    }
+
+    @Test func missingColumnsAreNamed() {
+        do {
+            _ = try TrafficTableMapping.plan(shape: .v1, table: "dw.t", columns: [ClickHouseColumn(name: "time", type: "UInt64")], content: false)
+            Issue.record("a table without account_id was accepted")
+        } catch {
+            #expect(error.description == "dw.t: has no column 'account_id' (the account); its columns: time")
+        }
+        do {
+            _ = try TrafficTableMapping.plan(shape: .helicone, table: "h.rmt", columns: Self.v1Columns, content: false)
+            Issue.record("a v1 table was read as Helicone's")
+        } catch {
+            #expect(error.description.contains("has no column 'request_created_at'"))
+        }
+    }
+
+    @Test func heliconeTableBecomesItsExportShape() throws {
+        let columns = [
+            ClickHouseColumn(name: "request_created_at", type: "DateTime64(3)"), ClickHouseColumn(name: "user_id", type: "LowCardinality(String)"),
+            ClickHouseColumn(name: "organization_id", type: "UUID"), ClickHouseColumn(name: "request_id", type: "UUID"),
+            ClickHouseColumn(name: "model", type: "LowCardinality(String)"), ClickHouseColumn(name: "latency", type: "Nullable(Int64)"),
+            ClickHouseColumn(name: "status", type: "Int64"), ClickHouseColumn(name: "cost", type: "Nullable(Int64)"),
+            ClickHouseColumn(name: "request_body", type: "String"), ClickHouseColumn(name: "response_body", type: "String"),
+            ClickHouseColumn(name: "properties", type: "Map(LowCardinality(String), String)"),
+        ]
+        let plan = try TrafficTableMapping.plan(shape: .helicone, table: "default.request_response_rmt", columns: columns, content: false)
+        #expect(plan.inputFormat == .helicone)
+        #expect(plan.sql.contains("toUnixTimestamp64Milli(`request_created_at`) AS dw_0"))
+        #expect(plan.sql.contains("dw_1 AS request_user_id"))
+        #expect(plan.sql.contains("`latency` AS") && plan.sql.contains("AS delay_ms"))
+        #expect(plan.sql.contains("`cost` / 1000000000"))
+        #expect(plan.sql.contains("toString(`request_id`)"))
+        #expect(!plan.columnsRead.contains("properties") && !plan.columnsRead.contains("response_body"))
+        let byOrganisation = try TrafficTableMapping.plan(shape: .helicone, table: "default.request_response_rmt", columns: columns,
+                                                          content: true, accountColumn: "organization_id")
+        #expect(byOrganisation.sql.contains("toString(`organization_id`) AS dw_1"))
+        #expect(byOrganisation.columnsRead.contains("response_body"))
+    }
+
+    @Test func accountListsAndLiteralsAreEscaped() throws {
+        #expect(TrafficTableMapping.literal("o'brien\\x\n") == "'o\\'brien\\\\x\\n'")
+        let plan = try TrafficTableMapping.plan(shape: .v1, table: "dw.t", columns: Self.v1Columns, content: false,
+                                                accounts: ["a'; DROP TABLE x; --", "b"])
+        #expect(plan.sql.contains("`account_id` IN ('a\\'; DROP TABLE x; --', 'b')"))
+        let none = try TrafficTableMapping.plan(shape: .v1, table: "dw.t", columns: Self.v1Columns, content: false, accounts: [])
+        #expect(none.sql.contains(" WHERE 0)"))
+    }
+
+    @Test func describeOutputIsRead() {
+        let columns = ClickHouseColumn.parseDescription("time\tUInt64\t\t\t\naccount_id\tLowCardinality(String)\t\t\t\n")
+        #expect(columns == [ClickHouseColumn(name: "time", type: "UInt64"), ClickHouseColumn(name: "account_id", type: "LowCardinality(String)")])
+        #expect(columns[1].baseType == "String")
+    }
+}
+
+@Suite struct ClickHouseResultStoreTests {
+    @Test func tablesUseOnlyTypesClickHouse18Has() {
+        let statements = ClickHouseResultStore.createStatements(database: "dw", cluster: "distillwatch")
+            + ClickHouseResultStore.trafficTableStatements(database: "dw", table: "traffic", cluster: "distillwatch")
+        for s in statements {
+            for modern in ["DateTime64", "LowCardinality", "Map(", "Bool", "ON CLUSTER"] { #expect(!s.contains(modern), "\(s)") }
+        }
+        #expect(statements.contains { $0.contains("dw.dw_verdicts AS dw.dw_verdicts_local ENGINE = Distributed(distillwatch, dw, dw_verdicts_local, cityHash64(account_id))") })
+        #expect(ClickHouseResultStore.createStatements(database: "dw", cluster: nil).allSatisfy { !$0.contains("Distributed") })
+    }
+
+    @Test func reportRowsCarryTheRunShardAndAttempt() throws {
+        var engine = DetectionEngine()
+        var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        for _ in 0..<3_000 {
+            t = t.adding(seconds: 2)
+            engine.observe(Exchange(time: t, accountID: "bulk", model: "m", outputTokens: 4_000, maxTokens: 4_096))
+        }
+        let report = ScanReport(engine: engine, generatedAt: t, includeAllAccounts: true)
+        let writer = ClickHouseResultStore.Writer(run: "r1", shard: "0/2", attempt: "a1", writtenAt: t)
+        let rows = try ClickHouseResultStore.rows(
+            report: report, observations: [LinkKeyLedger.Observation(accountID: "bulk", kind: .sharedAddress, key: 42)],
+            replayReferences: [("bulk", "req-9")], writer: writer, source: "clickhouse://h:8123/dw.traffic")
+        let tables = Dictionary(uniqueKeysWithValues: rows.map { ($0.table, $0.lines) })
+        let verdict = try #require(try JSONSerialization.jsonObject(with: tables["dw_verdicts"]!.split(separator: 0x0A)[0]) as? [String: Any])
+        #expect(verdict["run_id"] as? String == "r1" && verdict["shard"] as? String == "0/2" && verdict["attempt"] as? String == "a1")
+        #expect(verdict["account_id"] as? String == "bulk")
+        let entry = try JSONDecoder().decode(ScanReport.Account.self, from: Data((verdict["report_json"] as! String).utf8))
+        #expect(entry == report.accounts[0])
+        let key = try #require(try JSONSerialization.jsonObject(with: tables["dw_link_keys"]!) as? [String: Any])
+        #expect(key["kind"] as? String == "shared_address" && (key["key"] as? NSNumber)?.uint64Value == 42)
+        #expect(String(decoding: tables["dw_replay_references"]!, as: UTF8.self).contains("\"request_id\":\"req-9\""))
+        let run = try #require(try JSONSerialization.jsonObject(with: try ClickHouseResultStore.runRow(report: report, writer: writer, source: "s")) as? [String: Any])
+        #expect(run["exchanges"] as? Int == 3_000)
+    }
+
+    @Test func aRunCountsOnlyWhenEveryShardFinished() throws {
+        let text = "0/2\ta1\t10\t3\t1000\t2000\n1/2\tb7\t5\t2\t1500\t2500\n"
+        let shards = ClickHouseResultStore.FinishedShard.parse(text)
+        #expect(try ClickHouseResultStore.requireCompleteRun(shards, run: "r") == 2)
+        do {
+            _ = try ClickHouseResultStore.requireCompleteRun(Array(shards.prefix(1)), run: "r")
+            Issue.record("a run missing shard 1/2 was accepted")
+        } catch {
+            #expect(error.description.contains("shard 1/2 has not finished"))
+        }
+        #expect(throws: ClickHouseError.self) { try ClickHouseResultStore.requireCompleteRun([], run: "r") }
+        let query = ClickHouseResultStore.candidatesQuery(database: "dw", run: "r", shards: shards, maximumKeyAccounts: 1000)
+        #expect(query.contains("(shard, attempt) IN (('0/2', 'a1'), ('1/2', 'b7'))"))
+        #expect(query.contains("uniqExact(shard) >= 2 AND uniqExact(account_id) <= 1000"))
+    }
+}
