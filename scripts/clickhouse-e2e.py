@@ -226,6 +226,17 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
         rc, out, err = dw(binary, *argv, env=env)
         check(f"bad input: {name}", rc != 0 and expected in err, err.strip().splitlines()[-1][:200] if err.strip() else f"rc {rc}")
 
+    # A malformed row (an empty account) is counted and named like a file's line; --strict stops there.
+    rc, out, err = dw(binary, "clickhouse", "init", f"{base}/dwplain", "--traffic-table", "traffic", env=env)
+    sql(p0, "INSERT INTO dwplain.traffic (time, account_id, model) VALUES (1776827655926, 'a1', 'm'), (1776827656926, '', 'm'), "
+            "(1776827657926, 'a1', 'm')")
+    rc, out, err = dw(binary, "scan", "--source", f"{base}/dwplain.traffic", "--no-content", env=env)
+    check("a malformed row is counted and named, the rest scanned", rc == 0 and "Scanned 2 exchanges" in out
+          and 'dwplain.traffic:2: field "account_id"' in out, (out + err).strip().replace("\n", " | ")[:300])
+    rc, out, err = dw(binary, "scan", "--source", f"{base}/dwplain.traffic", "--no-content", "--strict", env=env)
+    check("--strict stops at the malformed row and says where", rc != 0 and 'dwplain.traffic:2: field "account_id"' in err
+          and "stopped: --strict" in err, err.strip()[-200:])
+
     # A shard whose connection dies mid-result: clear error, nothing counted; its rerun counts once.
     proxy = CuttingProxy(p0, limit=200_000)
     rc, out, err = dw(binary, "scan", "--source", f"clickhouse://127.0.0.1:{proxy.port}/dw.traffic", "--accounts", accounts,

@@ -127,7 +127,7 @@ public final class ClickHouseClient: Sendable {
                         if n < 0 {
                             if errno == EINTR { continue }
                             // The reader stopped (a malformed line under --strict, an error): nothing to do.
-                            throw .interrupted(endpoint.description, "the reader closed its end")
+                            throw .readerClosed(endpoint.description)
                         }
                         offset += n
                     }

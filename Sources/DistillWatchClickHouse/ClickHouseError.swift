@@ -12,6 +12,9 @@ public enum ClickHouseError: Error, Sendable, Equatable, CustomStringConvertible
     case unusableTable(String, String)
     /// The response stopped before its end (the server died or the connection dropped).
     case interrupted(String, String)
+    /// The reader of a streamed result stopped reading (it failed or stopped on purpose,
+    /// as `--strict` does at a malformed line): not a ClickHouse problem.
+    case readerClosed(String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum ClickHouseError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(endpoint): \(what): \(message)\(Self.hint(code: code))"
         case .unusableTable(let table, let why): return "\(table): \(why)"
         case .interrupted(let endpoint, let why): return "\(endpoint): the query's result stopped before its end (\(why))"
+        case .readerClosed(let endpoint): return "\(endpoint): the reader stopped reading the result"
         }
     }
 

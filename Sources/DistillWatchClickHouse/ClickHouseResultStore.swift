@@ -54,6 +54,9 @@ public enum ClickHouseResultStore {
         Table(name: "dw_link_keys", columns: common + """
             , account_id String, kind String, key UInt64
             """, orderBy: "(run_id, kind, key, account_id)", shardingKey: "cityHash64(account_id)"),
+        Table(name: "dw_linked_accounts", columns: common + """
+            , account_id String, group_size UInt64
+            """, orderBy: "(run_id, account_id)", shardingKey: "cityHash64(account_id)"),
         Table(name: "dw_replay_references", columns: common + """
             , account_id String, request_id String
             """, orderBy: "(run_id, request_id, account_id)", shardingKey: "cityHash64(account_id)"),
@@ -125,11 +128,13 @@ public enum ClickHouseResultStore {
     /// The rows of a report and of link-key observations, by table, as JSON Lines.
     /// - Complexity: O(accounts × signals + members + observations).
     public static func rows(report: ScanReport, observations: [LinkKeyLedger.Observation],
-                            replayReferences: [(accountID: String, requestID: String)] = [], writer: Writer,
+                            replayReferences: [(accountID: String, requestID: String)] = [],
+                            linkedAccounts: [(accountID: String, groupSize: Int)] = [], writer: Writer,
                             source: String) throws -> [(table: String, lines: Data)] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var verdicts = Data(), readings = Data(), campaigns = Data(), members = Data(), keys = Data(), replays = Data()
+        var linked = Data()
         func line(_ object: [String: Any], into data: inout Data) throws {
             data += try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             data.append(0x0A)
@@ -193,8 +198,15 @@ public enum ClickHouseResultStore {
             r["request_id"] = request
             try line(r, into: &replays)
         }
+        for (account, size) in linkedAccounts {
+            var r = writer.header()
+            r["account_id"] = account
+            r["group_size"] = size
+            try line(r, into: &linked)
+        }
         return [("dw_verdicts", verdicts), ("dw_signal_readings", readings), ("dw_campaigns", campaigns),
-                ("dw_campaign_members", members), ("dw_link_keys", keys), ("dw_replay_references", replays)]
+                ("dw_campaign_members", members), ("dw_link_keys", keys), ("dw_replay_references", replays),
+                ("dw_linked_accounts", linked)]
     }
 
     /// The `dw_runs` row that makes a shard's rows count, written after all of them.
@@ -277,21 +289,26 @@ public enum ClickHouseResultStore {
     /// prompts only corroborate, so they do not make candidates.
     public static let candidateKinds: [LinkEvidenceKind] = [.sharedAddress, .sharedPayment, .sharedUserAgent, .sharedClientFingerprint]
 
-    /// The campaign step's candidates, one account per line: every account a shard flagged
-    /// or placed in a campaign, and every account that shares a link key of
-    /// ``candidateKinds`` with an account of another shard, when at most
-    /// `maximumKeyAccounts` accounts hold that key (a key held by more is common
-    /// infrastructure: a carrier NAT, a popular client).
+    /// The campaign step's candidates, one account per line: the **suspects** (every account
+    /// a shard flagged, placed in a campaign, or linked to another account) and their
+    /// **neighbours** on other shards: the
+    /// accounts that share a key of ``candidateKinds`` with a suspect, when the key is held by
+    /// accounts of at least two shards and by at most `maximumKeyAccounts` accounts (a key
+    /// held by more is common infrastructure: a carrier NAT, a popular client). Unflagged
+    /// accounts that no shard linked to anyone stay out: a campaign the step can assemble has,
+    /// on some shard, a flagged member or two linked ones.
     public static func candidatesQuery(database: String, run: String, shards: [FinishedShard], maximumKeyAccounts: Int) -> String {
         let filter = attemptFilter(shards, run: run)
         let kinds = candidateKinds.map { TrafficTableMapping.literal($0.rawValue) }.joined(separator: ", ")
+        let suspects = "SELECT account_id FROM \(database).dw_verdicts WHERE \(filter) AND verdict != 'allow' "
+            + "UNION ALL SELECT account_id FROM \(database).dw_campaign_members WHERE \(filter) "
+            + "UNION ALL SELECT account_id FROM \(database).dw_linked_accounts WHERE \(filter)"
         return """
-            SELECT DISTINCT account_id FROM (\
+            SELECT DISTINCT account_id FROM (SELECT account_id FROM (\(suspects)) UNION ALL \
             SELECT account_id FROM \(database).dw_link_keys WHERE \(filter) AND (kind, key) GLOBAL IN (\
-            SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) GROUP BY kind, key \
-            HAVING uniqExact(shard) >= 2 AND uniqExact(account_id) <= \(maximumKeyAccounts)) \
-            UNION ALL SELECT account_id FROM \(database).dw_verdicts WHERE \(filter) AND verdict != 'allow' \
-            UNION ALL SELECT account_id FROM \(database).dw_campaign_members WHERE \(filter)) \
+            SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) AND account_id GLOBAL IN (\(suspects)) \
+            AND (kind, key) GLOBAL IN (SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) \
+            GROUP BY kind, key HAVING uniqExact(shard) >= 2 AND uniqExact(account_id) <= \(maximumKeyAccounts)))) \
             ORDER BY account_id FORMAT TabSeparated
             """
     }

@@ -96,7 +96,9 @@ func writeScanResults(_ outcome: ScanOutcome, store: String, run: String, shard:
         writtenAt: Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970))
     let keys = observations ?? outcome.linkKeys?.observations(engine: outcome.engine) ?? []
     let rows = try ClickHouseResultStore.rows(report: outcome.report, observations: keys,
-                                              replayReferences: outcome.linkKeys?.replayReferences ?? [], writer: writer, source: source)
+                                              replayReferences: outcome.linkKeys?.replayReferences ?? [],
+                                              linkedAccounts: outcome.linkKeys == nil ? [] : outcome.engine.linkedAccounts(),
+                                              writer: writer, source: source)
     let runRow = try ClickHouseResultStore.runRow(report: outcome.report, writer: writer, source: source)
     let client = ClickHouseClient(endpoint: endpoint)
     defer { runBlockingQuietly { await client.shutdown() } }

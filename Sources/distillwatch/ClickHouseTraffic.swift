@@ -123,11 +123,14 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
     }
 
     /// Closes the read end and waits for the query to end.
-    /// - Throws: the query's error (a server exception, a dropped connection), if any.
+    /// - Throws: the query's error (a server exception, a dropped connection), if any; not
+    ///   the writer's failure to write after the reader stopped (the reader's own error,
+    ///   `--strict`'s malformed line, is the one to report).
     func finish() throws {
         close(readEnd)
         box.done.wait()
         if case .failure(let error) = box.result! {
+            if case .readerClosed = error as? ClickHouseError { return }
             throw ScanFailure("\(error)")
         }
     }

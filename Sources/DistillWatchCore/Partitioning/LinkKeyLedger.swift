@@ -102,6 +102,18 @@ extension DetectionEngine {
         indexByAccount[accountID].map(Int.init)
     }
 
+    /// Every account the linkage has joined to at least one other, with its group's size,
+    /// in account order: on a shard, the parts of a campaign too small there to be one,
+    /// which the campaign step joins with their other parts.
+    /// - Complexity: O(accounts in groups).
+    public func linkedAccounts() -> [(accountID: String, groupSize: Int)] {
+        var out: [(accountID: String, groupSize: Int)] = []
+        for group in linkage.groups.values where group.members.count >= 2 {
+            for m in group.members { out.append((accountIDs[Int(m)], group.members.count)) }
+        }
+        return out.sorted { $0.accountID < $1.accountID }
+    }
+
     /// The profile keys of account `i` as the linkage joins them: payment, e-mail domain,
     /// sign-up hour, parameter habit, system prompt and split task list, where known.
     func profileLinkKeys(of i: Int) -> [(LinkEvidenceKind, UInt64)] {
