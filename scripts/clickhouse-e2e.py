@@ -226,6 +226,53 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
         rc, out, err = dw(binary, *argv, env=env)
         check(f"bad input: {name}", rc != 0 and expected in err, err.strip().splitlines()[-1][:200] if err.strip() else f"rc {rc}")
 
+    # A window: the shards read --since/--until, and the campaign step reads the same window again.
+    window = ["--since", "2026-03-02T00:00:00Z", "--until", "2026-03-02T12:00:00Z"]
+    wsingle, wmerged = os.path.join(work, "wsingle.json"), os.path.join(work, "wmerged.json")
+    dw(binary, "scan", "--source", source, "--accounts", accounts, "--quiet", "--json", wsingle, "--all", *window, env=env)
+    for k in (0, 1):
+        dw(binary, "scan", "--source", source, "--accounts", accounts, "--quiet", "--shard", f"{k}/2", *window,
+           "--store", store, "--run", "win", env=env)
+    rc, out, err = dw(binary, "campaigns", "--store", store, "--run", "win", "--accounts", accounts, "--json", wmerged, env=env)
+    ws, wm = json.load(open(wsingle)), (json.load(open(wmerged)) if rc == 0 else {"input": {}, "accounts": []})
+    check("the campaign step reads the shards' window, not the whole table",
+          rc == 0 and wm["input"].get("exchanges") == ws["input"]["exchanges"] and flagged(wm) == flagged(ws)
+          and "read again" in err and int(err.split("(")[1].split()[0]) <= ws["input"]["exchanges"],
+          f"window of {ws['input']['exchanges']} exchanges; {err.strip()[:160]}")
+
+    # Account ids a text format would escape (backslash, tab), and a shard that owns no account.
+    sql(p0, "CREATE TABLE IF NOT EXISTS dw.odd_local AS dw.traffic_local")
+    sql(p1, "CREATE TABLE IF NOT EXISTS dw.odd_local AS dw.traffic_local")
+    sql(p0, "CREATE TABLE IF NOT EXISTS dw.odd AS dw.traffic_local ENGINE = Distributed(distillwatch, dw, odd_local, cityHash64(account_id))")
+    names = [l.split("\t")[0] for l in sql(p0, "DESCRIBE TABLE dw.traffic_local FORMAT TSV").splitlines()]
+    chosen = ", ".join("if(cityHash64(account_id) % 3 = 0, concat(account_id, '\\\\x\\t'), account_id)" if n == "account_id" else n
+                       for n in names)
+    sql(p0, f"INSERT INTO dw.odd SELECT {chosen} FROM dw.traffic")
+    for _ in range(300):  # a Distributed insert reaches the other shard in the background
+        if int(sql(p0, "SELECT count() FROM dw.odd")) == exchanges:
+            break
+        time.sleep(0.1)
+    osingle, omerged = os.path.join(work, "osingle.json"), os.path.join(work, "omerged.json")
+    dw(binary, "scan", "--source", f"{base}/dw.odd", "--accounts", accounts, "--quiet", "--json", osingle, env=env)
+    for k in (0, 1):
+        dw(binary, "scan", "--source", f"{base}/dw.odd", "--accounts", accounts, "--quiet", "--shard", f"{k}/2",
+           "--store", store, "--run", "odd", env=env)
+    rc, out, err = dw(binary, "campaigns", "--store", store, "--run", "odd", "--accounts", accounts, "--json", omerged, env=env)
+    os_, om = json.load(open(osingle)), (json.load(open(omerged)) if rc == 0 else {"accounts": [], "campaigns": []})
+    odd = [a for a in flagged(os_) if "\\" in a]
+    check("account ids with a backslash and a tab survive the campaign step", rc == 0 and flagged(om) == flagged(os_) and odd
+          and groups(om) == groups(os_), f"{len(odd)} flagged accounts with such ids; {err.strip()[:160]}; "
+          f"only one process {sorted(set(flagged(os_)) - set(flagged(om)))}, only sharded {sorted(set(flagged(om)) - set(flagged(os_)))}")
+    one = sorted(fs)[0]
+    sql(p0, f"CREATE TABLE IF NOT EXISTS dw.one AS dw.traffic_local ENGINE = MergeTree() ORDER BY (time, account_id)")
+    sql(p0, f"INSERT INTO dw.one SELECT * FROM dw.traffic WHERE account_id = '{one}'")
+    owner = int(sql(p0, f"SELECT cityHash64('{one}') % 2").strip())
+    rcs = [dw(binary, "scan", "--source", f"{base}/dw.one", "--quiet", "--shard", f"{k}/2", "--store", store, "--run", "one", env=env)
+           for k in (0, 1)]
+    rc, out, err = dw(binary, "campaigns", "--store", store, "--run", "one", env=env)
+    check("a shard that owns no account finishes with zero exchanges", all(r[0] == 0 for r in rcs) and rc == 0,
+          f"owner of the only account: shard {owner}; {(rcs[1 - owner][2] or err).strip()[:160]}")
+
     # A malformed row (an empty account) is counted and named like a file's line; --strict stops there.
     rc, out, err = dw(binary, "clickhouse", "init", f"{base}/dwplain", "--traffic-table", "traffic", env=env)
     sql(p0, "INSERT INTO dwplain.traffic (time, account_id, model) VALUES (1776827655926, 'a1', 'm'), (1776827656926, '', 'm'), "
@@ -233,6 +280,14 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
     rc, out, err = dw(binary, "scan", "--source", f"{base}/dwplain.traffic", "--no-content", env=env)
     check("a malformed row is counted and named, the rest scanned", rc == 0 and "Scanned 2 exchanges" in out
           and 'dwplain.traffic:2: field "account_id"' in out, (out + err).strip().replace("\n", " | ")[:300])
+    sql(p0, "CREATE TABLE IF NOT EXISTS dwplain.nullable (time UInt64, account_id Nullable(String), model Nullable(String)) "
+            "ENGINE = MergeTree() ORDER BY time")
+    sql(p0, "INSERT INTO dwplain.nullable VALUES (1776827655926, 'a1', 'm'), (1776827656926, NULL, 'm'), (1776827657926, '', 'm')")
+    malformed = 0
+    for k in (0, 1):
+        rc, out, err = dw(binary, "scan", "--source", f"{base}/dwplain.nullable", "--no-content", "--shard", f"{k}/2", env=env)
+        malformed += sum(int(l.split(":")[1].split()[0].replace(",", "")) for l in out.splitlines() if l.startswith("Malformed lines:"))
+    check("rows with a NULL or empty account reach one shard, as malformed", malformed == 2, f"{malformed} malformed over the two shards")
     rc, out, err = dw(binary, "scan", "--source", f"{base}/dwplain.traffic", "--no-content", "--strict", env=env)
     check("--strict stops at the malformed row and says where", rc != 0 and 'dwplain.traffic:2: field "account_id"' in err
           and "stopped: --strict" in err, err.strip()[-200:])
@@ -319,6 +374,12 @@ s.query("""CREATE TABLE IF NOT EXISTS helicone.request_response_rmt (response_id
     request_body String, response_body String) ENGINE = MergeTree() ORDER BY (organization_id, user_id, request_created_at)""")
 for t in ["no_account (time UInt64, user String)", "text_time (time String, account_id String)"]:
     s.query("CREATE TABLE IF NOT EXISTS dw." + t + " ENGINE = Memory")
+# The tables this script made with its own SQL (not through DistillWatch).
+for t in ["odd", "one"]:
+    s.query(f"CREATE TABLE IF NOT EXISTS dw.{t} AS dw.traffic")
+s.query("CREATE DATABASE IF NOT EXISTS dwplain")
+s.query("CREATE TABLE IF NOT EXISTS dwplain.nullable (time UInt64, account_id Nullable(String), model Nullable(String)) "
+        "ENGINE = MergeTree() ORDER BY time")
 failed = 0
 for q in statements:
     if q.startswith("INSERT"):

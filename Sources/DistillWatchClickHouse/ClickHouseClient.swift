@@ -25,7 +25,7 @@ public final class ClickHouseClient: Sendable {
 
     /// - Parameters:
     ///   - idleTimeout: the longest wait for the next bytes of a streamed result (s).
-    public init(endpoint: ClickHouseEndpoint, queryTimeout: TimeAmount = .seconds(120), idleTimeout: TimeAmount = .seconds(300)) {
+    public init(endpoint: ClickHouseEndpoint, queryTimeout: TimeAmount = .seconds(60), idleTimeout: TimeAmount = .seconds(300)) {
         self.endpoint = endpoint
         self.queryTimeout = queryTimeout
         var configuration = HTTPClient.Configuration()
@@ -184,7 +184,7 @@ public final class ClickHouseClient: Sendable {
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
         if text.contains("connectTimeout") { return "connection timed out" }
         if text.contains("readTimeout") { return "no bytes for longer than the read timeout" }
-        if text.contains("deadlineExceeded") { return "the query took longer than its time limit" }
+        if text.contains("deadlineExceeded") { return "no answer within the time limit: the server accepted the connection but did not answer" }
         if text.contains("remoteConnectionClosed") || text.contains("connectionClosed") { return "the server closed the connection" }
         return text
     }

@@ -19,8 +19,10 @@ public struct ClickHouseEndpoint: Sendable, Equatable, CustomStringConvertible {
     public static let passwordVariable = "DISTILLWATCH_CLICKHOUSE_PASSWORD"
 
     /// - Throws: ``ClickHouseError/badURL(_:_:)`` naming what is wrong.
-    public init(parsing text: String, environment: [String: String] = [:], requireTable: Bool = false) throws(ClickHouseError) {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+    public init(parsing given: String, environment: [String: String] = [:], requireTable: Bool = false) throws(ClickHouseError) {
+        // Messages show the URL without its password.
+        let text = Self.redacted(given)
+        guard let components = URLComponents(string: given), let scheme = components.scheme?.lowercased() else {
             throw .badURL(text, "not a URL (expected clickhouse://HOST:PORT/DATABASE.TABLE)")
         }
         switch scheme {
@@ -53,6 +55,15 @@ public struct ClickHouseEndpoint: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if requireTable, table == nil { throw .badURL(text, "names no table (clickhouse://HOST:PORT/DATABASE.TABLE)") }
+    }
+
+    /// The URL text with the password of `USER:PASSWORD@` replaced by `***`.
+    public static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<text.index(after: colon)]) + "***" + String(text[at...])
     }
 
     /// A plain ClickHouse identifier, safe to write unquoted in a query.

@@ -41,6 +41,9 @@ public enum ClickHouseError: Error, Sendable, Equatable, CustomStringConvertible
         case 81: return " (check the database name in the URL)"
         case 47: return " (a column the mapping reads is missing; --clickhouse-mapping chooses the table's shape)"
         case 192, 193, 194, 516: return " (check the user and password: clickhouse://USER@HOST/… and $\(ClickHouseEndpoint.passwordVariable))"
+        case 164: return " (the user is read-only (readonly = 1) and cannot set the query's settings: use a user with readonly = 2 or 0)"
+        case 209, 210, 279: return " (a server of the cluster is down or unreachable: a Distributed table needs every shard)"
+        case 241: return " (the server's memory limit, max_memory_usage: a smaller --clickhouse-slice-rows makes each sorted slice smaller)"
         default: return ""
         }
     }
@@ -55,7 +58,12 @@ public enum ClickHouseError: Error, Sendable, Equatable, CustomStringConvertible
         let digits = text[codeRange.upperBound...].prefix { $0.isNumber }
         let code = Int(digits) ?? 0
         var message = String(text[codeRange.upperBound...])
-        if let r = message.range(of: "DB::Exception: ") { message = String(message[r.upperBound...]) }
+        // DB::Exception, DB::NetException, DB::ErrnoException, …
+        if let r = message.range(of: "DB::"), let colon = message[r.upperBound...].range(of: "Exception: ") {
+            message = String(message[colon.upperBound...])
+        } else if let r = message.range(of: "e.displayText() = ") {
+            message = String(message[r.upperBound...])
+        }
         if let r = message.range(of: ", e.what() = ") { message = String(message[..<r.lowerBound]) }
         if let r = message.range(of: " (version ") { message = String(message[..<r.lowerBound]) }
         if let r = message.range(of: "\n") { message = String(message[..<r.lowerBound]) }

@@ -32,8 +32,9 @@ public enum ClickHouseResultStore {
 
     public static let tables: [Table] = [
         Table(name: "dw_runs", columns: common + """
-            , source String, exchanges UInt64, accounts UInt64, flagged UInt64, campaigns UInt64, \
-            first_time_ms UInt64, last_time_ms UInt64, version String
+            , source String, mapping String, account_column String, since_ms Nullable(UInt64), until_ms Nullable(UInt64), \
+            exchanges UInt64, accounts UInt64, flagged UInt64, campaigns UInt64, \
+            first_time_ms UInt64, last_time_ms UInt64, finished_ms UInt64, version String
             """, orderBy: "(run_id, shard, attempt)", shardingKey: "cityHash64(run_id)"),
         Table(name: "dw_verdicts", columns: common + """
             , account_id String, verdict String, score Float64, campaign_id String, \
@@ -209,29 +210,51 @@ public enum ClickHouseResultStore {
                 ("dw_linked_accounts", linked)]
     }
 
+    /// What a shard read: its source (without a password), the table's shape, the account
+    /// column and the time window, so that the campaign step reads the same traffic again.
+    public struct SourceDescription: Sendable, Equatable {
+        public var source: String
+        public var mapping: String
+        public var accountColumn: String
+        public var window: TrafficWindow
+
+        public init(source: String, mapping: String = "v1", accountColumn: String = "", window: TrafficWindow = TrafficWindow()) {
+            self.source = source
+            self.mapping = mapping
+            self.accountColumn = accountColumn
+            self.window = window
+        }
+    }
+
     /// The `dw_runs` row that makes a shard's rows count, written after all of them.
-    public static func runRow(report: ScanReport, writer: Writer, source: String) throws -> Data {
+    public static func runRow(report: ScanReport, writer: Writer, source: SourceDescription) throws -> Data {
         var row = writer.header()
-        row["source"] = source
+        row["source"] = source.source
+        row["mapping"] = source.mapping
+        row["account_column"] = source.accountColumn
+        row["since_ms"] = source.window.since.map { Int($0.millisecondsSinceEpoch) as Any } ?? NSNull()
+        row["until_ms"] = source.window.until.map { Int($0.millisecondsSinceEpoch) as Any } ?? NSNull()
         row["exchanges"] = report.input.exchanges
         row["accounts"] = report.input.accounts
         row["flagged"] = report.accounts.filter { $0.verdict.isFlagged }.count
         row["campaigns"] = report.campaigns.count
         row["first_time_ms"] = report.input.firstTime.map { Int($0.millisecondsSinceEpoch) } ?? 0
         row["last_time_ms"] = report.input.lastTime.map { Int($0.millisecondsSinceEpoch) } ?? 0
+        row["finished_ms"] = Int(writer.writtenAt.millisecondsSinceEpoch)
         row["version"] = DistillWatchVersion.current
         return try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) + Data([0x0A])
     }
 
-    /// The latest finished attempt of each shard of a run: `shard`, `attempt`, `exchanges`,
-    /// `accounts`, `first_time_ms`, `last_time_ms`, tab-separated.
+    /// The latest finished attempt of each shard of a run (by `finished_ms`, then attempt
+    /// id), one JSON object per line.
     public static func latestAttemptsQuery(database: String, run: String) -> String {
-        """
-        SELECT shard, argMax(attempt, written_at), argMax(exchanges, written_at), argMax(accounts, written_at), \
-        argMax(first_time_ms, written_at), argMax(last_time_ms, written_at) \
-        FROM \(database).dw_runs WHERE run_id = \(TrafficTableMapping.literal(run)) AND shard != 'campaigns' \
-        GROUP BY shard ORDER BY shard FORMAT TabSeparated
-        """
+        // Aliases unlike the columns: 18.16 reads a column's name as its alias, and an
+        // aggregate inside another is refused.
+        let fields = ["attempt", "exchanges", "accounts", "first_time_ms", "last_time_ms", "source", "mapping",
+                      "account_column", "since_ms", "until_ms"]
+        let latest = fields.map { "argMax(\($0), (finished_ms, attempt)) AS latest_\($0)" }.joined(separator: ", ")
+        return "SELECT shard AS latest_shard, \(latest) FROM \(database).dw_runs WHERE run_id = \(TrafficTableMapping.literal(run)) "
+            + "AND shard != 'campaigns' GROUP BY shard ORDER BY shard FORMAT JSONEachRow"
     }
 
     /// One shard's finished attempt, as ``latestAttemptsQuery(database:run:)`` lists it.
@@ -242,15 +265,46 @@ public enum ClickHouseResultStore {
         public var accounts: Int
         public var firstTimeMilliseconds: Int64
         public var lastTimeMilliseconds: Int64
+        public var source: SourceDescription
 
-        /// Parses the query's tab-separated answer.
+        public init(shard: String, attempt: String, exchanges: Int, accounts: Int, firstTimeMilliseconds: Int64,
+                    lastTimeMilliseconds: Int64, source: SourceDescription) {
+            self.shard = shard
+            self.attempt = attempt
+            self.exchanges = exchanges
+            self.accounts = accounts
+            self.firstTimeMilliseconds = firstTimeMilliseconds
+            self.lastTimeMilliseconds = lastTimeMilliseconds
+            self.source = source
+        }
+
+        /// Parses the query's answer (JSON objects, one per line; 64-bit numbers quoted or not).
         public static func parse(_ text: String) -> [FinishedShard] {
-            text.split(separator: "\n").compactMap { line in
-                let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-                guard f.count >= 6 else { return nil }
-                return FinishedShard(shard: f[0], attempt: f[1], exchanges: Int(f[2]) ?? 0, accounts: Int(f[3]) ?? 0,
-                                     firstTimeMilliseconds: Int64(f[4]) ?? 0, lastTimeMilliseconds: Int64(f[5]) ?? 0)
+            jsonRows(text).compactMap { row in
+                // The query's `latest_` aliases, read without their prefix.
+                var o: [String: Any] = [:]
+                for (k, v) in row { o[k.hasPrefix("latest_") ? String(k.dropFirst(7)) : k] = v }
+                guard let shard = o["shard"] as? String, let attempt = o["attempt"] as? String else { return nil }
+                func int(_ k: String) -> Int64? {
+                    if let n = o[k] as? NSNumber { return n.int64Value }
+                    if let s = o[k] as? String { return Int64(s) }
+                    return nil
+                }
+                let window = TrafficWindow(since: int("since_ms").map(Timestamp.init(millisecondsSinceEpoch:)),
+                                           until: int("until_ms").map(Timestamp.init(millisecondsSinceEpoch:)))
+                return FinishedShard(
+                    shard: shard, attempt: attempt, exchanges: Int(int("exchanges") ?? 0), accounts: Int(int("accounts") ?? 0),
+                    firstTimeMilliseconds: int("first_time_ms") ?? 0, lastTimeMilliseconds: int("last_time_ms") ?? 0,
+                    source: SourceDescription(source: o["source"] as? String ?? "", mapping: o["mapping"] as? String ?? "v1",
+                                              accountColumn: o["account_column"] as? String ?? "", window: window))
             }
+        }
+    }
+
+    /// The objects of a JSONEachRow answer.
+    public static func jsonRows(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
     }
 
@@ -309,22 +363,17 @@ public enum ClickHouseResultStore {
             SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) AND account_id GLOBAL IN (\(suspects)) \
             AND (kind, key) GLOBAL IN (SELECT kind, key FROM \(database).dw_link_keys WHERE \(filter) AND kind IN (\(kinds)) \
             GROUP BY kind, key HAVING uniqExact(shard) >= 2 AND uniqExact(account_id) <= \(maximumKeyAccounts)))) \
-            ORDER BY account_id FORMAT TabSeparated
+            ORDER BY account_id FORMAT JSONEachRow
             """
     }
 
     /// The `reasoning_replay_of` references the shards noted: account, request id.
     public static func replayReferencesQuery(database: String, run: String, shards: [FinishedShard]) -> String {
-        "SELECT DISTINCT account_id, request_id FROM \(database).dw_replay_references WHERE \(attemptFilter(shards, run: run)) FORMAT TabSeparated"
+        "SELECT DISTINCT account_id, request_id FROM \(database).dw_replay_references WHERE \(attemptFilter(shards, run: run)) FORMAT JSONEachRow"
     }
 
     /// The shards' report entries (`report_json` of `dw_verdicts`), one per line.
     public static func verdictsQuery(database: String, run: String, shards: [FinishedShard]) -> String {
         "SELECT report_json FROM \(database).dw_verdicts WHERE \(attemptFilter(shards, run: run)) ORDER BY account_id FORMAT TabSeparatedRaw"
-    }
-
-    /// The source the shards read (`dw_runs.source` of their latest attempts).
-    public static func sourceQuery(database: String, run: String, shards: [FinishedShard]) -> String {
-        "SELECT DISTINCT source FROM \(database).dw_runs WHERE \(attemptFilter(shards, run: run)) FORMAT TabSeparated"
     }
 }

@@ -54,14 +54,41 @@ public struct TrafficWindow: Sendable, Equatable {
 
 /// The query that reads a traffic table as exchange lines, and how to decode them.
 public struct TrafficQueryPlan: Sendable, Equatable {
-    /// `SELECT … FORMAT JSONEachRow`, ordered by time, account, then every other column.
-    public var sql: String
+    /// `SELECT … FORMAT JSONEachRow` of the whole window, ordered by time, account, then
+    /// every other column.
+    public var sql: String { sql(slice: nil) }
+    /// Rows per hour of the window: `hour` (ms since the epoch / 3,600,000) and `rows`,
+    /// tab-separated, in hour order; ``TrafficTableMapping/slices(hourCounts:maximumRows:)``
+    /// turns them into windows read one after another.
+    public var hourCountsSQL: String {
+        "SELECT intDiv(\(timeExpression), 3600000) AS hour, count() FROM \(table)\(whereClause([])) GROUP BY hour ORDER BY hour FORMAT TabSeparated"
+    }
+    let table: String
+    let inner: String
+    let outer: String
+    let order: String
+    let conditions: [String]
+    let timeExpression: String
     /// How the lines decode (v1, or Helicone's export shape).
     public var inputFormat: InputFormat
     /// The table's columns the query reads.
     public var columnsRead: [String]
     /// Booleans arrive as 0 and 1 (`UInt8` columns).
     public var integerBooleans: Bool
+
+    /// The query of one slice of the window (`nil`: the whole window): the server sorts
+    /// only that slice's rows.
+    public func sql(slice: TrafficWindow?) -> String {
+        var extra: [String] = []
+        if let since = slice?.since { extra.append("\(timeExpression) >= \(since.millisecondsSinceEpoch)") }
+        if let until = slice?.until { extra.append("\(timeExpression) < \(until.millisecondsSinceEpoch)") }
+        return "SELECT \(outer) FROM (SELECT \(inner) FROM \(table)\(whereClause(extra))) ORDER BY \(order) FORMAT JSONEachRow"
+    }
+
+    func whereClause(_ extra: [String]) -> String {
+        let all = conditions + extra
+        return all.isEmpty ? "" : " WHERE " + all.joined(separator: " AND ")
+    }
 }
 
 /// Maps a traffic table's columns to exchange fields and builds the query that streams
@@ -164,7 +191,9 @@ public enum TrafficTableMapping {
         var conditions: [String] = []
         if let since = window.since { conditions.append("\(timeExpression) >= \(since.millisecondsSinceEpoch)") }
         if let until = window.until { conditions.append("\(timeExpression) < \(until.millisecondsSinceEpoch)") }
-        if shard.count > 1 { conditions.append("cityHash64(\(accountText)) % \(shard.count) = \(shard.index)") }
+        // A NULL account hashes as the empty string: its row reaches one shard, which counts
+        // it as malformed, as a file's would be.
+        if shard.count > 1 { conditions.append("cityHash64(ifNull(\(accountText), '')) % \(shard.count) = \(shard.index)") }
         if let accounts {
             conditions.append(accounts.isEmpty ? "0" : "\(accountText) IN (\(accounts.map(literal).joined(separator: ", ")))")
         }
@@ -172,16 +201,15 @@ public enum TrafficTableMapping {
         // names the column it is computed from), renamed in the outer query.
         let inner = selected.enumerated().map { "\($1.expression) AS dw_\($0)" }.joined(separator: ", ")
         let outer = selected.enumerated().map { "dw_\($0) AS \($1.key)" }.joined(separator: ", ")
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         // Time, then account, then every other column: a total order, so that two reads of
         // one table give the same exchanges in the same order (and the same verdicts).
         let order = selected.indices.map { "dw_\($0)" }.joined(separator: ", ")
-        let sql = "SELECT \(outer) FROM (SELECT \(inner) FROM \(table)\(whereClause)) ORDER BY \(order) FORMAT JSONEachRow"
-        return TrafficQueryPlan(sql: sql, inputFormat: shape == .v1 ? .v1 : .helicone, columnsRead: read,
-                                integerBooleans: integerBooleans)
+        return TrafficQueryPlan(table: table, inner: inner, outer: outer, order: order, conditions: conditions,
+                                timeExpression: timeExpression, inputFormat: shape == .v1 ? .v1 : .helicone,
+                                columnsRead: read, integerBooleans: integerBooleans)
     }
 
-    /// The accounts that sent the given requests: account, request id per line (for
+    /// The accounts that sent the given requests: `dw_account`, `dw_request` objects (for
     /// `reasoning_replay_of` references that cross shards). `nil` when the table has no
     /// `request_id` column.
     public static func ownersQuery(shape: TrafficTableShape, table: String, columns: [ClickHouseColumn],
@@ -191,15 +219,52 @@ public enum TrafficTableMapping {
               !requestIDs.isEmpty else { return nil }
         let accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
         let requestText = isText(request.baseType) ? quoted(request.name) : "toString(\(quoted(request.name)))"
-        return "SELECT DISTINCT \(accountText), \(requestText) FROM \(table) WHERE \(requestText) IN "
-            + "(\(requestIDs.map(literal).joined(separator: ", "))) FORMAT TabSeparated"
+        return "SELECT DISTINCT \(accountText) AS dw_account, \(requestText) AS dw_request FROM \(table) WHERE \(requestText) IN "
+            + "(\(requestIDs.map(literal).joined(separator: ", "))) FORMAT JSONEachRow"
     }
 
-    /// The settings every traffic query runs with: 64-bit integers as JSON numbers, and
-    /// sorting spilled to disk past 1 GB rather than failing on a large window.
+    /// Windows of consecutive hours holding at most `maximumRows` rows each (an hour
+    /// with more is a window of its own), covering every counted hour in order: read one
+    /// after another, each sorted by the server alone, they give the whole window in time
+    /// order with the server's memory bounded by a slice, not the window.
+    /// - Parameter hourCounts: (hour since the epoch, rows), in hour order.
+    public static func slices(hourCounts: [(hour: Int64, rows: Int)], maximumRows: Int) -> [TrafficWindow] {
+        var out: [TrafficWindow] = []
+        var start: Int64?
+        var rows = 0
+        for (hour, n) in hourCounts {
+            if let s = start, rows + n > maximumRows, rows > 0 {
+                out.append(TrafficWindow(since: Timestamp(millisecondsSinceEpoch: s * 3_600_000),
+                                         until: Timestamp(millisecondsSinceEpoch: hour * 3_600_000)))
+                start = nil
+                rows = 0
+            }
+            if start == nil { start = hour }
+            rows += n
+        }
+        if let s = start, let last = hourCounts.last {
+            out.append(TrafficWindow(since: Timestamp(millisecondsSinceEpoch: s * 3_600_000),
+                                     until: Timestamp(millisecondsSinceEpoch: (last.hour + 1) * 3_600_000)))
+        }
+        return out
+    }
+
+    /// Reads `hourCountsSQL`'s answer.
+    public static func parseHourCounts(_ text: String) -> [(hour: Int64, rows: Int)] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: "\t")
+            guard f.count == 2, let h = Int64(f[0]), let n = Int(f[1]) else { return nil }
+            return (h, n)
+        }
+    }
+
+    /// The settings every traffic query runs with: 64-bit integers as JSON numbers, sorting
+    /// spilled to disk past 1 GB, and a result the server would cut short (an account's
+    /// `max_result_rows` with `result_overflow_mode = 'break'`) made an error instead.
     public static let querySettings = [
         "output_format_json_quote_64bit_integers": "0",
         "max_bytes_before_external_sort": "1000000000",
+        "result_overflow_mode": "throw",
     ]
 
     /// Epoch milliseconds from a time column, by its type.

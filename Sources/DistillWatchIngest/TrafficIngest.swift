@@ -21,6 +21,9 @@ public struct IngestOptions: Sendable {
     /// database without a boolean type writes (ClickHouse before 21.12 stores `UInt8`).
     /// Off for files, which must follow the format.
     public var integerBooleans = false
+    /// Accept a traffic input with no line at all: a database query whose window or shard
+    /// holds no exchange (a shard that owns no account still finishes). Files must not be empty.
+    public var allowsEmptyInput = false
 
     public init(strict: Bool = false, captureText: Bool = false, malformedLinesKept: Int = 1000,
                 decodeInParallel: Bool = true, sketcher: ContentSketcher? = nil,
@@ -167,7 +170,10 @@ public enum TrafficIngest {
             }
             statistics.bytesRead += reader.bytesRead
         }
-        if lines == 0 { throw IngestError(source: source.description, "is empty: no exchange records") }
+        if lines == 0 {
+            if options.allowsEmptyInput { return }
+            throw IngestError(source: source.description, "is empty: no exchange records")
+        }
         try requireUsableLine(source, lines: lines, accepted: statistics.exchangeRecords - exchangesBefore,
                               statistics: statistics, noun: options.inputFormat.recordNoun,
                               hint: options.inputFormat == .v1

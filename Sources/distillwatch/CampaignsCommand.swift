@@ -28,10 +28,10 @@ struct CampaignsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The traffic table (default: the one the shards read).", valueName: "url"))
     var source: String?
 
-    @Option(name: .long, help: ArgumentHelp("The traffic table's shape: v1 or helicone.", valueName: "shape"))
-    var clickhouseMapping: TrafficTableShape = .v1
+    @Option(name: .long, help: ArgumentHelp("The traffic table's shape, v1 or helicone (default: the shards').", valueName: "shape"))
+    var clickhouseMapping: TrafficTableShape?
 
-    @Option(name: .long, help: ArgumentHelp("The column naming the account (as given to the shards).", valueName: "column"))
+    @Option(name: .long, help: ArgumentHelp("The column naming the account (default: the shards').", valueName: "column"))
     var clickhouseAccountColumn: String?
 
     @Option(name: .long, help: "Account records file, as given to the shards. Repeatable.")
@@ -69,41 +69,46 @@ struct CampaignsCommand: ParsableCommand {
         defer { runBlockingQuietly { await client.shutdown() } }
         let maximum = maxKeyAccounts
         // 1. The shards' finished attempts, the source, the candidates and the shards' verdicts.
-        let (shards, sources, keyCandidates, verdictLines): ([ClickHouseResultStore.FinishedShard], [String], [String], [String])
+        let (shards, keyCandidates, verdictLines): ([ClickHouseResultStore.FinishedShard], [String], [String])
         do {
-            (shards, sources, keyCandidates, verdictLines) = try runBlocking {
+            (shards, keyCandidates, verdictLines) = try runBlocking {
                 let shards = ClickHouseResultStore.FinishedShard.parse(
                     try await client.query(ClickHouseResultStore.latestAttemptsQuery(database: database, run: runID)))
                 _ = try ClickHouseResultStore.requireCompleteRun(shards, run: runID)
-                let sources = try await client.query(ClickHouseResultStore.sourceQuery(database: database, run: runID, shards: shards))
-                    .split(separator: "\n").map(String.init)
-                let candidates = try await client.query(
+                let candidates = ClickHouseResultStore.jsonRows(try await client.query(
                     ClickHouseResultStore.candidatesQuery(database: database, run: runID, shards: shards, maximumKeyAccounts: maximum),
-                    settings: ["max_query_size": "1048576"])
-                    .split(separator: "\n").map(String.init)
+                    settings: ["max_query_size": "1048576"])).compactMap { $0["account_id"] as? String }
                 let verdicts = try await client.query(ClickHouseResultStore.verdictsQuery(database: database, run: runID, shards: shards))
                     .split(separator: "\n").map(String.init)
-                return (shards, sources, candidates, verdicts)
+                return (shards, candidates, verdicts)
             }
         } catch {
             throw ScanFailure("\(error)")
         }
-        guard let sourceURL = source ?? (sources.count == 1 ? sources[0] : nil) else {
-            throw ScanFailure("run '\(runID)': the shards read \(sources.count) different sources (\(sources.joined(separator: ", "))); give --source")
+        // What the shards read: one source, shape, account column and window for all of them.
+        let described = Set(shards.map { "\($0.source.source)\u{1F}\($0.source.mapping)\u{1F}\($0.source.accountColumn)\u{1F}\($0.source.window.since?.millisecondsSinceEpoch ?? -1)\u{1F}\($0.source.window.until?.millisecondsSinceEpoch ?? -1)" })
+        guard described.count == 1 || source != nil else {
+            throw ScanFailure("run '\(runID)': the shards read different sources, shapes or windows "
+                              + "(\(shards.map { "\($0.shard): \($0.source.source) \($0.source.mapping)" }.joined(separator: "; "))); give --source")
         }
+        let shardsRead = shards[0].source
+        let mapping = clickhouseMapping ?? TrafficTableShape(rawValue: shardsRead.mapping) ?? .v1
+        let accountColumn = clickhouseAccountColumn ?? (shardsRead.accountColumn.isEmpty ? nil : shardsRead.accountColumn)
+        let sourceURL = source ?? shardsRead.source
         let sourceEndpoint: ClickHouseEndpoint
         do { sourceEndpoint = try ClickHouseEndpoint(parsing: sourceURL, environment: environment, requireTable: true) } catch {
-            throw ScanFailure("the source '\(sourceURL)' is not a ClickHouse table (\(error)); the campaign step reads the traffic again: give --source")
+            throw ScanFailure("the shards' source is not a ClickHouse table (\(error)); the campaign step reads the traffic again: give --source")
         }
         // Replayed reasoning whose original request is on another shard: both accounts join.
-        let crossReplays = try crossShardReplays(store: client, database: database, shards: shards, source: sourceEndpoint)
+        let crossReplays = try crossShardReplays(store: client, database: database, shards: shards, source: sourceEndpoint,
+                                                 shape: mapping, accountColumn: accountColumn)
         let candidates = Array(Set(keyCandidates).union(crossReplays)).sorted()
         // 2. The engine over the candidates' traffic, together.
         var joined: ScanOutcome?
         if !candidates.isEmpty {
             let (stream, plan) = try ClickHouseTrafficStream.open(
-                endpoint: sourceEndpoint, shape: clickhouseMapping, content: sketcher != nil, window: TrafficWindow(),
-                shard: .whole, accountColumn: clickhouseAccountColumn, accounts: candidates)
+                endpoint: sourceEndpoint, shape: mapping, content: sketcher != nil, window: shardsRead.window,
+                shard: .whole, accountColumn: accountColumn, accounts: candidates)
             do {
                 joined = try runScan(
                     traffic: [stream.source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
@@ -140,7 +145,10 @@ struct CampaignsCommand: ParsableCommand {
         if let joined {
             var outcome = joined
             outcome.report = joinedReport
-            _ = try writeScanResults(outcome, store: store, run: runID, shard: "campaigns", source: sourceURL, observations: [])
+            _ = try writeScanResults(outcome, store: store, run: runID, shard: "campaigns",
+                                     source: .init(source: sourceEndpoint.description, mapping: mapping.rawValue,
+                                                   accountColumn: accountColumn ?? "", window: shardsRead.window),
+                                     observations: [])
         }
         if let json { try writeReport(report, to: json) }
         if !quiet {
@@ -156,17 +164,16 @@ struct CampaignsCommand: ParsableCommand {
     /// The accounts on either side of a `reasoning_replay_of` reference that crosses shards:
     /// the shards' references, their requests' owners looked up in the source.
     func crossShardReplays(store client: ClickHouseClient, database: String, shards: [ClickHouseResultStore.FinishedShard],
-                           source: ClickHouseEndpoint) throws -> Set<String> {
+                           source: ClickHouseEndpoint, shape: TrafficTableShape, accountColumn: String?) throws -> Set<String> {
         let runID = self.runID
-        let shape = clickhouseMapping, accountColumn = clickhouseAccountColumn
         guard let n = try? ClickHouseResultStore.requireCompleteRun(shards, run: runID) else { return [] }
         do {
             return try runBlocking {
-                let references = try await client.query(
-                    ClickHouseResultStore.replayReferencesQuery(database: database, run: runID, shards: shards))
-                    .split(separator: "\n").compactMap { line -> (String, String)? in
-                        let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
-                        return f.count == 2 ? (f[0], f[1]) : nil
+                let references = ClickHouseResultStore.jsonRows(try await client.query(
+                    ClickHouseResultStore.replayReferencesQuery(database: database, run: runID, shards: shards)))
+                    .compactMap { o -> (String, String)? in
+                        guard let a = o["account_id"] as? String, let r = o["request_id"] as? String else { return nil }
+                        return (a, r)
                     }
                 guard !references.isEmpty else { return [] }
                 let reader = ClickHouseClient(endpoint: source)
@@ -201,9 +208,8 @@ struct CampaignsCommand: ParsableCommand {
                     shape: shape, table: source.qualifiedTable, columns: columns, accountColumn: accountColumn,
                     requestIDs: requestIDs) else { return [:] }
                 var owner: [String: String] = [:]
-                for line in try await reader.query(sql, settings: ["max_query_size": String(sql.utf8.count + 65_536)]).split(separator: "\n") {
-                    let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
-                    if f.count == 2 { owner[f[1]] = f[0] }
+                for o in ClickHouseResultStore.jsonRows(try await reader.query(sql, settings: ["max_query_size": String(sql.utf8.count + 65_536)])) {
+                    if let a = o["dw_account"] as? String, let r = o["dw_request"] as? String { owner[r] = a }
                 }
                 return owner
     }

@@ -41,6 +41,9 @@ struct ClickHouseInitCommand: ParsableCommand {
         if let trafficTable, !ClickHouseEndpoint.isIdentifier(trafficTable) {
             throw ValidationError("--traffic-table '\(trafficTable)' is not a plain identifier")
         }
+        if let trafficTable, trafficTable.hasPrefix("dw_") {
+            throw ValidationError("--traffic-table '\(trafficTable)': names starting with dw_ are DistillWatch's result tables")
+        }
         for s in servers { _ = try endpoint(s) }
     }
 
@@ -85,7 +88,8 @@ struct ClickHouseInitCommand: ParsableCommand {
 
 /// Writes a scan's results to DistillWatch's tables: the rows, then the `dw_runs` row that
 /// makes them count. Returns the store's description.
-func writeScanResults(_ outcome: ScanOutcome, store: String, run: String, shard: String, source: String,
+func writeScanResults(_ outcome: ScanOutcome, store: String, run: String, shard: String,
+                      source: ClickHouseResultStore.SourceDescription,
                       observations: [LinkKeyLedger.Observation]? = nil) throws -> String {
     let endpoint: ClickHouseEndpoint
     do { endpoint = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment) } catch {
@@ -98,7 +102,7 @@ func writeScanResults(_ outcome: ScanOutcome, store: String, run: String, shard:
     let rows = try ClickHouseResultStore.rows(report: outcome.report, observations: keys,
                                               replayReferences: outcome.linkKeys?.replayReferences ?? [],
                                               linkedAccounts: outcome.linkKeys == nil ? [] : outcome.engine.linkedAccounts(),
-                                              writer: writer, source: source)
+                                              writer: writer, source: source.source)
     let runRow = try ClickHouseResultStore.runRow(report: outcome.report, writer: writer, source: source)
     let client = ClickHouseClient(endpoint: endpoint)
     defer { runBlockingQuietly { await client.shutdown() } }
@@ -158,6 +162,24 @@ struct ClickHouseLoadCommand: ParsableCommand {
         let endpoint = try ClickHouseEndpoint(parsing: table, environment: ProcessInfo.processInfo.environment, requireTable: true)
         let client = ClickHouseClient(endpoint: endpoint)
         defer { runBlockingQuietly { await client.shutdown() } }
+        // The table must be a traffic table: a row without its time or account is lost.
+        let qualified = endpoint.qualifiedTable
+        let columns: [ClickHouseColumn]
+        do {
+            columns = ClickHouseColumn.parseDescription(try runBlocking { try await client.query("DESCRIBE TABLE \(qualified) FORMAT TabSeparated") })
+        } catch {
+            throw ScanFailure("\(error)")
+        }
+        let names = Set(columns.map(\.name))
+        guard names.contains("time"), names.contains("account_id"), !(endpoint.table ?? "").hasPrefix("dw_") else {
+            throw ScanFailure("\(qualified): is not a traffic table in the v1 shape (it needs columns time and account_id; "
+                              + "`distillwatch clickhouse init URL --traffic-table NAME` creates one)")
+        }
+        let dropped = TrafficTableMapping.v1Fields.filter { !names.contains($0) }
+        if !dropped.isEmpty {
+            var err = StandardError()
+            Swift.print("note: \(qualified) has no column for \(dropped.joined(separator: ", ")): those fields are not loaded", to: &err)
+        }
         var statistics = IngestStatistics()
         var buffer: [UInt8] = []
         var pending = 0, loaded = 0

@@ -31,10 +31,16 @@ struct ClickHouseSourceOptions: ParsableArguments {
     var since: String?
 
     @Option(name: .long, help: ArgumentHelp(
+        "With --source: the window is read in slices of whole hours holding about this many rows, each sorted by the server alone (bounds its memory).",
+        valueName: "rows"))
+    var clickhouseSliceRows = ClickHouseTrafficStream.defaultSliceRows
+
+    @Option(name: .long, help: ArgumentHelp(
         "With --source: read exchanges before this time (RFC 3339 or epoch milliseconds).", valueName: "time"))
     var until: String?
 
     func validate() throws {
+        guard clickhouseSliceRows >= 1 else { throw ValidationError("--clickhouse-slice-rows must be at least 1") }
         if source == nil, since != nil || until != nil || clickhouseAccountColumn != nil {
             throw ValidationError("--since, --until and --clickhouse-account-column apply to a ClickHouse --source")
         }
@@ -75,19 +81,40 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
     /// Asks the table for its columns, plans the query and starts it.
     /// - Throws: ``ScanFailure`` naming the table, column or server problem.
     static func open(endpoint: ClickHouseEndpoint, shape: TrafficTableShape, content: Bool, window: TrafficWindow,
-                     shard: AccountShard, accountColumn: String?, accounts: [String]? = nil) throws -> (ClickHouseTrafficStream, TrafficQueryPlan) {
+                     shard: AccountShard, accountColumn: String?, accounts: [String]? = nil,
+                     sliceRows: Int = defaultSliceRows) throws -> (ClickHouseTrafficStream, TrafficQueryPlan) {
         // A reader that stops early (--strict) closes its end: the writer must get EPIPE, not die.
         signal(SIGPIPE, SIG_IGN)
         let client = ClickHouseClient(endpoint: endpoint)
         let table = endpoint.qualifiedTable
         let plan: TrafficQueryPlan
+        let slices: [TrafficWindow]
+        var settings = TrafficTableMapping.querySettings
         do {
             let description = try runBlocking { () async throws -> String in
                 try await client.query("DESCRIBE TABLE \(table) FORMAT TabSeparated")
             }
-            plan = try TrafficTableMapping.plan(
-                shape: shape, table: table, columns: ClickHouseColumn.parseDescription(description), content: content,
-                window: window, shard: shard, accountColumn: accountColumn, accounts: accounts)
+            let columns = ClickHouseColumn.parseDescription(description)
+            let planned = Result { () throws(ClickHouseError) -> TrafficQueryPlan in
+                try TrafficTableMapping.plan(
+                    shape: shape, table: table, columns: columns, content: content,
+                    window: window, shard: shard, accountColumn: accountColumn, accounts: accounts)
+            }
+            switch planned {
+            case .success(let p): plan = p
+            case .failure(let error):
+                let helicone = shape == .v1 && columns.contains { $0.name == "request_created_at" } && columns.contains { $0.name == "user_id" }
+                throw ScanFailure("\(error)" + (helicone ? " (this looks like Helicone's request_response_rmt: --clickhouse-mapping helicone)" : ""))
+            }
+            // A long account list is part of the query text.
+            settings["max_query_size"] = String(max(262_144, plan.sql.utf8.count + 65_536))
+            let countsSQL = plan.hourCountsSQL
+            let querySettings = settings
+            let counts = try runBlocking { () async throws -> String in try await client.query(countsSQL, settings: querySettings) }
+            slices = TrafficTableMapping.slices(hourCounts: TrafficTableMapping.parseHourCounts(counts), maximumRows: sliceRows)
+        } catch let failure as ScanFailure {
+            runBlockingQuietly { await client.shutdown() }
+            throw failure
         } catch {
             runBlockingQuietly { await client.shutdown() }
             throw ScanFailure("\(error)")
@@ -99,14 +126,16 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
         }
         let stream = ClickHouseTrafficStream(readEnd: fds[0], name: endpoint.description)
         let writeEnd = fds[1]
-        var settings = TrafficTableMapping.querySettings
-        // A long account list is part of the query text.
-        settings["max_query_size"] = String(max(262_144, plan.sql.utf8.count + 65_536))
         let box = stream.box
-        let sql = plan.sql
+        let queries = slices.map { plan.sql(slice: $0) }
+        let querySettings = settings
         Task.detached {
             do {
-                box.result = .success(try await client.stream(sql, settings: settings, to: writeEnd))
+                // One query per slice, one after another: each answer is a gzip member, and
+                // the reader takes concatenated members as one stream.
+                var written = 0
+                for sql in queries { written += try await client.stream(sql, settings: querySettings, to: writeEnd) }
+                box.result = .success(written)
             } catch {
                 box.result = .failure(error)
             }
@@ -116,6 +145,9 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
         }
         return (stream, plan)
     }
+
+    /// Rows per slice of the window: the server sorts at most about this many rows at once.
+    static let defaultSliceRows = 1_000_000
 
     private init(readEnd: Int32, name: String) {
         self.readEnd = readEnd

@@ -206,7 +206,8 @@ struct ScanCommand: ParsableCommand {
         if let url = clickhouse.source {
             let (opened, plan) = try ClickHouseTrafficStream.open(
                 endpoint: try clickhouse.endpoint(url), shape: clickhouse.clickhouseMapping, content: sketcher != nil,
-                window: try clickhouse.window(), shard: shard, accountColumn: clickhouse.clickhouseAccountColumn)
+                window: try clickhouse.window(), shard: shard, accountColumn: clickhouse.clickhouseAccountColumn,
+                sliceRows: clickhouse.clickhouseSliceRows)
             stream = opened
             sources = [opened.source]
             format = plan.inputFormat
@@ -239,9 +240,15 @@ struct ScanCommand: ParsableCommand {
         let outcome = scanned
         if let store {
             let runID = self.runID ?? "scan-" + Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970).rfc3339
+            let described: ClickHouseResultStore.SourceDescription
+            if let url = clickhouse.source {
+                described = .init(source: try clickhouse.endpoint(url).description, mapping: clickhouse.clickhouseMapping.rawValue,
+                                  accountColumn: clickhouse.clickhouseAccountColumn ?? "", window: try clickhouse.window())
+            } else {
+                described = .init(source: traffic.joined(separator: ","))
+            }
             let written = try writeScanResults(outcome, store: store, run: runID,
-                                               shard: shard.count == 1 ? "all" : shard.description,
-                                               source: clickhouse.source ?? traffic.joined(separator: ","))
+                                               shard: shard.count == 1 ? "all" : shard.description, source: described)
             if !quiet {
                 var err = StandardError()
                 Swift.print("note: wrote run \(runID), shard \(shard.count == 1 ? "all" : shard.description), to \(written)", to: &err)
@@ -302,6 +309,8 @@ func runScan(
 ) throws -> ScanOutcome {
     var options = options
     options.integerBooleans = integerBooleans
+    // A database's window or shard may hold nothing: the scan reports zero exchanges.
+    options.allowsEmptyInput = traffic.allSatisfy { if case .descriptor = $0 { return true } else { return false } }
     var scanner = TrafficScanner(policy: policy)
     var ledger: LinkKeyLedger? = collectLinkKeys ? LinkKeyLedger() : nil
     if collectActivity { scanner.activity = HourlyActivityLedger() }

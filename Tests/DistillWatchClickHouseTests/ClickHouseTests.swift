@@ -39,6 +39,18 @@ import Testing
         #expect(throws: ClickHouseError.self) { try ClickHouseEndpoint(parsing: "clickhouse://h/db", requireTable: true) }
     }
 
+    @Test func messagesNeverShowThePassword() {
+        #expect(ClickHouseEndpoint.redacted("clickhouse://u:s3cr3t@h:99999/dw.t") == "clickhouse://u:***@h:99999/dw.t")
+        #expect(ClickHouseEndpoint.redacted("clickhouse://u@h/dw") == "clickhouse://u@h/dw")
+        #expect(ClickHouseEndpoint.redacted("clickhouse://h/dw?x=a@b") == "clickhouse://h/dw?x=a@b")
+        do {
+            _ = try ClickHouseEndpoint(parsing: "clickhouse://u:s3cr3t@127.0.0.1:99999/dw.traffic")
+            Issue.record("port 99999 was accepted")
+        } catch {
+            #expect(!error.description.contains("s3cr3t") && error.description.contains("port 99999"))
+        }
+    }
+
     @Test func readsExceptionsOfOldAndCurrentServers() {
         let old = ClickHouseError.parseException(
             "Code: 60, e.displayText() = DB::Exception: Table dw.nope doesn't exist., e.what() = DB::Exception\n")
@@ -48,6 +60,8 @@ import Testing
         #expect(current.code == 47)
         #expect(current.message.hasPrefix("Missing columns: 'account_id'"))
         #expect(ClickHouseError.parseException("Bad Gateway").code == 0)
+        let net = ClickHouseError.parseException("Code: 279, e.displayText() = DB::NetException: All connection tries failed. Log: , e.what() = DB::NetException")
+        #expect(net.code == 279 && net.message.hasPrefix("All connection tries failed"))
         let error = ClickHouseError.server("clickhouse://h:8123/dw", code: 60, status: 404, message: old.message)
         #expect(error.description.contains("ClickHouse error 60") && error.description.contains("clickhouse init"))
     }
@@ -73,7 +87,7 @@ import Testing
             shard: try AccountShard(parsing: "1/2"))
         #expect(plan.inputFormat == .v1 && plan.integerBooleans)
         #expect(plan.columnsRead.count == TrafficTableMapping.v1Fields.count)
-        #expect(plan.sql.contains("cityHash64(`account_id`) % 2 = 1"))
+        #expect(plan.sql.contains("cityHash64(ifNull(`account_id`, '')) % 2 = 1"))
         #expect(plan.sql.contains("toUInt64(`time`) >= 1000") && plan.sql.contains("toUInt64(`time`) < 2000"))
         #expect(plan.sql.contains("dw_0 AS time, dw_1 AS account_id"))
         #expect(plan.sql.hasSuffix("ORDER BY dw_0, dw_1, dw_2, dw_3, dw_4, dw_5, dw_6, dw_7, dw_8, dw_9, dw_10, dw_11, dw_12, dw_13, "
@@ -96,8 +110,8 @@ import Testing
         #expect(try plan(time: "DateTime").contains("toUInt64(`time`) * 1000 AS dw_0"))
         #expect(try plan(time: "DateTime64(3, 'UTC')").contains("toUnixTimestamp64Milli(`time`) AS dw_0"))
         #expect(try plan(time: "Nullable(UInt32)").contains("toUInt64(`time`) * 1000"))
-        #expect(try plan(time: "UInt64", account: "UUID").contains("cityHash64(toString(`account_id`)) % 4 = 0"))
-        #expect(try plan(time: "UInt64", account: "LowCardinality(String)").contains("cityHash64(`account_id`) % 4 = 0"))
+        #expect(try plan(time: "UInt64", account: "UUID").contains("cityHash64(ifNull(toString(`account_id`), '')) % 4 = 0"))
+        #expect(try plan(time: "UInt64", account: "LowCardinality(String)").contains("cityHash64(ifNull(`account_id`, '')) % 4 = 0"))
         do {
             _ = try plan(time: "String")
             Issue.record("a String time was accepted")
@@ -153,6 +167,22 @@ import Testing
         #expect(none.sql.contains(" WHERE 0)"))
     }
 
+    @Test func windowsAreReadInSlicesOfWholeHours() throws {
+        let counts: [(hour: Int64, rows: Int)] = [(10, 400), (11, 500), (12, 300), (15, 2_000), (16, 100)]
+        let slices = TrafficTableMapping.slices(hourCounts: counts, maximumRows: 1_000)
+        func ms(_ hour: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: hour * 3_600_000) }
+        #expect(slices == [TrafficWindow(since: ms(10), until: ms(12)), TrafficWindow(since: ms(12), until: ms(15)),
+                           TrafficWindow(since: ms(15), until: ms(16)), TrafficWindow(since: ms(16), until: ms(17))])
+        #expect(TrafficTableMapping.slices(hourCounts: [], maximumRows: 10).isEmpty)
+        #expect(TrafficTableMapping.parseHourCounts("10\t400\n11\t500\n").map(\.rows) == [400, 500])
+        let plan = try TrafficTableMapping.plan(shape: .v1, table: "dw.t", columns: Self.v1Columns, content: false,
+                                                shard: try AccountShard(parsing: "1/2"))
+        #expect(plan.hourCountsSQL.hasPrefix("SELECT intDiv(toUInt64(`time`), 3600000) AS hour, count() FROM dw.t WHERE cityHash64("))
+        let sliced = plan.sql(slice: slices[0])
+        #expect(sliced.contains("toUInt64(`time`) >= 36000000 AND toUInt64(`time`) < 43200000"))
+        #expect(sliced.contains("cityHash64(ifNull(`account_id`, '')) % 2 = 1"), "a NULL account reaches one shard")
+    }
+
     @Test func describeOutputIsRead() {
         let columns = ClickHouseColumn.parseDescription("time\tUInt64\t\t\t\naccount_id\tLowCardinality(String)\t\t\t\n")
         #expect(columns == [ClickHouseColumn(name: "time", type: "UInt64"), ClickHouseColumn(name: "account_id", type: "LowCardinality(String)")])
@@ -192,13 +222,20 @@ import Testing
         let key = try #require(try JSONSerialization.jsonObject(with: tables["dw_link_keys"]!) as? [String: Any])
         #expect(key["kind"] as? String == "shared_address" && (key["key"] as? NSNumber)?.uint64Value == 42)
         #expect(String(decoding: tables["dw_replay_references"]!, as: UTF8.self).contains("\"request_id\":\"req-9\""))
-        let run = try #require(try JSONSerialization.jsonObject(with: try ClickHouseResultStore.runRow(report: report, writer: writer, source: "s")) as? [String: Any])
-        #expect(run["exchanges"] as? Int == 3_000)
+        let described = ClickHouseResultStore.SourceDescription(source: "clickhouse://h:8123/dw.t", mapping: "v1",
+                                                               window: TrafficWindow(since: Timestamp(millisecondsSinceEpoch: 7)))
+        let run = try #require(try JSONSerialization.jsonObject(with: try ClickHouseResultStore.runRow(report: report, writer: writer, source: described)) as? [String: Any])
+        #expect(run["exchanges"] as? Int == 3_000 && run["since_ms"] as? Int == 7 && run["until_ms"] is NSNull)
+        #expect(run["finished_ms"] as? Int == Int(t.millisecondsSinceEpoch), "attempts of one second are told apart by milliseconds")
     }
 
     @Test func aRunCountsOnlyWhenEveryShardFinished() throws {
-        let text = "0/2\ta1\t10\t3\t1000\t2000\n1/2\tb7\t5\t2\t1500\t2500\n"
+        let text = #"{"shard":"0/2","attempt":"a1","exchanges":"10","accounts":3,"first_time_ms":1000,"last_time_ms":2000,"source":"clickhouse://h:8123/dw.t","mapping":"v1","account_column":"","since_ms":null,"until_ms":5000}"#
+            + "\n" + #"{"shard":"1/2","attempt":"b7","exchanges":5,"accounts":2,"first_time_ms":1500,"last_time_ms":2500,"source":"s","mapping":"helicone","account_column":"organization_id","since_ms":100,"until_ms":null}"#
         let shards = ClickHouseResultStore.FinishedShard.parse(text)
+        #expect(shards.count == 2 && shards[0].exchanges == 10 && shards[0].source.window.until == Timestamp(millisecondsSinceEpoch: 5_000))
+        #expect(shards[1].source.mapping == "helicone" && shards[1].source.accountColumn == "organization_id"
+                && shards[1].source.window.since == Timestamp(millisecondsSinceEpoch: 100) && shards[1].source.window.until == nil)
         #expect(try ClickHouseResultStore.requireCompleteRun(shards, run: "r") == 2)
         do {
             _ = try ClickHouseResultStore.requireCompleteRun(Array(shards.prefix(1)), run: "r")
@@ -210,5 +247,7 @@ import Testing
         let query = ClickHouseResultStore.candidatesQuery(database: "dw", run: "r", shards: shards, maximumKeyAccounts: 1000)
         #expect(query.contains("(shard, attempt) IN (('0/2', 'a1'), ('1/2', 'b7'))"))
         #expect(query.contains("uniqExact(shard) >= 2 AND uniqExact(account_id) <= 1000"))
+        #expect(query.contains("dw_linked_accounts") && query.hasSuffix("FORMAT JSONEachRow"), "account ids come back as JSON, not escaped text")
+        #expect(ClickHouseResultStore.latestAttemptsQuery(database: "dw", run: "r").contains("argMax(attempt, (finished_ms, attempt))"))
     }
 }
