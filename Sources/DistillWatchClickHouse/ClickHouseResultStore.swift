@@ -351,12 +351,18 @@ public enum ClickHouseResultStore {
     /// held by more is common infrastructure: a carrier NAT, a popular client). Unflagged
     /// accounts that no shard linked to anyone stay out: a campaign the step can assemble has,
     /// on some shard, a flagged member or two linked ones.
-    public static func candidatesQuery(database: String, run: String, shards: [FinishedShard], maximumKeyAccounts: Int) -> String {
+    ///
+    /// With `linkedSuspects` off, only flagged accounts and campaign members are suspects:
+    /// far fewer candidates where shards link many accounts (hydra-2026 at 0.1: see
+    /// Documentation/Scaling.md), at the price of missing a small campaign split so that no
+    /// shard holds a flagged part.
+    public static func candidatesQuery(database: String, run: String, shards: [FinishedShard], maximumKeyAccounts: Int,
+                                       linkedSuspects: Bool = true) -> String {
         let filter = attemptFilter(shards, run: run)
         let kinds = candidateKinds.map { TrafficTableMapping.literal($0.rawValue) }.joined(separator: ", ")
         let suspects = "SELECT account_id FROM \(database).dw_verdicts WHERE \(filter) AND verdict != 'allow' "
-            + "UNION ALL SELECT account_id FROM \(database).dw_campaign_members WHERE \(filter) "
-            + "UNION ALL SELECT account_id FROM \(database).dw_linked_accounts WHERE \(filter)"
+            + "UNION ALL SELECT account_id FROM \(database).dw_campaign_members WHERE \(filter)"
+            + (linkedSuspects ? " UNION ALL SELECT account_id FROM \(database).dw_linked_accounts WHERE \(filter)" : "")
         return """
             SELECT DISTINCT account_id FROM (SELECT account_id FROM (\(suspects)) UNION ALL \
             SELECT account_id FROM \(database).dw_link_keys WHERE \(filter) AND (kind, key) GLOBAL IN (\

@@ -43,6 +43,9 @@ struct CampaignsCommand: ParsableCommand {
     @Option(name: .long, help: "A link key held by more accounts than this does not make its holders candidates.")
     var maxKeyAccounts = 1_000
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Count accounts a shard linked to another (not only flagged ones and campaign members) as suspects: catches a small campaign split over shards, at the cost of more candidates.")
+    var linkedSuspects = true
+
     @OptionGroup var content: ContentOptions
 
     @Option(name: .long, help: ArgumentHelp("Write the merged report of the whole run (JSON) to this file, or - for standard output.", valueName: "path|-"))
@@ -68,6 +71,7 @@ struct CampaignsCommand: ParsableCommand {
         let client = ClickHouseClient(endpoint: storeEndpoint)
         defer { runBlockingQuietly { await client.shutdown() } }
         let maximum = maxKeyAccounts
+        let linked = linkedSuspects
         // 1. The shards' finished attempts, the source, the candidates and the shards' verdicts.
         let (shards, keyCandidates, verdictLines): ([ClickHouseResultStore.FinishedShard], [String], [String])
         do {
@@ -76,7 +80,8 @@ struct CampaignsCommand: ParsableCommand {
                     try await client.query(ClickHouseResultStore.latestAttemptsQuery(database: database, run: runID)))
                 _ = try ClickHouseResultStore.requireCompleteRun(shards, run: runID)
                 let candidates = ClickHouseResultStore.jsonRows(try await client.query(
-                    ClickHouseResultStore.candidatesQuery(database: database, run: runID, shards: shards, maximumKeyAccounts: maximum),
+                    ClickHouseResultStore.candidatesQuery(database: database, run: runID, shards: shards, maximumKeyAccounts: maximum,
+                                                          linkedSuspects: linked),
                     settings: ["max_query_size": "1048576"])).compactMap { $0["account_id"] as? String }
                 let verdicts = try await client.query(ClickHouseResultStore.verdictsQuery(database: database, run: runID, shards: shards))
                     .split(separator: "\n").map(String.init)
