@@ -79,6 +79,12 @@ public final class ClickHouseClient: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A table's columns, as `DESCRIBE TABLE` lists them.
+    /// - Throws: ``ClickHouseError`` (error 60 for a missing table, 81 for a missing database).
+    public func describe(_ table: String) async throws(ClickHouseError) -> [ClickHouseColumn] {
+        ClickHouseColumn.parseDescription(try await query("DESCRIBE TABLE \(table) FORMAT TabSeparated"))
+    }
+
     /// Runs a statement that returns nothing (DDL, INSERT … SELECT).
     public func execute(_ sql: String, settings: [String: String] = [:]) async throws(ClickHouseError) {
         _ = try await query(sql, settings: settings)

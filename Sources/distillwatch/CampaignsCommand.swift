@@ -207,8 +207,7 @@ struct CampaignsCommand: ParsableCommand {
     /// Who sent each request: request id to account.
     static func owners(_ reader: ClickHouseClient, source: ClickHouseEndpoint, shape: TrafficTableShape, accountColumn: String?,
                        requestIDs: [String]) async throws -> [String: String] {
-                let columns = ClickHouseColumn.parseDescription(
-                    try await reader.query("DESCRIBE TABLE \(source.qualifiedTable) FORMAT TabSeparated"))
+                let columns = try await reader.describe(source.qualifiedTable)
                 guard let sql = TrafficTableMapping.ownersQuery(
                     shape: shape, table: source.qualifiedTable, columns: columns, accountColumn: accountColumn,
                     requestIDs: requestIDs) else { return [:] }

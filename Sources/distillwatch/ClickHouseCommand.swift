@@ -166,7 +166,7 @@ struct ClickHouseLoadCommand: ParsableCommand {
         let qualified = endpoint.qualifiedTable
         let columns: [ClickHouseColumn]
         do {
-            columns = ClickHouseColumn.parseDescription(try runBlocking { try await client.query("DESCRIBE TABLE \(qualified) FORMAT TabSeparated") })
+            columns = try runBlocking { try await client.describe(qualified) }
         } catch {
             throw ScanFailure("\(error)")
         }

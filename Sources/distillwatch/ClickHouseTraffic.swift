@@ -91,10 +91,7 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
         let slices: [TrafficWindow]
         var settings = TrafficTableMapping.querySettings
         do {
-            let description = try runBlocking { () async throws -> String in
-                try await client.query("DESCRIBE TABLE \(table) FORMAT TabSeparated")
-            }
-            let columns = ClickHouseColumn.parseDescription(description)
+            let columns = try runBlocking { try await client.describe(table) }
             let planned = Result { () throws(ClickHouseError) -> TrafficQueryPlan in
                 try TrafficTableMapping.plan(
                     shape: shape, table: table, columns: columns, content: content,
