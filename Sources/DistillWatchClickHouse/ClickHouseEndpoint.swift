@@ -19,7 +19,11 @@ public struct ClickHouseEndpoint: Sendable, Equatable, CustomStringConvertible {
     public static let passwordVariable = "DISTILLWATCH_CLICKHOUSE_PASSWORD"
 
     /// - Throws: ``ClickHouseError/badURL(_:_:)`` naming what is wrong.
-    public init(parsing given: String, environment: [String: String] = [:], requireTable: Bool = false) throws(ClickHouseError) {
+    /// - Parameters:
+    ///   - requireTable: the URL must name a table (a traffic source).
+    ///   - forbidTable: the URL must name a database only (a store).
+    public init(parsing given: String, environment: [String: String] = [:], requireTable: Bool = false,
+                forbidTable: Bool = false) throws(ClickHouseError) {
         // Messages show the URL without its password.
         let text = Self.redacted(given)
         guard let components = URLComponents(string: given), let scheme = components.scheme?.lowercased() else {
@@ -29,6 +33,9 @@ public struct ClickHouseEndpoint: Sendable, Equatable, CustomStringConvertible {
         case "clickhouse", "http": secure = false
         case "clickhouses", "https": secure = true
         default: throw .badURL(text, "scheme '\(scheme)' is not clickhouse:// (HTTP) or clickhouses:// (HTTPS)")
+        }
+        guard components.query == nil, components.fragment == nil else {
+            throw .badURL(text, "has a query string or fragment, which DistillWatch does not read (put settings in the user's profile)")
         }
         guard var host = components.host, !host.isEmpty else { throw .badURL(text, "names no host") }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -55,6 +62,9 @@ public struct ClickHouseEndpoint: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if requireTable, table == nil { throw .badURL(text, "names no table (clickhouse://HOST:PORT/DATABASE.TABLE)") }
+        if forbidTable, let table {
+            throw .badURL(text, "names a table (\(table)); give the database only (clickhouse://HOST:PORT/DATABASE)")
+        }
     }
 
     /// The URL text with the password of `USER:PASSWORD@` replaced by `***`.

@@ -64,7 +64,7 @@ struct CampaignsCommand: ParsableCommand {
         let sketcher = try content.sketcher(quiet: quiet)
         let environment = ProcessInfo.processInfo.environment
         let storeEndpoint: ClickHouseEndpoint
-        do { storeEndpoint = try ClickHouseEndpoint(parsing: store, environment: environment) } catch {
+        do { storeEndpoint = try ClickHouseEndpoint(parsing: store, environment: environment, forbidTable: true) } catch {
             throw ScanFailure("--store: \(error)")
         }
         let database = storeEndpoint.database

@@ -92,7 +92,7 @@ func writeScanResults(_ outcome: ScanOutcome, store: String, run: String, shard:
                       source: ClickHouseResultStore.SourceDescription,
                       observations: [LinkKeyLedger.Observation]? = nil) throws -> String {
     let endpoint: ClickHouseEndpoint
-    do { endpoint = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment) } catch {
+    do { endpoint = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment, forbidTable: true) } catch {
         throw ScanFailure("--store: \(error)")
     }
     let writer = ClickHouseResultStore.Writer(

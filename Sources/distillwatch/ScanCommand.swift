@@ -121,7 +121,7 @@ struct ScanCommand: ParsableCommand {
         }
         _ = try accountShard()
         if let store {
-            do { _ = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment) } catch {
+            do { _ = try ClickHouseEndpoint(parsing: store, environment: ProcessInfo.processInfo.environment, forbidTable: true) } catch {
                 throw ValidationError("--store: \(error)")
             }
         }

@@ -37,6 +37,15 @@ import Testing
             }
         }
         #expect(throws: ClickHouseError.self) { try ClickHouseEndpoint(parsing: "clickhouse://h/db", requireTable: true) }
+        #expect(throws: ClickHouseError.self, "a store is a database") { try ClickHouseEndpoint(parsing: "clickhouse://h/db.t", forbidTable: true) }
+        for ignored in ["clickhouse://h/db.t?max_threads=1", "clickhouse://h/db.t#x"] {
+            do {
+                _ = try ClickHouseEndpoint(parsing: ignored)
+                Issue.record("\(ignored) was accepted")
+            } catch {
+                #expect(error.description.contains("query string or fragment"))
+            }
+        }
     }
 
     @Test func messagesNeverShowThePassword() {
