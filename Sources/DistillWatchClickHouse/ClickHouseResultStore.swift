@@ -212,7 +212,7 @@ public enum ClickHouseResultStore {
 
     /// What a shard read: its source (without a password), the table's shape, the account
     /// column and the time window, so that the campaign step reads the same traffic again.
-    public struct SourceDescription: Sendable, Equatable {
+    public struct SourceDescription: Sendable, Hashable {
         public var source: String
         public var mapping: String
         public var accountColumn: String

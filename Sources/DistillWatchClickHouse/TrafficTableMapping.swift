@@ -43,7 +43,7 @@ public enum TrafficTableShape: String, Sendable, CaseIterable, CustomStringConve
 }
 
 /// A time window of traffic: exchanges at or after `since` and before `until` (ms).
-public struct TrafficWindow: Sendable, Equatable {
+public struct TrafficWindow: Sendable, Hashable {
     public var since: Timestamp?
     public var until: Timestamp?
     public init(since: Timestamp? = nil, until: Timestamp? = nil) {

@@ -91,8 +91,7 @@ struct CampaignsCommand: ParsableCommand {
             throw ScanFailure("\(error)")
         }
         // What the shards read: one source, shape, account column and window for all of them.
-        let described = Set(shards.map { "\($0.source.source)\u{1F}\($0.source.mapping)\u{1F}\($0.source.accountColumn)\u{1F}\($0.source.window.since?.millisecondsSinceEpoch ?? -1)\u{1F}\($0.source.window.until?.millisecondsSinceEpoch ?? -1)" })
-        guard described.count == 1 || source != nil else {
+        guard Set(shards.map(\.source)).count == 1 || source != nil else {
             throw ScanFailure("run '\(runID)': the shards read different sources, shapes or windows "
                               + "(\(shards.map { "\($0.shard): \($0.source.source) \($0.source.mapping)" }.joined(separator: "; "))); give --source")
         }
@@ -114,16 +113,12 @@ struct CampaignsCommand: ParsableCommand {
             let (stream, plan) = try ClickHouseTrafficStream.open(
                 endpoint: sourceEndpoint, shape: mapping, content: sketcher != nil, window: shardsRead.window,
                 shard: .whole, accountColumn: accountColumn, accounts: candidates)
-            do {
-                joined = try runScan(
-                    traffic: [stream.source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
-                    options: IngestOptions(sketcher: sketcher, inputFormat: plan.inputFormat), includeAllAccounts: false,
-                    showProgress: false, integerBooleans: plan.integerBooleans, onlyAccounts: Set(candidates))
-            } catch {
-                try stream.finish()
-                throw error
+            var options = IngestOptions(sketcher: sketcher, inputFormat: plan.inputFormat)
+            options.integerBooleans = plan.integerBooleans
+            joined = try stream.read { source in
+                try runScan(traffic: [source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
+                            options: options, includeAllAccounts: false, showProgress: false, onlyAccounts: Set(candidates))
             }
-            try stream.finish()
         }
         // 3. The merged run: candidates as the joined engine sees them, everyone else as their shard did.
         let decoder = JSONDecoder()

@@ -151,6 +151,21 @@ final class ClickHouseTrafficStream: @unchecked Sendable {
         source = .descriptor(readEnd, name: name)
     }
 
+    /// Runs `body` on the stream's source, then ends the stream; when both fail, the
+    /// query's own failure (a server exception, a dropped connection) is the one thrown: it
+    /// explains an empty or cut stream better than the reader.
+    func read<T>(_ body: (InputSource) throws -> T) throws -> T {
+        let result: T
+        do {
+            result = try body(source)
+        } catch {
+            try finish()
+            throw error
+        }
+        try finish()
+        return result
+    }
+
     /// Closes the read end and waits for the query to end.
     /// - Throws: the query's error (a server exception, a dropped connection), if any; not
     ///   the writer's failure to write after the reader stopped (the reader's own error,

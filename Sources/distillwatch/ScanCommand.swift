@@ -195,49 +195,40 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         let policy = try loadPolicy(self.policy)
-        var sources = traffic.map(InputSource.init(argument:))
+        let sources = traffic.map(InputSource.init(argument:))
         let sketcher = try content.sketcher(quiet: quiet)
         let shared = indicators.isEmpty ? SharedIndicatorSet()
             : try loadIndicatorBundles(indicators, quiet: quiet).indicatorSet(sharingKeys: sketcher?.sharingKeys ?? [])
         let shard = try accountShard()
         var stream: ClickHouseTrafficStream?
-        var format = inputFormat
-        var integerBooleans = false
+        var ingest = IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
+                                   inputFormat: inputFormat,
+                                   gateways: GatewayOptions(
+                                       litellmIdentity: try litellmIdentity(),
+                                       otlpAccountAttributes: otlpAccountAttribute.isEmpty
+                                           ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute,
+                                       openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
+                                       openaiBatchRequests: try openaiBatchRequests()))
         if let url = clickhouse.source {
             let (opened, plan) = try ClickHouseTrafficStream.open(
                 endpoint: try clickhouse.endpoint(url), shape: clickhouse.clickhouseMapping, content: sketcher != nil,
                 window: try clickhouse.window(), shard: shard, accountColumn: clickhouse.clickhouseAccountColumn,
                 sliceRows: clickhouse.clickhouseSliceRows)
             stream = opened
-            sources = [opened.source]
-            format = plan.inputFormat
-            integerBooleans = plan.integerBooleans
+            ingest.inputFormat = plan.inputFormat
+            ingest.integerBooleans = plan.integerBooleans
             if !quiet {
                 var err = StandardError()
                 Swift.print("note: reading \(url) (\(plan.columnsRead.count) columns: \(plan.columnsRead.joined(separator: ", ")))", to: &err)
             }
         }
-        let scanned: ScanOutcome
-        do {
-            scanned = try runScan(
-            traffic: sources, accounts: accounts.map(InputSource.init(argument:)),
-            policy: policy, options: IngestOptions(strict: strict, malformedLinesKept: max(1000, malformed), sketcher: sketcher,
-                                                   inputFormat: format,
-                                                   gateways: GatewayOptions(
-                                                       litellmIdentity: try litellmIdentity(),
-                                                       otlpAccountAttributes: otlpAccountAttribute.isEmpty
-                                                           ? OTLPTraceReader.defaultAccountAttributes : otlpAccountAttribute,
-                                                       openaiBatchAccount: openaiBatchAccount, openaiBatchID: openaiBatchID,
-                                                       openaiBatchRequests: try openaiBatchRequests())),
-            includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared,
-            collectActivity: html != nil, shard: shard, collectLinkKeys: store != nil, integerBooleans: integerBooleans)
-        } catch {
-            // The query's own failure explains an empty or cut stream better than the reader.
-            try stream?.finish()
-            throw error
+        let scan = { (traffic: [InputSource]) throws -> ScanOutcome in
+            try runScan(
+                traffic: traffic, accounts: accounts.map(InputSource.init(argument:)), policy: policy, options: ingest,
+                includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared,
+                collectActivity: html != nil, shard: shard, collectLinkKeys: store != nil)
         }
-        try stream?.finish()
-        let outcome = scanned
+        let outcome = try stream.map { s in try s.read { try scan([$0]) } } ?? scan(sources)
         if let store {
             let runID = self.runID ?? "scan-" + Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970).rfc3339
             let described: ClickHouseResultStore.SourceDescription
@@ -304,11 +295,9 @@ func runScan(
     traffic: [InputSource], accounts: [InputSource], policy: Policy, options: IngestOptions,
     includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false,
     sharedIndicators: SharedIndicatorSet = SharedIndicatorSet(), collectActivity: Bool = false,
-    shard: AccountShard = .whole, collectLinkKeys: Bool = false, integerBooleans: Bool = false,
-    onlyAccounts: Set<String>? = nil
+    shard: AccountShard = .whole, collectLinkKeys: Bool = false, onlyAccounts: Set<String>? = nil
 ) throws -> ScanOutcome {
     var options = options
-    options.integerBooleans = integerBooleans
     // A database's window or shard may hold nothing: the scan reports zero exchanges.
     options.allowsEmptyInput = traffic.allSatisfy { if case .descriptor = $0 { return true } else { return false } }
     var scanner = TrafficScanner(policy: policy)
