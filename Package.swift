@@ -87,6 +87,7 @@ let package = Package(
             name: "DistillWatchServer",
             dependencies: [
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "DistillWatchTAXII", "DistillWatchConsole", "OpenTelemetryProto",
+                "DistillWatchClickHouse",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),

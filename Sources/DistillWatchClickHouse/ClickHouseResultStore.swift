@@ -378,6 +378,28 @@ public enum ClickHouseResultStore {
         "SELECT DISTINCT account_id, request_id FROM \(database).dw_replay_references WHERE \(attemptFilter(shards, run: run)) FORMAT JSONEachRow"
     }
 
+    /// The latest finished attempt of a run's campaign step (shard `campaigns`):
+    /// `{"latest_attempt": "…", "latest_count": n}`, the attempt empty when there is none.
+    public static func campaignStepAttemptQuery(database: String, run: String) -> String {
+        "SELECT argMax(attempt, (finished_ms, attempt)) AS latest_attempt, count() AS latest_count FROM \(database).dw_runs "
+            + "WHERE run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' FORMAT JSONEachRow"
+    }
+
+    /// The campaign members the campaign step flagged among one live shard's accounts
+    /// (`cityHash64(account_id) % N = k`): `account_id`, `verdict`, `score`, `campaign_id`.
+    public static func campaignStepMembersQuery(database: String, run: String, attempt: String, shard: AccountShard) -> String {
+        "SELECT account_id, verdict, score, campaign_id FROM \(database).dw_verdicts WHERE run_id = \(TrafficTableMapping.literal(run)) "
+            + "AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt)) AND campaign_id != '' AND verdict != 'allow'"
+            + (shard.count > 1 ? " AND cityHash64(account_id) % \(shard.count) = \(shard.index)" : "")
+            + " ORDER BY account_id FORMAT JSONEachRow"
+    }
+
+    /// The campaign step's campaigns: `campaign_id`, `accounts` (members), `evidence` (kinds).
+    public static func campaignStepCampaignsQuery(database: String, run: String, attempt: String) -> String {
+        "SELECT campaign_id, accounts, evidence FROM \(database).dw_campaigns WHERE run_id = \(TrafficTableMapping.literal(run)) "
+            + "AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt)) ORDER BY campaign_id FORMAT JSONEachRow"
+    }
+
     /// The shards' report entries (`report_json` of `dw_verdicts`), one per line.
     public static func verdictsQuery(database: String, run: String, shards: [FinishedShard]) -> String {
         "SELECT report_json FROM \(database).dw_verdicts WHERE \(attemptFilter(shards, run: run)) ORDER BY account_id FORMAT TabSeparatedRaw"

@@ -43,6 +43,12 @@ public func buildApplication(
                     StorageMonitor(store: state.store, health: state.health, clock: clock, logger: logger))
     if let snapshots = state.snapshots { app.addServices(snapshots) }
     if !configuration.taxiiFeeds.isEmpty { app.addServices(TAXIIFeedService(state: state)) }
+    if let shards = state.shards { app.addServices(ShardRouterService(router: shards)) }
+    if let shards = state.shards, let feed = shards.settings.campaigns {
+        app.addServices(CampaignStepFeedService(feed: feed, shard: shards.shard, verdicts: state.engine.campaignStep,
+                                                metrics: shards.metrics, logger: logger,
+                                                environment: ProcessInfo.processInfo.environment))
+    }
     return app
 }
 
@@ -139,7 +145,7 @@ func assembleServer(
     let handle = ServerStateHandle()
     let sharing = SharingService(objects: (store as? any SharedObjectStore) ?? InMemorySharedObjectStore(), state: handle,
                                  producer: configuration.sharingProducer, feeds: configuration.taxiiFeeds.map(\.name))
-    let state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
+    var state = ServerState(configuration: configuration, engine: engine, ingestor: ingestor, store: store,
                             metrics: metrics, audit: audit, clock: clock, decoder: decoder, logger: logger,
                             health: health, snapshots: snapshots, restart: restart, boardReady: boardReady, sharing: sharing,
                             history: (store as? any HistoryProviding)?.historyStore ?? InMemoryHistoryStore(),
@@ -149,6 +155,10 @@ func assembleServer(
                                 verificationURL: configuration.verificationURL,
                                 summarizer: configuration.reasoningSummarizer.map { ReasoningSummarizer(settings: $0) },
                                 metrics: CountermeasureMetrics(factory: metrics.factory)))
+    if let settings = configuration.shard {
+        state.shards = ShardRouter(settings: settings, metrics: ShardMetrics(factory: metrics.factory),
+                                   envoyKeyHeader: HTTPField.Name(configuration.envoyKeyHeader) ?? BearerAuthMiddleware.apiKey)
+    }
     handle.set(state)
     await sharing.reconcileAtStart(at: clock.now())
 

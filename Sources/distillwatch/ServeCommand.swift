@@ -112,6 +112,21 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "TLP 2.0 marking of what it publishes: clear, green, amber (default), amber+strict or red.")
     var sharingTlp: String?
 
+    @Option(name: .long, help: "Run as live shard k of N (e.g. 0/2): answer for the accounts whose cityHash64(account_id) % N = k, pass the others to their shard's node (needs --shard-nodes).")
+    var shard: String?
+
+    @Option(name: .long, help: "Every shard's node base URL, comma-separated, in shard order (this node's own at position k), e.g. http://dw-0:8080,http://dw-1:8080.")
+    var shardNodes: String?
+
+    @Option(name: .long, help: "Answer for another shard's account while its node is down: allow (default; marked owner_unavailable) or refuse (503: the gateway's failure policy decides).")
+    var shardOwnerDown: String?
+
+    @Option(name: .long, help: "ClickHouse store (clickhouse://HOST:PORT/DATABASE) to read the campaign step's verdicts from, for this shard's accounts (needs --shard-campaigns-run).")
+    var shardCampaigns: String?
+
+    @Option(name: .long, help: "Run id of the sharded scans whose campaign step --shard-campaigns reads.")
+    var shardCampaignsRun: String?
+
     @OptionGroup var content: ContentOptions
 
     func makeConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
@@ -181,12 +196,46 @@ struct ServeCommand: ParsableCommand {
             }
             c.sharingTLP = tlp
         }
+        try applyShardOptions(to: &c)
         try c.validate()
         // The same content key as `scan` (flag, key file or the stored default), so that the
         // same traffic gives the same verdicts in both. Only once the rest is valid, so that
         // a bad configuration creates no key file.
         c.sketcher = try content.sketcher(quiet: false)
         return c
+    }
+
+    /// `--shard` and its companions, over the file's `shard:`.
+    private func applyShardOptions(to c: inout ServerConfiguration) throws {
+        if let shard {
+            let parsed: AccountShard
+            do { parsed = try AccountShard(parsing: shard) } catch { throw ValidationError("--shard \(error.description)") }
+            let nodes = shardNodes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? c.shard?.nodes
+            guard let nodes else {
+                throw ValidationError("--shard needs --shard-nodes: every shard's node URL, in shard order")
+            }
+            var settings = c.shard ?? ShardSettings(shard: parsed, nodes: nodes)
+            settings.shard = parsed
+            settings.nodes = nodes
+            c.shard = settings
+        } else if shardNodes != nil || shardOwnerDown != nil || shardCampaigns != nil || shardCampaignsRun != nil, c.shard == nil {
+            throw ValidationError("--shard-nodes, --shard-owner-down and --shard-campaigns need --shard k/N (or shard: in the configuration file)")
+        } else if let shardNodes {
+            c.shard?.nodes = shardNodes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let shardOwnerDown {
+            guard let mode = ShardSettings.OwnerDown(rawValue: shardOwnerDown) else {
+                throw ValidationError("--shard-owner-down must be allow or refuse")
+            }
+            c.shard?.ownerDown = mode
+        }
+        if shardCampaigns != nil || shardCampaignsRun != nil {
+            guard let store = shardCampaigns ?? c.shard?.campaigns?.store, let run = shardCampaignsRun ?? c.shard?.campaigns?.run else {
+                throw ValidationError("--shard-campaigns and --shard-campaigns-run go together (the store and the run id)")
+            }
+            let interval = c.shard?.campaigns?.intervalSeconds ?? 300
+            c.shard?.campaigns = ShardSettings.CampaignFeed(store: store, run: run, intervalSeconds: interval)
+        }
     }
 
     func run() throws {

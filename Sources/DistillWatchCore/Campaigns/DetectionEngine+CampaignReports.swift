@@ -36,6 +36,16 @@ public struct CampaignMembership: Sendable, Equatable {
     public var strongest: CampaignSignalKind?
     /// How the account first joined another account of the group.
     public var firstLink: CampaignLink?
+
+    public init(campaignID: String, verdict: Verdict, score: Double, accounts: Int, strongest: CampaignSignalKind? = nil,
+                firstLink: CampaignLink? = nil) {
+        self.campaignID = campaignID
+        self.verdict = verdict
+        self.score = score
+        self.accounts = accounts
+        self.strongest = strongest
+        self.firstLink = firstLink
+    }
 }
 
 extension CampaignMembership {

@@ -200,6 +200,12 @@ extension ServerConfiguration {
                     settings.maxWords = w
                 }
                 reasoningSummarizer = settings
+            case "shard":
+                if let v = value as? String, v == "none" { shard = nil; continue }
+                guard let entry = value as? [String: Any] else {
+                    throw fail(key, "should be a mapping {index, nodes, owner_down, forward_timeout_ms, campaigns}")
+                }
+                shard = try Self.shardSettings(entry, fail: { fail("shard." + $0, $1) })
             case "sharing_tlp":
                 guard let v = value as? String, let tlp = TrafficLightProtocol(name: v) else {
                     throw fail(key, "should be clear, green, amber, amber+strict or red")
@@ -233,6 +239,45 @@ extension ServerConfiguration {
                 throw fail(key, "unknown setting; known: \(Self.fileKeys.joined(separator: ", "))")
             }
         }
+    }
+
+    /// Reads `shard:` (``ShardSettings``); checked in full by ``ShardSettings/validate()``.
+    static func shardSettings(_ entry: [String: Any],
+                              fail: (String, String) -> ConfigurationError) throws(ConfigurationError) -> ShardSettings {
+        let known: Set<String> = ["index", "nodes", "owner_down", "forward_timeout_ms", "campaigns"]
+        if let unknown = entry.keys.sorted().first(where: { !known.contains($0) }) {
+            throw fail(unknown, "unknown setting; known: \(known.sorted().joined(separator: ", "))")
+        }
+        guard let nodes = entry["nodes"] as? [String], !nodes.isEmpty else {
+            throw fail("nodes", "should be the list of every shard's node URL, in shard order")
+        }
+        guard let index = entry["index"] as? Int, index >= 0, index < nodes.count else {
+            throw fail("index", "should be this node's shard, from 0 to \(max(0, entry["nodes"].flatMap { ($0 as? [Any])?.count } ?? 1) - 1)")
+        }
+        let shard: AccountShard
+        do { shard = try AccountShard(parsing: "\(index)/\(nodes.count)") } catch { throw fail("index", error.description) }
+        var settings = ShardSettings(shard: shard, nodes: nodes)
+        if let v = entry["owner_down"] {
+            guard let name = v as? String, let mode = ShardSettings.OwnerDown(rawValue: name) else {
+                throw fail("owner_down", "should be allow or refuse")
+            }
+            settings.ownerDown = mode
+        }
+        if let v = entry["forward_timeout_ms"] {
+            guard let ms = v as? Int else { throw fail("forward_timeout_ms", "should be a number of milliseconds") }
+            settings.forwardTimeoutMilliseconds = ms
+        }
+        if let v = entry["campaigns"] {
+            guard let feed = v as? [String: Any], let store = feed["store"] as? String, let run = feed["run"] as? String else {
+                throw fail("campaigns", "should be {store: clickhouse://HOST:PORT/DATABASE, run: ID, interval_seconds: 300}")
+            }
+            if let unknown = feed.keys.sorted().first(where: { !["store", "run", "interval_seconds"].contains($0) }) {
+                throw fail("campaigns." + unknown, "unknown setting; known: interval_seconds, run, store")
+            }
+            let interval = (feed["interval_seconds"] as? Double) ?? (feed["interval_seconds"] as? Int).map(Double.init) ?? 300
+            settings.campaigns = ShardSettings.CampaignFeed(store: store, run: run, intervalSeconds: interval)
+        }
+        return settings
     }
 
     /// Overlays `DISTILLWATCH_*` environment variables: `HOST`, `PORT`, `DATABASE`,
@@ -358,6 +403,6 @@ extension ServerConfiguration {
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds", "history_retention_days", "console_session_hours",
-        "verification_url", "reasoning_summarizer", "provenance_index",
+        "verification_url", "reasoning_summarizer", "provenance_index", "shard",
     ]
 }

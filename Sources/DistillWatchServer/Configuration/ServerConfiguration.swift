@@ -136,6 +136,9 @@ public struct ServerConfiguration: Sendable {
     /// through an OpenAI-compatible `chat/completions` endpoint (for instance a LiteLLM
     /// model). Without one, the reasoning is replaced by a fixed notice that says so.
     public var reasoningSummarizer: ReasoningSummarizerSettings?
+    /// This node as one live shard of several (``ShardSettings``); `nil`: it answers for
+    /// every account.
+    public var shard: ShardSettings?
 
     /// `reasoning_summarizer: {url, model, api_key_env, timeout_ms, max_words}`.
     public struct ReasoningSummarizerSettings: Sendable, Equatable {
@@ -252,6 +255,7 @@ public struct ServerConfiguration: Sendable {
         guard !otlpAccountAttributes.isEmpty, !otlpAccountAttributes.contains(where: { $0.isEmpty }) else {
             throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
         }
+        try shard?.validate()
         do {
             _ = try LiteLLMIdentity.parseOrder(litellmAccountFields)
         } catch {

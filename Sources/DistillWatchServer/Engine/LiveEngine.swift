@@ -24,6 +24,8 @@ final class LiveEngine: Sendable {
     private let state: Mutex<State>
     /// The answers `decide` reads (``DecisionBoard``), republished after every slice.
     let board = DecisionBoard()
+    /// A live shard's verdicts from the campaign step across shards (empty otherwise).
+    let campaignStep = CampaignStepVerdicts()
     /// Exchanges the reorder buffer holds at most (``ServerConfiguration/maxBufferedExchanges``).
     let maxBuffered: Int
 
@@ -180,7 +182,13 @@ final class LiveEngine: Sendable {
     /// the account's for that key only) and the signals that contributed, strongest first,
     /// from the published answers (``DecisionBoard``): no engine lock.
     /// - Complexity: O(1): two or three hash lookups and copying the answer.
+    /// A live shard raises it to the account's verdict from the campaign step across shards
+    /// (``CampaignStepVerdicts``), when that is stricter.
     func decide(_ accountID: String, key: String? = nil) -> LiveDecision {
+        campaignStep.raise(ownDecision(accountID, key: key), accountID: accountID)
+    }
+
+    private func ownDecision(_ accountID: String, key: String?) -> LiveDecision {
         let complete = board.isComplete
         // While the board fills after a start, an account's keys may not be on it yet.
         if complete || key == nil, let entry = board.entry(accountID) { return board.answer(entry, key: key) }

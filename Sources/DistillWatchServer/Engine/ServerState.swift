@@ -31,6 +31,10 @@ struct ServerState: Sendable {
     let console: ConsoleService
     /// Directives, their refusals and rate limits, and reasoning summaries.
     let countermeasures: CountermeasureService
+    /// With `shard:` configured, routes other shards' accounts to their nodes.
+    var shards: ShardRouter? = nil
+    /// Forwarded batch parts already written, by idempotency key (live shards).
+    var forwardedBatches = ForwardedBatches()
 
     /// The key answers are sketched under for provenance, when `provenance_index` is on.
     var provenanceKey: ContentKey? {

@@ -15,9 +15,16 @@ struct AnalystRoutes {
     func build() -> RouteCollection<DistillWatchRequestContext> {
         let routes = RouteCollection(context: DistillWatchRequestContext.self)
         routes.add(middleware: RequireRole(.analyst))
-        routes.get("accounts/:id") { _, context in try await account(try context.identifier("id")) }
-        routes.post("accounts/:id/label") { request, context in
-            try await labelAccount(try context.identifier("id"), request, context: context)
+        routes.get("accounts/:id") { request, context -> ShardedAnswer<JSONBody<AccountState>> in
+            let id = try context.identifier("id")
+            if let owners = try await state.ownersAnswer(for: id, request, body: ByteBuffer()) { return .forwarded(owners) }
+            return .local(try await account(id))
+        }
+        routes.post("accounts/:id/label") { request, context -> ShardedAnswer<JSONBody<LabelResult>> in
+            let id = try context.identifier("id")
+            let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+            if let owners = try await state.ownersAnswer(for: id, request, body: body) { return .forwarded(owners) }
+            return .local(try await labelAccount(id, body, context: context))
         }
         routes.get("campaigns") { _, _ in
             let report = state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: false)
@@ -99,8 +106,7 @@ struct AnalystRoutes {
         return JSONBody(AccountState(entry: entry, summary: summary, readings: readings, record: record, labels: labels))
     }
 
-    func labelAccount(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
-        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+    func labelAccount(_ id: String, _ body: ByteBuffer, context: DistillWatchRequestContext) async throws -> JSONBody<LabelResult> {
         let ask = try decodeJSON(LabelRequest.self, from: body)
         return JSONBody(try await applyAccountLabel(id, label: try Self.label(ask), note: ask.note, analyst: context.token?.name))
     }

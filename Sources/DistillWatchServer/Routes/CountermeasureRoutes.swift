@@ -3,6 +3,7 @@ import DistillWatchIngest
 import DistillWatchStore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// `POST /v1/reasoning` (decide role): a gateway applying a reasoning directive gets the
 /// text to serve instead of the reasoning and reports the reasoning tokens it did not
@@ -67,14 +68,16 @@ struct VerificationRoutes {
     func build() -> RouteCollection<DistillWatchRequestContext> {
         let routes = RouteCollection(context: DistillWatchRequestContext.self)
         routes.add(middleware: RequireRole(.analyst, .exempt))
-        routes.post("accounts/:id/verify") { request, context in
-            try await verify(try context.identifier("id"), request, context: context)
+        routes.post("accounts/:id/verify") { request, context -> ShardedAnswer<JSONBody<VerifyResult>> in
+            let id = try context.identifier("id")
+            let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+            if let owners = try await state.ownersAnswer(for: id, request, body: body) { return .forwarded(owners) }
+            return .local(try await verify(id, body, context: context))
         }
         return routes
     }
 
-    func verify(_ id: String, _ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<VerifyResult> {
-        let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
+    func verify(_ id: String, _ body: ByteBuffer, context: DistillWatchRequestContext) async throws -> JSONBody<VerifyResult> {
         let ask = body.readableBytes == 0 ? VerifyRequest(verified: nil, method: nil, note: nil) : try decodeJSON(VerifyRequest.self, from: body)
         let verified = ask.verified ?? true
         if let m = ask.method, m.isEmpty || m.utf8.count > 100 {

@@ -19,7 +19,7 @@ struct DecisionRoutes {
         return routes
     }
 
-    func decide(_ request: Request, context: DistillWatchRequestContext) async throws -> DecideResponse {
+    func decide(_ request: Request, context: DistillWatchRequestContext) async throws -> ShardedAnswer<DecideResponse> {
         let start = ContinuousClock.now
         defer { state.metrics.duration("decide", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
@@ -39,6 +39,21 @@ struct DecisionRoutes {
             throw HTTPError(.badRequest, message: "field \"api_key_id\": must be 1 to 256 bytes, got \(key.utf8.count)")
         }
         if let n = ask.maxTokens, n < 0 { throw HTTPError(.badRequest, message: "field \"max_tokens\": must not be negative, got \(n)") }
+        if let shards = state.shards {
+            switch try await shards.route(ask.accountID, request: request, body: body, endpoint: "decide") {
+            case .local: break
+            case .forwarded(let answer): return .forwarded(answer)
+            case .ownerUnavailable(let reason):
+                var response = DecideResponse(ask.accountID, LiveDecision(decision: .unknownAccount, known: false, reasons: [], label: nil),
+                                              key: ask.apiKeyID)
+                response.reasons = [DecideResponse.Reason(signal: "owner_unavailable", value: 0, contribution: 0, detail: reason)]
+                state.metrics.decided(.allow, endpoint: "decide")
+                state.audit.record(DecisionAuditEntry(
+                    at: state.clock.now(), accountID: ask.accountID, verdict: .allow, score: 0, reasons: [reason], endpoint: "decide",
+                    caller: context.token?.name, requestID: ask.requestID), always: true)
+                return .local(response)
+            }
+        }
         let live = state.engine.decide(ask.accountID, key: ask.apiKeyID)
         let now = state.clock.now()
         let judgement = state.countermeasures.judge(
@@ -57,7 +72,7 @@ struct DecisionRoutes {
             at: now, accountID: ask.accountID, verdict: response.verdict, score: response.score,
             reasons: response.reasons.map(\.signal), endpoint: "decide", caller: context.token?.name, requestID: ask.requestID,
             directives: judgement.auditTokens), always: judgement.refusal != nil)
-        return response
+        return .local(response)
     }
 }
 
@@ -124,7 +139,8 @@ struct DecideResponse: Encodable, Sendable {
         allowlisted = live.decision.allowlisted
         known = live.known
         analystLabel = live.label
-        campaignID = live.decision.campaign.map { "campaign-\($0)" }
+        // A campaign of the sharded scans' campaign step is named RUN:campaign-N.
+        campaignID = live.decision.campaign.map { "campaign-\($0)" } ?? live.campaign?.campaignID
         signupRisk = rounded4(live.signupRisk)
         reasons = live.reasons.map {
             Reason(signal: $0.kind.rawValue, value: rounded4($0.value), contribution: rounded4($0.contribution), detail: $0.detail)

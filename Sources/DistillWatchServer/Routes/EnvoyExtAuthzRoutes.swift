@@ -75,6 +75,18 @@ struct EnvoyExtAuthzRoutes {
                 endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID), always: true)
             return Response(status: .ok, headers: [Self.verdictHeader: "unidentified"])
         }
+        if let shards = state.shards {
+            switch try await shards.route(accountID, request: request, body: body, endpoint: "envoy") {
+            case .local: break
+            case .forwarded(let answer): return answer
+            case .ownerUnavailable(let reason):
+                state.metrics.decided(.allow, endpoint: "envoy")
+                state.audit.record(DecisionAuditEntry(
+                    at: now, accountID: accountID, verdict: .allow, score: 0, reasons: [reason], endpoint: "envoy",
+                    caller: context.token?.name, requestID: checked.requestID), always: true)
+                return Response(status: .ok, headers: [Self.verdictHeader: "owner-unavailable", Self.accountHeader: accountID])
+            }
+        }
         state.metrics.envoyChecks(.identified)
         // Per key: the digest of the client's API key, when the account came from a header.
         let live = state.engine.decide(accountID, key: checked.apiKeyID == accountID ? nil : checked.apiKeyID)
@@ -96,7 +108,9 @@ struct EnvoyExtAuthzRoutes {
         var answer: HTTPFields = [
             Self.verdictHeader: verdict.rawValue, Self.scoreHeader: "\(score)", Self.accountHeader: accountID,
         ]
-        if let campaign = live.decision.campaign { answer[Self.campaignHeader] = "campaign-\(campaign)" }
+        if let campaign = live.decision.campaign.map({ "campaign-\($0)" }) ?? live.campaign?.campaignID {
+            answer[Self.campaignHeader] = campaign
+        }
         if state.countermeasures.enabled || judgement.refusal != nil {
             return Self.enforce(judgement, live: live, accountID: accountID, headers: answer, state: state)
         }

@@ -2,6 +2,7 @@ import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchStore
 import Hummingbird
+import HTTPTypes
 
 /// `POST /v1/exchanges` and `POST /v1/accounts`: NDJSON batches of traffic format v1
 /// records (one JSON object per line). Good lines are accepted, bad lines are reported
@@ -37,7 +38,7 @@ struct IngestRoutes {
             }
             return batch
         }
-        let result = try await Self.commit(batch, noun: "exchange", state: state)
+        let result = try await Self.commit(batch, noun: "exchange", state: state, request: request)
         state.metrics.exchangesAccepted.increment(by: result.accepted)
         state.metrics.exchangesRejected.increment(by: result.rejected)
         state.metrics.exchangesRejectedSinceStart.add(result.rejected, ordering: .relaxed)
@@ -69,7 +70,7 @@ struct IngestRoutes {
                 batch.reject(number, line, error)
             }
         }
-        var result = try await Self.commit(batch, noun: "account", state: state)
+        var result = try await Self.commit(batch, noun: "account", state: state, request: request)
         result.ignoredFields = ignored.isEmpty ? nil : ignored
         state.metrics.accountsAccepted.increment(by: result.accepted)
         state.metrics.accountsRejected.increment(by: result.rejected)
@@ -78,21 +79,60 @@ struct IngestRoutes {
 
     /// Appends the batch's accepted records and applies them; the answer lists what was
     /// rejected. - Throws: 400 for an empty batch, 503 when the log cannot be written.
+    /// With live shards (``ShardRouter``), other shards' records go to their nodes first, and
+    /// a forwarded part received again (same `idempotency-key`) is answered as the first
+    /// time, without writing it twice.
     static func commit(_ batch: Batch, noun: String, state: ServerState,
-                       expected: String = "one JSON object per line (NDJSON)") async throws -> IngestResult {
+                       expected: String = "one JSON object per line (NDJSON)", request: Request? = nil) async throws -> IngestResult {
         guard !batch.events.isEmpty || batch.rejectedCount > 0 else {
             throw HTTPError(.badRequest, message: "empty body: expected \(noun) records, \(expected)")
         }
-        let range: ClosedRange<Int64>?
+        let replayKey = request.flatMap { r in
+            r.headers[ShardRouter.forwardedHeader] != nil ? r.headers[ShardRouter.idempotencyHeader] : nil
+        }
+        if let replayKey, let answer = state.forwardedBatches.answer(for: replayKey) {
+            state.shards?.metrics.replayedBatches.increment()
+            return answer
+        }
+        let (range, forwarded): (ClosedRange<Int64>?, [String: Int]?)
         do {
-            range = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, served: batch.served, at: state.clock.now())
+            (range, forwarded) = try await write(batch, state: state, request: request)
         } catch let refusal as IngestRefusal {
             throw refusal.httpError
+        } catch let error as HTTPError {
+            throw error
         } catch {
             throw HTTPError(.serviceUnavailable, message: "cannot store the batch (nothing was accepted; retry): \(error)")
         }
-        return IngestResult(accepted: batch.events.count, rejected: batch.rejectedCount, rejectedLines: batch.rejected,
-                            firstSequence: range?.lowerBound, lastSequence: range?.upperBound)
+        var result = IngestResult(accepted: batch.events.count, rejected: batch.rejectedCount, rejectedLines: batch.rejected,
+                                  firstSequence: range?.lowerBound, lastSequence: range?.upperBound)
+        result.forwarded = forwarded
+        if let replayKey { state.forwardedBatches.remember(result, for: replayKey) }
+        return result
+    }
+
+    /// Appends the batch's events to the log and applies them. With live shards, first sends
+    /// the other shards' records to their nodes (all must take them, else nothing is
+    /// written here) and keeps this node's own.
+    /// - Returns: the sequence numbers given here, and the records each other shard took.
+    /// - Throws: ``IngestRefusal`` and store errors from ``Ingestor/commit(events:inputs:served:at:)``;
+    ///   `HTTPError` 421 or 503 from ``ShardRouter``.
+    static func write(_ batch: Batch, state: ServerState,
+                      request: Request?) async throws -> (range: ClosedRange<Int64>?, forwarded: [String: Int]?) {
+        var events = batch.events, inputs = batch.inputs, served = batch.served
+        var forwarded: [String: Int]?
+        if let shards = state.shards {
+            let split = try shards.split(events: events, inputs: inputs, request: request)
+            if !split.isLocalOnly {
+                forwarded = try await shards.deliver(split, credentials: request.map(shards.credentials(of:)) ?? HTTPFields())
+                events = split.localEvents
+                inputs = split.localInputs
+                // A forwarded exchange carries no text: its answer's sketch is kept here.
+                if events.isEmpty { served = [] }
+            }
+        }
+        let range = try await state.ingestor.commit(events: events, inputs: inputs, served: served, at: state.clock.now())
+        return (range, forwarded)
     }
 
     struct Batch {
@@ -152,9 +192,12 @@ struct IngestResult: Codable, Sendable, Equatable {
     /// Fields of accepted records that were not applied (account exemptions sent without
     /// the `exempt` role); absent when there were none.
     var ignoredFields: [IgnoredField]? = nil
+    /// With live shards: the records of this batch other shards' nodes took, by shard
+    /// (`"1/2": 120`); absent when all were this node's.
+    var forwarded: [String: Int]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case accepted, rejected
+        case accepted, rejected, forwarded
         case rejectedLines = "rejected_lines"
         case firstSequence = "first_sequence"
         case lastSequence = "last_sequence"

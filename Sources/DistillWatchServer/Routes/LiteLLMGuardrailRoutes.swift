@@ -36,7 +36,7 @@ struct LiteLLMGuardrailRoutes {
         return routes
     }
 
-    func guardrail(_ request: Request, context: DistillWatchRequestContext) async throws -> GuardrailResponse {
+    func guardrail(_ request: Request, context: DistillWatchRequestContext) async throws -> ShardedAnswer<GuardrailResponse> {
         let start = ContinuousClock.now
         defer { state.metrics.duration("litellm", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
@@ -56,7 +56,19 @@ struct LiteLLMGuardrailRoutes {
                 at: now, accountID: "", verdict: .allow, score: 0,
                 reasons: ["unidentified: " + identity.whyNoAccount(call.identity)], endpoint: "litellm",
                 caller: context.token?.name, requestID: call.callID), always: true)
-            return GuardrailResponse(action: "NONE", blockedReason: nil)
+            return .local(GuardrailResponse(action: "NONE", blockedReason: nil))
+        }
+        if let shards = state.shards {
+            switch try await shards.route(accountID, request: request, body: body, endpoint: "litellm") {
+            case .local: break
+            case .forwarded(let answer): return .forwarded(answer)
+            case .ownerUnavailable(let reason):
+                state.metrics.decided(.allow, endpoint: "litellm")
+                state.audit.record(DecisionAuditEntry(
+                    at: now, accountID: accountID, verdict: .allow, score: 0, reasons: [reason], endpoint: "litellm",
+                    caller: context.token?.name, requestID: call.callID), always: true)
+                return .local(GuardrailResponse(action: "NONE", blockedReason: nil))
+            }
         }
         state.metrics.guardrailIdentified.increment()
         // Per key: LiteLLM's hash of the virtual key the request used.
@@ -76,15 +88,15 @@ struct LiteLLMGuardrailRoutes {
             requestID: call.callID, directives: judgement.auditTokens), always: judgement.refusal != nil)
         learn(call, accountID: accountID, identity: identity, at: now)
         if let message = state.countermeasures.message(judgement, accountID: accountID, live: live) {
-            return GuardrailResponse(action: "BLOCKED", blockedReason: message)
+            return .local(GuardrailResponse(action: "BLOCKED", blockedReason: message))
         }
         if verdict >= state.configuration.litellmRefuseAt {
-            return GuardrailResponse(action: "BLOCKED", blockedReason: live.refusal(of: accountID))
+            return .local(GuardrailResponse(action: "BLOCKED", blockedReason: live.refusal(of: accountID)))
         }
         if isResponse, judgement.measures.reasoning != .serve, let texts = call.responseTexts {
-            return await replaceReasoning(texts, treatment: judgement.measures.reasoning, accountID: accountID, live: live)
+            return .local(await replaceReasoning(texts, treatment: judgement.measures.reasoning, accountID: accountID, live: live))
         }
-        return GuardrailResponse(action: "NONE", blockedReason: nil)
+        return .local(GuardrailResponse(action: "NONE", blockedReason: nil))
     }
 
     /// `post_call` under `withhold_reasoning` or `summarize_reasoning`: the reasoning that
@@ -180,7 +192,7 @@ struct LiteLLMLogRoutes {
         }
         let result = try await IngestRoutes.commit(
             batch, noun: "LiteLLM logging payload", state: state,
-            expected: "a JSON array of StandardLoggingPayload objects, or one per line")
+            expected: "a JSON array of StandardLoggingPayload objects, or one per line", request: request)
         state.metrics.exchangesAccepted.increment(by: result.accepted)
         state.metrics.exchangesRejected.increment(by: result.rejected)
         state.metrics.exchangesRejectedSinceStart.add(result.rejected, ordering: .relaxed)

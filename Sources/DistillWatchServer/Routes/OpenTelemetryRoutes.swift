@@ -93,8 +93,13 @@ struct OpenTelemetryRoutes {
         }
         if !batch.events.isEmpty {
             do {
-                _ = try await state.ingestor.commit(events: batch.events, inputs: batch.inputs, served: batch.served,
-                                                    at: state.clock.now())
+                _ = try await IngestRoutes.write(batch, state: state, request: request)
+            } catch let error as HTTPError {
+                // Live shards: another shard's node did not take its part (503), or a
+                // forwarded batch reached the wrong node (421).
+                var response = Self.failure(error.status, encoding: encoding, error.body ?? "\(error)")
+                if error.status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+                return response
             } catch let refusal as IngestRefusal {
                 // OTLP/HTTP: 429 and 503 are retryable, after Retry-After when given.
                 var response = Self.failure(refusal.status, encoding: encoding, refusal.description)

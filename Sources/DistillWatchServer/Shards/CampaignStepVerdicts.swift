@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import DistillWatchClickHouse
+import DistillWatchCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The campaign step's verdicts for this live shard's accounts: campaigns assembled across
+/// shards by `distillwatch campaigns` (Documentation/ClickHouse.md, "Sharded detection"),
+/// whose members this node alone could not link. ``LiveEngine/decide(_:key:)`` raises an
+/// account's answer to its campaign's verdict when that is stricter, naming the campaign
+/// (`RUN:campaign-N`) and the run in the reason, so a member on shard 2 of a campaign found
+/// across shards is flagged by shard 2's node.
+///
+/// Never lowered by it: the node's own verdict stands when stricter. Not applied to an
+/// allowlisted account or one an analyst labelled (the label decides).
+/// - Complexity: one hash lookup per decision while the set is non-empty; none otherwise.
+final class CampaignStepVerdicts: Sendable {
+    struct Member: Sendable, Equatable {
+        var verdict: Verdict
+        var score: Double
+        var campaign: CampaignMembership
+    }
+
+    private let members = Mutex<[String: Member]>([:])
+    private let populated = Atomic<Bool>(false)
+
+    var count: Int { members.withLock { $0.count } }
+
+    /// Replaces the whole set (the campaign step's latest run replaces the one before).
+    func replace(with new: [String: Member]) {
+        members.withLock { $0 = new }
+        populated.store(!new.isEmpty, ordering: .releasing)
+    }
+
+    func member(_ accountID: String) -> Member? {
+        guard populated.load(ordering: .acquiring) else { return nil }
+        return members.withLock { $0[accountID] }
+    }
+
+    /// `live` raised to the account's campaign-step verdict, when that is stricter.
+    func raise(_ live: LiveDecision, accountID: String) -> LiveDecision {
+        guard let m = member(accountID), m.verdict > live.decision.verdict, !live.decision.allowlisted, live.label == nil else {
+            return live
+        }
+        var raised = live
+        raised.decision.verdict = m.verdict
+        raised.decision.score = max(live.decision.score, m.score)
+        raised.campaign = m.campaign
+        return raised
+    }
+}
+
+/// Reads the campaign step's verdicts for this shard from ClickHouse every
+/// `shard.campaigns.interval_seconds` into ``CampaignStepVerdicts``. A failed read is logged
+/// and counted (`distillwatch_shard_campaign_feed_total{result="failed"}`), and the
+/// verdicts read before stay in force until a read succeeds.
+struct CampaignStepFeedService: Service {
+    let feed: ShardSettings.CampaignFeed
+    let shard: AccountShard
+    let verdicts: CampaignStepVerdicts
+    let metrics: ShardMetrics
+    let logger: Logger
+    let environment: [String: String]
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                let loaded = try await load()
+                verdicts.replace(with: loaded)
+                metrics.campaignVerdicts.record(loaded.count)
+                metrics.campaignFeedLoaded.increment()
+                logger.info("shard campaigns: \(loaded.count) member(s) of this shard flagged by run \(feed.run)'s campaign step")
+            } catch {
+                metrics.campaignFeedFailed.increment()
+                let message = "shard campaigns: cannot read run \(feed.run)'s campaign step (\(error)); "
+                    + "keeping the \(verdicts.count) verdict(s) read before; next try in \(feed.intervalSeconds) s"
+                logger.warning("\(message)")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(feed.intervalSeconds * 1000))) }
+        }
+    }
+
+    /// The members of this shard, by account.
+    /// - Throws: ``ClickHouseError`` for a bad URL, an unreachable server or a query error.
+    func load() async throws(ClickHouseError) -> [String: CampaignStepVerdicts.Member] {
+        let endpoint = try ClickHouseEndpoint(parsing: feed.store, environment: environment, forbidTable: true)
+        let client = ClickHouseClient(endpoint: endpoint, queryTimeout: .seconds(30))
+        defer { Task { await client.shutdown() } }
+        let db = endpoint.database
+        let head = ClickHouseResultStore.jsonRows(
+            try await client.query(ClickHouseResultStore.campaignStepAttemptQuery(database: db, run: feed.run))).first ?? [:]
+        guard let attempt = head["latest_attempt"] as? String, !attempt.isEmpty else { return [:] }
+        var campaigns: [String: (accounts: Int, strongest: CampaignSignalKind?)] = [:]
+        for row in ClickHouseResultStore.jsonRows(try await client.query(
+            ClickHouseResultStore.campaignStepCampaignsQuery(database: db, run: feed.run, attempt: attempt))) {
+            guard let id = row["campaign_id"] as? String else { continue }
+            let accounts = (row["accounts"] as? NSNumber)?.intValue ?? (row["accounts"] as? String).flatMap { Int($0) } ?? 0
+            let strongest = (row["evidence"] as? [String])?.lazy.compactMap(CampaignSignalKind.init(rawValue:)).first
+            campaigns[id] = (accounts, strongest)
+        }
+        var members: [String: CampaignStepVerdicts.Member] = [:]
+        for row in ClickHouseResultStore.jsonRows(try await client.query(
+            ClickHouseResultStore.campaignStepMembersQuery(database: db, run: feed.run, attempt: attempt, shard: shard))) {
+            guard let account = row["account_id"] as? String, let name = row["verdict"] as? String,
+                  let verdict = Verdict(rawValue: name), let id = row["campaign_id"] as? String else { continue }
+            let score = (row["score"] as? NSNumber)?.doubleValue ?? 0
+            let campaign = campaigns[id]
+            members[account] = CampaignStepVerdicts.Member(
+                verdict: verdict, score: score,
+                campaign: CampaignMembership(campaignID: "\(feed.run):\(id)", verdict: verdict, score: score,
+                                             accounts: campaign?.accounts ?? 0, strongest: campaign?.strongest))
+        }
+        return members
+    }
+}

@@ -1,0 +1,205 @@
+import DistillWatchCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+@testable import DistillWatchServer
+
+extension TestResponse {
+    /// The `error.message` of an error answer.
+    var message: String { (json["error"] as? [String: Any])?["message"] as? String ?? "" }
+}
+
+/// Live shards (`serve --shard k/N`): routing to the owner, the owner down, a forwarded
+/// batch refused whole or replayed, and the campaign step's verdicts raising answers.
+@Suite struct ShardTests {
+    /// Accounts owned by shard 0 and shard 1 of 2 (cityHash64(account_id) % 2).
+    static let onShard0 = (0..<1_000).map { "acct-\($0)" }.first { AccountShard.index(of: $0, among: 2) == 0 }!
+    static let onShard1 = (0..<1_000).map { "acct-\($0)" }.first { AccountShard.index(of: $0, among: 2) == 1 }!
+    /// Nothing listens here: connecting is refused at once.
+    static let deadNode = "http://127.0.0.1:1"
+
+    static func shardConfiguration(_ k: Int, nodes: [String], ownerDown: ShardSettings.OwnerDown = .allow) -> ServerConfiguration {
+        var c = testConfiguration()
+        c.shard = ShardSettings(shard: try! AccountShard(parsing: "\(k)/\(nodes.count)"), nodes: nodes, ownerDown: ownerDown,
+                                forwardTimeoutMilliseconds: 2_000)
+        return c
+    }
+
+    static func lines(_ account: String, count: Int, start: Int64 = 1_775_000_000_000) -> [String] {
+        (0..<count).map { i in #"{"time":\#(start + Int64(i) * 1_000),"account_id":"\#(account)","output_tokens":100}"# }
+    }
+
+    @Test func theFileSettingIsReadAndChecked() throws {
+        let dir = ScratchDirectory()
+        let file = dir.path + "/serve.yaml"
+        try """
+            shard: {index: 1, nodes: ["http://dw-0:8080", "http://dw-1:8080/"], owner_down: refuse, forward_timeout_ms: 400,
+                    campaigns: {store: "clickhouse://ch:8123/dw", run: nightly, interval_seconds: 60}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        var c = testConfiguration()
+        try c.apply(yamlFile: file, environment: [:])
+        let s = try #require(c.shard)
+        #expect(s.shard == (try AccountShard(parsing: "1/2")))
+        #expect(s.node(1) == "http://dw-1:8080")
+        #expect(s.ownerDown == .refuse && s.forwardTimeoutMilliseconds == 400)
+        #expect(s.campaigns == ShardSettings.CampaignFeed(store: "clickhouse://ch:8123/dw", run: "nightly", intervalSeconds: 60))
+        try c.validate()
+
+        let bad: [(String, String)] = [
+            (#"shard: {index: 2, nodes: ["http://a:1", "http://b:1"]}"#, "shard.index"),
+            (#"shard: {index: 0, nodes: ["a:1", "http://b:1"]}"#, "shard.nodes[0]"),
+            (#"shard: {index: 0, nodes: ["http://a:1", "http://a:1/"]}"#, "appears twice"),
+            (#"shard: {index: 0, nodes: ["http://a:1"], ownerdown: allow}"#, "shard.ownerdown: unknown setting"),
+            (#"shard: {index: 0, nodes: ["http://a:1"], owner_down: maybe}"#, "allow or refuse"),
+            (#"shard: {index: 0, nodes: ["http://a:1"], campaigns: {store: "http://ch/dw", run: r}}"#, "clickhouse://"),
+            (#"shard: {index: 0, nodes: ["http://a:1"], forward_timeout_ms: 1}"#, "forward_timeout_ms"),
+        ]
+        for (yaml, expected) in bad {
+            try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            var c = testConfiguration()
+            let error = #expect(throws: ConfigurationError.self) {
+                try c.apply(yamlFile: file, environment: [:])
+                try c.validate()
+            }
+            #expect(error?.description.contains(expected) == true, "\(yaml): \(error?.description ?? "no error")")
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func anAccountWhoseOwnerIsDownIsAllowedAndMarked(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            let elsewhere = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
+            #expect(elsewhere.status == .ok)
+            #expect(elsewhere.json["verdict"] as? String == "allow")
+            let reason = (elsewhere.json["reasons"] as? [[String: Any]])?.first
+            #expect(reason?["signal"] as? String == "owner_unavailable")
+            #expect((reason?["detail"] as? String)?.contains("shard 1/2 (\(Self.deadNode))") == true, "\(elsewhere.text)")
+            let own = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard0)"}"#)
+            #expect(own.status == .ok && (own.json["reasons"] as? [Any])?.isEmpty == true, "\(own.text)")
+            // Audited whatever the audit mode: an answer given without the owner.
+            let audit = try await client.get("/v1/decisions?account_id=\(Self.onShard1)", Secret.analyst)
+            #expect(audit.text.contains("owner_unavailable"), "\(audit.text)")
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func underRefuseTheGatewayGets503NamingTheShard(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode], ownerDown: .refuse)) { client in
+            let answer = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.message.contains("shard 1/2 (\(Self.deadNode))") && answer.message.contains("owner_down: refuse"), "\(answer.text)")
+            #expect(answer.headers[.retryAfter] == "1")
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func aBatchWhoseOtherPartIsRefusedIsNotWrittenHere(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            let batch = (Self.lines(Self.onShard0, count: 3) + Self.lines(Self.onShard1, count: 2)).joined(separator: "\n")
+            let refused = try await client.post("/v1/exchanges", Secret.ingest, batch)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.message.contains("shard 1/2") && refused.message.contains("did not take its 2 record(s)")
+                    && refused.message.contains("Nothing of this batch was written on this node"), "\(refused.text)")
+            let status = try await client.get("/v1/status", Secret.analyst).json
+            #expect((status["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 0)
+            // This node's own records alone are written as usual.
+            let own = try await client.post("/v1/exchanges", Secret.ingest, Self.lines(Self.onShard0, count: 3).joined(separator: "\n"))
+            #expect(own.status == .ok && own.json["accepted"] as? Int == 3 && own.json["forwarded"] == nil, "\(own.text)")
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func aForwardedCallForAnotherShardIsMisdirected(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            let forwarded: HTTPFields = [ShardRouter.forwardedHeader: "1/2"]
+            let decide = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#, headers: forwarded)
+            #expect(decide.status == .misdirectedRequest)
+            #expect(decide.message.contains("shard settings differ"), "\(decide.text)")
+            let ingest = try await client.post("/v1/exchanges", Secret.ingest, Self.lines(Self.onShard1, count: 1)[0], headers: forwarded)
+            #expect(ingest.status == .misdirectedRequest, "\(ingest.text)")
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func aForwardedPartSentAgainIsCountedOnce(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            let part = Self.lines(Self.onShard0, count: 4).joined(separator: "\n") + "\n"
+            let headers: HTTPFields = [ShardRouter.forwardedHeader: "1/2",
+                                       ShardRouter.idempotencyHeader: ShardRouter.idempotencyKey(path: "/v1/exchanges", body: Array(part.utf8))]
+            let first = try await client.post("/v1/exchanges", Secret.ingest, part, headers: headers)
+            let again = try await client.post("/v1/exchanges", Secret.ingest, part, headers: headers)
+            #expect(first.status == .ok && again.status == .ok)
+            #expect(first.json["accepted"] as? Int == 4 && again.json["last_sequence"] as? Int == first.json["last_sequence"] as? Int)
+            let status = try await client.get("/v1/status", Secret.analyst).json
+            #expect((status["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 4)
+        }
+    }
+
+    /// Two nodes over real sockets: node 1 listens; node 0 passes it shard 1's part of a
+    /// batch, its decisions and an analyst's label.
+    @Test func twoNodesAnswerForEachOthersAccounts() async throws {
+        let port = Mutex<Int?>(nil)
+        var c1 = Self.shardConfiguration(1, nodes: [Self.deadNode, "http://127.0.0.1:2"])
+        c1.port = 0
+        let node1 = try await buildApplication(c1, logger: quietLogger) { p in port.withLock { $0 = p } }
+        let running = Task { try await node1.run() }
+        defer { running.cancel() }
+        var bound: Int?
+        for _ in 0..<200 where bound == nil {
+            try await Task.sleep(for: .milliseconds(25))
+            bound = port.withLock { $0 }
+        }
+        let p1 = try #require(bound)
+        let c0 = Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", "http://127.0.0.1:\(p1)"])
+        try await withServer(.live, c0) { client in
+            let batch = (Self.lines(Self.onShard0, count: 3) + Self.lines(Self.onShard1, count: 5)).joined(separator: "\n")
+            let written = try await client.post("/v1/exchanges", Secret.ingest, batch)
+            #expect(written.status == .ok, "\(written.text)")
+            #expect(written.json["accepted"] as? Int == 8)
+            #expect((written.json["forwarded"] as? [String: Any])?["1/2"] as? Int == 5, "\(written.text)")
+            let status = try await client.get("/v1/status", Secret.analyst).json
+            #expect((status["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 3)
+
+            // Node 1's answer, through node 0.
+            let decided = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
+            #expect(decided.status == .ok && decided.json["known"] as? Bool == true, "\(decided.text)")
+            let labelled = try await client.post("/v1/accounts/\(Self.onShard1)/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
+            #expect(labelled.status == .ok, "\(labelled.text)")
+            let after = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
+            #expect(after.json["verdict"] as? String == "block" && after.json["analyst_label"] as? String == "confirmed_attack",
+                    "\(after.text)")
+            let account = try await client.get("/v1/accounts/\(Self.onShard1)", Secret.analyst)
+            #expect(account.status == .ok && account.text.contains("confirmed_attack"), "\(account.text)")
+            let metrics = try await client.get("/metrics", Secret.all).text
+            #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="decide",result="forwarded"} 2"#), "\(metrics)")
+        }
+    }
+
+    @Test func theCampaignStepRaisesButNeverLowersAndYieldsToLabels() {
+        let verdicts = CampaignStepVerdicts()
+        let campaign = CampaignMembership(campaignID: "r1:campaign-2", verdict: .block, score: 0.9, accounts: 40)
+        verdicts.replace(with: ["a": .init(verdict: .block, score: 0.9, campaign: campaign),
+                                "b": .init(verdict: .review, score: 0.5, campaign: campaign)])
+        let quiet = LiveDecision(decision: .unknownAccount, known: true, reasons: [], label: nil)
+        let raised = verdicts.raise(quiet, accountID: "a")
+        #expect(raised.decision.verdict == .block && raised.decision.score == 0.9 && raised.campaign?.campaignID == "r1:campaign-2")
+        #expect(DecideResponse("a", raised).campaignID == "r1:campaign-2")
+        #expect(DecideResponse("a", raised).reasons.first?.signal == "campaign_membership")
+        var strict = quiet
+        strict.decision.verdict = .block
+        #expect(verdicts.raise(strict, accountID: "b") == strict, "a stricter own verdict stands")
+        var labelled = quiet
+        labelled.label = .legitimate
+        #expect(verdicts.raise(labelled, accountID: "a") == labelled, "an analyst's label decides")
+        var allowlisted = quiet
+        allowlisted.decision.allowlisted = true
+        #expect(verdicts.raise(allowlisted, accountID: "a") == allowlisted)
+        #expect(verdicts.raise(quiet, accountID: "c") == quiet)
+        verdicts.replace(with: [:])
+        #expect(verdicts.raise(quiet, accountID: "a") == quiet, "a new run replaces the old one")
+    }
+}
