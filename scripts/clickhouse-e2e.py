@@ -15,6 +15,8 @@ shards. Checks, each printed PASS/FAIL:
     a proxy in this script; and a shard server killed) fails with a clear error, writes
     nothing that counts, and its rerun counts once;
   - Helicone's request_response_rmt (in 18.16's types) read with --clickhouse-mapping helicone;
+  - live shards (scripts/live_shards_checks.py): two `serve --shard k/2` nodes reading run
+    r1's campaign step back, against one unsharded `serve`; the owner down and back;
   - with --chdb-python: every statement DistillWatch sent (DISTILLWATCH_CLICKHOUSE_QUERY_LOG)
     also runs on a current ClickHouse (chdb's embedded server).
 
@@ -24,6 +26,7 @@ import argparse, json, os, shutil, socket, subprocess, sys, tempfile, threading,
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import check, results  # noqa: E402
+import live_shards_checks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -196,6 +199,9 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
           f"{merged['input']['exchanges']} vs {single['input']['exchanges']}; sharded path {sharded_seconds:.1f} s")
     split = [g for g in groups(merged) if len({sql(p0, f"SELECT cityHash64('{a}') % 2").strip() for a in g}) == 2]
     check("a campaign with members on both shards is one campaign", len(split) >= 1, f"{len(split)} such campaigns")
+
+    # Live shards: serve --shard nodes, with run r1's campaign step read back from ClickHouse.
+    live_shards_checks.run(binary, env, work, sim, base, lambda q: sql(p0, q), merged)
 
     # Queryable in ClickHouse, from either server.
     for port in (p0, p1):

@@ -385,13 +385,27 @@ public enum ClickHouseResultStore {
             + "WHERE run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' FORMAT JSONEachRow"
     }
 
-    /// The campaign members the campaign step flagged among one live shard's accounts
-    /// (`cityHash64(account_id) % N = k`): `account_id`, `verdict`, `score`, `campaign_id`.
-    public static func campaignStepMembersQuery(database: String, run: String, attempt: String, shard: AccountShard) -> String {
-        "SELECT account_id, verdict, score, campaign_id FROM \(database).dw_verdicts WHERE run_id = \(TrafficTableMapping.literal(run)) "
-            + "AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt)) AND campaign_id != '' AND verdict != 'allow'"
+    /// The accounts the campaign step flagged among one live shard's accounts
+    /// (`cityHash64(account_id) % N = k`): campaign members, and accounts flagged on evidence
+    /// another shard held (a `reasoning_replay` whose originals were there): `account_id`,
+    /// `verdict`, `score`, `campaign_id` (empty when none).
+    public static func campaignStepVerdictsQuery(database: String, run: String, attempt: String, shard: AccountShard) -> String {
+        "SELECT account_id, verdict, score, campaign_id FROM \(database).dw_verdicts WHERE \(campaignStepFilter(run: run, attempt: attempt, shard: shard)) "
+            + "AND verdict != 'allow' ORDER BY account_id FORMAT JSONEachRow"
+    }
+
+    /// The signal readings behind ``campaignStepVerdictsQuery(database:run:attempt:shard:)``'s
+    /// verdicts: `account_id`, `signal`, `value`, `contribution`, `detail`.
+    public static func campaignStepReadingsQuery(database: String, run: String, attempt: String, shard: AccountShard) -> String {
+        let filter = campaignStepFilter(run: run, attempt: attempt, shard: shard)
+        return "SELECT account_id, signal, value, contribution, detail FROM \(database).dw_signal_readings WHERE \(filter) "
+            + "AND account_id GLOBAL IN (SELECT account_id FROM \(database).dw_verdicts WHERE \(filter) AND verdict != 'allow') "
+            + "ORDER BY account_id, contribution DESC FORMAT JSONEachRow"
+    }
+
+    static func campaignStepFilter(run: String, attempt: String, shard: AccountShard) -> String {
+        "run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt))"
             + (shard.count > 1 ? " AND cityHash64(account_id) % \(shard.count) = \(shard.index)" : "")
-            + " ORDER BY account_id FORMAT JSONEachRow"
     }
 
     /// The campaign step's campaigns: `campaign_id`, `accounts` (members), `evidence` (kinds).

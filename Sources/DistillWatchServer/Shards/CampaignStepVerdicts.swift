@@ -6,12 +6,14 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The campaign step's verdicts for this live shard's accounts: campaigns assembled across
-/// shards by `distillwatch campaigns` (Documentation/ClickHouse.md, "Sharded detection"),
-/// whose members this node alone could not link. ``LiveEngine/decide(_:key:)`` raises an
-/// account's answer to its campaign's verdict when that is stricter, naming the campaign
-/// (`RUN:campaign-N`) and the run in the reason, so a member on shard 2 of a campaign found
-/// across shards is flagged by shard 2's node.
+/// The campaign step's verdicts for this live shard's accounts: what `distillwatch campaigns`
+/// (Documentation/ClickHouse.md, "Sharded detection") found with every shard's accounts
+/// together, which this node alone could not: members of campaigns assembled across shards,
+/// and accounts flagged on evidence another shard held (a `reasoning_replay` whose originals
+/// were there). ``LiveEngine/decide(_:key:)`` raises an account's answer to that verdict when
+/// it is stricter, with the step's readings as reasons and its campaign named
+/// `RUN:campaign-N`, so a member on shard 2 of a campaign found across shards is flagged by
+/// shard 2's node.
 ///
 /// Never lowered by it: the node's own verdict stands when stricter. Not applied to an
 /// allowlisted account or one an analyst labelled (the label decides).
@@ -20,7 +22,9 @@ final class CampaignStepVerdicts: Sendable {
     struct Member: Sendable, Equatable {
         var verdict: Verdict
         var score: Double
-        var campaign: CampaignMembership
+        var campaign: CampaignMembership?
+        /// The step's signal readings for the account, strongest first.
+        var reasons: [SignalReading] = []
     }
 
     private let members = Mutex<[String: Member]>([:])
@@ -47,7 +51,8 @@ final class CampaignStepVerdicts: Sendable {
         var raised = live
         raised.decision.verdict = m.verdict
         raised.decision.score = max(live.decision.score, m.score)
-        raised.campaign = m.campaign
+        raised.campaign = m.campaign ?? live.campaign
+        if !m.reasons.isEmpty { raised.reasons = m.reasons }
         return raised
     }
 }
@@ -71,7 +76,7 @@ struct CampaignStepFeedService: Service {
                 verdicts.replace(with: loaded)
                 metrics.campaignVerdicts.record(loaded.count)
                 metrics.campaignFeedLoaded.increment()
-                logger.info("shard campaigns: \(loaded.count) member(s) of this shard flagged by run \(feed.run)'s campaign step")
+                logger.info("shard campaigns: \(loaded.count) account(s) of this shard flagged by run \(feed.run)'s campaign step")
             } catch {
                 metrics.campaignFeedFailed.increment()
                 let message = "shard campaigns: cannot read run \(feed.run)'s campaign step (\(error)); "
@@ -100,17 +105,30 @@ struct CampaignStepFeedService: Service {
             let strongest = (row["evidence"] as? [String])?.lazy.compactMap(CampaignSignalKind.init(rawValue:)).first
             campaigns[id] = (accounts, strongest)
         }
+        var readings: [String: [SignalReading]] = [:]
+        for row in ClickHouseResultStore.jsonRows(try await client.query(
+            ClickHouseResultStore.campaignStepReadingsQuery(database: db, run: feed.run, attempt: attempt, shard: shard))) {
+            // campaign_membership is said by the campaign itself.
+            guard let account = row["account_id"] as? String, let name = row["signal"] as? String,
+                  let kind = SignalKind(rawValue: name) else { continue }
+            let detail = (row["detail"] as? String ?? "") + " (run \(feed.run), campaign step across shards)"
+            readings[account, default: []].append(SignalReading(
+                kind: kind, value: (row["value"] as? NSNumber)?.doubleValue ?? 0,
+                contribution: (row["contribution"] as? NSNumber)?.doubleValue ?? 0, detail: detail))
+        }
         var members: [String: CampaignStepVerdicts.Member] = [:]
         for row in ClickHouseResultStore.jsonRows(try await client.query(
-            ClickHouseResultStore.campaignStepMembersQuery(database: db, run: feed.run, attempt: attempt, shard: shard))) {
+            ClickHouseResultStore.campaignStepVerdictsQuery(database: db, run: feed.run, attempt: attempt, shard: shard))) {
             guard let account = row["account_id"] as? String, let name = row["verdict"] as? String,
-                  let verdict = Verdict(rawValue: name), let id = row["campaign_id"] as? String else { continue }
+                  let verdict = Verdict(rawValue: name) else { continue }
             let score = (row["score"] as? NSNumber)?.doubleValue ?? 0
-            let campaign = campaigns[id]
+            let id = row["campaign_id"] as? String ?? ""
+            let campaign = id.isEmpty ? nil : campaigns[id]
             members[account] = CampaignStepVerdicts.Member(
                 verdict: verdict, score: score,
-                campaign: CampaignMembership(campaignID: "\(feed.run):\(id)", verdict: verdict, score: score,
-                                             accounts: campaign?.accounts ?? 0, strongest: campaign?.strongest))
+                campaign: id.isEmpty ? nil : CampaignMembership(campaignID: "\(feed.run):\(id)", verdict: verdict, score: score,
+                                                                accounts: campaign?.accounts ?? 0, strongest: campaign?.strongest),
+                reasons: readings[account] ?? [])
         }
         return members
     }
