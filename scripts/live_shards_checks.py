@@ -31,7 +31,7 @@ def free_ports(n):
 def start(binary, env, work, name, port, extra):
     log = open(os.path.join(work, name + ".log"), "w")
     args = [binary, "serve", "--port", str(port), "--database", os.path.join(work, name + ".sqlite"),
-            "--token", f"ops:ingest+decide+analyst+exempt:{TOKEN}", "--decision-audit", "none", *extra]
+            "--token", f"ops:ingest+decide+analyst+exempt:{TOKEN}", *extra]
     p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     wait_for(f"http://127.0.0.1:{port}/healthz", 60, name, "live_shards_checks")
     return p
@@ -59,7 +59,8 @@ def run(binary, env, work, sim, base, sql_p0, merged):
     nodes = [f"http://127.0.0.1:{p}" for p in ports]
     ref_url, s0, s1 = nodes
     shard_nodes = f"{s0},{s1}"
-    feed = ["--shard-campaigns", f"{base}/dw", "--shard-campaigns-run", "r1"]
+    feed = ["--shard-campaigns", f"{base}/dw", "--shard-campaigns-run", "r1",
+            "--decision-audit", "flagged", "--decision-audit-clickhouse", f"{base}/dw"]
     processes = []
     try:
         processes.append(start(binary, env, work, "reference", ports[0], []))
@@ -133,6 +134,20 @@ def checks(binary, env, work, sim, sql_p0, merged, ports, nodes, processes, shar
           f"missing {sorted(flagged_ref - flagged_shards)}")
     check("live shards flag no account that neither the unsharded node nor the sharded scans flag",
           flagged_shards <= (flagged_ref | merged_flagged), f"extra {sorted(flagged_shards - flagged_ref - merged_flagged)}")
+
+    # The decision audit, copied to ClickHouse by each node (inserted every second).
+    deadline = time.time() + 15
+    audited = set()
+    while time.time() < deadline:
+        audited = set(sql_p0("SELECT DISTINCT account_id FROM dw.dw_decisions WHERE verdict != 'allow' FORMAT TSV").split())
+        if audited >= flagged_shards:
+            break
+        time.sleep(0.5)
+    wrong_node = sql_p0("SELECT count() FROM dw.dw_decisions WHERE node != concat(toString(cityHash64(account_id) % 2), '/2')").strip()
+    nodes_seen = sql_p0("SELECT node, count() FROM dw.dw_decisions GROUP BY node ORDER BY node FORMAT TSV").strip().replace("\n", "; ")
+    check("the decision audit is in ClickHouse (dw_decisions), each decision audited by its account's owner",
+          audited == flagged_shards and wrong_node == "0", f"{len(audited)} flagged accounts audited; rows by node: {nodes_seen}; "
+          f"rows from a node that does not own the account: {wrong_node}")
 
     # Latency of a decision, local and forwarded (sequential; this machine).
     own = [a for a in traffic_accounts if shard_of(sql_p0, a) == 0][:1]

@@ -25,11 +25,13 @@ public final class ClickHouseClient: Sendable {
 
     /// - Parameters:
     ///   - idleTimeout: the longest wait for the next bytes of a streamed result (s).
-    public init(endpoint: ClickHouseEndpoint, queryTimeout: TimeAmount = .seconds(60), idleTimeout: TimeAmount = .seconds(300)) {
+    ///   - connectTimeout: how long a connection is tried (refused ones again, with back-off).
+    public init(endpoint: ClickHouseEndpoint, queryTimeout: TimeAmount = .seconds(60), idleTimeout: TimeAmount = .seconds(300),
+                connectTimeout: TimeAmount = .seconds(10)) {
         self.endpoint = endpoint
         self.queryTimeout = queryTimeout
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: idleTimeout)
+        configuration.timeout = .init(connect: connectTimeout, read: idleTimeout)
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -37,6 +39,12 @@ public final class ClickHouseClient: Sendable {
     /// Closes the client's connections. Call once, when done.
     public func shutdown() async {
         try? await client.shutdown()
+    }
+
+    /// A client dropped without ``shutdown()`` (its owner failed before it ran) closes its
+    /// connections in the background instead of leaking them.
+    deinit {
+        client.shutdown { _ in }
     }
 
     /// When set, every statement sent is appended to the file this variable names (one

@@ -61,6 +61,12 @@ public enum ClickHouseResultStore {
         Table(name: "dw_replay_references", columns: common + """
             , account_id String, request_id String
             """, orderBy: "(run_id, request_id, account_id)", shardingKey: "cityHash64(account_id)"),
+        // The decision audit of `serve` (decision_audit_clickhouse), one row per audited
+        // answer to a gateway: not a run's rows, so no run_id, shard or attempt.
+        Table(name: "dw_decisions", columns: """
+            written_at DateTime, node String, at DateTime, at_ms UInt64, account_id String, verdict String, score Float64, \
+            reasons Array(String), endpoint String, caller String, request_id String, directives Array(String)
+            """, orderBy: "(account_id, at_ms)", shardingKey: "cityHash64(account_id)"),
     ]
 
     /// The statements that create the tables on one server: plain `MergeTree` tables, or

@@ -1,3 +1,4 @@
+import DistillWatchClickHouse
 import DistillWatchCore
 import DistillWatchStore
 import Foundation
@@ -39,6 +40,9 @@ public func buildApplication(
         logger: logger)
     // Shut down in reverse order: the HTTP server first, then the audit writer drains,
     // then the store closes.
+    // The ClickHouse copy of the audit stops after the audit's last write (services stop in
+    // reverse order).
+    if let copy = state.audit.clickhouse { app.addServices(copy) }
     app.addServices(StoreService(store: state.store, logger: logger), state.audit,
                     StorageMonitor(store: state.store, health: state.health, clock: clock, logger: logger))
     if let snapshots = state.snapshots { app.addServices(snapshots) }
@@ -136,8 +140,13 @@ func assembleServer(
         ])
     }
 
+    let auditCopy = try configuration.decisionAuditClickHouse.map { url in
+        ClickHouseAuditSink(endpoint: try ClickHouseEndpoint(parsing: url, environment: ProcessInfo.processInfo.environment, forbidTable: true),
+                            node: configuration.shard?.shard.description ?? "all", capacity: configuration.auditQueueCapacity,
+                            metrics: metrics, clock: clock, logger: logger)
+    }
     let audit = DecisionAuditLog(store: store, mode: configuration.decisionAudit,
-                                 capacity: configuration.auditQueueCapacity, logger: logger)
+                                 capacity: configuration.auditQueueCapacity, logger: logger, clickhouse: auditCopy)
     let snapshots = directory.map {
         SnapshotService(directory: $0, ingestor: ingestor, configuration: configuration, logID: logPosition.logID, clock: clock,
                         metrics: metrics, logger: logger, loaded: loaded)

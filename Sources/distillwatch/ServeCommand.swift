@@ -112,6 +112,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "TLP 2.0 marking of what it publishes: clear, green, amber (default), amber+strict or red.")
     var sharingTlp: String?
 
+    @Option(name: .long, help: "Copy the decision audit to this ClickHouse database (clickhouse://HOST:PORT/DATABASE), table dw_decisions (distillwatch clickhouse init creates it).")
+    var decisionAuditClickhouse: String?
+
     @Option(name: .long, help: "Run as live shard k of N (e.g. 0/2): answer for the accounts whose cityHash64(account_id) % N = k, pass the others to their shard's node (needs --shard-nodes).")
     var shard: String?
 
@@ -196,6 +199,7 @@ struct ServeCommand: ParsableCommand {
             }
             c.sharingTLP = tlp
         }
+        if let decisionAuditClickhouse { c.decisionAuditClickHouse = decisionAuditClickhouse == "none" ? nil : decisionAuditClickhouse }
         try applyShardOptions(to: &c)
         try c.validate()
         // The same content key as `scan` (flag, key file or the stored default), so that the

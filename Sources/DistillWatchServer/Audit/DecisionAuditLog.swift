@@ -22,7 +22,12 @@ final class DecisionAuditLog: Service, Sendable {
     private let logger: Logger
     static let interval = Duration.milliseconds(50)
 
-    init(store: any EventStore, mode: ServerConfiguration.DecisionAudit, capacity: Int, logger: Logger) {
+    /// Where written entries are copied, if anywhere (``ClickHouseAuditSink``).
+    let clickhouse: ClickHouseAuditSink?
+
+    init(store: any EventStore, mode: ServerConfiguration.DecisionAudit, capacity: Int, logger: Logger,
+         clickhouse: ClickHouseAuditSink? = nil) {
+        self.clickhouse = clickhouse
         self.store = store
         self.mode = mode
         self.capacity = capacity
@@ -81,6 +86,7 @@ final class DecisionAuditLog: Service, Sendable {
             let store = self.store
             try await Task { try await store.recordDecisions(batch) }.value
             state.withLock { $0.written += batch.count; $0.inFlight -= batch.count }
+            clickhouse?.enqueue(batch)
         } catch {
             state.withLock { $0.dropped += batch.count; $0.inFlight -= batch.count }
             logger.error("decision audit: \(batch.count) entries not written: \(error)")

@@ -19,6 +19,7 @@ extension ServerConfiguration {
     /// max_ingest_body_bytes: 33554432
     /// max_request_body_bytes: 262144
     /// decision_audit: flagged      # flagged (default), all or none
+/// decision_audit_clickhouse: clickhouse://ch1:8123/dw   # a copy in dw_decisions (or none)
     /// litellm_account_fields: [org_id, team_id, user_id, key_alias, key_hash, end_user_id]
     /// litellm_placeholder_ids: []         # besides default_user_id, litellm_proxy_master_key
     /// litellm_refuse_at: block            # or throttle, review
@@ -82,6 +83,9 @@ extension ServerConfiguration {
                     throw fail(key, "should be all, flagged or none")
                 }
                 decisionAudit = v
+            case "decision_audit_clickhouse":
+                guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be clickhouse://HOST:PORT/DATABASE, or none") }
+                decisionAuditClickHouse = v == "none" ? nil : v
             case "audit_queue_capacity":
                 guard let v = value as? Int, v > 0 else { throw fail(key, "should be a positive integer") }
                 auditQueueCapacity = v
@@ -283,7 +287,7 @@ extension ServerConfiguration {
     /// Overlays `DISTILLWATCH_*` environment variables: `HOST`, `PORT`, `DATABASE`,
     /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
-    /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `LITELLM_ACCOUNT_FIELDS`,
+    /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `DECISION_AUDIT_CLICKHOUSE`, `LITELLM_ACCOUNT_FIELDS`,
     /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `ENVOY_PATH_PREFIX`, `ENVOY_ACCOUNT_HEADER`,
     /// `ENVOY_KEY_HEADER`, `SNAPSHOT_DIRECTORY`, `SNAPSHOT_EVERY_EVENTS`, `SNAPSHOT_INTERVAL_SECONDS`, `SNAPSHOTS_KEPT`,
     /// `LOG_RETENTION`, `MAX_BUFFERED_EXCHANGES`, `MAX_PENDING_BATCHES`, `LOG_LEVEL`, `VERIFICATION_URL`.
@@ -343,6 +347,7 @@ extension ServerConfiguration {
             }
             decisionAudit = a
         }
+        if let v = value("DECISION_AUDIT_CLICKHOUSE") { decisionAuditClickHouse = v == "none" ? nil : v }
         if let v = value("LITELLM_ACCOUNT_FIELDS") {
             litellmAccountFields = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -398,7 +403,7 @@ extension ServerConfiguration {
     /// The settings a configuration file may name (Examples/serve.yaml names each).
     public static let fileKeys = [
         "host", "port", "database", "synchronous", "reorder_tolerance_seconds", "policy", "max_ingest_body_bytes",
-        "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "audit_queue_capacity",
+        "max_request_body_bytes", "max_guardrail_body_bytes", "decision_audit", "decision_audit_clickhouse", "audit_queue_capacity",
         "snapshot_directory", "snapshot_every_events", "snapshot_interval_seconds", "snapshots_kept", "log_retention",
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",

@@ -1,3 +1,4 @@
+import DistillWatchClickHouse
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchSharing
@@ -40,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     /// million a day at 5,000 requests/s) and, measured on a 2-core machine, moved the p99
     /// of `/v1/decide` at 5,000 requests/s from 1.3-1.4 ms to 2.0-2.9 ms.
     public var decisionAudit: DecisionAudit = .flagged
+    /// A ClickHouse database (`clickhouse://HOST:PORT/DB`) the decision audit is copied to,
+    /// table `dw_decisions` (``ClickHouseAuditSink``); `nil`: the node's SQLite audit only.
+    public var decisionAuditClickHouse: String?
     /// Audit entries waiting to be written; beyond it entries are dropped and counted.
     public var auditQueueCapacity = 100_000
 
@@ -256,6 +260,16 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
         }
         try shard?.validate()
+        if let url = decisionAuditClickHouse {
+            do {
+                _ = try ClickHouseEndpoint(parsing: url, forbidTable: true)
+            } catch {
+                throw ConfigurationError("decision_audit_clickhouse: \(error)")
+            }
+            guard decisionAudit != .none else {
+                throw ConfigurationError("decision_audit_clickhouse copies the decision audit, but decision_audit is none: set flagged or all")
+            }
+        }
         do {
             _ = try LiteLLMIdentity.parseOrder(litellmAccountFields)
         } catch {

@@ -65,6 +65,12 @@ final class ShardRouter: Sendable {
         credentialHeaders = Array(Set([BearerAuthMiddleware.apiKey, envoyKeyHeader]))
     }
 
+    /// A router dropped without ``ShardRouterService`` having run (the server failed to
+    /// start) closes its connections in the background.
+    deinit {
+        client.shutdown { _ in }
+    }
+
     var shard: AccountShard { settings.shard }
 
     /// The shard that owns the account, or `nil` when it is this node's.
