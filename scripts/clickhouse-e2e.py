@@ -180,7 +180,9 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
         rc, out, err = dw(binary, "scan", "--source", source, "--accounts", accounts, "--quiet", "--shard", f"{k}/2",
                           "--store", store, "--run", "r1", env=env)
         check(f"scan --shard {k}/2 --store", rc == 0, err.strip()[:300])
-    rc, out, err = dw(binary, "campaigns", "--store", store, "--run", "r1", "--accounts", accounts, "--json", merged_json, env=env)
+    merged_html = os.path.join(work, "merged.html")
+    rc, out, err = dw(binary, "campaigns", "--store", store, "--run", "r1", "--accounts", accounts, "--json", merged_json,
+                      "--html", merged_html, env=env)
     check("campaigns step", rc == 0, (err or out).strip()[:300])
     sharded_seconds = time.time() - t
     single, merged = json.load(open(single_json)), json.load(open(merged_json))
@@ -197,6 +199,10 @@ def run_checks(binary, env, work, p0, p1, base, cluster, args):
           f"sizes {sorted(len(g) for g in groups(single))} vs {sorted(len(g) for g in groups(merged))}")
     check("the merged report counts every exchange once", merged["input"]["exchanges"] == single["input"]["exchanges"] == exchanges,
           f"{merged['input']['exchanges']} vs {single['input']['exchanges']}; sharded path {sharded_seconds:.1f} s")
+    page = open(merged_html).read() if os.path.exists(merged_html) else ""
+    check("the console's report of the sharded run (campaigns --html): every campaign and flagged account",
+          all(c["campaign_id"] in page for c in merged["campaigns"]) and all(a in page for a in fm) and "<script" not in page,
+          f"{len(page) // 1024} KB, {len(merged['campaigns'])} campaigns, {len(fm)} flagged accounts")
     split = [g for g in groups(merged) if len({sql(p0, f"SELECT cityHash64('{a}') % 2").strip() for a in g}) == 2]
     check("a campaign with members on both shards is one campaign", len(split) >= 1, f"{len(split)} such campaigns")
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DistillWatchClickHouse
+import DistillWatchConsole
 import DistillWatchCore
 import DistillWatchIngest
 import Foundation
@@ -50,6 +51,9 @@ struct CampaignsCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Write the merged report of the whole run (JSON) to this file, or - for standard output.", valueName: "path|-"))
     var json: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write the analyst console's report of the whole run (one self-contained HTML file: overview, every campaign with its timeline and evidence graph, flagged accounts) to this file.", valueName: "path"))
+    var html: String?
 
     @Flag(name: .long, help: "Print nothing but errors.")
     var quiet = false
@@ -117,7 +121,8 @@ struct CampaignsCommand: ParsableCommand {
             options.integerBooleans = plan.integerBooleans
             joined = try stream.read { source in
                 try runScan(traffic: [source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
-                            options: options, includeAllAccounts: false, showProgress: false, onlyAccounts: Set(candidates))
+                            options: options, includeAllAccounts: false, showProgress: false, collectActivity: html != nil,
+                            onlyAccounts: Set(candidates))
             }
         }
         // 3. The merged run: candidates as the joined engine sees them, everyone else as their shard did.
@@ -151,6 +156,18 @@ struct CampaignsCommand: ParsableCommand {
                                      observations: [])
         }
         if let json { try writeReport(report, to: json) }
+        if let html {
+            // Campaigns, timelines and evidence from the candidates' engine (every account a
+            // shard flagged is a candidate); verdict counts and the accounts from the merged run.
+            var outcome = joined ?? ScanOutcome(report: report, statistics: IngestStatistics(), engine: DetectionEngine(policy: policy))
+            outcome.report = report
+            try writeHTMLReport(outcome, to: html, title: "DistillWatch run \(runID)", intro: """
+                Sharded run \(runID) read from \(storeEndpoint): \(shards.count) shards, \(ConsoleFormat.number(report.input.exchanges)) \
+                exchanges from \(ConsoleFormat.number(report.input.accounts)) accounts, \(ConsoleFormat.time(report.input.firstTime)) to \
+                \(ConsoleFormat.time(report.input.lastTime)); campaigns assembled across shards from \(ConsoleFormat.number(candidates.count)) \
+                candidates; DistillWatch \(DistillWatchVersion.current).
+                """, verdictCounts: Self.verdictCounts(report))
+        }
         if !quiet {
             let flagged = report.accounts.filter { $0.verdict.isFlagged }.count
             let spanning = report.campaigns.count
@@ -159,6 +176,14 @@ struct CampaignsCommand: ParsableCommand {
                         + "\(candidates.count) candidates joined (\(joined?.report.input.exchanges ?? 0) exchanges read again); "
                         + "\(flagged) accounts flagged, \(spanning) campaigns", to: &out)
         }
+    }
+
+    /// Accounts by verdict in a merged run (which lists flagged accounts only): the rest allow.
+    static func verdictCounts(_ report: ScanReport) -> [Verdict: Int] {
+        var counts: [Verdict: Int] = [:]
+        for a in report.accounts { counts[a.verdict, default: 0] += 1 }
+        counts[.allow] = max(0, report.input.accounts - report.accounts.filter { $0.verdict != .allow }.count)
+        return counts
     }
 
     /// The accounts on either side of a `reasoning_replay_of` reference that crosses shards:
