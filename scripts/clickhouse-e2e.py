@@ -17,6 +17,9 @@ shards. Checks, each printed PASS/FAIL:
   - Helicone's request_response_rmt (in 18.16's types) read with --clickhouse-mapping helicone;
   - live shards (scripts/live_shards_checks.py): two `serve --shard k/2` nodes reading run
     r1's campaign step back, against one unsharded `serve`; the owner down and back;
+  - with --chdb-python (scripts/otel_traces_checks.py): the whole path on a current ClickHouse,
+    and the OpenTelemetry Collector's exporter table otel_traces read with --clickhouse-mapping
+    otel-traces;
   - with --chdb-python: every statement DistillWatch sent (DISTILLWATCH_CLICKHOUSE_QUERY_LOG)
     also runs on a current ClickHouse (chdb's embedded server).
 
@@ -27,6 +30,7 @@ import argparse, json, os, shutil, socket, subprocess, sys, tempfile, threading,
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import check, results  # noqa: E402
 import live_shards_checks  # noqa: E402
+import otel_traces_checks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -130,6 +134,7 @@ def main():
         run_checks(binary, env, work, p0, p1, base, cluster, args)
         if args.chdb_python:
             replay_on_current_clickhouse(binary, args.chdb_python, query_log, work)
+            otel_traces_checks.run(binary, env, work, os.path.join(work, "sim"), args.chdb_python)
     finally:
         if not args.keep:
             subprocess.run(["bash", os.path.join(HERE, "clickhouse-cluster.sh"), "stop", cluster], timeout=60)

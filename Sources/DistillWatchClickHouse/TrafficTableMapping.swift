@@ -38,6 +38,13 @@ public enum TrafficTableShape: String, Sendable, CaseIterable, CustomStringConve
     /// Helicone's `request_response_rmt` (its ClickHouse request log): `request_created_at`,
     /// `user_id`, tokens, `latency`, `status`, `country_code`, and the bodies as JSON text.
     case helicone
+    /// `otel_traces`, the table the OpenTelemetry Collector's ClickHouse exporter writes
+    /// (`Timestamp` DateTime64(9), `SpanId`, `Duration` ns, `SpanAttributes` and
+    /// `ResourceAttributes` as `Map(LowCardinality(String), String)`): each GenAI model-call
+    /// span is an exchange, read as an OTLP span (``OTelTracesRowReader``). The account is
+    /// the first of the attributes named (default `user.id`, then `enduser.id`; span first,
+    /// then resource). Needs a ClickHouse with `Map` (21.8 or later).
+    case otelTraces = "otel-traces"
 
     public var description: String { rawValue }
 }
@@ -151,11 +158,16 @@ public enum TrafficTableMapping {
         var read: [String] = []
         var integerBooleans = false
         let timeColumn: ClickHouseColumn
-        let account: ClickHouseColumn
+        var accountText = ""
+        var timeOutput: String?
+        var extraConditions: [String] = []
+        var unordered: Set<String> = []
         switch shape {
         case .v1:
             timeColumn = try require("time", "the exchange's time")
-            account = try require(accountColumn ?? "account_id", "the account")
+            let account = try require(accountColumn ?? "account_id", "the account")
+            accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
+            read.append(account.name)
             for field in v1Fields where field != "time" && field != "account_id" {
                 guard let c = byName[field], content || !v1Text.contains(field) else { continue }
                 let base = c.baseType
@@ -166,7 +178,9 @@ public enum TrafficTableMapping {
             }
         case .helicone:
             timeColumn = try require("request_created_at", "the request's time")
-            account = try require(accountColumn ?? "user_id", "the account: Helicone-User-Id")
+            let account = try require(accountColumn ?? "user_id", "the account: Helicone-User-Id")
+            accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
+            read.append(account.name)
             for (name, key) in heliconeColumns {
                 guard byName[name] != nil else { continue }
                 var expression = quoted(name)
@@ -179,14 +193,55 @@ public enum TrafficTableMapping {
                 selected.append((expression, key))
                 read.append(name)
             }
+        case .otelTraces:
+            timeColumn = try require("Timestamp", "the span's start time")
+            let attributes = try require("SpanAttributes", "the span's attributes")
+            guard attributes.baseType.hasPrefix("Map(") else {
+                throw .unusableTable(table, "column 'SpanAttributes' has type \(attributes.type): the exporter's table keeps attributes "
+                                     + "as Map(LowCardinality(String), String) (ClickHouse 21.8 or later)")
+            }
+            let base = timeColumn.baseType
+            if base.hasPrefix("DateTime64") {
+                timeOutput = "toUnixTimestamp64Nano(\(quoted(timeColumn.name)))"
+            } else if base == "DateTime" || base.hasPrefix("DateTime(") {
+                timeOutput = "toUInt64(\(quoted(timeColumn.name))) * 1000000000"
+            } else {
+                throw .unusableTable(table, "column 'Timestamp' has type \(timeColumn.type): the exporter's table has DateTime64(9)")
+            }
+            let resource = byName["ResourceAttributes"].map { $0.baseType.hasPrefix("Map(") } ?? false
+            // As the span reader picks it: each attribute on the span, then on the resource.
+            let names = (accountColumn ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let attributeNames = names.isEmpty ? ["user.id", "enduser.id"] : names
+            let candidates = attributeNames.flatMap { name in
+                ["nullIf(`SpanAttributes`[\(literal(name))], '')"] + (resource ? ["nullIf(`ResourceAttributes`[\(literal(name))], '')"] : [])
+            }
+            accountText = "coalesce(\(candidates.joined(separator: ", ")))"
+            // Model calls only: a gen_ai.* attribute, and no agent or tool operation.
+            extraConditions.append("arrayExists(k -> startsWith(k, 'gen_ai.'), mapKeys(`SpanAttributes`))")
+            extraConditions.append("`SpanAttributes`['gen_ai.operation.name'] NOT IN ('invoke_agent', 'create_agent', 'execute_tool')")
+            for name in ["SpanId", "TraceId", "Duration"] where byName[name] != nil {
+                selected.append((quoted(name), name))
+                read.append(name)
+            }
+            // Without content signals, the messages stay in ClickHouse.
+            let spanAttributes = content ? "`SpanAttributes`"
+                : "mapFilter((k, v) -> k NOT IN ('gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.system_instructions', "
+                    + "'gen_ai.prompt', 'gen_ai.completion'), `SpanAttributes`)"
+            selected.append((spanAttributes, "SpanAttributes"))
+            unordered.insert("SpanAttributes")
+            read.append("SpanAttributes")
+            if resource {
+                selected.append(("`ResourceAttributes`", "ResourceAttributes"))
+                unordered.insert("ResourceAttributes")
+                read.append("ResourceAttributes")
+            }
         }
         let timeExpression = try millisecondsExpression(timeColumn, table: table)
-        let accountText = isText(account.baseType) ? quoted(account.name) : "toString(\(quoted(account.name)))"
-        let timeKey = shape == .v1 ? "time" : "request_created_at"
-        let accountKey = shape == .v1 ? "account_id" : "request_user_id"
+        let timeKey = shape == .v1 ? "time" : shape == .helicone ? "request_created_at" : "Timestamp"
+        let accountKey = shape == .v1 ? "account_id" : shape == .helicone ? "request_user_id" : "dw_account"
         selected.insert((accountText, accountKey), at: 0)
-        selected.insert((timeExpression, timeKey), at: 0)
-        read.insert(contentsOf: [timeColumn.name, account.name], at: 0)
+        selected.insert((timeOutput ?? timeExpression, timeKey), at: 0)
+        read.insert(timeColumn.name, at: 0)
 
         var conditions: [String] = []
         if let since = window.since { conditions.append("\(timeExpression) >= \(since.millisecondsSinceEpoch)") }
@@ -197,15 +252,18 @@ public enum TrafficTableMapping {
         if let accounts {
             conditions.append(accounts.isEmpty ? "0" : "\(accountText) IN (\(accounts.map(literal).joined(separator: ", ")))")
         }
+        conditions += extraConditions
         // Aliases that differ from every column name (ClickHouse refuses an alias that
         // names the column it is computed from), renamed in the outer query.
         let inner = selected.enumerated().map { "\($1.expression) AS dw_\($0)" }.joined(separator: ", ")
         let outer = selected.enumerated().map { "dw_\($0) AS \($1.key)" }.joined(separator: ", ")
         // Time, then account, then every other column: a total order, so that two reads of
         // one table give the same exchanges in the same order (and the same verdicts).
-        let order = selected.indices.map { "dw_\($0)" }.joined(separator: ", ")
+        // (Attribute maps are left out: a Map cannot be compared; the span id orders those.)
+        let order = selected.indices.filter { !unordered.contains(selected[$0].key) }.map { "dw_\($0)" }.joined(separator: ", ")
         return TrafficQueryPlan(table: table, inner: inner, outer: outer, order: order, conditions: conditions,
-                                timeExpression: timeExpression, inputFormat: shape == .v1 ? .v1 : .helicone,
+                                timeExpression: timeExpression,
+                                inputFormat: shape == .v1 ? .v1 : shape == .helicone ? .helicone : .otelTraces,
                                 columnsRead: read, integerBooleans: integerBooleans)
     }
 
@@ -214,6 +272,8 @@ public enum TrafficTableMapping {
     /// `request_id` column.
     public static func ownersQuery(shape: TrafficTableShape, table: String, columns: [ClickHouseColumn],
                                    accountColumn: String?, requestIDs: [String]) -> String? {
+        // Spans carry no reasoning_replay_of.
+        guard shape != .otelTraces else { return nil }
         guard let request = columns.first(where: { $0.name == "request_id" }),
               let account = columns.first(where: { $0.name == (accountColumn ?? (shape == .v1 ? "account_id" : "user_id")) }),
               !requestIDs.isEmpty else { return nil }

@@ -25,6 +25,9 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     /// Langfuse observation exports (JSONL) and API rows; each generation is an exchange
     /// (``LangfuseExportReader``).
     case langfuse
+    /// Rows of the OpenTelemetry Collector's ClickHouse exporter table `otel_traces`
+    /// (JSONEachRow); each GenAI span is an exchange (``OTelTracesRowReader``).
+    case otelTraces = "otel-traces"
 
     public var description: String { rawValue }
 }
@@ -39,6 +42,7 @@ public enum TrafficLineDecoder: Sendable {
     case openaiBatch(OpenAIBatchReader)
     case helicone(HeliconeExportReader)
     case langfuse(LangfuseExportReader)
+    case otelTraces(OTelTracesRowReader)
 
     /// The decoder of `format` with the ingest options' text and sketch settings.
     public init(_ format: InputFormat, options: IngestOptions, gateways: GatewayOptions = GatewayOptions()) {
@@ -55,6 +59,8 @@ public enum TrafficLineDecoder: Sendable {
                                                   requests: gateways.openaiBatchRequests, decoder: v1))
         case .helicone: self = .helicone(HeliconeExportReader(decoder: v1))
         case .langfuse: self = .langfuse(LangfuseExportReader(decoder: v1))
+        case .otelTraces:
+            self = .otelTraces(OTelTracesRowReader(otlp: OTLPTraceReader(accountAttributes: gateways.otlpAccountAttributes, decoder: v1)))
         }
     }
 
@@ -67,6 +73,7 @@ public enum TrafficLineDecoder: Sendable {
         case .openaiBatch(let r): return r.decoder.sketcher != nil
         case .helicone(let r): return r.decoder.sketcher != nil
         case .langfuse(let r): return r.decoder.sketcher != nil
+        case .otelTraces(let r): return r.otlp.decoder.sketcher != nil
         }
     }
 
@@ -96,6 +103,10 @@ public enum TrafficLineDecoder: Sendable {
         case .langfuse(let reader):
             do throws(RecordError) {
                 if let e = try reader.decode(line) { exchange(e) }  // other observation types are skipped
+            } catch { malformed(error) }
+        case .otelTraces(let reader):
+            do throws(RecordError) {
+                if let e = try reader.decode(line) { exchange(e) }  // spans that are not model calls are skipped
             } catch { malformed(error) }
         case .otlp(let reader):
             let request: OTLPTraceReader.Request
@@ -145,7 +156,7 @@ public struct GatewayOptions: Sendable {
 
 extension InputFormat {
     /// The formats `auto` tells apart, in the order their shapes are listed in errors.
-    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp, .openaiBatch, .helicone, .langfuse]
+    public static let recognisable: [InputFormat] = [.v1, .litellm, .otlp, .openaiBatch, .helicone, .langfuse, .otelTraces]
 
     /// What one record of the format is called, in messages ("none of its lines holds …").
     public var recordNoun: String {
@@ -156,6 +167,7 @@ extension InputFormat {
         case .openaiBatch: return "a usable OpenAI Batch output line"
         case .helicone: return "a usable Helicone request"
         case .langfuse: return "a usable Langfuse generation"
+        case .otelTraces: return "a usable GenAI span row"
         }
     }
 
@@ -169,6 +181,7 @@ extension InputFormat {
         case .openaiBatch: return "an OpenAI Batch line, with custom_id and response"
         case .helicone: return "a Helicone request, with request_created_at"
         case .langfuse: return "a Langfuse observation, with traceId and startTime"
+        case .otelTraces: return "an otel_traces row, with Timestamp and SpanAttributes"
         }
     }
 }
@@ -249,6 +262,7 @@ public enum InputFormatRecognition {
             if keys.isEmpty { return nil }
         }
         if keys.contains("resourceSpans") || keys.contains("resource_spans") { return .otlp }
+        if keys.contains("SpanAttributes"), keys.contains("Timestamp") { return .otelTraces }
         // Before LiteLLM's, whose payloads also have a startTime (but a trace_id, not traceId).
         if keys.contains("traceId"), keys.contains("startTime") || keys.contains("usageDetails") { return .langfuse }
         if keys.contains("custom_id"), keys.contains("response") || keys.contains("error") || keys.contains("body") { return .openaiBatch }

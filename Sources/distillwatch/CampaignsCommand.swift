@@ -119,6 +119,9 @@ struct CampaignsCommand: ParsableCommand {
                 shard: .whole, accountColumn: accountColumn, accounts: candidates)
             var options = IngestOptions(sketcher: sketcher, inputFormat: plan.inputFormat)
             options.integerBooleans = plan.integerBooleans
+            if mapping == .otelTraces, let names = accountColumn {
+                options.gateways.otlpAccountAttributes = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            }
             joined = try stream.read { source in
                 try runScan(traffic: [source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
                             options: options, includeAllAccounts: false, showProgress: false, collectActivity: html != nil,

@@ -18,12 +18,12 @@ struct ClickHouseSourceOptions: ParsableArguments {
     var source: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "With --source: the table's shape: v1 (columns named as traffic format v1's fields) or helicone (Helicone's request_response_rmt).",
+        "With --source: the table's shape: v1 (columns named as traffic format v1's fields), helicone (Helicone's request_response_rmt) or otel-traces (the OpenTelemetry Collector's ClickHouse exporter table otel_traces: GenAI spans).",
         valueName: "shape"))
     var clickhouseMapping: TrafficTableShape = .v1
 
     @Option(name: .long, help: ArgumentHelp(
-        "With --source: the column naming the account (default account_id for v1, user_id for helicone).", valueName: "column"))
+        "With --source: the column naming the account (default account_id for v1, user_id for helicone); for otel-traces, the attributes naming it, comma-separated (default user.id,enduser.id; or --otlp-account-attribute).", valueName: "column"))
     var clickhouseAccountColumn: String?
 
     @Option(name: .long, help: ArgumentHelp(

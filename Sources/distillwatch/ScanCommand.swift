@@ -140,8 +140,9 @@ struct ScanCommand: ParsableCommand {
             throw ValidationError("--litellm-account-fields applies only to LiteLLM input (--input-format litellm or auto)")
         }
         _ = try litellmIdentity()
-        if !otlpAccountAttribute.isEmpty, inputFormat != .otlp, inputFormat != .auto {
-            throw ValidationError("--otlp-account-attribute applies only to OTLP input (--input-format otlp or auto)")
+        if !otlpAccountAttribute.isEmpty, inputFormat != .otlp, inputFormat != .otelTraces, inputFormat != .auto,
+           clickhouse.clickhouseMapping != .otelTraces {
+            throw ValidationError("--otlp-account-attribute applies only to OTLP input (--input-format otlp, otel-traces or auto; --clickhouse-mapping otel-traces)")
         }
         if openaiBatchAccount != nil || openaiBatchID != nil || openaiBatchInput != nil, inputFormat != .openaiBatch, inputFormat != .auto {
             throw ValidationError("--openai-batch-account, --openai-batch-id and --openai-batch-input apply only to OpenAI Batch output (--input-format openai-batch or auto)")
@@ -179,6 +180,13 @@ struct ScanCommand: ParsableCommand {
         return requests
     }
 
+    /// The account column of a ClickHouse source; for the otel-traces shape, the attributes
+    /// naming the account (`--clickhouse-account-column`, else `--otlp-account-attribute`).
+    var clickhouseAccountColumn: String? {
+        guard clickhouse.clickhouseMapping == .otelTraces else { return clickhouse.clickhouseAccountColumn }
+        return clickhouse.clickhouseAccountColumn ?? (otlpAccountAttribute.isEmpty ? nil : otlpAccountAttribute.joined(separator: ","))
+    }
+
     func accountShard() throws -> AccountShard {
         guard let shard else { return .whole }
         do { return try AccountShard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
@@ -212,8 +220,11 @@ struct ScanCommand: ParsableCommand {
         if let url = clickhouse.source {
             let (opened, plan) = try ClickHouseTrafficStream.open(
                 endpoint: try clickhouse.endpoint(url), shape: clickhouse.clickhouseMapping, content: sketcher != nil,
-                window: try clickhouse.window(), shard: shard, accountColumn: clickhouse.clickhouseAccountColumn,
+                window: try clickhouse.window(), shard: shard, accountColumn: clickhouseAccountColumn,
                 sliceRows: clickhouse.clickhouseSliceRows)
+            if clickhouse.clickhouseMapping == .otelTraces, let names = clickhouseAccountColumn {
+                ingest.gateways.otlpAccountAttributes = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            }
             stream = opened
             ingest.inputFormat = plan.inputFormat
             ingest.integerBooleans = plan.integerBooleans
@@ -234,7 +245,7 @@ struct ScanCommand: ParsableCommand {
             let described: ClickHouseResultStore.SourceDescription
             if let url = clickhouse.source {
                 described = .init(source: try clickhouse.endpoint(url).description, mapping: clickhouse.clickhouseMapping.rawValue,
-                                  accountColumn: clickhouse.clickhouseAccountColumn ?? "", window: try clickhouse.window())
+                                  accountColumn: clickhouseAccountColumn ?? "", window: try clickhouse.window())
             } else {
                 described = .init(source: traffic.joined(separator: ","))
             }

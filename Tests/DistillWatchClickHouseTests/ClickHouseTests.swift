@@ -167,6 +167,43 @@ import Testing
         #expect(byOrganisation.columnsRead.contains("response_body"))
     }
 
+    /// The OpenTelemetry Collector's exporter table (traces_table.sql), as DESCRIBE lists it.
+    static let otelColumns = [
+        ClickHouseColumn(name: "Timestamp", type: "DateTime64(9)"), ClickHouseColumn(name: "TraceId", type: "String"),
+        ClickHouseColumn(name: "SpanId", type: "String"), ClickHouseColumn(name: "SpanName", type: "LowCardinality(String)"),
+        ClickHouseColumn(name: "ResourceAttributes", type: "Map(LowCardinality(String), String)"),
+        ClickHouseColumn(name: "SpanAttributes", type: "Map(LowCardinality(String), String)"),
+        ClickHouseColumn(name: "Duration", type: "UInt64"), ClickHouseColumn(name: "StatusCode", type: "LowCardinality(String)"),
+    ]
+
+    @Test func otelTracesAreReadAsSpansOfModelCalls() throws {
+        let plan = try TrafficTableMapping.plan(shape: .otelTraces, table: "otel.otel_traces", columns: Self.otelColumns, content: false,
+                                                shard: try AccountShard(parsing: "1/2"))
+        #expect(plan.inputFormat == .otelTraces)
+        #expect(plan.sql.contains("toUnixTimestamp64Nano(`Timestamp`) AS dw_0") && plan.sql.contains("dw_0 AS Timestamp"))
+        #expect(plan.sql.contains("coalesce(nullIf(`SpanAttributes`['user.id'], ''), nullIf(`ResourceAttributes`['user.id'], ''), "
+                                  + "nullIf(`SpanAttributes`['enduser.id'], ''), nullIf(`ResourceAttributes`['enduser.id'], ''))"))
+        #expect(plan.sql.contains("arrayExists(k -> startsWith(k, 'gen_ai.'), mapKeys(`SpanAttributes`))"))
+        #expect(plan.sql.contains("NOT IN ('invoke_agent', 'create_agent', 'execute_tool')"))
+        #expect(plan.sql.contains("mapFilter((k, v) -> k NOT IN ('gen_ai.input.messages'"), "messages stay in ClickHouse without content")
+        #expect(plan.sql.contains("cityHash64(ifNull(coalesce("))
+        // A Map cannot be compared: the order is time, account, then the span's ids and duration.
+        let order = try #require(plan.sql.components(separatedBy: "ORDER BY ").last)
+        #expect(order.hasPrefix("dw_0, dw_1, dw_2, dw_3, dw_4 FORMAT"), "\(order)")
+        #expect(!plan.columnsRead.contains("StatusCode"))
+        let named = try TrafficTableMapping.plan(shape: .otelTraces, table: "otel.otel_traces", columns: Self.otelColumns, content: true,
+                                                 accountColumn: "tenant.id")
+        #expect(named.sql.contains("coalesce(nullIf(`SpanAttributes`['tenant.id'], ''), nullIf(`ResourceAttributes`['tenant.id'], ''))"))
+        #expect(named.sql.contains("`SpanAttributes` AS dw_") && !named.sql.contains("mapFilter"))
+        #expect(TrafficTableMapping.ownersQuery(shape: .otelTraces, table: "otel.otel_traces", columns: Self.otelColumns,
+                                                accountColumn: nil, requestIDs: ["x"]) == nil)
+        var flat = Self.otelColumns
+        flat[5] = ClickHouseColumn(name: "SpanAttributes", type: "Nested(keys String, values String)")
+        #expect(throws: ClickHouseError.self) {
+            try TrafficTableMapping.plan(shape: .otelTraces, table: "otel.t", columns: flat, content: false)
+        }
+    }
+
     @Test func accountListsAndLiteralsAreEscaped() throws {
         #expect(TrafficTableMapping.literal("o'brien\\x\n") == "'o\\'brien\\\\x\\n'")
         let plan = try TrafficTableMapping.plan(shape: .v1, table: "dw.t", columns: Self.v1Columns, content: false,
