@@ -26,7 +26,7 @@ struct ScanCommand: ParsableCommand {
     var accounts: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "Shape of the traffic files: auto (recognised per file from its first lines; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them), otlp (OTLP/JSON trace requests, one per line, as OpenTelemetry's file exporters write them; GenAI spans become exchanges), openai-batch (OpenAI Batch API output files), helicone (Helicone request exports), langfuse (Langfuse observation exports, JSONL: each generation).",
+        "Shape of the traffic files: auto (recognised per file from its first lines; standard input is v1), v1 (traffic format v1), litellm (LiteLLM StandardLoggingPayload lines or arrays, as its s3/gcs loggers write them), otlp (OTLP/JSON trace requests, one per line, as OpenTelemetry's file exporters write them; GenAI spans become exchanges), openai-batch (OpenAI Batch API output files), helicone (Helicone request exports), langfuse (Langfuse observation exports, JSONL: each generation), otel-traces (rows of the OpenTelemetry Collector's ClickHouse exporter table otel_traces in JSONEachRow: each GenAI span).",
         valueName: "format"))
     var inputFormat: InputFormat = .auto
 
