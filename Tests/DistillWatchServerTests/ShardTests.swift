@@ -174,8 +174,20 @@ extension TestResponse {
                     "\(after.text)")
             let account = try await client.get("/v1/accounts/\(Self.onShard1)", Secret.analyst)
             #expect(account.status == .ok && account.text.contains("confirmed_attack"), "\(account.text)")
+            // Envoy's check and LiteLLM's guardrail call, passed on as they came: the owner's answer.
+            let envoy = try await EnvoyExtAuthzTests.check(client, "/distillwatch/v1/chat/completions",
+                                                          [EnvoyExtAuthzTests.key: Secret.decide, EnvoyExtAuthzTests.account: Self.onShard1])
+            #expect(envoy.status == .forbidden && envoy.headers[EnvoyExtAuthzRoutes.verdictHeader] == "block"
+                    && envoy.headers[EnvoyExtAuthzRoutes.accountHeader] == Self.onShard1, "\(envoy.status) \(envoy.text)")
+            var apiKey = HTTPFields()
+            apiKey[BearerAuthMiddleware.apiKey] = Secret.decide
+            let guardrail = try await client.post("/beta/litellm_basic_guardrail_api", nil,
+                                                  LiteLLMRouteTests.call(team: Self.onShard1, callID: "forwarded-1"), headers: apiKey)
+            #expect(guardrail.status == .ok && guardrail.json["action"] as? String == "BLOCKED", "\(guardrail.text)")
             let metrics = try await client.get("/metrics", Secret.all).text
             #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="decide",result="forwarded"} 2"#), "\(metrics)")
+            #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="envoy",result="forwarded"} 1"#))
+            #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="litellm",result="forwarded"} 1"#))
         }
     }
 
