@@ -166,7 +166,11 @@ func assembleServer(
                                 metrics: CountermeasureMetrics(factory: metrics.factory)))
     if let settings = configuration.shard {
         state.shards = ShardRouter(settings: settings, metrics: ShardMetrics(factory: metrics.factory),
-                                   envoyKeyHeader: HTTPField.Name(configuration.envoyKeyHeader) ?? BearerAuthMiddleware.apiKey)
+                                   envoyKeyHeader: HTTPField.Name(configuration.envoyKeyHeader) ?? BearerAuthMiddleware.apiKey,
+                                   contentKey: configuration.sketcher?.key, clock: clock)
+        let role = "live shard \(settings.shard) of nodes \(settings.nodes.joined(separator: ", ")); owner_down: \(settings.ownerDown.rawValue)"
+            + (settings.campaigns.map { "; campaign step of run \($0.run) from \(ClickHouseEndpoint.redacted($0.store))" } ?? "")
+        logger.info("\(role)")
     }
     handle.set(state)
     await sharing.reconcileAtStart(at: clock.now())

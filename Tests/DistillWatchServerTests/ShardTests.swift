@@ -57,6 +57,9 @@ extension TestResponse {
             (#"shard: {index: 0, nodes: ["http://a:1"], owner_down: maybe}"#, "allow or refuse"),
             (#"shard: {index: 0, nodes: ["http://a:1"], campaigns: {store: "http://ch/dw", run: r}}"#, "clickhouse://"),
             (#"shard: {index: 0, nodes: ["http://a:1"], forward_timeout_ms: 1}"#, "forward_timeout_ms"),
+            (#"shard: {index: 0, nodes: ["http://a:1/dw"]}"#, "without a path"),
+            (#"shard: {index: 0, nodes: ["http://"]}"#, "shard.nodes[0]"),
+            (#"shard: {index: 0, nodes: ["http://a:99999"]}"#, "shard.nodes[0]"),
         ]
         for (yaml, expected) in bad {
             try yaml.write(toFile: file, atomically: true, encoding: .utf8)
@@ -129,7 +132,8 @@ extension TestResponse {
         try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
             let part = Self.lines(Self.onShard0, count: 4).joined(separator: "\n") + "\n"
             let headers: HTTPFields = [ShardRouter.forwardedHeader: "1/2",
-                                       ShardRouter.idempotencyHeader: ShardRouter.idempotencyKey(path: "/v1/exchanges", body: Array(part.utf8))]
+                                       ShardRouter.idempotencyHeader: ShardRouter.partKey(clientKey: "batch-7", shard: 0, path: "/v1/exchanges",
+                                                                                          body: Array(part.utf8))]
             let first = try await client.post("/v1/exchanges", Secret.ingest, part, headers: headers)
             let again = try await client.post("/v1/exchanges", Secret.ingest, part, headers: headers)
             #expect(first.status == .ok && again.status == .ok)
@@ -139,13 +143,45 @@ extension TestResponse {
         }
     }
 
+    @Test func aPartIsReservedWhileWrittenAndRememberedOnce() {
+        let batches = ForwardedBatches(capacity: 2)
+        #expect(batches.start("a") == .write)
+        #expect(batches.start("a") == .inFlight, "a copy arriving meanwhile is refused, not written alongside")
+        batches.abandon("a")
+        #expect(batches.start("a") == .write, "a part not written is written by the retry")
+        let result = IngestResult(accepted: 3, rejected: 0, rejectedLines: [])
+        batches.finish("a", with: result)
+        #expect(batches.start("a") == .written(result))
+        for k in ["b", "c"] { _ = batches.start(k); batches.finish(k, with: result) }
+        #expect(batches.start("a") == .write, "the oldest is forgotten past the capacity")
+    }
+
+    @Test(arguments: Mode.allCases)
+    func callsFromNodesSetUpOtherwiseAreRefused(_ mode: Mode) async throws {
+        try await withServer(mode, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            // Another shard count, even for an account this node owns.
+            let otherN = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard0)"}"#,
+                                               headers: [ShardRouter.forwardedHeader: "1/3"])
+            #expect(otherN.status == .misdirectedRequest && otherN.message.contains("shard counts differ"), "\(otherN.text)")
+            // Another content key: the sketches of the records passed on would not match this node's.
+            let otherKey = try await client.post("/v1/exchanges", Secret.ingest, Self.lines(Self.onShard0, count: 1)[0],
+                                                 headers: [ShardRouter.forwardedHeader: "1/2", ShardRouter.contentKeyHeader: "00000000deadbeef"])
+            #expect(otherKey.status == .misdirectedRequest && otherKey.message.contains("content key"), "\(otherKey.text)")
+            // Past the sender's deadline: it answered without this node; not judged or audited here.
+            let late = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard0)"}"#,
+                                             headers: [ShardRouter.forwardedHeader: "1/2", ShardRouter.deadlineHeader: "1000"])
+            #expect(late.status == .gatewayTimeout && late.message.contains("not judged, counted or audited"), "\(late.text)")
+        }
+    }
+
     /// Two nodes over real sockets: node 1 listens; node 0 passes it shard 1's part of a
     /// batch, its decisions and an analyst's label.
     @Test func twoNodesAnswerForEachOthersAccounts() async throws {
         let port = Mutex<Int?>(nil)
         var c1 = Self.shardConfiguration(1, nodes: [Self.deadNode, "http://127.0.0.1:2"])
         c1.port = 0
-        let node1 = try await buildApplication(c1, logger: quietLogger) { p in port.withLock { $0 = p } }
+        // The test server's clock (node 0's) is manual: node 1 shares its time, as NTP-synchronised nodes do.
+        let node1 = try await buildApplication(c1, clock: WallClock.manual(testStart).0, logger: quietLogger) { p in port.withLock { $0 = p } }
         let running = Task { try await node1.run() }
         defer { running.cancel() }
         var bound: Int?
@@ -163,6 +199,30 @@ extension TestResponse {
             #expect((written.json["forwarded"] as? [String: Any])?["1/2"] as? Int == 5, "\(written.text)")
             let status = try await client.get("/v1/status", Secret.analyst).json
             #expect((status["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 3)
+            #expect((status["shard"] as? [String: Any])?["shard"] as? String == "0/2")
+
+            // Sent again with an Idempotency-Key: written once on each node, the answer repeated.
+            let keyed: HTTPFields = [ShardRouter.idempotencyHeader: "batch-42"]
+            let retried = (Self.lines(Self.onShard0, count: 2, start: 1_775_100_000_000)
+                           + Self.lines(Self.onShard1, count: 4, start: 1_775_100_000_000)).joined(separator: "\n")
+            let first = try await client.post("/v1/exchanges", Secret.ingest, retried, headers: keyed)
+            let again = try await client.post("/v1/exchanges", Secret.ingest, retried, headers: keyed)
+            #expect(first.status == .ok && again.status == .ok && again.text == first.text, "\(first.text) / \(again.text)")
+            let afterRetry = try await client.get("/v1/status", Secret.analyst).json
+            #expect((afterRetry["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 5)
+            let owner = try await client.get("/v1/accounts/\(Self.onShard1)", Secret.analyst).json
+            let ownerExchanges = owner["exchanges"] as? Int
+            #expect(ownerExchanges == 9, "5 + 4, not 5 + 8: \(owner)")
+
+            // The same record sent again without a key is a new record (an allowlist revoked and granted).
+            for allowlisted in [false, true, false] {
+                let r = try await client.post("/v1/accounts", Secret.registrar,
+                                              #"{"account_id":"\#(Self.onShard1)","allowlisted":\#(allowlisted)}"#)
+                #expect(r.status == .ok && (r.json["forwarded"] as? [String: Any])?["1/2"] as? Int == 1, "\(r.text)")
+            }
+            let record = try await client.get("/v1/accounts/\(Self.onShard1)", Secret.analyst).json["record"] as? [String: Any]
+            let allowlisted = record?["allowlisted"] as? Bool
+            #expect(allowlisted == false, "the last record sent stands: \(String(describing: record))")
 
             // Node 1's answer, through node 0.
             let decided = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
@@ -188,6 +248,35 @@ extension TestResponse {
             #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="decide",result="forwarded"} 2"#), "\(metrics)")
             #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="envoy",result="forwarded"} 1"#))
             #expect(metrics.contains(#"distillwatch_shard_forwards_total{endpoint="litellm",result="forwarded"} 1"#))
+        }
+    }
+
+    /// Starts shard 1 of 2 on a free port with `configure` applied; returns its URL and the task running it.
+    static func startNode1(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> (String, Task<Void, any Error>) {
+        let port = Mutex<Int?>(nil)
+        var c1 = Self.shardConfiguration(1, nodes: [Self.deadNode, "http://127.0.0.1:2"])
+        c1.port = 0
+        configure(&c1)
+        let node1 = try await buildApplication(c1, clock: WallClock.manual(testStart).0, logger: quietLogger) { p in port.withLock { $0 = p } }
+        let running = Task { try await node1.run() }
+        for _ in 0..<200 {
+            if let p = port.withLock({ $0 }) { return ("http://127.0.0.1:\(p)", running) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        running.cancel()
+        throw HTTPError(.internalServerError, message: "node 1 did not start")
+    }
+
+    @Test func anOwnerWithOtherTokensIsNamedNotRetried() async throws {
+        let (url, running) = try await Self.startNode1 { c in
+            c.tokens = [AccessToken(name: "other", secret: "a-different-secret-000000000009", roles: Set(Role.allCases))]
+        }
+        defer { running.cancel() }
+        try await withServer(.live, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", url])) { client in
+            let decided = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
+            #expect(decided.status == .badGateway && decided.message.contains("give every node the same tokens"), "\(decided.text)")
+            let batch = try await client.post("/v1/exchanges", Secret.ingest, Self.lines(Self.onShard1, count: 2).joined(separator: "\n"))
+            #expect(batch.status == .badGateway && batch.message.contains("a retry will fail the same way"), "\(batch.text)")
         }
     }
 

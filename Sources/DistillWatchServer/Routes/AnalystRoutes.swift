@@ -87,7 +87,8 @@ struct AnalystRoutes {
                                            storage: StorageStatus(state.health.fault), snapshots: state.snapshots.map { SnapshotStatus($0.status) },
                                            restart: state.restart,
                                            ingest: IngestStatus(pendingBatches: state.ingestor.pendingBatches,
-                                                                maxPendingBatches: state.ingestor.maxPending)))
+                                                                maxPendingBatches: state.ingestor.maxPending),
+                                           shard: state.shards.map { ShardStatus($0.settings, campaignStepVerdicts: state.engine.campaignStep.count) }))
         }
         return routes
     }
@@ -288,12 +289,14 @@ struct StatusResponse: Encodable, Sendable {
     var snapshots: SnapshotStatus?
     var restart: RestartReport
     var ingest: IngestStatus
+    /// With live shards: this node's shard, the nodes, and the campaign step's verdicts held.
+    var shard: ShardStatus? = nil
 
     enum CodingKeys: String, CodingKey {
         case engine, log
         case auditWritten = "audit_written"
         case auditDropped = "audit_dropped"
-        case storage, snapshots, restart, ingest
+        case storage, snapshots, restart, ingest, shard
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -314,6 +317,7 @@ struct StatusResponse: Encodable, Sendable {
         try c.encode(snapshots, forKey: .snapshots)
         try c.encode(restart, forKey: .restart)
         try c.encode(ingest, forKey: .ingest)
+        try c.encodeIfPresent(shard, forKey: .shard)
     }
 
     struct LogCounts: Encodable {
@@ -496,5 +500,32 @@ struct SnapshotTaken: Encodable, Sendable {
         case path
         case lastSequence = "last_sequence"
         case bytes
+    }
+}
+
+/// `shard` in `GET /v1/status`.
+struct ShardStatus: Encodable, Sendable {
+    var shard: String
+    var nodes: [String]
+    var ownerDown: String
+    var forwardTimeoutMilliseconds: Int
+    var campaignRun: String?
+    var campaignStepVerdicts: Int
+
+    init(_ settings: ShardSettings, campaignStepVerdicts: Int) {
+        shard = settings.shard.description
+        nodes = settings.nodes
+        ownerDown = settings.ownerDown.rawValue
+        forwardTimeoutMilliseconds = settings.forwardTimeoutMilliseconds
+        campaignRun = settings.campaigns?.run
+        self.campaignStepVerdicts = campaignStepVerdicts
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case shard, nodes
+        case ownerDown = "owner_down"
+        case forwardTimeoutMilliseconds = "forward_timeout_ms"
+        case campaignRun = "campaign_run"
+        case campaignStepVerdicts = "campaign_step_verdicts"
     }
 }

@@ -1,6 +1,8 @@
+import Crypto
 import DistillWatchCore
 import DistillWatchIngest
 import DistillWatchStore
+import Foundation
 import Hummingbird
 import HTTPTypes
 
@@ -81,34 +83,56 @@ struct IngestRoutes {
     /// rejected. - Throws: 400 for an empty batch, 503 when the log cannot be written.
     /// With live shards (``ShardRouter``), other shards' records go to their nodes first, and
     /// a forwarded part received again (same `idempotency-key`) is answered as the first
-    /// time, without writing it twice.
+    /// time, without writing it twice (one arriving while the first is written: 409).
     static func commit(_ batch: Batch, noun: String, state: ServerState,
                        expected: String = "one JSON object per line (NDJSON)", request: Request? = nil) async throws -> IngestResult {
         guard !batch.events.isEmpty || batch.rejectedCount > 0 else {
             throw HTTPError(.badRequest, message: "empty body: expected \(noun) records, \(expected)")
         }
-        let replayKey = request.flatMap { r in
-            r.headers[ShardRouter.forwardedHeader] != nil ? r.headers[ShardRouter.idempotencyHeader] : nil
-        }
-        if let replayKey, let answer = state.forwardedBatches.answer(for: replayKey) {
-            state.shards?.metrics.replayedBatches.increment()
-            return answer
+        let replayKey = request.flatMap { r in Self.idempotencyKey(of: r, batch: batch) }
+        if let replayKey {
+            switch state.forwardedBatches.start(replayKey) {
+            case .write: break
+            case .written(let answer):
+                state.shards?.metrics.replayedBatches.increment()
+                return answer
+            case .inFlight:
+                throw HTTPError(.conflict, message: "the same part (idempotency-key \(replayKey.prefix(16))…) is being written now; retry shortly")
+            }
         }
         let (range, forwarded): (ClosedRange<Int64>?, [String: Int]?)
         do {
             (range, forwarded) = try await write(batch, state: state, request: request)
-        } catch let refusal as IngestRefusal {
-            throw refusal.httpError
-        } catch let error as HTTPError {
-            throw error
         } catch {
+            if let replayKey { state.forwardedBatches.abandon(replayKey) }
+            if let refusal = error as? IngestRefusal { throw refusal.httpError }
+            if let error = error as? HTTPError { throw error }
             throw HTTPError(.serviceUnavailable, message: "cannot store the batch (nothing was accepted; retry): \(error)")
         }
         var result = IngestResult(accepted: batch.events.count, rejected: batch.rejectedCount, rejectedLines: batch.rejected,
                                   firstSequence: range?.lowerBound, lastSequence: range?.upperBound)
         result.forwarded = forwarded
-        if let replayKey { state.forwardedBatches.remember(result, for: replayKey) }
+        if let replayKey { state.forwardedBatches.finish(replayKey, with: result) }
         return result
+    }
+
+    /// The key a batch is remembered under (``ForwardedBatches``): a part another node
+    /// passed on, by its `idempotency-key`; a caller's batch sent with an `Idempotency-Key`
+    /// (draft-ietf-httpapi-idempotency-key-header), by that key and the batch's records, so
+    /// a retry of the same batch with the same key is answered as the first time instead of
+    /// being written twice, and the same key on other records is a new batch.
+    /// - Complexity: O(bytes of the batch) with a caller's key (one SHA-256); O(1) otherwise.
+    static func idempotencyKey(of request: Request, batch: Batch) -> String? {
+        guard let key = request.headers[ShardRouter.idempotencyHeader], !key.isEmpty else { return nil }
+        if request.headers[ShardRouter.forwardedHeader] != nil { return key }
+        var hash = SHA256()
+        hash.update(data: Array(key.utf8) + [0])
+        for event in batch.events {
+            hash.update(data: [UInt8(truncatingIfNeeded: event.kind.rawValue)])
+            hash.update(data: event.payload)
+        }
+        hash.update(data: Array(String(batch.rejectedCount).utf8))
+        return "client:" + hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// Appends the batch's events to the log and applies them. With live shards, first sends
@@ -124,7 +148,8 @@ struct IngestRoutes {
         if let shards = state.shards {
             let split = try shards.split(events: events, inputs: inputs, request: request)
             if !split.isLocalOnly {
-                forwarded = try await shards.deliver(split, credentials: request.map(shards.credentials(of:)) ?? HTTPFields())
+                forwarded = try await shards.deliver(split, credentials: request.map(shards.credentials(of:)) ?? HTTPFields(),
+                                                     idempotencyKey: request?.headers[ShardRouter.idempotencyHeader])
                 events = split.localEvents
                 inputs = split.localInputs
                 // A forwarded exchange carries no text: its answer's sketch is kept here.

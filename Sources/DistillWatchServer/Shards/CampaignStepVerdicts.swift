@@ -69,8 +69,13 @@ struct CampaignStepFeedService: Service {
     let logger: Logger
     let environment: [String: String]
 
+    /// The wait after a failed read, at most: not the whole interval (a ClickHouse still
+    /// starting up when the node does).
+    static let retryAfterFailureSeconds = 15.0
+
     func run() async throws {
         while !Task.isCancelledOrShuttingDown {
+            var wait = feed.intervalSeconds
             do {
                 let loaded = try await load()
                 verdicts.replace(with: loaded)
@@ -80,10 +85,12 @@ struct CampaignStepFeedService: Service {
             } catch {
                 metrics.campaignFeedFailed.increment()
                 let message = "shard campaigns: cannot read run \(feed.run)'s campaign step (\(error)); "
-                    + "keeping the \(verdicts.count) verdict(s) read before; next try in \(feed.intervalSeconds) s"
+                    + "keeping the \(verdicts.count) verdict(s) read before; next try in \(min(feed.intervalSeconds, Self.retryAfterFailureSeconds)) s"
                 logger.warning("\(message)")
+                wait = min(wait, Self.retryAfterFailureSeconds)
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(feed.intervalSeconds * 1000))) }
+            let pause = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(pause * 1000))) }
         }
     }
 

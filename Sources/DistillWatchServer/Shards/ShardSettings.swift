@@ -1,4 +1,5 @@
 import DistillWatchCore
+import Foundation
 
 /// `shard:` in the configuration file (`--shard`, `--shard-nodes`, … on the command line):
 /// this `serve` node is live shard `k` of `N` and answers for the accounts it owns,
@@ -83,10 +84,15 @@ public struct ShardSettings: Sendable, Equatable {
         }
         var seen = Set<String>()
         for (i, url) in nodes.enumerated() {
+            let parts = URLComponents(string: url)
             guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.utf8.count <= 2_048,
                   !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }),
-                  !url.contains("?"), !url.contains("#") else {
-                throw ConfigurationError("shard.nodes[\(i)] \"\(url)\": should be a node's base URL such as http://dw-\(i):8080")
+                  let parts, let host = parts.host, !host.isEmpty, parts.query == nil, parts.fragment == nil,
+                  parts.user == nil, parts.path.isEmpty || parts.path == "/" else {
+                throw ConfigurationError("shard.nodes[\(i)] \"\(url)\": should be a node's base URL, without a path, such as http://dw-\(i):8080")
+            }
+            if let port = parts.port, !(1...65_535).contains(port) {
+                throw ConfigurationError("shard.nodes[\(i)] \"\(url)\": port \(port) is not in 1...65535")
             }
             guard seen.insert(node(i)).inserted else { throw ConfigurationError("shard.nodes[\(i)] \"\(url)\": appears twice") }
         }
