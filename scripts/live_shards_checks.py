@@ -37,6 +37,38 @@ def start(binary, env, work, name, port, extra):
     return p
 
 
+def console_session(node):
+    """Signs in to the console with the token: the session cookie."""
+    import re, urllib.parse, urllib.request
+    with urllib.request.urlopen(f"{node}/console/login", timeout=10) as r:
+        login_cookie = re.search(r"dw_login=([^;]+)", r.headers.get("Set-Cookie", "")).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', r.read().decode()).group(1)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(f"{node}/console/login", method="POST",
+                                     data=urllib.parse.urlencode({"csrf": csrf, "token": TOKEN}).encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"dw_login={login_cookie}"})
+    try:
+        response = opener.open(request, timeout=10)
+        cookies = response.headers.get_all("Set-Cookie") or []
+    except urllib.error.HTTPError as e:
+        cookies = e.headers.get_all("Set-Cookie") or []
+    return next(c.split(";")[0] for c in cookies if c.startswith("dw_session="))
+
+
+def console_get(node, path, session):
+    import urllib.error, urllib.request
+    request = urllib.request.Request(f"{node}{path}", headers={"Cookie": session})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 def post_all(url, lines, batch):
     statuses = []
     for i in range(0, len(lines), batch):
@@ -63,7 +95,7 @@ def run(binary, env, work, sim, base, sql_p0, merged):
             "--decision-audit", "flagged", "--decision-audit-clickhouse", f"{base}/dw"]
     processes = []
     try:
-        processes.append(start(binary, env, work, "reference", ports[0], []))
+        processes.append(start(binary, env, work, "reference", ports[0], ["--console-clickhouse", f"{base}/dw"]))
         processes.append(start(binary, env, work, "shard0", ports[1], ["--shard", "0/2", "--shard-nodes", shard_nodes, *feed]))
         processes.append(start(binary, env, work, "shard1", ports[2], ["--shard", "1/2", "--shard-nodes", shard_nodes, *feed]))
         checks(binary, env, work, sim, sql_p0, merged, ports, nodes, processes, shard_nodes, feed)
@@ -148,6 +180,19 @@ def checks(binary, env, work, sim, sql_p0, merged, ports, nodes, processes, shar
     check("the decision audit is in ClickHouse (dw_decisions), each decision audited by its account's owner",
           audited == flagged_shards and wrong_node == "0", f"{len(audited)} flagged accounts audited; rows by node: {nodes_seen}; "
           f"rows from a node that does not own the account: {wrong_node}")
+
+    # The console reads the stored runs from ClickHouse (the unsharded node has console_clickhouse).
+    session = console_session(ref)
+    status, runs_page = console_get(ref, "/console/runs", session)
+    status2, run_page = console_get(ref, "/console/runs/r1", session)
+    merged_campaigns = [c["campaign_id"] for c in merged["campaigns"]]
+    check("the console's Runs pages read the runs from ClickHouse: run r1 with every flagged account and campaign of the merged run",
+          status == 200 and ">r1<" in runs_page and status2 == 200 and all(a in run_page for a in merged_flagged)
+          and all(c in run_page for c in merged_campaigns) and "<script" not in run_page,
+          f"runs page {status}, run page {status2}: {sum(a in run_page for a in merged_flagged)} of {len(merged_flagged)} flagged accounts, "
+          f"{sum(c in run_page for c in merged_campaigns)} of {len(merged_campaigns)} campaigns")
+    status, missing = console_get(ref, "/console/runs/no-such-run", session)
+    check("the console names a run that is not stored (404)", status == 404 and "no-such-run" in missing, f"{status}")
 
     # Latency of a decision, local and forwarded (sequential; this machine).
     own = [a for a in traffic_accounts if shard_of(sql_p0, a) == 0][:1]

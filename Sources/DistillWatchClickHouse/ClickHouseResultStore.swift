@@ -420,6 +420,42 @@ public enum ClickHouseResultStore {
             + "AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt)) ORDER BY campaign_id FORMAT JSONEachRow"
     }
 
+    /// Every run's shards with their latest finished attempt's counts, newest run first
+    /// (the console's list of runs): `latest_run`, `latest_shard`, `latest_exchanges`,
+    /// `latest_accounts`, `latest_flagged`, `latest_campaigns`, `latest_finished_ms`.
+    public static func runsQuery(database: String, limit: Int = 1_000) -> String {
+        let fields = ["exchanges", "accounts", "flagged", "campaigns"]
+        let latest = fields.map { "argMax(\($0), (finished_ms, attempt)) AS latest_\($0)" }.joined(separator: ", ")
+        return "SELECT run_id AS latest_run, shard AS latest_shard, \(latest), max(finished_ms) AS latest_finished_ms "
+            + "FROM \(database).dw_runs GROUP BY run_id, shard ORDER BY latest_finished_ms DESC LIMIT \(max(1, limit)) FORMAT JSONEachRow"
+    }
+
+    /// The flagged accounts of a run as one process would list them, highest score first:
+    /// the campaign step's verdicts for the accounts it re-ran (it lists every candidate, allow
+    /// too), the shards' for the others; `report_json` per line, at most `limit`.
+    /// - Parameter campaignAttempt: the campaign step's latest attempt, `nil` when it has not run.
+    public static func mergedFlaggedQuery(database: String, run: String, shards: [FinishedShard], campaignAttempt: String?,
+                                          limit: Int) -> String {
+        let shardRows = "\(attemptFilter(shards, run: run)) AND verdict != 'allow'"
+        guard let attempt = campaignAttempt else {
+            return "SELECT report_json FROM \(database).dw_verdicts WHERE \(shardRows) ORDER BY score DESC, account_id "
+                + "LIMIT \(limit) FORMAT TabSeparatedRaw"
+        }
+        let step = "run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt))"
+        return "SELECT report_json FROM \(database).dw_verdicts WHERE (\(step) AND verdict != 'allow') OR (\(shardRows) "
+            + "AND account_id GLOBAL NOT IN (SELECT account_id FROM \(database).dw_verdicts WHERE \(step))) "
+            + "ORDER BY score DESC, account_id LIMIT \(limit) FORMAT TabSeparatedRaw"
+    }
+
+    /// A run's campaigns (`report_json` per line): the campaign step's when it ran, else the
+    /// shards' (one unsharded scan's are the run's).
+    public static func runCampaignsQuery(database: String, run: String, shards: [FinishedShard], campaignAttempt: String?) -> String {
+        let filter = campaignAttempt.map {
+            "run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal($0))"
+        } ?? attemptFilter(shards, run: run)
+        return "SELECT report_json FROM \(database).dw_campaigns WHERE \(filter) ORDER BY score DESC, campaign_id FORMAT TabSeparatedRaw"
+    }
+
     /// The shards' report entries (`report_json` of `dw_verdicts`), one per line.
     public static func verdictsQuery(database: String, run: String, shards: [FinishedShard]) -> String {
         "SELECT report_json FROM \(database).dw_verdicts WHERE \(attemptFilter(shards, run: run)) ORDER BY account_id FORMAT TabSeparatedRaw"

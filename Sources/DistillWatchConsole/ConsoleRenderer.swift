@@ -41,12 +41,15 @@ public struct ConsoleRenderer: Sendable {
         public var current: String
         public var query: String
         public var flash: String?
-        public init(analyst: String, csrf: String, current: String, query: String = "", flash: String? = nil) {
+        /// The console reads runs from ClickHouse (`console_clickhouse`): the menu shows Runs.
+        public var runs: Bool
+        public init(analyst: String, csrf: String, current: String, query: String = "", flash: String? = nil, runs: Bool = false) {
             self.analyst = analyst
             self.csrf = csrf
             self.current = current
             self.query = query
             self.flash = flash
+            self.runs = runs
         }
     }
 
@@ -69,7 +72,7 @@ public struct ConsoleRenderer: Sendable {
 
     func page(title: String, chrome: Chrome?, body: String, footer: String = "") -> String {
         let nav = chrome.map { c in
-            Nav(links: Self.sections.map { NavLink(href: $0.0, text: $0.1, current: $0.0 == c.current) },
+            Nav(links: (Self.sections + (c.runs ? [("/console/runs", "Runs")] : [])).map { NavLink(href: $0.0, text: $0.1, current: $0.0 == c.current) },
                 csrf: c.csrf, analyst: c.analyst, query: c.query)
         }
         return section("layout", Page(title: title, stylesheet: "/console/assets/console.css", inlineStyle: nil, nav: nav,

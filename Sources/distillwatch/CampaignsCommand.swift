@@ -123,15 +123,17 @@ struct CampaignsCommand: ParsableCommand {
                 options.gateways.otlpAccountAttributes = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             }
             joined = try stream.read { source in
+                // Every candidate is listed (allow too), so that the step's rows say which accounts it
+                // re-ran: a reader of the tables takes those from the step and the rest from the shards.
                 try runScan(traffic: [source], accounts: accounts.map(InputSource.init(argument:)), policy: policy,
-                            options: options, includeAllAccounts: false, showProgress: false, collectActivity: html != nil,
+                            options: options, includeAllAccounts: true, showProgress: false, collectActivity: html != nil,
                             onlyAccounts: Set(candidates))
             }
         }
         // 3. The merged run: candidates as the joined engine sees them, everyone else as their shard did.
         let decoder = JSONDecoder()
         let candidateSet = Set(candidates)
-        var merged: [ScanReport.Account] = joined?.report.accounts ?? []
+        var merged: [ScanReport.Account] = (joined?.report.accounts ?? []).filter { $0.verdict != .allow }
         for line in verdictLines where !line.isEmpty {
             guard let account = try? decoder.decode(ScanReport.Account.self, from: Data(line.utf8)) else {
                 throw ScanFailure("\(storeEndpoint): a dw_verdicts row of run '\(runID)' holds report_json that is not a report entry")

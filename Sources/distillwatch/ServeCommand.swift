@@ -112,6 +112,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "TLP 2.0 marking of what it publishes: clear, green, amber (default), amber+strict or red.")
     var sharingTlp: String?
 
+    @Option(name: .long, help: "ClickHouse database (clickhouse://HOST:PORT/DATABASE) whose stored runs (scan --store, distillwatch campaigns) the console's Runs pages show.")
+    var consoleClickhouse: String?
+
     @Option(name: .long, help: "Copy the decision audit to this ClickHouse database (clickhouse://HOST:PORT/DATABASE), table dw_decisions (distillwatch clickhouse init creates it).")
     var decisionAuditClickhouse: String?
 
@@ -199,6 +202,7 @@ struct ServeCommand: ParsableCommand {
             }
             c.sharingTLP = tlp
         }
+        if let consoleClickhouse { c.consoleClickHouse = consoleClickhouse == "none" ? nil : consoleClickhouse }
         if let decisionAuditClickhouse { c.decisionAuditClickHouse = decisionAuditClickhouse == "none" ? nil : decisionAuditClickhouse }
         try applyShardOptions(to: &c)
         try c.validate()

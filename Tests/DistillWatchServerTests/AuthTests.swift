@@ -90,6 +90,8 @@ import Testing
         "GET /console/search": ("/console/search", "", []),
         "GET /console/screening": ("/console/screening", "", []),
         "POST /console/screening/signoff": ("/console/screening/signoff", "", []),
+        "GET /console/runs": ("/console/runs", "", []),
+        "GET /console/runs/{id}": ("/console/runs/r1", "", []),
         "GET /healthz": ("/healthz", "", []),
     ]
 
@@ -106,7 +108,7 @@ import Testing
         let (router, _) = try await assembleServer(testConfiguration(), store: nil, clock: .system, logger: Logger(label: "test"))
         let mounted = Set(router.routes.map(\.description))
         #expect(mounted == Set(Self.matrix.keys), "routes without a row: \(mounted.subtracting(Self.matrix.keys).sorted()); rows without a route: \(Set(Self.matrix.keys).subtracting(mounted).sorted())")
-        #expect(mounted.count == 38 + 13 + 3 * EnvoyExtAuthzRoutes.methods.count)
+        #expect(mounted.count == 38 + 15 + 3 * EnvoyExtAuthzRoutes.methods.count)
     }
 
     @Test(arguments: Mode.allCases)

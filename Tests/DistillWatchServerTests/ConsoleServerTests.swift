@@ -67,6 +67,27 @@ import Testing
                                  body: ByteBuffer(string: form(fields)))
     }
 
+    /// The Runs pages read ClickHouse (`console_clickhouse`); scripts/live_shards_checks.py
+    /// reads a real run through them. Here: without the setting, and with ClickHouse down.
+    @Test func theRunsPagesNeedClickHouseAndSayWhenItIsMissing() async throws {
+        try await withServer(.router) { client in
+            let s = try await Self.session(client)
+            let page = try await Self.get(client, "/console/runs", s)
+            #expect(page.status == .notFound && page.text.contains("console_clickhouse"), "\(page.text)")
+            let overview = try await Self.get(client, "/console", s)
+            #expect(!overview.text.contains("/console/runs"), "no Runs menu without the setting")
+        }
+        var c = testConfiguration()
+        c.consoleClickHouse = "clickhouse://127.0.0.1:1/dw"
+        try await withServer(.router, c) { client in
+            let s = try await Self.session(client)
+            let overview = try await Self.get(client, "/console", s)
+            #expect(overview.text.contains(#"href="/console/runs""#))
+            let page = try await Self.get(client, "/console/runs", s)
+            #expect(page.status == .badGateway && page.text.contains("cannot reach ClickHouse"), "\(page.text)")
+        }
+    }
+
     @Test func onlyAnalystsCanSignIn() async throws {
         try await withServer(.router) { client in
             // A decide (or ingest) token is refused, and no session cookie is set.

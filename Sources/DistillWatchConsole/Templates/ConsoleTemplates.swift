@@ -379,5 +379,6 @@ enum ConsoleTemplates {
         "stats": stats, "labels": labels, "campaigns": campaigns, "signals": signals, "capabilities": capabilities,
         "campaign": campaign, "account": account, "search": search, "login": login, "message": message,
         "screening": screening, "screeningReport": screeningReport, "reportIntro": reportIntro, "provenance": provenance,
+        "runs": runs, "run": run,
     ]
 }

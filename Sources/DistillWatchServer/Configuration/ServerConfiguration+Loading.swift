@@ -83,6 +83,9 @@ extension ServerConfiguration {
                     throw fail(key, "should be all, flagged or none")
                 }
                 decisionAudit = v
+            case "console_clickhouse":
+                guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be clickhouse://HOST:PORT/DATABASE, or none") }
+                consoleClickHouse = v == "none" ? nil : v
             case "decision_audit_clickhouse":
                 guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be clickhouse://HOST:PORT/DATABASE, or none") }
                 decisionAuditClickHouse = v == "none" ? nil : v
@@ -287,7 +290,7 @@ extension ServerConfiguration {
     /// Overlays `DISTILLWATCH_*` environment variables: `HOST`, `PORT`, `DATABASE`,
     /// `SYNCHRONOUS`, `REORDER_TOLERANCE_SECONDS`, `POLICY`, `TOKENS` (entries
     /// `NAME:ROLE[+ROLE]:SECRET` separated by commas or white space), `MAX_INGEST_BODY_BYTES`,
-    /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `DECISION_AUDIT_CLICKHOUSE`, `LITELLM_ACCOUNT_FIELDS`,
+    /// `MAX_REQUEST_BODY_BYTES`, `MAX_GUARDRAIL_BODY_BYTES`, `DECISION_AUDIT`, `DECISION_AUDIT_CLICKHOUSE`, `CONSOLE_CLICKHOUSE`, `LITELLM_ACCOUNT_FIELDS`,
     /// `LITELLM_PLACEHOLDER_IDS`, `LITELLM_REFUSE_AT`, `OTLP_ACCOUNT_ATTRIBUTES`, `ENVOY_PATH_PREFIX`, `ENVOY_ACCOUNT_HEADER`,
     /// `ENVOY_KEY_HEADER`, `SNAPSHOT_DIRECTORY`, `SNAPSHOT_EVERY_EVENTS`, `SNAPSHOT_INTERVAL_SECONDS`, `SNAPSHOTS_KEPT`,
     /// `LOG_RETENTION`, `MAX_BUFFERED_EXCHANGES`, `MAX_PENDING_BATCHES`, `LOG_LEVEL`, `VERIFICATION_URL`.
@@ -348,6 +351,7 @@ extension ServerConfiguration {
             decisionAudit = a
         }
         if let v = value("DECISION_AUDIT_CLICKHOUSE") { decisionAuditClickHouse = v == "none" ? nil : v }
+        if let v = value("CONSOLE_CLICKHOUSE") { consoleClickHouse = v == "none" ? nil : v }
         if let v = value("LITELLM_ACCOUNT_FIELDS") {
             litellmAccountFields = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -408,6 +412,6 @@ extension ServerConfiguration {
         "max_buffered_exchanges", "max_pending_batches",
         "litellm_account_fields", "litellm_placeholder_ids", "litellm_refuse_at", "otlp_account_attributes", "envoy_path_prefix", "envoy_account_header", "envoy_key_header", "capture_text",
         "log_level", "tokens", "sharing_producer", "sharing_tlp", "taxii_feeds", "history_retention_days", "console_session_hours",
-        "verification_url", "reasoning_summarizer", "provenance_index", "shard",
+        "verification_url", "reasoning_summarizer", "provenance_index", "shard", "console_clickhouse",
     ]
 }

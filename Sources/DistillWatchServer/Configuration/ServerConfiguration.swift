@@ -41,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     /// million a day at 5,000 requests/s) and, measured on a 2-core machine, moved the p99
     /// of `/v1/decide` at 5,000 requests/s from 1.3-1.4 ms to 2.0-2.9 ms.
     public var decisionAudit: DecisionAudit = .flagged
+    /// A ClickHouse database (`clickhouse://HOST:PORT/DB`) whose stored runs (`scan --store`,
+    /// `distillwatch campaigns`) the console's Runs pages read; `nil`: no Runs pages.
+    public var consoleClickHouse: String?
     /// A ClickHouse database (`clickhouse://HOST:PORT/DB`) the decision audit is copied to,
     /// table `dw_decisions` (``ClickHouseAuditSink``); `nil`: the node's SQLite audit only.
     public var decisionAuditClickHouse: String?
@@ -260,6 +263,13 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
         }
         try shard?.validate()
+        if let url = consoleClickHouse {
+            do {
+                _ = try ClickHouseEndpoint(parsing: url, forbidTable: true)
+            } catch {
+                throw ConfigurationError("console_clickhouse: \(error)")
+            }
+        }
         if let url = decisionAuditClickHouse {
             do {
                 _ = try ClickHouseEndpoint(parsing: url, forbidTable: true)

@@ -1,3 +1,4 @@
+import DistillWatchClickHouse
 import DistillWatchConsole
 import DistillWatchCore
 import DistillWatchStore
@@ -57,7 +58,42 @@ struct ConsoleRoutes {
         routes.get("search") { request, _ in try await withSession(request) { s, _ in try await search(request, s) } }
         routes.get("screening") { request, _ in try await withSession(request) { s, _ in try await screening(request, s) } }
         routes.post("screening/signoff") { request, _ in try await withSession(request) { s, _ in try await signOff(request, s) } }
+        routes.get("runs") { request, _ in try await withSession(request) { s, _ in try await runs(s) } }
+        routes.get("runs/:id") { request, context in
+            try await withSession(request) { s, _ in try await run(try context.identifier("id"), s) }
+        }
         return routes
+    }
+
+    // MARK: Runs stored in ClickHouse
+
+    /// The reader of `console_clickhouse`. - Throws: 404 when none is configured.
+    func storedRuns() throws -> StoredRunReader {
+        guard let url = state.configuration.consoleClickHouse,
+              let endpoint = try? ClickHouseEndpoint(parsing: url, environment: ProcessInfo.processInfo.environment, forbidTable: true) else {
+            throw HTTPError(.notFound, message: "The console reads stored runs from ClickHouse when console_clickhouse names a database "
+                            + "(clickhouse://HOST:PORT/DB, where scan --store writes).")
+        }
+        return StoredRunReader(endpoint: endpoint)
+    }
+
+    func runs(_ s: ConsoleService.Session) async throws -> Response {
+        let reader = try storedRuns()
+        let list: [StoredRun]
+        do { list = try await reader.runs() } catch {
+            throw HTTPError(.badGateway, message: "cannot read the runs: \(error)")
+        }
+        return html(state.console.renderer.runs(list, database: reader.endpoint.description, chrome: chrome(s, "/console/runs")))
+    }
+
+    func run(_ id: String, _ s: ConsoleService.Session) async throws -> Response {
+        let reader = try storedRuns()
+        let report: StoredRunReport?
+        do { report = try await reader.report(run: id) } catch {
+            throw HTTPError(.badGateway, message: "cannot read run \(id): \(error)")
+        }
+        guard let report else { throw HTTPError(.notFound, message: "no run \"\(id)\" has a finished shard in \(reader.endpoint)") }
+        return html(state.console.renderer.run(report, chrome: chrome(s, "/console/runs")))
     }
 
     // MARK: Responses
@@ -125,7 +161,8 @@ struct ConsoleRoutes {
     }
 
     func chrome(_ s: ConsoleService.Session, _ current: String, query: String = "", flash: String? = nil) -> ConsoleRenderer.Chrome {
-        ConsoleRenderer.Chrome(analyst: s.analyst, csrf: s.csrf, current: current, query: query, flash: flash)
+        ConsoleRenderer.Chrome(analyst: s.analyst, csrf: s.csrf, current: current, query: query, flash: flash,
+                               runs: state.configuration.consoleClickHouse != nil)
     }
 
     /// A form body (`application/x-www-form-urlencoded`), at most `max_request_body_bytes`.
