@@ -436,15 +436,23 @@ public enum ClickHouseResultStore {
     /// - Parameter campaignAttempt: the campaign step's latest attempt, `nil` when it has not run.
     public static func mergedFlaggedQuery(database: String, run: String, shards: [FinishedShard], campaignAttempt: String?,
                                           limit: Int) -> String {
+        "SELECT report_json FROM \(database).dw_verdicts WHERE \(mergedFlaggedFilter(database: database, run: run, shards: shards, campaignAttempt: campaignAttempt)) "
+            + "ORDER BY score DESC, account_id LIMIT \(max(1, limit)) FORMAT TabSeparatedRaw"
+    }
+
+    /// How many accounts ``mergedFlaggedQuery(database:run:shards:campaignAttempt:limit:)`` lists
+    /// without a limit (one number).
+    public static func mergedFlaggedCountQuery(database: String, run: String, shards: [FinishedShard], campaignAttempt: String?) -> String {
+        "SELECT count() FROM \(database).dw_verdicts WHERE \(mergedFlaggedFilter(database: database, run: run, shards: shards, campaignAttempt: campaignAttempt)) "
+            + "FORMAT TabSeparated"
+    }
+
+    static func mergedFlaggedFilter(database: String, run: String, shards: [FinishedShard], campaignAttempt: String?) -> String {
         let shardRows = "\(attemptFilter(shards, run: run)) AND verdict != 'allow'"
-        guard let attempt = campaignAttempt else {
-            return "SELECT report_json FROM \(database).dw_verdicts WHERE \(shardRows) ORDER BY score DESC, account_id "
-                + "LIMIT \(limit) FORMAT TabSeparatedRaw"
-        }
+        guard let attempt = campaignAttempt else { return shardRows }
         let step = "run_id = \(TrafficTableMapping.literal(run)) AND shard = 'campaigns' AND attempt = \(TrafficTableMapping.literal(attempt))"
-        return "SELECT report_json FROM \(database).dw_verdicts WHERE (\(step) AND verdict != 'allow') OR (\(shardRows) "
-            + "AND account_id GLOBAL NOT IN (SELECT account_id FROM \(database).dw_verdicts WHERE \(step))) "
-            + "ORDER BY score DESC, account_id LIMIT \(limit) FORMAT TabSeparatedRaw"
+        return "(\(step) AND verdict != 'allow') OR (\(shardRows) "
+            + "AND account_id GLOBAL NOT IN (SELECT account_id FROM \(database).dw_verdicts WHERE \(step)))"
     }
 
     /// A run's campaigns (`report_json` per line): the campaign step's when it ran, else the

@@ -167,6 +167,24 @@ import Testing
         #expect(byOrganisation.columnsRead.contains("response_body"))
     }
 
+    @Test func aStoredRunIsMergedAsOneProcessWouldReportIt() {
+        let shards = ["0/2", "1/2"].map {
+            ClickHouseResultStore.FinishedShard(shard: $0, attempt: "a-\($0)", exchanges: 1, accounts: 1, firstTimeMilliseconds: 0,
+                                                lastTimeMilliseconds: 0, source: .init(source: "clickhouse://h/dw.t"))
+        }
+        let merged = ClickHouseResultStore.mergedFlaggedQuery(database: "dw", run: "r1", shards: shards, campaignAttempt: "s-1", limit: 501)
+        // The step's verdicts for what it re-ran (every candidate is listed), the shards' for the rest.
+        #expect(merged.contains("(run_id = 'r1' AND shard = 'campaigns' AND attempt = 's-1' AND verdict != 'allow') OR"))
+        #expect(merged.contains("AND account_id GLOBAL NOT IN (SELECT account_id FROM dw.dw_verdicts WHERE run_id = 'r1' AND shard = 'campaigns' AND attempt = 's-1')"))
+        #expect(merged.contains("(shard, attempt) IN (('0/2', 'a-0/2'), ('1/2', 'a-1/2'))") && merged.hasSuffix("LIMIT 501 FORMAT TabSeparatedRaw"))
+        let count = ClickHouseResultStore.mergedFlaggedCountQuery(database: "dw", run: "r1", shards: shards, campaignAttempt: "s-1")
+        #expect(count.hasPrefix("SELECT count() FROM dw.dw_verdicts WHERE (run_id = 'r1'") && !count.contains("LIMIT"))
+        let withoutStep = ClickHouseResultStore.mergedFlaggedQuery(database: "dw", run: "r1", shards: shards, campaignAttempt: nil, limit: 10)
+        #expect(!withoutStep.contains("campaigns") && withoutStep.contains("verdict != 'allow'"))
+        #expect(ClickHouseResultStore.runCampaignsQuery(database: "dw", run: "r1", shards: shards, campaignAttempt: "s-1")
+                    .contains("shard = 'campaigns' AND attempt = 's-1'"))
+    }
+
     /// The OpenTelemetry Collector's exporter table (traces_table.sql), as DESCRIBE lists it.
     static let otelColumns = [
         ClickHouseColumn(name: "Timestamp", type: "DateTime64(9)"), ClickHouseColumn(name: "TraceId", type: "String"),

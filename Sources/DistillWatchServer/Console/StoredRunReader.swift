@@ -69,11 +69,8 @@ struct StoredRunReader: Sendable {
             .split(separator: "\n").compactMap { try? decoder.decode(ScanReport.Account.self, from: Data($0.utf8)) }
         var flaggedCount = accounts.count
         if accounts.count > Self.accountsListed {
-            let counted = try await client.query(ClickHouseResultStore.mergedFlaggedQuery(
-                database: db, run: id, shards: shards, campaignAttempt: attempt, limit: 100_000_000)
-                .replacingOccurrences(of: "SELECT report_json FROM", with: "SELECT count() FROM")
-                .replacingOccurrences(of: " ORDER BY score DESC, account_id", with: "")
-                .replacingOccurrences(of: "FORMAT TabSeparatedRaw", with: "FORMAT TabSeparated"))
+            let counted = try await client.query(ClickHouseResultStore.mergedFlaggedCountQuery(
+                database: db, run: id, shards: shards, campaignAttempt: attempt))
             flaggedCount = Int(counted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? accounts.count
         }
         let source = shards.first.map { s in
