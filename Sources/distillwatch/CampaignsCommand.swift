@@ -29,7 +29,7 @@ struct CampaignsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The traffic table (default: the one the shards read).", valueName: "url"))
     var source: String?
 
-    @Option(name: .long, help: ArgumentHelp("The traffic table's shape, v1 or helicone (default: the shards').", valueName: "shape"))
+    @Option(name: .long, help: ArgumentHelp("The traffic table's shape, v1, helicone or otel-traces (default: the shards').", valueName: "shape"))
     var clickhouseMapping: TrafficTableShape?
 
     @Option(name: .long, help: ArgumentHelp("The column naming the account (default: the shards').", valueName: "column"))

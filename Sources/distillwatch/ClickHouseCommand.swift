@@ -81,7 +81,7 @@ struct ClickHouseInitCommand: ParsableCommand {
             } catch {
                 throw ScanFailure("\(error)")
             }
-            Swift.print("\(e): \(statements.count) statements run (tables exist)")
+            Swift.print("\(e): \(statements.count) statements run; DistillWatch's tables are there (created now, or kept as they were)")
         }
     }
 }

@@ -85,6 +85,7 @@ import Testing
             #expect(overview.text.contains(#"href="/console/runs""#))
             let page = try await Self.get(client, "/console/runs", s)
             #expect(page.status == .badGateway && page.text.contains("cannot reach ClickHouse"), "\(page.text)")
+            #expect(page.text.contains(#"href="/console/runs""#), "an error page keeps the menu")
         }
     }
 

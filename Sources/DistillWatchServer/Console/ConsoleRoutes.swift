@@ -150,12 +150,12 @@ struct ConsoleRoutes {
         do {
             return try await body(session, id)
         } catch let error as HTTPError {
-            let chrome = ConsoleRenderer.Chrome(analyst: session.analyst, csrf: session.csrf, current: "")
+            let chrome = self.chrome(session, "")
             return html(state.console.renderer.message(title: error.status.reasonPhrase, text: error.body ?? "\(error.status)",
                                                        link: "/console", linkText: "Back to the overview", chrome: chrome),
                         status: error.status)
         } catch let error as ConsoleInputError {
-            let chrome = ConsoleRenderer.Chrome(analyst: session.analyst, csrf: session.csrf, current: "")
+            let chrome = self.chrome(session, "")
             return html(state.console.renderer.message(title: "Bad request", text: error.description, chrome: chrome), status: .badRequest)
         }
     }
