@@ -136,7 +136,7 @@ extension ConsoleTemplates {
 {{^empty(campaigns)}}
 <div class="scroll"><table>
 <caption>Campaigns of the run, highest score first</caption>
-<thead><tr><th scope="col">Campaign</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Members</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Label</th></tr></thead>
+{{> campaignHead}}
 <tbody>{{#campaigns}}{{> campaignRow}}{{/campaigns}}</tbody>
 </table></div>
 {{/empty(campaigns)}}
@@ -147,7 +147,7 @@ extension ConsoleTemplates {
 {{^empty(accounts)}}
 <div class="scroll"><table>
 <caption>Flagged accounts of the run, highest score first</caption>
-<thead><tr><th scope="col">Account</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Campaign</th><th scope="col">Label</th></tr></thead>
+{{> accountHead}}
 <tbody>{{#accounts}}{{> accountRow}}{{/accounts}}</tbody>
 </table></div>
 {{#moreAccounts}}<p>{{moreAccounts}}</p>{{/moreAccounts}}

@@ -46,6 +46,16 @@ enum ConsoleTemplates {
 <ul class="stats">{{#stats}}<li><span class="stat-name">{{name}}</span> <span class="stat-value">{{value}}</span></li>{{/stats}}</ul>
 """#
 
+    /// The head of a campaigns table whose rows are `campaignRow`s (the overview, a stored run).
+    static let campaignHead = #"""
+<thead><tr><th scope="col">Campaign</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Members</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Label</th></tr></thead>
+"""#
+
+    /// The head of an accounts table whose rows are `accountRow`s (the overview, a stored run).
+    static let accountHead = #"""
+<thead><tr><th scope="col">Account</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Campaign</th><th scope="col">Label</th></tr></thead>
+"""#
+
     static let labels = #"""
 {{^empty(labels)}}
 <table>
@@ -77,7 +87,7 @@ enum ConsoleTemplates {
 {{^empty(campaigns)}}
 <div class="scroll"><table>
 <caption>Highest-scored campaigns</caption>
-<thead><tr><th scope="col">Campaign</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Members</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Label</th></tr></thead>
+{{> campaignHead}}
 <tbody>{{#campaigns}}{{> campaignRow}}{{/campaigns}}</tbody>
 </table></div>
 {{/empty(campaigns)}}
@@ -88,7 +98,7 @@ enum ConsoleTemplates {
 {{^empty(accounts)}}
 <div class="scroll"><table>
 <caption>Highest-scored flagged accounts</caption>
-<thead><tr><th scope="col">Account</th><th scope="col">Verdict</th><th scope="col" class="num">Score</th><th scope="col" class="num">Exchanges</th><th scope="col" class="num">Output tokens</th><th scope="col">First flagged</th><th scope="col">Campaign</th><th scope="col">Label</th></tr></thead>
+{{> accountHead}}
 <tbody>{{#accounts}}{{> accountRow}}{{/accounts}}</tbody>
 </table></div>
 {{#moreAccounts}}<p>{{moreAccounts}}</p>{{/moreAccounts}}
@@ -379,6 +389,6 @@ enum ConsoleTemplates {
         "stats": stats, "labels": labels, "campaigns": campaigns, "signals": signals, "capabilities": capabilities,
         "campaign": campaign, "account": account, "search": search, "login": login, "message": message,
         "screening": screening, "screeningReport": screeningReport, "reportIntro": reportIntro, "provenance": provenance,
-        "runs": runs, "run": run,
+        "runs": runs, "run": run, "campaignHead": campaignHead, "accountHead": accountHead,
     ]
 }
