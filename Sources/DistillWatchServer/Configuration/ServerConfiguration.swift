@@ -263,19 +263,16 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("otlp_account_attributes: give one or more attribute names (default: user.id, enduser.id)")
         }
         try shard?.validate()
-        if let url = consoleClickHouse {
+        // Databases DistillWatch reads or writes (a URL naming a table is refused).
+        for (setting, url) in [("console_clickhouse", consoleClickHouse), ("decision_audit_clickhouse", decisionAuditClickHouse)] {
+            guard let url else { continue }
             do {
                 _ = try ClickHouseEndpoint(parsing: url, forbidTable: true)
             } catch {
-                throw ConfigurationError("console_clickhouse: \(error)")
+                throw ConfigurationError("\(setting): \(error)")
             }
         }
-        if let url = decisionAuditClickHouse {
-            do {
-                _ = try ClickHouseEndpoint(parsing: url, forbidTable: true)
-            } catch {
-                throw ConfigurationError("decision_audit_clickhouse: \(error)")
-            }
+        if decisionAuditClickHouse != nil {
             guard decisionAudit != .none else {
                 throw ConfigurationError("decision_audit_clickhouse copies the decision audit, but decision_audit is none: set flagged or all")
             }
