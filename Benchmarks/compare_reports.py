@@ -7,7 +7,12 @@ sample in Samples/mixed, and any traffic files given. Exits 1 and names the firs
 report differs.
 
 usage: python3 Benchmarks/compare_reports.py --before OLD_BINARY --after NEW_BINARY
-       [--scale 0.1] [--scenarios mixed,cot-harvest,...] [--work DIR] [TRAFFIC.jsonl ...]
+       [--after-args "--engine-threads 2"] [--scale 0.1] [--scenarios mixed,cot-harvest,...]
+       [--work DIR] [TRAFFIC.jsonl ...]
+
+--after-args adds options to the after build's scans only: with one binary as both builds,
+`--after-args "--engine-threads 2"` checks that the partitioned engine reports exactly what
+the sequential one does.
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -52,6 +57,7 @@ def main():
     ap.add_argument("--scenarios", default=SCENARIOS)
     ap.add_argument("--work", default=None)
     ap.add_argument("--content-key", default="0123456789abcdef0123456789abcdef")
+    ap.add_argument("--after-args", default="", help="options added to the after build's scans")
     ap.add_argument("traffic", nargs="*")
     args = ap.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="distillwatch-parity-")
@@ -71,7 +77,7 @@ def main():
     for label, traffic, accounts in inputs:
         for mode, extra in (("behaviour", ["--no-content"]), ("content", ["--content-key", args.content_key])):
             a = report(args.before, traffic, accounts, extra, os.path.join(work, "before.json"))
-            b = report(args.after, traffic, accounts, extra, os.path.join(work, "after.json"))
+            b = report(args.after, traffic, accounts, extra + args.after_args.split(), os.path.join(work, "after.json"))
             d = first_difference(a, b)
             accounts_n = len(b.get("accounts", []))
             print(f"{label}, {mode}: {'identical' if d is None else 'DIFFERENT: ' + d} "

@@ -8,7 +8,8 @@ on traffic whose accounts share one network, and instructions per exchange under
    hydra-2026 scenario at that scale.
 2. For each file, --runs rounds; each round runs, one after the other, DuckDB's per-account
    count, output-token sum and distinct active hours (read_json, three columns), then
-   `distillwatch scan --no-content`, then `distillwatch scan` with content signals. Prints
+   `distillwatch scan --no-content`, then `distillwatch scan` with content signals, then both
+   again with `--engine-threads N` (--engine-threads, default 2; 1 leaves them out). Prints
    the median wall time, the median CPU time (user + system, all threads) per exchange, and
    the ratio DuckDB time / DistillWatch time (1.0: as fast as DuckDB). With --before, an
    earlier build's two scans join each round, and the ratio of the two builds' times is printed.
@@ -20,7 +21,7 @@ on traffic whose accounts share one network, and instructions per exchange under
 
 usage: python3 Benchmarks/shared_network_benchmark.py [--work DIR] [--runs 3]
          [--distillwatch .build/release/distillwatch] [--before OLD_BINARY]
-         [--hydra-scale 0.1] [--callgrind 100000]
+         [--engine-threads 2] [--hydra-scale 0.1] [--callgrind 100000]
 needs: pip install duckdb; apt-get install valgrind (for --callgrind)
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
@@ -39,48 +40,59 @@ def timed_child(cmd):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-def side_by_side(path, runs, binary, before=None):
+def side_by_side(path, runs, binary, before=None, threads=2):
     import duckdb
     con = duckdb.connect()
     query = duckdb_query(path)
-    duck, plain, plain_cpu, full, full_cpu = [], [], [], [], []
-    old_plain, old_full = [], []
+    scan = [binary, "scan", "--quiet", "--no-progress", "--json", "/dev/null"]
+    # One engine thread explicitly (`auto`, the default, takes two behaviour only); an
+    # earlier build (--before) runs the same two scans without the option.
+    plain_args, full_args = ["--no-content", path], ["--content-key", CONTENT_KEY, path]
+    one = ["--engine-threads", "1"]
+    variants = [("scan --no-content", scan + one + plain_args),
+                ("scan, content signals", scan + one + full_args)]
+    if threads > 1:
+        variants += [(f"scan --no-content, {threads} engine threads", scan + ["--no-content", "--engine-threads", str(threads), path]),
+                     (f"scan, content, {threads} engine threads",
+                      scan + ["--content-key", CONTENT_KEY, "--engine-threads", str(threads), path])]
+    duck = []
+    times = {label: [] for label, _ in variants}
+    old = {label: [] for label, _ in variants[:2]}
     exchanges = 0
     for _ in range(runs):
         start = time.perf_counter()
         rows = con.execute(query).fetchall()
         duck.append(time.perf_counter() - start)
         exchanges = sum(r[1] for r in rows)
-        w, c = timed_child([binary, "scan", "--quiet", "--no-progress", "--no-content", "--json", "/dev/null", path])
-        plain.append(w); plain_cpu.append(c)
-        w, c = timed_child([binary, "scan", "--quiet", "--no-progress", "--content-key", CONTENT_KEY, "--json", "/dev/null", path])
-        full.append(w); full_cpu.append(c)
+        for label, cmd in variants:
+            times[label].append(timed_child(cmd))
         if before:
-            old_plain.append(timed_child([before, "scan", "--quiet", "--no-progress", "--no-content", "--json", "/dev/null", path]))
-            old_full.append(timed_child([before, "scan", "--quiet", "--no-progress", "--content-key", CONTENT_KEY, "--json",
-                                         "/dev/null", path]))
+            for label, args in zip(old, (plain_args, full_args)):
+                old[label].append(timed_child([before] + scan[1:] + args))
     m = statistics.median
     print(f"\n{path}: {exchanges:,} exchanges ({os.path.getsize(path) / 1e6:,.0f} MB), median of {runs} alternating runs, "
           f"DuckDB {duckdb.__version__}, {os.cpu_count()} cores")
     print(f"  DuckDB count / token sum / distinct hours: {m(duck):6.2f} s  {exchanges / m(duck):>12,.0f} exchanges/s")
-    for label, walls, cpus in (("scan --no-content", plain, plain_cpu), ("scan, content signals", full, full_cpu)):
-        print(f"  distillwatch {label:<22} {m(walls):6.2f} s  {exchanges / m(walls):>12,.0f} exchanges/s  "
+    for label, _ in variants:
+        walls = [r[0] for r in times[label]]; cpus = [r[1] for r in times[label]]
+        print(f"  distillwatch {label:<40} {m(walls):6.2f} s  {exchanges / m(walls):>12,.0f} exchanges/s  "
               f"{m(cpus) / exchanges * 1e6:5.2f} µs CPU per exchange ({m(cpus) / m(walls):.2f} cores busy)  "
               f"ratio DuckDB/DistillWatch {m(duck) / m(walls):.2f}")
-    for label, runs_before, walls in (("scan --no-content", old_plain, plain), ("scan, content signals", old_full, full)):
-        if runs_before:
-            w = m([r[0] for r in runs_before]); c = m([r[1] for r in runs_before])
-            print(f"  before: {label:<22} {w:6.2f} s  {exchanges / w:>12,.0f} exchanges/s  "
-                  f"{c / exchanges * 1e6:5.2f} µs CPU per exchange; this build takes {m(walls) / w:.2f}× its time")
+    for label, _ in variants[:2]:
+        if old[label]:
+            w = m([r[0] for r in old[label]]); c = m([r[1] for r in old[label]])
+            now = m([r[0] for r in times[label]])
+            print(f"  before: {label:<40} {w:6.2f} s  {exchanges / w:>12,.0f} exchanges/s  "
+                  f"{c / exchanges * 1e6:5.2f} µs CPU per exchange; this build takes {now / w:.2f}× its time")
 
-def instructions(binary, sample, work):
+def instructions(binary, sample, work, extra=()):
     stripped = os.path.join(work, "distillwatch-" + str(abs(hash(os.path.realpath(binary)))) + "-nodebug")
     shutil.copyfile(binary, stripped)
     os.chmod(stripped, 0o755)
     subprocess.run(["strip", "-g", stripped], check=True)
     out = os.path.join(work, "callgrind.out")
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", stripped, "scan", "--quiet",
-                    "--no-progress", "--no-content", "--json", "/dev/null", sample],
+                    "--no-progress", "--no-content", "--json", "/dev/null", *extra, sample],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     text = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], capture_output=True, text=True).stdout
     total = engine = None
@@ -103,6 +115,7 @@ def main():
     ap.add_argument("--before", help="an earlier build, for instructions per exchange before and after")
     ap.add_argument("--hydra-scale", type=float, default=None)
     ap.add_argument("--callgrind", type=int, default=0, metavar="LINES")
+    ap.add_argument("--engine-threads", type=int, default=2, help="also scan with this many engine threads (1: not)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     shared = os.path.join(args.work, "shared-network-1m.jsonl")
@@ -118,7 +131,7 @@ def main():
             subprocess.run(["gunzip", "-f", os.path.join(hydra, "traffic.jsonl.gz")], check=True)
         files.append(os.path.join(hydra, "traffic.jsonl"))
     for path in files:
-        side_by_side(path, args.runs, args.distillwatch, args.before)
+        side_by_side(path, args.runs, args.distillwatch, args.before, args.engine_threads)
     if args.callgrind:
         sample = os.path.join(args.work, f"shared-network-{args.callgrind}.jsonl")
         with open(shared) as src, open(sample, "w") as dst:
@@ -129,7 +142,9 @@ def main():
         print(f"\ninstructions per exchange, scan --no-content on the first {args.callgrind:,} lines (callgrind):")
         for label, binary in (("before", args.before), ("this build", args.distillwatch)):
             if binary:
-                total, engine = instructions(binary, sample, args.work)
+                # This build on one engine thread, as the earlier one runs (`auto` would take two).
+                extra = ["--engine-threads", "1"] if label == "this build" else []
+                total, engine = instructions(binary, sample, args.work, extra)
                 print(f"  {label:<10} {total / args.callgrind:>9,.0f} whole process, "
                       f"{(engine or 0) / args.callgrind:>9,.0f} engine (observeAccepted)")
 

@@ -74,6 +74,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --scenario: also write a self-contained HTML report (the console's campaign and account views, inline CSS and SVG, no script) of the evaluated traffic to this file.", valueName: "path"))
     var html: String?
 
+    @Option(name: .long, help: ArgumentHelp("Threads for the engine, as `scan --engine-threads` (the simulator's traffic is made on the main thread): the same evaluation for any N.", valueName: "N|auto"), transform: EngineThreadCount.parse)
+    var engineThreads: EngineThreadCount = .count(1)
+
     func validate() throws {
         let modes = (scenario != nil ? 1 : 0) + (allScenarios ? 1 : 0) + (traffic != nil ? 1 : 0) + (twoProvider ? 1 : 0)
         guard modes == 1 else {
@@ -152,14 +155,15 @@ struct EvalCommand: ParsableCommand {
         if allScenarios {
             for s in Scenario.all {
                 let plan = ScenarioPlan(scenario: s, scale: s.name == "hydra-2026" ? hydra2026Scale : (s.evaluationScale ?? scale), seed: seed)
-                reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, progress: progressReport).0)
+                reports.append(EvaluationRun.run(plan: plan, policy: policy, sketcher: sketcher, engineThreads: engineThreads.resolved(sketchingPrompts: sketcher != nil),
+                                                 progress: progressReport).0)
                 var err = StandardError()
                 Swift.print("evaluated \(s.name): \(reports.last!.exchanges) exchanges in \(String(format: "%.1f", reports.last!.seconds ?? 0)) s", to: &err)
             }
         } else if let scenario {
             let plan = ScenarioPlan(scenario: Scenario.named(scenario)!, scale: scale, seed: seed)
             let outcome = EvaluationRun.runKeepingState(plan: plan, policy: policy, sketcher: sketcher, collectActivity: html != nil,
-                                                        progress: progressReport)
+                                                        engineThreads: engineThreads.resolved(sketchingPrompts: sketcher != nil), progress: progressReport)
             reports.append(outcome.evaluation)
             if let report { try writeReport(outcome.scan, to: report) }
             if let html {

@@ -145,6 +145,34 @@ let accountsFile = Data("""
         #expect(listed.count == hydraAccounts)
     }
 
+    /// `--engine-threads` changes where the engine's work runs, never the report; a count
+    /// out of range is refused by name.
+    @Test func engineThreadsGiveTheSameReport() throws {
+        let dir = Scratch()
+        let sim = try run(["simulate", "--scenario", "mixed", "--seed", "3", "--out", dir.path + "/mixed"])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        func report(_ extra: [String]) throws -> [String: Any] {
+            let path = dir.path + "/report-\(extra.joined()).json"
+            let r = try run(["scan", dir.path + "/mixed/traffic.jsonl.gz", "--accounts", dir.path + "/mixed/accounts.jsonl",
+                             "--quiet", "--all", "--json", path] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            json["generated_at"] = nil
+            return json
+        }
+        let one = try report([])
+        let three = try report(["--engine-threads", "3"])
+        #expect(NSDictionary(dictionary: one).isEqual(to: three))
+        // Behaviour only, `auto` (the default) takes the cores decoding leaves: 2 or more.
+        let automatic = try report(["--no-content"])
+        let single = try report(["--no-content", "--engine-threads", "1"])
+        #expect(NSDictionary(dictionary: automatic).isEqual(to: single))
+        #expect(!(one["campaigns"] as? [Any] ?? []).isEmpty)
+        let bad = try run(["scan", dir.path + "/mixed/traffic.jsonl.gz", "--engine-threads", "0"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--engine-threads takes auto or a number of threads from 1 to 64, not '0'"))
+    }
+
     @Test func evalWritesTheScanReportOfWhatItEvaluated() throws {
         let dir = Scratch()
         let report = dir.path + "/eval-report.json"

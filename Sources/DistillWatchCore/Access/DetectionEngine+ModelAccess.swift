@@ -3,16 +3,17 @@ extension DetectionEngine {
     /// account's declared country: from an address in a country the model is not available
     /// in while the declared country is one where it is; and notes payment from such a
     /// country. - Complexity: O(rules) string comparisons.
-    mutating func noteModelAccess(_ i: Int, model: String, country: String?) {
+    static func noteModelAccess(_ s: inout AccountState, model: String, country: String?, record: AccountRecord?,
+                                policy: Policy) {
         guard let rule = policy.modelAccess.rule(for: model), rule.restrictsCountries else { return }
-        states[i].restrictedExchanges &+= 1
-        guard let declared = records[i]?.declaredCountry, !declared.isEmpty, rule.allows(country: declared) else { return }
-        if let paying = records[i]?.paymentCountry, !paying.isEmpty, !rule.allows(country: paying) {
-            states[i].evasivePayment = true
+        s.restrictedExchanges &+= 1
+        guard let declared = record?.declaredCountry, !declared.isEmpty, rule.allows(country: declared) else { return }
+        if let paying = record?.paymentCountry, !paying.isEmpty, !rule.allows(country: paying) {
+            s.evasivePayment = true
         }
         if let country, !country.isEmpty, country.uppercased() != declared.uppercased(), !rule.allows(country: country) {
-            states[i].evasiveExchanges &+= 1
-            states[i].evasiveCountry = Self.packCountry(country)
+            s.evasiveExchanges &+= 1
+            s.evasiveCountry = Self.packCountry(country)
         }
     }
 

@@ -41,17 +41,15 @@ struct CampaignState: Sendable {
     var label: AnalystLabel?
 
     /// Adds one member's history as it stands (when it joins a group).
-    mutating func absorb(member: Int32, state s: AccountState, profile: LinkProfile) {
+    mutating func absorb(member: Int32, view s: AccountLinkView, window w: AccountWindowView, profile: LinkProfile) {
         members.append(member)
         exchanges.addSaturating(s.exchanges)
-        outputTokens.addSaturating(s.outputTokens)
-        if s.hasTraffic {
-            firstSeen = min(firstSeen, s.firstSeen)
-            lastSeen = max(lastSeen, s.lastSeen)
-            var other = InlineArray<24, UInt32>(repeating: 0)
-            for b in 0..<24 { other[b] = s.windowExchanges[b] }
-            mergeWindow(other, hour: s.windowHour)
-            for h in 0..<24 { hourOfDay[h] &+= s.hourOfDayCounts[h] }
+        outputTokens.addSaturating(w.outputTokens)
+        if s.exchanges > 0 {
+            firstSeen = min(firstSeen, w.firstSeen)
+            lastSeen = max(lastSeen, w.lastSeen)
+            mergeWindow(w.windowExchanges, hour: w.windowHour)
+            for h in 0..<24 { hourOfDay[h] &+= w.hourOfDayCounts[h] }
         }
         ownScoreSum += s.score
         if profile.countedProxy { rotatingMembers += 1 }

@@ -157,6 +157,7 @@ extension DetectionEngine {
         g.label = label
         linkage.groups[r] = g
         rescoreGroup(r, at: max(time, clock ?? time), force: true)
+        applyFlagLog()
         return true
     }
 

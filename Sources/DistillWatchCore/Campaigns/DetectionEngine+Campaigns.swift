@@ -17,29 +17,29 @@ extension DetectionEngine {
     /// Updates the linkage graph with one exchange of account `i`, already counted in its
     /// own state: the group's totals, the account's profile, and any new links.
     /// - Complexity: O(1) amortised; at milestones, O(profile keys × 4) comparisons.
-    mutating func link(_ i: Int32, _ e: Exchange, at t: Timestamp, context: LinkContext) {
+    /// - Parameter record: the account's record, read at its first exchange.
+    mutating func link(_ i: Int32, _ e: Exchange, at t: Timestamp, context: LinkContext, record: AccountRecord?) {
         let ii = Int(i)
-        guard policy.campaigns.enabled, !linkage.profiles[ii].detached, !states[ii].allowlisted else { return }
-        let first = states[ii].exchanges == 1
-        if first { readRecord(i) }
+        guard policy.campaigns.enabled, !linkage.profiles[ii].detached, !linkViews[ii].allowlisted else { return }
+        let first = linkViews[ii].exchanges == 1
+        if first, let record { readRecord(i, record) }
 
         // The group's totals.
         let r = linkage.find(i)
         if let gi = linkage.groups.index(forKey: r) {
-            // Updated in place through the index (a group's totals are ~300 bytes), and the
-            // account's fields read one by one (a whole AccountState is 1.6 KB to copy).
+            // Updated in place through the index (a group's totals are ~300 bytes).
             linkage.groups.values[gi].record(
                 at: t, outputTokens: Int64(max(0, e.outputTokens ?? 0)),
-                pivotWindow: Int64(states[ii].pivotWindowExchanges - context.pivotWindowBefore),
-                pivotNewModel: Int64(states[ii].pivotNewModelExchanges - context.pivotNewModelBefore))
-            linkage.groups.values[gi].ownScoreSum += states[ii].score - context.ownScoreBefore
+                pivotWindow: Int64(linkViews[ii].pivotWindowExchanges - context.pivotWindowBefore),
+                pivotNewModel: Int64(linkViews[ii].pivotNewModelExchanges - context.pivotNewModelBefore))
+            linkage.groups.values[gi].ownScoreSum += linkViews[ii].score - context.ownScoreBefore
         }
 
         // The account's profile.
         linkage.profiles[ii].noteNetwork(asn: e.asn, country: e.country)
         linkage.profiles[ii].noteMinute(t.minuteIndex)
         if let family = context.splitFamily { linkage.profiles[ii].splitFamilyKey = family }
-        var announce = first || states[ii].exchanges >= linkage.profiles[ii].nextMilestone
+        var announce = first || linkViews[ii].exchanges >= linkage.profiles[ii].nextMilestone
         if !linkage.profiles[ii].countedRotating, linkage.profiles[ii].isRotating {
             linkage.profiles[ii].countedRotating = true
             announce = true
@@ -88,9 +88,8 @@ extension DetectionEngine {
         rescoreGroup(linkage.find(i), at: t, force: false)
     }
 
-    private mutating func readRecord(_ i: Int32) {
+    private mutating func readRecord(_ i: Int32, _ record: AccountRecord) {
         let ii = Int(i)
-        guard let record = records[ii] else { return }
         if let payment = record.paymentFingerprint, !payment.isEmpty {
             linkage.profiles[ii].paymentKey = stableHash(payment, salt: 0x9A7)
         }
@@ -143,23 +142,9 @@ extension DetectionEngine {
     /// The profile key of a split task list (its template family's key, salted).
     static func taskListKey(_ familyKey: UInt64) -> UInt64 { stableHash(familyKey, salt: 0xC0F) }
 
-    /// An account's request parameters, once they have been the same for 16 exchanges:
-    /// `max_tokens`, temperature, and whether thinking, tools and streaming are always,
-    /// never or sometimes on (not the model, which customers switch between).
-    /// Reads account `i`'s fields in place: pair comparisons ask on every comparison, and a
-    /// whole `AccountState` is 1.6 KB to copy.
-    func parameterKey(of i: Int) -> UInt64? {
-        guard states[i].exchanges >= 16, states[i].maxTokensSeen >= 16, states[i].maxTokensChanges == 0,
-              states[i].temperatureChanges == 0 else { return nil }
-        func habit(_ on: Int32, of seen: Int32) -> UInt64 { seen == 0 ? 0 : (on == 0 ? 1 : (on == seen ? 2 : 3)) }
-        let thinking = habit(states[i].thinkingOn, of: states[i].thinkingSeen)
-        let tools = habit(states[i].toolUse, of: states[i].toolCountSeen)
-        let stream = habit(states[i].streamOn, of: states[i].streamSeen)
-        var h = stableHash(UInt64(UInt32(bitPattern: states[i].lastMaxTokens)), salt: 0x9A2A)
-        h = finalMix(h ^ (states[i].temperatureSeen > 0 ? states[i].lastTemperature.bitPattern : 0x7FF8_DEAD))
-        h = finalMix(h ^ (thinking << 8 | tools << 4 | stream << 12))
-        return h
-    }
+    /// An account's request-parameter fingerprint as of its latest exchange
+    /// (``AccountState/parameterKey``), kept in its link view.
+    func parameterKey(of i: Int) -> UInt64? { linkViews[i].parameters }
 
     // MARK: Comparing two accounts
 
@@ -206,8 +191,8 @@ extension DetectionEngine {
         for k in 0..<4 {
             let b = candidates[k]
             guard b >= 0 else { break }
-            guard !linkage.profiles[Int(b)].detached, !states[Int(b)].allowlisted,
-                  states[Int(b)].label != .legitimate else { continue }
+            guard !linkage.profiles[Int(b)].detached, !linkViews[Int(b)].allowlisted,
+                  linkViews[Int(b)].label != .legitimate else { continue }
             linkage.work.pairComparisons += 1
             let evidence = pairEvidence(a, b, sharedKey: key, keyFactor: factor)
             guard evidence.total >= policy.campaigns.attachThreshold else { continue }
@@ -336,12 +321,10 @@ extension DetectionEngine {
         var spanMinutes: Int64
     }
 
-    /// Reads the fields one by one (a whole `AccountState` is 1.6 KB to copy).
+    /// Read from the account's link view (as of its latest exchange linked so far).
     func linkFacts(_ i: Int) -> LinkFacts {
-        LinkFacts(
-            lastDay: states[i].windowExchangeSum, parameters: parameterKey(of: i),
-            systemPrompt: states[i].content.systemPromptExchanges > 0 ? states[i].content.lastSystemKey : nil,
-            spanMinutes: max(1, states[i].lastSeen.minuteIndex - states[i].firstSeen.minuteIndex + 1))
+        LinkFacts(lastDay: linkViews[i].windowExchangeSum, parameters: linkViews[i].parameters,
+                  systemPrompt: linkViews[i].systemPrompt, spanMinutes: linkViews[i].spanMinutes)
     }
 
     // MARK: Joining groups
@@ -399,7 +382,10 @@ extension DetectionEngine {
 
     private func singletonGroup(_ r: Int32) -> CampaignState {
         var g = CampaignState()
-        g.absorb(member: r, state: states[Int(r)], profile: linkage.profiles[Int(r)])
+        // With one engine thread the state is the account as of now; with several, only its
+        // window view is (linkage has no states then).
+        let window = keepsWindowViews ? linkWindows[Int(r)] : AccountWindowView(of: states[Int(r)])
+        g.absorb(member: r, view: linkViews[Int(r)], window: window, profile: linkage.profiles[Int(r)])
         return g
     }
 
@@ -464,16 +450,15 @@ extension DetectionEngine {
     private mutating func flagMembers(_ members: [Int32], at t: Timestamp) {
         for m in members {
             let mm = Int(m)
-            guard states[mm].firstFlaggedAt == nil, campaignApplies(to: mm) else { continue }
-            states[mm].firstFlaggedAt = t
-            states[mm].exchangesBeforeFlag = states[mm].exchanges
+            guard !linkFlagged[mm], campaignApplies(to: mm) else { continue }
+            noteFirstFlag(mm, at: t)
         }
     }
 
     /// A campaign's verdict applies to a member unless the member is allowlisted, labelled
     /// legitimate by an analyst, or detached from the group.
     func campaignApplies(to i: Int) -> Bool {
-        !states[i].allowlisted && states[i].label != .legitimate && !linkage.profiles[i].detached
+        !linkViews[i].allowlisted && linkViews[i].label != .legitimate && !linkage.profiles[i].detached
     }
 
     /// The campaign verdict that applies to account `i`, if it is in a scored group.
@@ -488,8 +473,8 @@ extension DetectionEngine {
 
     /// The account's decision: its own, raised to its campaign's when that is stricter.
     func combinedDecision(_ i: Int) -> Decision {
-        var d = Decision(verdict: states[i].verdict, score: states[i].score, allowlisted: states[i].allowlisted,
-                         strongestSignal: states[i].strongestSignal, newlyFlagged: false)
+        var d = Decision(verdict: linkViews[i].verdict, score: linkViews[i].score, allowlisted: linkViews[i].allowlisted,
+                         strongestSignal: linkViews[i].strongestSignal, newlyFlagged: false)
         if let c = campaignDecision(for: i) {
             if c.number > 0 { d.campaign = c.number }
             if c.verdict > d.verdict {
@@ -500,13 +485,19 @@ extension DetectionEngine {
         return d
     }
 
+    /// Records account `i`'s first flag at `t`: in the linkage side's own table at once,
+    /// and in the account's state (`firstFlaggedAt`, `exchangesBeforeFlag`) through
+    /// ``flagLog`` when ``applyFlagLog()`` runs (the account states may be in another
+    /// thread's hands meanwhile).
+    mutating func noteFirstFlag(_ i: Int, at t: Timestamp) {
+        linkFlagged[i] = true
+        flagLog.append(FirstFlag(account: Int32(i), at: t, exchanges: linkViews[i].exchanges))
+    }
+
     /// The decision after an exchange: combined, with the account's first flag recorded.
     mutating func settle(_ i: Int, at t: Timestamp, wasFlagged: Bool) -> Decision {
         var d = combinedDecision(i)
-        if d.verdict.isFlagged, states[i].firstFlaggedAt == nil {
-            states[i].firstFlaggedAt = t
-            states[i].exchangesBeforeFlag = states[i].exchanges
-        }
+        if d.verdict.isFlagged, !linkFlagged[i] { noteFirstFlag(i, at: t) }
         d.newlyFlagged = d.verdict.isFlagged && !wasFlagged
         return d
     }

@@ -24,6 +24,26 @@ public struct DetectionEngine: Sendable {
     var indexByAccount: [String: Int32] = [:]
     var accountIDs: [String] = []
     var states: ContiguousArray<AccountState> = []
+    /// What linkage reads of each account, as of its latest exchange linked
+    /// (``AccountLinkView``); derived from `states`, rebuilt on restore.
+    var linkViews: ContiguousArray<AccountLinkView> = []
+    /// The rest of what linkage reads of each account (``AccountWindowView``), kept only
+    /// while ``keepsWindowViews`` (several engine threads: linkage cannot read the states
+    /// then); empty otherwise, and linkage reads the state. Derived.
+    var linkWindows: ContiguousArray<AccountWindowView> = []
+    /// Whether `linkWindows` is kept (about 230 bytes per account). Configuration.
+    private(set) var keepsWindowViews = false
+    /// Accounts whose first flag linkage has recorded (their states learn it from
+    /// ``flagLog``). Derived from the states' `firstFlaggedAt`.
+    var linkFlagged: ContiguousArray<Bool> = []
+    /// First flags recorded by linkage and not yet written to the account states.
+    var flagLog: [FirstFlag] = []
+    /// Each account's latest exchange time as the ordered first step saw it (`Int64.min`:
+    /// none yet): the account's `lastSeen` before the per-account step has run. Derived.
+    var latestTimes: ContiguousArray<Int64> = []
+    /// `CityHash64` of each account id: its partition among N engine threads is this
+    /// modulo N, as an ``AccountShard`` (ClickHouse's `cityHash64(account_id) % N`). Derived.
+    var accountHashes: ContiguousArray<UInt64> = []
     var records: [AccountRecord?] = []
     var models = ModelCatalog()
     var templates = TemplateCatalog()
@@ -103,6 +123,15 @@ public struct DetectionEngine: Sendable {
             if !found.isEmpty { states[i].noteShared(found, in: sharedIndicators, at: clock ?? Timestamp(millisecondsSinceEpoch: 0)) }
         }
         if states[i].allowlisted, states[i].label != .confirmedAttack { states[i].verdict = .allow }
+        refreshLinkView(i)
+    }
+
+    /// Replaces account `i`'s link view with its state as it stands (after any change to
+    /// the state outside the per-exchange steps).
+    mutating func refreshLinkView(_ i: Int) {
+        growLinkTables(to: i + 1)
+        linkViews[i] = AccountLinkView(of: states[i])
+        if keepsWindowViews { linkWindows[i] = AccountWindowView(of: states[i]) }
     }
 
     private mutating func slot(for accountID: String) -> Int32 {
@@ -114,7 +143,8 @@ public struct DetectionEngine: Sendable {
         state.allowlisted = policy.allowlist.contains(accountID: accountID, record: nil)
         states.append(state)
         records.append(nil)
-        linkage.addAccount()
+        latestTimes.append(.min)
+        accountHashes.append(CityHash64.hash(accountID))
         return i
     }
 
@@ -145,8 +175,102 @@ public struct DetectionEngine: Sendable {
 
     /// ``observe(_:)`` for an exchange already checked against ``RecordLimits`` (the
     /// ``TrafficScanner`` checks before its reorder buffer), so the hot path checks once.
+    ///
+    /// The three steps every exchange takes, here one after the other (and in
+    /// ``observeAccepted(batch:partitions:decided:)`` the second on partition threads):
+    /// ``prepare(_:)`` (in exchange order: the account's slot, the engine's clock, the
+    /// catalogues of models, templates, reasoning blocks and keys),
+    /// ``observeAccount(_:keyStates:_:_:policy:models:sharedIndicators:record:)`` (the
+    /// account's own state and keys, and its link view), and
+    /// ``linkAndSettle(_:_:view:window:)`` (in exchange order: campaign linkage and the decision).
     @discardableResult
     mutating func observeAccepted(_ e: Exchange) -> Decision {
+        let p = prepare(e)
+        let i = Int(p.account)
+        // Called with the engine's own properties, not through a closure (which would copy
+        // the policy and the catalogues on every exchange).
+        let (view, window) = Self.observeAccount(
+            &states[i], keyStates: &keys.states, e, p, policy: policy, models: models,
+            sharedIndicators: sharedIndicators, record: records[i], window: keepsWindowViews)
+        let decision = linkAndSettle(p, e, view: view, window: window)
+        applyFlagLog()
+        return decision
+    }
+
+    /// What the ordered first step learned of one exchange, for the two steps after it.
+    struct PreparedExchange: Sendable {
+        var account: Int32
+        /// The account's key slot (-1: the key table is full).
+        var keySlot: Int32
+        var model: Int32
+        var replay: ReplayOrigin
+        /// The exchange's prompt used a split task list's template.
+        var splitTemplate: Bool
+        /// The exchange's time, or the account's latest when it came older.
+        var time: Timestamp
+        var release: (model: Int32, firstSeen: Timestamp)?
+        /// The template family of a split task list, for the group's linkage.
+        var splitFamily: UInt64?
+        /// The account's record, at its first exchange (linkage reads it then).
+        var firstRecord: AccountRecord?
+    }
+
+    /// A first flag recorded by linkage, for the account's state.
+    struct FirstFlag: Sendable {
+        var account: Int32
+        var at: Timestamp
+        /// The account's exchanges then.
+        var exchanges: Int64
+    }
+
+    /// Writes the first flags linkage recorded into the account states.
+    /// - Complexity: O(flags recorded since the last call).
+    mutating func applyFlagLog() {
+        guard !flagLog.isEmpty else { return }
+        for f in flagLog where states[Int(f.account)].firstFlaggedAt == nil {
+            states[Int(f.account)].firstFlaggedAt = f.at
+            states[Int(f.account)].exchangesBeforeFlag = f.exchanges
+        }
+        flagLog.removeAll(keepingCapacity: true)
+    }
+
+    /// Starts or stops keeping every account's ``AccountWindowView`` (several engine
+    /// threads need them; one does not).
+    /// - Complexity: O(accounts) when it changes.
+    mutating func keepWindowViews(_ on: Bool) {
+        guard on != keepsWindowViews else { return }
+        keepsWindowViews = on
+        linkWindows = on ? ContiguousArray(states.prefix(linkViews.count).lazy.map { AccountWindowView(of: $0) }) : []
+    }
+
+    /// Gives linkage's per-account tables (link views and windows, first flags, the
+    /// linkage graph's slots) their places up to `count` accounts.
+    mutating func growLinkTables(to count: Int) {
+        while linkViews.count < count {
+            linkViews.append(AccountLinkView())
+            if keepsWindowViews { linkWindows.append(AccountWindowView()) }
+            linkFlagged.append(false)
+            linkage.addAccount()
+        }
+    }
+
+    /// Where a reasoning block sent back (`reasoning_replay_of`) was first served.
+    enum ReplayOrigin: UInt8, Sendable {
+        /// Not a replay.
+        case none
+        /// Served to no exchange the engine remembers, or to the account itself recently.
+        case counted
+        /// Served to another account.
+        case foreign
+        /// Served to the account more than ``staleReplayMilliseconds`` earlier.
+        case stale
+    }
+
+    /// Step 1, in exchange order: everything global an exchange touches (the account's
+    /// slot, data families, the model catalogue, the clock, the reasoning index, the key
+    /// table's slots, the template catalogue).
+    /// - Complexity: O(1) amortised (hash lookups).
+    mutating func prepare(_ e: Exchange) -> PreparedExchange {
         let i = Int(slot(for: e.accountID))
         if firstTime == nil { firstTime = e.time }
         noteFamilies(e)
@@ -156,61 +280,108 @@ public struct DetectionEngine: Sendable {
             if let mt = e.maxTokens { models.noteMaxTokens(Int32(clamping: mt), model: modelIndex) }
         }
         var time = e.time
-        if states[i].hasTraffic, time < states[i].lastSeen {
+        let firstRecord = latestTimes[i] == .min ? records[i] : nil
+        if latestTimes[i] != .min, time.millisecondsSinceEpoch < latestTimes[i] {
             outOfOrderExchanges += 1
-            time = states[i].lastSeen
+            time = Timestamp(millisecondsSinceEpoch: latestTimes[i])
         }
+        latestTimes[i] = time.millisecondsSinceEpoch
         if clock == nil || time > clock! { clock = time }
         exchangesObserved += 1
-        var context = LinkContext(
-            ownScoreBefore: states[i].score, pivotWindowBefore: states[i].pivotWindowExchanges,
-            pivotNewModelBefore: states[i].pivotNewModelExchanges, splitFamily: nil)
-        let wasFlagged = states[i].firstFlaggedAt != nil
-        if let replayed = e.reasoningReplayOf { noteReplay(of: replayed, by: Int32(i), at: time) }
+        var replay = ReplayOrigin.none
+        if let replayed = e.reasoningReplayOf { replay = replayOrigin(of: replayed, by: Int32(i), at: time) }
         if let id = e.requestID, e.thinking == true || (e.reasoningTokens ?? 0) > 0 {
             reasoning.record(requestID: id, account: Int32(i), at: time)
         }
-        Self.update(&states[i], with: e, at: time, model: modelIndex, release: models.latestRelease, policy: policy)
         let keySlot = keys.slot(account: Int32(i), key: e.apiKeyID ?? "")
         if changeLog != nil {
             changeLog!.accounts.append(Int32(i))
             if let k = keySlot { changeLog!.keySlots.append(Int32(k)) }
         }
-        if let k = keySlot {
-            keys.states[k].record(at: time, asn: e.asn, country: e.country, batch: e.batchID != nil)
-            if e.apiKeyID == nil { states[i].unkeyedSlot = Int32(k) }
-        }
+        var split = false
+        var splitFamily: UInt64?
         if let content = e.content {
             // A split task list: one wrapper used by many accounts around mostly distinct
             // content (novelty across the family of at least 0.3).
             let use = templates.record(content, account: Int32(i))
-            let split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
-            states[i].content.update(with: content, sharedTemplate: split)
-            if split { context.splitFamily = content.templateKey }
+            split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
+            if split { splitFamily = content.templateKey }
         }
-        if !sharedIndicators.isEmpty {
-            let found = sharedIndicators.matches(e)
-            if !found.isEmpty { states[i].noteShared(found, in: sharedIndicators, at: time) }
-        }
-        if !policy.modelAccess.isEmpty, let model = e.model { noteModelAccess(i, model: model, country: e.country) }
-        Self.rescore(&states[i], at: time, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
-        if let k = keySlot, e.apiKeyID != nil { rescoreKey(k, at: time) }
-        link(Int32(i), e, at: time, context: context)
-        return settle(i, at: time, wasFlagged: wasFlagged)
+        return PreparedExchange(account: Int32(i), keySlot: Int32(keySlot ?? -1), model: modelIndex, replay: replay,
+                                splitTemplate: split, time: time, release: models.latestRelease, splitFamily: splitFamily,
+                                firstRecord: firstRecord)
     }
 
-    /// Counts a request that sent back the reasoning block of exchange `replayed`: foreign
-    /// when another account was served it, stale when it is more than
-    /// ``staleReplayMilliseconds`` older (another session), else the account's own
-    /// conversation.
-    private mutating func noteReplay(of replayed: String, by i: Int32, at t: Timestamp) {
-        states[Int(i)].replays.incrementSaturating()
-        guard let source = reasoning.source(of: replayed) else { return }
-        if source.account != i {
-            states[Int(i)].foreignReplays.incrementSaturating()
-        } else if t.milliseconds(since: source.time) > Self.staleReplayMilliseconds {
-            states[Int(i)].staleReplays.incrementSaturating()
+    /// Step 2, for one account: its state, its key's state and its link view and window
+    /// after the exchange. Touches nothing but `account` and the account's own key slots in
+    /// `keyStates`, so that different accounts can take this step on different threads.
+    /// - Parameters:
+    ///   - keyStates: the key table's states (an array, or a buffer shared by the partition
+    ///     threads, each writing only its own accounts' slots).
+    ///   - models: the model catalogue as of this exchange.
+    ///   - record: the account's record, if any (model access rules read it).
+    /// - Complexity: O(1): the state update, thirteen signals, the per-key signals.
+    @inline(__always)
+    static func observeAccount<Keys: MutableCollection>(
+        _ account: inout AccountState, keyStates: inout Keys, _ e: Exchange, _ p: PreparedExchange, policy: Policy,
+        models: ModelCatalog, sharedIndicators: SharedIndicatorSet, record: AccountRecord?, window: Bool
+    ) -> (AccountLinkView, AccountWindowView?) where Keys.Element == KeyState, Keys.Index == Int {
+        let time = p.time
+        switch p.replay {
+        case .none: break
+        case .counted: account.replays.incrementSaturating()
+        case .foreign:
+            account.replays.incrementSaturating()
+            account.foreignReplays.incrementSaturating()
+        case .stale:
+            account.replays.incrementSaturating()
+            account.staleReplays.incrementSaturating()
         }
+        update(&account, with: e, at: time, model: p.model, release: p.release, policy: policy)
+        if p.keySlot >= 0 {
+            keyStates[Int(p.keySlot)].record(at: time, asn: e.asn, country: e.country, batch: e.batchID != nil)
+            if e.apiKeyID == nil { account.unkeyedSlot = p.keySlot }
+        }
+        if let content = e.content { account.content.update(with: content, sharedTemplate: p.splitTemplate) }
+        if !sharedIndicators.isEmpty {
+            let found = sharedIndicators.matches(e)
+            if !found.isEmpty { account.noteShared(found, in: sharedIndicators, at: time) }
+        }
+        if !policy.modelAccess.isEmpty, let model = e.model {
+            noteModelAccess(&account, model: model, country: e.country, record: record, policy: policy)
+        }
+        let unkeyed = account.unkeyedSlot
+        rescore(&account, at: time, policy: policy, models: models, unkeyed: unkeyed >= 0 ? keyStates[Int(unkeyed)] : nil)
+        if p.keySlot >= 0, e.apiKeyID != nil {
+            rescoreKey(&keyStates[Int(p.keySlot)], of: account, at: time, policy: policy, models: models)
+        }
+        return (AccountLinkView(of: account), window ? AccountWindowView(of: account) : nil)
+    }
+
+    /// Step 3, in exchange order: campaign linkage with the account's new view, and the
+    /// decision (combined with its campaign's, its first flag recorded).
+    /// - Complexity: O(1) amortised (see ``link(_:_:at:context:)``).
+    mutating func linkAndSettle(_ p: PreparedExchange, _ e: Exchange, view: AccountLinkView,
+                                window: AccountWindowView?) -> Decision {
+        let i = Int(p.account)
+        growLinkTables(to: i + 1)
+        let context = LinkContext(
+            ownScoreBefore: linkViews[i].score, pivotWindowBefore: linkViews[i].pivotWindowExchanges,
+            pivotNewModelBefore: linkViews[i].pivotNewModelExchanges, splitFamily: p.splitFamily)
+        let wasFlagged = linkFlagged[i]
+        linkViews[i] = view
+        if let window { linkWindows[i] = window }
+        link(p.account, e, at: p.time, context: context, record: p.firstRecord)
+        return settle(i, at: p.time, wasFlagged: wasFlagged)
+    }
+
+    /// Where the reasoning block of exchange `replayed` was served: to another account,
+    /// to this one more than ``staleReplayMilliseconds`` earlier (another session), or
+    /// neither (the account's own conversation, or a block the engine does not remember).
+    private func replayOrigin(of replayed: String, by i: Int32, at t: Timestamp) -> ReplayOrigin {
+        guard let source = reasoning.source(of: replayed) else { return .counted }
+        if source.account != i { return .foreign }
+        return t.milliseconds(since: source.time) > Self.staleReplayMilliseconds ? .stale : .counted
     }
 
     /// A reasoning block sent back more than 6 hours after it was served comes from
@@ -363,18 +534,19 @@ public struct DetectionEngine: Sendable {
         }
     }
 
-    /// Scores key `k` on the per-key signals and records its first flag.
-    mutating func rescoreKey(_ k: Int, at t: Timestamp) {
+    /// Scores a key of `account` on the per-key signals and records its first flag.
+    static func rescoreKey(_ key: inout KeyState, of account: AccountState, at t: Timestamp,
+                           policy: Policy, models: ModelCatalog) {
         let c = SignalContext(policy: policy, now: t, models: models)
-        let r = BehaviourSignals.keyScore(keys.states[k], c)
-        keys.states[k].score = r.score
-        keys.states[k].strongestSignal = r.strongest
-        var verdict = keys.states[k].exchanges < Int64(policy.minimumExchanges) ? .allow : policy.thresholds.verdict(for: r.score)
-        if states[Int(keys.states[k].accountIndex)].allowlisted { verdict = .allow }
-        keys.states[k].verdict = verdict
-        if verdict.isFlagged, keys.states[k].firstFlaggedAt == nil {
-            keys.states[k].firstFlaggedAt = t
-            keys.states[k].accountExchangesAtFlag = states[Int(keys.states[k].accountIndex)].exchanges
+        let r = BehaviourSignals.keyScore(key, c)
+        key.score = r.score
+        key.strongestSignal = r.strongest
+        var verdict = key.exchanges < Int64(policy.minimumExchanges) ? .allow : policy.thresholds.verdict(for: r.score)
+        if account.allowlisted { verdict = .allow }
+        key.verdict = verdict
+        if verdict.isFlagged, key.firstFlaggedAt == nil {
+            key.firstFlaggedAt = t
+            key.accountExchangesAtFlag = account.exchanges
         }
     }
 
@@ -458,7 +630,8 @@ public struct DetectionEngine: Sendable {
     }
 
     /// Scores the account on its own evidence (its campaign's verdict is combined later).
-    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog, unkeyed: KeyState?) {
+    static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog,
+                        unkeyed: KeyState?) {
         let values = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models, unkeyed: unkeyed))
         var remaining = 1.0
         var strongest: SignalKind?
@@ -515,6 +688,7 @@ public struct DetectionEngine: Sendable {
         let scoreBefore = states[i].score
         states[i].label = label
         Self.rescore(&states[i], at: now, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
+        refreshLinkView(i)
         switch label {
         case .legitimate: detachFromCampaign(Int32(i), ownScoreBefore: scoreBefore, at: now)
         case .confirmedAttack:
@@ -522,6 +696,7 @@ public struct DetectionEngine: Sendable {
             linkage.groups[r]?.ownScoreSum += states[i].score - scoreBefore
         }
         var decision = settle(i, at: now, wasFlagged: true)
+        applyFlagLog()
         decision.newlyFlagged = false
         return decision
     }
@@ -582,6 +757,7 @@ public struct DetectionEngine: Sendable {
     ///   e-mail domain fingerprints).
     public mutating func replaceSharedIndicators(_ set: SharedIndicatorSet) {
         sharedIndicators = set
+        growLinkTables(to: states.count)
         let now = clock ?? Timestamp(millisecondsSinceEpoch: 0)
         for i in states.indices {
             var changed = states[i].refreshShared(against: set)
@@ -594,10 +770,12 @@ public struct DetectionEngine: Sendable {
             }
             guard changed else { continue }
             changeLog?.accounts.append(Int32(i))
-            let wasFlagged = states[i].firstFlaggedAt != nil
+            let wasFlagged = linkFlagged[i]
             Self.rescore(&states[i], at: now, policy: policy, models: models, unkeyed: unkeyedKey(of: i))
+            refreshLinkView(i)
             _ = settle(i, at: now, wasFlagged: wasFlagged)
         }
+        applyFlagLog()
     }
 
     /// Summaries of every account, in first-seen order.
@@ -628,7 +806,9 @@ public struct DetectionEngine: Sendable {
     /// than 15 bytes add their heap storage; linked groups and shared keys add their own
     /// (see ``LinkageGraph``).
     public static var approximateBytesPerAccount: Int {
-        MemoryLayout<AccountState>.stride + MemoryLayout<LinkProfile>.stride + 2 * MemoryLayout<Int32>.stride
+        MemoryLayout<AccountState>.stride + MemoryLayout<AccountLinkView>.stride + MemoryLayout<Bool>.stride
+            + 2 * MemoryLayout<Int64>.stride
+            + MemoryLayout<LinkProfile>.stride + 2 * MemoryLayout<Int32>.stride
             + MemoryLayout<String>.stride * 2 + MemoryLayout<Int32>.stride
             + MemoryLayout<AccountRecord?>.stride + 16
     }
@@ -658,9 +838,12 @@ public struct AccountSummary: Sendable, Equatable {
 extension DetectionEngine {
     /// Stored properties, all written but the policy (the server's configuration gives it,
     /// and a snapshot taken under another policy is not used), the account index (rebuilt
-    /// from the ids) and the transient change log. Of the shared indicators, the indicators
-    /// are written, not the sharing keys.
-    static var snapshotFieldCount: Int { 20 }
+    /// from the ids), the transient change log, and three per-account tables derived from
+    /// the states and ids (link views, windows and first flags, latest times, account hashes:
+    /// rebuilt; windows kept only for several engine threads, a setting), and the first flags
+    /// not yet written to the states (empty between calls). Of
+    /// the shared indicators, the indicators are written, not the sharing keys.
+    static var snapshotFieldCount: Int { 27 }
 
     func write(to w: inout SnapshotWriter) {
         w.section("engine")
@@ -727,5 +910,17 @@ extension DetectionEngine {
                 throw SnapshotError("account \(id) appears twice")
             }
         }
+        rebuildDerivedTables()
+    }
+
+    /// The per-account tables derived from the states and ids (after a restore).
+    /// - Complexity: O(accounts).
+    mutating func rebuildDerivedTables() {
+        linkViews = ContiguousArray(states.lazy.map { AccountLinkView(of: $0) })
+        linkWindows = []
+        keepsWindowViews = false
+        linkFlagged = ContiguousArray(states.lazy.map { $0.firstFlaggedAt != nil })
+        latestTimes = ContiguousArray(states.lazy.map { $0.hasTraffic ? $0.lastSeen.millisecondsSinceEpoch : .min })
+        accountHashes = ContiguousArray(accountIDs.lazy.map(CityHash64.hash))
     }
 }

@@ -40,6 +40,23 @@ struct ModelCatalog: Sendable {
         return i
     }
 
+    /// Whether interning `name` with a `max_tokens` of `maxTokens` would change the
+    /// catalogue (a model not seen yet, or a larger `max_tokens` than any before): what the
+    /// per-account step reads of it (``maxTokensLimit(model:)``, ``latestRelease``).
+    /// - Complexity: O(1) amortised (one comparison for the model interned last).
+    func wouldChange(name: String, maxTokens: Int?) -> Bool {
+        let i: Int32
+        if let last = lastInterned, last.name == name {
+            i = last.index
+        } else if let found = index[name] {
+            i = found
+        } else {
+            return true
+        }
+        guard let maxTokens else { return false }
+        return Int32(clamping: maxTokens) > models[Int(i)].largestMaxTokens
+    }
+
     mutating func noteMaxTokens(_ value: Int32, model: Int32) {
         guard model >= 0 else { return }
         if value > models[Int(model)].largestMaxTokens { models[Int(model)].largestMaxTokens = value }

@@ -5,7 +5,24 @@
 /// - Complexity: O(log w) per exchange for the buffer (w: exchanges within the
 ///   tolerance window) plus the engine's O(1).
 public struct TrafficScanner: Sendable {
-    public private(set) var engine: DetectionEngine
+    /// The engine, with every exchange the reorder buffer released observed. With several
+    /// ``engineThreads``, batches may be waiting: then this is a copy that observes them
+    /// first (O(state): read it after ``finish(generatedAt:includeAllAccounts:)`` or
+    /// ``flush(decided:)``, which observe them in place).
+    public var engine: DetectionEngine {
+        // Yielded in place (the server reads it on every decision): no copy of the engine.
+        _read {
+            if pending.isEmpty, waiting == nil {
+                yield core
+            } else {
+                var settled = self
+                settled.settle()
+                yield settled.core
+            }
+        }
+    }
+    /// The engine itself (``engine`` observes waiting batches first).
+    private var core: DetectionEngine
     public private(set) var buffer: ReorderBuffer
     /// Sketches exchanges that arrive with prompt text but no ``ContentFeatures`` (built in
     /// memory, e.g. by the simulator); `nil` leaves them as they are.
@@ -13,37 +30,90 @@ public struct TrafficScanner: Sendable {
     /// Hourly totals and sightings of every exchange accepted, when set (`scan --html`,
     /// `screen`); `nil` (the default) costs nothing. Not part of snapshots.
     public var activity: HourlyActivityLedger?
+    /// Threads the engine runs on (see ``DetectionEngine/observeOverlapped(next:waiting:partitions:)``):
+    /// 1 (the default) observes each exchange as the reorder buffer releases it; with N > 1,
+    /// released exchanges are gathered in batches of ``engineBatchSize``, campaign linkage
+    /// of each batch runs on one thread while the next batch's accounts are updated on the
+    /// other N - 1, partitioned by `CityHash64(account_id) % (N - 1)`. Verdicts, decisions
+    /// and reports are the same for every N. Configuration, not state.
+    public var engineThreads = 1 {
+        didSet {
+            settle()
+            core.keepWindowViews(engineThreads > 1)
+        }
+    }
+    /// Exchanges released by the buffer and not yet observed (several engine threads only).
+    private var pending: [Exchange] = []
+    /// The batch whose campaign linkage waits for the next batch (several engine threads).
+    private var waiting: DetectionEngine.PreparedBatch?
+    /// Exchanges per batch with several engine threads: enough that starting threads (a few
+    /// microseconds) is small beside a batch's work, few enough to stay in cache.
+    public static let engineBatchSize = 2_048
 
     /// - Parameter mergesRequestIDs: join exchanges that share a `request_id` (see
     ///   ``ReorderBuffer``): on in the server, where a gateway can report one request twice.
     public init(policy: Policy = .default, toleranceMilliseconds: Int64 = ReorderBuffer.defaultToleranceMilliseconds,
                 sketcher: ContentSketcher? = nil, mergesRequestIDs: Bool = false) {
-        engine = DetectionEngine(policy: policy)
+        core = DetectionEngine(policy: policy)
         buffer = ReorderBuffer(toleranceMilliseconds: toleranceMilliseconds, mergesRequestIDs: mergesRequestIDs)
         self.sketcher = sketcher
     }
 
     public mutating func register(_ account: AccountRecord) {
-        engine.register(account)
+        settle()
+        core.register(account)
     }
 
     /// Buffers an exchange; the engine observes it once the watermark passes it. An
     /// exchange outside ``RecordLimits`` is refused before the buffer (its time must not
     /// move the watermark) and counted in the engine's ``DetectionEngine/refusedExchanges``.
     public mutating func observe(_ exchange: consuming Exchange) {
-        guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
+        guard exchange.problem == nil else { core.refusedExchanges += 1; return }
         if activity != nil { activity!.record(exchange) }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(consume exchange) { engine.observeAccepted($0) }
+        if engineThreads > 1 {
+            buffer.push(consume exchange) { pending.append($0) }
+            if pending.count >= Self.engineBatchSize {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                waiting = core.observeOverlapped(next: batch, waiting: waiting, partitions: engineThreads - 1).next
+            }
+        } else {
+            buffer.push(consume exchange) { core.observeAccepted($0) }
+        }
+    }
+
+    /// Observes everything released and not yet observed (several engine threads), calling
+    /// `decided` with each exchange of the pending batch and its decision (the waiting
+    /// batch's decisions were not asked for).
+    private mutating func settle(decided: (Exchange, Decision) -> Void = { _, _ in }) {
+        if let batch = waiting {
+            waiting = nil
+            core.linkBatch(batch)
+        }
+        guard !pending.isEmpty else { return }
+        let batch = core.prepareBatch(pending, partitions: max(1, engineThreads - 1))
+        pending.removeAll(keepingCapacity: true)
+        core.linkBatch(batch) { j, decision in decided(batch.exchanges[j], decision) }
     }
 
     /// Like ``observe(_:)``, and calls `decided` with each exchange the engine observed as a
     /// result, with its decision.
+    /// With several ``engineThreads``, the exchanges released are observed before this
+    /// returns.
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
-        guard exchange.problem == nil else { engine.refusedExchanges += 1; return }
+        guard exchange.problem == nil else { core.refusedExchanges += 1; return }
+        if engineThreads > 1 {
+            settle()
+            if activity != nil { activity!.record(exchange) }
+            if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
+            buffer.push(consume exchange) { pending.append($0) }
+            settle(decided: decided)
+            return
+        }
         if activity != nil { activity!.record(exchange) }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
-        buffer.push(consume exchange) { released in decided(released, engine.observeAccepted(released)) }
+        buffer.push(consume exchange) { released in decided(released, core.observeAccepted(released)) }
     }
 
     /// Applies an analyst's label at `time` (see ``DetectionEngine/applyLabel(_:to:at:)``).
@@ -51,47 +121,65 @@ public struct TrafficScanner: Sendable {
     /// would be by any scanner fed the same sequence.
     @discardableResult
     public mutating func applyLabel(_ label: AnalystLabel, to accountID: String, at time: Timestamp) -> Decision {
-        engine.applyLabel(label, to: accountID, at: time)
+        settle()
+        return core.applyLabel(label, to: accountID, at: time)
     }
 
     /// Applies an analyst's label to a campaign (see
     /// ``DetectionEngine/applyCampaignLabel(_:toCampaign:at:)``); `false` if there is none.
     @discardableResult
     public mutating func applyCampaignLabel(_ label: AnalystLabel, toCampaign number: Int, at time: Timestamp) -> Bool {
-        engine.applyCampaignLabel(label, toCampaign: number, at: time)
+        settle()
+        return core.applyCampaignLabel(label, toCampaign: number, at: time)
     }
 
     /// Whether the engine lists what changes (``DetectionEngine/tracksChanges``).
     public var tracksChanges: Bool {
-        get { engine.tracksChanges }
-        set { engine.tracksChanges = newValue }
+        get { core.tracksChanges }
+        set {
+            settle()
+            core.tracksChanges = newValue
+        }
     }
 
     /// What changed since the last call (``DetectionEngine/takeChanges()``).
-    public mutating func takeChanges() -> EngineChanges { engine.takeChanges() }
+    public mutating func takeChanges() -> EngineChanges {
+        settle()
+        return core.takeChanges()
+    }
 
     /// Replaces the indicators shared by other providers
     /// (``DetectionEngine/replaceSharedIndicators(_:)``).
     public mutating func replaceSharedIndicators(_ set: SharedIndicatorSet) {
-        engine.replaceSharedIndicators(set)
+        settle()
+        core.replaceSharedIndicators(set)
     }
 
     /// Lets the engine observe the oldest buffered exchanges until at most `limit` wait
     /// (see ``ReorderBuffer/releaseOldest(keeping:release:)``). - Returns: how many.
     @discardableResult
     public mutating func releaseOverflow(keeping limit: Int) -> Int {
-        buffer.releaseOldest(keeping: limit) { engine.observeAccepted($0) }
+        guard engineThreads > 1 else { return buffer.releaseOldest(keeping: limit) { core.observeAccepted($0) } }
+        let released = buffer.releaseOldest(keeping: limit) { pending.append($0) }
+        settle()
+        return released
     }
 
     /// Lets the engine observe everything still buffered (end of input).
     public mutating func flush(decided: (Exchange, Decision) -> Void = { _, _ in }) {
-        buffer.drain { released in decided(released, engine.observeAccepted(released)) }
+        guard engineThreads > 1 else {
+            buffer.drain { released in decided(released, core.observeAccepted(released)) }
+            return
+        }
+        settle()
+        buffer.drain { pending.append($0) }
+        settle(decided: decided)
     }
 
     /// Flushes the buffer and builds the v1 report.
     public mutating func finish(generatedAt: Timestamp, includeAllAccounts: Bool = false) -> ScanReport {
         flush()
-        return ScanReport(engine: engine, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts,
+        return ScanReport(engine: core, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts,
                           lateExchanges: buffer.lateExchanges)
     }
 }
@@ -106,9 +194,15 @@ extension TrafficScanner {
     /// - Complexity: O(state): about the engine's memory, plus O(k log k) to sort the k
     ///   keys of its hash tables (the same state always gives the same bytes).
     public func snapshot() -> [UInt8] {
-        var w = SnapshotWriter(reservingCapacity: engine.accountsKnown * 1_900 + (1 << 22))
+        guard pending.isEmpty, waiting == nil else {
+            // Exchanges released to a batch are observed first, on a copy.
+            var settled = self
+            settled.settle()
+            return settled.snapshot()
+        }
+        var w = SnapshotWriter(reservingCapacity: core.accountsKnown * 1_900 + (1 << 22))
         w.section("traffic scanner")
-        engine.write(to: &w)
+        core.write(to: &w)
         buffer.write(to: &w)
         w.section("traffic scanner end")
         return w.bytes
@@ -128,7 +222,7 @@ extension TrafficScanner {
                 mergesRequestIDs: Bool = false) throws(SnapshotError) {
         var r = SnapshotReader(bytes)
         try r.section("traffic scanner")
-        engine = try DetectionEngine(policy: policy, from: &r)
+        core = try DetectionEngine(policy: policy, from: &r)
         buffer = try ReorderBuffer(from: &r)
         try r.section("traffic scanner end")
         guard r.isAtEnd else { throw SnapshotError("byte \(r.offset): \(bytes.count - r.offset) bytes follow the end of the state") }

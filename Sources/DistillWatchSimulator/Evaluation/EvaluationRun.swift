@@ -10,11 +10,13 @@ public enum EvaluationRun {
     ///
     /// With a `sketcher`, prompts are reduced to content sketches as `scan` does at ingest
     /// (content signals on); without, content signals are off.
+    /// `engineThreads` is the scanner's (``TrafficScanner/engineThreads``): the same report.
     public static func run(
-        plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil,
+        plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil, engineThreads: Int = 1,
         progress: (Int) -> Void = { _ in }
     ) -> (EvaluationReport, ScanReport) {
-        let outcome = runKeepingState(plan: plan, policy: policy, sketcher: sketcher, collectActivity: false, progress: progress)
+        let outcome = runKeepingState(plan: plan, policy: policy, sketcher: sketcher, collectActivity: false,
+                                      engineThreads: engineThreads, progress: progress)
         return (outcome.evaluation, outcome.scan)
     }
 
@@ -31,10 +33,11 @@ public enum EvaluationRun {
     /// `collectActivity`) the hourly totals and sightings, O(account-hours) more memory.
     public static func runKeepingState(
         plan: ScenarioPlan, policy: Policy = .default, sketcher: ContentSketcher? = nil, collectActivity: Bool,
-        progress: (Int) -> Void = { _ in }
+        engineThreads: Int = 1, progress: (Int) -> Void = { _ in }
     ) -> Outcome {
         let started = monotonicSeconds()
         var scanner = TrafficScanner(policy: policy, sketcher: sketcher)
+        scanner.engineThreads = engineThreads
         if collectActivity { scanner.activity = HourlyActivityLedger() }
         var allowlisted = Set<String>()
         for account in plan.accounts {
