@@ -14,6 +14,11 @@ let words = ["solve", "step", "by", "rate", "answer", "write", "python", "functi
 let target: Fuzz.Target = { data, size in
     var r = ByteReader(Fuzz.bytes(data, size))
     var scanner = TrafficScanner(toleranceMilliseconds: Int64(r.byte()) * 1000)
+    // The same sequence on several engine threads, in small batches: the same decisions and
+    // report (the engine's linkage overlapped with the next batch's accounts).
+    var threaded = TrafficScanner(toleranceMilliseconds: scanner.buffer.toleranceMilliseconds)
+    threaded.engineThreads = 2 + Int(r.byte() % 2)
+    threaded.engineBatchSize = 1 + Int(r.byte() % 16)
     var time = Fuzz.start.millisecondsSinceEpoch
     var operations = 0
     while !r.isAtEnd, operations < 2000 {
@@ -60,6 +65,7 @@ let target: Fuzz.Target = { data, size in
                                                    toolCount: e.toolCount)
             }
             scanner.observe(e)
+            threaded.observe(e)
         case 6:
             var a = AccountRecord(accountID: account)
             a.tier = tiers[Int(r.byte()) % tiers.count]
@@ -69,17 +75,30 @@ let target: Fuzz.Target = { data, size in
             a.verified = r.byte() & 1 == 0
             a.allowlisted = r.byte() % 8 == 0
             scanner.register(a)
+            threaded.register(a)
         case 7:
-            scanner.applyLabel(r.byte() & 1 == 0 ? .confirmedAttack : .legitimate, to: account,
-                               at: Timestamp(millisecondsSinceEpoch: time))
+            let label: AnalystLabel = r.byte() & 1 == 0 ? .confirmedAttack : .legitimate
+            let decided = scanner.applyLabel(label, to: account, at: Timestamp(millisecondsSinceEpoch: time))
+            Fuzz.require(threaded.applyLabel(label, to: account, at: Timestamp(millisecondsSinceEpoch: time)) == decided,
+                         "a label decides the same on several engine threads")
         case 8:
-            scanner.applyCampaignLabel(r.byte() & 1 == 0 ? .confirmedAttack : .legitimate, toCampaign: Int(r.byte() % 4),
-                                       at: Timestamp(millisecondsSinceEpoch: time))
+            let label: AnalystLabel = r.byte() & 1 == 0 ? .confirmedAttack : .legitimate
+            let campaign = Int(r.byte() % 4)
+            let found = scanner.applyCampaignLabel(label, toCampaign: campaign, at: Timestamp(millisecondsSinceEpoch: time))
+            Fuzz.require(threaded.applyCampaignLabel(label, toCampaign: campaign, at: Timestamp(millisecondsSinceEpoch: time)) == found,
+                         "a campaign label finds the same campaign on several engine threads")
         default:
             scanner.flush()
+            threaded.flush()
         }
-        _ = scanner.engine.decision(for: account)
+        let decision = scanner.engine.decision(for: account)
+        if operations % 16 == 0 {
+            Fuzz.require(threaded.engine.decision(for: account) == decision, "several engine threads decide the same")
+        }
     }
+    let expected = scanner.finish(generatedAt: Fuzz.start, includeAllAccounts: true)
+    Fuzz.require(threaded.finish(generatedAt: Fuzz.start, includeAllAccounts: true) == expected,
+                 "several engine threads report the same")
     Fuzz.report(&scanner)
     return 0
 }

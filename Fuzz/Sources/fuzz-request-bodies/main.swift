@@ -13,7 +13,19 @@ let target: Fuzz.Target = { data, size in
     let body = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[1...])
     switch first % 6 {
     case 0:
-        _ = try? JSONBodyDecoder.decode(DecideRequest.self, from: body)
+        // The route's fast path reads only what Foundation's decoder reads, the same way.
+        let slow = try? JSONBodyDecoder.decode(DecideRequest.self, from: body)
+        if let fast = DecideRequest.scanned(body) {
+            Fuzz.require(slow != nil, "the fast path accepts only what Foundation accepts")
+            if let slow {
+                Fuzz.require(fast.accountID == slow.accountID && fast.apiKeyID == slow.apiKeyID && fast.requestID == slow.requestID
+                             && fast.model == slow.model && fast.maxTokens == slow.maxTokens && fast.prefill == slow.prefill
+                             && fast.thinking == slow.thinking && fast.dryRun == slow.dryRun && fast.country == slow.country
+                             && fast.clientIP == slow.clientIP && fast.userAgent == slow.userAgent && fast.prompt == slow.prompt
+                             && fast.temperature == slow.temperature,
+                             "the fast path reads the values Foundation reads")
+            }
+        }
     case 1:
         if let ask = try? JSONBodyDecoder.decode(LabelRequest.self, from: body) { _ = try? ask.analystLabel() }
     case 2:

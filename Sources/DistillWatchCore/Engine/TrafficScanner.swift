@@ -46,9 +46,10 @@ public struct TrafficScanner: Sendable {
     private var pending: [Exchange] = []
     /// The batch whose campaign linkage waits for the next batch (several engine threads).
     private var waiting: DetectionEngine.PreparedBatch?
-    /// Exchanges per batch with several engine threads: enough that starting threads (a few
-    /// microseconds) is small beside a batch's work, few enough to stay in cache.
-    public static let engineBatchSize = 2_048
+    /// Exchanges per batch with several engine threads (at least 1): the default, 2,048, is
+    /// enough that starting threads (a few microseconds) is small beside a batch's work, and
+    /// few enough to stay in cache. Any size gives the same verdicts. Configuration.
+    public var engineBatchSize = 2_048
 
     /// - Parameter mergesRequestIDs: join exchanges that share a `request_id` (see
     ///   ``ReorderBuffer``): on in the server, where a gateway can report one request twice.
@@ -73,7 +74,7 @@ public struct TrafficScanner: Sendable {
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         if engineThreads > 1 {
             buffer.push(consume exchange) { pending.append($0) }
-            if pending.count >= Self.engineBatchSize {
+            if pending.count >= max(1, engineBatchSize) {
                 let batch = pending
                 pending.removeAll(keepingCapacity: true)
                 waiting = core.observeOverlapped(next: batch, waiting: waiting, partitions: engineThreads - 1).next

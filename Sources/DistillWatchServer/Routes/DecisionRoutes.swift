@@ -25,7 +25,9 @@ struct DecisionRoutes {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
         let ask: DecideRequest
         do {
-            ask = try decodeJSON(DecideRequest.self, from: body)
+            // The plain shape on the fast path; anything else through Foundation's decoder,
+            // which names the problem.
+            ask = try body.withUnsafeReadableBytes(DecideRequest.scanned) ?? decodeJSON(DecideRequest.self, from: body)
         } catch let error as HTTPError where error.body?.contains("account_id") == true {
             // An LLM request body sent here is Envoy's ext_authz pointed at the exact path.
             let looksForwarded = body.readableBytesView.count < 1 << 20
