@@ -16,11 +16,9 @@ import Foundation
 struct DecodingPipeline {
     static let batchSize = 2048
     static let batchesInFlight = 12
-    /// Workers for a decoder: sketching prompts is most of the work, so one per core (at
-    /// least two) then; plain decoding keeps up with the engine on one worker, and more
-    /// threads would only compete with the engine's for the cores.
+    /// Workers for a decoder (``TrafficIngest/decodingWorkers(sketchingPrompts:cores:)``).
     static func workerCount(for decoder: TrafficLineDecoder) -> Int {
-        decoder.sketches ? max(2, ProcessInfo.processInfo.activeProcessorCount) : 1
+        TrafficIngest.decodingWorkers(sketchingPrompts: decoder.sketches)
     }
 
     /// A run of consecutive lines, as raw bytes.
@@ -264,5 +262,17 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         }
         condition.broadcast()
         return item
+    }
+}
+
+extension TrafficIngest {
+    /// The worker threads that decode a file (``IngestOptions/decodeInParallel``):
+    /// sketching prompts is most of the work, so one per core (at least two) then; plain
+    /// decoding keeps up with the engine on one, and more threads would only compete with
+    /// the engine's for the cores. What is left of the cores is the engine's
+    /// (`scan --engine-threads auto`).
+    public static func decodingWorkers(sketchingPrompts: Bool,
+                                       cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        sketchingPrompts ? max(2, cores) : 1
     }
 }

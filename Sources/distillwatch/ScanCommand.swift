@@ -538,14 +538,17 @@ enum EngineThreadCount: Equatable, CustomStringConvertible {
     }
 
     /// The threads for a scan on this machine: `auto` leaves to the engine the cores that
-    /// decoding does not take. Sketching prompts takes a worker per core (`DecodingPipeline`),
-    /// so then 1; plain decoding takes one worker, so the cores less one, at least 2
+    /// decoding does not take (``TrafficIngest/decodingWorkers(sketchingPrompts:cores:)``):
+    /// sketching prompts takes a worker per core, so then 1; plain decoding takes one
+    /// worker, so the cores less one, at least 2
     /// (measured on 2 cores: 0.89× the time of one engine thread behaviour only, 1.21× with
     /// content signals; Documentation/Performance.md).
     func resolved(sketchingPrompts: Bool, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
         switch self {
         case .count(let n): return n
-        case .auto: return sketchingPrompts || cores < 2 ? 1 : max(2, min(64, cores - 1))
+        case .auto:
+            let free = cores - TrafficIngest.decodingWorkers(sketchingPrompts: sketchingPrompts, cores: cores)
+            return free < 1 ? 1 : max(2, min(64, free))
         }
     }
 }

@@ -5,7 +5,7 @@
 /// Linkage is the one part of the engine that reads *other* accounts' states, and it must
 /// read each of them as it stood at the exchange being linked. With the view in between,
 /// linkage never reads an ``AccountState``: the per-account step can run ahead of it on
-/// other threads (``DetectionEngine/observeAccepted(batch:partitions:decided:)``), and the
+/// other threads (``DetectionEngine/observeOverlapped(next:waiting:partitions:keepDecisions:)``), and the
 /// sequential engine gives the same verdicts because it goes through the same views. The
 /// view also keeps what a pair comparison reads together, in 80 bytes instead of the
 /// scattered fields of a 1.6 KB state, with the request-parameter fingerprint computed

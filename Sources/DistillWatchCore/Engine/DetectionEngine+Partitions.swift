@@ -56,28 +56,23 @@ extension DetectionEngine {
                 out.prepared.append(prepare(batch[end]))
                 end += 1
             }
-            // Step 2 of those exchanges.
-            if partitions <= 1 {
-                for j in start..<end {
-                    let i = Int(out.prepared[j].account)
-                    (out.views[j], out.windows[j]) = Self.observeAccount(
-                        &states[i], keyStates: &keys.states, batch[j], out.prepared[j], policy: policy, models: models,
-                        sharedIndicators: sharedIndicators, record: records[i], window: true)
-                }
-            } else {
-                let context = AccountStepContext(policy: policy, models: models, sharedIndicators: sharedIndicators,
-                                                 records: records, accountHashes: accountHashes)
-                let range = start..<end
-                states.withUnsafeMutableBufferPointer { accounts in
-                    keys.states.withUnsafeMutableBufferPointer { keyStates in
-                        out.prepared.withUnsafeBufferPointer { prepared in
-                            out.views.withUnsafeMutableBufferPointer { views in
-                                out.windows.withUnsafeMutableBufferPointer { windows in
-                                    let step = PartitionStep(
-                                        accounts: accounts, keyStates: keyStates, prepared: prepared, views: views,
-                                        windows: windows)
-                                    DispatchQueue.concurrentPerform(iterations: partitions) { part in
-                                        step.run(part: part, of: partitions, range: range, batch: batch, context: context)
+            // Step 2 of those exchanges (one partition: on this thread).
+            let context = AccountStepContext(policy: policy, models: models, sharedIndicators: sharedIndicators,
+                                             records: records, accountHashes: accountHashes)
+            let range = start..<end
+            let n = max(1, partitions)
+            states.withUnsafeMutableBufferPointer { accounts in
+                keys.states.withUnsafeMutableBufferPointer { keyStates in
+                    out.prepared.withUnsafeBufferPointer { prepared in
+                        out.views.withUnsafeMutableBufferPointer { views in
+                            out.windows.withUnsafeMutableBufferPointer { windows in
+                                let step = PartitionStep(
+                                    accounts: accounts, keyStates: keyStates, prepared: prepared, views: views, windows: windows)
+                                if n == 1 {
+                                    step.run(part: 0, of: 1, range: range, batch: batch, context: context)
+                                } else {
+                                    DispatchQueue.concurrentPerform(iterations: n) { part in
+                                        step.run(part: part, of: n, range: range, batch: batch, context: context)
                                     }
                                 }
                             }
@@ -167,7 +162,6 @@ extension DetectionEngine {
         linkWindows = linker.linkWindows
         linkFlagged = linker.linkFlagged
         flagLog = linker.flagLog
-        linker = DetectionEngine(policy: policy)
         applyFlagLog()
         return (result!, decisions)
     }

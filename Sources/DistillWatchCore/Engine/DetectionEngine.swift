@@ -177,10 +177,10 @@ public struct DetectionEngine: Sendable {
     /// ``TrafficScanner`` checks before its reorder buffer), so the hot path checks once.
     ///
     /// The three steps every exchange takes, here one after the other (and in
-    /// ``observeAccepted(batch:partitions:decided:)`` the second on partition threads):
+    /// ``prepareBatch(_:partitions:)`` the second on partition threads):
     /// ``prepare(_:)`` (in exchange order: the account's slot, the engine's clock, the
     /// catalogues of models, templates, reasoning blocks and keys),
-    /// ``observeAccount(_:keyStates:_:_:policy:models:sharedIndicators:record:)`` (the
+    /// ``observeAccount(_:keyStates:_:_:policy:models:sharedIndicators:record:window:)`` (the
     /// account's own state and keys, and its link view), and
     /// ``linkAndSettle(_:_:view:window:)`` (in exchange order: campaign linkage and the decision).
     @discardableResult

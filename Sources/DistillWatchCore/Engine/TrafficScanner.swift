@@ -30,7 +30,7 @@ public struct TrafficScanner: Sendable {
     /// Hourly totals and sightings of every exchange accepted, when set (`scan --html`,
     /// `screen`); `nil` (the default) costs nothing. Not part of snapshots.
     public var activity: HourlyActivityLedger?
-    /// Threads the engine runs on (see ``DetectionEngine/observeOverlapped(next:waiting:partitions:)``):
+    /// Threads the engine runs on (see ``DetectionEngine/observeOverlapped(next:waiting:partitions:keepDecisions:)``):
     /// 1 (the default) observes each exchange as the reorder buffer releases it; with N > 1,
     /// released exchanges are gathered in batches of ``engineBatchSize``, campaign linkage
     /// of each batch runs on one thread while the next batch's accounts are updated on the
@@ -104,16 +104,14 @@ public struct TrafficScanner: Sendable {
     /// returns.
     public mutating func observe(_ exchange: consuming Exchange, decided: (Exchange, Decision) -> Void) {
         guard exchange.problem == nil else { core.refusedExchanges += 1; return }
+        if activity != nil { activity!.record(exchange) }
+        if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         if engineThreads > 1 {
             settle()
-            if activity != nil { activity!.record(exchange) }
-            if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
             buffer.push(consume exchange) { pending.append($0) }
             settle(decided: decided)
             return
         }
-        if activity != nil { activity!.record(exchange) }
-        if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         buffer.push(consume exchange) { released in decided(released, core.observeAccepted(released)) }
     }
 

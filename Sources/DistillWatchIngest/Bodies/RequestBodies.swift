@@ -138,8 +138,8 @@ extension DecideRequest {
             try scanner.forEachMember { (key, s) throws(RecordError) in
                 if keyEquals(key, "account_id") {
                     try once(1)
-                    guard !s.consumeNull(), s.peek() == 0x22 else { throw RecordError("account_id") }
-                    account = try s.readString()
+                    guard let value = try string(&s) else { throw RecordError("account_id") }
+                    account = value
                 } else if keyEquals(key, "api_key_id") {
                     try once(2); request.apiKeyID = try string(&s)
                 } else if keyEquals(key, "request_id") {
