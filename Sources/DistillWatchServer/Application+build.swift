@@ -201,7 +201,7 @@ func assembleServer(
 func openStore(_ configuration: ServerConfiguration, decoder: EventDecoder) throws -> any EventStore {
     if configuration.database == ":memory:" { return InMemoryEventStore() }
     return try SQLiteEventStore(path: configuration.database, synchronous: configuration.synchronous,
-                                upgrade: { kind, payload in decoder.upgrade(kind, payload) })
+                                upgrade: { kind, payload in decoder.upgrade(kind, payload) }, appendLane: BackgroundLane.ingest)
 }
 
 /// Runs `distillwatch serve` until SIGTERM or SIGINT, then shuts down cleanly: stops

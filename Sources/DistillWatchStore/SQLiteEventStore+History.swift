@@ -151,7 +151,7 @@ extension SQLiteEventStore: HistoryStore, HistoryAppending, HistoryProviding {
     }
 
     public func pruneHistory(beforeHour hour: Int64) async throws -> Int {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM account_hours WHERE hour < ?", arguments: [hour])
             var n = db.changesCount
             try db.execute(sql: "DELETE FROM traffic_hours WHERE hour < ?", arguments: [hour])

@@ -35,6 +35,9 @@ public final class SQLiteEventStore: EventStore {
 
     public let path: String
     private let database: DatabaseQueue
+    /// Where ``append(_:at:)``'s transaction runs (``AppendLane``); `nil`: GRDB's own
+    /// writer queue.
+    private let appendLane: (any AppendLane)?
     private let closed = Atomic<Bool>(false)
 
     /// The connection, until ``close()``: after it every call throws ``StoreError``
@@ -61,11 +64,15 @@ public final class SQLiteEventStore: EventStore {
     /// exchange or account line into its typed form (or sets it aside with a reason), so
     /// that no text received before the upgrade stays in the file. Without `upgrade`, a
     /// format-1 database is refused.
+    /// - Parameter appendLane: threads that run the appends' transactions (the server's
+    ///   lower-priority ingest threads); `nil` runs them on GRDB's writer queue.
     /// - Throws: ``StoreError`` naming the file and what to do when it is empty (0 bytes),
     ///   not a DistillWatch database, damaged, written by a newer DistillWatch, or of an
     ///   older format that cannot be upgraded here.
-    public init(path: String, synchronous: Synchronous = .full, upgrade: PayloadUpgrader? = nil) throws {
+    public init(path: String, synchronous: Synchronous = .full, upgrade: PayloadUpgrader? = nil,
+                appendLane: (any AppendLane)? = nil) throws {
         self.path = path
+        self.appendLane = appendLane
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
             throw StoreError("""
                 \(path): the file is empty (0 bytes), so it holds no event log. If it was truncated, \
@@ -329,7 +336,7 @@ public final class SQLiteEventStore: EventStore {
 
     private func appendTransaction(_ events: [NewEvent], receivedAt: Int64, activity: HourlyActivityLedger? = nil,
                                    served: [ServedResponse] = []) async throws -> ClosedRange<Int64>? {
-        try await pool.write { db in
+        @Sendable func transaction(_ db: Database) throws -> ClosedRange<Int64> {
             if let activity, !activity.isEmpty { try Self.writeActivity(db, activity) }
             if !served.isEmpty { try ProvenanceIndex.insert(served, into: db) }
             let statement = try db.cachedStatement(
@@ -341,6 +348,18 @@ public final class SQLiteEventStore: EventStore {
             }
             return first...db.lastInsertedRowID
         }
+        return try await write(transaction)
+    }
+
+    /// One write transaction of the bulk work that runs while ingest does (appends, audit
+    /// entries, quarantine, compaction and history pruning), on the ``AppendLane`` when the
+    /// store has one: GRDB's
+    /// synchronous `write` runs it on the calling thread (a `DispatchQueue.sync` on the
+    /// connection's serial queue), so on the lane's thread.
+    func write<T: Sendable>(_ transaction: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let pool = try self.pool
+        guard let appendLane else { return try await pool.write(transaction) }
+        return try await appendLane.run { try pool.write(transaction) }
     }
 
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
@@ -405,7 +424,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func recordDecisions(_ entries: [DecisionAuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO decisions (at, account_id, verdict, score, reasons, endpoint, caller, request_id, directives)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -458,7 +477,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func quarantine(_ entries: [QuarantineEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             let statement = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO quarantine (sequence, reason, quarantined_at) VALUES (?, ?, ?)")
             for e in entries { try statement.execute(arguments: [e.sequence, e.reason, e.at.millisecondsSinceEpoch]) }
@@ -484,12 +503,12 @@ public final class SQLiteEventStore: EventStore {
     public func compact(through sequence: Int64) async throws -> Int {
         // The mark first: a crash between the deletes leaves it saying the history through
         // `sequence` may be gone, never claiming a full log that is not there.
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE meta SET value = MAX(value, ?) WHERE key = 'compacted_through'", arguments: [sequence])
         }
         var deleted = 0
         while true {
-            let n = try await pool.write { db in
+            let n = try await write { db in
                 try db.execute(sql: """
                     DELETE FROM events WHERE sequence IN (
                         SELECT sequence FROM events WHERE sequence <= ? AND kind IN (1, 2)

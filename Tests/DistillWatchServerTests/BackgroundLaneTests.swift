@@ -23,6 +23,35 @@ import Glibc
         #endif
     }
 
+    /// The lane's threads are in the kernel's background class (`SCHED_IDLE`): a request
+    /// handler that wakes preempts them at once. They carry the lane's name, as `top -H`
+    /// shows it.
+    @Test func threadsRunInTheIdleSchedulingClassUnderTheirName() async throws {
+        #if os(Linux)
+        let lane = BackgroundLane(name: "lane-idle", threads: 2, niceness: 3)
+        let (policy, comm) = await lane.run {
+            (BackgroundLane.currentScheduling().policy,
+             (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "")
+        }
+        #expect(policy == BackgroundLane.schedIdle)
+        #expect(["lane-idle-0\n", "lane-idle-1\n"].contains(comm))
+        let ingest = await BackgroundLane.ingest.run { BackgroundLane.currentScheduling().policy }
+        #expect(ingest == BackgroundLane.schedIdle)
+        // The caller's own thread is untouched.
+        #expect(BackgroundLane.currentScheduling().policy != BackgroundLane.schedIdle)
+        #endif
+    }
+
+    struct Refused: Error, Equatable {}
+
+    /// A job's error comes back to its caller (the store's appends: ``AppendLane``), and the
+    /// lane goes on running jobs after it.
+    @Test func aJobsErrorComesBackToItsCaller() async throws {
+        let lane = BackgroundLane(name: "lane-throw", threads: 1, niceness: 1)
+        await #expect(throws: Refused.self) { try await lane.run { () throws -> Int in throw Refused() } }
+        #expect(try await lane.run { () throws -> Int in 42 } == 42)
+    }
+
     static func niceness() -> Int32 {
         #if os(Linux)
         getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)

@@ -69,10 +69,13 @@ final class Ingestor: Sendable {
         // count goes down only once the batch is written (or failed).
         defer { pending.subtract(1, ordering: .relaxed) }
         let store = self.store, engine = self.engine, gate = self.gate, health = self.health
-        // The exchanges' hourly totals and sightings, written in the append's transaction.
-        var activity = HourlyActivityLedger()
-        for input in inputs { if case .exchange(let e) = input { activity.record(e) } }
-        let ledger = activity
+        // The exchanges' hourly totals and sightings, written in the append's transaction
+        // (summed on the ingest lane, not the threads that answer decide).
+        let ledger = await BackgroundLane.ingest.run {
+            var activity = HourlyActivityLedger()
+            for input in inputs { if case .exchange(let e) = input { activity.record(e) } }
+            return activity
+        }
         pruneHistoryIfDue(at: time)
         return try await Task {
             try await gate.run {
