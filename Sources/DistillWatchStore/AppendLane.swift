@@ -13,4 +13,14 @@ public protocol AppendLane: Sendable {
     /// Runs `body` on one of the lane's threads and returns its result or rethrows its error.
     /// - Complexity: O(1) beyond `body`: one thread hop there and one back.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
+
+    /// Called by a job between the rows of a long write (every row appended, audit entry
+    /// or quarantine entry): a lane whose threads run in the background gives the core to a
+    /// waiting thread here when it has held it long enough. The default does nothing.
+    /// - Complexity: O(1); must be cheap enough to call per row.
+    func yieldIfDue()
+}
+
+extension AppendLane {
+    public func yieldIfDue() {}
 }

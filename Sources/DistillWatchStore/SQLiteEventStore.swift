@@ -336,6 +336,7 @@ public final class SQLiteEventStore: EventStore {
 
     private func appendTransaction(_ events: [NewEvent], receivedAt: Int64, activity: HourlyActivityLedger? = nil,
                                    served: [ServedResponse] = []) async throws -> ClosedRange<Int64>? {
+        let lane = appendLane
         @Sendable func transaction(_ db: Database) throws -> ClosedRange<Int64> {
             if let activity, !activity.isEmpty { try Self.writeActivity(db, activity) }
             if !served.isEmpty { try ProvenanceIndex.insert(served, into: db) }
@@ -345,6 +346,7 @@ public final class SQLiteEventStore: EventStore {
             for (i, e) in events.enumerated() {
                 try statement.execute(arguments: [e.kind.rawValue, e.subject, receivedAt, Data(e.payload)])
                 if i == 0 { first = db.lastInsertedRowID }
+                lane?.yieldIfDue()
             }
             return first...db.lastInsertedRowID
         }
@@ -424,6 +426,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func recordDecisions(_ entries: [DecisionAuditEntry]) async throws {
         guard !entries.isEmpty else { return }
+        let lane = appendLane
         try await write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO decisions (at, account_id, verdict, score, reasons, endpoint, caller, request_id, directives)
@@ -434,6 +437,7 @@ public final class SQLiteEventStore: EventStore {
                     e.at.millisecondsSinceEpoch, e.accountID, e.verdict.rawValue, e.score,
                     Self.encodeReasons(e.reasons), e.endpoint, e.caller, e.requestID, Self.encodeReasons(e.directives),
                 ])
+                lane?.yieldIfDue()
             }
         }
     }
@@ -500,6 +504,10 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// Events deleted per transaction when compacting: about a millisecond of work, so
+    /// that other writers and (on an ``AppendLane``) other threads get their turn between.
+    static let compactionChunk = 1_000
+
     public func compact(through sequence: Int64) async throws -> Int {
         // The mark first: a crash between the deletes leaves it saying the history through
         // `sequence` may be gone, never claiming a full log that is not there.
@@ -512,7 +520,7 @@ public final class SQLiteEventStore: EventStore {
                 try db.execute(sql: """
                     DELETE FROM events WHERE sequence IN (
                         SELECT sequence FROM events WHERE sequence <= ? AND kind IN (1, 2)
-                        AND sequence NOT IN (SELECT sequence FROM quarantine) ORDER BY sequence LIMIT 5000)
+                        AND sequence NOT IN (SELECT sequence FROM quarantine) ORDER BY sequence LIMIT \(Self.compactionChunk))
                     """, arguments: [sequence])
                 return db.changesCount
             }

@@ -42,6 +42,31 @@ import Glibc
         #endif
     }
 
+    /// A lane thread busy for longer than the yield interval yields (``BackgroundLane/yieldIfDue()``
+    /// called per item, as the decoding, apply and append loops do); the same loop on any
+    /// other thread never does.
+    @Test func laneThreadsYieldWhenDueAndOthersNever() async {
+        #if os(Linux)
+        /// Calls yieldIfDue until it yielded twice or `limit` ns passed; for each yield, the
+        /// clock just before and just after the call.
+        @Sendable func busy(_ limit: UInt64) -> [(before: UInt64, after: UInt64)] {
+            let end = BackgroundLane.monotonicNanoseconds() + limit
+            var yields: [(before: UInt64, after: UInt64)] = []
+            while yields.count < 2, BackgroundLane.monotonicNanoseconds() < end {
+                let before = BackgroundLane.monotonicNanoseconds()
+                if BackgroundLane.yieldIfDue() { yields.append((before, BackgroundLane.monotonicNanoseconds())) }
+            }
+            return yields
+        }
+        let lane = BackgroundLane(name: "lane-yield", threads: 1, niceness: 2)
+        let onLane = await lane.run { busy(30_000_000_000) }
+        #expect(onLane.count == 2)
+        // Not more often than the interval (the second is due an interval after the first).
+        if onLane.count == 2 { #expect(onLane[1].after - onLane[0].before >= BackgroundLane.yieldInterval) }
+        #expect(busy(3 * BackgroundLane.yieldInterval).isEmpty)
+        #endif
+    }
+
     struct Refused: Error, Equatable {}
 
     /// A job's error comes back to its caller (the store's appends: ``AppendLane``), and the

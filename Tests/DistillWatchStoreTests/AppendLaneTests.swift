@@ -18,6 +18,10 @@ final class CountingLane: AppendLane {
     }
 
     var count: Int { jobs.load(ordering: .relaxed) }
+
+    let yieldPoints = Atomic<Int>(0)
+    func yieldIfDue() { yieldPoints.add(1, ordering: .relaxed) }
+    var rowsOffered: Int { yieldPoints.load(ordering: .relaxed) }
 }
 
 @Suite struct AppendLaneTests {
@@ -36,6 +40,7 @@ final class CountingLane: AppendLane {
             activity: activity, served: [], at: t0)
         #expect(range == 1...3)
         #expect(lane.count == 1)
+        #expect(lane.rowsOffered == 3)  // a yield point per row appended
         #expect(try await store.append([event(.exchange, "acct-3", "{}")], at: t0) == 4...4)
         #expect(lane.count == 2)
 
@@ -43,6 +48,7 @@ final class CountingLane: AppendLane {
                                        endpoint: "decide", caller: "gw", requestID: "r1")
         try await store.recordDecisions([entry])
         #expect(lane.count == 3)
+        #expect(lane.rowsOffered == 5)
         #expect(try await store.decisions(accountID: nil, limit: 5) == [entry])
 
         try await store.quarantine([QuarantineEntry(sequence: 2, reason: "test", at: t0)])

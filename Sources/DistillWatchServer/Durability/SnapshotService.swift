@@ -105,10 +105,11 @@ final class SnapshotService: Service, Sendable {
         let started = ContinuousClock.now
         let directory = self.directory, digest = self.digest, logID = self.logID, time = clock.now()
         do {
-            // Off the caller's task: serialising a large engine takes a while.
-            let file = try await Task.detached(priority: .utility) {
+            // On the ingest lane: serialising a large engine takes a while, and on Swift's
+            // cooperative pool it would hold one of the threads that answer decide.
+            let file = try await BackgroundLane.ingest.run {
                 try EngineSnapshot.write(captured, to: directory, digest: digest, logID: logID, at: time)
-            }.value
+            }
             let seconds = (ContinuousClock.now - started) / .seconds(1)
             directory.prune(keeping: configuration.snapshotsKept)
             state.withLock { s in

@@ -55,6 +55,7 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                 var parameter = sched_param(sched_priority: 0)
                 _ = sched_setscheduler(0, Self.schedIdle, &parameter)
+                _ = pthread_setspecific(Self.yieldKey, UnsafeRawPointer(bitPattern: UInt(Self.monotonicNanoseconds() + Self.yieldInterval)))
                 #endif
                 while true { take()() }
             }
@@ -90,7 +91,54 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         #endif
     }
 
+    /// How long a lane thread runs before ``yieldIfDue()`` gives the core away (0.2 ms).
+    static let yieldInterval: UInt64 = 200_000
+
+    /// Per thread: when a lane thread should next yield (monotonic nanoseconds); unset on
+    /// every other thread.
+    private static let yieldKey: pthread_key_t = {
+        var key = pthread_key_t()
+        _ = pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        _ = clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// On a lane's thread, once ``yieldInterval`` has passed since it last did: calls
+    /// `sched_yield(2)`, so that a request handler already queued on this core runs now.
+    /// Elsewhere: nothing (one thread-local read).
+    ///
+    /// Why: `SCHED_IDLE` makes a waking handler preempt the lane, but a handler queued while
+    /// another handler had the core waits for the core's next pick, and the kernel's pick
+    /// (EEVDF, by virtual deadline) can give the lane a full slice first: `perf sched
+    /// timehist` showed decide's threads runnable for up to 1.9 ms behind a lane thread
+    /// (30 November 2026). Yielding moves the lane's deadline past every waiting thread's.
+    /// Long loops on the lane call this per item (a line decoded, an input applied, a row
+    /// written); it costs a clock read per call and a system call per interval.
+    /// - Returns: whether it yielded.
+    @discardableResult
+    static func yieldIfDue() -> Bool {
+        #if os(Linux)
+        guard let raw = pthread_getspecific(yieldKey) else { return false }
+        let now = monotonicNanoseconds()
+        guard now >= UInt64(UInt(bitPattern: raw)) else { return false }
+        _ = sched_yield()
+        _ = pthread_setspecific(yieldKey, UnsafeRawPointer(bitPattern: UInt(monotonicNanoseconds() + yieldInterval)))
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// ``yieldIfDue()`` for the store's rows (``AppendLane``).
+    func yieldIfDue() { _ = Self.yieldIfDue() }
+
     private func take() -> @Sendable () -> Void {
+        Self.yieldIfDue()
         condition.lock()
         defer { condition.unlock() }
         while next == jobs.count { condition.wait() }

@@ -84,6 +84,7 @@ final class LiveEngine: Sendable {
                         // The bound is checked after every input, so a replay releases exactly
                         // the same exchanges early.
                         if s.scanner.buffer.count > maxBuffered { s.scanner.releaseOverflow(keeping: maxBuffered) }
+                        BackgroundLane.yieldIfDue()
                     }
                     s.appliedEvents += end - start
                     if s.scanner.tracksChanges { Self.publish(s.scanner.takeChanges(), from: s.scanner.engine, to: board) }

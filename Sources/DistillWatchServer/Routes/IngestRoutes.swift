@@ -37,6 +37,7 @@ struct IngestRoutes {
                 } catch {
                     batch.reject(number, line, error)
                 }
+                BackgroundLane.yieldIfDue()
             }
             return batch
         }
