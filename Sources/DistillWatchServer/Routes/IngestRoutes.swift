@@ -55,23 +55,28 @@ struct IngestRoutes {
         let start = ContinuousClock.now
         defer { state.metrics.duration("accounts", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
-        let decoder = state.decoder.accounts
+        let decoder = state.decoder.accounts, provenanceKey = state.provenanceKey
         let mayExempt = context.token?.roles.contains(.exempt) == true
-        var batch = Batch(provenanceKey: state.provenanceKey)
-        var ignored: [IgnoredField] = []
-        forEachLine(in: body) { number, line in
-            do throws(RecordError) {
-                var a = try decoder.decode(line)
-                if !mayExempt {
-                    for field in a.removeExemptions() where ignored.count < IngestRoutes.rejectedLinesListed {
-                        ignored.append(IgnoredField(line: number, field: field,
-                                                    reason: "needs a token with the exempt role; ignored"))
+        // Decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
+        let (batch, ignored) = await BackgroundLane.ingest.run {
+            var batch = Batch(provenanceKey: provenanceKey)
+            var ignored: [IgnoredField] = []
+            forEachLine(in: body) { number, line in
+                do throws(RecordError) {
+                    var a = try decoder.decode(line)
+                    if !mayExempt {
+                        for field in a.removeExemptions() where ignored.count < IngestRoutes.rejectedLinesListed {
+                            ignored.append(IgnoredField(line: number, field: field,
+                                                        reason: "needs a token with the exempt role; ignored"))
+                        }
                     }
+                    batch.accept(NewEvent(kind: .account, subject: a.accountID, payload: EventDecoder.storedForm(of: a)), .account(a))
+                } catch {
+                    batch.reject(number, line, error)
                 }
-                batch.accept(NewEvent(kind: .account, subject: a.accountID, payload: EventDecoder.storedForm(of: a)), .account(a))
-            } catch {
-                batch.reject(number, line, error)
+                BackgroundLane.yieldIfDue()
             }
+            return (batch, ignored)
         }
         var result = try await Self.commit(batch, noun: "account", state: state, request: request)
         result.ignoredFields = ignored.isEmpty ? nil : ignored

@@ -175,16 +175,22 @@ struct LiteLLMLogRoutes {
         let decoder = StandardLoggingPayloadDecoder(
             identity: state.configuration.litellmIdentity, captureText: state.configuration.captureText || state.configuration.provenanceIndex,
             sketcher: state.configuration.sketcher)
-        var batch = IngestRoutes.Batch(provenanceKey: state.provenanceKey)
-        body.withUnsafeReadableBytes { raw in
-            LiteLLMLogBatch.forEachPayload(in: raw.bindMemory(to: UInt8.self), decoder: decoder) { position, result in
-                switch result {
-                case .success(let exchange):
-                    batch.accept(exchange)
-                case .failure(let error):
-                    batch.reject(RejectedLine(line: position.line, element: position.index, field: error.field, reason: error.reason))
+        let provenanceKey = state.provenanceKey
+        // Decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
+        let batch = await BackgroundLane.ingest.run {
+            var batch = IngestRoutes.Batch(provenanceKey: provenanceKey)
+            body.withUnsafeReadableBytes { raw in
+                LiteLLMLogBatch.forEachPayload(in: raw.bindMemory(to: UInt8.self), decoder: decoder) { position, result in
+                    switch result {
+                    case .success(let exchange):
+                        batch.accept(exchange)
+                    case .failure(let error):
+                        batch.reject(RejectedLine(line: position.line, element: position.index, field: error.field, reason: error.reason))
+                    }
+                    BackgroundLane.yieldIfDue()
                 }
             }
+            return batch
         }
         if batch.events.isEmpty, batch.rejectedCount == 0,
            body.readableBytesView.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {

@@ -51,45 +51,54 @@ struct OpenTelemetryRoutes {
         let limit = state.configuration.maxIngestBodyBytes
         let sent = try await request.collectBody(limit: limit, setting: "max_ingest_body_bytes")
         let contentEncoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
-        var inflated: [UInt8]?
-        switch contentEncoding {
-        case "identity", "":
-            break
-        case "gzip", "x-gzip":
-            do {
-                inflated = try sent.withUnsafeReadableBytes { raw throws(GzipBody.Failure) in try GzipBody.inflate(raw, limit: limit) }
-            } catch {
-                return Self.failure(error.tooLarge ? .contentTooLarge : .badRequest, encoding: encoding,
-                                    error.tooLarge ? "\(error.description) (the server's max_ingest_body_bytes)" : error.description)
-            }
-        default:
+        guard ["identity", "", "gzip", "x-gzip"].contains(contentEncoding) else {
             return Self.failure(.unsupportedMediaType, encoding: encoding,
                                 "Content-Encoding \"\(contentEncoding)\" is not supported: send gzip or no encoding")
         }
-        let decoded: Result<OTLPTraceReader.Request, RecordError>
-        if let inflated {
-            decoded = inflated.withUnsafeBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
-        } else {
-            decoded = sent.withUnsafeReadableBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
-        }
-        let exportRequest: OTLPTraceReader.Request
-        switch decoded {
-        case .success(let r): exportRequest = r
-        case .failure(let error): return Self.failure(.badRequest, encoding: encoding, error.reason)
-        }
-
         let reader = OTLPTraceReader(accountAttributes: state.configuration.otlpAccountAttributes,
                                      decoder: state.decoder.exchanges)
-        var batch = IngestRoutes.Batch(provenanceKey: state.provenanceKey)
-        var reasons: [String] = []
-        let tally = reader.forEachSpan(in: exportRequest, encoding: encoding) { position, result in
-            switch result {
-            case .success(let exchange):
-                batch.accept(exchange)
-            case .failure(let error):
-                batch.rejectedCount += 1
-                if reasons.count < Self.reasonsListed { reasons.append("\(position): \(error)") }
+        let provenanceKey = state.provenanceKey
+        // Inflated, decoded and read span by span on the ingest lane, not the threads that
+        // answer decide (``BackgroundLane``).
+        let decoded = await BackgroundLane.ingest.run { () -> DecodedExport in
+            var inflated: [UInt8]?
+            if contentEncoding == "gzip" || contentEncoding == "x-gzip" {
+                do throws(GzipBody.Failure) {
+                    inflated = try sent.withUnsafeReadableBytes { raw throws(GzipBody.Failure) in try GzipBody.inflate(raw, limit: limit) }
+                } catch {
+                    return .refused(error.tooLarge ? .contentTooLarge : .badRequest,
+                                    error.tooLarge ? "\(error.description) (the server's max_ingest_body_bytes)" : error.description)
+                }
             }
+            let request: Result<OTLPTraceReader.Request, RecordError>
+            if let inflated {
+                request = inflated.withUnsafeBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
+            } else {
+                request = sent.withUnsafeReadableBytes { raw in Result { () throws(RecordError) in try OTLPTraceReader.request(from: raw, encoding: encoding) } }
+            }
+            let exportRequest: OTLPTraceReader.Request
+            switch request {
+            case .success(let r): exportRequest = r
+            case .failure(let error): return .refused(.badRequest, error.reason)
+            }
+            var batch = IngestRoutes.Batch(provenanceKey: provenanceKey)
+            var reasons: [String] = []
+            let tally = reader.forEachSpan(in: exportRequest, encoding: encoding) { position, result in
+                switch result {
+                case .success(let exchange):
+                    batch.accept(exchange)
+                case .failure(let error):
+                    batch.rejectedCount += 1
+                    if reasons.count < Self.reasonsListed { reasons.append("\(position): \(error)") }
+                }
+                BackgroundLane.yieldIfDue()
+            }
+            return .spans(batch, reasons: reasons, ignored: tally.spans - tally.genAISpans)
+        }
+        let batch: IngestRoutes.Batch, reasons: [String], ignoredSpans: Int
+        switch decoded {
+        case .refused(let status, let message): return Self.failure(status, encoding: encoding, message)
+        case .spans(let b, let r, let ignored): (batch, reasons, ignoredSpans) = (b, r, ignored)
         }
         if !batch.events.isEmpty {
             do {
@@ -114,7 +123,7 @@ struct OpenTelemetryRoutes {
         state.metrics.exchangesRejected.increment(by: batch.rejectedCount)
         state.metrics.exchangesRejectedSinceStart.add(batch.rejectedCount, ordering: .relaxed)
         state.metrics.countSpans(accepted: batch.events.count, rejected: batch.rejectedCount,
-                                 ignored: tally.spans - tally.genAISpans)
+                                 ignored: ignoredSpans)
 
         var response = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
         if batch.rejectedCount > 0 {
@@ -124,6 +133,12 @@ struct OpenTelemetryRoutes {
             response.partialSuccess.errorMessage = message
         }
         return Self.answer(response, status: .ok, encoding: encoding)
+    }
+
+    /// An export request read on the ingest lane: its spans as a batch, or why it is refused.
+    enum DecodedExport: Sendable {
+        case spans(IngestRoutes.Batch, reasons: [String], ignored: Int)
+        case refused(HTTPResponse.Status, String)
     }
 
     /// How many rejected spans `error_message` describes.
