@@ -139,7 +139,7 @@ public struct STIXBundleBuilder {
         var scos: [[String: Any]] = []
 
         func common(_ type: String, _ id: String, created: String) -> [String: Any] {
-            var o: [String: Any] = [
+            let o: [String: Any] = [
                 "type": type, "spec_version": "2.1", "id": id, "created": created, "modified": max(created, stamp),
                 "created_by_ref": identityID, "object_marking_refs": [tlp.markingDefinitionID],
             ]
