@@ -46,7 +46,7 @@ def side_by_side(path, runs, binary, before=None, threads=2):
     query = duckdb_query(path)
     scan = [binary, "scan", "--quiet", "--no-progress", "--json", "/dev/null"]
     # One engine thread explicitly (`auto`, the default, takes two behaviour only); an
-    # earlier build (--before) runs the same two scans without the option.
+    # earlier build (--before) runs the same two scans, with the option when it has it.
     plain_args, full_args = ["--no-content", path], ["--content-key", CONTENT_KEY, path]
     one = ["--engine-threads", "1"]
     variants = [("scan --no-content", scan + one + plain_args),
@@ -67,8 +67,9 @@ def side_by_side(path, runs, binary, before=None, threads=2):
         for label, cmd in variants:
             times[label].append(timed_child(cmd))
         if before:
+            before_one = one if takes_engine_threads(before) else []
             for label, args in zip(old, (plain_args, full_args)):
-                old[label].append(timed_child([before] + scan[1:] + args))
+                old[label].append(timed_child([before] + scan[1:] + before_one + args))
     m = statistics.median
     print(f"\n{path}: {exchanges:,} exchanges ({os.path.getsize(path) / 1e6:,.0f} MB), median of {runs} alternating runs, "
           f"DuckDB {duckdb.__version__}, {os.cpu_count()} cores")
@@ -84,6 +85,11 @@ def side_by_side(path, runs, binary, before=None, threads=2):
             now = m([r[0] for r in times[label]])
             print(f"  before: {label:<40} {w:6.2f} s  {exchanges / w:>12,.0f} exchanges/s  "
                   f"{c / exchanges * 1e6:5.2f} µs CPU per exchange; this build takes {now / w:.2f}× its time")
+
+def takes_engine_threads(binary):
+    """Whether the build's scan has --engine-threads (builds before 30 November 2026 do not)."""
+    help_text = subprocess.run([binary, "scan", "--help"], capture_output=True, text=True).stdout
+    return "--engine-threads" in help_text
 
 def instructions(binary, sample, work, extra=()):
     stripped = os.path.join(work, "distillwatch-" + str(abs(hash(os.path.realpath(binary)))) + "-nodebug")
@@ -142,8 +148,8 @@ def main():
         print(f"\ninstructions per exchange, scan --no-content on the first {args.callgrind:,} lines (callgrind):")
         for label, binary in (("before", args.before), ("this build", args.distillwatch)):
             if binary:
-                # This build on one engine thread, as the earlier one runs (`auto` would take two).
-                extra = ["--engine-threads", "1"] if label == "this build" else []
+                # One engine thread for both (`auto` would take two), when the build has the option.
+                extra = ["--engine-threads", "1"] if takes_engine_threads(binary) else []
                 total, engine = instructions(binary, sample, args.work, extra)
                 print(f"  {label:<10} {total / args.callgrind:>9,.0f} whole process, "
                       f"{(engine or 0) / args.callgrind:>9,.0f} engine (observeAccepted)")
