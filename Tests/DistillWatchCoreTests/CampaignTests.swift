@@ -292,6 +292,30 @@ import Testing
         #expect(!unknownApplied)
     }
 
+    /// Campaign 0 is not a campaign: it is the number of every linked group not yet
+    /// flagged, so a label or a lookup by it must find nothing (it found whichever unflagged
+    /// group the dictionary listed first, so two engines could label different groups:
+    /// found by fuzz-engine, 30 November 2026). Numbers outside Int32 find nothing either
+    /// (converting them trapped; `hasCampaign` truncated 2^32 + 1 onto campaign 1).
+    @Test func campaignNumberZeroAndOutOfRangeNameNoCampaign() throws {
+        // With a university class behind one NAT address: linked, but an organisation, not a
+        // campaign, so its group keeps the number 0.
+        var population = Population.hydra(accounts: 30, cards: 3, start: start, hours: 12)
+        population.add(.universityClass(name: "lyon", students: 30, natAddress: "134.214.1.9", start: start, days: 1, seed: 11))
+        var engine = population.run()
+        try #require(engine.linkage.groups.values.contains { $0.number == 0 })
+        let numbered = try #require(engine.campaignSummaries.first)
+        let now = start.adding(seconds: 13 * 3_600)
+        for number in [0, -1, Int(Int32.max) + 1, 1 << 32 | numbered.number, Int.max, Int.min] {
+            let applied = engine.applyCampaignLabel(.confirmedAttack, toCampaign: number, at: now)
+            #expect(!applied, "\(number)")
+            #expect(engine.campaignSummary(number: number) == nil, "\(number)")
+            #expect(!engine.hasCampaign(number: number), "\(number)")
+        }
+        #expect(!engine.linkage.groups.values.contains { $0.confirmed })
+        #expect(engine.hasCampaign(number: numbered.number))
+    }
+
     @Test func reportCarriesCampaignsWithEvidenceInTheSpecShape() throws {
         let engine = Population.hydra(accounts: 30, cards: 3, start: start, hours: 12).run()
         let report = ScanReport(engine: engine, generatedAt: start, includeAllAccounts: false)

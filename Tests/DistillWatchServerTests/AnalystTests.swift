@@ -97,6 +97,15 @@ import Testing
             #expect(missing.status == .notFound)
             let label = try await client.post("/v1/campaigns/campaign-999/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
             #expect(label.status == .notFound)
+            // 0 is the number of every group not yet flagged: it names no campaign (it labelled
+            // whichever unflagged group came first); numbers past Int32 trapped the server,
+            // and hasCampaign truncated them onto a real one (2^32 + 1 read as 1).
+            for id in ["campaign-0", "campaign--1", "campaign-99999999999", "campaign-4294967297"] {
+                let refused = try await client.post("/v1/campaigns/\(id)/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
+                #expect(refused.status == .notFound, "\(id)")
+                #expect(try await client.get("/v1/campaigns/\(id)", Secret.analyst).status == .notFound, "\(id)")
+            }
+            #expect(try await client.get("/healthz", "").status == .ok)
         }
     }
 

@@ -109,12 +109,12 @@ extension DetectionEngine {
 
     /// One campaign by number (`campaign-N`), or `nil`.
     public func campaignSummary(number: Int) -> CampaignSummary? {
-        linkage.root(ofCampaign: Int32(number)).flatMap { linkage.groups[$0] }.map(summary(of:))
+        linkage.root(ofCampaign: number).flatMap { linkage.groups[$0] }.map(summary(of:))
     }
 
     /// There is a campaign `campaign-<number>`. - Complexity: O(1) (no evidence computed).
     public func hasCampaign(number: Int) -> Bool {
-        linkage.root(ofCampaign: Int32(truncatingIfNeeded: number)) != nil
+        linkage.root(ofCampaign: number) != nil
     }
 
     /// The campaign an account belongs to, in brief (no evidence), or `nil`.
@@ -145,7 +145,7 @@ extension DetectionEngine {
     /// - Complexity: O(members) when the verdict changes.
     @discardableResult
     public mutating func applyCampaignLabel(_ label: AnalystLabel, toCampaign number: Int, at time: Timestamp) -> Bool {
-        guard let r = linkage.root(ofCampaign: Int32(number)), var g = linkage.groups[r] else { return false }
+        guard let r = linkage.root(ofCampaign: number), var g = linkage.groups[r] else { return false }
         switch label {
         case .legitimate:
             g.dismissed = CampaignSignals.values(g, members: g.members.count)

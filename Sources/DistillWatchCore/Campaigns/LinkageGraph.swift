@@ -81,9 +81,15 @@ struct LinkageGraph: Sendable {
         return groups[root(of: i)]
     }
 
-    /// The root of the group whose campaign has `number`.
-    func root(ofCampaign number: Int32) -> Int32? {
-        groups.first { $0.value.number == number }?.key
+    /// The root of the group whose campaign has `number`; `nil` for a number no campaign
+    /// has, including 0 (the number of every group not yet flagged, so it names none of
+    /// them: with it an analyst's label landed on whichever unflagged group the dictionary
+    /// listed first, which also made two engines disagree; found by fuzz-engine) and numbers
+    /// outside `Int32` (converting them trapped).
+    /// - Complexity: O(groups).
+    func root(ofCampaign number: Int) -> Int32? {
+        guard let n = Int32(exactly: number), n > 0 else { return nil }
+        return groups.first { $0.value.number == n }?.key
     }
 }
 

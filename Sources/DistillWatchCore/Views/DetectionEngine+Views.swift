@@ -144,7 +144,7 @@ extension DetectionEngine {
     /// The members of campaign `campaign-<number>`, or `nil` when there is none.
     /// - Complexity: O(members); the caller sorts and pages.
     public func campaignMemberRows(number: Int) -> [CampaignMemberRow]? {
-        guard let r = linkage.root(ofCampaign: Int32(number)), let g = linkage.groups[r] else { return nil }
+        guard let r = linkage.root(ofCampaign: number), let g = linkage.groups[r] else { return nil }
         return g.members.map { m in
             let i = Int(m)
             let s = states[i]
@@ -162,7 +162,7 @@ extension DetectionEngine {
     /// scored, ties by id) and the hashed evidence values two or more of them share.
     /// - Complexity: O(members · log members).
     public func campaignEvidenceGraph(number: Int, sample: Int = 24) -> CampaignEvidenceGraph? {
-        guard let r = linkage.root(ofCampaign: Int32(number)), let g = linkage.groups[r] else { return nil }
+        guard let r = linkage.root(ofCampaign: number), let g = linkage.groups[r] else { return nil }
         let chosen = g.members.map(Int.init).sorted { a, b in
             let (sa, sb) = (states[a].score, states[b].score)
             return sa != sb ? sa > sb : accountIDs[a] < accountIDs[b]
