@@ -30,15 +30,15 @@ import Glibc
         #if os(Linux)
         let lane = BackgroundLane(name: "lane-idle", threads: 2, niceness: 3)
         let (policy, comm) = await lane.run {
-            (BackgroundLane.currentScheduling().policy,
+            (BackgroundLane.currentPolicy(),
              (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "")
         }
         #expect(policy == BackgroundLane.schedIdle)
         #expect(["lane-idle-0\n", "lane-idle-1\n"].contains(comm))
-        let ingest = await BackgroundLane.ingest.run { BackgroundLane.currentScheduling().policy }
+        let ingest = await BackgroundLane.ingest.run { BackgroundLane.currentPolicy() }
         #expect(ingest == BackgroundLane.schedIdle)
         // The caller's own thread is untouched.
-        #expect(BackgroundLane.currentScheduling().policy != BackgroundLane.schedIdle)
+        #expect(BackgroundLane.currentPolicy() != BackgroundLane.schedIdle)
         #endif
     }
 

@@ -112,7 +112,7 @@ extension DetectionEngine {
         linkage.root(ofCampaign: number).flatMap { linkage.groups[$0] }.map(summary(of:))
     }
 
-    /// There is a campaign `campaign-<number>`. - Complexity: O(1) (no evidence computed).
+    /// There is a campaign `campaign-<number>`. - Complexity: O(groups) (no evidence computed).
     public func hasCampaign(number: Int) -> Bool {
         linkage.root(ofCampaign: number) != nil
     }

@@ -81,13 +81,12 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     /// `SCHED_IDLE` from `<bits/sched.h>` (Glibc's module does not export it to Swift).
     static let schedIdle: Int32 = 5
 
-    /// The calling thread's scheduling policy and nice value, to check a lane's threads.
-    static func currentScheduling() -> (policy: Int32, nice: Int32) {
+    /// The calling thread's scheduling policy, to check a lane's threads.
+    static func currentPolicy() -> Int32 {
         #if os(Linux)
-        errno = 0
-        return (sched_getscheduler(0), getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+        sched_getscheduler(0)
         #else
-        return (0, 0)
+        0
         #endif
     }
 
