@@ -62,7 +62,7 @@ struct DecodingPipeline {
                     continue
                 }
                 decoder.decode(UnsafeBufferPointer(rebasing: all[start..<end])) { exchange in
-                    batch.exchanges.append(exchange)
+                    batch.exchanges.append(consume exchange)
                 } malformed: { error in
                     batch.malformed.append((batch.exchanges.count, MalformedLine(source: source, line: number, error: error)))
                 }

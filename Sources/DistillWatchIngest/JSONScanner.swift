@@ -379,6 +379,18 @@ struct JSONScanner {
     mutating func forEachMember(
         _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
     ) throws(RecordError) {
+        var nothing: Void = ()
+        try forEachMember(into: &nothing) { (key, s, _) throws(RecordError) in try member(key, &s) }
+    }
+
+    /// As ``forEachMember(_:)``, with `record` passed to `member` in place: a value built
+    /// member by member is then a plain local of the caller, not one captured by the
+    /// closure, so the caller can return it without copying (a captured `Exchange` cost a
+    /// copy and a destroy, a retain and a release per field, on every line).
+    mutating func forEachMember<Record>(
+        into record: inout Record,
+        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner, inout Record) throws(RecordError) -> Void
+    ) throws(RecordError) {
         // A byte order mark at the start of a line (a file saved by a Windows editor, or
         // files concatenated) is skipped, as RFC 8259 §8.1 allows a parser to.
         if position == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { position = 3 }
@@ -389,7 +401,7 @@ struct JSONScanner {
         guard peek() == UInt8(ascii: "{") else {
             throw RecordError(isAtEnd ? "empty line" : "not a JSON object")
         }
-        try readMembers(member)
+        try readMembers(into: &record, member)
         skipWhitespace()
         guard isAtEnd else { throw RecordError("unexpected characters after the JSON object") }
     }
@@ -407,13 +419,15 @@ extension JSONScanner {
         guard depth < 64 else { throw RecordError("nesting deeper than 64 levels") }
         if consumeNull() { return }
         guard peek() == UInt8(ascii: "{") else { throw RecordError(field: field, "should be an object") }
-        try readMembers(member)
+        var nothing: Void = ()
+        try readMembers(into: &nothing) { (key, s, _) throws(RecordError) in try member(key, &s) }
     }
 
     /// The members of the object whose `{` is at the current position, through its `}`:
     /// the loop both ``forEachMember(_:)`` and ``forEachNestedMember(_:depth:_:)`` run.
-    private mutating func readMembers(
-        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner) throws(RecordError) -> Void
+    private mutating func readMembers<Record>(
+        into record: inout Record,
+        _ member: (UnsafeBufferPointer<UInt8>, inout JSONScanner, inout Record) throws(RecordError) -> Void
     ) throws(RecordError) {
         position += 1
         skipWhitespace()
@@ -426,9 +440,9 @@ extension JSONScanner {
             skipWhitespace()
             if let decoded {
                 let keyBytes = Array(decoded.utf8)
-                try keyBytes.withUnsafeBufferPointer { (key) throws(RecordError) in try member(key, &self) }
+                try keyBytes.withUnsafeBufferPointer { (key) throws(RecordError) in try member(key, &self, &record) }
             } else {
-                try member(UnsafeBufferPointer(rebasing: bytes[range]), &self)
+                try member(UnsafeBufferPointer(rebasing: bytes[range]), &self, &record)
             }
             skipWhitespace()
             guard let d = peek() else { throw RecordError("unterminated object (truncated line?)") }

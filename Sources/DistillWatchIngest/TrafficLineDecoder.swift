@@ -82,7 +82,7 @@ public enum TrafficLineDecoder: Sendable {
     /// - Complexity: O(n) in the line length.
     @inline(__always)
     public func decode(
-        _ line: UnsafeBufferPointer<UInt8>, exchange: (Exchange) -> Void, malformed: (RecordError) -> Void
+        _ line: UnsafeBufferPointer<UInt8>, exchange: (consuming Exchange) -> Void, malformed: (RecordError) -> Void
     ) {
         switch self {
         case .v1(let decoder):

@@ -351,7 +351,8 @@ public struct DetectionEngine: Sendable {
             noteModelAccess(&account, model: model, country: e.country, record: record, policy: policy)
         }
         let unkeyed = account.unkeyedSlot
-        rescore(&account, at: time, policy: policy, models: models, unkeyed: unkeyed >= 0 ? keyStates[Int(unkeyed)] : nil)
+        let context = SignalContext(policy: policy, now: time, models: models)
+        rescore(&account, context, unkeyed: unkeyed >= 0 ? BehaviourSignals.keySignals(keyStates[Int(unkeyed)], context) : nil)
         if p.keySlot >= 0, e.apiKeyID != nil {
             rescoreKey(&keyStates[Int(p.keySlot)], of: account, at: time, policy: policy, models: models)
         }
@@ -632,7 +633,14 @@ public struct DetectionEngine: Sendable {
     /// Scores the account on its own evidence (its campaign's verdict is combined later).
     static func rescore(_ s: inout AccountState, at t: Timestamp, policy: Policy, models: ModelCatalog,
                         unkeyed: KeyState?) {
-        let all = BehaviourSignals.values(s, SignalContext(policy: policy, now: t, models: models, unkeyed: unkeyed))
+        let context = SignalContext(policy: policy, now: t, models: models)
+        rescore(&s, context, unkeyed: unkeyed.map { BehaviourSignals.keySignals($0, context) })
+    }
+
+    /// As ``rescore(_:at:policy:models:unkeyed:)`` with the context built and the unkeyed
+    /// traffic's signals read (``BehaviourSignals/keySignals(_:_:)``): the per-exchange path.
+    static func rescore(_ s: inout AccountState, _ c: SignalContext, unkeyed: BehaviourSignals.KeySignals?) {
+        let all = BehaviourSignals.values(s, c, unkeyed: unkeyed)
         // Read through a span: subscripting the InlineArray itself with a computed index
         // copied all of it (160 bytes) at every access, 21 times an exchange (callgrind,
         // 30 November 2026).
@@ -643,7 +651,7 @@ public struct DetectionEngine: Sendable {
         for kind in SignalKind.all {
             // Evidence an analyst dismissed does not count again; only what exceeds it does.
             let value = max(0, values[kind.ordinal] - s.dismissed[kind.ordinal])
-            let contribution = min(1, max(0, policy.weight(kind) * value))
+            let contribution = min(1, max(0, c.policy.weight(kind) * value))
             remaining *= 1 - contribution
             if contribution > strongestContribution {
                 strongestContribution = contribution
@@ -653,12 +661,12 @@ public struct DetectionEngine: Sendable {
         let score = 1 - remaining
         s.score = score
         s.strongestSignal = strongest
-        var verdict = policy.thresholds.verdict(for: score)
+        var verdict = c.policy.thresholds.verdict(for: score)
         // An account whose prompts match a partner's approved campaign (two of them, a
         // quarter of its prompts) is judged like a member of a known campaign: without
         // waiting for the minimum of exchanges.
-        let knownCampaign = !s.sharedEvidence.isEmpty && BehaviourSignals.sharedIndicator(s, at: t).isKnownCampaign
-        if s.allowlisted || (s.exchanges < Int64(policy.minimumExchanges) && !knownCampaign) { verdict = .allow }
+        let knownCampaign = !s.sharedEvidence.isEmpty && BehaviourSignals.sharedIndicator(s, at: c.now).isKnownCampaign
+        if s.allowlisted || (s.exchanges < Int64(c.policy.minimumExchanges) && !knownCampaign) { verdict = .allow }
         if s.label == .confirmedAttack { verdict = .block }
         s.verdict = verdict
     }

@@ -63,8 +63,45 @@ extension Exchange {
     /// The first value of this exchange outside ``RecordLimits``, or `nil` when every value
     /// is acceptable. Text fields (`system`, `prompt`, `response`) are not bounded here:
     /// they are reduced to sketches of fixed size.
-    /// - Complexity: O(1) plus the lengths of the identifier fields.
+    /// - Complexity: O(1) (string lengths are stored); ``isWithinLimits`` first, so an
+    ///   acceptable exchange builds no message.
     public var problem: RecordProblem? {
+        isWithinLimits ? nil : firstProblem
+    }
+
+    /// Whether every value lies within ``RecordLimits`` (exactly when ``problem`` is `nil`):
+    /// the same bounds as ``firstProblem`` as plain comparisons, without the field names
+    /// and messages each check there passes along (1,560 instructions an exchange by
+    /// callgrind, against about 100 for this).
+    /// - Complexity: O(1).
+    public var isWithinLimits: Bool {
+        typealias L = RecordLimits
+        @inline(__always) func identifier(_ s: String?) -> Bool {
+            guard let s else { return true }
+            let n = s.utf8.count
+            return n > 0 && n <= L.maximumIdentifierBytes
+        }
+        @inline(__always) func short(_ s: String?) -> Bool { (s?.utf8.count ?? 0) <= L.maximumFieldBytes }
+        @inline(__always) func count(_ v: Int?, _ maximum: Int) -> Bool { v.map { $0 >= 0 && $0 <= maximum } ?? true }
+        @inline(__always) func measure(_ v: Double?, _ maximum: Double) -> Bool {
+            v.map { $0.isFinite && $0 >= 0 && $0 <= maximum } ?? true
+        }
+        return L.accepts(time) && identifier(accountID) && identifier(requestID) && identifier(apiKeyID)
+            && count(inputTokens, L.maximumTokens) && count(outputTokens, L.maximumTokens)
+            && count(reasoningTokens, L.maximumTokens) && count(maxTokens, L.maximumTokens)
+            && count(toolCount, L.maximumToolCount) && count(messageCount, L.maximumMessageCount)
+            && (status.map { L.statuses.contains($0) } ?? true)
+            && measure(latencyMilliseconds, L.maximumLatencyMilliseconds) && measure(temperature, L.maximumTemperature)
+            && (asn.map { L.asns.contains($0) } ?? true)
+            && short(model) && short(operation) && short(finishReason) && short(clientIP) && short(country)
+            && short(userAgent) && short(clientFingerprint) && identifier(endUserID) && identifier(batchID)
+            && short(reasoningEffort) && identifier(reasoningReplayOf) && measure(costUSD, L.maximumCostUSD)
+    }
+
+    /// The first value outside ``RecordLimits`` with its field and a reason, checked field
+    /// by field in record order; `nil` when there is none.
+    /// - Complexity: O(1).
+    var firstProblem: RecordProblem? {
         if let p = RecordLimits.problem(time: time, field: "time") { return p }
         if let p = RecordLimits.problem(identifier: accountID, field: "account_id") { return p }
         if let p = RecordLimits.problem(identifier: requestID, field: "request_id") { return p }

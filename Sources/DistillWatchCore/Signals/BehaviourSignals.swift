@@ -56,6 +56,26 @@ enum BehaviourSignals {
     /// All signal values (behaviour and content), indexed by ``SignalKind/ordinal``.
     /// - Complexity: O(1) (content novelty reads two 64-register sketches).
     static func values(_ s: AccountState, _ c: SignalContext) -> SignalValues {
+        values(s, c, unkeyed: c.unkeyed.map { keySignals($0, c) })
+    }
+
+    /// What the account's unkeyed traffic, judged as a key, gives its own signals.
+    struct KeySignals {
+        var suddenChange: Double
+        var keySharing: Double
+    }
+
+    /// `sudden_change` and `key_sharing` of the account's unkeyed traffic, read where the
+    /// key lies: putting a copy of it in ``SignalContext/unkeyed`` (1,656 bytes) cost several
+    /// copies on every exchange of an account without key ids (callgrind, 1 December 2026).
+    /// - Complexity: O(1).
+    static func keySignals(_ key: borrowing KeyState, _ c: SignalContext) -> KeySignals {
+        KeySignals(suddenChange: suddenChange(key, c).value, keySharing: keySharing(key).value)
+    }
+
+    /// As ``values(_:_:)``, with the unkeyed traffic's signals already read
+    /// (``keySignals(_:_:)``); `c.unkeyed` is not read.
+    static func values(_ s: AccountState, _ c: SignalContext, unkeyed: KeySignals?) -> SignalValues {
         var v = SignalValues(repeating: 0)
         let expected = expectedDaily(s, c)
         v[SignalKind.volume.ordinal] = ratioStrength(observedDailyExchanges(s, c) / expected.exchanges)
@@ -72,9 +92,9 @@ enum BehaviourSignals {
         v[SignalKind.planValue.ordinal] = planValue(s, c).value
         if !s.sharedEvidence.isEmpty { v[SignalKind.sharedIndicator.ordinal] = sharedIndicator(s, at: c.now).value }
         if s.restrictedExchanges > 0 { v[SignalKind.accessEvasion.ordinal] = accessEvasion(s) }
-        if let key = c.unkeyed {
-            v[SignalKind.suddenChange.ordinal] = suddenChange(key, c).value
-            v[SignalKind.keySharing.ordinal] = keySharing(key).value
+        if let unkeyed {
+            v[SignalKind.suddenChange.ordinal] = unkeyed.suddenChange
+            v[SignalKind.keySharing.ordinal] = unkeyed.keySharing
         }
         applyHonestExplanations(&v, s, c)
         return v
