@@ -65,30 +65,55 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Index of the first quote, backslash or control byte at or after `from`, or `nil`.
+    ///
+    /// Sixteen bytes at a time with SIMD compares (SSE2 `pcmpeqb`/`pmovmskb` on x86-64,
+    /// NEON on ARM); the hit's index comes from the compare result read as two 64-bit
+    /// lanes (each byte 0x00 or 0xFF). The last bytes go through eight-byte words, then
+    /// one at a time. About 20 instructions for a key or an id, 30 for every further 16
+    /// bytes of a prompt (callgrind; the word tricks alone took 20 for every 8).
     @inline(__always)
     private func findStringSpecial(from start: Int) -> Int? {
-        var i = start
         let n = bytes.count
         guard let base = bytes.baseAddress else { return nil }
+        var i = start
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let backslash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            let hits = (v .== quote) .| (v .== backslash) .| (v .< space)
+            if any(hits) {
+                let lanes = unsafeBitCast(hits, to: SIMD2<UInt64>.self)
+                let low = lanes[0].littleEndian
+                return i + (low != 0 ? low.trailingZeroBitCount / 8 : 8 + lanes[1].littleEndian.trailingZeroBitCount / 8)
+            }
+            i += 16
+        }
+        if let hit = Self.firstSpecialInWords(base, from: &i, to: n) { return hit }
+        while i < n {
+            let c = base[i]
+            if c == 0x22 || c == 0x5C || c < 0x20 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The first quote, backslash or control byte in whole eight-byte words from `i`
+    /// while a word fits before `end`; `i` is left after the last word read.
+    @inline(__always)
+    private static func firstSpecialInWords(_ base: UnsafePointer<UInt8>, from i: inout Int, to end: Int) -> Int? {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quotes = ones &* 0x22
         let backslashes = ones &* 0x5C
         let controls = ones &* 0x20
-        while i + 8 <= n {
+        while i + 8 <= end {
             let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self).littleEndian
             let q = word ^ quotes
             let b = word ^ backslashes
             let mask = ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs) | ((word &- controls) & ~word & highs)
-            if mask != 0 {
-                return i + mask.trailingZeroBitCount / 8
-            }
+            if mask != 0 { return i + mask.trailingZeroBitCount / 8 }
             i += 8
-        }
-        while i < n {
-            let c = bytes[i]
-            if c == 0x22 || c == 0x5C || c < 0x20 { return i }
-            i += 1
         }
         return nil
     }
@@ -480,13 +505,23 @@ extension JSONScanner {
 extension JSONScanner {
     /// Offset of the first byte that is not part of well-formed UTF-8, or `nil` when all
     /// of `b` is well-formed (Unicode 15, §3.9, table 3-7: no overlong forms, no surrogates,
-    /// nothing past U+10FFFF). ASCII is checked eight bytes at a time.
+    /// nothing past U+10FFFF). ASCII is checked 32 bytes at a time, then eight.
     /// - Complexity: O(n), no allocation.
     static func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let base = b.baseAddress else { return nil }
         let n = b.count
         var i = 0
         while i < n {
+            // ASCII 32 bytes at a time: four words or-ed, one test of the high bits. (SIMD
+            // `any(v .>= 0x80)` compiled to a horizontal minimum, three times the work.)
+            while i + 32 <= n {
+                let p = UnsafeRawPointer(base + i)
+                let words = p.loadUnaligned(as: UInt64.self) | p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    | p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) | p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                if words & 0x8080_8080_8080_8080 != 0 { break }
+                i += 32
+            }
+            guard i < n else { break }
             if i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                 i += 8
                 continue
