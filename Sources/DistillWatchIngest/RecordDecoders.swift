@@ -375,12 +375,21 @@ public struct ExchangeLineDecoder: Sendable {
         }
         guard let time else { throw RecordError(field: "time", "missing required field") }
         guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
-        built!.time = time
-        built!.accountID = accountID
-        if alias.isUsed { alias.fill(&built!) }
-        if validatesLimits, let problem = built!.problem { throw RecordError(problem) }
-        if sketchedPrompt { Self.completeContent(of: &built!, systemPart: systemPart) }
+        // One in-place access for the rest: each `built!` read moved the record twice.
+        try complete(&built!, time: time, accountID: accountID, alias: alias,
+                     sketchedPrompt: sketchedPrompt, systemPart: systemPart)
         return built.take()!
+    }
+
+    /// Sets the required fields, fills what only an alias gave, checks the limits and, when
+    /// the prompt was sketched, completes its features.
+    private func complete(_ e: inout Exchange, time: Timestamp, accountID: String, alias: FieldAliases,
+                          sketchedPrompt: Bool, systemPart: ContentFeatures?) throws(RecordError) {
+        e.time = time
+        e.accountID = accountID
+        if alias.isUsed { alias.fill(&e) }
+        if validatesLimits, let problem = e.problem { throw RecordError(problem) }
+        if sketchedPrompt { Self.completeContent(of: &e, systemPart: systemPart) }
     }
 
     /// Adds the system prompt's features to the prompt's, and marks an exchange that sent
