@@ -129,15 +129,29 @@ struct LinkProfile: Sendable {
 
     /// Estimated Jaccard similarity of two one-permutation sketches: agreeing bins over
     /// bins filled in either (empty in both does not count).
-    /// - Complexity: O(16). Standard error about 0.12 at 16 bins; 16-bit minima add a
-    /// chance agreement of 1/65,536 per bin.
+    /// - Complexity: O(16), four bins at a time in 64-bit words without a branch per bin
+    ///   (the loop mispredicted: 6% of a shared-network scan's time, `perf`, 1 December
+    ///   2026). Standard error about 0.12 at 16 bins; 16-bit minima add a chance agreement
+    ///   of 1/65,536 per bin.
     static func similarity(_ a: InlineArray<16, UInt16>, _ b: InlineArray<16, UInt16>) -> Double {
-        var filled = 0, equal = 0
-        for i in 0..<16 where a[i] != .max || b[i] != .max {
-            filled += 1
-            if a[i] == b[i] { equal += 1 }
+        // Four bins to a 64-bit word; a lane's high bit marks "this bin is 0" in `zeroLanes`.
+        typealias Words = (UInt64, UInt64, UInt64, UInt64)
+        let wa = unsafeBitCast(a, to: Words.self), wb = unsafeBitCast(b, to: Words.self)
+        @inline(__always) func zeroLanes(_ z: UInt64) -> UInt64 {
+            let low: UInt64 = 0x7FFF_7FFF_7FFF_7FFF
+            return ~(((z & low) &+ low) | z) & ~low
         }
-        return filled == 0 ? 0 : Double(equal) / Double(filled)
+        // Per word, 1 in each lane that is filled in either sketch / also equal in both.
+        @inline(__always) func lanes(_ x: UInt64, _ y: UInt64) -> (filled: UInt64, equal: UInt64) {
+            let filled = ~(zeroLanes(~x) & zeroLanes(~y)) & ~0x7FFF_7FFF_7FFF_7FFF
+            return (filled >> 15, (filled & zeroLanes(x ^ y)) >> 15)
+        }
+        // Lane sums stay at most 4; one multiply adds the four lanes into the top one.
+        @inline(__always) func total(_ ones: UInt64) -> Int { Int((ones &* 0x0001_0001_0001_0001) >> 48) }
+        let l0 = lanes(wa.0, wb.0), l1 = lanes(wa.1, wb.1), l2 = lanes(wa.2, wb.2), l3 = lanes(wa.3, wb.3)
+        let filledBins = total(l0.filled + l1.filled + l2.filled + l3.filled)
+        let equalBins = total(l0.equal + l1.equal + l2.equal + l3.equal)
+        return filledBins == 0 ? 0 : Double(equalBins) / Double(filledBins)
     }
 
     static func linearCount(_ bits: UInt64) -> Double {
