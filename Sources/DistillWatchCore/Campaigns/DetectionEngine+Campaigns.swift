@@ -143,7 +143,7 @@ extension DetectionEngine {
     static func taskListKey(_ familyKey: UInt64) -> UInt64 { stableHash(familyKey, salt: 0xC0F) }
 
     /// An account's request-parameter fingerprint as of its latest exchange
-    /// (``AccountState/parameterKey``), kept in its link view.
+    /// (``AccountState/parameterKey(of:)``), kept in its link view.
     func parameterKey(of i: Int) -> UInt64? { linkViews[i].parameters }
 
     // MARK: Comparing two accounts

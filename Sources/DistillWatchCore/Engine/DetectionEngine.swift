@@ -130,7 +130,7 @@ public struct DetectionEngine: Sendable {
     /// the state outside the per-exchange steps).
     mutating func refreshLinkView(_ i: Int) {
         growLinkTables(to: i + 1)
-        linkViews[i] = AccountLinkView(of: states[i])
+        linkViews[i] = AccountLinkView(of: &states[i])
         if keepsWindowViews { linkWindows[i] = AccountWindowView(of: states[i]) }
     }
 
@@ -356,7 +356,7 @@ public struct DetectionEngine: Sendable {
         if p.keySlot >= 0, e.apiKeyID != nil {
             rescoreKey(&keyStates[Int(p.keySlot)], of: account, at: time, policy: policy, models: models)
         }
-        return (AccountLinkView(of: account), window ? AccountWindowView(of: account) : nil)
+        return (AccountLinkView(of: &account), window ? AccountWindowView(of: account) : nil)
     }
 
     /// Step 3, in exchange order: campaign linkage with the account's new view, and the
@@ -928,7 +928,9 @@ extension DetectionEngine {
     /// The per-account tables derived from the states and ids (after a restore).
     /// - Complexity: O(accounts).
     mutating func rebuildDerivedTables() {
-        linkViews = ContiguousArray(states.lazy.map { AccountLinkView(of: $0) })
+        linkViews = []
+        linkViews.reserveCapacity(states.count)
+        for i in states.indices { linkViews.append(AccountLinkView(of: &states[i])) }
         linkWindows = []
         keepsWindowViews = false
         linkFlagged = ContiguousArray(states.lazy.map { $0.firstFlaggedAt != nil })
