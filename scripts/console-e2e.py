@@ -328,17 +328,33 @@ class Browser:
 
     def submit(self, button_css):
         """Clicks a submit button and waits for the next page."""
-        from selenium.webdriver.support import expected_conditions as EC
         from selenium.webdriver.support.ui import WebDriverWait
-        from selenium.common.exceptions import UnexpectedAlertPresentException
+        from selenium.common.exceptions import (StaleElementReferenceException, UnexpectedAlertPresentException,
+                                                WebDriverException)
         buttons = self.find(button_css)
         if not buttons:
             raise Fatal(f"no {button_css} on {self.path()}")
         old = self.d.find_element(self.By.TAG_NAME, "html")
         self.collect()
         buttons[0].click()
+
+        def left(_):
+            # EC.staleness_of, plus Chrome's other answer for an element of a page being
+            # unloaded mid-query ("Node with given id does not belong to the document", a
+            # race with the navigation seen once in CI on 1 December 2026): both mean gone.
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except UnexpectedAlertPresentException:
+                raise
+            except WebDriverException as e:
+                if "does not belong to the document" in str(e) or "No node with given id" in str(e):
+                    return True
+                raise
         try:
-            WebDriverWait(self.d, 15).until(EC.staleness_of(old))
+            WebDriverWait(self.d, 15).until(left)
         except UnexpectedAlertPresentException:
             self.settle()
         self.settle()
