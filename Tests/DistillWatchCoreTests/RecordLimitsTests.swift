@@ -21,23 +21,21 @@ import Testing
                          RecordLimits.endOfTime.millisecondsSinceEpoch - 1, RecordLimits.endOfTime.millisecondsSinceEpoch] {
             edits.append(("time", { $0.time = Timestamp(millisecondsSinceEpoch: t) }))
         }
+        let identifiers: [(String, WritableKeyPath<Exchange, String?>)] = [
+            ("request_id", \.requestID), ("api_key_id", \.apiKeyID), ("end_user_id", \.endUserID),
+            ("batch_id", \.batchID), ("reasoning_replay_of", \.reasoningReplayOf),
+        ]
+        let shortStrings: [(String, WritableKeyPath<Exchange, String?>)] = [
+            ("model", \.model), ("operation", \.operation), ("finish_reason", \.finishReason), ("client_ip", \.clientIP),
+            ("country", \.country), ("user_agent", \.userAgent), ("client_fingerprint", \.clientFingerprint),
+            ("reasoning_effort", \.reasoningEffort),
+        ]
         for s in ["", "a", long, longer] {
             edits.append(("account_id", { $0.accountID = s }))
-            edits.append(("request_id", { $0.requestID = s }))
-            edits.append(("api_key_id", { $0.apiKeyID = s }))
-            edits.append(("end_user_id", { $0.endUserID = s }))
-            edits.append(("batch_id", { $0.batchID = s }))
-            edits.append(("reasoning_replay_of", { $0.reasoningReplayOf = s }))
+            for (field, path) in identifiers { edits.append((field, { $0[keyPath: path] = s })) }
         }
         for s in ["", "gpt", field, fieldPlus] {
-            edits.append(("model", { $0.model = s }))
-            edits.append(("operation", { $0.operation = s }))
-            edits.append(("finish_reason", { $0.finishReason = s }))
-            edits.append(("client_ip", { $0.clientIP = s }))
-            edits.append(("country", { $0.country = s }))
-            edits.append(("user_agent", { $0.userAgent = s }))
-            edits.append(("client_fingerprint", { $0.clientFingerprint = s }))
-            edits.append(("reasoning_effort", { $0.reasoningEffort = s }))
+            for (field, path) in shortStrings { edits.append((field, { $0[keyPath: path] = s })) }
         }
         for v in [-1, 0, RecordLimits.maximumTokens, RecordLimits.maximumTokens + 1, Int.min, Int.max] {
             edits.append(("input_tokens", { $0.inputTokens = v }))

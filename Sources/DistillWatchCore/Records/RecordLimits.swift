@@ -76,16 +76,10 @@ extension Exchange {
     /// - Complexity: O(1).
     public var isWithinLimits: Bool {
         typealias L = RecordLimits
-        @inline(__always) func identifier(_ s: String?) -> Bool {
-            guard let s else { return true }
-            let n = s.utf8.count
-            return n > 0 && n <= L.maximumIdentifierBytes
-        }
-        @inline(__always) func short(_ s: String?) -> Bool { (s?.utf8.count ?? 0) <= L.maximumFieldBytes }
-        @inline(__always) func count(_ v: Int?, _ maximum: Int) -> Bool { v.map { $0 >= 0 && $0 <= maximum } ?? true }
-        @inline(__always) func measure(_ v: Double?, _ maximum: Double) -> Bool {
-            v.map { $0.isFinite && $0 >= 0 && $0 <= maximum } ?? true
-        }
+        func identifier(_ s: String?) -> Bool { L.accepts(identifier: s) }
+        func short(_ s: String?) -> Bool { L.accepts(shortString: s) }
+        func count(_ v: Int?, _ maximum: Int) -> Bool { L.accepts(count: v, maximum: maximum) }
+        func measure(_ v: Double?, _ maximum: Double) -> Bool { L.accepts(measure: v, maximum: maximum) }
         return L.accepts(time) && identifier(accountID) && identifier(requestID) && identifier(apiKeyID)
             && count(inputTokens, L.maximumTokens) && count(outputTokens, L.maximumTokens)
             && count(reasoningTokens, L.maximumTokens) && count(maxTokens, L.maximumTokens)
@@ -210,6 +204,26 @@ extension AccountRecord {
 }
 
 extension RecordLimits {
+    // The bounds, once: ``Exchange/isWithinLimits`` asks these, and each `problem` below
+    // asks the same before it builds its message. Absent values are accepted.
+    @inline(__always) static func accepts(identifier: String?) -> Bool {
+        guard let identifier else { return true }
+        let n = identifier.utf8.count
+        return n > 0 && n <= maximumIdentifierBytes
+    }
+
+    @inline(__always) static func accepts(shortString: String?) -> Bool {
+        (shortString?.utf8.count ?? 0) <= maximumFieldBytes
+    }
+
+    @inline(__always) static func accepts(count: Int?, maximum: Int) -> Bool {
+        count.map { $0 >= 0 && $0 <= maximum } ?? true
+    }
+
+    @inline(__always) static func accepts(measure: Double?, maximum: Double) -> Bool {
+        measure.map { $0.isFinite && $0 >= 0 && $0 <= maximum } ?? true
+    }
+
     /// A time outside the accepted range.
     public static func problem(time: Timestamp, field: String) -> RecordProblem? {
         guard !accepts(time) else { return nil }
@@ -220,7 +234,7 @@ extension RecordLimits {
 
     /// An empty or overlong identifier.
     public static func problem(identifier: String?, field: String) -> RecordProblem? {
-        guard let identifier else { return nil }
+        guard !accepts(identifier: identifier), let identifier else { return nil }
         if identifier.isEmpty { return RecordProblem(field: field, "is empty") }
         let n = identifier.utf8.count
         guard n <= maximumIdentifierBytes else {
@@ -230,13 +244,13 @@ extension RecordLimits {
     }
 
     static func problem(shortString: String?, field: String) -> RecordProblem? {
-        guard let n = shortString?.utf8.count, n > maximumFieldBytes else { return nil }
+        guard !accepts(shortString: shortString), let n = shortString?.utf8.count else { return nil }
         return RecordProblem(field: field, "is \(n) bytes long; at most \(maximumFieldBytes) are accepted")
     }
 
     /// A negative or absurd count.
     public static func problem(count: Int?, field: String, maximum: Int) -> RecordProblem? {
-        guard let count else { return nil }
+        guard !accepts(count: count, maximum: maximum), let count else { return nil }
         if count < 0 { return RecordProblem(field: field, "\(count) is negative") }
         if count > maximum { return RecordProblem(field: field, "\(count) is more than \(maximum), the most accepted") }
         return nil
@@ -244,7 +258,7 @@ extension RecordLimits {
 
     /// A measurement that is not finite, negative, or absurd.
     static func problem(measure: Double?, field: String, maximum: Double, unit: String) -> RecordProblem? {
-        guard let measure else { return nil }
+        guard !accepts(measure: measure, maximum: maximum), let measure else { return nil }
         if !measure.isFinite { return RecordProblem(field: field, "is not a finite number") }
         if measure < 0 { return RecordProblem(field: field, "\(measure)\(unit) is negative") }
         if measure > maximum { return RecordProblem(field: field, "\(measure)\(unit) is more than \(maximum)\(unit), the most accepted") }
