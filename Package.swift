@@ -42,8 +42,12 @@ let package = Package(
             dependencies: [
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "RealModule", package: "swift-numerics"),
+                "CMemoryHints",
             ]
         ),
+        // Cache-line prefetch hints (`__builtin_prefetch`) for the core's look-ahead: the
+        // reorder buffer's next record. Hints only: results never depend on them.
+        .target(name: "CMemoryHints"),
         // The system zlib, for reading and writing gzip-compressed JSON Lines.
         .systemLibrary(
             name: "CZlib",

@@ -15,6 +15,7 @@ struct DistillWatchCommand: ParsableCommand {
     /// (with the usage line after a usage error), and exits non-zero, never as a crash;
     /// `--help` and `--version` print to standard output and exit 0.
     static func main() {
+        HugePages.restartIfUseful()
         do {
             var command = try parseAsRoot()
             try command.run()

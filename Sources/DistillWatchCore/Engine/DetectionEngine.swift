@@ -1,3 +1,4 @@
+import CMemoryHints
 import RealModule
 
 /// The detection engine: a value-type state machine that takes exchanges in time order
@@ -272,6 +273,9 @@ public struct DetectionEngine: Sendable {
     /// - Complexity: O(1) amortised (hash lookups).
     mutating func prepare(_ e: Exchange) -> PreparedExchange {
         let i = Int(slot(for: e.accountID))
+        // The account's 1.7 KB state is read in step 2; with more accounts than the caches
+        // hold it is cold, and its lines load while the rest of this step runs (a hint).
+        states.withUnsafeBufferPointer { distillwatch_prefetch_read($0.baseAddress! + i, MemoryLayout<AccountState>.size) }
         if firstTime == nil { firstTime = e.time }
         noteFamilies(e)
         var modelIndex: Int32 = -1
