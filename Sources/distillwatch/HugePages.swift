@@ -33,8 +33,8 @@ enum HugePages {
     enum Plan: Equatable {
         /// Start again with `GLIBC_TUNABLES` set to this value.
         case restart(tunables: String)
-        /// Run as started, for this reason.
-        case keep(String)
+        /// Run as started.
+        case keep
     }
 
     static let tunable = "glibc.malloc.hugetlb"
@@ -48,21 +48,25 @@ enum HugePages {
         return mode.isEmpty ? nil : String(mode)
     }
 
+    /// This machine's mode (`madvise`, `always`, `never`), or `nil` if it cannot be read.
+    static func currentKernelMode() -> String? {
+        (try? String(contentsOfFile: kernelModeFile, encoding: .utf8)).flatMap(kernelMode(fromSysfs:))
+    }
+
     /// The decision, from the environment and the kernel's mode (`nil`: unreadable). Pure.
     static func plan(environment: [String: String], kernelMode: String?) -> Plan {
         if let setting = environment["DISTILLWATCH_HUGE_PAGES"]?.lowercased(),
            ["off", "0", "false", "no"].contains(setting) {
-            return .keep("DISTILLWATCH_HUGE_PAGES=\(setting)")
+            return .keep
         }
         let current = environment["GLIBC_TUNABLES"] ?? ""
         if current.split(separator: ":").contains(where: { $0.hasPrefix(tunable + "=") }) {
-            return .keep("GLIBC_TUNABLES already sets \(tunable)")
+            return .keep
         }
         if let preload = environment["LD_PRELOAD"], preload.contains("vgpreload") {
-            return .keep("running under valgrind")
+            return .keep
         }
-        guard let kernelMode else { return .keep("the kernel's transparent huge page mode is unknown") }
-        guard kernelMode == "madvise" else { return .keep("the kernel's transparent huge page mode is \(kernelMode)") }
+        guard kernelMode == "madvise" else { return .keep }
         return .restart(tunables: current.isEmpty ? "\(tunable)=1" : "\(current):\(tunable)=1")
     }
 
@@ -71,9 +75,8 @@ enum HugePages {
     /// Call first thing in `main`, before any input is read. Linux only.
     static func restartIfUseful() {
         #if os(Linux)
-        let mode = (try? String(contentsOfFile: kernelModeFile, encoding: .utf8)).flatMap(kernelMode(fromSysfs:))
         let environment = ProcessInfo.processInfo.environment
-        guard case .restart(let tunables) = plan(environment: environment, kernelMode: mode) else { return }
+        guard case .restart(let tunables) = plan(environment: environment, kernelMode: currentKernelMode()) else { return }
         guard setenv("GLIBC_TUNABLES", tunables, 1) == 0 else { return }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Still here: the restart failed (no /proc, say). Run as started, with the

@@ -21,30 +21,24 @@ import Testing
         #expect(HugePages.plan(environment: ["GLIBC_TUNABLES": "glibc.malloc.arena_max=2"], kernelMode: "madvise")
                 == .restart(tunables: "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"))
         for mode in ["always", "never", nil] as [String?] {
-            guard case .keep = HugePages.plan(environment: [:], kernelMode: mode) else {
-                Issue.record("restarts with the kernel's mode \(mode ?? "unknown")"); continue
-            }
+            #expect(HugePages.plan(environment: [:], kernelMode: mode) == .keep, "kernel mode \(mode ?? "unknown")")
         }
     }
 
     @Test func neverOverridesTheOperator() {
         for value in ["off", "OFF", "0", "false", "no"] {
-            guard case .keep = HugePages.plan(environment: ["DISTILLWATCH_HUGE_PAGES": value], kernelMode: "madvise") else {
-                Issue.record("DISTILLWATCH_HUGE_PAGES=\(value) restarts"); continue
-            }
+            #expect(HugePages.plan(environment: ["DISTILLWATCH_HUGE_PAGES": value], kernelMode: "madvise") == .keep,
+                    "DISTILLWATCH_HUGE_PAGES=\(value)")
         }
         for tunables in ["glibc.malloc.hugetlb=0", "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2", "glibc.malloc.hugetlb=1"] {
-            guard case .keep = HugePages.plan(environment: ["GLIBC_TUNABLES": tunables], kernelMode: "madvise") else {
-                Issue.record("GLIBC_TUNABLES=\(tunables) restarts"); continue
-            }
+            #expect(HugePages.plan(environment: ["GLIBC_TUNABLES": tunables], kernelMode: "madvise") == .keep,
+                    "GLIBC_TUNABLES=\(tunables)")
         }
         // A tunable whose name only starts like it is not it.
         #expect(HugePages.plan(environment: ["GLIBC_TUNABLES": "glibc.malloc.hugetlbx=1"], kernelMode: "madvise")
                 == .restart(tunables: "glibc.malloc.hugetlbx=1:glibc.malloc.hugetlb=1"))
-        guard case .keep = HugePages.plan(environment: ["LD_PRELOAD": "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so"],
-                                          kernelMode: "madvise") else {
-            Issue.record("restarts under valgrind"); return
-        }
+        #expect(HugePages.plan(environment: ["LD_PRELOAD": "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so"],
+                               kernelMode: "madvise") == .keep, "under valgrind")
     }
 
     /// The real binary: on a kernel in `madvise` mode the process that runs has the tunable
@@ -53,7 +47,7 @@ import Testing
     /// the restart turned off; on any other kernel it is left alone.
     @Test func theRestartedProcessIsTheSameRun() throws {
         #if os(Linux)
-        let mode = (try? String(contentsOfFile: HugePages.kernelModeFile, encoding: .utf8)).flatMap(HugePages.kernelMode(fromSysfs:))
+        let mode = HugePages.currentKernelMode()
         let traffic = sampleTraffic()
         let dir = Scratch()
         let process = Process()
@@ -84,7 +78,6 @@ import Testing
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let report = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/restarted.json"))
         let tunables = environ.split(separator: "\0").filter { $0.hasPrefix("GLIBC_TUNABLES=") }
         if mode == "madvise" {
             #expect(tunables == ["GLIBC_TUNABLES=glibc.malloc.hugetlb=1"], "the scanning process's environment")
@@ -94,14 +87,9 @@ import Testing
         let plain = try run(["scan", "--quiet", "--json", dir.path + "/plain.json", "-"], stdin: traffic,
                             environment: ["DISTILLWATCH_HUGE_PAGES": "off"])
         #expect(plain.status == 0)
-        let plainReport = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/plain.json"))
-        #expect(try Self.withoutTime(report) == Self.withoutTime(plainReport))
-        #expect(!report.isEmpty)
+        let report = try scanReportWithoutGeneratedAt(atPath: dir.path + "/restarted.json")
+        #expect(report.count > 0)
+        #expect(report == (try scanReportWithoutGeneratedAt(atPath: dir.path + "/plain.json")))
         #endif
-    }
-
-    static func withoutTime(_ report: Data) throws -> NSDictionary {
-        guard let object = try JSONSerialization.jsonObject(with: report) as? [String: Any] else { return [:] }
-        return object.filter { $0.key != "generated_at" } as NSDictionary
     }
 }
