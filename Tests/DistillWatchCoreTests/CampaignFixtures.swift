@@ -190,20 +190,20 @@ struct Population {
 extension DetectionEngine {
     /// Whether two accounts are in one linked group.
     func linked(_ a: String, _ b: String) -> Bool {
-        guard let i = indexByAccount[a], let j = indexByAccount[b] else { return false }
+        guard let i = slot(ofAccount: a), let j = slot(ofAccount: b) else { return false }
         return linkage.root(of: i) == linkage.root(of: j)
     }
 
     /// The evidence kinds recorded between members of `account`'s group.
     func groupEvidence(of account: String) -> Set<LinkEvidenceKind> {
-        guard let i = indexByAccount[account], let g = linkage.groups[linkage.root(of: i)] else { return [] }
+        guard let i = slot(ofAccount: account), let g = linkage.groups[linkage.root(of: i)] else { return [] }
         return Set(LinkEvidenceKind.all.filter { g.pairKinds[$0.ordinal] > 0 })
     }
 
     /// Sizes of the linked groups the accounts with `prefix` fall in.
     func groupSizes(ofAccountsWithPrefix prefix: String) -> [Int32: Int] {
         var sizes: [Int32: Int] = [:]
-        for (id, i) in indexByAccount where id.hasPrefix(prefix) { sizes[linkage.root(of: i), default: 0] += 1 }
+        for (i, id) in accountIDs.enumerated() where id.hasPrefix(prefix) { sizes[linkage.root(of: Int32(i)), default: 0] += 1 }
         return sizes
     }
 }

@@ -281,7 +281,7 @@ import Testing
         let dismissed = try #require(engine.campaignSummary(number: c.number))
         #expect(dismissed.verdict == .allow)
         #expect(dismissed.label == .legitimate)
-        let own = engine.states[Int(engine.indexByAccount[c.accountIDs[1]]!)]
+        let own = engine.states[Int(engine.slot(ofAccount: c.accountIDs[1])!)]
         #expect(engine.decision(for: c.accountIDs[1]).verdict == own.verdict)
 
         // Confirmed: every member blocked.

@@ -29,7 +29,7 @@ extension DetectionEngine {
 
     /// The part of an account's record the model access policy judges (none without rules).
     public func accessRecord(for accountID: String) -> AccountRecord? {
-        indexByAccount[accountID].flatMap { accessRecord(at: Int($0)) }
+        slot(ofAccount: accountID).flatMap { accessRecord(at: Int($0)) }
     }
 
     func accessRecord(at i: Int) -> AccountRecord? {
@@ -41,7 +41,7 @@ extension DetectionEngine {
     /// country (``ModelAccessPolicy/judge(model:addressCountry:record:)``).
     public func modelAccess(for accountID: String, model: String, addressCountry: String?) -> ModelAccessDenial? {
         guard !policy.modelAccess.isEmpty else { return nil }
-        let record = indexByAccount[accountID].flatMap { records[Int($0)] }
+        let record = slot(ofAccount: accountID).flatMap { records[Int($0)] }
         return policy.modelAccess.judge(model: model, addressCountry: addressCountry, record: record)
     }
 }

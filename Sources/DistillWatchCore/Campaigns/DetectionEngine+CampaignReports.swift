@@ -120,7 +120,7 @@ extension DetectionEngine {
     /// The campaign an account belongs to, in brief (no evidence), or `nil`.
     /// - Complexity: O(α(n)): unlike ``campaignSummary(number:)``, cheap enough per account.
     public func campaignMembership(of accountID: String) -> CampaignMembership? {
-        guard let i = indexByAccount[accountID], campaignApplies(to: Int(i)), let g = linkage.group(of: i),
+        guard let i = slot(ofAccount: accountID), campaignApplies(to: Int(i)), let g = linkage.group(of: i),
               g.number > 0 else { return nil }
         return CampaignMembership(campaignID: "campaign-\(g.number)", verdict: g.verdict, score: g.score,
                                   accounts: g.members.count, strongest: g.strongest, firstLink: firstLink(of: i))

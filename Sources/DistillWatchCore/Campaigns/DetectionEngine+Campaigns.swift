@@ -12,6 +12,8 @@ extension DetectionEngine {
         var pivotNewModelBefore: Int32
         /// The template family of this exchange, when it was a split task list.
         var splitFamily: UInt64?
+        /// The exchange's address keys (``AddressKeys/keys(_:)``), read in ``prepare(_:)``.
+        var networkKeys: (address: UInt64, subnet: UInt64?)?
     }
 
     /// Updates the linkage graph with one exchange of account `i`, already counted in its
@@ -51,7 +53,7 @@ extension DetectionEngine {
         }
 
         // Keys seen on the exchange.
-        let networkKeys = e.clientIP.flatMap(AddressKeys.keys)
+        let networkKeys = context.networkKeys
         if let key = networkKeys?.address { linkage.profiles[ii].voteAddress(key) }
         if let key = networkKeys?.address, key != linkage.profiles[ii].lastAddressKey {
             linkage.profiles[ii].lastAddressKey = key

@@ -15,8 +15,11 @@
 /// keys still in use are promoted on their next use. Sharing is therefore detected between
 /// uses at most about one generation of distinct keys apart.
 ///
-/// - Complexity: ``join(_:account:)`` is one or two hash lookups. Memory is
-///   O(profile keys + 2 · generationCapacity), about 48 bytes a key.
+/// Both stores are ``HashedKeyTable``s (the keys are hashes already).
+///
+/// - Complexity: ``joinExchangeKey(_:account:)`` is one lookup, three for a key new to the
+///   current generation. Memory is O(profile keys + 2 · generationCapacity), 32 bytes a
+///   bucket with at most 3/4 of the buckets used.
 struct LinkKeyIndex: Sendable {
     struct Entry: Sendable {
         var accounts: Int32 = 0
@@ -60,9 +63,9 @@ struct LinkKeyIndex: Sendable {
 
     /// Exchange keys per generation (2^20 by default).
     let generationCapacity: Int
-    private(set) var profileKeys: [UInt64: Entry] = [:]
-    private var current: [UInt64: Entry] = [:]
-    private var previous: [UInt64: Entry] = [:]
+    private(set) var profileKeys = HashedKeyTable(placeholder: Entry())
+    private var current = HashedKeyTable(placeholder: Entry())
+    private var previous = HashedKeyTable(placeholder: Entry())
 
     var exchangeKeyCount: Int { current.count + previous.count }
     /// Joins of new profile keys refused because ``profileCapacity`` keys were held.
@@ -77,11 +80,13 @@ struct LinkKeyIndex: Sendable {
     /// `countAgain` is false when the account joined this key before (a re-announcement
     /// at a milestone): it then gets candidates without being counted twice.
     mutating func joinProfileKey(_ key: UInt64, account: Int32, countAgain: Bool = true) -> Join {
-        guard profileKeys.count < profileCapacity || profileKeys[key] != nil else {
+        let held = profileKeys.index(forKey: key)
+        guard held != nil || profileKeys.count < profileCapacity else {
             droppedProfileKeys += 1
             return Join(accounts: 1, candidates: InlineArray(repeating: -1), isNew: false)
         }
-        return Self.join(&profileKeys[key, default: Entry()], account: account, countAgain: countAgain)
+        let position = held ?? profileKeys.insertNew(Entry(), forKey: key)
+        return Self.join(&profileKeys[position: position], account: account, countAgain: countAgain)
     }
 
     /// Profile and client keys held at most (2^22 by default, about 48 bytes each): beyond,
@@ -104,28 +109,28 @@ struct LinkKeyIndex: Sendable {
     }
 
     /// Joins a key seen on an exchange.
-    /// - Complexity: one hash lookup for a key of the current generation (the common case:
-    ///   three before, a third of the index's cost by callgrind); three for one promoted
-    ///   from the previous generation or new.
+    /// - Complexity: one hash lookup for a key of the current generation (the common case);
+    ///   three for one promoted from the previous generation or new.
     mutating func joinExchangeKey(_ key: UInt64, account: Int32) -> Join {
-        if let held = current.index(forKey: key) {
-            return Self.join(&current.values[held], account: account, countAgain: true)
-        }
-        var entry: Entry
-        if let promoted = previous.removeValue(forKey: key) {
-            entry = promoted
-        } else {
-            if current.count >= generationCapacity {
+        var (position, inserted) = current.position(forKey: key, inserting: Entry())
+        if inserted {
+            if let promoted = previous.removeValue(forKey: key) {
+                current[position: position] = promoted
+            } else if current.count > generationCapacity {
+                // The generation was full before this key: it becomes the previous one
+                // (without the key), and the key starts the next.
+                current.removeValue(forKey: key)
                 previous = current
-                current = [:]
-                current.reserveCapacity(generationCapacity)
+                current = HashedKeyTable(placeholder: Entry(), minimumCapacity: generationCapacity)
+                position = current.insertNew(Entry(), forKey: key)
             }
-            entry = Entry()
         }
-        let joined = Self.join(&entry, account: account, countAgain: true)
-        current[key] = entry
-        return joined
+        return Self.join(&current[position: position], account: account, countAgain: true)
     }
+
+    /// Starts loading the bucket of the current generation where a join of `key` looks
+    /// (a hint: changes nothing).
+    func prefetchExchangeKey(_ key: UInt64) { current.prefetch(key) }
 
     /// Accounts on an exchange key, if it is still held.
     func accounts(onExchangeKey key: UInt64) -> Int {
@@ -189,7 +194,7 @@ extension LinkKeyIndex: SnapshotCodable {
         w.int(Int64(generationCapacity))
         w.int(Int64(profileCapacity))
         for keys in [profileKeys, current, previous] {
-            w.dictionary(keys) { w, key, entry in
+            w.dictionary(keys.dictionary) { w, key, entry in
                 w.int(key)
                 w.int(entry.accounts)
                 w.int(entry.head)
@@ -204,13 +209,16 @@ extension LinkKeyIndex: SnapshotCodable {
         let profileCapacity = Int(try r.int(Int64.self))
         guard generationCapacity > 0, profileCapacity > 0 else { throw SnapshotError("the link-key index has no capacity") }
         self.init(generationCapacity: generationCapacity, profileCapacity: profileCapacity)
-        func keys(_ r: inout SnapshotReader) throws(SnapshotError) -> [UInt64: Entry] {
-            try r.dictionary(minimumEntrySize: 29) { (r: inout SnapshotReader) throws(SnapshotError) in
+        func keys(_ r: inout SnapshotReader) throws(SnapshotError) -> HashedKeyTable<Entry> {
+            let read = try r.dictionary(minimumEntrySize: 29) { (r: inout SnapshotReader) throws(SnapshotError) in
                 let key: UInt64 = try r.int()
                 let entry = Entry(accounts: try r.int(), head: try r.int(), recent: try r.inline())
                 guard entry.head < 4 else { throw SnapshotError("byte \(r.offset): a link key's ring position \(entry.head) is outside 0..<4") }
                 return (key, entry)
             }
+            var table = HashedKeyTable(placeholder: Entry(), minimumCapacity: read.count)
+            for (key, entry) in read { table.insertNew(entry, forKey: key) }
+            return table
         }
         profileKeys = try keys(&r)
         current = try keys(&r)

@@ -21,7 +21,7 @@ extension DetectionEngine {
     /// The same, with the account's contributing readings and campaign membership already
     /// at hand (the report has them).
     func countermeasures(for accountID: String, readings: [SignalReading], campaign: CampaignMembership?) -> Countermeasures {
-        guard let i = indexByAccount[accountID] else { return .none }
+        guard let i = slot(ofAccount: accountID) else { return .none }
         let subject = CountermeasureSubject(
             decision: decision(for: accountID), readings: readings,
             verified: records[Int(i)]?.verified == true, campaign: campaign, label: states[Int(i)].label,

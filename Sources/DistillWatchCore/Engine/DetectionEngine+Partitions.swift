@@ -128,7 +128,7 @@ extension DetectionEngine {
         linker.states = []
         linker.records = []
         linker.accountIDs = []
-        linker.indexByAccount = [:]
+        linker.accountSlots = AccountSlotTable()
         linker.keys = KeyTable()
         linker.templates = TemplateCatalog()
         linker.reasoning = ReasoningIndex()

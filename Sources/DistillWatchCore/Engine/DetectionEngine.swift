@@ -22,7 +22,8 @@ import RealModule
 ///   linkage key index (bounded), independent of the number of exchanges.
 public struct DetectionEngine: Sendable {
     public private(set) var policy: Policy
-    var indexByAccount: [String: Int32] = [:]
+    /// Each account's slot in the per-account tables, by id.
+    var accountSlots = AccountSlotTable()
     var accountIDs: [String] = []
     var states: ContiguousArray<AccountState> = []
     /// What linkage reads of each account, as of its latest exchange linked
@@ -136,9 +137,10 @@ public struct DetectionEngine: Sendable {
     }
 
     private mutating func slot(for accountID: String) -> Int32 {
-        if let i = indexByAccount[accountID] { return i }
+        let hash = AccountSlotTable.hash(accountID)
+        if let i = accountSlots.slot(of: accountID, hash: hash, ids: accountIDs) { return i }
         let i = Int32(states.count)
-        indexByAccount[accountID] = i
+        accountSlots.insert(accountID, hash: hash, slot: i)
         accountIDs.append(accountID)
         var state = AccountState(tierProfile: policy.defaultTier)
         state.allowlisted = policy.allowlist.contains(accountID: accountID, record: nil)
@@ -147,6 +149,12 @@ public struct DetectionEngine: Sendable {
         latestTimes.append(.min)
         accountHashes.append(CityHash64.hash(accountID))
         return i
+    }
+
+    /// The slot of an account the engine knows, or `nil`.
+    /// - Complexity: expected O(length of the id) (``AccountSlotTable``).
+    func slot(ofAccount accountID: String) -> Int32? {
+        accountSlots.slot(of: accountID, hash: AccountSlotTable.hash(accountID), ids: accountIDs)
     }
 
     /// Number of accounts that have sent at least one exchange.
@@ -214,6 +222,9 @@ public struct DetectionEngine: Sendable {
         var splitFamily: UInt64?
         /// The account's record, at its first exchange (linkage reads it then).
         var firstRecord: AccountRecord?
+        /// The link keys of the exchange's address and its /24 or /48 (``AddressKeys/keys(_:)``),
+        /// read here so that their buckets in the link-key index load before step 3.
+        var networkKeys: (address: UInt64, subnet: UInt64?)?
     }
 
     /// A first flag recorded by linkage, for the account's state.
@@ -311,9 +322,21 @@ public struct DetectionEngine: Sendable {
             split = use.accounts >= policy.sharedTemplateAccounts && use.novelty >= 0.3
             if split { splitFamily = content.templateKey }
         }
+        // The address keys' buckets and the account's link profile are read in step 3;
+        // beyond the caches they are cold, and load while steps 1 and 2 run (hints).
+        let networkKeys = policy.campaigns.enabled ? e.clientIP.flatMap(AddressKeys.keys) : nil
+        if let networkKeys {
+            linkage.keys.prefetchExchangeKey(networkKeys.address)
+            if let subnet = networkKeys.subnet { linkage.keys.prefetchExchangeKey(subnet) }
+        }
+        if i < linkage.profiles.count {
+            linkage.profiles.withUnsafeBufferPointer {
+                distillwatch_prefetch_read($0.baseAddress! + i, MemoryLayout<LinkProfile>.size)
+            }
+        }
         return PreparedExchange(account: Int32(i), keySlot: Int32(keySlot ?? -1), model: modelIndex, replay: replay,
                                 splitTemplate: split, time: time, release: models.latestRelease, splitFamily: splitFamily,
-                                firstRecord: firstRecord)
+                                firstRecord: firstRecord, networkKeys: networkKeys)
     }
 
     /// Step 2, for one account: its state, its key's state and its link view and window
@@ -372,7 +395,8 @@ public struct DetectionEngine: Sendable {
         growLinkTables(to: i + 1)
         let context = LinkContext(
             ownScoreBefore: linkViews[i].score, pivotWindowBefore: linkViews[i].pivotWindowExchanges,
-            pivotNewModelBefore: linkViews[i].pivotNewModelExchanges, splitFamily: p.splitFamily)
+            pivotNewModelBefore: linkViews[i].pivotNewModelExchanges, splitFamily: p.splitFamily,
+            networkKeys: p.networkKeys)
         let wasFlagged = linkFlagged[i]
         linkViews[i] = view
         if let window { linkWindows[i] = window }
@@ -561,7 +585,7 @@ public struct DetectionEngine: Sendable {
     /// - Complexity: O(length of the key id) for the lookup.
     public func decision(for accountID: String, key: String?) -> Decision {
         var d = decision(for: accountID)
-        guard let key, let i = indexByAccount[accountID], let k = keys.find(account: i, key: key) else { return d }
+        guard let key, let i = slot(ofAccount: accountID), let k = keys.find(account: i, key: key) else { return d }
         let ks = keys.states[k]
         if ks.verdict > d.verdict {
             d.verdict = ks.verdict
@@ -589,14 +613,14 @@ public struct DetectionEngine: Sendable {
     /// A key's verdict, score and per-key readings, as of its latest exchange; `nil` for a
     /// key the engine has not seen on that account.
     public func keySummary(for accountID: String, key: String) -> KeySummary? {
-        guard let i = indexByAccount[accountID], let k = keys.find(account: i, key: key) else { return nil }
+        guard let i = slot(ofAccount: accountID), let k = keys.find(account: i, key: key) else { return nil }
         return keySummary(at: k)
     }
 
     /// The account's keys whose own verdict is not `allow`, most severe first.
     /// - Complexity: O(keys of all accounts): for reports, not the decide path.
     public func flaggedKeys(of accountID: String) -> [KeySummary] {
-        guard let i = indexByAccount[accountID] else { return [] }
+        guard let i = slot(ofAccount: accountID) else { return [] }
         return keys.states.indices.filter { keys.states[$0].accountIndex == i && keys.states[$0].verdict.isFlagged && !keys.states[$0].keyID.isEmpty }
             .map(keySummary(at:)).sorted { $0.verdict != $1.verdict ? $0.verdict > $1.verdict : $0.apiKeyID < $1.apiKeyID }
     }
@@ -719,28 +743,28 @@ public struct DetectionEngine: Sendable {
 
     /// The label an analyst gave the account, if any.
     public func label(for accountID: String) -> AnalystLabel? {
-        indexByAccount[accountID].flatMap { states[Int($0)].label }
+        slot(ofAccount: accountID).flatMap { states[Int($0)].label }
     }
 
     // MARK: Reading state
 
     /// The engine has seen traffic or a record for the account. - Complexity: O(1).
     public func knows(_ accountID: String) -> Bool {
-        indexByAccount[accountID] != nil
+        slot(ofAccount: accountID) != nil
     }
 
     /// The account's current decision, as of its latest exchange; `unknownAccount` for an
     /// account never seen.
     /// - Complexity: O(1).
     public func decision(for accountID: String) -> Decision {
-        guard let i = indexByAccount[accountID] else { return .unknownAccount }
+        guard let i = slot(ofAccount: accountID) else { return .unknownAccount }
         return combinedDecision(Int(i))
     }
 
     /// Every signal's reading for an account, as of its latest exchange.
     /// - Complexity: O(1) plus the cost of formatting the details.
     public func readings(for accountID: String) -> [SignalReading] {
-        guard let i = indexByAccount[accountID] else { return [] }
+        guard let i = slot(ofAccount: accountID) else { return [] }
         let s = states[Int(i)]
         var readings = BehaviourSignals.readings(s, SignalContext(policy: policy, now: s.lastSeen, models: models,
                                                                   unkeyed: unkeyedKey(of: Int(i)), record: records[Int(i)]))
@@ -755,7 +779,7 @@ public struct DetectionEngine: Sendable {
 
     /// The account record registered for an account, if any.
     public func record(for accountID: String) -> AccountRecord? {
-        indexByAccount[accountID].flatMap { records[Int($0)] }
+        slot(ofAccount: accountID).flatMap { records[Int($0)] }
     }
 
     /// Signal families for which no record carried data.
@@ -801,7 +825,7 @@ public struct DetectionEngine: Sendable {
 
     /// The summary of one account, or `nil` when the engine has never heard of it.
     public func summary(for accountID: String) -> AccountSummary? {
-        indexByAccount[accountID].map { summary(at: Int($0)) }
+        slot(ofAccount: accountID).map { summary(at: Int($0)) }
     }
 
     private func summary(at i: Int) -> AccountSummary {
@@ -920,11 +944,13 @@ extension DetectionEngine {
         else {
             throw SnapshotError("the engine's tables disagree on the number of accounts, keys or models (\(n) ids)")
         }
-        indexByAccount.reserveCapacity(n)
+        accountSlots.reserveCapacity(n)
         for (i, id) in accountIDs.enumerated() {
-            guard indexByAccount.updateValue(Int32(i), forKey: id) == nil else {
+            let hash = AccountSlotTable.hash(id)
+            guard accountSlots.slot(of: id, hash: hash, ids: accountIDs) == nil else {
                 throw SnapshotError("account \(id) appears twice")
             }
+            accountSlots.insert(id, hash: hash, slot: Int32(i))
         }
         rebuildDerivedTables()
     }

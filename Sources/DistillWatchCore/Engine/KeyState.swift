@@ -124,7 +124,7 @@ struct KeyState: Sendable {
 /// account, so a client that invents a key per request cannot grow memory without bound.
 struct KeyTable: Sendable {
     var states: [KeyState] = []
-    var index: [UInt64: Int32] = [:]
+    var index = HashedKeyTable<Int32>(placeholder: -1)
     var capacity = 1 << 20
     private(set) var untrackedKeys = 0
 
@@ -136,12 +136,16 @@ struct KeyTable: Sendable {
     /// - Complexity: O(length of the key id) for the hash, O(1) amortised otherwise.
     mutating func slot(account: Int32, key: String) -> Int? {
         let h = Self.hash(account: account, key: key)
-        if let i = index[h], states[Int(i)].accountIndex == account, states[Int(i)].keyID == key { return Int(i) }
-        guard index[h] == nil, states.count < capacity else {
+        let held = index.index(forKey: h)
+        if let held {
+            let i = Int(index[position: held])
+            if states[i].accountIndex == account, states[i].keyID == key { return i }
+        }
+        guard held == nil, states.count < capacity else {
             untrackedKeys += 1
             return nil
         }
-        index[h] = Int32(states.count)
+        index.insertNew(Int32(states.count), forKey: h)
         states.append(KeyState(accountIndex: account, keyID: key))
         return states.count - 1
     }
@@ -225,8 +229,7 @@ extension KeyTable: SnapshotCodable {
         states = try r.array(minimumElementSize: 64)
         capacity = try r.int()
         untrackedKeys = try r.int()
-        index = [:]
-        index.reserveCapacity(states.count)
-        for (i, s) in states.enumerated() { index[Self.hash(account: s.accountIndex, key: s.keyID)] = Int32(i) }
+        index = HashedKeyTable(placeholder: -1, minimumCapacity: states.count)
+        for (i, s) in states.enumerated() { index.updateValue(Int32(i), forKey: Self.hash(account: s.accountIndex, key: s.keyID)) }
     }
 }

@@ -99,7 +99,7 @@ public struct LinkKeyLedger: Sendable {
 extension DetectionEngine {
     /// The index of an account the engine knows, or `nil`. - Complexity: O(1).
     public func accountIndex(_ accountID: String) -> Int? {
-        indexByAccount[accountID].map(Int.init)
+        slot(ofAccount: accountID).map(Int.init)
     }
 
     /// Every account the linkage has joined to at least one other, with its group's size,

@@ -167,7 +167,7 @@ extension DetectionEngine {
     /// (none without a record).
     /// - Complexity: O(1).
     public func signupRisk(for accountID: String) -> SignupRisk {
-        guard let i = indexByAccount[accountID] else { return .none }
+        guard let i = slot(ofAccount: accountID) else { return .none }
         return signupRisk(at: Int(i))
     }
 

@@ -98,7 +98,7 @@ extension DetectionEngine {
     /// The activity profile of `accountID`, or `nil` for an account never seen.
     /// - Complexity: O(1).
     public func activityProfile(for accountID: String) -> AccountActivityProfile? {
-        guard let i = indexByAccount[accountID].map(Int.init) else { return nil }
+        guard let i = slot(ofAccount: accountID).map(Int.init) else { return nil }
         let s = states[i]
         func share(_ on: Int32, _ seen: Int32) -> Double? { seen > 0 ? Double(on) / Double(seen) : nil }
         var lastDay = [Int](repeating: 0, count: 24)
