@@ -17,8 +17,8 @@
 ///
 /// Both stores are ``HashedKeyTable``s (the keys are hashes already).
 ///
-/// - Complexity: ``joinExchangeKey(_:account:)`` is one lookup, three for a key new to the
-///   current generation. Memory is O(profile keys + 2 · generationCapacity), 32 bytes a
+/// - Complexity: ``joinExchangeKey(_:account:)`` is one probe sequence for a key of the
+///   current generation, two for one new to it (the second in the previous generation). Memory is O(profile keys + 2 · generationCapacity), 32 bytes a
 ///   bucket with at most 3/4 of the buckets used.
 struct LinkKeyIndex: Sendable {
     struct Entry: Sendable {
@@ -109,8 +109,8 @@ struct LinkKeyIndex: Sendable {
     }
 
     /// Joins a key seen on an exchange.
-    /// - Complexity: one hash lookup for a key of the current generation (the common case);
-    ///   three for one promoted from the previous generation or new.
+    /// - Complexity: one probe sequence (find or insert) for a key of the current generation
+    ///   or new to it, and for a new one a second in the previous generation.
     mutating func joinExchangeKey(_ key: UInt64, account: Int32) -> Join {
         var (position, inserted) = current.position(forKey: key, inserting: Entry())
         if inserted {

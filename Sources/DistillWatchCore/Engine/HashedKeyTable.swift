@@ -71,6 +71,17 @@ struct HashedKeyTable<Value: Sendable>: Sendable {
     /// The position of key 0 (the bucket after those keys probe).
     private var zeroKeyPosition: Int { bucketMask + 1 }
 
+    /// The first empty bucket from `key`'s home on, where it goes when it is not held.
+    @inline(__always)
+    private func emptyBucket(for key: UInt64) -> Int {
+        var i = home(of: key)
+        while buckets[i].key != 0 { i = (i &+ 1) & bucketMask }
+        return i
+    }
+
+    /// One more key would take the load past 3/4.
+    private var isFull: Bool { count + 1 > (bucketMask + 1) / 4 * 3 }
+
     // MARK: Reading
 
     /// The position of `key`, or nil when it is not held.
@@ -137,9 +148,8 @@ struct HashedKeyTable<Value: Sendable>: Sendable {
             count += 1
             return zeroKeyPosition
         }
-        if count + 1 > (bucketMask + 1) / 4 * 3 { grow() }
-        var i = home(of: key)
-        while buckets[i].key != 0 { i = (i &+ 1) & bucketMask }
+        if isFull { grow() }
+        let i = emptyBucket(for: key)
         buckets[i] = Bucket(key: key, value: value)
         count += 1
         return i
@@ -161,10 +171,9 @@ struct HashedKeyTable<Value: Sendable>: Sendable {
             if k == 0 { break }
             i = (i &+ 1) & bucketMask
         }
-        if count + 1 > (bucketMask + 1) / 4 * 3 {
+        if isFull {
             grow()
-            i = home(of: key)
-            while buckets[i].key != 0 { i = (i &+ 1) & bucketMask }
+            i = emptyBucket(for: key)
         }
         buckets[i] = Bucket(key: key, value: value())
         count += 1
@@ -228,11 +237,7 @@ struct HashedKeyTable<Value: Sendable>: Sendable {
         bucketMask = n - 1
         shift = UInt64(64 - n.trailingZeroBitCount)
         if holdsZeroKey { buckets[zeroKeyPosition].value = old[oldZeroKeyPosition].value }
-        for b in old[..<oldZeroKeyPosition] where b.key != 0 {
-            var i = home(of: b.key)
-            while buckets[i].key != 0 { i = (i &+ 1) & bucketMask }
-            buckets[i] = b
-        }
+        for b in old[..<oldZeroKeyPosition] where b.key != 0 { buckets[emptyBucket(for: b.key)] = b }
     }
 }
 
