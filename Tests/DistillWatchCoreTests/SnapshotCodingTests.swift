@@ -30,6 +30,9 @@ import Testing
         #expect(fields(CampaignState()) == CampaignState.snapshotFieldCount)
         #expect(fields(Policy.default.defaultTier) == Policy.TierProfile.snapshotFieldCount)
         #expect(fields(AccountRecord(accountID: "a")) == AccountRecord.snapshotFieldCount)
+        // An exchange keeps its fields in a copy-on-write buffer; both the stored fields and
+        // its mirror (which shows them) are counted.
+        #expect(fields(Exchange.Fields()) == Exchange.snapshotFieldCount)
         #expect(fields(Exchange(time: t0, accountID: "a")) == Exchange.snapshotFieldCount)
         #expect(fields(DetectionEngine()) == DetectionEngine.snapshotFieldCount)
         #expect(fields(SignupIndex()) == SignupIndex.snapshotFieldCount)

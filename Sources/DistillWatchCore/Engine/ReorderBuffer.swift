@@ -138,7 +138,11 @@ public struct ReorderBuffer: Sendable {
     private func prefetchNext() {
         guard let next = heap.min else { return }
         slab.withUnsafeBufferPointer { records in
-            distillwatch_prefetch_read(records.baseAddress! + Int(next.slot), MemoryLayout<Exchange?>.size)
+            // The slot holds one reference (an `Exchange` is its buffer's address; `nil`
+            // is zero). Read it as a word: binding it as an `Exchange` would retain the
+            // cold buffer, an atomic write that waits for the very miss the hint hides.
+            let address = UnsafeRawPointer(records.baseAddress! + Int(next.slot)).load(as: UnsafeRawPointer?.self)
+            if let address { distillwatch_prefetch_read(address, Exchange.storedSize) }
         }
     }
 

@@ -2,51 +2,235 @@
 ///
 /// Only `time` and `accountID` are required; every other field is optional because
 /// gateways log different subsets, and the detector degrades gracefully when one is missing.
-public struct Exchange: Sendable, Equatable {
-    public var time: Timestamp
-    public var accountID: String
-    public var requestID: String?
-    public var apiKeyID: String?
-    public var model: String?
-    public var operation: String?
-    public var inputTokens: Int?
-    public var outputTokens: Int?
-    public var reasoningTokens: Int?
-    public var maxTokens: Int?
-    public var temperature: Double?
-    public var stream: Bool?
-    public var thinking: Bool?
-    public var toolCount: Int?
-    public var messageCount: Int?
-    public var finishReason: String?
+///
+/// A value type stored out of line, copy-on-write like `Array`: the fields (472 bytes)
+/// live in one heap buffer and an `Exchange` is one reference. A record moves through
+/// the decoder, the decoding pipeline, the reorder buffer and the engine; held inline it
+/// was copied about 20 times an exchange (472-byte `memcpy`s, counted with an interposed
+/// `memcpy`) and each copy retained and released its strings. Now a move is one pointer
+/// and a copy one retain; a setter copies the buffer only when it is shared.
+public struct Exchange: @unchecked Sendable, Equatable {
+    // @unchecked: `storage` is a class, but it is never written while shared (every
+    // setter calls `makeUnique()`), so an `Exchange` is a value like `Array`; `Fields`
+    // itself is checked `Sendable`.
+
+    /// The stored fields, each documented on its accessor below.
+    @usableFromInline
+    struct Fields: Sendable, Equatable {
+        @usableFromInline var time: Timestamp = Timestamp(millisecondsSinceEpoch: 0)
+        @usableFromInline var accountID: String = ""
+        @usableFromInline var requestID: String?
+        @usableFromInline var apiKeyID: String?
+        @usableFromInline var model: String?
+        @usableFromInline var operation: String?
+        @usableFromInline var inputTokens: Int?
+        @usableFromInline var outputTokens: Int?
+        @usableFromInline var reasoningTokens: Int?
+        @usableFromInline var maxTokens: Int?
+        @usableFromInline var temperature: Double?
+        @usableFromInline var stream: Bool?
+        @usableFromInline var thinking: Bool?
+        @usableFromInline var toolCount: Int?
+        @usableFromInline var messageCount: Int?
+        @usableFromInline var finishReason: String?
+        @usableFromInline var status: Int?
+        @usableFromInline var latencyMilliseconds: Double?
+        @usableFromInline var clientIP: String?
+        @usableFromInline var asn: Int?
+        @usableFromInline var country: String?
+        @usableFromInline var userAgent: String?
+        @usableFromInline var clientFingerprint: String?
+        @usableFromInline var system: String?
+        @usableFromInline var prompt: String?
+        @usableFromInline var response: String?
+        @usableFromInline var endUserID: String?
+        @usableFromInline var batchID: String?
+        @usableFromInline var reasoningEffort: String?
+        @usableFromInline var reasoningReplayOf: String?
+        @usableFromInline var prefill: Bool?
+        @usableFromInline var costUSD: Double?
+        @usableFromInline var content: ContentFeatures?
+
+        @inlinable init() {}
+    }
+
+    /// The fields' buffer: a `ManagedBuffer` header, read and written through its address
+    /// (`withUnsafeMutablePointerToHeader`): a class's stored property, `header` included,
+    /// is checked for exclusive access at run time on every access (`swift_beginAccess`,
+    /// about 60 instructions with its thread-local access set).
+    @usableFromInline typealias Storage = ManagedBuffer<Fields, Void>
+
+    @usableFromInline var storage: Storage
+
+    @inlinable
+    static func makeStorage(_ fields: Fields) -> Storage {
+        Storage.create(minimumCapacity: 0) { _ in fields }
+    }
+
+    /// Gives this record a buffer of its own before a write. - Complexity: O(1), and a
+    /// copy of the fields when the buffer is shared.
+    @inlinable
+    mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Self.makeStorage(storage.withUnsafeMutablePointerToHeader { $0.pointee }) }
+    }
+
+    /// Bytes of a record's buffer: the object header and the fields (for a prefetch hint).
+    static let storedSize = 2 * MemoryLayout<Int>.size + MemoryLayout<Fields>.stride
+
+    public static func == (a: Exchange, b: Exchange) -> Bool {
+        a.storage === b.storage
+            || a.storage.withUnsafeMutablePointerToHeader { x in b.storage.withUnsafeMutablePointerToHeader { y in x.pointee == y.pointee } }
+    }
+
+    public var time: Timestamp {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.time } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.time = newValue } }
+    }
+    public var accountID: String {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.accountID } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.accountID = newValue } }
+    }
+    public var requestID: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.requestID } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.requestID = newValue } }
+    }
+    public var apiKeyID: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.apiKeyID } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.apiKeyID = newValue } }
+    }
+    public var model: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.model } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.model = newValue } }
+    }
+    public var operation: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.operation } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.operation = newValue } }
+    }
+    public var inputTokens: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.inputTokens } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.inputTokens = newValue } }
+    }
+    public var outputTokens: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.outputTokens } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.outputTokens = newValue } }
+    }
+    public var reasoningTokens: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningTokens } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningTokens = newValue } }
+    }
+    public var maxTokens: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.maxTokens } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.maxTokens = newValue } }
+    }
+    public var temperature: Double? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.temperature } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.temperature = newValue } }
+    }
+    public var stream: Bool? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.stream } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.stream = newValue } }
+    }
+    public var thinking: Bool? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.thinking } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.thinking = newValue } }
+    }
+    public var toolCount: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.toolCount } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.toolCount = newValue } }
+    }
+    public var messageCount: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.messageCount } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.messageCount = newValue } }
+    }
+    public var finishReason: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.finishReason } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.finishReason = newValue } }
+    }
     /// HTTP status returned; absent means 200.
-    public var status: Int?
-    public var latencyMilliseconds: Double?
-    public var clientIP: String?
-    public var asn: Int?
-    public var country: String?
-    public var userAgent: String?
-    public var clientFingerprint: String?
-    public var system: String?
-    public var prompt: String?
-    public var response: String?
+    public var status: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.status } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.status = newValue } }
+    }
+    public var latencyMilliseconds: Double? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.latencyMilliseconds } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.latencyMilliseconds = newValue } }
+    }
+    public var clientIP: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.clientIP } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.clientIP = newValue } }
+    }
+    public var asn: Int? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.asn } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.asn = newValue } }
+    }
+    public var country: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.country } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.country = newValue } }
+    }
+    public var userAgent: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.userAgent } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.userAgent = newValue } }
+    }
+    public var clientFingerprint: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.clientFingerprint } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.clientFingerprint = newValue } }
+    }
+    public var system: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.system } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.system = newValue } }
+    }
+    public var prompt: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.prompt } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.prompt = newValue } }
+    }
+    public var response: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.response } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.response = newValue } }
+    }
     /// The account's own end user, when the account passes one (OpenAI `user`, Anthropic
     /// `metadata.user_id`, LiteLLM `end_user`; otel `enduser.id`). Revision 1.1.
-    public var endUserID: String?
+    public var endUserID: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.endUserID } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.endUserID = newValue } }
+    }
     /// The provider-run batch (Batch API) the request ran in; the provider paced it. Revision 1.1.
-    public var batchID: String?
+    public var batchID: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.batchID } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.batchID = newValue } }
+    }
     /// Requested reasoning effort (`low`, `medium`, `high`, …). Revision 1.1.
-    public var reasoningEffort: String?
+    public var reasoningEffort: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningEffort } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningEffort = newValue } }
+    }
     /// `request_id` of an earlier exchange whose signed reasoning block this request sends
     /// back, as verified by the gateway. Revision 1.1.
-    public var reasoningReplayOf: String?
+    public var reasoningReplayOf: String? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningReplayOf } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.reasoningReplayOf = newValue } }
+    }
     /// The request ends with an assistant turn: the client wrote the start of the answer. Revision 1.1.
-    public var prefill: Bool?
+    public var prefill: Bool? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.prefill } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.prefill = newValue } }
+    }
     /// What the provider charged for the exchange, in US dollars. Revision 1.1.
-    public var costUSD: Double?
+    public var costUSD: Double? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.costUSD } }
+        @inlinable set { makeUnique(); storage.withUnsafeMutablePointerToHeader { $0.pointee.costUSD = newValue } }
+    }
     /// The prompt reduced to sketches at ingest (not a v1 field: derived from `prompt` and
     /// `system` when content signals are on, after which the text need not be kept).
-    public var content: ContentFeatures?
+    public var content: ContentFeatures? {
+        @inlinable get { storage.withUnsafeMutablePointerToHeader { $0.pointee.content } }
+        // In place, so that `e.content!.x = …` does not copy the features' storage.
+        @inlinable _modify {
+            makeUnique()
+            // `storage` stays this record's buffer for the whole access (self is inout).
+            let fields = storage.withUnsafeMutablePointerToHeader { $0 }
+            yield &fields.pointee.content
+        }
+    }
 
     /// Inlinable so that a reader's call builds the record in place: out of line, the
     /// call copied every parameter into the new value (callgrind: about 1,000 instructions
@@ -65,39 +249,44 @@ public struct Exchange: Sendable, Equatable {
         reasoningEffort: String? = nil, reasoningReplayOf: String? = nil, prefill: Bool? = nil,
         costUSD: Double? = nil, content: ContentFeatures? = nil
     ) {
-        self.time = time
-        self.accountID = accountID
-        self.requestID = requestID
-        self.apiKeyID = apiKeyID
-        self.model = model
-        self.operation = operation
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.reasoningTokens = reasoningTokens
-        self.maxTokens = maxTokens
-        self.temperature = temperature
-        self.stream = stream
-        self.thinking = thinking
-        self.toolCount = toolCount
-        self.messageCount = messageCount
-        self.finishReason = finishReason
-        self.status = status
-        self.latencyMilliseconds = latencyMilliseconds
-        self.clientIP = clientIP
-        self.asn = asn
-        self.country = country
-        self.userAgent = userAgent
-        self.clientFingerprint = clientFingerprint
-        self.system = system
-        self.prompt = prompt
-        self.response = response
-        self.endUserID = endUserID
-        self.batchID = batchID
-        self.reasoningEffort = reasoningEffort
-        self.reasoningReplayOf = reasoningReplayOf
-        self.prefill = prefill
-        self.costUSD = costUSD
-        self.content = content
+        // Written into a fresh buffer, each parameter moved in: building a `Fields` value
+        // first and handing it to `create` copied it (a retain and release per string).
+        storage = Storage.create(minimumCapacity: 0) { _ in Fields() }
+        storage.withUnsafeMutablePointerToHeader { f in
+            f.pointee.time = time
+            f.pointee.accountID = accountID
+            f.pointee.requestID = requestID
+            f.pointee.apiKeyID = apiKeyID
+            f.pointee.model = model
+            f.pointee.operation = operation
+            f.pointee.inputTokens = inputTokens
+            f.pointee.outputTokens = outputTokens
+            f.pointee.reasoningTokens = reasoningTokens
+            f.pointee.maxTokens = maxTokens
+            f.pointee.temperature = temperature
+            f.pointee.stream = stream
+            f.pointee.thinking = thinking
+            f.pointee.toolCount = toolCount
+            f.pointee.messageCount = messageCount
+            f.pointee.finishReason = finishReason
+            f.pointee.status = status
+            f.pointee.latencyMilliseconds = latencyMilliseconds
+            f.pointee.clientIP = clientIP
+            f.pointee.asn = asn
+            f.pointee.country = country
+            f.pointee.userAgent = userAgent
+            f.pointee.clientFingerprint = clientFingerprint
+            f.pointee.system = system
+            f.pointee.prompt = prompt
+            f.pointee.response = response
+            f.pointee.endUserID = endUserID
+            f.pointee.batchID = batchID
+            f.pointee.reasoningEffort = reasoningEffort
+            f.pointee.reasoningReplayOf = reasoningReplayOf
+            f.pointee.prefill = prefill
+            f.pointee.costUSD = costUSD
+            f.pointee.content = content
+        }
     }
 
     /// HTTP status, 200 when the record does not say.
@@ -152,6 +341,15 @@ public struct Exchange: Sendable, Equatable {
     }
 }
 
+extension Exchange: CustomReflectable {
+    /// The fields, not the buffer: `print`, `dump`, test failures and `Mirror` show the
+    /// record as they did when its fields were stored inline.
+    public var customMirror: Mirror {
+        let fields = storage.withUnsafeMutablePointerToHeader { $0.pointee }
+        return Mirror(self, children: Mirror(reflecting: fields).children, displayStyle: .struct)
+    }
+}
+
 // MARK: Snapshot
 
 extension Exchange: SnapshotCodable {
@@ -196,38 +394,40 @@ extension Exchange: SnapshotCodable {
     }
 
     init(from r: inout SnapshotReader) throws(SnapshotError) {
-        time = try r.timestamp()
-        accountID = try r.string()
-        requestID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        apiKeyID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        model = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        operation = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        inputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        outputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        reasoningTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        maxTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        temperature = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
-        stream = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
-        thinking = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
-        toolCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        messageCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        finishReason = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        status = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        latencyMilliseconds = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
-        clientIP = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        asn = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
-        country = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        userAgent = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        clientFingerprint = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        system = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        prompt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        response = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        endUserID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        batchID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        reasoningEffort = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        reasoningReplayOf = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
-        prefill = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
-        costUSD = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
-        content = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.value(ContentFeatures.self) }
+        var f = Fields()
+        f.time = try r.timestamp()
+        f.accountID = try r.string()
+        f.requestID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.apiKeyID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.model = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.operation = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.inputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.outputTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.reasoningTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.maxTokens = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.temperature = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        f.stream = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        f.thinking = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        f.toolCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.messageCount = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.finishReason = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.status = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.latencyMilliseconds = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        f.clientIP = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.asn = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.int() }
+        f.country = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.userAgent = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.clientFingerprint = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.system = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.prompt = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.response = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.endUserID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.batchID = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.reasoningEffort = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.reasoningReplayOf = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.string() }
+        f.prefill = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        f.costUSD = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.double() }
+        f.content = try r.optional { (r: inout SnapshotReader) throws(SnapshotError) in try r.value(ContentFeatures.self) }
+        storage = Self.makeStorage(f)
     }
 }
