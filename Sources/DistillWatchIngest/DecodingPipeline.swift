@@ -34,8 +34,7 @@ struct DecodingPipeline {
     /// A run of consecutive lines, decoded.
     struct Batch: Sendable {
         /// Optional so that the consumer can move each exchange out (`take()`) rather than
-        /// copy it: an exchange is about 300 bytes, and the engine's thread copies nothing
-        /// it does not have to.
+        /// copy it: an exchange is one reference, and a move spares its retain and release.
         var exchanges: [Exchange?] = []
         /// Malformed lines, each with the number of exchanges of this batch that precede it.
         var malformed: [(precedingExchanges: Int, line: MalformedLine)] = []

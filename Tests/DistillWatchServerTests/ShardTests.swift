@@ -22,10 +22,11 @@ extension TestResponse {
     /// Nothing listens here: connecting is refused at once.
     static let deadNode = "http://127.0.0.1:1"
 
-    static func shardConfiguration(_ k: Int, nodes: [String], ownerDown: ShardSettings.OwnerDown = .allow) -> ServerConfiguration {
+    static func shardConfiguration(_ k: Int, nodes: [String], ownerDown: ShardSettings.OwnerDown = .allow,
+                                   forwardTimeoutMilliseconds: Int = 2_000) -> ServerConfiguration {
         var c = testConfiguration()
         c.shard = ShardSettings(shard: try! AccountShard(parsing: "\(k)/\(nodes.count)"), nodes: nodes, ownerDown: ownerDown,
-                                forwardTimeoutMilliseconds: 2_000)
+                                forwardTimeoutMilliseconds: forwardTimeoutMilliseconds)
         return c
     }
 
@@ -272,7 +273,11 @@ extension TestResponse {
             c.tokens = [AccessToken(name: "other", secret: "a-different-secret-000000000009", roles: Set(Role.allCases))]
         }
         defer { running.cancel() }
-        try await withServer(.live, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", url])) { client in
+        // A long forward timeout: the owner's refusal is immediate, but under the full
+        // suite's load on two cores this test failed twice (no 502, the test 105-115 s
+        // long) while passing alone in 0.1 s; a forward slower than 2 s is answered locally
+        // (owner_down: allow), which would give exactly that.
+        try await withServer(.live, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", url], forwardTimeoutMilliseconds: 60_000)) { client in
             let decided = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"\#(Self.onShard1)"}"#)
             #expect(decided.status == .badGateway && decided.message.contains("give every node the same tokens"), "\(decided.text)")
             let batch = try await client.post("/v1/exchanges", Secret.ingest, Self.lines(Self.onShard1, count: 2).joined(separator: "\n"))

@@ -29,8 +29,8 @@ import HeapModule
 ///   with ``mergesRequestIDs``, O(1) expected more per exchange with a `request_id`, and
 ///   O(``releasedIDsRemembered``) memory.
 public struct ReorderBuffer: Sendable {
-    /// Heap entries stay small (24 bytes): the exchanges themselves wait in a slab, so
-    /// sifting moves keys, not 400-byte records.
+    /// Heap entries stay small (24 bytes): the exchanges themselves wait in a slab (one
+    /// reference each, the record's fields in their own buffer), so sifting moves keys.
     struct Entry: Comparable, Sendable {
         var time: Int64
         var sequence: Int
@@ -130,10 +130,10 @@ public struct ReorderBuffer: Sendable {
     }
 
     /// Asks the processor to load the record released next (the heap's minimum) while the
-    /// caller goes on. The slab holds a tolerance window of records (five minutes of 300
-    /// exchanges a second is about 40 MB): the next one to leave was written minutes ago
-    /// and is no longer in any cache, and copying it out cold was the buffer's main cost at
-    /// scale. A hint only: nothing read or released depends on it.
+    /// caller goes on. The buffer holds a tolerance window of records (five minutes of 300
+    /// exchanges a second is about 45 MB of record buffers): the next one to leave was
+    /// written minutes ago and is no longer in any cache, and reading it cold was the
+    /// buffer's main cost at scale. A hint only: nothing read or released depends on it.
     @inline(__always)
     private func prefetchNext() {
         guard let next = heap.min else { return }
@@ -141,6 +141,7 @@ public struct ReorderBuffer: Sendable {
             // The slot holds one reference (an `Exchange` is its buffer's address; `nil`
             // is zero). Read it as a word: binding it as an `Exchange` would retain the
             // cold buffer, an atomic write that waits for the very miss the hint hides.
+            assert(MemoryLayout<Exchange?>.size == MemoryLayout<UnsafeRawPointer?>.size)
             let address = UnsafeRawPointer(records.baseAddress! + Int(next.slot)).load(as: UnsafeRawPointer?.self)
             if let address { distillwatch_prefetch_read(address, Exchange.storedSize) }
         }

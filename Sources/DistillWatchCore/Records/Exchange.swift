@@ -75,7 +75,10 @@ public struct Exchange: @unchecked Sendable, Equatable {
     }
 
     /// Bytes of a record's buffer: the object header and the fields (for a prefetch hint).
-    static let storedSize = 2 * MemoryLayout<Int>.size + MemoryLayout<Fields>.stride
+    /// Computed, not a `static let`: a global would check its lazy initialisation on every
+    /// prefetch.
+    @inline(__always)
+    static var storedSize: Int { 2 * MemoryLayout<Int>.size + MemoryLayout<Fields>.stride }
 
     public static func == (a: Exchange, b: Exchange) -> Bool {
         a.storage === b.storage
@@ -226,7 +229,10 @@ public struct Exchange: @unchecked Sendable, Equatable {
         // In place, so that `e.content!.x = …` does not copy the features' storage.
         @inlinable _modify {
             makeUnique()
-            // `storage` stays this record's buffer for the whole access (self is inout).
+            // The header's address is used after the closure that gave it returns, which
+            // `withUnsafeMutablePointerToHeader` does not promise in general: it holds
+            // because `storage` (self is inout) keeps this buffer alive and in place for
+            // the whole access, and a yield cannot be made from inside the closure.
             let fields = storage.withUnsafeMutablePointerToHeader { $0 }
             yield &fields.pointee.content
         }
