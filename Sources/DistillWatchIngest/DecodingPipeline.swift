@@ -34,7 +34,9 @@ struct DecodingPipeline {
     /// A run of consecutive lines, decoded.
     struct Batch: Sendable {
         /// Optional so that the consumer can move each exchange out (`take()`) rather than
-        /// copy it: an exchange is one reference, and a move spares its retain and release.
+        /// copy it: an exchange is one reference to a copy-on-write buffer, and a copy left
+        /// in the batch would keep that buffer shared, so the engine's first write to the
+        /// record (its content sketch, a merge) would copy all of it.
         var exchanges: [Exchange?] = []
         /// Malformed lines, each with the number of exchanges of this batch that precede it.
         var malformed: [(precedingExchanges: Int, line: MalformedLine)] = []
