@@ -166,13 +166,18 @@ final class ScratchDirectory: Sendable {
 /// applies after it answered (a gateway check learned in the background, an ingest lane's
 /// job): at most `seconds`, which a loaded test machine needs (the ingest lane runs at a
 /// lower priority than the rest of the test process), returning as soon as it holds.
+/// The default is generous (60 s) because the whole suite runs its servers side by side on
+/// two cores and a 10 s bound once ran out there; a passing run waits milliseconds. A
+/// timeout names the last answer seen, so a lost write is told apart from a slow one.
 func eventually(_ client: any TestClientProtocol, _ what: String,
-                _ condition: @Sendable ([String: Any]) -> Bool, path: String, seconds: Double = 10) async throws {
+                _ condition: @Sendable ([String: Any]) -> Bool, path: String, seconds: Double = 60) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    var last = ""
     while ContinuousClock.now < deadline {
         let r = try await client.get(path, Secret.analyst)
         if condition(r.json) { return }
+        last = r.text
         try await Task.sleep(for: .milliseconds(10))
     }
-    Issue.record("timed out after \(seconds) s waiting for \(what)")
+    Issue.record("timed out after \(seconds) s waiting for \(what); the last answer from \(path): \(last.prefix(2_000))")
 }
