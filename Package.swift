@@ -40,6 +40,7 @@ let package = Package(
         .target(
             name: "DistillWatchCore",
             dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "RealModule", package: "swift-numerics"),
                 "CMemoryHints",

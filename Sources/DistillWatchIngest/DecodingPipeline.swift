@@ -29,6 +29,21 @@ struct DecodingPipeline {
         /// marks a line too long to keep (reported as malformed).
         var lines: [(end: Int, number: Int)] = []
         var bytesRead = 0
+
+        /// Appends line `number` (its `bytes`, or a too-long marker when `nil`); whether
+        /// the batch is now full (``batchSize`` lines). One call per line, so that the
+        /// reader's batch (a variable its closures share) takes one run-time exclusivity
+        /// check per line instead of three (callgrind: about 240 instructions per line).
+        @inline(__always)
+        mutating func append(line number: Int, _ bytes: UnsafeBufferPointer<UInt8>?) -> Bool {
+            if let bytes {
+                self.bytes.append(contentsOf: bytes)
+                lines.append((self.bytes.count, number))
+            } else {
+                lines.append((-1, number))
+            }
+            return lines.count >= batchSize
+        }
     }
 
     /// A run of consecutive lines, decoded.
@@ -113,12 +128,9 @@ struct DecodingPipeline {
             var failure: (any Error)?
             do {
                 try reader.forEachLine(oversized: { number in
-                    batch.lines.append((-1, number))
-                    if batch.lines.count >= batchSize { try ship() }
+                    if batch.append(line: number, nil) { try ship() }
                 }) { number, bytes in
-                    batch.bytes.append(contentsOf: bytes)
-                    batch.lines.append((batch.bytes.count, number))
-                    if batch.lines.count >= batchSize { try ship() }
+                    if batch.append(line: number, bytes) { try ship() }
                 }
                 if !batch.lines.isEmpty { try ship() }
             } catch is Cancelled {

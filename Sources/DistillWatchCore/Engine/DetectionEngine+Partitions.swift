@@ -203,7 +203,7 @@ extension DetectionEngine {
                 guard context.accountHashes[i] % n == mine else { continue }
                 (views[j], windows[j]) = DetectionEngine.observeAccount(
                     &accounts[i], keyStates: &keys, batch[j], p, policy: context.policy,
-                    models: context.models, sharedIndicators: context.sharedIndicators, record: context.records[i],
+                    models: context.models, sharedIndicators: context.sharedIndicators, records: context.records,
                     window: true)
             }
         }

@@ -189,7 +189,7 @@ public struct DetectionEngine: Sendable {
     /// ``prepareBatch(_:partitions:)`` the second on partition threads):
     /// ``prepare(_:)`` (in exchange order: the account's slot, the engine's clock, the
     /// catalogues of models, templates, reasoning blocks and keys),
-    /// ``observeAccount(_:keyStates:_:_:policy:models:sharedIndicators:record:window:)`` (the
+    /// ``observeAccount(_:keyStates:_:_:policy:models:sharedIndicators:records:window:)`` (the
     /// account's own state and keys, and its link view), and
     /// ``linkAndSettle(_:_:view:window:)`` (in exchange order: campaign linkage and the decision).
     @discardableResult
@@ -200,7 +200,7 @@ public struct DetectionEngine: Sendable {
         // the policy and the catalogues on every exchange).
         let (view, window) = Self.observeAccount(
             &states[i], keyStates: &keys.states, e, p, policy: policy, models: models,
-            sharedIndicators: sharedIndicators, record: records[i], window: keepsWindowViews)
+            sharedIndicators: sharedIndicators, records: records, window: keepsWindowViews)
         let decision = linkAndSettle(p, e, view: view, window: window)
         applyFlagLog()
         return decision
@@ -220,11 +220,21 @@ public struct DetectionEngine: Sendable {
         var release: (model: Int32, firstSeen: Timestamp)?
         /// The template family of a split task list, for the group's linkage.
         var splitFamily: UInt64?
-        /// The account's record, at its first exchange (linkage reads it then).
-        var firstRecord: AccountRecord?
+        /// The account's record, at its first exchange (linkage reads it then). By
+        /// reference: the 152-byte optional record carried inline was copied four times per
+        /// exchange, record or not (callgrind, 1 December 2026). Taken in step 1, not read
+        /// from the engine in step 3, because step 3 may run on the engine's linkage side,
+        /// which holds no records (``observeOverlapped(next:waiting:partitions:keepDecisions:)``).
+        var firstRecord: FirstRecord?
         /// The link keys of the exchange's address and its /24 or /48 (``AddressKeys/keys(_:)``),
         /// read here so that their buckets in the link-key index load before step 3.
         var networkKeys: (address: UInt64, subnet: UInt64?)?
+    }
+
+    /// An account's record as ``PreparedExchange/firstRecord`` carries it: one reference.
+    final class FirstRecord: Sendable {
+        let record: AccountRecord
+        init(_ record: AccountRecord) { self.record = record }
     }
 
     /// A first flag recorded by linkage, for the account's state.
@@ -295,7 +305,7 @@ public struct DetectionEngine: Sendable {
             if let mt = e.maxTokens { models.noteMaxTokens(Int32(clamping: mt), model: modelIndex) }
         }
         var time = e.time
-        let firstRecord = latestTimes[i] == .min ? records[i] : nil
+        let firstRecord = latestTimes[i] == .min ? records[i].map(FirstRecord.init) : nil
         if latestTimes[i] != .min, time.millisecondsSinceEpoch < latestTimes[i] {
             outOfOrderExchanges += 1
             time = Timestamp(millisecondsSinceEpoch: latestTimes[i])
@@ -346,12 +356,13 @@ public struct DetectionEngine: Sendable {
     ///   - keyStates: the key table's states (an array, or a buffer shared by the partition
     ///     threads, each writing only its own accounts' slots).
     ///   - models: the model catalogue as of this exchange.
-    ///   - record: the account's record, if any (model access rules read it).
+    ///   - records: the engine's account records by slot (model access rules read the
+    ///     account's; passed whole, so that the 152-byte record is copied only when read).
     /// - Complexity: O(1): the state update, thirteen signals, the per-key signals.
     @inline(__always)
     static func observeAccount<Keys: MutableCollection>(
         _ account: inout AccountState, keyStates: inout Keys, _ e: Exchange, _ p: PreparedExchange, policy: Policy,
-        models: ModelCatalog, sharedIndicators: SharedIndicatorSet, record: AccountRecord?, window: Bool
+        models: ModelCatalog, sharedIndicators: SharedIndicatorSet, records: [AccountRecord?], window: Bool
     ) -> (AccountLinkView, AccountWindowView?) where Keys.Element == KeyState, Keys.Index == Int {
         let time = p.time
         switch p.replay {
@@ -375,7 +386,7 @@ public struct DetectionEngine: Sendable {
             if !found.isEmpty { account.noteShared(found, in: sharedIndicators, at: time) }
         }
         if !policy.modelAccess.isEmpty, let model = e.model {
-            noteModelAccess(&account, model: model, country: e.country, record: record, policy: policy)
+            noteModelAccess(&account, model: model, country: e.country, record: records[Int(p.account)], policy: policy)
         }
         let unkeyed = account.unkeyedSlot
         let context = SignalContext(policy: policy, now: time, models: models)
@@ -400,7 +411,7 @@ public struct DetectionEngine: Sendable {
         let wasFlagged = linkFlagged[i]
         linkViews[i] = view
         if let window { linkWindows[i] = window }
-        link(p.account, e, at: p.time, context: context, record: p.firstRecord)
+        link(p.account, e, at: p.time, context: context, record: p.firstRecord?.record)
         return settle(i, at: p.time, wasFlagged: wasFlagged)
     }
 
