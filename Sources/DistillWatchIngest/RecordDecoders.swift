@@ -237,12 +237,12 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
                 if keyEquals(key, "prompt") {
                     if let sketcher {
-                        guard let (text, features) = try sketchText(&s, "prompt", { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
+                        guard let (text, features) = try Self.sketchText(&s, "prompt", captureText: captureText, { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
                         e.prompt = text
                         e.content = features
                         sketchedPrompt = true
                     } else {
-                        e.prompt = captureText ? try s.optionalString("prompt") : try skipText(&s, "prompt")
+                        e.prompt = captureText ? try s.optionalString("prompt") : try Self.skipText(&s, "prompt")
                     }
                     return
                 }
@@ -260,7 +260,7 @@ public struct ExchangeLineDecoder: Sendable {
                 }
                 if keyEquals(key, "system") {
                     if let sketcher {
-                        guard let (text, features) = try sketchText(&s, "system", { bytes in
+                        guard let (text, features) = try Self.sketchText(&s, "system", captureText: captureText, { bytes in
                             var f = ContentFeatures()
                             sketcher.addSystem(bytes, to: &f)
                             return f
@@ -268,7 +268,7 @@ public struct ExchangeLineDecoder: Sendable {
                         e.system = text
                         systemPart = features
                     } else {
-                        e.system = captureText ? try s.optionalString("system") : try skipText(&s, "system")
+                        e.system = captureText ? try s.optionalString("system") : try Self.skipText(&s, "system")
                     }
                     return
                 }
@@ -286,7 +286,7 @@ public struct ExchangeLineDecoder: Sendable {
                 if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
                 if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
                 if keyEquals(key, "response") {
-                    e.response = captureText ? try s.optionalString("response") : try skipText(&s, "response")
+                    e.response = captureText ? try s.optionalString("response") : try Self.skipText(&s, "response")
                     return
                 }
             case 9:
@@ -405,12 +405,15 @@ public struct ExchangeLineDecoder: Sendable {
     /// Reads a text field and computes its features from the raw bytes; returns the text
     /// (only when ``captureText`` is on, else `""` to mark presence) and the features, or
     /// `nil` for `null`.
-    private func sketchText(
-        _ s: inout JSONScanner, _ field: StaticString, _ sketch: (UnsafeBufferPointer<UInt8>) -> ContentFeatures
+    ///
+    /// Static, like ``skipText(_:_:)``, so that the per-field closure of
+    /// ``decode(_:)`` does not capture the decoder: capturing it copied the decoder (its
+    /// sketcher and options) three times per line (callgrind, 1 December 2026).
+    private static func sketchText(
+        _ s: inout JSONScanner, _ field: StaticString, captureText: Bool, _ sketch: (UnsafeBufferPointer<UInt8>) -> ContentFeatures
     ) throws(RecordError) -> (String, ContentFeatures)? {
         if s.consumeNull() { return nil }
         guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
-        let captureText = self.captureText
         return try s.withStringBytes { bytes in
             (captureText ? String(decoding: bytes, as: UTF8.self) : "", sketch(bytes))
         }
@@ -418,7 +421,7 @@ public struct ExchangeLineDecoder: Sendable {
 
     /// Validates and skips a text field; returns `""` when it was present (so that the
     /// engine can tell that records carry text) and `nil` when absent or null.
-    private func skipText(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) -> String? {
+    private static func skipText(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) -> String? {
         if s.consumeNull() { return nil }
         guard s.peek() == 0x22 else { throw RecordError(field: "\(field)", "should be a string") }
         try s.skipString()
