@@ -58,6 +58,9 @@ def main():
     scales = [float(s) for s in args.scales.split(",")]
     if len(scales) != 2 or not 0 < scales[0] < scales[1]:
         sys.exit("error: --scales takes two scales, small then large, e.g. 0.1,1")
+    # Made here, not left to the first run to fail on: an hour's run once stopped at once
+    # on a --work directory that did not exist.
+    os.makedirs(args.work, exist_ok=True)
     settings = {"on": ["on"], "off": ["off"], "both": ["off", "on"]}[args.huge_pages]
     builds = [("now", args.distillwatch)] + ([("before", args.before)] if args.before else [])
     results = {}
