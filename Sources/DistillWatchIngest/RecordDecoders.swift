@@ -383,8 +383,9 @@ public struct ExchangeLineDecoder: Sendable {
         e.time = time
         e.accountID = accountID
         if alias.isUsed { alias.fill(&e) }
-        if validatesLimits, let problem = e.problem { throw RecordError(problem) }
         if sketchedPrompt { Self.completeContent(of: &e, systemPart: systemPart) }
+        // Last, since a write forgets the check (``Exchange/isCheckedWithinLimits``).
+        if validatesLimits, let problem = e.checkLimits() { throw RecordError(problem) }
     }
 
     /// Adds the system prompt's features to the prompt's, and marks an exchange that sent

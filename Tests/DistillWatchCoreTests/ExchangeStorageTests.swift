@@ -48,6 +48,32 @@ import Testing
         #expect(c == a)
     }
 
+    /// `checkLimits()` remembers a record it found within the limits (so the scanner need
+    /// not check it again) until any field is written; it never marks a record outside
+    /// them, nor a buffer another copy shares, and the mark is not a field.
+    @Test func aCheckWithinLimitsIsRememberedUntilAWrite() {
+        var e = sample()
+        #expect(!e.isCheckedWithinLimits)
+        #expect(e.checkLimits() == nil)
+        #expect(e.isCheckedWithinLimits)
+        #expect(e == sample())
+        e.model = "m2"
+        #expect(!e.isCheckedWithinLimits)
+        #expect(e.checkLimits() == nil && e.isCheckedWithinLimits)
+        e.content = ContentFeatures()
+        #expect(!e.isCheckedWithinLimits)
+
+        var outside = sample()
+        outside.userAgent = String(repeating: "x", count: RecordLimits.maximumFieldBytes + 1)
+        #expect(outside.checkLimits()?.field == "user_agent")
+        #expect(!outside.isCheckedWithinLimits)
+
+        var shared = sample()
+        let other = shared
+        #expect(shared.checkLimits() == nil)
+        #expect(!shared.isCheckedWithinLimits && !other.isCheckedWithinLimits)
+    }
+
     @Test func contentIsChangedInPlaceAndOnlyInThisRecord() {
         var a = sample()
         a.content = ContentFeatures()

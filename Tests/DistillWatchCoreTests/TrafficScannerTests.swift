@@ -71,6 +71,22 @@ import Testing
         #expect(run(exchanges, batches: batches) == run(exchanges))
     }
 
+    /// The scanner skips its limits check only for a record checked and not written since:
+    /// a time moved out of range after the check is still refused before the buffer.
+    @Test func aRecordWrittenAfterItsCheckIsCheckedAgain() {
+        let t0 = ManualClock().now
+        var scanner = TrafficScanner()
+        var moved = Exchange(time: t0, accountID: "a")
+        #expect(moved.checkLimits() == nil)
+        moved.time = Timestamp(millisecondsSinceEpoch: .max)
+        scanner.observe(moved)
+        #expect(scanner.engine.refusedExchanges == 1 && scanner.buffer.count == 0)
+        var checked = Exchange(time: t0, accountID: "a")
+        #expect(checked.checkLimits() == nil)
+        scanner.observe(checked)
+        #expect(scanner.engine.refusedExchanges == 1 && scanner.buffer.count == 1)
+    }
+
     @Test func recordsBeyondTheToleranceAreCountedAsLate() {
         var buffer = ReorderBuffer(toleranceMilliseconds: 300_000)
         let t = ManualClock().now

@@ -27,6 +27,17 @@ import Testing
         #expect(e.response == "ok")
     }
 
+    /// A record the decoder returns was checked against the limits (the scanner does not
+    /// check it again), with content sketched or not, and only when the decoder checks.
+    @Test func returnsRecordsCheckedWithinLimits() throws {
+        let line = #"{"time":1776827655926,"account_id":"a","model":"m","prompt":"Explain monads step by step"}"#
+        #expect(try decoder.decode(line).isCheckedWithinLimits)
+        let sketching = ExchangeLineDecoder(sketcher: ContentSketcher(key: ContentKey(k0: 1, k1: 2)))
+        let sketched = try sketching.decode(line)
+        #expect(sketched.content != nil && sketched.isCheckedWithinLimits)
+        #expect(try !ExchangeLineDecoder(validatesLimits: false).decode(line).isCheckedWithinLimits)
+    }
+
     @Test func acceptsBothTimeEncodings() throws {
         let a = try decoder.decode(#"{"time":"2026-04-22T05:14:15.926+02:00","account_id":"a"}"#)
         let b = try decoder.decode(#"{"time":1776827655926,"account_id":"a"}"#)

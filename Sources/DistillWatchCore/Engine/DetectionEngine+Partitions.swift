@@ -197,14 +197,17 @@ extension DetectionEngine {
         func run(part: Int, of partitions: Int, range: Range<Int>, batch: [Exchange], context: AccountStepContext) {
             let n = UInt64(partitions), mine = UInt64(part)
             var accounts = self.accounts, keys = keyStates
-            for j in range {
-                let p = prepared[j]
-                let i = Int(p.account)
-                guard context.accountHashes[i] % n == mine else { continue }
-                (views[j], windows[j]) = DetectionEngine.observeAccount(
-                    &accounts[i], keyStates: &keys, batch[j], p, policy: context.policy,
-                    models: context.models, sharedIndicators: context.sharedIndicators, records: context.records,
-                    window: true)
+            // Copied once per batch, to be read in place on every exchange.
+            var policy = context.policy, models = context.models
+            SignalContext.with(policy: &policy, models: &models, now: .init(millisecondsSinceEpoch: 0)) { signals in
+                for j in range {
+                    let p = prepared[j]
+                    let i = Int(p.account)
+                    guard context.accountHashes[i] % n == mine else { continue }
+                    (views[j], windows[j]) = DetectionEngine.observeAccount(
+                        &accounts[i], keyStates: &keys, batch[j], p, signals, sharedIndicators: context.sharedIndicators,
+                        records: context.records, window: true)
+                }
             }
         }
     }

@@ -67,9 +67,10 @@ public struct TrafficScanner: Sendable {
 
     /// Buffers an exchange; the engine observes it once the watermark passes it. An
     /// exchange outside ``RecordLimits`` is refused before the buffer (its time must not
-    /// move the watermark) and counted in the engine's ``DetectionEngine/refusedExchanges``.
+    /// move the watermark) and counted in the engine's ``DetectionEngine/refusedExchanges``;
+    /// one a decoder already checked (``Exchange/isCheckedWithinLimits``) is not checked again.
     public mutating func observe(_ exchange: consuming Exchange) {
-        guard exchange.problem == nil else { core.refusedExchanges += 1; return }
+        guard exchange.isCheckedWithinLimits || exchange.problem == nil else { core.refusedExchanges += 1; return }
         if activity != nil { activity!.record(exchange) }
         if let sketcher, exchange.content == nil { exchange = exchange.sketched(by: sketcher) }
         if engineThreads > 1 {

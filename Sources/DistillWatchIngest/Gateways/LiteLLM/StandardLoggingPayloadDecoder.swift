@@ -207,7 +207,7 @@ public struct StandardLoggingPayloadDecoder: Sendable {
                 if messages.systemText != nil { e.system = "" }
             }
         }
-        if validatesLimits, var problem = e.problem {
+        if validatesLimits, var problem = e.checkLimits() {
             problem.field = Self.payloadField[problem.field] ?? problem.field
             throw RecordError(problem)
         }
