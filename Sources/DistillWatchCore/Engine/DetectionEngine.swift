@@ -395,7 +395,8 @@ public struct DetectionEngine: Sendable {
         let unkeyed = account.unkeyedSlot
         rescore(&account, context, unkeyed: unkeyed >= 0 ? BehaviourSignals.keySignals(inPlace: &keyStates[Int(unkeyed)], context) : nil)
         if p.keySlot >= 0, e.apiKeyID != nil {
-            rescoreKey(&keyStates[Int(p.keySlot)], of: account, context)
+            rescoreKey(&keyStates[Int(p.keySlot)], accountAllowlisted: account.allowlisted,
+                       accountExchanges: account.exchanges, context)
         }
         return (AccountLinkView(of: &account), window ? AccountWindowView(of: account) : nil)
     }
@@ -579,20 +580,19 @@ public struct DetectionEngine: Sendable {
         }
     }
 
-    /// Scores a key of `account` on the per-key signals, as of `c.now`, and records its
-    /// first flag.
-    static func rescoreKey(_ key: inout KeyState, of account: AccountState, _ c: SignalContext) {
-        let t = c.now
-        let policy = c.policy
+    /// Scores a key of an account on the per-key signals, as of `c.now`, and records its
+    /// first flag. Takes the two values it reads of the account, not the account: a state
+    /// read from the table and passed by value is copied whole (1,656 bytes).
+    static func rescoreKey(_ key: inout KeyState, accountAllowlisted: Bool, accountExchanges: Int64, _ c: SignalContext) {
         let r = BehaviourSignals.keyScore(key, c)
         key.score = r.score
         key.strongestSignal = r.strongest
-        var verdict = key.exchanges < Int64(policy.minimumExchanges) ? .allow : policy.thresholds.verdict(for: r.score)
-        if account.allowlisted { verdict = .allow }
+        var verdict = key.exchanges < Int64(c.policy.minimumExchanges) ? .allow : c.policy.thresholds.verdict(for: r.score)
+        if accountAllowlisted { verdict = .allow }
         key.verdict = verdict
         if verdict.isFlagged, key.firstFlaggedAt == nil {
-            key.firstFlaggedAt = t
-            key.accountExchangesAtFlag = account.exchanges
+            key.firstFlaggedAt = c.now
+            key.accountExchangesAtFlag = accountExchanges
         }
     }
 
