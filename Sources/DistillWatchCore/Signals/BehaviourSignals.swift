@@ -33,9 +33,9 @@ extension Sequence<SignalReading> {
 /// context it replaces held copies (the policy 264 bytes, the catalogue 129, an optional
 /// key state 272 and an optional record 152): building it, with the policy and catalogue
 /// copied again to be passed to it, took eight copies an exchange (callgrind, 1 December
-/// 2026). A context is
-/// valid only inside the closure given it by ``with(policy:models:now:_:)`` or
-/// ``reading(policy:models:now:unkeyed:record:_:)``, and must not escape it.
+/// 2026). A context is valid only inside the closure given it by
+/// ``with(policy:models:now:_:)`` or ``reading(policy:models:now:unkeyed:record:_:)``, and
+/// must not escape it.
 struct SignalContext {
     private let policyAddress: UnsafePointer<Policy>
     private let modelsAddress: UnsafePointer<ModelCatalog>
