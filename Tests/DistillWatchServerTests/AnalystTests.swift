@@ -125,6 +125,8 @@ import Testing
             #expect(text.contains(#"distillwatch_request_duration_seconds_bucket{endpoint="decide""#))
             #expect(text.contains(#"distillwatch_accounts{verdict="allow"} 11"#))
             #expect(text.contains("distillwatch_campaigns 0"))
+            // The ingest lane's starvations: a per-process count (0 unless other tests starve it).
+            #expect(text.contains("# TYPE distillwatch_ingest_lane_starvations_total counter"))
         }
     }
 }

@@ -36,7 +36,8 @@ import Glibc
         #expect(policy == BackgroundLane.schedIdle)
         #expect(["lane-idle-0\n", "lane-idle-1\n"].contains(comm))
         let ingest = await BackgroundLane.ingest.run { BackgroundLane.currentPolicy() }
-        #expect(ingest == BackgroundLane.schedIdle)
+        #expect(ingest == (BackgroundLane.ingest.usesIdleClass ? BackgroundLane.schedIdle : 0))
+        #expect(BackgroundLane.ingest.usesIdleClass == BackgroundLane.canLeaveIdleClass(niceness: 10))
         // The caller's own thread is untouched.
         #expect(BackgroundLane.currentPolicy() != BackgroundLane.schedIdle)
         #endif
@@ -65,6 +66,88 @@ import Glibc
         if onLane.count == 2 { #expect(onLane[1].after - onLane[0].before >= BackgroundLane.yieldInterval) }
         #expect(busy(3 * BackgroundLane.yieldInterval).isEmpty)
         #endif
+    }
+
+    /// Where the threads could not leave `SCHED_IDLE` again, they never enter it: a lane made
+    /// without the idle class runs its jobs in the normal class at its niceness.
+    @Test func withoutTheIdleClassThreadsRunInTheNormalClass() async {
+        #if os(Linux)
+        let lane = BackgroundLane(name: "lane-normal", threads: 1, niceness: 4, idleClass: false)
+        let (policy, nice) = await lane.run { (BackgroundLane.currentPolicy(), Self.niceness()) }
+        #expect(policy == 0)
+        #expect(nice == 4)
+        #expect(lane.starvations == 0)
+        #endif
+    }
+
+    /// Normal-class threads that fill every core starve a `SCHED_IDLE` thread: a job of
+    /// 50 ms of CPU waits seconds for them (6.7 s with the watchdog held off, 1 December
+    /// 2026). The watchdog sees the job held past the starvation limit (100 ms here) with
+    /// the thread getting under half a core, moves the lane to the normal class (and to nice
+    /// 0 if it still starves), and the job ends in it while the spinning threads still run;
+    /// the thread goes back to `SCHED_IDLE` and its niceness when it finds the queue empty. (Here the process can leave `SCHED_IDLE`:
+    /// CI runs as root. Elsewhere the lane never enters it.)
+    @Test func theWatchdogRescuesAStarvedLaneAndTheLaneGoesBackToIdle() async {
+        #if os(Linux)
+        guard BackgroundLane.canLeaveIdleClass(niceness: 6) else { return }
+        let lane = BackgroundLane(name: "lane-starve", threads: 1, niceness: 6, starvationLimit: 100_000_000)
+        let spinners = ProcessInfo.processInfo.activeProcessorCount + 1
+        let stop = SpinFlag()
+        let deadline = BackgroundLane.monotonicNanoseconds() + 15_000_000_000
+        let finished = DispatchGroup()
+        for _ in 0..<spinners {
+            finished.enter()
+            Thread {
+                stop.countStarted()
+                var spins = 0
+                while !stop.isSet {
+                    spins &+= 1
+                    if spins & 0xFFFF == 0, BackgroundLane.monotonicNanoseconds() > deadline {
+                        stop.countTimeout()
+                        break
+                    }
+                }
+                finished.leave()
+            }.start()
+        }
+        // Every spinner runs before the job is queued.
+        while stop.started < spinners { try? await Task.sleep(for: .milliseconds(1)) }
+        let policyDuringJob = await lane.run { () -> Int32 in
+            // 50 ms of this thread's own CPU time.
+            var start = timespec(), now = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+            repeat { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) }
+            while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < 50_000_000
+            return BackgroundLane.currentPolicy()
+        }
+        stop.set()
+        finished.wait()
+        #expect(stop.timeouts == 0, "the job waited for the spinning threads to stop")
+        #expect(lane.starvations >= 1)
+        #expect(policyDuringJob == 0, "the job ended in the normal class")
+        // Once the thread has found the queue empty (a job queued at once may still find it
+        // raised), its jobs run in SCHED_IDLE again.
+        var policyAfter: Int32 = -1
+        for _ in 0..<100 where policyAfter != BackgroundLane.schedIdle {
+            try? await Task.sleep(for: .milliseconds(10))
+            policyAfter = await lane.run { BackgroundLane.currentPolicy() }
+        }
+        #expect(policyAfter == BackgroundLane.schedIdle)
+        #expect(await lane.run { Self.niceness() } == 6, "back at the lane's niceness")
+        #endif
+    }
+
+    final class SpinFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        private var timedOut = 0
+        private var startedCount = 0
+        var started: Int { lock.lock(); defer { lock.unlock() }; return startedCount }
+        func countStarted() { lock.lock(); startedCount += 1; lock.unlock() }
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+        var timeouts: Int { lock.lock(); defer { lock.unlock() }; return timedOut }
+        func set() { lock.lock(); value = true; lock.unlock() }
+        func countTimeout() { lock.lock(); timedOut += 1; lock.unlock() }
     }
 
     struct Refused: Error, Equatable {}

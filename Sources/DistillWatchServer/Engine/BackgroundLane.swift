@@ -26,6 +26,29 @@ import Glibc
 /// is not starved by a saturating decide load either: with decide flat out (38,000
 /// requests/s) ingest still ran at 108,000 exchanges/s.
 ///
+/// `SCHED_IDLE` alone starves the lane when normal-class work fills every core for long
+/// (other processes on the host, a busy test process): its threads then get almost no time,
+/// and ingest's callers wait until they time out. So a watchdog thread checks the lane every
+/// quarter of ``starvationLimit``: a thread that has held a job for longer than the limit
+/// while getting under half a core since the last check, or a job queued for longer than
+/// the limit while a thread waits to take it, is a starvation. The watchdog then raises the
+/// lane's threads: first to the normal class (`SCHED_OTHER`) at nice +``niceness``, and if
+/// the lane still starves a limit later, to nice 0, level with the request handlers. Each
+/// thread goes back to `SCHED_IDLE` and nice +``niceness`` itself when it finds the queue
+/// empty, no sooner than twice the limit after its last raise (so that a run of short jobs
+/// under the same load does not starve once per job). Measured with three normal-class busy
+/// loops on this 2-core machine (1 December 2026), the live-server suites (`swift test
+/// --filter "DecideTests|LiteLLMRouteTests|HardeningTests|AnalystTests|ShardTests"`, 36
+/// tests, a 20 s read timeout): 25 timeouts without the watchdog, 3 with the first raise
+/// only, none with both (10.3 s, against 2.8 s on an idle machine).
+///
+/// Leaving `SCHED_IDLE` needs `CAP_SYS_NICE` or an `RLIMIT_NICE` of at least 20 − niceness,
+/// and nice 0 one of 20 (sched(7), "The SCHED_IDLE policy"; getrlimit(2)). Where a probe
+/// thread finds the first impossible, the lane's threads never enter `SCHED_IDLE` and run in
+/// the normal class at nice +``niceness`` from the start: a lane that can starve for good is
+/// worse than a slower decide tail. Where only the second is impossible, the first raise is
+/// as far as the watchdog goes.
+///
 /// Jobs run in the order they were queued (first in, first out) on whichever thread is
 /// free; callers that need an order among their jobs (the ``Ingestor`` applying batches)
 /// keep it themselves. The threads are named `dw-ingest-N` (as `top -H` shows them).
@@ -38,31 +61,194 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
 
     let name: String
     let niceness: Int32
+    /// How long (ns) a job may be held by a starved thread, or wait while a thread is free,
+    /// before the watchdog moves the lane to the normal class (500 ms by default).
+    let starvationLimit: UInt64
+    /// Whether the threads run in `SCHED_IDLE` (``canLeaveIdleClass`` on this host).
+    let usesIdleClass: Bool
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var jobs: [@Sendable () -> Void] = []
+    /// Guarded by `condition`: when each job in `jobs` was queued (monotonic ns).
+    private var queuedAt: [UInt64] = []
     private var next = 0
+    /// Guarded by `condition`, one entry per thread: what the watchdog needs to see it.
+    private var threadStates: [ThreadState]
+    /// Guarded by `condition`: how many times the watchdog moved the lane out of `SCHED_IDLE`.
+    private var starvationCount = 0
 
-    /// Starts `threads` threads that live as long as the process.
-    init(name: String, threads: Int, niceness: Int32) {
+    /// A lane thread as the watchdog sees it.
+    private struct ThreadState {
+        /// The kernel's thread id (0 until the thread has started).
+        var threadID: pid_t = 0
+        /// The thread's CPU-time clock (`pthread_getcpuclockid(3)`).
+        var cpuClock = clockid_t()
+        /// When the thread took its current job (monotonic ns); 0 while it waits for one.
+        var jobStarted: UInt64 = 0
+        /// The thread's CPU time (ns) and the clock at the watchdog's last check.
+        var lastCPU: UInt64 = 0
+        var lastCheck: UInt64 = 0
+        /// How far the watchdog raised it: 0 not at all (`SCHED_IDLE`), 1 to the normal class
+        /// at the lane's niceness, 2 to nice 0 as well.
+        var raised = 0
+        /// When the watchdog last raised it (monotonic ns).
+        var raisedAt: UInt64 = 0
+    }
+
+    /// The default ``starvationLimit``: 500 ms, far above a batch's time on the lane
+    /// (milliseconds) and far below a gateway's request timeout (seconds).
+    static let defaultStarvationLimit: UInt64 = 500_000_000
+
+    /// Starts `threads` threads that live as long as the process, and the lane's watchdog.
+    /// - Parameters:
+    ///   - niceness: the threads' nice value (absolute, 0–19).
+    ///   - starvationLimit: see ``starvationLimit`` (ns).
+    ///   - idleClass: whether to use `SCHED_IDLE`; `nil` uses it where the threads can leave it
+    ///     again (``canLeaveIdleClass``).
+    init(name: String, threads: Int, niceness: Int32, starvationLimit: UInt64 = defaultStarvationLimit,
+         idleClass: Bool? = nil) {
         self.name = name
         self.niceness = niceness
-        for n in 0..<max(1, threads) {
+        self.starvationLimit = starvationLimit
+        self.usesIdleClass = idleClass ?? Self.canLeaveIdleClass(niceness: niceness)
+        let count = max(1, threads)
+        self.threadStates = Array(repeating: ThreadState(), count: count)
+        for n in 0..<count {
             let threadName = "\(name)-\(n)"
             let thread = Thread { [self] in
                 #if os(Linux)
                 Self.nameCallingThread(threadName)
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
-                var parameter = sched_param(sched_priority: 0)
-                _ = sched_setscheduler(0, Self.schedIdle, &parameter)
+                if usesIdleClass {
+                    var parameter = sched_param(sched_priority: 0)
+                    _ = sched_setscheduler(0, Self.schedIdle, &parameter)
+                }
                 _ = pthread_setspecific(Self.yieldKey, UnsafeRawPointer(bitPattern: UInt(Self.monotonicNanoseconds() + Self.yieldInterval)))
+                var clock = clockid_t()
+                _ = pthread_getcpuclockid(pthread_self(), &clock)
+                condition.lock()
+                threadStates[n].threadID = Self.callingThreadID()
+                threadStates[n].cpuClock = clock
+                condition.unlock()
                 #endif
-                while true { take()() }
+                while true { take(n)() }
             }
             thread.name = threadName
             thread.stackSize = 1 << 20
             thread.start()
         }
+        #if os(Linux)
+        if usesIdleClass {
+            let watchdog = Thread { [self] in
+                Self.nameCallingThread(String("\(name)-watch".suffix(15)))
+                while true {
+                    usleep(useconds_t(starvationLimit / 4_000))
+                    check(now: Self.monotonicNanoseconds())
+                }
+            }
+            watchdog.name = "\(name)-watch"
+            watchdog.stackSize = 1 << 18
+            watchdog.start()
+        }
+        #endif
+    }
+
+    /// How many times the watchdog found the lane starved and raised its threads (to the
+    /// normal class, then to nice 0).
+    var starvations: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return starvationCount
+    }
+
+    /// One watchdog check at `now` (monotonic ns): raises the lane's threads if one holds a
+    /// job older than ``starvationLimit`` and got under half a core since the last check, or
+    /// the oldest queued job is older than the limit while a thread waits. The first raise
+    /// moves a thread to the normal class at the lane's niceness; a raise at least the limit
+    /// later, if the lane still starves, moves it to nice 0 (which needs the same privilege as
+    /// leaving `SCHED_IDLE`, checked with it: ``canLeaveIdleClass(niceness:)``).
+    /// O(threads), under the lane's lock.
+    private func check(now: UInt64) {
+        #if os(Linux)
+        condition.lock()
+        defer { condition.unlock() }
+        var starved = false
+        var someoneWaits = false
+        for n in threadStates.indices {
+            var time = timespec()
+            let cpu = clock_gettime(threadStates[n].cpuClock, &time) == 0
+                ? UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec) : 0
+            let state = threadStates[n]
+            if state.jobStarted == 0 {
+                someoneWaits = true
+            } else if now &- state.jobStarted > starvationLimit, state.lastCheck != 0,
+                      (cpu &- state.lastCPU) * 2 < now &- state.lastCheck {
+                starved = true
+            }
+            threadStates[n].lastCPU = cpu
+            threadStates[n].lastCheck = now
+        }
+        if next < jobs.count, someoneWaits, now &- queuedAt[next] > starvationLimit { starved = true }
+        guard starved else { return }
+        var raisedAny = false
+        for n in threadStates.indices where threadStates[n].threadID != 0 {
+            let id = threadStates[n].threadID
+            switch threadStates[n].raised {
+            case 0:
+                var parameter = sched_param(sched_priority: 0)
+                guard sched_setscheduler(id, Int32(SCHED_OTHER), &parameter) == 0 else { continue }
+                threadStates[n].raised = 1
+            case 1 where now &- threadStates[n].raisedAt > starvationLimit:
+                guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(id), 0) == 0 else { continue }
+                threadStates[n].raised = 2
+            default:
+                continue
+            }
+            threadStates[n].raisedAt = now
+            raisedAny = true
+        }
+        if raisedAny { starvationCount += 1 }
+        #endif
+    }
+
+    /// Whether a thread of this process at nice `niceness` can leave `SCHED_IDLE` for the
+    /// normal class (sched(7)): found by a probe thread that tries it, once per niceness.
+    /// - Complexity: one thread started and joined.
+    static func canLeaveIdleClass(niceness: Int32) -> Bool {
+        #if os(Linux)
+        let result = ProbeResult()
+        let done = DispatchSemaphore(value: 0)
+        let probe = Thread {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            var parameter = sched_param(sched_priority: 0)
+            if sched_setscheduler(0, schedIdle, &parameter) == 0 {
+                result.value = sched_setscheduler(0, Int32(SCHED_OTHER), &parameter) == 0
+            }
+            done.signal()
+        }
+        probe.stackSize = 1 << 16
+        probe.start()
+        done.wait()
+        return result.value
+        #else
+        return false
+        #endif
+    }
+
+    private final class ProbeResult: @unchecked Sendable { var value = false }
+
+    /// The calling thread's kernel id, read from `/proc/thread-self` (a link to
+    /// `PID/task/TID`; Glibc's `gettid` is not exported to Swift). 0 if unreadable.
+    private static func callingThreadID() -> pid_t {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink("/proc/thread-self", &buffer, 63)
+        guard count > 0 else { return 0 }
+        let link = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return link.split(separator: "/").last.flatMap { pid_t($0) } ?? 0
+        #else
+        return 0
+        #endif
     }
 
     /// Sets the calling thread's name as the kernel shows it (`comm`, 15 bytes), through
@@ -136,23 +322,40 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     /// ``yieldIfDue()`` for the store's rows (``AppendLane``).
     func yieldIfDue() { _ = Self.yieldIfDue() }
 
-    private func take() -> @Sendable () -> Void {
+    /// The next job for thread `index`; waits for one. A thread the watchdog raised goes back
+    /// to `SCHED_IDLE` when it finds the queue empty, at least twice ``starvationLimit`` after
+    /// it was raised (so that a run of short jobs under the same load does not starve once
+    /// per job).
+    private func take(_ index: Int) -> @Sendable () -> Void {
         Self.yieldIfDue()
         condition.lock()
         defer { condition.unlock() }
+        threadStates[index].jobStarted = 0
+        #if os(Linux)
+        if next == jobs.count, threadStates[index].raised > 0,
+           Self.monotonicNanoseconds() &- threadStates[index].raisedAt > 2 * starvationLimit {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            var parameter = sched_param(sched_priority: 0)
+            _ = sched_setscheduler(0, Self.schedIdle, &parameter)
+            threadStates[index].raised = 0
+        }
+        #endif
         while next == jobs.count { condition.wait() }
         let job = jobs[next]
         next += 1
         if next == jobs.count {
             jobs.removeAll(keepingCapacity: true)
+            queuedAt.removeAll(keepingCapacity: true)
             next = 0
         }
+        threadStates[index].jobStarted = Self.monotonicNanoseconds()
         return job
     }
 
     private func enqueue(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
         jobs.append(job)
+        queuedAt.append(Self.monotonicNanoseconds())
         condition.signal()
         condition.unlock()
     }

@@ -18,6 +18,7 @@ import Prometheus
 /// | `distillwatch_labels_total` | counter | `label` |
 /// | `distillwatch_audit_dropped_total`, `distillwatch_audit_written_total` | counter | |
 /// | `distillwatch_reorder_buffered_exchanges`, `distillwatch_log_sequence` | gauge | |
+/// | `distillwatch_ingest_lane_starvations_total` | counter | (``BackgroundLane``'s watchdog raises) |
 // swift-prometheus has its own Counter and Gauge; these are swift-metrics'.
 typealias MCounter = CoreMetrics.Counter
 typealias MGauge = CoreMetrics.Gauge
@@ -72,6 +73,10 @@ final class ServerMetrics: Sendable {
     let reorderOverflow: MGauge
     let reorderLimit: MGauge
     let pendingBatches: MGauge
+    /// Times the ingest lane's watchdog found it starved (``BackgroundLane/starvations``),
+    /// and how many of them are already counted.
+    private let laneStarvations: MCounter
+    private let laneStarvationsCounted = Mutex(0)
 
     static let endpoints = ["decide", "litellm", "exchanges", "accounts", "litellm_logs", "otlp_traces", "envoy"]
 
@@ -145,6 +150,7 @@ final class ServerMetrics: Sendable {
         reorderOverflow = MGauge(label: "distillwatch_reorder_overflow_exchanges", factory: factory)
         reorderLimit = MGauge(label: "distillwatch_reorder_buffer_limit", factory: factory)
         pendingBatches = MGauge(label: "distillwatch_ingest_pending_batches", factory: factory)
+        laneStarvations = MCounter(label: "distillwatch_ingest_lane_starvations_total", factory: factory)
         storageAvailable.record(1)
     }
 
@@ -174,6 +180,15 @@ final class ServerMetrics: Sendable {
         }
         if newlyWritten > 0 { auditWritten.increment(by: newlyWritten) }
         if newlyDropped > 0 { auditDropped.increment(by: newlyDropped) }
+    }
+
+    /// Adds the lane's starvations since the last scrape (`total`: the lane's count).
+    func countLaneStarvations(_ total: Int) {
+        let new = laneStarvationsCounted.withLock { counted in
+            defer { counted = max(counted, total) }
+            return max(0, total - counted)
+        }
+        if new > 0 { laneStarvations.increment(by: new) }
     }
 
     func setAccounts(_ counts: [Verdict: Int]) {

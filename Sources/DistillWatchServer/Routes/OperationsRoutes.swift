@@ -31,6 +31,7 @@ struct OperationsRoutes {
             m.reorderOverflow.record(status.overflowExchanges)
             m.reorderLimit.record(status.bufferLimit)
             m.pendingBatches.record(state.ingestor.pendingBatches)
+            m.countLaneStarvations(BackgroundLane.ingest.starvations)
             var buffer = ByteBuffer()
             buffer.writeBytes(m.registry.emitToBuffer())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
