@@ -205,192 +205,204 @@ public struct ExchangeLineDecoder: Sendable {
     }
 
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Exchange {
+        // The decoder by address: the per-field closure captured the sketcher by value, and
+        // the decoder was copied and destroyed on every line for it, about 120 instructions
+        // (callgrind, 1 December 2026).
+        try withUnsafePointer(to: self) { (decoder) throws(RecordError) -> Exchange in
+            try Self.decode(line, decoder)
+        }
+    }
+
+    private static func decode(_ line: UnsafeBufferPointer<UInt8>, _ decoder: UnsafePointer<ExchangeLineDecoder>) throws(RecordError) -> Exchange {
         var scanner = JSONScanner(line)
-        scanner.integerBooleans = integerBooleans
+        scanner.integerBooleans = decoder.pointee.integerBooleans
         var time: Timestamp?
         var accountID: String?
-        // A fresh record, its buffer this decoder's alone, so no setter below copies it
-        // (starting from a shared blank record copied its 472 bytes on the first write).
-        var built = Exchange(time: Timestamp(millisecondsSinceEpoch: 0), accountID: "")
-        let captureText = self.captureText
-        let sketcher = self.sketcher
+        // A fresh blank record, its buffer this decoder's alone, so no write below copies it
+        // (starting from a shared blank record copied its 472 bytes on the first write, and
+        // `init(time:accountID:)` wrote all 33 fields, releasing each empty one).
+        var built = Exchange(fields: Exchange.Fields())
+        let captureText = decoder.pointee.captureText
         var systemPart: ContentFeatures?
         var sketchedPrompt = false
         // Other names for v1 fields: OTel GenAI attribute names (which the spec's names
         // follow) and provider-native request fields. A v1 name, when present, wins.
-        var alias = FieldAliases()
-        try scanner.forEachMember(into: &built) { (key, s, e) throws(RecordError) in
-            switch key.count {
-            case 4:
-                if keyEquals(key, "time") { time = try s.optionalTime("time"); return }
-                if keyEquals(key, "user") { alias.endUserID = try s.optionalString("user"); return }
-            case 5:
-                if keyEquals(key, "model") { e.model = try s.optionalString("model"); return }
-                if keyEquals(key, "tools") {
-                    var n = 0
-                    try s.forEachElement("tools") { (_, s) throws(RecordError) in n += 1; try s.skipValue(depth: 2) }
-                    alias.toolCount = n
-                    return
-                }
-            case 6:
-                if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
-                if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
-                if keyEquals(key, "prompt") {
-                    if let sketcher {
-                        guard let (text, features) = try Self.sketchText(&s, "prompt", captureText: captureText, { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
-                        e.prompt = text
-                        e.content = features
-                        sketchedPrompt = true
-                    } else {
-                        e.prompt = captureText ? try s.optionalString("prompt") : try Self.skipText(&s, "prompt")
+        var alias: FieldAliases?
+        // The fields written in place: one uniqueness check for the record, not one per setter.
+        try built.withFieldsForWriting { (fields: inout Exchange.Fields) throws(RecordError) in
+            try scanner.forEachMember(into: &fields) { (key, s, e) throws(RecordError) in
+                switch key.count {
+                case 4:
+                    if keyEquals(key, "time") { time = try s.optionalTime("time"); return }
+                    if keyEquals(key, "user") { alias.made.endUserID = try s.optionalString("user"); return }
+                case 5:
+                    if keyEquals(key, "model") { e.model = try s.optionalString("model"); return }
+                    if keyEquals(key, "tools") {
+                        var n = 0
+                        try s.forEachElement("tools") { (_, s) throws(RecordError) in n += 1; try s.skipValue(depth: 2) }
+                        alias.made.toolCount = n
+                        return
                     }
-                    return
-                }
-                if keyEquals(key, "system"), s.peek() == UInt8(ascii: "[") {
-                    // Anthropic's system blocks: [{"type": "text", "text": ...}, ...].
-                    let (text, saw) = try ChatMessages.readContent(&s, field: "system", keepText: captureText || sketcher != nil)
-                    if let sketcher, let text {
-                        var f = ContentFeatures()
-                        var t = text
-                        t.withUTF8 { sketcher.addSystem($0, to: &f) }
-                        systemPart = f
+                case 6:
+                    if keyEquals(key, "status") { e.status = try s.optionalInt("status"); return }
+                    if keyEquals(key, "stream") { e.stream = try s.optionalBool("stream"); return }
+                    if keyEquals(key, "prompt") {
+                        if let sketcher = decoder.pointee.sketcher {
+                            guard let (text, features) = try Self.sketchText(&s, "prompt", captureText: captureText, { sketcher.features(prompt: $0, toolCount: nil) }) else { return }
+                            e.prompt = text
+                            e.content = features
+                            sketchedPrompt = true
+                        } else {
+                            e.prompt = captureText ? try s.optionalString("prompt") : try Self.skipText(&s, "prompt")
+                        }
+                        return
                     }
-                    e.system = captureText ? text : (saw ? "" : nil)
-                    return
-                }
-                if keyEquals(key, "system") {
-                    if let sketcher {
-                        guard let (text, features) = try Self.sketchText(&s, "system", captureText: captureText, { bytes in
+                    if keyEquals(key, "system"), s.peek() == UInt8(ascii: "[") {
+                        // Anthropic's system blocks: [{"type": "text", "text": ...}, ...].
+                        let (text, saw) = try ChatMessages.readContent(&s, field: "system", keepText: captureText || decoder.pointee.sketcher != nil)
+                        if let sketcher = decoder.pointee.sketcher, let text {
                             var f = ContentFeatures()
-                            sketcher.addSystem(bytes, to: &f)
-                            return f
-                        }) else { return }
-                        e.system = text
-                        systemPart = features
-                    } else {
-                        e.system = captureText ? try s.optionalString("system") : try Self.skipText(&s, "system")
+                            var t = text
+                            t.withUTF8 { sketcher.addSystem($0, to: &f) }
+                            systemPart = f
+                        }
+                        e.system = captureText ? text : (saw ? "" : nil)
+                        return
                     }
-                    return
-                }
-            case 3:
-                if keyEquals(key, "asn") { e.asn = try s.optionalInt("asn"); return }
-            case 7:
-                if keyEquals(key, "country") { e.country = try s.optionalString("country"); return }
-                if keyEquals(key, "prefill") { e.prefill = try s.optionalBool("prefill"); return }
-            case 8:
-                if keyEquals(key, "thinking") {
-                    // Anthropic's {"type": "enabled" | "adaptive" | "disabled"} as well as a boolean.
-                    e.thinking = s.peek() == UInt8(ascii: "{") ? try s.optionalThinking() : try s.optionalBool("thinking")
-                    return
-                }
-                if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
-                if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
-                if keyEquals(key, "response") {
-                    e.response = captureText ? try s.optionalString("response") : try Self.skipText(&s, "response")
-                    return
-                }
-            case 9:
-                if keyEquals(key, "operation") { e.operation = try s.optionalString("operation"); return }
-                if keyEquals(key, "client_ip") { e.clientIP = try s.optionalString("client_ip"); return }
-            case 10:
-                if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id"); return }
-                if keyEquals(key, "enduser.id") { alias.endUserID = try s.optionalString("enduser.id"); return }
-                if keyEquals(key, "request_id") { e.requestID = try s.optionalString("request_id"); return }
-                if keyEquals(key, "api_key_id") { e.apiKeyID = try s.optionalString("api_key_id"); return }
-                if keyEquals(key, "max_tokens") { e.maxTokens = try s.optionalInt("max_tokens"); return }
-                if keyEquals(key, "tool_count") { e.toolCount = try s.optionalInt("tool_count"); return }
-                if keyEquals(key, "latency_ms") { e.latencyMilliseconds = try s.optionalDouble("latency_ms"); return }
-                if keyEquals(key, "user_agent") { e.userAgent = try s.optionalString("user_agent"); return }
-                if keyEquals(key, "dw_content") {
-                    // A stored sketch; a prompt in the same record, sketched now, takes precedence.
-                    guard let text = try s.optionalString("dw_content") else { return }
-                    guard let data = Data(base64Encoded: text), var features = ContentFeatures(serialized: Array(data)) else {
-                        throw RecordError(field: "dw_content", "not a DistillWatch content sketch")
+                    if keyEquals(key, "system") {
+                        if let sketcher = decoder.pointee.sketcher {
+                            guard let (text, features) = try Self.sketchText(&s, "system", captureText: captureText, { bytes in
+                                var f = ContentFeatures()
+                                sketcher.addSystem(bytes, to: &f)
+                                return f
+                            }) else { return }
+                            e.system = text
+                            systemPart = features
+                        } else {
+                            e.system = captureText ? try s.optionalString("system") : try Self.skipText(&s, "system")
+                        }
+                        return
                     }
-                    // An excerpt is prompt text: kept only where this reader keeps excerpts.
-                    if sketcher?.keepsExcerpts != true { features.excerpt = nil }
-                    if e.content == nil { e.content = features }
-                    return
-                }
-            case 11:
-                if keyEquals(key, "temperature") { e.temperature = try s.optionalDouble("temperature"); return }
-                if keyEquals(key, "end_user_id") { e.endUserID = try s.optionalString("end_user_id"); return }
-            case 12:
-                if keyEquals(key, "input_tokens") { e.inputTokens = try s.optionalInt("input_tokens"); return }
-            case 13:
-                if keyEquals(key, "output_tokens") { e.outputTokens = try s.optionalInt("output_tokens"); return }
-                if keyEquals(key, "output_config") {
-                    // Anthropic's {"effort": "high"}: the reasoning effort.
-                    try s.forEachNestedMember("output_config") { (key, s) throws(RecordError) in
-                        if keyEquals(key, "effort") { alias.reasoningEffort = try s.optionalString("output_config.effort") } else { try s.skipValue(depth: 2) }
+                case 3:
+                    if keyEquals(key, "asn") { e.asn = try s.optionalInt("asn"); return }
+                case 7:
+                    if keyEquals(key, "country") { e.country = try s.optionalString("country"); return }
+                    if keyEquals(key, "prefill") { e.prefill = try s.optionalBool("prefill"); return }
+                case 8:
+                    if keyEquals(key, "thinking") {
+                        // Anthropic's {"type": "enabled" | "adaptive" | "disabled"} as well as a boolean.
+                        e.thinking = s.peek() == UInt8(ascii: "{") ? try s.optionalThinking() : try s.optionalBool("thinking")
+                        return
                     }
-                    return
-                }
-                if keyEquals(key, "message_count") { e.messageCount = try s.optionalInt("message_count"); return }
-                if keyEquals(key, "finish_reason") { e.finishReason = try s.optionalString("finish_reason"); return }
-            case 16:
-                if keyEquals(key, "reasoning_tokens") { e.reasoningTokens = try s.optionalInt("reasoning_tokens"); return }
-                if keyEquals(key, "reasoning_effort") { e.reasoningEffort = try s.optionalString("reasoning_effort"); return }
-            case 14:
-                if keyEquals(key, "client.address") { alias.clientIP = try s.optionalString("client.address"); return }
-            case 18:
-                if keyEquals(key, "client_fingerprint") { e.clientFingerprint = try s.optionalString("client_fingerprint"); return }
-            case 19:
-                if keyEquals(key, "reasoning_replay_of") { e.reasoningReplayOf = try s.optionalString("reasoning_replay_of"); return }
-                if keyEquals(key, "user_agent.original") { alias.userAgent = try s.optionalString("user_agent.original"); return }
-            case 20:
-                if keyEquals(key, "gen_ai.request.model") { alias.model = try s.optionalString("gen_ai.request.model"); return }
-            case 21:
-                if keyEquals(key, "max_completion_tokens") { alias.maxTokens = try s.optionalInt("max_completion_tokens"); return }
-                if keyEquals(key, "gen_ai.operation.name") { alias.operation = try s.optionalString("gen_ai.operation.name"); return }
-                if keyEquals(key, "gen_ai.request.stream") { alias.stream = try s.optionalBool("gen_ai.request.stream"); return }
-            case 25:
-                if keyEquals(key, "gen_ai.request.max_tokens") { alias.maxTokens = try s.optionalInt("gen_ai.request.max_tokens"); return }
-                if keyEquals(key, "gen_ai.usage.input_tokens") { alias.inputTokens = try s.optionalInt("gen_ai.usage.input_tokens"); return }
-                if keyEquals(key, "http.response.status_code") { alias.status = try s.optionalInt("http.response.status_code"); return }
-            case 26:
-                if keyEquals(key, "gen_ai.request.temperature") { alias.temperature = try s.optionalDouble("gen_ai.request.temperature"); return }
-                if keyEquals(key, "gen_ai.usage.output_tokens") { alias.outputTokens = try s.optionalInt("gen_ai.usage.output_tokens"); return }
-            case 30:
-                if keyEquals(key, "gen_ai.response.finish_reasons") {
-                    try s.forEachElement("gen_ai.response.finish_reasons") { (index, s) throws(RecordError) in
-                        let reason = try s.optionalString("gen_ai.response.finish_reasons")
-                        if index == 0 { alias.finishReason = reason }
+                    if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
+                    if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
+                    if keyEquals(key, "response") {
+                        e.response = captureText ? try s.optionalString("response") : try Self.skipText(&s, "response")
+                        return
                     }
-                    return
+                case 9:
+                    if keyEquals(key, "operation") { e.operation = try s.optionalString("operation"); return }
+                    if keyEquals(key, "client_ip") { e.clientIP = try s.optionalString("client_ip"); return }
+                case 10:
+                    if keyEquals(key, "account_id") { accountID = try s.optionalString("account_id"); return }
+                    if keyEquals(key, "enduser.id") { alias.made.endUserID = try s.optionalString("enduser.id"); return }
+                    if keyEquals(key, "request_id") { e.requestID = try s.optionalString("request_id"); return }
+                    if keyEquals(key, "api_key_id") { e.apiKeyID = try s.optionalString("api_key_id"); return }
+                    if keyEquals(key, "max_tokens") { e.maxTokens = try s.optionalInt("max_tokens"); return }
+                    if keyEquals(key, "tool_count") { e.toolCount = try s.optionalInt("tool_count"); return }
+                    if keyEquals(key, "latency_ms") { e.latencyMilliseconds = try s.optionalDouble("latency_ms"); return }
+                    if keyEquals(key, "user_agent") { e.userAgent = try s.optionalString("user_agent"); return }
+                    if keyEquals(key, "dw_content") {
+                        // A stored sketch; a prompt in the same record, sketched now, takes precedence.
+                        guard let text = try s.optionalString("dw_content") else { return }
+                        guard let data = Data(base64Encoded: text), var features = ContentFeatures(serialized: Array(data)) else {
+                            throw RecordError(field: "dw_content", "not a DistillWatch content sketch")
+                        }
+                        // An excerpt is prompt text: kept only where this reader keeps excerpts.
+                        if decoder.pointee.sketcher?.keepsExcerpts != true { features.excerpt = nil }
+                        if e.content == nil { e.content = features }
+                        return
+                    }
+                case 11:
+                    if keyEquals(key, "temperature") { e.temperature = try s.optionalDouble("temperature"); return }
+                    if keyEquals(key, "end_user_id") { e.endUserID = try s.optionalString("end_user_id"); return }
+                case 12:
+                    if keyEquals(key, "input_tokens") { e.inputTokens = try s.optionalInt("input_tokens"); return }
+                case 13:
+                    if keyEquals(key, "output_tokens") { e.outputTokens = try s.optionalInt("output_tokens"); return }
+                    if keyEquals(key, "output_config") {
+                        // Anthropic's {"effort": "high"}: the reasoning effort.
+                        try s.forEachNestedMember("output_config") { (key, s) throws(RecordError) in
+                            if keyEquals(key, "effort") { alias.made.reasoningEffort = try s.optionalString("output_config.effort") } else { try s.skipValue(depth: 2) }
+                        }
+                        return
+                    }
+                    if keyEquals(key, "message_count") { e.messageCount = try s.optionalInt("message_count"); return }
+                    if keyEquals(key, "finish_reason") { e.finishReason = try s.optionalString("finish_reason"); return }
+                case 16:
+                    if keyEquals(key, "reasoning_tokens") { e.reasoningTokens = try s.optionalInt("reasoning_tokens"); return }
+                    if keyEquals(key, "reasoning_effort") { e.reasoningEffort = try s.optionalString("reasoning_effort"); return }
+                case 14:
+                    if keyEquals(key, "client.address") { alias.made.clientIP = try s.optionalString("client.address"); return }
+                case 18:
+                    if keyEquals(key, "client_fingerprint") { e.clientFingerprint = try s.optionalString("client_fingerprint"); return }
+                case 19:
+                    if keyEquals(key, "reasoning_replay_of") { e.reasoningReplayOf = try s.optionalString("reasoning_replay_of"); return }
+                    if keyEquals(key, "user_agent.original") { alias.made.userAgent = try s.optionalString("user_agent.original"); return }
+                case 20:
+                    if keyEquals(key, "gen_ai.request.model") { alias.made.model = try s.optionalString("gen_ai.request.model"); return }
+                case 21:
+                    if keyEquals(key, "max_completion_tokens") { alias.made.maxTokens = try s.optionalInt("max_completion_tokens"); return }
+                    if keyEquals(key, "gen_ai.operation.name") { alias.made.operation = try s.optionalString("gen_ai.operation.name"); return }
+                    if keyEquals(key, "gen_ai.request.stream") { alias.made.stream = try s.optionalBool("gen_ai.request.stream"); return }
+                case 25:
+                    if keyEquals(key, "gen_ai.request.max_tokens") { alias.made.maxTokens = try s.optionalInt("gen_ai.request.max_tokens"); return }
+                    if keyEquals(key, "gen_ai.usage.input_tokens") { alias.made.inputTokens = try s.optionalInt("gen_ai.usage.input_tokens"); return }
+                    if keyEquals(key, "http.response.status_code") { alias.made.status = try s.optionalInt("http.response.status_code"); return }
+                case 26:
+                    if keyEquals(key, "gen_ai.request.temperature") { alias.made.temperature = try s.optionalDouble("gen_ai.request.temperature"); return }
+                    if keyEquals(key, "gen_ai.usage.output_tokens") { alias.made.outputTokens = try s.optionalInt("gen_ai.usage.output_tokens"); return }
+                case 30:
+                    if keyEquals(key, "gen_ai.response.finish_reasons") {
+                        try s.forEachElement("gen_ai.response.finish_reasons") { (index, s) throws(RecordError) in
+                            let reason = try s.optionalString("gen_ai.response.finish_reasons")
+                            if index == 0 { alias.made.finishReason = reason }
+                        }
+                        return
+                    }
+                case 36:
+                    if keyEquals(key, "gen_ai.usage.reasoning.output_tokens") {
+                        alias.made.reasoningTokens = try s.optionalInt("gen_ai.usage.reasoning.output_tokens")
+                        return
+                    }
+                default:
+                    break
                 }
-            case 36:
-                if keyEquals(key, "gen_ai.usage.reasoning.output_tokens") {
-                    alias.reasoningTokens = try s.optionalInt("gen_ai.usage.reasoning.output_tokens")
-                    return
-                }
-            default:
-                break
+                try s.skipValue()
             }
-            try s.skipValue()
+            guard let time else { throw RecordError(field: "time", "missing required field") }
+            guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
+            Self.complete(&fields, time: time, accountID: accountID, alias: alias,
+                          sketchedPrompt: sketchedPrompt, systemPart: systemPart)
         }
-        guard let time else { throw RecordError(field: "time", "missing required field") }
-        guard let accountID else { throw RecordError(field: "account_id", "missing required field") }
-        try complete(&built, time: time, accountID: accountID, alias: alias,
-                     sketchedPrompt: sketchedPrompt, systemPart: systemPart)
+        // Last, since a write forgets the check (``Exchange/isCheckedWithinLimits``).
+        if decoder.pointee.validatesLimits, let problem = built.checkLimits() { throw RecordError(problem) }
         return built
     }
 
-    /// Sets the required fields, fills what only an alias gave, checks the limits and, when
-    /// the prompt was sketched, completes its features.
-    private func complete(_ e: inout Exchange, time: Timestamp, accountID: String, alias: FieldAliases,
-                          sketchedPrompt: Bool, systemPart: ContentFeatures?) throws(RecordError) {
+    /// Sets the required fields, fills what only an alias gave and, when the prompt was
+    /// sketched, completes its features.
+    private static func complete(_ e: inout Exchange.Fields, time: Timestamp, accountID: String, alias: FieldAliases?,
+                                 sketchedPrompt: Bool, systemPart: ContentFeatures?) {
         e.time = time
         e.accountID = accountID
-        if alias.isUsed { alias.fill(&e) }
-        if sketchedPrompt { Self.completeContent(of: &e, systemPart: systemPart) }
-        // Last, since a write forgets the check (``Exchange/isCheckedWithinLimits``).
-        if validatesLimits, let problem = e.checkLimits() { throw RecordError(problem) }
+        if let alias, alias.isUsed { alias.fill(&e) }
+        if sketchedPrompt { completeContent(of: &e, systemPart: systemPart) }
     }
 
     /// Adds the system prompt's features to the prompt's, and marks an exchange that sent
     /// tool definitions as agentic whatever the prompt's words say.
-    private static func completeContent(of e: inout Exchange, systemPart: ContentFeatures?) {
+    private static func completeContent(of e: inout Exchange.Fields, systemPart: ContentFeatures?) {
         // In place (`e.content!`): a copy would share the features' storage and make each
         // change copy it.
         guard e.content != nil else { return }
@@ -435,6 +447,15 @@ public struct ExchangeLineDecoder: Sendable {
 /// `client.address`, `user_agent.original`, `enduser.id`, …; OpenTelemetry semantic
 /// conventions for GenAI, v1.37) and provider request fields (OpenAI's `user`,
 /// `max_completion_tokens`; Anthropic's `tools`, `output_config.effort`).
+extension Optional where Wrapped == FieldAliases {
+    /// The aliases, made by the first alias field of a line: most lines have none, and an
+    /// absent value costs nothing to destroy (a made one, its seven strings' releases).
+    var made: FieldAliases {
+        get { self ?? FieldAliases() }
+        set { self = newValue }
+    }
+}
+
 struct FieldAliases {
     var model: String?
     var operation: String?
@@ -458,7 +479,7 @@ struct FieldAliases {
             || status != nil || clientIP != nil || userAgent != nil || endUserID != nil || reasoningEffort != nil
     }
 
-    func fill(_ e: inout Exchange) {
+    func fill(_ e: inout Exchange.Fields) {
         if e.model == nil { e.model = model }
         if e.operation == nil { e.operation = operation }
         if e.inputTokens == nil { e.inputTokens = inputTokens }

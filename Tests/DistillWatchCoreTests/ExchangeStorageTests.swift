@@ -74,6 +74,30 @@ import Testing
         #expect(!shared.isCheckedWithinLimits && !other.isCheckedWithinLimits)
     }
 
+    /// A decoder writes a blank record's fields in place (`withFieldsForWriting`): the
+    /// record then reads as if built with the initialiser, a copy taken before keeps its
+    /// values, and the write forgets an earlier limits check.
+    @Test func fieldsWrittenInPlaceAreTheRecordsAndOnlyItsOwn() {
+        var e = Exchange()
+        #expect(e == Exchange(time: Timestamp(millisecondsSinceEpoch: 0), accountID: ""))
+        e.withFieldsForWriting { f in
+            f.time = sample().time
+            f.accountID = "acct-1"
+        }
+        #expect(e.accountID == "acct-1" && e.time == sample().time)
+        #expect(e.checkLimits() == nil && e.isCheckedWithinLimits)
+        let before = e
+        e.withFieldsForWriting { f in f.model = "m2" }
+        #expect(e.model == "m2" && before.model == nil)
+        #expect(!e.isCheckedWithinLimits)
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try e.withFieldsForWriting { (f: inout Exchange.Fields) throws(Stop) in f.status = 500; throw Stop() }
+        }
+        #expect(e.status == 500, "a write before the error stays written")
+        #expect(Exchange(fields: { var f = Exchange.Fields(); f.accountID = "a"; return f }()).accountID == "a")
+    }
+
     @Test func contentIsChangedInPlaceAndOnlyInThisRecord() {
         var a = sample()
         a.content = ContentFeatures()
