@@ -64,6 +64,11 @@ for round in $(seq 1 "$ROUNDS"); do
             wrk -t1 -c4 -d"$DURATION" --timeout 10s -s scripts/loadtest/post.lua "http://127.0.0.1:$PORT"
         under "LiteLLM logs" env DW_PATH=/v1/litellm/logs DW_HEADER="Authorization: Bearer $INGEST" DW_BODY_PREFIX="$WORK/logs" \
             DW_BODIES=20 DW_ITEMS=100 wrk -t1 -c4 -d"$DURATION" --timeout 10s -s scripts/loadtest/post.lua "http://127.0.0.1:$PORT"
+        # Raises of the ingest lane out of SCHED_IDLE by its starvation watchdog (0 unless other
+        # work starved it; an older build does not report it).
+        starved=$(curl -fsS "http://127.0.0.1:$PORT/metrics" -H "Authorization: Bearer $DECIDE" \
+            | awk '/^distillwatch_ingest_lane_starvations_total/ {print $2}')
+        echo "   ingest lane starvations: ${starved:-not reported by this build}"
         stop_server
     done
 done

@@ -83,7 +83,7 @@ import Glibc
     /// Normal-class threads that fill every core starve a `SCHED_IDLE` thread: a job of
     /// 50 ms of CPU waits seconds for them (6.7 s with the watchdog held off, 1 December
     /// 2026). The watchdog sees the job held past the starvation limit (100 ms here) with
-    /// the thread getting under half a core, moves the lane to the normal class (and to nice
+    /// the thread getting under a tenth of a core, moves the lane to the normal class (and to nice
     /// 0 if it still starves), and the job ends in it while the spinning threads still run;
     /// the thread goes back to `SCHED_IDLE` and its niceness when it finds the queue empty. (Here the process can leave `SCHED_IDLE`:
     /// CI runs as root. Elsewhere the lane never enters it.)

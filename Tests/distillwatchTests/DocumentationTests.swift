@@ -69,8 +69,21 @@ struct DocumentedBlock: CustomStringConvertible {
             .joined(separator: "\n")
     }
 
-    /// Runs the block in a scratch folder; returns its exit status and output.
-    func run(binary: URL, root: URL, timeout: TimeInterval = 300) throws -> (Int32, String) {
+    /// Runs the block in a scratch folder on a thread of its own; returns its exit status
+    /// and output. The wait is off Swift's cooperative pool (two threads here): blocks run
+    /// in parallel, and two blocking waits there stalled every other test, among them the
+    /// live servers' (whose client gives up after 20 s).
+    func run(binary: URL, root: URL, timeout: TimeInterval = 300) async throws -> (Int32, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try self.runWaiting(binary: binary, root: root, timeout: timeout) })
+            }
+            thread.start()
+        }
+    }
+
+    /// ``run(binary:root:timeout:)``'s work, blocking the calling thread until the block ends.
+    private func runWaiting(binary: URL, root: URL, timeout: TimeInterval) throws -> (Int32, String) {
         let dir = Scratch()
         for link in ["Samples", "Examples"] {
             try FileManager.default.createSymbolicLink(atPath: dir.path + "/" + link, withDestinationPath: root.appendingPathComponent(link).path)
@@ -123,16 +136,16 @@ struct DocumentedBlock: CustomStringConvertible {
     }
 
     @Test(arguments: try DocumentationTests.blocks().filter { if case .run = $0.mode { return true } else { return false } })
-    func theDocumentedCommandsWork(_ block: DocumentedBlock) throws {
+    func theDocumentedCommandsWork(_ block: DocumentedBlock) async throws {
         guard case .run(let expect) = block.mode else { return }
-        let (status, output) = try block.run(binary: try distillwatchBinary(), root: Self.root)
+        let (status, output) = try await block.run(binary: try distillwatchBinary(), root: Self.root)
         #expect(status == 0, "\(block) exited \(status):\n\(output.suffix(2000))")
         for text in expect {
             #expect(output.contains(text), "\(block): the output lacks \"\(text)\":\n\(output.suffix(2000))")
         }
     }
 
-    @Test func aBrokenCommandFailsItsBlock() throws {
+    @Test func aBrokenCommandFailsItsBlock() async throws {
         let markdown = """
             <!-- doc-test: run; expect "Scanned" -->
             ```sh
@@ -140,7 +153,7 @@ struct DocumentedBlock: CustomStringConvertible {
             ```
             """
         let block = DocumentedBlock.parse(markdown, file: "broken.md")[0]
-        let (status, output) = try block.run(binary: try distillwatchBinary(), root: Self.root)
+        let (status, output) = try await block.run(binary: try distillwatchBinary(), root: Self.root)
         #expect(status != 0 && output.contains("no-such-file.jsonl"))
         #expect(DocumentedBlock.parse("```sh\nls\n```", file: "x.md")[0].mode == nil)
         #expect(DocumentedBlock.mode(of: "<!-- doc-test: skip -->") == nil, "a skip needs a reason")

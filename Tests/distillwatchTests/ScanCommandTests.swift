@@ -39,15 +39,28 @@ func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String
     let input = Pipe()
     process.standardInput = stdin == nil ? FileHandle.nullDevice : input
     try process.run()
+    // Standard input is written and standard error read on threads of their own: one after
+    // the other, a child that fills one pipe (64 KiB) while the test waits on another would
+    // never finish.
+    let pumps = DispatchGroup()
     if let stdin {
-        input.fileHandleForWriting.write(stdin)
-        try input.fileHandleForWriting.close()
+        DispatchQueue.global().async(group: pumps) {
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        }
     }
+    let errData = CapturedOutput()
+    DispatchQueue.global().async(group: pumps) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    pumps.wait()
     process.waitUntilExit()
     return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+                     stderr: String(decoding: errData.data, as: UTF8.self))
+}
+
+/// Bytes one thread reads for another (read after `DispatchGroup.wait`).
+final class CapturedOutput: @unchecked Sendable {
+    var data = Data()
 }
 
 /// The JSON report at `path` without `generated_at`, the one field two scans of the same

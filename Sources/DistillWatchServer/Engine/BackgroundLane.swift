@@ -30,8 +30,10 @@ import Glibc
 /// (other processes on the host, a busy test process): its threads then get almost no time,
 /// and ingest's callers wait until they time out. So a watchdog thread checks the lane every
 /// quarter of ``starvationLimit``: a thread that has held a job for longer than the limit
-/// while getting under half a core since the last check, or a job queued for longer than
-/// the limit while a thread waits to take it, is a starvation. The watchdog then raises the
+/// while getting under a tenth of a core since the last check (`SCHED_IDLE` under full load
+/// gets well under 1%; sharing a core with busy handlers, a lane thread gets more), or a
+/// job queued for longer than the limit while a thread still waits in `take` (every job
+/// queued wakes one), is a starvation; a backlog behind busy lane threads is not. The watchdog then raises the
 /// lane's threads: first to the normal class (`SCHED_OTHER`) at nice +``niceness``, and if
 /// the lane still starves a limit later, to nice 0, level with the request handlers. Each
 /// thread goes back to `SCHED_IDLE` and nice +``niceness`` itself when it finds the queue
@@ -83,8 +85,11 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         var threadID: pid_t = 0
         /// The thread's CPU-time clock (`pthread_getcpuclockid(3)`).
         var cpuClock = clockid_t()
-        /// When the thread took its current job (monotonic ns); 0 while it waits for one.
+        /// When the thread took its current job (monotonic ns); 0 between jobs.
         var jobStarted: UInt64 = 0
+        /// In `take`'s wait for a job: woken by every job queued, so one queued while a
+        /// thread still waits has found no time to run it.
+        var waiting = false
         /// The thread's CPU time (ns) and the clock at the watchdog's last check.
         var lastCPU: UInt64 = 0
         var lastCheck: UInt64 = 0
@@ -162,8 +167,8 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     }
 
     /// One watchdog check at `now` (monotonic ns): raises the lane's threads if one holds a
-    /// job older than ``starvationLimit`` and got under half a core since the last check, or
-    /// the oldest queued job is older than the limit while a thread waits. The first raise
+    /// job older than ``starvationLimit`` and got under a tenth of a core since the last
+    /// check, or the oldest queued job is older than the limit while a thread still waits. The first raise
     /// moves a thread to the normal class at the lane's niceness; a raise at least the limit
     /// later, if the lane still starves, moves it to nice 0 (which needs the same privilege as
     /// leaving `SCHED_IDLE`, checked with it: ``canLeaveIdleClass(niceness:)``).
@@ -179,10 +184,10 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
             let cpu = clock_gettime(threadStates[n].cpuClock, &time) == 0
                 ? UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec) : 0
             let state = threadStates[n]
-            if state.jobStarted == 0 {
+            if state.waiting {
                 someoneWaits = true
-            } else if now &- state.jobStarted > starvationLimit, state.lastCheck != 0,
-                      (cpu &- state.lastCPU) * 2 < now &- state.lastCheck {
+            } else if state.jobStarted != 0, now &- state.jobStarted > starvationLimit, state.lastCheck != 0,
+                      (cpu &- state.lastCPU) * 10 < now &- state.lastCheck {
                 starved = true
             }
             threadStates[n].lastCPU = cpu
@@ -340,7 +345,9 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
             threadStates[index].raised = 0
         }
         #endif
+        threadStates[index].waiting = true
         while next == jobs.count { condition.wait() }
+        threadStates[index].waiting = false
         let job = jobs[next]
         next += 1
         if next == jobs.count {
