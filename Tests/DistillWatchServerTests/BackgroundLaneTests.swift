@@ -83,17 +83,20 @@ import Glibc
     /// Normal-class threads that fill every core starve a `SCHED_IDLE` thread: a job of
     /// 50 ms of CPU waits seconds for them (6.7 s with the watchdog held off, 1 December
     /// 2026). The watchdog sees the job held past the starvation limit (100 ms here) with
-    /// the thread getting under a tenth of a core, moves the lane to the normal class (and to nice
-    /// 0 if it still starves), and the job ends in it while the spinning threads still run;
-    /// the thread goes back to `SCHED_IDLE` and its niceness when it finds the queue empty. (Here the process can leave `SCHED_IDLE`:
-    /// CI runs as root. Elsewhere the lane never enters it.)
+    /// the thread getting under a tenth of a core, moves the lane to the normal class (and
+    /// to nice 0 if it still starves), and the job ends in it while the spinning threads
+    /// still run; the thread goes back to `SCHED_IDLE` and its niceness when it finds the
+    /// queue empty. (Here the process can leave `SCHED_IDLE`: CI runs as root. Elsewhere
+    /// the lane never enters it.)
     @Test func theWatchdogRescuesAStarvedLaneAndTheLaneGoesBackToIdle() async {
         #if os(Linux)
         guard BackgroundLane.canLeaveIdleClass(niceness: 6) else { return }
         let lane = BackgroundLane(name: "lane-starve", threads: 1, niceness: 6, starvationLimit: 100_000_000)
         let spinners = ProcessInfo.processInfo.activeProcessorCount + 1
         let stop = SpinFlag()
-        let deadline = BackgroundLane.monotonicNanoseconds() + 15_000_000_000
+        // The spinners' bound, should the lane never be rescued: long, since other tests in
+        // this process may hold the cores and the cooperative pool too.
+        let deadline = BackgroundLane.monotonicNanoseconds() + 60_000_000_000
         let finished = DispatchGroup()
         for _ in 0..<spinners {
             finished.enter()
@@ -110,22 +113,33 @@ import Glibc
                 finished.leave()
             }.start()
         }
-        // Every spinner runs before the job is queued.
-        while stop.started < spinners { try? await Task.sleep(for: .milliseconds(1)) }
-        // The job stops the spinners itself and notes whether it ended before their deadline:
-        // after it, this test waits for the cooperative pool, which other tests may hold.
-        let (policyDuringJob, endedWhileSpinning) = await lane.run { () -> (Int32, Bool) in
+        // From here to the job's end nothing waits for Swift's cooperative pool, which other
+        // tests in this process may hold for seconds: every spinner runs before the job is
+        // queued, and the job stops them itself.
+        while stop.started < spinners { usleep(1_000) }
+        let queuedAt = BackgroundLane.monotonicNanoseconds()
+        let outcome = JobOutcome()
+        let done = DispatchSemaphore(value: 0)
+        lane.enqueue {
+            outcome.startedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
             // 50 ms of this thread's own CPU time.
             var start = timespec(), now = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
             repeat { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) }
             while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < 50_000_000
-            let endedWhileSpinning = stop.timeouts == 0
+            outcome.endedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
+            outcome.endedWhileSpinning = stop.timeouts == 0
+            outcome.policy = BackgroundLane.currentPolicy()
             stop.set()
-            return (BackgroundLane.currentPolicy(), endedWhileSpinning)
+            done.signal()
         }
+        done.wait()
+        let (policyDuringJob, startedAfter, endedAfter, endedWhileSpinning) =
+            (outcome.policy, outcome.startedAfter, outcome.endedAfter, outcome.endedWhileSpinning)
         finished.wait()
-        #expect(endedWhileSpinning, "the job waited for the spinning threads to stop")
+        let timing = "started \(startedAfter / 1_000_000) ms and ended \(endedAfter / 1_000_000) ms after it was queued"
+        #expect(endedWhileSpinning, "the job waited for the spinning threads to stop: \(timing)")
+        print("BackgroundLaneTests: the starved job \(timing), \(lane.starvations) raise(s)")
         #expect(lane.starvations >= 1)
         #expect(policyDuringJob == 0, "the job ended in the normal class")
         // Once the thread has found the queue empty (a job queued at once may still find it
@@ -138,6 +152,14 @@ import Glibc
         #expect(policyAfter == BackgroundLane.schedIdle)
         #expect(await lane.run { Self.niceness() } == 6, "back at the lane's niceness")
         #endif
+    }
+
+    /// What the starved job saw, written on the lane's thread before it signals.
+    final class JobOutcome: @unchecked Sendable {
+        var policy: Int32 = -1
+        var startedAfter: UInt64 = 0
+        var endedAfter: UInt64 = 0
+        var endedWhileSpinning = false
     }
 
     final class SpinFlag: @unchecked Sendable {

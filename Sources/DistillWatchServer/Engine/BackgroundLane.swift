@@ -359,7 +359,8 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         return job
     }
 
-    private func enqueue(_ job: @escaping @Sendable () -> Void) {
+    /// Queues `job` for the lane's threads without waiting for it (``run(_:)`` waits).
+    func enqueue(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
         jobs.append(job)
         queuedAt.append(Self.monotonicNanoseconds())
