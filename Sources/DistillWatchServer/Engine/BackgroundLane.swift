@@ -64,7 +64,7 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     let name: String
     let niceness: Int32
     /// How long (ns) a job may be held by a starved thread, or wait while a thread is free,
-    /// before the watchdog moves the lane to the normal class (500 ms by default).
+    /// before the watchdog raises the lane's threads (500 ms by default).
     let starvationLimit: UInt64
     /// Whether the threads run in `SCHED_IDLE` (``canLeaveIdleClass`` on this host).
     let usesIdleClass: Bool
@@ -76,7 +76,7 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     private var next = 0
     /// Guarded by `condition`, one entry per thread: what the watchdog needs to see it.
     private var threadStates: [ThreadState]
-    /// Guarded by `condition`: how many times the watchdog moved the lane out of `SCHED_IDLE`.
+    /// Guarded by `condition`: how many times the watchdog raised the lane's threads.
     private var starvationCount = 0
 
     /// A lane thread as the watchdog sees it.
@@ -93,11 +93,20 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         /// The thread's CPU time (ns) and the clock at the watchdog's last check.
         var lastCPU: UInt64 = 0
         var lastCheck: UInt64 = 0
-        /// How far the watchdog raised it: 0 not at all (`SCHED_IDLE`), 1 to the normal class
-        /// at the lane's niceness, 2 to nice 0 as well.
-        var raised = 0
+        /// How far the watchdog raised it.
+        var raised = Raise.none
         /// When the watchdog last raised it (monotonic ns).
         var raisedAt: UInt64 = 0
+    }
+
+    /// How far the watchdog raised a lane thread.
+    private enum Raise {
+        /// Not at all: `SCHED_IDLE` (or the normal class where the lane does not use it).
+        case none
+        /// To the normal class, at the lane's niceness.
+        case normalClass
+        /// To the normal class at nice 0, level with the request handlers.
+        case niceZero
     }
 
     /// The default ``starvationLimit``: 500 ms, far above a batch's time on the lane
@@ -168,10 +177,11 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
 
     /// One watchdog check at `now` (monotonic ns): raises the lane's threads if one holds a
     /// job older than ``starvationLimit`` and got under a tenth of a core since the last
-    /// check, or the oldest queued job is older than the limit while a thread still waits. The first raise
-    /// moves a thread to the normal class at the lane's niceness; a raise at least the limit
-    /// later, if the lane still starves, moves it to nice 0 (which needs the same privilege as
-    /// leaving `SCHED_IDLE`, checked with it: ``canLeaveIdleClass(niceness:)``).
+    /// check, or the oldest queued job is older than the limit while a thread still waits.
+    /// The first raise moves a thread to the normal class at the lane's niceness; a raise at
+    /// least the limit later, if the lane still starves, moves it to nice 0. That needs more
+    /// privilege than the first (an `RLIMIT_NICE` of 20, or `CAP_SYS_NICE`), and where the
+    /// kernel refuses it the thread stays at the first raise.
     /// O(threads), under the lane's lock.
     private func check(now: UInt64) {
         #if os(Linux)
@@ -199,13 +209,13 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         for n in threadStates.indices where threadStates[n].threadID != 0 {
             let id = threadStates[n].threadID
             switch threadStates[n].raised {
-            case 0:
+            case .none:
                 var parameter = sched_param(sched_priority: 0)
                 guard sched_setscheduler(id, Int32(SCHED_OTHER), &parameter) == 0 else { continue }
-                threadStates[n].raised = 1
-            case 1 where now &- threadStates[n].raisedAt > starvationLimit:
+                threadStates[n].raised = .normalClass
+            case .normalClass where now &- threadStates[n].raisedAt > starvationLimit:
                 guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(id), 0) == 0 else { continue }
-                threadStates[n].raised = 2
+                threadStates[n].raised = .niceZero
             default:
                 continue
             }
@@ -217,7 +227,8 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
     }
 
     /// Whether a thread of this process at nice `niceness` can leave `SCHED_IDLE` for the
-    /// normal class (sched(7)): found by a probe thread that tries it, once per niceness.
+    /// normal class (sched(7)): found by a probe thread that tries it (one per call; the
+    /// lanes call it once each, when made).
     /// - Complexity: one thread started and joined.
     static func canLeaveIdleClass(niceness: Int32) -> Bool {
         #if os(Linux)
@@ -337,12 +348,12 @@ final class BackgroundLane: AppendLane, @unchecked Sendable {
         defer { condition.unlock() }
         threadStates[index].jobStarted = 0
         #if os(Linux)
-        if next == jobs.count, threadStates[index].raised > 0,
+        if next == jobs.count, threadStates[index].raised != .none,
            Self.monotonicNanoseconds() &- threadStates[index].raisedAt > 2 * starvationLimit {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
             var parameter = sched_param(sched_priority: 0)
             _ = sched_setscheduler(0, Self.schedIdle, &parameter)
-            threadStates[index].raised = 0
+            threadStates[index].raised = .none
         }
         #endif
         threadStates[index].waiting = true
