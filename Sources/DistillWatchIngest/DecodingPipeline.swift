@@ -58,6 +58,9 @@ struct DecodingPipeline {
         /// Raw bytes read from the source when the batch closed.
         var bytesRead = 0
         var lines = 0
+        /// Records the consumer is done with, set by `consume`: the pipeline frees them on a
+        /// decoding thread (``RetiredRecords``), not on the consumer's.
+        var retired: [[Exchange]] = []
     }
 
     enum Result: Sendable {
@@ -125,6 +128,7 @@ struct DecodingPipeline {
         let threads = DispatchGroup()
 
         let buffers = RawBatchPool()
+        let retired = RetiredRecords()
         let reader = Thread {
             defer { threads.leave() }
             var reader = LineReader(source)
@@ -168,6 +172,8 @@ struct DecodingPipeline {
                 defer { threads.leave() }
                 while true {
                     guard let raw = work.receive() ?? nil else { break }
+                    // Records the consumer retired, freed here, where they were allocated.
+                    retired.free()
                     results.put(.batch(decode(raw, decoder: decoder, source: name)), at: raw.sequence)
                     // Moved, so that the pool gets the only reference to the buffers.
                     buffers.give(consume raw)
@@ -185,6 +191,11 @@ struct DecodingPipeline {
                 sequence += 1
                 do {
                     try consume(&batch)
+                    if !batch.retired.isEmpty {
+                        var records: [[Exchange]] = []
+                        swap(&records, &batch.retired)
+                        retired.keep(consume records)
+                    }
                     inFlight.signal()
                 } catch {
                     cancelled.set()
@@ -196,10 +207,14 @@ struct DecodingPipeline {
                         inFlight.signal()
                     }
                     threads.wait()
+                    retired.free()
                     throw error
                 }
             case .finished(let bytesRead, let error):
                 threads.wait()
+                // What no worker took is freed now, not whenever the last thread object
+                // that captured the pool happens to go.
+                retired.free()
                 if let error { throw error }
                 return bytesRead
             }
@@ -227,6 +242,33 @@ final class RawBatchPool: @unchecked Sendable {
         batch.sequence = 0
         batch.bytesRead = 0
         lock.withLock { free.append(batch) }
+    }
+}
+
+/// Records a consumer is done with, kept until a decoding worker frees them: dropping the
+/// last reference to a record destroys its fields and frees its buffer (about 600
+/// instructions), work the worker has time for and the consumer's thread, which sets a
+/// scan's pace, does not; and `malloc` reuses the memory best in the thread that allocated
+/// it. What no worker takes before the pipeline ends is freed with it.
+final class RetiredRecords: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [[[Exchange]]] = []
+
+    /// Keeps `records` (moved in: the caller holds no other reference).
+    func keep(_ records: consuming [[Exchange]]) {
+        lock.lock()
+        kept.append(records)
+        lock.unlock()
+    }
+
+    /// Frees what is kept, on the calling thread.
+    func free() {
+        let taken: [[[Exchange]]] = lock.withLock {
+            var taken: [[[Exchange]]] = []
+            swap(&taken, &kept)
+            return taken
+        }
+        _ = consume taken
     }
 }
 

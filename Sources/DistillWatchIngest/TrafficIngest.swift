@@ -110,14 +110,23 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
-        try readTraffic(from: source, options: options, statistics: &statistics, progress: progress) { scanner.observe($0) }
+        // The records the engine is done with are freed on the decoding thread.
+        let retiring = options.decodeInParallel && !scanner.retiresRecords
+        if retiring { scanner.retiresRecords = true }
+        defer { if retiring { scanner.retiresRecords = false } }
+        try readTraffic(from: source, options: options, statistics: &statistics, progress: progress,
+                        retired: { scanner.takeRetiredRecords() }) { scanner.observe($0) }
     }
 
     /// Reads exchange records and hands each to `observe`, in input order (decoding and
-    /// errors as ``scanTraffic(from:into:options:statistics:progress:)``).
+    /// errors as ``scanTraffic(from:into:options:statistics:progress:)``). With decoding in
+    /// parallel, `retired` is asked after each batch for records `body`'s owner is done
+    /// with (``TrafficScanner/takeRetiredRecords()``), which are then freed on a decoding
+    /// thread.
     public static func readTraffic(
         from source: InputSource, options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in },
+        retired: () -> [[Exchange]] = { [] },
         _ body: (consuming Exchange) -> Void
     ) throws {
         let decoder = TrafficLineDecoder(options.inputFormat, options: options, gateways: options.gateways)
@@ -140,6 +149,7 @@ public enum TrafficIngest {
                     try statistics.reject(malformed, options: options)
                 }
                 observe(upTo: batch.exchanges.count)
+                batch.retired = retired()
                 lines += batch.lines
                 sinceProgress += batch.lines
                 if sinceProgress >= 0x10000 {

@@ -39,8 +39,10 @@ import Testing
         #expect(fields(ReorderBuffer()) == ReorderBuffer.snapshotFieldCount)
         #expect(fields(RecentIdentifiers<ReorderBuffer.MergeKey>(capacity: 1)) == RecentIdentifiers<ReorderBuffer.MergeKey>.snapshotFieldCount)
         // engine, buffer, sketcher, engine threads and batch size (configuration), activity (scan and screen only), the
-        // pending and waiting batches of several engine threads (observed on a copy before a snapshot is written)
-        #expect(fields(TrafficScanner()) == 8)
+        // pending and waiting batches of several engine threads (observed on a copy before a snapshot is written),
+        // whether records are retired (configuration) and the records and batches retired (observed already,
+        // kept only for the caller to free)
+        #expect(fields(TrafficScanner()) == 11)
         #expect(fields(SharedIndicator(id: "i", source: "s", comparisons: [], validFrom: t0)) == SharedIndicator.snapshotFieldCount)
         #expect(fields(SharedIndicatorEvidence(id: "i", source: "s", kinds: 0, matches: 0, contentMatches: 0, first: t0, last: t0))
                 == SharedIndicatorEvidence.snapshotFieldCount)

@@ -65,6 +65,43 @@ import Testing
         #expect(a.accounts.first { $0.accountID == "person" }?.verdict == .allow)
     }
 
+    /// With ``TrafficScanner/retiresRecords`` on, every record the engine observed comes
+    /// back exactly once from ``TrafficScanner/takeRetiredRecords()`` (with one engine thread
+    /// and with three), none before the engine observed it, and the report is the one without
+    /// it. Turning it off drops what was kept.
+    @Test(arguments: [1, 3])
+    func retiredRecordsAreEachObservedRecordOnce(threads: Int) {
+        var exchanges = traffic(seed: 9)
+        for i in exchanges.indices { exchanges[i].requestID = "r\(i)" }
+        var plain = TrafficScanner()
+        plain.engineThreads = threads
+        plain.engineBatchSize = 97
+        var retiring = TrafficScanner()
+        retiring.engineThreads = threads
+        retiring.engineBatchSize = 97
+        retiring.retiresRecords = true
+        var retired: [String] = []
+        for (i, e) in exchanges.enumerated() {
+            plain.observe(e)
+            retiring.observe(e)
+            if i % 500 == 499 {
+                let taken = retiring.takeRetiredRecords().flatMap { $0 }
+                #expect(taken.count <= retiring.engine.exchangesObserved - retired.count)
+                retired += taken.map { $0.requestID! }
+            }
+        }
+        #expect(retired.count > 1_000)
+        let report = retiring.finish(generatedAt: ManualClock().now, includeAllAccounts: true)
+        retired += retiring.takeRetiredRecords().flatMap { $0 }.map { $0.requestID! }
+        #expect(report == plain.finish(generatedAt: ManualClock().now, includeAllAccounts: true))
+        // What the last flush released may stay unretired (the reorder window drained with
+        // one thread, the last two batches with several); nothing is retired twice.
+        #expect(Set(retired).count == retired.count)
+        #expect(retired.count <= exchanges.count && retired.count >= exchanges.count - 250)
+        retiring.retiresRecords = false
+        #expect(retiring.takeRetiredRecords().isEmpty)
+    }
+
     @Test(arguments: [[1], [7], [1000], [3, 500, 1, 64]])
     func verdictsDoNotDependOnBatching(_ batches: [Int]) {
         let exchanges = traffic(seed: 5)

@@ -1,4 +1,4 @@
-import DistillWatchCore
+@testable import DistillWatchCore
 import Foundation
 import Testing
 @testable import DistillWatchIngest
@@ -192,6 +192,35 @@ import Testing
         #expect(statsA.exchangeRecords == 60_000)
         #expect(statsA == statsB)
         #expect(a == b)
+    }
+
+    /// Records a consumer is done with (`Batch.retired`) are let go by the pipeline (on a
+    /// decoding worker, or when it ends): after `run` returns, each record's buffer is
+    /// referenced by the test's copy alone. `scanTraffic` retires the scanner's records
+    /// through it (the results above are compared with sequential decoding, which does
+    /// not) and leaves the scanner as it found it.
+    @Test func retiredRecordsAreLetGo() throws {
+        let dir = ScratchDirectory()
+        let path = input(dir)
+        let options = IngestOptions()
+        var kept: [Exchange] = []
+        _ = try DecodingPipeline.run(source: .file(path), decoder: TrafficLineDecoder(.v1, options: options, gateways: options.gateways)) { batch in
+            var records: [Exchange] = []
+            for i in batch.exchanges.indices {
+                let e = batch.exchanges[i].take()!
+                kept.append(e)
+                records.append(e)
+            }
+            batch.retired = [records]
+        }
+        #expect(kept.count == 20_000 - 21)
+        #expect(kept.indices.allSatisfy { isKnownUniquelyReferenced(&kept[$0].storage) })
+
+        var scanner = TrafficScanner()
+        var stats = IngestStatistics()
+        try TrafficIngest.scanTraffic(from: .file(path), into: &scanner, options: options, statistics: &stats)
+        #expect(!scanner.retiresRecords)
+        #expect(scanner.takeRetiredRecords().isEmpty)
     }
 
     @Test func strictStopsAtTheSameLineInBothModes() throws {
