@@ -246,7 +246,7 @@ final class RawBatchPool: @unchecked Sendable {
 }
 
 /// Records a consumer is done with, kept until a decoding worker frees them: dropping the
-/// last reference to a record destroys its fields and frees its buffer (about 600
+/// last reference to a record destroys its fields and frees its buffer (about 700
 /// instructions), work the worker has time for and the consumer's thread, which sets a
 /// scan's pace, does not; and `malloc` reuses the memory best in the thread that allocated
 /// it. What no worker takes before the pipeline ends is freed with it.

@@ -55,10 +55,10 @@ public struct TrafficScanner: Sendable {
     /// default. Configuration, not state: not in snapshots.
     ///
     /// Why: a record's last release destroys its fields (17 string references) and frees
-    /// its buffer, about 600 instructions an exchange and a `free` into the decoding
-    /// thread's heap, on the engine thread that sets a scan's pace (callgrind, 1 December
-    /// 2026). `scan` hands them back to its decoding thread, which has time to spare and
-    /// allocated them.
+    /// its buffer into the decoding thread's heap, about 700 instructions an exchange on
+    /// the engine thread that sets a scan's pace (callgrind, 1 December 2026: the scanner's
+    /// own work fell from 1,172 to 464 instructions an exchange). `scan` hands them back to
+    /// its decoding thread, which has time to spare and allocated them.
     public var retiresRecords = false {
         didSet { if !retiresRecords { retiredRecords = []; retiredBatches = [] } }
     }
