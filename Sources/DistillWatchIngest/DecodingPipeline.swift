@@ -256,6 +256,8 @@ final class RetiredRecords: @unchecked Sendable {
 
     /// Keeps `records` (moved in: the caller holds no other reference).
     func keep(_ records: consuming [[Exchange]]) {
+        // Not `withLock`: a closure cannot consume the parameter, and a copy would leave
+        // this thread a reference to free.
         lock.lock()
         kept.append(records)
         lock.unlock()

@@ -110,12 +110,13 @@ public enum TrafficIngest {
         options: IngestOptions, statistics: inout IngestStatistics,
         progress: (_ bytes: Int, _ records: Int) -> Void = { _, _ in }
     ) throws {
-        // The records the engine is done with are freed on the decoding thread.
+        // The records the engine is done with are freed on the decoding thread; a caller
+        // that retires records itself keeps them.
         let retiring = options.decodeInParallel && !scanner.retiresRecords
         if retiring { scanner.retiresRecords = true }
         defer { if retiring { scanner.retiresRecords = false } }
         try readTraffic(from: source, options: options, statistics: &statistics, progress: progress,
-                        retired: { scanner.takeRetiredRecords() }) { scanner.observe($0) }
+                        retired: { retiring ? scanner.takeRetiredRecords() : [] }) { scanner.observe($0) }
     }
 
     /// Reads exchange records and hands each to `observe`, in input order (decoding and

@@ -134,14 +134,12 @@ import Glibc
             done.signal()
         }
         done.wait()
-        let (policyDuringJob, startedAfter, endedAfter, endedWhileSpinning) =
-            (outcome.policy, outcome.startedAfter, outcome.endedAfter, outcome.endedWhileSpinning)
         finished.wait()
-        let timing = "started \(startedAfter / 1_000_000) ms and ended \(endedAfter / 1_000_000) ms after it was queued"
-        #expect(endedWhileSpinning, "the job waited for the spinning threads to stop: \(timing)")
+        let timing = "started \(outcome.startedAfter / 1_000_000) ms and ended \(outcome.endedAfter / 1_000_000) ms after it was queued"
+        #expect(outcome.endedWhileSpinning, "the job waited for the spinning threads to stop: \(timing)")
         print("BackgroundLaneTests: the starved job \(timing), \(lane.starvations) raise(s)")
         #expect(lane.starvations >= 1)
-        #expect(policyDuringJob == 0, "the job ended in the normal class")
+        #expect(outcome.policy == 0, "the job ended in the normal class")
         // Once the thread has found the queue empty (a job queued at once may still find it
         // raised), its jobs run in SCHED_IDLE again.
         var policyAfter: Int32 = -1
