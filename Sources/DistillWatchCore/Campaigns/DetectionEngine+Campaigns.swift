@@ -196,6 +196,14 @@ extension DetectionEngine {
             guard b >= 0 else { break }
             guard !linkage.profiles[Int(b)].detached, !linkViews[Int(b)].allowlisted,
                   linkViews[Int(b)].label != .legitimate else { continue }
+            // Most pairs a shared network brings together fall short of attaching (seven in
+            // eight on the shared-network benchmark file): the bound rules them out before the
+            // sketches are compared and the keys' account counts looked up. Counted as
+            // compared either way, so the linkage work reported does not depend on it.
+            if pairEvidenceBound(a, b, sharedKey: key, keyFactor: factor) < policy.campaigns.attachThreshold - Self.boundMargin {
+                linkage.work.pairComparisons += 1
+                continue
+            }
             let evidence = pairEvidence(a, b, sharedKey: key, keyFactor: factor)
             guard evidence.total >= policy.campaigns.attachThreshold else { continue }
             join(a, b, evidence: evidence, at: t)
@@ -223,6 +231,64 @@ extension DetectionEngine {
             evidence(profiles.baseAddress! + Int(a), profiles.baseAddress! + Int(b), a, b,
                      sharedKey: sharedKey, keyFactor: keyFactor)
         }
+    }
+
+    /// How far below the attach threshold ``pairEvidenceBound(_:_:sharedKey:keyFactor:)``
+    /// must fall to rule a pair out: far more than the rounding between two orders of
+    /// summing a dozen weights (about 1e-16 each), far less than any weight.
+    static let boundMargin = 1e-9
+
+    /// An upper bound on ``pairEvidence(_:_:sharedKey:keyFactor:)``'s total for accounts `a`
+    /// and `b`, from their profiles' and link views' fields alone: each kind of evidence
+    /// whose conditions hold counts at its full weight, since every factor the exact
+    /// comparison applies (a key's rarity, a sketch's overlap, a clamped excess, the quarter
+    /// for a second client key) is between 0 and 1. It compares no sketch and looks up no
+    /// key's account count. The shared key counts unless either account is already counted
+    /// as behind proxies (where the exact comparison surely drops an address or a subnet; it
+    /// also drops them for a member of a rotating group, which the bound does not look up).
+    ///
+    /// `mutating` only so that the engine is passed by address (as for ``pairEvidence``).
+    /// - Complexity: O(1): about a dozen field comparisons on two profiles and two views.
+    mutating func pairEvidenceBound(_ a: Int32, _ b: Int32, sharedKey: LinkEvidenceKind?, keyFactor: Double) -> Double {
+        precondition(a >= 0 && b >= 0 && Int(a) < linkage.profiles.count && Int(b) < linkage.profiles.count,
+                     "pair \(a), \(b) outside the \(linkage.profiles.count) link profiles")
+        return linkage.profiles.withUnsafeBufferPointer { profiles in
+            evidenceBound(profiles.baseAddress! + Int(a), profiles.baseAddress! + Int(b), a, b,
+                          sharedKey: sharedKey, keyFactor: keyFactor)
+        }
+    }
+
+    @inline(__always)
+    private func evidenceBound(_ pa: UnsafePointer<LinkProfile>, _ pb: UnsafePointer<LinkProfile>, _ a: Int32, _ b: Int32,
+                               sharedKey: LinkEvidenceKind?, keyFactor: Double) -> Double {
+        var bound = 0.0
+        func full(_ kind: LinkEvidenceKind) -> Double { max(0, policy.campaigns.weight(kind)) }
+        if let sharedKey, sharedKey != .sharedUserAgent, sharedKey != .sharedClientFingerprint,
+           !((pa.pointee.countedProxy || pb.pointee.countedProxy) && (sharedKey == .sharedAddress || sharedKey == .sharedSubnet)) {
+            bound += full(sharedKey) * max(0, keyFactor)
+        }
+        if pa.pointee.paymentKey != 0, pa.pointee.paymentKey == pb.pointee.paymentKey { bound += full(.sharedPayment) }
+        if pa.pointee.emailKey != 0, pa.pointee.emailKey == pb.pointee.emailKey { bound += full(.sharedEmailDomain) }
+        // The sign-up hour, or (exclusive of it) the weak three-day corroboration.
+        if let ca = pa.pointee.created, let cb = pb.pointee.created,
+           abs(ca.milliseconds(since: cb)) <= 3 * Timestamp.millisecondsPerDay { bound += full(.signupBurst) }
+        if pa.pointee.userAgentKey != 0, pa.pointee.userAgentKey == pb.pointee.userAgentKey { bound += full(.sharedUserAgent) }
+        if pa.pointee.fingerprintKey != 0, pa.pointee.fingerprintKey == pb.pointee.fingerprintKey {
+            bound += full(.sharedClientFingerprint)
+        }
+        // The flags first: two bit counts each for `usesManyExits`.
+        if !pa.pointee.countedRotating, !pb.pointee.countedRotating, pa.pointee.usesManyExits, pb.pointee.usesManyExits {
+            bound += full(.sharedProxyExits)
+        }
+        if pa.pointee.countedRotating, pb.pointee.countedRotating { bound += full(.proxyPool) }
+        if pa.pointee.activeMinutes >= 16, pb.pointee.activeMinutes >= 16 { bound += full(.synchronisedActivity) }
+        let fa = linkFacts(Int(a)), fb = linkFacts(Int(b))
+        let va = Double(fa.lastDay), vb = Double(fb.lastDay)
+        if va >= 20, vb >= 20, abs(va - vb) <= 0.1 * max(va, vb) { bound += full(.balancedVolume) }
+        if let ka = fa.parameters, ka == fb.parameters { bound += full(.parameterFingerprint) + full(.proxiedFingerprint) }
+        if let system = fa.systemPrompt, system == fb.systemPrompt { bound += full(.templateFamily) }
+        if pa.pointee.splitFamilyKey != 0, pa.pointee.splitFamilyKey == pb.pointee.splitFamilyKey { bound += full(.complementaryCoverage) }
+        return bound
     }
 
     /// ``pairEvidence(_:_:sharedKey:keyFactor:)`` on profiles `pa` (of account `a`) and
