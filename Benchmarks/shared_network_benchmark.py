@@ -40,6 +40,16 @@ def timed_child(cmd):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
+def warm(path):
+    """Reads the file once, so that the first run of the first round does not pay for the disk.
+    The project's virtual machines page out memory left cold (the kernel's DAMON `pageout`
+    scheme, /sys/kernel/mm/damon/admin/kdamonds), the page cache included: on 2 December a scan
+    of a file read minutes before spent a quarter of its samples in the kernel's read path
+    (`filemap_read`), and `dd` read the same file at 0.22 s the first time, 0.05 s after."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
 def side_by_side(path, runs, binary, before=None, threads=2):
     import duckdb
     con = duckdb.connect()
@@ -59,6 +69,7 @@ def side_by_side(path, runs, binary, before=None, threads=2):
     times = {label: [] for label, _ in variants}
     old = {label: [] for label, _ in variants[:2]}
     exchanges = 0
+    warm(path)
     for _ in range(runs):
         start = time.perf_counter()
         rows = con.execute(query).fetchall()

@@ -276,8 +276,7 @@ extension DetectionEngine {
         if pa.pointee.fingerprintKey != 0, pa.pointee.fingerprintKey == pb.pointee.fingerprintKey {
             bound += full(.sharedClientFingerprint)
         }
-        // The flags first: two bit counts each for `usesManyExits`.
-        if !pa.pointee.countedRotating, !pb.pointee.countedRotating, pa.pointee.usesManyExits, pb.pointee.usesManyExits {
+        if pa.pointee.usesManyExits, pb.pointee.usesManyExits, !pa.pointee.countedRotating, !pb.pointee.countedRotating {
             bound += full(.sharedProxyExits)
         }
         if pa.pointee.countedRotating, pb.pointee.countedRotating { bound += full(.proxyPool) }
