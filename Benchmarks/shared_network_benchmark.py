@@ -42,10 +42,10 @@ def timed_child(cmd):
 
 def warm(path):
     """Reads the file once, so that the first run of the first round does not pay for the disk.
-    The project's virtual machines page out memory left cold (the kernel's DAMON `pageout`
-    scheme, /sys/kernel/mm/damon/admin/kdamonds), the page cache included: on 2 December a scan
-    of a file read minutes before spent a quarter of its samples in the kernel's read path
-    (`filemap_read`), and `dd` read the same file at 0.22 s the first time, 0.05 s after."""
+    The project's virtual machines page out memory left cold (a DAMON `pageout` scheme runs:
+    /sys/kernel/mm/damon/admin/kdamonds), and on 2 December a scan of a file last read ten
+    minutes before spent a quarter of its samples in the kernel's read path (`filemap_read`,
+    `_copy_to_iter`); `dd` then read the same file in 0.22 s, and in 0.05 s the next times."""
     with open(path, "rb") as f:
         while f.read(1 << 24):
             pass
