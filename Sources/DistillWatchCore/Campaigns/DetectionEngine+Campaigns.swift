@@ -200,7 +200,7 @@ extension DetectionEngine {
             // eight on the shared-network benchmark file): the bound rules them out before the
             // sketches are compared and the keys' account counts looked up. Counted as
             // compared either way, so the linkage work reported does not depend on it.
-            if pairEvidenceBound(a, b, sharedKey: key, keyFactor: factor) < policy.campaigns.attachThreshold - Self.boundMargin {
+            if pairEvidenceBound(a, b, sharedKey: key, keyFactor: factor) < Self.ruledOutBelow(policy.campaigns.attachThreshold) {
                 linkage.work.pairComparisons += 1
                 continue
             }
@@ -233,10 +233,19 @@ extension DetectionEngine {
         }
     }
 
-    /// How far below the attach threshold ``pairEvidenceBound(_:_:sharedKey:keyFactor:)``
-    /// must fall to rule a pair out: far more than the rounding between two orders of
-    /// summing a dozen weights (about 1e-16 each), far less than any weight.
-    static let boundMargin = 1e-9
+    /// The value below which ``pairEvidenceBound(_:_:sharedKey:keyFactor:)`` rules a pair
+    /// out, for an attach threshold `attach`: `attach` less 10⁻⁹ of `max(1, attach)`.
+    ///
+    /// The bound and the exact total sum at most 16 non-negative terms in different orders
+    /// and groupings, so as floating-point numbers they can differ by up to about 30 units of
+    /// rounding (2⁻⁵³) of the total even where the bound's terms are as large as the exact
+    /// ones (recursive summation's error bound, Higham, *Accuracy and Stability of Numerical
+    /// Algorithms*, 2nd ed., §4.2). A margin relative to the threshold covers that at any
+    /// scale a policy file allows (weights and thresholds up to 10¹²): an absolute 10⁻⁹
+    /// did not, with a threshold near 2³⁹ (a review of this change found the policy).
+    static func ruledOutBelow(_ attach: Double) -> Double {
+        attach - 1e-9 * max(1, abs(attach))
+    }
 
     /// An upper bound on ``pairEvidence(_:_:sharedKey:keyFactor:)``'s total for accounts `a`
     /// and `b`, from their profiles' and link views' fields alone: each kind of evidence
