@@ -190,6 +190,7 @@ extension DetectionEngine {
     private mutating func compare(_ a: Int32, with candidates: InlineArray<4, Int32>, key: LinkEvidenceKind?,
                                   accounts: Int, at t: Timestamp) {
         let factor = key.map { policy.campaigns.rarityFactor($0, accounts: accounts) } ?? 0
+        let ruledOut = Self.ruledOutBelow(policy.campaigns.attachThreshold)
         linkage.work.keyJoins += 1
         for k in 0..<4 {
             let b = candidates[k]
@@ -200,7 +201,7 @@ extension DetectionEngine {
             // eight on the shared-network benchmark file): the bound rules them out before the
             // sketches are compared and the keys' account counts looked up. Counted as
             // compared either way, so the linkage work reported does not depend on it.
-            if pairEvidenceBound(a, b, sharedKey: key, keyFactor: factor) < Self.ruledOutBelow(policy.campaigns.attachThreshold) {
+            if pairEvidenceBound(a, b, sharedKey: key, keyFactor: factor) < ruledOut {
                 linkage.work.pairComparisons += 1
                 continue
             }
