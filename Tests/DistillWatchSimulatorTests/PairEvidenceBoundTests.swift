@@ -112,4 +112,57 @@ import Testing
         #expect(bound < attach - 1e-9, "the case the absolute margin got wrong: bound \(bound)")
         #expect(bound >= DetectionEngine.ruledOutBelow(attach), "bound \(bound), ruled out below \(DetectionEngine.ruledOutBelow(attach))")
     }
+
+    /// Each kind of evidence on its own, set up on two accounts' profiles and views: the
+    /// exact comparison gives it (so the case exercises it) and the bound is not below.
+    /// The scenarios above need not bring every kind, or every kind alone.
+    @Test(arguments: LinkEvidenceKind.allCases.map { $0 } + [nil])
+    func eachKindAloneIsWithinTheBound(_ kind: LinkEvidenceKind?) {
+        var engine = DetectionEngine(policy: .default)
+        let t = Timestamp(millisecondsSinceEpoch: 1_780_000_000_000)
+        engine.observeAccepted(Exchange(time: t, accountID: "a"))
+        engine.observeAccepted(Exchange(time: t, accountID: "b"))
+        var sharedKey: LinkEvidenceKind?
+        var expected = kind
+        for i in 0..<2 {
+            switch kind {
+            case .sharedAddress, .sharedSubnet: sharedKey = kind
+            case .proxyPool: engine.linkage.profiles[i].countedRotating = true
+            case .sharedPayment: engine.linkage.profiles[i].paymentKey = 42
+            case .sharedEmailDomain: engine.linkage.profiles[i].emailKey = 43
+            case .signupBurst: engine.linkage.profiles[i].created = t
+            case .sharedUserAgent: engine.linkage.profiles[i].userAgentKey = 44
+            case .sharedClientFingerprint: engine.linkage.profiles[i].fingerprintKey = 45
+            case .synchronisedActivity:
+                engine.linkage.profiles[i].activeMinutes = 40
+                engine.linkage.profiles[i].minuteSketch = InlineArray(repeating: 7)
+                engine.linkViews[i].spanMinutes = 10_000
+            case .balancedVolume: engine.linkViews[i].windowExchangeSum = 30
+            case .parameterFingerprint: engine.linkViews[i].parameters = 46
+            case .templateFamily: engine.linkViews[i].systemPrompt = 47
+            case .complementaryCoverage: engine.linkage.profiles[i].splitFamilyKey = 48
+            case .sharedProxyExits:
+                engine.linkage.profiles[i].addressBits = 0b11_1111
+                engine.linkage.profiles[i].networkBits = 0b111
+                engine.linkage.profiles[i].addressedExchanges = 30
+                engine.linkage.profiles[i].addressSketch = InlineArray(repeating: 9)
+            case .proxiedFingerprint:
+                // The same parameters from different clients, both behind changing exits.
+                engine.linkViews[i].parameters = 46
+                engine.linkage.profiles[i].countedProxy = true
+                engine.linkage.profiles[i].userAgentKey = 50 + UInt64(i)
+            case nil:
+                // The weak sign-up corroboration: opened two days apart, unverified, free mail.
+                engine.linkage.profiles[i].created = t.adding(milliseconds: Int64(i) * 2 * Timestamp.millisecondsPerDay)
+                expected = .signupBurst
+            }
+        }
+        let evidence = engine.pairEvidence(0, 1, sharedKey: sharedKey, keyFactor: 1)
+        let bound = engine.pairEvidenceBound(0, 1, sharedKey: sharedKey, keyFactor: 1)
+        if let expected {
+            #expect(evidence.kinds & expected.bit != 0, "\(kind.map { "\($0)" } ?? "weak sign-up"): not exercised (kinds \(evidence.kinds))")
+        }
+        #expect(evidence.total > 0)
+        #expect(bound >= evidence.total, "\(kind.map { "\($0)" } ?? "weak sign-up"): bound \(bound) below \(evidence.total)")
+    }
 }
