@@ -35,8 +35,13 @@ import Glibc
         }
         #expect(policy == BackgroundLane.schedIdle)
         #expect(["lane-idle-0\n", "lane-idle-1\n"].contains(comm))
+        // The shared ingest lane serves every live-server test in this process: under a
+        // loaded machine its watchdog may have raised it to the normal class (counted as a
+        // starvation), where it stays until its queue empties. Only then is class 0 right.
         let ingest = await BackgroundLane.ingest.run { BackgroundLane.currentPolicy() }
-        #expect(ingest == (BackgroundLane.ingest.usesIdleClass ? BackgroundLane.schedIdle : 0))
+        let raised = BackgroundLane.ingest.starvations > 0 && ingest == 0
+        #expect(ingest == (BackgroundLane.ingest.usesIdleClass ? BackgroundLane.schedIdle : 0) || raised,
+                "ingest lane policy \(ingest), \(BackgroundLane.ingest.starvations) starvations")
         #expect(BackgroundLane.ingest.usesIdleClass == BackgroundLane.canLeaveIdleClass(niceness: 10))
         // The caller's own thread is untouched.
         #expect(BackgroundLane.currentPolicy() != BackgroundLane.schedIdle)
@@ -92,49 +97,68 @@ import Glibc
         #if os(Linux)
         guard BackgroundLane.canLeaveIdleClass(niceness: 6) else { return }
         let lane = BackgroundLane(name: "lane-starve", threads: 1, niceness: 6, starvationLimit: 100_000_000)
-        let spinners = ProcessInfo.processInfo.activeProcessorCount + 1
-        let stop = SpinFlag()
-        // The spinners' bound, should the lane never be rescued: long, since other tests in
-        // this process may hold the cores and the cooperative pool too.
-        let deadline = BackgroundLane.monotonicNanoseconds() + 60_000_000_000
-        let finished = DispatchGroup()
-        for _ in 0..<spinners {
-            finished.enter()
-            Thread {
-                stop.countStarted()
-                var spins = 0
-                while !stop.isSet {
-                    spins &+= 1
-                    if spins & 0xFFFF == 0, BackgroundLane.monotonicNanoseconds() > deadline {
-                        stop.countTimeout()
-                        break
+        /// Fills every core with normal-class spinning threads, queues a job of 50 ms of CPU
+        /// on the lane, and returns what the job saw once it has stopped the spinners.
+        func starve() -> JobOutcome {
+            let spinners = ProcessInfo.processInfo.activeProcessorCount + 1
+            let stop = SpinFlag()
+            // The spinners' bound, should the lane never be rescued: long, since other tests in
+            // this process may hold the cores and the cooperative pool too.
+            let deadline = BackgroundLane.monotonicNanoseconds() + 60_000_000_000
+            let finished = DispatchGroup()
+            for _ in 0..<spinners {
+                finished.enter()
+                Thread {
+                    stop.countStarted()
+                    var spins = 0
+                    while !stop.isSet {
+                        spins &+= 1
+                        if spins & 0xFFFF == 0, BackgroundLane.monotonicNanoseconds() > deadline {
+                            stop.countTimeout()
+                            break
+                        }
                     }
-                }
-                finished.leave()
-            }.start()
+                    finished.leave()
+                }.start()
+            }
+            // From here to the job's end nothing waits for Swift's cooperative pool, which other
+            // tests in this process may hold for seconds: every spinner runs before the job is
+            // queued, and the job stops them itself.
+            while stop.started < spinners { usleep(1_000) }
+            let queuedAt = BackgroundLane.monotonicNanoseconds()
+            let outcome = JobOutcome()
+            let done = DispatchSemaphore(value: 0)
+            lane.enqueue {
+                outcome.startedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
+                // 50 ms of this thread's own CPU time.
+                var start = timespec(), now = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+                repeat { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) }
+                while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < 50_000_000
+                outcome.endedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
+                outcome.endedWhileSpinning = stop.timeouts == 0
+                outcome.policy = BackgroundLane.currentPolicy()
+                stop.set()
+                done.signal()
+            }
+            done.wait()
+            finished.wait()
+            return outcome
         }
-        // From here to the job's end nothing waits for Swift's cooperative pool, which other
-        // tests in this process may hold for seconds: every spinner runs before the job is
-        // queued, and the job stops them itself.
-        while stop.started < spinners { usleep(1_000) }
-        let queuedAt = BackgroundLane.monotonicNanoseconds()
-        let outcome = JobOutcome()
-        let done = DispatchSemaphore(value: 0)
-        lane.enqueue {
-            outcome.startedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
-            // 50 ms of this thread's own CPU time.
-            var start = timespec(), now = timespec()
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
-            repeat { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) }
-            while (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) < 50_000_000
-            outcome.endedAfter = BackgroundLane.monotonicNanoseconds() - queuedAt
-            outcome.endedWhileSpinning = stop.timeouts == 0
-            outcome.policy = BackgroundLane.currentPolicy()
-            stop.set()
-            done.signal()
+        var outcome = starve()
+        // The spinners starve a `SCHED_IDLE` thread only while the kernel runs them in its
+        // stead. On this shared host the job has been seen to get a third of a core anyway
+        // and end 140 ms after it was queued, not starved and rightly not raised (the
+        // watchdog raises a thread that gets under a tenth of a core): such a run tests
+        // nothing, so the experiment is made again, at most twice. A watchdog that fails
+        // to raise a starved job still fails the test (the job then waits seconds).
+        var attempts = 1
+        while attempts < 3, lane.starvations == 0, outcome.policy == BackgroundLane.schedIdle,
+              outcome.endedAfter < 500_000_000 {
+            print("BackgroundLaneTests: the job was not starved (ended \(outcome.endedAfter / 1_000_000) ms after it was queued); again")
+            outcome = starve()
+            attempts += 1
         }
-        done.wait()
-        finished.wait()
         let timing = "started \(outcome.startedAfter / 1_000_000) ms and ended \(outcome.endedAfter / 1_000_000) ms after it was queued"
         #expect(outcome.endedWhileSpinning, "the job waited for the spinning threads to stop: \(timing)")
         print("BackgroundLaneTests: the starved job \(timing), \(lane.starvations) raise(s)")
