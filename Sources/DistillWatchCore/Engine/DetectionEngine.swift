@@ -687,7 +687,7 @@ public struct DetectionEngine: Sendable {
     /// As ``rescore(_:at:policy:models:unkeyed:)`` with the context built and the unkeyed
     /// traffic's signals read (``BehaviourSignals/keySignals(_:_:)``): the per-exchange path.
     static func rescore(_ s: inout AccountState, _ c: SignalContext, unkeyed: BehaviourSignals.KeySignals?) {
-        let all = BehaviourSignals.values(s, c, unkeyed: unkeyed)
+        let all = BehaviourSignals.values(inPlace: &s, c, unkeyed: unkeyed)
         // Read through a span: subscripting the InlineArray itself with a computed index
         // copied all of it (160 bytes) at every access, 21 times an exchange (callgrind,
         // 30 November 2026).

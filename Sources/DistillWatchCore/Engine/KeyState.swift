@@ -102,14 +102,17 @@ struct KeyState: Sendable {
 
     /// The most countries and networks that used the key on one day, today or yesterday
     /// (bits set: a slight under-count once dozens collide).
+    @inline(__always)
     var peakDay: (countries: Int, networks: Int) {
         (max(dayCountryBits.nonzeroBitCount, Int(previousDayCountries)),
          max(dayNetworkBits.nonzeroBitCount, Int(previousDayNetworks)))
     }
 
+    @inline(__always)
     var baselineDaily: Double { baselineDays > 0 ? baselineTotal / Double(baselineDays) : 0 }
 
     /// Exchanges in the 24 hours before `now`.
+    @inline(__always)
     func windowExchangeCount(at now: Timestamp) -> Int64 {
         AccountState.windowSum(windowExchanges, runningSum: windowExchangeSum, newestHour: windowHour, at: now)
     }

@@ -126,22 +126,46 @@ enum BehaviourSignals {
     /// key lies: putting a copy of it in ``SignalContext/unkeyed`` (1,656 bytes) cost several
     /// copies on every exchange of an account without key ids (callgrind, 1 December 2026).
     /// - Complexity: O(1).
+    @inline(__always)
     static func keySignals(_ key: borrowing KeyState, _ c: SignalContext) -> KeySignals {
         KeySignals(suddenChange: suddenChange(key, c).value, keySharing: keySharing(key).value)
     }
 
     /// ``keySignals(_:_:)`` of a key read where it lies (in the key table): `inout` only for
     /// its address, nothing is written. Read through a collection's getter, the key was
-    /// copied out with its references retained and released (callgrind, 1 December 2026).
+    /// copied out with its references retained and released (callgrind, 1 December 2026);
+    /// given to ``keySignals(_:_:)`` out of line, it was still copied whole, so that and the
+    /// two signals are inlined here and read the key's fields in place (52 instructions an
+    /// exchange of `memcpy`, callgrind, 2 December 2026).
     /// - Complexity: O(1).
     static func keySignals(inPlace key: inout KeyState, _ c: SignalContext) -> KeySignals {
-        keySignals(copy key, c)
+        keySignals(key, c)
     }
 
     /// As ``values(_:_:)``, with the unkeyed traffic's signals already read
-    /// (``keySignals(_:_:)``); `c.unkeyed` is not read.
+    /// (``keySignals(_:_:)``); `c.unkeyed` is not read. For reports: it copies the state
+    /// once (the per-exchange path reads it in place, ``values(inPlace:_:unkeyed:)``).
     static func values(_ s: AccountState, _ c: SignalContext, unkeyed: KeySignals?) -> SignalValues {
+        var state = s
+        return values(inPlace: &state, c, unkeyed: unkeyed)
+    }
+
+    /// ``values(_:_:unkeyed:)`` of a state read where it lies (in the engine's table):
+    /// `inout` only for its address, nothing is written.
+    ///
+    /// Swift copies a struct read from memory (an `inout` parameter, an array element,
+    /// `UnsafePointer.pointee`) to pass it by value to a call that is not inlined, so the
+    /// signals it reads are all inlined here (`@inline(__always)`) and read the state's
+    /// fields in place. Passed by value, the 1,656-byte state was copied on every exchange:
+    /// 184 instructions an exchange of `memcpy` in `rescore` (callgrind, 2 December 2026).
+    /// Kept out of line so that the signals are inlined into this function alone, not into
+    /// every caller. The shared indicator and model-access evasion still take a copy, on
+    /// the exchanges of accounts that have them.
+    /// - Complexity: O(1) (content novelty reads two 64-register sketches).
+    @inline(never)
+    static func values(inPlace s: inout AccountState, _ c: SignalContext, unkeyed: KeySignals?) -> SignalValues {
         var v = SignalValues(repeating: 0)
+        v[SignalKind.relay.ordinal] = relay(s).value
         let expected = expectedDaily(s, c)
         v[SignalKind.volume.ordinal] = ratioStrength(observedDailyExchanges(s, c) / expected.exchanges)
         v[SignalKind.outputVolume.ordinal] = ratioStrength(observedDailyOutputTokens(s, c) / expected.outputTokens)
@@ -150,8 +174,7 @@ enum BehaviourSignals {
         v[SignalKind.parameterFingerprint.ordinal] = parameterFingerprint(s, c).value
         v[SignalKind.modelPivot.ordinal] = modelPivot(s)
         v[SignalKind.rateLimitPressure.ordinal] = rateLimitPressure(s).value
-        ContentSignals.fill(&v, s, c)
-        v[SignalKind.relay.ordinal] = relay(s).value
+        ContentSignals.fill(&v, &s, c)
         v[SignalKind.reasoningReplay.ordinal] = reasoningReplay(s)
         v[SignalKind.quotaRacing.ordinal] = quotaRacing(s).value
         v[SignalKind.planValue.ordinal] = planValue(s, c).value
@@ -178,6 +201,7 @@ enum BehaviourSignals {
     ///   count `policy.verifiedOrganisationFactor` of their value; what it asks for counts
     ///   in full.
     /// - Complexity: O(1).
+    @inline(__always)
     static func applyHonestExplanations(_ v: inout SignalValues, _ s: AccountState, _ c: SignalContext) {
         let people = endUserExplanation(s)
         let conversation = s.messageCountSeen >= minimumParameterSamples
@@ -202,6 +226,7 @@ enum BehaviourSignals {
     /// 10 distinct `end_user_id`s, 1 from 100, times how much each comes back (1.2
     /// exchanges per end user: 0, an id made up per request; 3 or more: 1) and the share of
     /// exchanges that carried an end user (full from 80%).
+    @inline(__always)
     static func endUserExplanation(_ s: AccountState) -> Double {
         guard s.endUserExchanges >= minimumParameterSamples else { return 0 }
         let users = max(1, s.endUsers.estimate)
@@ -215,6 +240,7 @@ enum BehaviourSignals {
     /// Share of prompts identical byte for byte to one of the account's last 8, as strength: 0 at none,
     /// 1 from 30% (a benchmark sampled several times per item), back to 0 at 95% (one
     /// prompt sent over and over is not an evaluation of anything).
+    @inline(__always)
     static func repeatedSampling(_ s: AccountState) -> Double {
         guard s.content.exchanges >= ContentSignals.minimumPrompts else { return 0 }
         let rate = Double(s.content.exactRepeats) / Double(s.content.exchanges)
@@ -235,6 +261,7 @@ enum BehaviourSignals {
     /// once in turn needs (full from 30% of exchanges), lowered by returning end users (a
     /// platform passing its own users, up to 80% off) and halved for a verified
     /// organisation. A prompt engineer moving through versions switches once per version.
+    @inline(__always)
     static func relay(_ s: AccountState) -> Relay {
         var r = Relay()
         let exchanges = s.content.systemPromptExchanges
@@ -251,6 +278,7 @@ enum BehaviourSignals {
     /// Replayed reasoning: the share of replays whose block was first served to another
     /// account (or, counting half, to this account more than 6 hours before), full from
     /// 20%; needs 3 replays and 2 that are foreign or stale.
+    @inline(__always)
     static func reasoningReplay(_ s: AccountState) -> Double {
         let suspicious = Double(s.foreignReplays) + 0.5 * Double(s.staleReplays)
         guard s.replays >= 3, s.foreignReplays + s.staleReplays >= 2 else { return 0 }
@@ -330,6 +358,7 @@ enum BehaviourSignals {
     /// minutes at 80% of the per-minute limit (full from 25%), times youth (opened at most
     /// 2 days before its first exchange: full; 14 days or more: 0); a verified organisation
     /// counts 30%. Needs the account's `created` and 10 active minutes.
+    @inline(__always)
     static func quotaRacing(_ s: AccountState) -> QuotaRacing {
         var q = QuotaRacing()
         guard let created = s.created else { return q }
@@ -351,6 +380,7 @@ enum BehaviourSignals {
     /// Usage value against the plan: `cost_usd` per 30 days (over at least 7 days of
     /// history) divided by `plan_price_usd`; 0 up to 3×, 0.7 at 15×, 1 from 30× (log scale).
     /// Needs 20 exchanges with a cost.
+    @inline(__always)
     static func planValue(_ s: AccountState, _ c: SignalContext) -> PlanValue {
         var p = PlanValue()
         guard s.planPriceUSD > 0, s.costExchanges >= minimumParameterSamples else { return p }
@@ -373,6 +403,7 @@ enum BehaviourSignals {
     /// days; 0 up to 10×, 0.54 at 50×, 0.77 at 100×, 1 from 200× (log scale), times the
     /// share of traffic outside provider-run batches. A key used in bursts (evaluation runs)
     /// has had busy days; a leaked key's owner had not.
+    @inline(__always)
     static func suddenChange(_ k: KeyState, _ c: SignalContext) -> SuddenChange {
         var j = SuddenChange()
         guard k.baselineDays >= 3 else { return j }
@@ -397,6 +428,7 @@ enum BehaviourSignals {
     /// yesterday; needs 20 exchanges. A family or a team shares a key from one or two
     /// places, a traveller crosses a border now and then; a resold key is used from wherever
     /// its buyers are, every day.
+    @inline(__always)
     static func keySharing(_ k: KeyState) -> KeySharing {
         var r = KeySharing()
         guard k.exchanges >= Int64(minimumParameterSamples) else { return r }
@@ -452,6 +484,7 @@ enum BehaviourSignals {
     }
 
     /// Age in days: from the account's creation when known, else from its first exchange.
+    @inline(__always)
     static func ageDays(_ s: AccountState, _ c: SignalContext) -> Double {
         let start = s.created ?? s.firstSeen
         return max(0, Double(c.now.milliseconds(since: start)) / Double(Timestamp.millisecondsPerDay))
@@ -460,6 +493,7 @@ enum BehaviourSignals {
     /// The tier's daily expectation, scaled down for young accounts: a new account is
     /// expected to use a quarter of an established one's volume, growing linearly to the
     /// full amount at 30 days.
+    @inline(__always)
     static func expectedDaily(_ s: AccountState, _ c: SignalContext) -> (exchanges: Double, outputTokens: Double, ageFactor: Double) {
         let ageFactor = min(1, 0.25 + 0.75 * ageDays(s, c) / 30)
         return (max(1, s.tierProfile.dailyExchanges * ageFactor), max(1, s.tierProfile.dailyOutputTokens * ageFactor), ageFactor)
@@ -467,21 +501,25 @@ enum BehaviourSignals {
 
     /// Span of the account's history that the sliding window covers, in hours (at least 3
     /// so that a first burst is not extrapolated from minutes).
+    @inline(__always)
     static func windowHours(_ s: AccountState, _ c: SignalContext) -> Double {
         let seenHours = Double(c.now.milliseconds(since: s.firstSeen)) / Double(Timestamp.millisecondsPerHour)
         return min(24, max(3, seenHours))
     }
 
+    @inline(__always)
     static func observedDailyExchanges(_ s: AccountState, _ c: SignalContext) -> Double {
         Double(s.windowExchangeCount(at: c.now)) * 24 / windowHours(s, c)
     }
 
+    @inline(__always)
     static func observedDailyOutputTokens(_ s: AccountState, _ c: SignalContext) -> Double {
         Double(s.windowOutputTokenCount(at: c.now)) * 24 / windowHours(s, c)
     }
 
     // MARK: Timing
 
+    @inline(__always)
     static func roundTheClock(_ s: AccountState) -> (value: Double, activeShare: Double, entropy: Double, hours: Int64) {
         let hours = s.lastSeen.hourIndex - s.firstSeen.hourIndex + 1
         guard s.exchanges > 0, hours >= minimumHoursForRoundTheClock else { return (0, 0, 0, hours) }
@@ -501,10 +539,12 @@ enum BehaviourSignals {
     /// to 0.08 (flat, or Poisson noise) and 1 from 0.25 (a consumer audience's evening
     /// peak is about 0.3).
     /// - Complexity: O(24).
+    @inline(__always)
     static func diurnalShape(_ s: AccountState) -> Double {
         max(0, min(1, (diurnalAmplitude(s) - 0.08) / 0.17))
     }
 
+    @inline(__always)
     static func diurnalAmplitude(_ s: AccountState) -> Double {
         var re = 0.0, im = 0.0, total = 0.0
         for h in 0..<24 {
@@ -522,6 +562,7 @@ enum BehaviourSignals {
 
     /// 1 when gaps vary by at most 20% of their mean, 0 from 80% (a Poisson process has 100%,
     /// people are burstier still).
+    @inline(__always)
     static func timingRegularity(_ s: AccountState) -> Double {
         guard s.gapCount >= minimumGaps, let cv = s.gapCoefficientOfVariation else { return 0 }
         return max(0, min(1, (0.8 - cv) / 0.6))
@@ -544,6 +585,7 @@ enum BehaviourSignals {
         samples > 1 ? 1 - Double(changes) / Double(samples - 1) : 0
     }
 
+    @inline(__always)
     static func parameterFingerprint(_ s: AccountState, _ c: SignalContext) -> ParameterFingerprint {
         var f = ParameterFingerprint()
         var weightSum = 0.0
@@ -585,6 +627,7 @@ enum BehaviourSignals {
 
     // MARK: Model pivot
 
+    @inline(__always)
     static func modelPivot(_ s: AccountState) -> Double {
         guard s.pivotWindowExchanges >= minimumPivotExchanges else { return 0 }
         return Double(s.pivotNewModelExchanges) / Double(s.pivotWindowExchanges)
@@ -592,6 +635,7 @@ enum BehaviourSignals {
 
     // MARK: Rate limits
 
+    @inline(__always)
     static func rateLimitPressure(_ s: AccountState) -> (value: Double, share429: Double, nearLimitShare: Double) {
         guard s.exchanges >= Int64(minimumParameterSamples) else { return (0, 0, 0) }
         let share429 = Double(s.status429) / Double(s.exchanges)
@@ -727,11 +771,13 @@ enum BehaviourSignals {
 
 extension AccountState {
     /// Exchanges in the 24 hours before `now`.
+    @inline(__always)
     func windowExchangeCount(at now: Timestamp) -> Int64 {
         Self.windowSum(windowExchanges, runningSum: windowExchangeSum, newestHour: windowHour, at: now)
     }
 
     /// Output tokens in the 24 hours before `now`.
+    @inline(__always)
     func windowOutputTokenCount(at now: Timestamp) -> Int64 {
         Self.windowSum(windowOutputTokens, runningSum: windowOutputTokenSum, newestHour: windowHour, at: now)
     }

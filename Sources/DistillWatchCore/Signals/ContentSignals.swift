@@ -19,19 +19,23 @@ enum ContentSignals {
     static let minimumPromptsForSweep: Int32 = 50
 
     /// Fills the content signals of `v` from the account's content state, read where it
-    /// lies. Always inlined, so that the state (624 bytes) is copied only when it holds
-    /// enough prompts to be read: passed as `s.content`, it was copied on every exchange,
-    /// content or not (callgrind, 1 December 2026).
+    /// lies (`inout` only for the account's address; nothing is written). Always inlined,
+    /// so that the state is copied only when it holds enough prompts to be read: passed as
+    /// `s.content`, the content state (624 bytes) was copied on every exchange, content or
+    /// not (callgrind, 1 December 2026); passed by value from
+    /// ``BehaviourSignals/values(inPlace:_:unkeyed:)``, the whole account (1,656 bytes) was
+    /// (2 December 2026).
     @inline(__always)
-    static func fill(_ v: inout SignalValues, _ s: AccountState, _ c: SignalContext) {
+    static func fill(_ v: inout SignalValues, _ s: inout AccountState, _ c: SignalContext) {
         guard s.content.exchanges >= minimumPrompts else { return }
-        fill(&v, enough: s, c)
+        fill(&v, enough: &s, c)
     }
 
     /// ``fill(_:_:_:)`` for an account whose content state has enough prompts. Takes the
-    /// whole account, which comes by reference; given `s.content`, the caller copied it
-    /// before testing the count.
-    static func fill(_ v: inout SignalValues, enough account: AccountState, _ c: SignalContext) {
+    /// whole account by address (`inout`; nothing is written): given `s.content`, the caller
+    /// copied it before testing the count, and given the account by value, it copied the
+    /// account.
+    static func fill(_ v: inout SignalValues, enough account: inout AccountState, _ c: SignalContext) {
         let s = account.content
         v[SignalKind.cotElicitation.ordinal] = clamp((s.cueShare(0) - 0.15) / 0.6)
         v[SignalKind.rubricGrading.ordinal] = clamp(s.cueShare(1) / 0.4)
