@@ -165,6 +165,8 @@ enum BehaviourSignals {
     @inline(never)
     static func values(inPlace s: inout AccountState, _ c: SignalContext, unkeyed: KeySignals?) -> SignalValues {
         var v = SignalValues(repeating: 0)
+        // First: read after the others, it was left out of line by the optimizer, which then
+        // copied the state to pass it (callgrind, 2 December 2026).
         v[SignalKind.relay.ordinal] = relay(s).value
         let expected = expectedDaily(s, c)
         v[SignalKind.volume.ordinal] = ratioStrength(observedDailyExchanges(s, c) / expected.exchanges)
