@@ -225,7 +225,12 @@ import Glibc
         #expect(inLane == here + 7 || inLane == 19)
         #expect(BackgroundLane.ingest.niceness == 10)
         let ingestNice = await BackgroundLane.ingest.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
-        #expect(ingestNice == min(19, here + 10))
+        // As in the scheduling-class test: the shared ingest lane may have been raised by its
+        // watchdog (to niceness 0) when another live-server test starved it; only then is 0
+        // right.
+        let raised = BackgroundLane.ingest.starvations > 0 && ingestNice == 0
+        #expect(ingestNice == min(19, here + 10) || raised,
+                "ingest lane niceness \(ingestNice), \(BackgroundLane.ingest.starvations) starvations")
         #endif
     }
 }
