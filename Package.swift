@@ -154,11 +154,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore"]),
+        // What several test targets share: the lane for tests that compute for seconds.
+        .target(name: "DistillWatchTestSupport", path: "Tests/DistillWatchTestSupport"),
+        .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore", "DistillWatchTestSupport"]),
         .testTarget(name: "DistillWatchClickHouseTests", dependencies: ["DistillWatchClickHouse", "DistillWatchIngest", "DistillWatchCore"]),
-        .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchIngest", "DistillWatchCore"]),
+        .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchTestSupport", "DistillWatchIngest", "DistillWatchCore"]),
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
-        .testTarget(name: "distillwatchTests", dependencies: ["distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
+        .testTarget(name: "distillwatchTests", dependencies: ["DistillWatchTestSupport", "distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchSharingTests", dependencies: ["DistillWatchSharing", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchConsoleTests", dependencies: ["DistillWatchConsole", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchStoreTests", dependencies: ["DistillWatchStore", "DistillWatchCore"]),
@@ -169,6 +171,7 @@ let package = Package(
                 "distillwatch", "DistillWatchServer", "DistillWatchStore", "DistillWatchIngest", "DistillWatchCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -178,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DistillWatchSimulatorTests",
-            dependencies: ["DistillWatchSimulator", "DistillWatchIngest", "DistillWatchCore"]
+            dependencies: ["DistillWatchSimulator", "DistillWatchIngest", "DistillWatchCore", "DistillWatchTestSupport"]
         ),
     ]
 )

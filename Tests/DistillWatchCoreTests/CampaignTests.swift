@@ -1,8 +1,9 @@
+import DistillWatchTestSupport
 import Foundation
 import Testing
 @testable import DistillWatchCore
 
-@Suite struct CampaignTests {
+@Suite(.onTheHeavyLane) struct CampaignTests {
     let start = ManualClock().now
 
     /// The legitimate groups that share infrastructure: two classes behind their campus

@@ -1,10 +1,11 @@
+import DistillWatchTestSupport
 import Testing
 @testable import DistillWatchCore
 
 /// The low-and-slow campaign of issue 16: few requests a day per account, unique cards and
 /// user agents, own time zones, but one pool of sticky residential exits and one uncommon
 /// parameter fingerprint. And the honest look-alikes those ties must not catch.
-@Suite struct LowAndSlowLinkageTests {
+@Suite(.onTheHeavyLane) struct LowAndSlowLinkageTests {
     static let start = Timestamp(rfc3339: "2026-04-06T00:00:00Z")!
 
     /// `accounts` accounts, `days` days, `perDay` requests in sessions of three, each

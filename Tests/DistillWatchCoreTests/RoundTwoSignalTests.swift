@@ -1,10 +1,11 @@
+import DistillWatchTestSupport
 import Testing
 @testable import DistillWatchCore
 
 /// The round-two signals (relay, reasoning replay, quota racing, plan value, sudden change)
 /// and what lowers the old ones for honest 24/7 products and evaluation teams, each on
 /// hand-built traffic beside its honest look-alike.
-@Suite struct RoundTwoSignalTests {
+@Suite(.onTheHeavyLane) struct RoundTwoSignalTests {
     let sketcher = ContentSketcher(key: testKey)
 
     // MARK: Relay

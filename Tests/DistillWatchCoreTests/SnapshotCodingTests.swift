@@ -1,9 +1,10 @@
 @testable import DistillWatchCore
+import DistillWatchTestSupport
 import Testing
 
 /// The snapshot codecs: every stored property written, damaged bytes refused with the
 /// place and the reason, never a crash.
-@Suite struct SnapshotCodingTests {
+@Suite(.onTheHeavyLane) struct SnapshotCodingTests {
     let t0 = Timestamp(millisecondsSinceEpoch: 1_772_409_600_000)
 
     /// A stored property added to a type without adding it to the type's codec (at the

@@ -1,11 +1,12 @@
 import DistillWatchCore
+import DistillWatchTestSupport
 import Foundation
 import Testing
 @testable import DistillWatchIngest
 
 /// OTLP traces read as exchanges (``OTLPTraceReader``): case 09 and captures of the real
 /// OpenTelemetry Python SDK (Tests/Fixtures/gateway/otlp).
-@Suite struct OTLPTraceReaderTests {
+@Suite(.onTheHeavyLane) struct OTLPTraceReaderTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/gateway/otlp")
 

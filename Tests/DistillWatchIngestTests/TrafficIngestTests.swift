@@ -1,4 +1,5 @@
 @testable import DistillWatchCore
+import DistillWatchTestSupport
 import Foundation
 import Testing
 @testable import DistillWatchIngest
@@ -150,7 +151,7 @@ import Testing
         return (scanner.finish(generatedAt: Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: true), stats, nil)
     }
 
-    @Test func parallelDecodingGivesExactlyTheSequentialResult() throws {
+    @Test(.onTheHeavyLane) func parallelDecodingGivesExactlyTheSequentialResult() throws {
         let dir = ScratchDirectory()
         let path = input(dir)
         let (a, statsA, _) = scan(path, parallel: false)
@@ -164,7 +165,7 @@ import Testing
     /// 60,000 lines with prompts: about 30 batches through two sketching workers, so the
     /// reader refills buffers that workers gave back (at most 12 are in flight) and any
     /// byte left over from a batch's previous use would change the result.
-    @Test func recycledBuffersGiveExactlyTheSequentialResultWithContent() throws {
+    @Test(.onTheHeavyLane) func recycledBuffersGiveExactlyTheSequentialResultWithContent() throws {
         let dir = ScratchDirectory()
         var bytes: [UInt8] = []
         var t = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!

@@ -4,16 +4,17 @@ import DistillWatchStore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
+// `TestResponse`'s initializer is internal: the live client below builds one as `.live` does.
+@testable import HummingbirdTesting
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Testing
 @testable import DistillWatchServer
 
 /// Every test body runs against the router in-process and over a live socket.
 enum Mode: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case router, live
-    var setup: TestingSetup { self == .router ? .router : .live }
     var testDescription: String { rawValue }
 }
 
@@ -63,8 +64,77 @@ func withServer<T: Sendable>(
 ) async throws -> T {
     let (clock, _) = WallClock.manual(testStart)
     // Without a store, the configuration's database is opened (a fresh memory store by default).
-    let app = try await buildApplication(configuration, store: store, clock: clock, logger: quietLogger)
-    return try await app.test(mode.setup, body)
+    guard mode == .live else {
+        let app = try await buildApplication(configuration, store: store, clock: clock, logger: quietLogger)
+        return try await app.test(.router, body)
+    }
+    var configuration = configuration
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+    let app = try await buildApplication(configuration, store: store, clock: clock, logger: quietLogger) { port in
+        portSink.yield(port)
+        portSink.finish()
+    }
+    return try await LiveServerClient.run(app, ports: (ports, portSink), body)
+}
+
+/// A live socket to the server under test: what HummingbirdTesting's `.live` set-up does, but
+/// with a client that waits ``readTimeout`` for an answer instead of its fixed 20 s.
+///
+/// Every suite runs its servers side by side on a two-core machine that other jobs share;
+/// in a slow hour a request to an idle server went unanswered for more than 20 s while the
+/// process computed elsewhere, and a dozen suites failed at once for a reason that was not
+/// theirs. A server that never answers still fails the test, after ``readTimeout``.
+enum LiveServerError: Error { case stoppedBeforeListening }
+
+struct LiveServerClient: TestClientProtocol {
+    /// Longest wait for any read on the connection (HummingbirdTesting's `TestClient`).
+    static let readTimeout: Duration = .seconds(180)
+
+    let client: TestClient
+    let port: Int?
+
+    func executeRequest(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> TestResponse {
+        var headers = headers
+        headers[.connection] = "keep-alive"
+        let response = try await client.execute(
+            TestClient.Request(uri, method: method, authority: "localhost", headers: headers, body: body))
+        return TestResponse(head: response.head, body: response.body ?? ByteBuffer(), trailerHeaders: response.trailerHeaders)
+    }
+
+    /// Runs `app` in a service group, calls `body` with a client connected to the port the
+    /// server reports on `ports`, then shuts the client and the server down (also when `body`
+    /// throws). A server that stops before it listens ends `ports` and its error is thrown.
+    static func run<T: Sendable>(
+        _ app: DistillWatchApplication, ports: (stream: AsyncStream<Int>, sink: AsyncStream<Int>.Continuation),
+        _ body: @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let services = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
+            group.addTask {
+                defer { ports.sink.finish() }
+                try await services.run()
+            }
+            var iterator = ports.stream.makeAsyncIterator()
+            guard let port = await iterator.next() else {
+                try await group.waitForAll()
+                throw LiveServerError.stoppedBeforeListening
+            }
+            let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: readTimeout))
+            client.connect()
+            do {
+                let value = try await body(LiveServerClient(client: client, port: port))
+                try await client.shutdown()
+                await services.triggerGracefulShutdown()
+                return value
+            } catch {
+                try? await client.shutdown()
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
 }
 
 extension TestClientProtocol {

@@ -191,7 +191,9 @@ extension TestResponse {
             bound = port.withLock { $0 }
         }
         let p1 = try #require(bound)
-        let c0 = Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", "http://127.0.0.1:\(p1)"])
+        // Node 1 is up: every call must reach it, however loaded the machine (2 s ran out
+        // beside the other suites on a slow machine, rightly answered 503 naming the timeout).
+        let c0 = Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", "http://127.0.0.1:\(p1)"], forwardTimeoutMilliseconds: 60_000)
         try await withServer(.live, c0) { client in
             let batch = (Self.lines(Self.onShard0, count: 3) + Self.lines(Self.onShard1, count: 5)).joined(separator: "\n")
             let written = try await client.post("/v1/exchanges", Secret.ingest, batch)

@@ -1,5 +1,6 @@
 import DistillWatchCore
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
 /// What a server publishes from the engine's change list (account, key and campaign parts,
@@ -7,7 +8,7 @@ import Testing
 /// campaign membership for every account, all along a scenario with every persona: a
 /// change the engine forgets to list (a campaign merge renumbering members, a label)
 /// leaves a stale part and fails here.
-@Suite struct ChangeTrackingParityTests {
+@Suite(.onTheHeavyLane) struct ChangeTrackingParityTests {
     struct Published {
         var accounts: [String: AccountAnswer] = [:]
         var campaigns: [Int32: CampaignAnswer] = [:]

@@ -1,5 +1,6 @@
 @testable import DistillWatchCore
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
 /// The engine on several threads (accounts partitioned across threads for their own state,
@@ -7,7 +8,7 @@ import Testing
 /// decision, and ends in the state, that the sequential engine does: on every scenario with
 /// campaigns, relays, reasoning replays, keys and content, in batches of every size, with
 /// labels, account records and snapshots between batches.
-@Suite struct EngineThreadsParityTests {
+@Suite(.onTheHeavyLane) struct EngineThreadsParityTests {
     static let sketcher = ContentSketcher(key: ContentKey(k0: 21, k1: 0x7A4_7177))
 
     /// Scenarios at scales of 10,000 to 60,000 exchanges: each with its campaigns.

@@ -1,9 +1,10 @@
 import DistillWatchCore
 import DistillWatchIngest
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
-@Suite struct EvaluationTests {
+@Suite(.onTheHeavyLane) struct EvaluationTests {
     let t0 = Timestamp(millisecondsSinceEpoch: 1_772_409_600_000)
 
     func at(minutes: Int64) -> Timestamp { t0.adding(milliseconds: minutes * 60_000) }

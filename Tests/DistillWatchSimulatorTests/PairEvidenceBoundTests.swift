@@ -1,5 +1,6 @@
 @testable import DistillWatchCore
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
 /// ``DetectionEngine/pairEvidenceBound(_:_:sharedKey:keyFactor:)`` rules a pair out before it
@@ -7,7 +8,7 @@ import Testing
 /// the scenarios' accounts as the traffic goes, mid-stream and at the end, for every key a
 /// comparison can come from and for full and partial rarity, on campaign members (whose
 /// evidence is strong and of many kinds) and on accounts picked across the population.
-@Suite struct PairEvidenceBoundTests {
+@Suite(.onTheHeavyLane) struct PairEvidenceBoundTests {
     static let sketcher = ContentSketcher(key: ContentKey(k0: 21, k1: 0x7A4_7177))
     static let keys: [LinkEvidenceKind?] = [nil, .sharedAddress, .sharedSubnet, .sharedUserAgent, .sharedClientFingerprint]
 

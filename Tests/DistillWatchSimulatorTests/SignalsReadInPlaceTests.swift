@@ -1,5 +1,6 @@
 @testable import DistillWatchCore
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
 /// The per-exchange path reads an account's signals and its unkeyed traffic's key signals
@@ -7,7 +8,7 @@ import Testing
 /// ``BehaviourSignals/keySignals(inPlace:_:)``): `inout` for the address only. Checked on the
 /// scenarios' accounts: the states are not written (their snapshot bytes are unchanged),
 /// and the values are those of a copy, bit for bit.
-@Suite struct SignalsReadInPlaceTests {
+@Suite(.onTheHeavyLane) struct SignalsReadInPlaceTests {
     static let sketcher = ContentSketcher(key: ContentKey(k0: 5, k1: 0x51_6A15))
 
     static func bytes(_ s: AccountState) -> [UInt8] {

@@ -1,6 +1,7 @@
 import DistillWatchCore
 import DistillWatchIngest
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,7 @@ func allExchanges(_ plan: ScenarioPlan) -> [Exchange] {
     return out
 }
 
-@Suite struct SimulatorTests {
+@Suite(.onTheHeavyLane) struct SimulatorTests {
     @Test func sameSeedGivesByteIdenticalOutput() {
         let a = renderedBytes(ScenarioPlan(scenario: .mixed, scale: 1, seed: 42))
         let b = renderedBytes(ScenarioPlan(scenario: .mixed, scale: 1, seed: 42))

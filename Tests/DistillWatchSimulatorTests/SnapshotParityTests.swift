@@ -1,11 +1,12 @@
 import DistillWatchCore
 @testable import DistillWatchSimulator
+import DistillWatchTestSupport
 import Testing
 
 /// A scanner restored from a snapshot taken anywhere in a scenario's traffic ends with
 /// exactly the report of one that never stopped: every persona of the mixed scenario
 /// (campaigns, relays, replays, keys, the reorder buffer's merges) goes through the codecs.
-@Suite struct SnapshotParityTests {
+@Suite(.onTheHeavyLane) struct SnapshotParityTests {
     @Test(arguments: [0.2, 0.55, 0.9])
     func aRestoredScannerEndsWhereTheUninterruptedOneDoes(at fraction: Double) throws {
         let plan = ScenarioPlan(scenario: try #require(Scenario.named("mixed")), scale: 1, seed: 5)

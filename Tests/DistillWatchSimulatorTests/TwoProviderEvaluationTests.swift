@@ -1,9 +1,10 @@
 import DistillWatchCore
+import DistillWatchTestSupport
 import Testing
 
 @testable import DistillWatchSimulator
 
-@Suite struct TwoProviderEvaluationTests {
+@Suite(.onTheHeavyLane) struct TwoProviderEvaluationTests {
     @Test func providerBStopsTheOperatorSoonerWithProviderAsIndicatorsAndHurtsNoHonestCustomer() {
         let r = TwoProviderEvaluation.run(scale: 0.03, seed: 1)
         #expect(r.operatorAccountsAtB >= 2)

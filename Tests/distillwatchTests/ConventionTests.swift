@@ -1,9 +1,10 @@
+import DistillWatchTestSupport
 import Foundation
 import Testing
 
 /// One set of conventions across the commands: `-` for standard output wherever a path is
 /// taken, deterministic output, one way to print numbers and errors, `--version`.
-@Suite struct ConventionTests {
+@Suite(.onTheHeavyLane) struct ConventionTests {
     static func traffic(_ dir: Scratch) -> String {
         // A harvester and ordinary accounts, enough for a verdict.
         var lines: [String] = []
@@ -101,7 +102,7 @@ import Testing
 
 /// The demo and the commands it prints to reproduce it with files give the same summary
 /// (they used to seed the content key differently, so scores differed).
-@Suite struct DemoReproductionTests {
+@Suite(.onTheHeavyLane) struct DemoReproductionTests {
     @Test func theDemosReproduceCommandsGiveItsSummary() throws {
         let demo = try run(["demo"])
         #expect(demo.status == 0, "\(demo.stderr)")

@@ -1,8 +1,9 @@
+import DistillWatchTestSupport
 import Foundation
 import Testing
 
 /// `distillwatch provenance index` and `check`, run as a user would.
-@Suite struct ProvenanceCommandTests {
+@Suite(.onTheHeavyLane) struct ProvenanceCommandTests {
     static let key = "00112233445566778899aabbccddeeff"
     static let vocabulary = ("the a of to and in is it that for on with as was at by an be this which from or have are not but graph "
         + "node edge weight path tree root leaf queue stack heap sort merge split array index loop value return function variable "

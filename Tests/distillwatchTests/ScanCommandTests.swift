@@ -1,5 +1,6 @@
 import DistillWatchCore
 import DistillWatchIngest
+import DistillWatchTestSupport
 import Foundation
 import Testing
 
@@ -107,7 +108,7 @@ let accountsFile = Data("""
 
     """.utf8)
 
-@Suite(.serialized) struct ScanCommandTests {
+@Suite(.serialized, .onTheHeavyLane) struct ScanCommandTests {
     @Test func scansAFileAndWritesAReportInTheV1Shape() throws {
         let dir = Scratch()
         let traffic = dir.write("traffic.jsonl", sampleTraffic())

@@ -1,8 +1,9 @@
+import DistillWatchTestSupport
 import Foundation
 import Testing
 
 /// `distillwatch screen` and `scan --html`, run as a user would.
-@Suite struct ScreenCommandTests {
+@Suite(.onTheHeavyLane) struct ScreenCommandTests {
     static func simulate(_ dir: Scratch) throws -> (traffic: String, accounts: String) {
         let sim = try run(["simulate", "--scenario", "mixed", "--seed", "1", "--out", dir.path + "/mixed"])
         #expect(sim.status == 0, "\(sim.stderr)")
