@@ -72,7 +72,7 @@ struct DocumentedBlock: CustomStringConvertible {
     /// Runs the block in a scratch folder on a thread of its own; returns its exit status
     /// and output. The wait is off Swift's cooperative pool (two threads here): blocks run
     /// in parallel, and two blocking waits there stalled every other test, among them the
-    /// live servers' (whose client gives up after 20 s).
+    /// live servers' (see `HeavyTestLane` in DistillWatchTestSupport).
     func run(binary: URL, root: URL, timeout: TimeInterval = 300) async throws -> (Int32, String) {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
