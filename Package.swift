@@ -155,7 +155,11 @@ let package = Package(
             ]
         ),
         // What several test targets share: the lane for tests that compute for seconds.
-        .target(name: "DistillWatchTestSupport", path: "Tests/DistillWatchTestSupport"),
+        .target(
+            name: "DistillWatchTestSupport",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            path: "Tests/DistillWatchTestSupport"
+        ),
         .testTarget(name: "DistillWatchCoreTests", dependencies: ["DistillWatchCore", "DistillWatchTestSupport"]),
         .testTarget(name: "DistillWatchClickHouseTests", dependencies: ["DistillWatchClickHouse", "DistillWatchIngest", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchTestSupport", "DistillWatchIngest", "DistillWatchCore"]),

@@ -86,8 +86,6 @@ func withServer<T: Sendable>(
 /// in a slow hour a request to an idle server went unanswered for more than 20 s while the
 /// process computed elsewhere, and a dozen suites failed at once for a reason that was not
 /// theirs. A server that never answers still fails the test, after ``readTimeout``.
-enum LiveServerError: Error { case stoppedBeforeListening }
-
 struct LiveServerClient: TestClientProtocol {
     /// Longest wait for any read on the connection (HummingbirdTesting's `TestClient`).
     static let readTimeout: Duration = .seconds(180)
@@ -135,6 +133,12 @@ struct LiveServerClient: TestClientProtocol {
             }
         }
     }
+}
+
+/// Why ``LiveServerClient/run(_:ports:_:)`` had no server to connect to.
+enum LiveServerError: Error {
+    /// The service group ended (its error, if any, is thrown instead) before the server listened.
+    case stoppedBeforeListening
 }
 
 extension TestClientProtocol {

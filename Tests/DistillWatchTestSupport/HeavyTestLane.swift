@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Testing
 
@@ -31,8 +32,7 @@ public final class HeavyTestLane: TaskExecutor, @unchecked Sendable {
 
     private static let marker = "DistillWatchTestSupport.HeavyTestLane"
     private let condition = NSCondition()
-    private var jobs: [UnownedJob] = []
-    private var head = 0
+    private var jobs = Deque<UnownedJob>()
 
     private init(threads: Int) {
         for index in 0..<threads {
@@ -46,7 +46,7 @@ public final class HeavyTestLane: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Queues a job for the lane's threads, first in, first out. O(1) amortised.
+    /// Queues a job for the lane's threads, first in, first out. O(1) amortised (`Deque`).
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
@@ -58,10 +58,8 @@ public final class HeavyTestLane: TaskExecutor, @unchecked Sendable {
     private func work() {
         while true {
             condition.lock()
-            while head == jobs.count { condition.wait() }
-            let job = jobs[head]
-            head += 1
-            if head == jobs.count { jobs.removeAll(keepingCapacity: true); head = 0 }
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
             condition.unlock()
             job.runSynchronously(on: asUnownedTaskExecutor())
         }
