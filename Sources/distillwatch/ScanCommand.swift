@@ -106,7 +106,7 @@ struct ScanCommand: ParsableCommand {
     var store: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Threads for the engine: with N > 1, campaign linkage runs on one while the accounts are updated on N - 1 (partitioned by cityHash64(account_id)); the same verdicts and report for any N. auto: the cores decoding leaves free (prompt sketching takes one worker per core, so 1 with content signals; otherwise the cores less one, at least 2).",
+        "Threads for the engine: with N > 1, campaign linkage runs on one while the accounts are updated on N - 1 (partitioned by cityHash64(account_id)); the same verdicts and report for any N. auto: the cores decoding leaves free when there are at least 2 (linkage takes one, the accounts the rest), otherwise 1: prompt sketching takes one worker per core, so 1 with content signals; otherwise the cores less one, and 1 on a 2-core machine.",
         valueName: "N|auto"), transform: EngineThreadCount.parse)
     var engineThreads: EngineThreadCount = .auto
 
@@ -537,18 +537,25 @@ enum EngineThreadCount: Equatable, CustomStringConvertible {
         }
     }
 
-    /// The threads for a scan on this machine: `auto` leaves to the engine the cores that
-    /// decoding does not take (``TrafficIngest/decodingWorkers(sketchingPrompts:cores:)``):
-    /// sketching prompts takes a worker per core, so then 1; plain decoding takes one
-    /// worker, so the cores less one, at least 2
-    /// (measured on 2 cores: 0.89× the time of one engine thread behaviour only, 1.21× with
-    /// content signals; Documentation/Performance.md).
+    /// The threads for a scan on this machine. `auto` gives the engine the cores that
+    /// decoding does not take (``TrafficIngest/decodingWorkers(sketchingPrompts:cores:)``)
+    /// when there are at least two of them, one for linkage and the rest for the accounts,
+    /// and otherwise runs it on one thread. Sketching prompts takes a worker per core, so
+    /// then 1; plain decoding takes one worker, so the cores less one: 1 on 2 cores, 3 on 4.
+    ///
+    /// Several engine threads pay for their hand-offs (batches of 2,048, link and window
+    /// views) with about 1 µs of CPU an exchange; they gain only where the linkage thread
+    /// and the account threads each have a core. On 2 cores, behaviour only, two engine
+    /// threads took 1.51× and 1.11× the time of one (2 December 2026, a quiet and a busy
+    /// hour; the first measurement, 30 November, 0.89×, was of an engine twice as costly
+    /// per exchange); with content signals 1.10× (Documentation/Performance.md, "The engine
+    /// on several threads"). Machines with more cores were not measured.
     func resolved(sketchingPrompts: Bool, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
         switch self {
         case .count(let n): return n
         case .auto:
             let free = cores - TrafficIngest.decodingWorkers(sketchingPrompts: sketchingPrompts, cores: cores)
-            return free < 1 ? 1 : max(2, min(64, free))
+            return free < 2 ? 1 : min(64, free)
         }
     }
 }
