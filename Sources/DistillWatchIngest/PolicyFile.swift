@@ -102,8 +102,16 @@ public enum PolicyFile {
                     }
                 }
             case "tiers":
+                // Tier names match accounts' tiers without regard to case, so two spellings
+                // of one name would be one tier, set twice.
+                var spelled: [String: String] = [:]
                 for (k, v) in try reader.mapping(value, "tiers") {
-                    let name = try reader.string(k).lowercased()
+                    let written = try reader.string(k)
+                    let name = written.lowercased()
+                    if let earlier = spelled[name] {
+                        throw reader.error(k, "tier \"\(written)\" is tier \"\(earlier)\" again (tier names match in any case)")
+                    }
+                    spelled[name] = written
                     let base = policy.tiers[name] ?? policy.defaultTier
                     policy.tiers[name] = try reader.tier(v, base: base, "tiers.\(name)")
                 }
@@ -466,16 +474,22 @@ public enum PolicyFile {
 
         func tier(_ node: Node, base: Policy.TierProfile, _ field: String) throws -> Policy.TierProfile {
             var t = base
+            var outputTokensGiven = false
             for (k, v) in try mapping(node, field) {
                 let name = try string(k)
                 switch name {
                 case "daily_exchanges": t.dailyExchanges = try positiveNumber(v, "\(field).\(name)")
-                case "daily_output_tokens": t.dailyOutputTokens = try positiveNumber(v, "\(field).\(name)")
+                case "daily_output_tokens":
+                    t.dailyOutputTokens = try positiveNumber(v, "\(field).\(name)")
+                    outputTokensGiven = true
                 case "requests_per_minute": t.requestsPerMinute = try positiveNumber(v, "\(field).\(name)")
                 default:
                     throw error(k, "unknown tier setting \"\(name)\"; known: daily_exchanges, daily_output_tokens, requests_per_minute")
                 }
             }
+            // Documented default (Policy.md): 1,000 output tokens per expected exchange, so a
+            // tier that changes only its exchanges does not keep the old volume of tokens.
+            if !outputTokensGiven, t.dailyExchanges != base.dailyExchanges { t.dailyOutputTokens = 1_000 * t.dailyExchanges }
             return t
         }
     }

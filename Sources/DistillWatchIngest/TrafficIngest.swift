@@ -42,6 +42,8 @@ public struct IngestOptions: Sendable {
 public struct IngestStatistics: Sendable, Equatable {
     public var exchangeRecords = 0
     public var accountRecords = 0
+    /// Ground-truth label records read (`eval --labels`).
+    public var labelRecords = 0
     public var malformedCount = 0
     /// The first ``IngestOptions/malformedLinesKept`` malformed lines, in input order.
     public var malformedLines: [MalformedLine] = []
@@ -95,6 +97,45 @@ public enum TrafficIngest {
         if lines == 0 { throw IngestError(source: source.description, "is empty: no account records") }
         try requireUsableLine(source, lines: lines, accepted: statistics.accountRecords - accountsBefore,
                               statistics: statistics, noun: "an account record")
+    }
+
+    /// Reads ground-truth label records (`{"account_id", "label": "attack"|"legit", …}`) and
+    /// hands each to `record`, in input order. A second label for an account already
+    /// labelled otherwise is a malformed line naming the first (the evaluation's truth
+    /// would depend on the order of the lines); the same label again is accepted.
+    /// - Throws: ``IngestError`` when the input cannot be read, is empty or holds no label;
+    ///   ``MalformedLine`` for the first bad line when `options.strict`.
+    public static func readLabels(
+        from source: InputSource, options: IngestOptions, statistics: inout IngestStatistics,
+        _ record: (LabelRecord) -> Void
+    ) throws {
+        let decoder = LabelLineDecoder()
+        var reader = LineReader(source)
+        var lines = 0
+        let labelsBefore = statistics.labelRecords
+        var first: [String: (label: LabelRecord.Label, line: Int)] = [:]
+        try reader.forEachLine(oversized: { line in
+            lines += 1
+            try statistics.reject(.tooLong(source: source.description, line: line), options: options)
+        }) { number, bytes in
+            lines += 1
+            do throws(RecordError) {
+                let label = try decoder.decode(bytes)
+                if let earlier = first[label.accountID], earlier.label != label.label {
+                    throw RecordError(field: "label", "\"\(label.label.rawValue)\" for \(label.accountID), "
+                        + "labelled \"\(earlier.label.rawValue)\" on line \(earlier.line)")
+                }
+                if first[label.accountID] == nil { first[label.accountID] = (label.label, number) }
+                record(label)
+                statistics.labelRecords += 1
+            } catch {
+                try statistics.reject(MalformedLine(source: source.description, line: number, error: error), options: options)
+            }
+        }
+        statistics.bytesRead += reader.bytesRead
+        if lines == 0 { throw IngestError(source: source.description, "is empty: no label records") }
+        try requireUsableLine(source, lines: lines, accepted: statistics.labelRecords - labelsBefore,
+                              statistics: statistics, noun: "a label record")
     }
 
     /// Reads exchange records and lets the scanner observe each, in input order.

@@ -42,6 +42,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Recorded labels.")
     var labels: String?
 
+    @Flag(name: .long, help: "With --traffic: stop at the first malformed line of any input instead of skipping it.")
+    var strict = false
+
     @Option(name: .long, help: "YAML policy overriding the built-in one.")
     var policy: String?
 
@@ -89,7 +92,23 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("unknown scenario '\(scenario)'; choose one of \(Scenario.names.joined(separator: ", "))")
         }
         if traffic != nil, labels == nil { throw ValidationError("--traffic needs --labels") }
-        guard scale > 0, hydra2026Scale > 0 else { throw ValidationError("scales must be positive") }
+        if strict, traffic == nil { throw ValidationError("--strict applies to recorded files (--traffic, --labels, --accounts)") }
+        // Each plan this run would make, with the option that sets its scale.
+        var plans: [(option: String, scenario: Scenario, scale: Double)] = []
+        if let scenario, let named = Scenario.named(scenario) { plans.append(("--scale", named, scale)) }
+        if twoProvider { plans.append(("--scale", .twoProvider, scale)) }
+        if allScenarios {
+            for s in Scenario.all {
+                if s.name == "hydra-2026" { plans.append(("--hydra-2026-scale", s, hydra2026Scale)) }
+                else if s.evaluationScale == nil { plans.append(("--scale", s, scale)) }
+            }
+        }
+        for (option, value) in [("--scale", scale), ("--hydra-2026-scale", hydra2026Scale)] where !(value > 0 && value.isFinite) {
+            throw ValidationError("\(option) must be a positive number, not \(value)")
+        }
+        for plan in plans {
+            if let problem = ScenarioPlan.problem(withScale: plan.scale, for: plan.scenario) { throw ValidationError("\(plan.option) \(problem)") }
+        }
         if report != nil, allScenarios { throw ValidationError("--report needs one evaluation: --scenario or --traffic") }
         if let html {
             guard scenario != nil, sweep == nil, !adaptive else {
@@ -174,14 +193,17 @@ struct EvalCommand: ParsableCommand {
                     intro: "Simulated scenario \(scenario) at scale \(scale), seed \(seed): \(ConsoleFormat.number(e.exchanges)) exchanges; DistillWatch \(DistillWatchVersion.current). The labels of the simulation are not shown: this is what an analyst would see.")
             }
         } else if let traffic, let labels {
-            var malformed = 0
+            var statistics = IngestStatistics()
             let (evaluation, scan) = try EvaluationRun.run(
                 traffic: InputSource(argument: traffic), accounts: accounts.map(InputSource.init(argument:)),
-                labels: InputSource(argument: labels), policy: policy, sketcher: sketcher, malformed: &malformed)
+                labels: InputSource(argument: labels), policy: policy,
+                options: IngestOptions(strict: strict, sketcher: sketcher), statistics: &statistics)
             if let report { try writeReport(scan, to: report) }
-            if malformed > 0 {
+            if statistics.malformedCount > 0 {
                 var err = StandardError()
-                Swift.print("warning: skipped \(malformed) malformed lines", to: &err)
+                Swift.print("warning: skipped \(Wording.counted(statistics.malformedCount, "malformed line")) (--strict stops at the first):", to: &err)
+                for line in statistics.malformedLines.prefix(10) { Swift.print("  \(line)", to: &err) }
+                if statistics.malformedCount > 10 { Swift.print("  ... and \(Wording.number(statistics.malformedCount - 10)) more", to: &err) }
             }
             reports.append(evaluation)
         }

@@ -398,14 +398,7 @@ struct ScanFailure: Error, CustomStringConvertible {
 
 func loadPolicy(_ path: String?) throws -> Policy {
     guard let path else { return .default }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw ScanFailure("\(path): no such policy file")
-    }
-    guard !isDirectory.boolValue else { throw ScanFailure("\(path): is a directory, not a policy file") }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw ScanFailure("\(path): cannot read the policy file (permission?)")
-    }
+    let data = try UserFile.read(path, what: "policy file")
     guard let text = String(data: data, encoding: .utf8) else {
         throw ScanFailure("\(path): is not UTF-8 text (a policy is a YAML file)")
     }

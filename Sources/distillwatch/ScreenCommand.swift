@@ -152,7 +152,7 @@ struct ScreenCommand: ParsableCommand {
     /// The latest disposition per account from `--signoffs`; a bad line names its number.
     func loadSignOffs() throws -> [String: ScreeningReport.SignOff] {
         guard let signoffs else { return [:] }
-        guard let data = FileManager.default.contents(atPath: signoffs) else { throw ScanFailure("\(signoffs): cannot read the file") }
+        let data = try UserFile.read(signoffs, what: "sign-offs file")
         var out: [String: ScreeningReport.SignOff] = [:]
         for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.filter { $0 != UInt8(ascii: "\r") }

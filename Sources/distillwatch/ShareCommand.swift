@@ -19,9 +19,7 @@ struct ShareCommand: ParsableCommand {
 /// Reads a sharing-keys file (`NAME SECRET` per line), naming the file and line on error.
 func loadSharingKeys(_ path: String?) throws -> [SharingKey] {
     guard let path else { return [] }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw ScanFailure("\(path): cannot read the sharing-keys file")
-    }
+    let data = try UserFile.read(path, what: "sharing-keys file")
     do {
         return try SharingKeyFile.parse(String(decoding: data, as: UTF8.self))
     } catch {
@@ -113,7 +111,7 @@ struct ShareExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: report) else { throw ScanFailure("\(report): cannot read the report") }
+        let data = try UserFile.read(report, what: "scan report")
         let scan: ScanReport
         do {
             scan = try JSONDecoder().decode(ScanReport.self, from: data)
@@ -224,7 +222,7 @@ struct ShareRevokeCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: bundle) else { throw ScanFailure("\(bundle): cannot read the bundle") }
+        let data = try UserFile.read(bundle, what: "STIX bundle")
         do {
             _ = try STIXBundleReader().read(data)
         } catch {
@@ -295,7 +293,7 @@ func loadIndicatorBundles(_ paths: [String], quiet: Bool) throws -> SharedIndica
     let reader = STIXBundleReader()
     var err = StandardError()
     for path in paths {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ScanFailure("\(path): cannot read the bundle") }
+        let data = try UserFile.read(path, what: "STIX bundle")
         let result: STIXBundleReader.Result
         do {
             result = try reader.read(data)
@@ -438,7 +436,7 @@ struct SharePushCommand: ParsableCommand {
     var omitType: [String] = []
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: bundle) else { throw ScanFailure("\(bundle): cannot read the bundle") }
+        let data = try UserFile.read(bundle, what: "STIX bundle")
         do {
             _ = try STIXBundleReader().read(data)
         } catch {

@@ -36,10 +36,10 @@ struct SimulateCommand: ParsableCommand {
     var publishedDataset: Int?
 
     func validate() throws {
-        guard Scenario.named(scenario) != nil else {
+        guard let named = Scenario.named(scenario) else {
             throw ValidationError("unknown scenario '\(scenario)'; choose one of \(Scenario.names.joined(separator: ", "))")
         }
-        guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be positive") }
+        if let problem = ScenarioPlan.problem(withScale: scale, for: named) { throw ValidationError("--scale \(problem)") }
         guard out != nil || stdout else { throw ValidationError("give --out DIR, --out - or --stdout") }
         if let publishedDataset {
             guard publishedDataset > 0, publishedDataset <= 10_000_000 else { throw ValidationError("--published-dataset must be from 1 to 10000000") }

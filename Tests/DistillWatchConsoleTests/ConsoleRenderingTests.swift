@@ -239,6 +239,49 @@ import Testing
         #expect(ScreeningReport.csvCell("-1+2") == "'-1+2" && ScreeningReport.csvCell("@SUM") == "'@SUM" && ScreeningReport.csvCell("a,b") == "\"a,b\"")
     }
 
+    /// A cell holding CR LF (one Swift Character, equal to neither "\r" nor "\n"), or a
+    /// quote with a combining mark on it, is quoted like any other; read back by an RFC 4180
+    /// reader it is one cell, and no row starts with a formula.
+    @Test func csvCellsHoldingLineBreaksOrMarkedQuotesStayOneCell() {
+        let hostile = ["evil\r\n=WEBSERVICE(A3)", "a\"\u{301},b", "x\ry", "x\ny", "plain"]
+        for value in hostile {
+            let cell = ScreeningReport.csvCell(value)
+            let rows = Self.readCSV(cell + "\r\n")
+            #expect(rows == [[value]], "\(value.debugDescription) written as \(cell.debugDescription)")
+        }
+        #expect(ScreeningReport.csvCell("evil\r\n=X") == "\"evil\r\n=X\"")
+        #expect(ScreeningReport.csvCell("\r\n=X") == "\"'\r\n=X\"")
+    }
+
+    /// RFC 4180's grammar, for reading back what the writer wrote: quoted fields may hold
+    /// commas, CR, LF and doubled quotes; rows end at CR LF (or a lone CR or LF).
+    static func readCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = String.UnicodeScalarView()
+        var quoted = false, afterQuote = false
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? { if let p = pending { pending = nil; return p }; return scalars.next() }
+        while let c = next() {
+            if quoted {
+                if c == "\"" {
+                    if let d = next() { if d == "\"" { field.append("\"") } else { quoted = false; afterQuote = true; pending = d } }
+                    else { quoted = false }
+                } else { field.append(c) }
+                continue
+            }
+            switch c {
+            case "\"" where field.isEmpty && !afterQuote: quoted = true
+            case ",": row.append(String(field)); field = .init(); afterQuote = false
+            case "\r", "\n":
+                if c == "\r", let d = next(), d != "\n" { pending = d }
+                row.append(String(field)); rows.append(row); row = []; field = .init(); afterQuote = false
+            default: field.append(c)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(String(field)); rows.append(row) }
+        return rows
+    }
+
     @Test func periodsParseAsDatesOrTimes() {
         #expect(ScreeningPeriodParsing.parse("2026-03-31", endOfDay: true) == Timestamp(rfc3339: "2026-04-01T00:00:00Z"))
         #expect(ScreeningPeriodParsing.parse("2026-03-31", endOfDay: false) == Timestamp(rfc3339: "2026-03-31T00:00:00Z"))

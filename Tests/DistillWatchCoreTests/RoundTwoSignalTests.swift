@@ -121,6 +121,29 @@ import Testing
         #expect(abs(value(engine, "new-verified", .quotaRacing) - 0.3) < 1e-9)
     }
 
+    /// A record opened after the account's first exchange (another clock or unit: `created`
+    /// in 2099) leaves the age unknown: no quota racing, and the detail says why; within an
+    /// hour it is clock skew and reads as age 0.
+    @Test func anAccountOpenedAfterItsFirstExchangeHasNoAge() {
+        var engine = DetectionEngine()
+        let start = ManualClock().now
+        engine.register(AccountRecord(accountID: "future", created: Timestamp(rfc3339: "2099-01-01T00:00:00Z")!, tier: "free"))
+        engine.register(AccountRecord(accountID: "skewed", created: start.adding(seconds: 1_800), tier: "free"))
+        for minute in 0..<60 {
+            for k in 0..<18 {
+                let t = start.adding(seconds: Double(minute * 60 + k * 3))
+                engine.observe(exchange("future", at: t))
+                engine.observe(exchange("skewed", at: t))
+            }
+        }
+        #expect(value(engine, "future", .quotaRacing) == 0)
+        let detail = engine.readings(for: "future").first { $0.kind == .quotaRacing }!.detail
+        #expect(detail.contains("opened 2099-01-01T00:00:00.000Z, after its first exchange"), "\(detail)")
+        #expect(value(engine, "skewed", .quotaRacing) == 1)
+        let skewed = engine.readings(for: "skewed").first { $0.kind == .quotaRacing }!.detail
+        #expect(skewed.hasPrefix("first exchange 0 days after"), "\(skewed)")
+    }
+
     // MARK: Plan value
 
     @Test func usageWorthFarMoreThanThePlanIsSeenAndAHeavySubscriberIsNot() {

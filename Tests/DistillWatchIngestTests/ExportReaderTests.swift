@@ -142,6 +142,31 @@ import Testing
         let choice = try InputFormatRecognition.recognise(.file(ExportReaderTests.folder.appendingPathComponent("langfuse-observations.jsonl").path))
         #expect(choice.format == .langfuse)
     }
+
+    /// Numbers a Langfuse export may hold that no integer holds (`max_tokens` "1e300", token
+    /// parts whose sum passes 64 bits, a negative part) are errors naming the field, never a
+    /// trap or a wrapped count; integral forms ("1e3", 4096.0) are read.
+    @Test func numbersBeyondAnIntegerAreErrorsNamingTheField() throws {
+        let reader = LangfuseExportReader(decoder: ExchangeLineDecoder())
+        let lines = try ExportReaderTests.lines("langfuse-hostile-numbers.jsonl")
+        let results = lines.map { line -> Result<Exchange?, RecordError> in
+            var bytes = Array(line.utf8)
+            return bytes.withUnsafeMutableBufferPointer { b in Result { () throws(RecordError) in try reader.decode(UnsafeBufferPointer(b)) } }
+        }
+        #expect(results.count == 10)
+        func failure(_ i: Int) -> RecordError? { if case .failure(let e) = results[i] { return e }; return nil }
+        func exchange(_ i: Int) -> Exchange? { if case .success(let e) = results[i] { return e }; return nil }
+        #expect(failure(0)?.field == "modelParameters.max_tokens" && failure(0)?.reason.contains("beyond 64 bits") == true, "\(results[0])")
+        #expect(failure(1)?.field == "usageDetails.input_cached" && failure(1)?.reason.contains("more than 64 bits") == true, "\(results[1])")
+        #expect(failure(2)?.field == "usageDetails" && failure(2)?.reason.contains("64 bits") == true, "\(results[2])")
+        #expect(exchange(3)?.maxTokens == 4096 && exchange(3)?.inputTokens == 30)
+        #expect(failure(4)?.field == "modelParameters.max_tokens" && failure(4)?.reason.contains("not a fraction") == true, "\(results[4])")
+        #expect(exchange(5)?.maxTokens == 1000 && exchange(5)?.temperature == 10, "\(results[5])")
+        #expect(failure(6)?.reason.contains("is not a number") == true, "\(results[6])")
+        #expect(exchange(7)?.maxTokens == 4096, "\(results[7])")
+        #expect(failure(8)?.field == "usageDetails.input_audio" && failure(8)?.reason.contains("negative") == true, "\(results[8])")
+        #expect(exchange(9)?.inputTokens == 5 && exchange(9)?.outputTokens == 7, "\(results[9])")
+    }
 }
 
 /// Inputs that cannot be read twice (a pipe, a FIFO) are not sniffed: reading them to

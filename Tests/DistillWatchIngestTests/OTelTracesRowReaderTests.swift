@@ -46,6 +46,8 @@ import Testing
             (#"{"SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Timestamp"),
             (#"{"Timestamp":"yesterday","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Timestamp"),
             (#"{"Timestamp":1775000000000000000,"Duration":"-5","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Duration"),
+            // A duration that ends past 64 bits of nanoseconds: an error, not a wrapped end.
+            (#"{"Timestamp":1775000000000000000,"Duration":"18446744073709551615","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Duration"),
             (#"{"Timestamp":1775000000000000000,"SpanAttributes":{"gen_ai.operation.name":"chat"}}"#, "account_id"),
             (#"{"Timestamp":1775000000000000000,"SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a","gen_ai.usage.input_tokens":"many"}}"#,
              "gen_ai.usage.input_tokens"),

@@ -31,6 +31,13 @@ import Testing
         #expect(p.tiers["free"]?.requestsPerMinute == 10)
         #expect(p.tiers["free"]?.dailyExchanges == Policy.default.tiers["free"]?.dailyExchanges)
         #expect(p.tiers["hobby"]?.dailyExchanges == 30)
+        // Output tokens follow the exchanges given (Policy.md: 1,000 × daily_exchanges); the
+        // rate limit of a new tier is the default tier's.
+        #expect(p.tiers["hobby"]?.dailyOutputTokens == 30_000)
+        #expect(p.tiers["hobby"]?.requestsPerMinute == Policy.default.defaultTier.requestsPerMinute)
+        #expect(p.tiers["free"]?.dailyOutputTokens == Policy.default.tiers["free"]?.dailyOutputTokens)
+        let both = try PolicyFile.load(yaml: "tiers:\n  free: {daily_exchanges: 10, daily_output_tokens: 99}\n")
+        #expect(both.tiers["free"]?.dailyExchanges == 10 && both.tiers["free"]?.dailyOutputTokens == 99)
         #expect(p.modelMaxTokens["big-model"] == 64000)
         #expect(p.pivotWindowHours == 12)
         #expect(p.sharedTemplateAccounts == 25)
@@ -48,6 +55,7 @@ import Testing
         ("colour: blue\n", 1, "unknown setting \"colour\""),
         ("allowlist:\n  accounts: acct-1\n", 2, "must be a list"),
         ("tiers:\n  free: {rpm: 3}\n", 2, "unknown tier setting \"rpm\""),
+        ("tiers:\n  FREE: {daily_exchanges: 5}\n  free: {daily_exchanges: 9}\n", 3, "tier \"free\" is tier \"FREE\" again"),
         ("shared_template_accounts: 1\n", 1, "must be at least 2"),
         ("release_grace_hours: 1e300\n", 1, "must be at most 1000000000000"),
     ] as [(String, Int, String)])

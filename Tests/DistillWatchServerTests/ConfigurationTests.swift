@@ -67,6 +67,16 @@ import Testing
         #expect(load("envoy_key_header: Authorization" + token).contains("the client's own key"))
         #expect(load("envoy_account_header: \"bad header\"" + token).contains("not a header name"))
         #expect(load("otlp_account_attributes: []" + token).contains("otlp_account_attributes"))
+        // Settings that once started a server that could not do what they said.
+        #expect(load("log_level: bogus" + token).contains("log level \"bogus\": give one of trace, debug, info"))
+        #expect(load("log_level: warning" + token) == "")
+        #expect(load("tokens:\n  - {name: ops, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}\n  - {name: ops, roles: [analyst], secret: bbbbbbbbbbbbbbbbbbbb}")
+            .contains("token \"ops\": the name is configured twice with different roles (decide and analyst)"))
+        // One name with two secrets and the same roles: a rotation.
+        #expect(load("tokens:\n  - {name: ops, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}\n  - {name: ops, roles: [decide], secret: bbbbbbbbbbbbbbbbbbbb}") == "")
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"aaaaaaaaaaaaaaaaaaaa \"}").contains("begins or ends with whitespace"))
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"                \"}").contains("begins or ends with whitespace"))
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"aaaaaaaa\\taaaaaaaaaaa\"}").contains("control character"))
         var c = ServerConfiguration()
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_PORT": "x"]) }
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_SYNCHRONOUS": "off"]) }

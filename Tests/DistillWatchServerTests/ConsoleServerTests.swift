@@ -268,6 +268,11 @@ import Testing
             #expect(try await client.post("/v1/campaigns/campaign-99/note", Secret.analyst, #"{"note":"x"}"#).status == .notFound)
             #expect(try await client.post("/v1/accounts/hydra-1/note", Secret.analyst, #"{"note":"  "}"#).status == .badRequest)
             #expect(try await client.post("/v1/accounts/hydra-1/note", Secret.decide, #"{"note":"x"}"#).status == .forbidden)
+            // A label's note is held to a note's limit: 8,192 bytes.
+            let long = String(repeating: "n", count: 9_000)
+            let labelled = try await client.post("/v1/accounts/hydra-1/label", Secret.analyst, #"{"label":"legitimate","note":""# + long + #""}"#)
+            #expect(labelled.status == .badRequest && labelled.errorMessage.contains("at most 8192 bytes, got 9000"), "\(labelled.text)")
+            #expect(try await client.post("/v1/accounts/hydra-1/note", Secret.analyst, #"{"note":""# + long + #""}"#).status == .badRequest)
             let s = try await Self.session(client)
             #expect(try await Self.get(client, "/console/accounts/hydra-1", s).text.contains("asked the customer"))
         }

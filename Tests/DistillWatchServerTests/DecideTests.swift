@@ -87,6 +87,11 @@ import Testing
                 (#"{"account_id": null}"#, #"field "account_id": should be a string, not null"#),
                 (#"{"account_id": "a", "max_tokens": "lots"}"#, #"field "max_tokens": should be an integer"#),
                 (#"{"account_id": ""}"#, #"field "account_id": is empty"#),
+                // The limits of an exchange's fields hold for a decide body too.
+                (#"{"account_id": "a", "temperature": -5}"#, #"field "temperature": -5.0 is negative"#),
+                (#"{"account_id": "a", "temperature": 250.5}"#, #"field "temperature": 250.5 is more than 100.0"#),
+                (#"{"account_id": "a", "max_tokens": -1}"#, #"field "max_tokens": -1 is negative"#),
+                (#"{"account_id": "a", "max_tokens": 100000001}"#, #"field "max_tokens": 100000001 is more than 100000000"#),
                 (#"{"account_id": "a""#, "malformed JSON"),
                 (#"["a"]"#, "should be an object"),
                 ("", "empty body"),

@@ -1,5 +1,6 @@
 import DistillWatchCore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import DistillWatchServer
@@ -34,6 +35,41 @@ import Testing
             let account = try await client.get("/v1/accounts/a1", Secret.analyst)
             #expect(account.json["exchanges"] as? Int == 2)
             #expect(try await client.get("/v1/accounts/a2", Secret.analyst).status == .notFound)
+        }
+    }
+
+    /// `Content-Encoding: gzip` batches are inflated (within `max_ingest_body_bytes`); an
+    /// encoding the server cannot read is a 415 naming it, not a batch of lines rejected for
+    /// their bytes; nothing of a refused body is stored.
+    @Test func gzipBatchesAreReadAndOtherEncodingsRefused() async throws {
+        var configuration = testConfiguration()
+        configuration.maxIngestBodyBytes = 64 << 10
+        try await withServer(.router, configuration) { client in
+            let lines = """
+                {"time":"2026-04-01T00:00:00Z","account_id":"a1","output_tokens":100}
+                {"time":"2026-04-01T00:00:01Z","account_id":"a1","output_tokens":"many"}
+
+                """
+            func post(_ path: String, _ body: [UInt8], encoding: String) async throws -> TestResponse {
+                var headers: HTTPFields = [.authorization: "Bearer \(Secret.ingest)"]
+                headers[.contentEncoding] = encoding
+                return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            }
+            let r = try await post("/v1/exchanges", gzip(Array(lines.utf8)), encoding: "gzip")
+            #expect(r.status == .ok, "\(r.text)")
+            let result = try r.decode(IngestResult.self)
+            #expect(result.accepted == 1 && result.rejectedLines.map(\.line) == [2])
+            let accounts = try await post("/v1/accounts", gzip(Array(#"{"account_id":"a1","tier":"free"}"#.utf8)), encoding: "x-gzip")
+            #expect(accounts.status == .ok && accounts.json["accepted"] as? Int == 1, "\(accounts.text)")
+
+            let brotli = try await post("/v1/exchanges", Array(lines.utf8), encoding: "br")
+            #expect(brotli.status == .unsupportedMediaType && brotli.errorMessage.contains("Content-Encoding \"br\""), "\(brotli.text)")
+            let notGzip = try await post("/v1/exchanges", Array(lines.utf8), encoding: "gzip")
+            #expect(notGzip.status == .badRequest && notGzip.errorMessage.contains("gzip"), "\(notGzip.text)")
+            let bomb = try await post("/v1/exchanges", gzip([UInt8](repeating: 0x0A, count: 1 << 20)), encoding: "gzip")
+            #expect(bomb.status == .contentTooLarge && bomb.errorMessage.contains("max_ingest_body_bytes"), "\(bomb.text)")
+            let status = try await client.get("/v1/status", Secret.analyst)
+            #expect((status.json["log"] as? [String: Any])?["total"] as? Int == 2, "one exchange and one account record")
         }
     }
 

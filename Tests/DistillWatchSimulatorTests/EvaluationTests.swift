@@ -144,13 +144,14 @@ import Testing
         let plan = ScenarioPlan(scenario: .mixed, scale: 1, seed: 8)
         let directory = "/tmp/distillwatch-eval-test-\(plan.seed)"
         try ScenarioWriter.write(plan, directory: directory)
-        var malformed = 0
+        var statistics = IngestStatistics()
         let (fromFiles, _) = try EvaluationRun.run(
             traffic: .file(directory + "/" + ScenarioWriter.trafficFileName),
             accounts: .file(directory + "/" + ScenarioWriter.accountsFileName),
-            labels: .file(directory + "/" + ScenarioWriter.labelsFileName), malformed: &malformed)
+            labels: .file(directory + "/" + ScenarioWriter.labelsFileName), options: IngestOptions(), statistics: &statistics)
         let (streamed, _) = EvaluationRun.run(plan: plan)
-        #expect(malformed == 0)
+        #expect(statistics.malformedCount == 0)
+        #expect(statistics.labelRecords == plan.labels.count && statistics.accountRecords == plan.accounts.count)
         #expect(fromFiles.exchanges == streamed.exchanges)
         #expect(fromFiles.campaigns == streamed.campaigns)
         #expect(fromFiles.personas == streamed.personas)

@@ -61,7 +61,7 @@ import Testing
         let help = try run(["eval", "--help"])
         #expect(help.stdout.contains("--hydra-2026-scale"))
         let scaled = try run(["eval", "--all-scenarios", "--hydra-2026-scale=-1"])
-        #expect(scaled.status != 0 && scaled.stderr.contains("scales must be positive"), "\(scaled.stderr)")
+        #expect(scaled.status != 0 && scaled.stderr.contains("--hydra-2026-scale must be a positive number, not -1.0"), "\(scaled.stderr)")
     }
 
     @Test func versionAndErrorsPrintOneWay() throws {

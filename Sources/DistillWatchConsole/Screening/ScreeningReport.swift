@@ -254,11 +254,23 @@ public struct ScreeningReport: Sendable, Codable, Equatable {
 
     static func plain(_ x: Double) -> String { ConsoleFormat.decimal(x, digits: 4).replacingOccurrences(of: ",", with: "") }
 
+    /// One CSV cell (RFC 4180): quoted, with its quotes doubled, when it holds a comma, a
+    /// quote, CR or LF; a leading `= + - @`, tab or CR gets a `'` first, so that a
+    /// spreadsheet shows it as text rather than run it as a formula (OWASP, "CSV Injection").
     static func csvCell(_ s: String) -> String {
         var v = s
         if let first = v.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { v = "'" + v }
-        if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            v = "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // Scalars, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n",
+        // and an id holding it would otherwise end the row unquoted.
+        if v.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            var quoted = String.UnicodeScalarView()
+            quoted.append("\"")
+            for c in v.unicodeScalars {
+                if c == "\"" { quoted.append("\"") }
+                quoted.append(c)
+            }
+            quoted.append("\"")
+            v = String(quoted)
         }
         return v
     }

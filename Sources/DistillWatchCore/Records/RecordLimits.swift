@@ -257,7 +257,7 @@ extension RecordLimits {
     }
 
     /// A measurement that is not finite, negative, or absurd.
-    static func problem(measure: Double?, field: String, maximum: Double, unit: String) -> RecordProblem? {
+    public static func problem(measure: Double?, field: String, maximum: Double, unit: String) -> RecordProblem? {
         guard !accepts(measure: measure, maximum: maximum), let measure else { return nil }
         if !measure.isFinite { return RecordProblem(field: field, "is not a finite number") }
         if measure < 0 { return RecordProblem(field: field, "\(measure)\(unit) is negative") }

@@ -354,7 +354,14 @@ enum BehaviourSignals {
         var value = 0.0
         var ageDays: Double?
         var nearShare = 0.0
+        /// The record says the account was opened more than ``creationSkewToleranceDays``
+        /// after its first exchange: the age is unknown.
+        var createdAfterFirstExchange = false
     }
+
+    /// How far an account's `created` may lie after its first exchange and still be read
+    /// as clock skew between the provider's systems (age 0): one hour, in days.
+    static let creationSkewToleranceDays = 1.0 / 24
 
     /// A new account at its limit: in its first 48 hours of traffic, the share of active
     /// minutes at 80% of the per-minute limit (full from 25%), times youth (opened at most
@@ -364,7 +371,17 @@ enum BehaviourSignals {
     static func quotaRacing(_ s: AccountState) -> QuotaRacing {
         var q = QuotaRacing()
         guard let created = s.created else { return q }
-        let age = Double(s.firstSeen.milliseconds(since: created)) / Double(Timestamp.millisecondsPerDay)
+        var age = Double(s.firstSeen.milliseconds(since: created)) / Double(Timestamp.millisecondsPerDay)
+        // Opened after its first exchange: the record's time is wrong (another clock, another
+        // unit), and a negative age would read as the youngest account there is. Up to an
+        // hour is clock skew between the systems and reads as 0; more leaves the age unknown.
+        if age < 0 {
+            guard age >= -Self.creationSkewToleranceDays else {
+                q.createdAfterFirstExchange = true
+                return q
+            }
+            age = 0
+        }
         q.ageDays = age
         guard s.earlyMinutes >= 10 else { return q }
         q.nearShare = Double(s.earlyMinutesNearLimit) / Double(s.earlyMinutes)
@@ -726,6 +743,10 @@ enum BehaviourSignals {
                 + "\(s.staleReplays) to this account more than 6 h earlier"
         case .quotaRacing:
             let q = quotaRacing(s)
+            if q.createdAfterFirstExchange, let created = s.created {
+                return "the account record says it was opened \(created.rfc3339), after its first exchange "
+                    + "(\(s.firstSeen.rfc3339)): its age is unknown, and the signal is not counted"
+            }
             guard let age = q.ageDays else { return "account creation time unknown" }
             return "first exchange \(Wording.rounded(age, digits: 1)) days after the account was opened; in its first 48 h, "
                 + "\(s.earlyMinutesNearLimit) of \(s.earlyMinutes) active minutes at 80% or more of the "

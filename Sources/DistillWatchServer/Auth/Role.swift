@@ -61,6 +61,15 @@ public struct AccessToken: Sendable, Equatable {
         guard secret.utf8.count >= 16 else {
             throw ConfigurationError("token \"\(name)\": the secret must be at least 16 characters")
         }
+        // HTTP drops the whitespace around a header's value (RFC 9110, section 5.5), and a
+        // header cannot carry control characters: such a secret could never authenticate.
+        if let first = secret.unicodeScalars.first, let last = secret.unicodeScalars.last,
+           first.properties.isWhitespace || last.properties.isWhitespace {
+            throw ConfigurationError("token \"\(name)\": the secret begins or ends with whitespace, which HTTP drops from a header: no request could present it")
+        }
+        if secret.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw ConfigurationError("token \"\(name)\": the secret holds a control character, which no HTTP header can carry")
+        }
         self.init(name: name, secret: secret, roles: roles)
     }
 

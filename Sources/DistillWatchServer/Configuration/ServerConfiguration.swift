@@ -5,6 +5,7 @@ import DistillWatchSharing
 import DistillWatchTAXII
 import DistillWatchStore
 import HTTPTypes
+import Logging
 
 /// Everything `distillwatch serve` is configured with. Built from defaults, then an
 /// optional YAML file, then `DISTILLWATCH_*` environment variables, then flags (each
@@ -199,10 +200,22 @@ public struct ServerConfiguration: Sendable {
                 "no access token configured: give --token NAME:ROLE[+ROLE]:SECRET, DISTILLWATCH_TOKENS, or tokens: in the config file")
         }
         var seen: Set<String> = []
+        var rolesByName: [String: Set<Role>] = [:]
         for t in tokens {
             guard seen.insert(t.secret).inserted else {
                 throw ConfigurationError("token \"\(t.name)\": the same secret is configured twice")
             }
+            // One name, two secrets with the same roles is a rotation; with other roles the
+            // audit trail could not tell which of the two acted under the name.
+            if let roles = rolesByName[t.name], roles != t.roles {
+                throw ConfigurationError("token \"\(t.name)\": the name is configured twice with different roles "
+                    + "(\(roles.map(\.rawValue).sorted().joined(separator: "+")) and \(t.roles.map(\.rawValue).sorted().joined(separator: "+"))); "
+                    + "the audit trail names the token that acted, so give each its own name")
+            }
+            rolesByName[t.name] = t.roles
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ConfigurationError("log level \"\(logLevel)\": give one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard maxIngestBodyBytes > 0, maxRequestBodyBytes > 0 else {
             throw ConfigurationError("body limits must be positive")

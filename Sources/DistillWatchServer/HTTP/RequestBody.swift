@@ -56,3 +56,37 @@ func forEachLine(in buffer: ByteBuffer, _ body: (Int, UnsafeBufferPointer<UInt8>
         try NDJSONLines.forEach(in: raw.bindMemory(to: UInt8.self), body)
     }
 }
+
+/// The `Content-Encoding` of an NDJSON ingest body (`/v1/exchanges`, `/v1/accounts`):
+/// none or gzip (RFC 9110, section 8.4; `x-gzip` is gzip's old name).
+enum IngestBodyEncoding: Sendable {
+    case identity
+    case gzip
+
+    /// - Throws: 415 naming the encoding, for any other (a body the server cannot read
+    ///   would otherwise be parsed as text and every line rejected for its bytes).
+    init(of request: Request) throws {
+        let value = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
+        switch value {
+        case "", "identity": self = .identity
+        case "gzip", "x-gzip": self = .gzip
+        default:
+            throw HTTPError(.unsupportedMediaType, message: "Content-Encoding \"\(value)\" is not supported: send gzip or no encoding")
+        }
+    }
+
+    /// The body as its lines were written: inflated when gzip, at most `limit` bytes.
+    /// - Throws: 413 when the inflated body is larger than `limit` (the server's `setting`),
+    ///   400 when it is not valid gzip. - Complexity: O(inflated bytes).
+    func decoded(_ body: ByteBuffer, limit: Int, setting: String) throws -> ByteBuffer {
+        guard self == .gzip else { return body }
+        do throws(GzipBody.Failure) {
+            let inflated = try body.withUnsafeReadableBytes { raw throws(GzipBody.Failure) in try GzipBody.inflate(raw, limit: limit) }
+            return ByteBuffer(bytes: inflated)
+        } catch {
+            throw error.tooLarge
+                ? HTTPError(.contentTooLarge, message: "\(error.description) (the server's \(setting)); split it into smaller batches")
+                : HTTPError(.badRequest, message: "Content-Encoding gzip: \(error.description)")
+        }
+    }
+}

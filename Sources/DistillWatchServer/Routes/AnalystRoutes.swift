@@ -163,8 +163,8 @@ struct AnalystRoutes {
         let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
         let ask = try decodeJSON(NoteRequest.self, from: body)
         let note = ask.note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !note.isEmpty, note.utf8.count <= 8_192 else {
-            throw HTTPError(.badRequest, message: "field \"note\": give 1 to 8192 bytes of text")
+        guard !note.isEmpty, note.utf8.count <= Self.maximumNoteBytes else {
+            throw HTTPError(.badRequest, message: "field \"note\": give 1 to \(Self.maximumNoteBytes) bytes of text")
         }
         let entry = try await storeNote(kind, id, note, analyst: context.token?.name)
         return JSONBody(NoteResult(subject: id, note: note, analyst: entry.analyst, at: entry.at))
@@ -219,9 +219,16 @@ struct AnalystRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// The label asked for, with its note held to a note's limit (as `/note` holds it).
     private static func label(_ ask: LabelRequest) throws -> AnalystLabel {
+        if let note = ask.note, note.utf8.count > maximumNoteBytes {
+            throw HTTPError(.badRequest, message: "field \"note\": at most \(maximumNoteBytes) bytes, got \(note.utf8.count)")
+        }
         do { return try ask.analystLabel() } catch { throw HTTPError(.badRequest, message: error.message) }
     }
+
+    /// The longest note an analyst's label or note may carry, in bytes of UTF-8.
+    static let maximumNoteBytes = 8_192
 
     private func commit(_ events: [NewEvent], _ inputs: [EngineInput], at time: Timestamp) async throws -> ClosedRange<Int64>? {
         do {

@@ -40,7 +40,12 @@ struct DecisionRoutes {
         if let key = ask.apiKeyID, key.isEmpty || key.utf8.count > 256 {
             throw HTTPError(.badRequest, message: "field \"api_key_id\": must be 1 to 256 bytes, got \(key.utf8.count)")
         }
-        if let n = ask.maxTokens, n < 0 { throw HTTPError(.badRequest, message: "field \"max_tokens\": must not be negative, got \(n)") }
+        // The limits an exchange's fields have (RecordLimits), so that a decide body is held
+        // to what the same values would be held to in the traffic.
+        if let problem = RecordLimits.problem(count: ask.maxTokens, field: "max_tokens", maximum: RecordLimits.maximumTokens)
+            ?? RecordLimits.problem(measure: ask.temperature, field: "temperature", maximum: RecordLimits.maximumTemperature, unit: "") {
+            throw HTTPError(.badRequest, message: problem.description)
+        }
         if let shards = state.shards {
             switch try await shards.route(ask.accountID, request: request, body: body, endpoint: "decide") {
             case .local: break

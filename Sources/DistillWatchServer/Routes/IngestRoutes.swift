@@ -26,10 +26,13 @@ struct IngestRoutes {
     func exchanges(_ request: Request) async throws -> JSONBody<IngestResult> {
         let start = ContinuousClock.now
         defer { state.metrics.duration("exchanges", since: start) }
-        let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
+        let encoding = try IngestBodyEncoding(of: request)
+        let limit = state.configuration.maxIngestBodyBytes
+        let sent = try await request.collectBody(limit: limit, setting: "max_ingest_body_bytes")
         let decoder = state.decoder.exchanges, provenanceKey = state.provenanceKey
-        // Decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
-        let batch = await BackgroundLane.ingest.run {
+        // Inflated and decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
+        let batch = try await BackgroundLane.ingest.run {
+            let body = try encoding.decoded(sent, limit: limit, setting: "max_ingest_body_bytes")
             var batch = Batch(provenanceKey: provenanceKey)
             forEachLine(in: body) { number, line in
                 do throws(RecordError) {
@@ -54,11 +57,14 @@ struct IngestRoutes {
     func accounts(_ request: Request, context: DistillWatchRequestContext) async throws -> JSONBody<IngestResult> {
         let start = ContinuousClock.now
         defer { state.metrics.duration("accounts", since: start) }
-        let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
+        let encoding = try IngestBodyEncoding(of: request)
+        let limit = state.configuration.maxIngestBodyBytes
+        let sent = try await request.collectBody(limit: limit, setting: "max_ingest_body_bytes")
         let decoder = state.decoder.accounts, provenanceKey = state.provenanceKey
         let mayExempt = context.token?.roles.contains(.exempt) == true
-        // Decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
-        let (batch, ignored) = await BackgroundLane.ingest.run {
+        // Inflated and decoded on the ingest lane, not the threads that answer decide (``BackgroundLane``).
+        let (batch, ignored) = try await BackgroundLane.ingest.run {
+            let body = try encoding.decoded(sent, limit: limit, setting: "max_ingest_body_bytes")
             var batch = Batch(provenanceKey: provenanceKey)
             var ignored: [IgnoredField] = []
             forEachLine(in: body) { number, line in

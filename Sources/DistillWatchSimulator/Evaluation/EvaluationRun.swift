@@ -66,53 +66,33 @@ public enum EvaluationRun {
     }
 
     /// Evaluates recorded files: traffic (JSON Lines, optionally gzip), account records
-    /// (optional) and labels. Malformed lines are skipped and counted in `malformed`.
+    /// (optional) and labels, read as `scan` reads its inputs (``TrafficIngest``): malformed
+    /// lines are skipped, counted and kept in `statistics` with their file, line and field,
+    /// or stop the run with `options.strict`.
+    /// - Throws: ``IngestError`` for an input that cannot be read, is empty, or none of whose
+    ///   lines could be used; ``MalformedLine`` with `options.strict`.
     /// - Complexity: O(exchanges) time, O(accounts) memory.
     public static func run(
         traffic: InputSource, accounts: InputSource?, labels: InputSource, policy: Policy = .default,
-        sketcher: ContentSketcher? = nil, malformed: inout Int
+        options: IngestOptions, statistics: inout IngestStatistics
     ) throws -> (EvaluationReport, ScanReport) {
         let started = monotonicSeconds()
         var scanner = TrafficScanner(policy: policy)
         var allowlisted = Set<String>()
         if let accounts {
-            let decoder = AccountLineDecoder()
-            var reader = LineReader(accounts)
-            var bad = 0
-            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
-                do throws(RecordError) {
-                    let record = try decoder.decode(bytes)
-                    scanner.register(record)
-                    if record.allowlisted == true { allowlisted.insert(record.accountID) }
-                } catch { bad += 1 }
+            try TrafficIngest.readAccounts(from: accounts, options: options, statistics: &statistics) { record in
+                scanner.register(record)
+                if record.allowlisted == true { allowlisted.insert(record.accountID) }
             }
-            malformed += bad
         }
         var labelRecords: [LabelRecord] = []
-        do {
-            let decoder = LabelLineDecoder()
-            var reader = LineReader(labels)
-            var bad = 0
-            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
-                do throws(RecordError) { labelRecords.append(try decoder.decode(bytes)) } catch { bad += 1 }
-            }
-            malformed += bad
-        }
+        try TrafficIngest.readLabels(from: labels, options: options, statistics: &statistics) { labelRecords.append($0) }
         var seen: [String: AccountTraffic] = [:]
         var last: Timestamp?
-        do {
-            let decoder = ExchangeLineDecoder(sketcher: sketcher)
-            var reader = LineReader(traffic)
-            var bad = 0
-            try reader.forEachLine(oversized: { _ in bad += 1 }) { _, bytes in
-                do throws(RecordError) {
-                    let exchange = try decoder.decode(bytes)
-                    seen[exchange.accountID, default: AccountTraffic()].record(exchange.time)
-                    if last == nil || exchange.time > last! { last = exchange.time }
-                    scanner.observe(exchange)
-                } catch { bad += 1 }
-            }
-            malformed += bad
+        try TrafficIngest.readTraffic(from: traffic, options: options, statistics: &statistics) { exchange in
+            seen[exchange.accountID, default: AccountTraffic()].record(exchange.time)
+            if last == nil || exchange.time > last! { last = exchange.time }
+            scanner.observe(exchange)
         }
         let scan = scanner.finish(generatedAt: last ?? Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: false)
         var report = Evaluation.evaluate(

@@ -70,9 +70,46 @@ public struct ScenarioPlan: Sendable {
         self.generators = order.map { generators[$0] }
     }
 
-    /// Accounts of a group at a scale: at least one, and whole units (classes, startups).
+    /// The most accounts one plan simulates at any scale: 10,000,000, about 30 times
+    /// `hydra-2026` at scale 1. The engine's account slots are 32-bit, and each simulated
+    /// account costs a few KB in the simulator and the engine, so a plan far beyond this
+    /// would exhaust memory before writing anything.
+    public static let maximumAccounts = 10_000_000
+
+    /// The accounts `scenario` has at `scale`, counted in floating point so that no scale
+    /// overflows (small groups keep one unit, as ``init(scenario:scale:seed:)`` does).
+    /// - Complexity: O(groups).
+    public static func accountCount(of scenario: Scenario, scale: Double) -> Double {
+        scenario.groups.reduce(0) { sum, group in
+            let units = (Double(group.accounts / group.unitSize) * scale).rounded()
+            return sum + max(1, units) * Double(group.unitSize)
+        }
+    }
+
+    /// Why `scale` cannot be simulated for `scenario`, or `nil` if it can: it must be a
+    /// positive finite number giving at most ``maximumAccounts`` accounts.
+    public static func problem(withScale scale: Double, for scenario: Scenario) -> String? {
+        guard scale > 0, scale.isFinite else { return "must be a positive number, not \(scale)" }
+        let accounts = accountCount(of: scenario, scale: scale)
+        guard accounts <= Double(maximumAccounts) else {
+            let largest = (0..<64).reduce((low: 0.0, high: scale)) { range, _ in
+                let mid = (range.low + range.high) / 2
+                return accountCount(of: scenario, scale: mid) <= Double(maximumAccounts) ? (mid, range.high) : (range.low, mid)
+            }.low
+            let count = accounts < 1e15 ? Wording.rounded(accounts) : "\(accounts)"
+            return "\(scale) would simulate \(count) accounts of \(scenario.name); at most "
+                + "\(Wording.rounded(Double(maximumAccounts))) (a scale up to about \(Wording.rounded(largest, digits: 3)))"
+        }
+        return nil
+    }
+
+    /// Accounts of a group at a scale: at least one, and whole units (classes, startups);
+    /// at most ``maximumAccounts`` (a larger scale is refused by ``problem(withScale:for:)``
+    /// before a plan is made, and never traps here).
     static func scaledCount(_ group: PopulationGroup, scale: Double) -> Int {
-        let units = max(1, Int((Double(group.accounts / group.unitSize) * scale).rounded()))
+        let exact = (Double(group.accounts / group.unitSize) * scale).rounded()
+        let cap = Double(maximumAccounts / group.unitSize)
+        let units = exact.isFinite && exact > 1 ? Int(min(exact, cap)) : 1
         return units * group.unitSize
     }
 

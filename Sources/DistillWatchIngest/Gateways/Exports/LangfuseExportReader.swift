@@ -66,8 +66,9 @@ public struct LangfuseExportReader: Sendable {
                 try s.forEachNestedMember("usageDetails") { (key, s) throws(RecordError) in
                     let name = String(decoding: key, as: UTF8.self)
                     guard let n = try s.optionalInt("usageDetails") else { return }
-                    if name.contains("input") { usageInput = (usageInput ?? 0) &+ n }
-                    if name.contains("output") { usageOutput = (usageOutput ?? 0) &+ n }
+                    guard n >= 0 else { throw RecordError(field: "usageDetails.\(name)", "\(n) is negative: a token count") }
+                    if name.contains("input") { usageInput = try Self.tokenSum(usageInput, n, "usageDetails.\(name)") }
+                    if name.contains("output") { usageOutput = try Self.tokenSum(usageOutput, n, "usageDetails.\(name)") }
                 }
                 return
             }
@@ -83,7 +84,7 @@ public struct LangfuseExportReader: Sendable {
                 if s.peek() == 0x22 { try s.skipString(); return }  // unparsable parameters, kept as text by Langfuse
                 try s.forEachNestedMember("modelParameters") { (key, s) throws(RecordError) in
                     if keyEquals(key, "max_tokens") || keyEquals(key, "max_completion_tokens") || keyEquals(key, "maxTokens") {
-                        parameters.maxTokens = try Self.lenientNumber(&s, "modelParameters.max_tokens").map { Int($0) }
+                        parameters.maxTokens = try Self.lenientInteger(&s, "modelParameters.max_tokens")
                     } else if keyEquals(key, "temperature") {
                         parameters.temperature = try Self.lenientNumber(&s, "modelParameters.temperature")
                     } else if keyEquals(key, "stream") {
@@ -142,6 +143,37 @@ public struct LangfuseExportReader: Sendable {
     }
 
     /// A number, or its decimal text (Langfuse keeps model parameters as given).
+    /// `sum + part` for the `usageDetails` sums, which Langfuse adds over every key naming
+    /// input or output.
+    /// - Throws: ``RecordError`` naming the key whose part takes the sum beyond 64 bits.
+    static func tokenSum(_ sum: Int?, _ part: Int, _ field: String) throws(RecordError) -> Int {
+        let (total, overflow) = (sum ?? 0).addingReportingOverflow(part)
+        guard !overflow else { throw RecordError(field: field, "the token counts add up to more than 64 bits hold") }
+        return total
+    }
+
+    /// An integer, or its text (Langfuse keeps model parameters as the client sent them).
+    /// - Throws: ``RecordError`` naming `field` for a fraction, text that is not a number, or
+    ///   an integer beyond 64 bits; never traps (`1e300` is refused, not converted).
+    static func lenientInteger(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) -> Int? {
+        let written: String
+        let value: Double
+        if s.peek() == 0x22 {
+            written = "\"" + (try s.readString()) + "\""
+            let text = String(written.dropFirst().dropLast())
+            if let integer = Int(text) { return integer }
+            guard let number = Double(text), number.isFinite else { throw RecordError(field: "\(field)", "\(written) is not a number") }
+            value = number
+        } else {
+            guard let number = try s.optionalDouble(field) else { return nil }
+            written = "\(number)"
+            value = number
+        }
+        guard value == value.rounded(.towardZero) else { throw RecordError(field: "\(field)", "\(written) should be an integer, not a fraction") }
+        guard let integer = Int(exactly: value) else { throw RecordError(field: "\(field)", "\(written): integer out of range (beyond 64 bits)") }
+        return integer
+    }
+
     static func lenientNumber(_ s: inout JSONScanner, _ field: StaticString) throws(RecordError) -> Double? {
         guard s.peek() == 0x22 else { return try s.optionalDouble(field) }
         let text = try s.readString()

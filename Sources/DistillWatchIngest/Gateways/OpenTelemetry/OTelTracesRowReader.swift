@@ -67,7 +67,11 @@ public struct OTelTracesRowReader: Sendable {
         }
         guard let start, start > 0 else { throw RecordError(field: "Timestamp", "missing: the row has no span start time") }
         span.startTimeUnixNano = start
-        if let duration { span.endTimeUnixNano = start &+ duration }
+        if let duration {
+            let (end, overflow) = start.addingReportingOverflow(duration)
+            guard !overflow else { throw RecordError(field: "Duration", "\(duration) ns from the start time ends beyond 64 bits of nanoseconds") }
+            span.endTimeUnixNano = end
+        }
         guard OTLPTraceReader.isModelCall(span) else { return nil }
         let record = try otlp.record(of: span, spanID: spanID, resource: resource)
         return try record.withUnsafeBufferPointer { bytes throws(RecordError) in try otlp.decoder.decode(bytes) }
