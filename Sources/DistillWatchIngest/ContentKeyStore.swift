@@ -19,7 +19,13 @@ public enum ContentKeyStore {
     /// Reads the key at `path`.
     /// - Throws: ``IngestError`` when the file exists but does not hold a key.
     public static func load(path: String) throws -> ContentKey? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        guard !isDirectory.boolValue else { throw IngestError(source: path, "is a directory, not a content key file") }
+        let type = (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) ?? nil
+        guard type == nil || type == .typeRegular || type == .typeSymbolicLink else {
+            throw IngestError(source: path, "is not a regular file (a content key file holds 32 hexadecimal digits)")
+        }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)

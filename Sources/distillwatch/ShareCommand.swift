@@ -106,6 +106,10 @@ struct ShareExportCommand: ParsableCommand {
         guard TrafficLightProtocol(name: tlp) != nil else { throw ValidationError("--tlp must be clear, green, amber, amber+strict or red") }
         guard SharingProfile.Audience(rawValue: audience) != nil else { throw ValidationError("--audience must be providers or authorities") }
         guard ["stix", "misp"].contains(format) else { throw ValidationError("--format must be stix or misp") }
+        // STIX 2.1 §4.2: an identity's name is required; a blank one names no producer.
+        guard !producer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("--producer must name the producer (the STIX identity's name), not be blank")
+        }
         if let now, Timestamp(rfc3339: now) == nil { throw ValidationError("--now must be an RFC 3339 time") }
         if includeAccountIDs, audience == "authorities" { throw ValidationError("--include-account-ids cannot be used with --audience authorities") }
     }
