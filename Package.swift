@@ -94,6 +94,7 @@ let package = Package(
                 "DistillWatchCore", "DistillWatchIngest", "DistillWatchStore", "DistillWatchSharing", "DistillWatchTAXII", "DistillWatchConsole", "OpenTelemetryProto",
                 "DistillWatchClickHouse",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -62,12 +62,17 @@ public final class ProvenanceIndex: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             if create {
-                try queue.write { db in
-                    try db.execute(sql: "PRAGMA journal_mode = WAL")
-                    try db.execute(sql: Self.schema)
-                }
+                // The journal mode cannot change inside a transaction (SQLite refuses it
+                // once the file exists: a second `provenance index` run failed), so first.
+                try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+                try queue.write { db in try db.execute(sql: Self.schema) }
             } else {
-                let exists = try queue.read { db in try db.tableExists("served_responses") }
+                // A server's database has the table even when it kept no response: an empty
+                // table is no index to check against (every record would read "not found").
+                let exists = try queue.read { db in
+                    try db.tableExists("served_responses")
+                        && (try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM served_responses)") ?? false)
+                }
                 guard exists else {
                     throw StoreError("\(path): holds no served responses (not a provenance index, nor a database written with response text)")
                 }

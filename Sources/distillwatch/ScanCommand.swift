@@ -398,7 +398,8 @@ struct ScanFailure: Error, CustomStringConvertible {
 
 func loadPolicy(_ path: String?) throws -> Policy {
     guard let path else { return .default }
-    let data = try UserFile.read(path, what: "policy file")
+    // A policy is a few KB of YAML: 16 MiB is far past any real one.
+    let data = try UserFile.read(path, what: "policy file", maximumBytes: 16 << 20)
     guard let text = String(data: data, encoding: .utf8) else {
         throw ScanFailure("\(path): is not UTF-8 text (a policy is a YAML file)")
     }

@@ -205,11 +205,12 @@ struct ServeCommand: ParsableCommand {
         if let consoleClickhouse { c.consoleClickHouse = consoleClickhouse == "none" ? nil : consoleClickhouse }
         if let decisionAuditClickhouse { c.decisionAuditClickHouse = decisionAuditClickhouse == "none" ? nil : decisionAuditClickhouse }
         try applyShardOptions(to: &c)
-        try c.validate()
+        try c.validate(sketcherFollows: !content.noContent)
         // The same content key as `scan` (flag, key file or the stored default), so that the
         // same traffic gives the same verdicts in both. Only once the rest is valid, so that
         // a bad configuration creates no key file.
         c.sketcher = try content.sketcher(quiet: false)
+        try c.validate()
         return c
     }
 

@@ -13,11 +13,14 @@ enum UserFile {
 
     /// The whole file at `path`. A character device or a pipe (`/dev/null`, `<(…)`) is read
     /// to its end like a file.
-    /// - Parameter what: what the file should be, for the message ("policy file", "bundle").
+    /// - Parameters:
+    ///   - what: what the file should be, for the message ("policy file", "bundle").
+    ///   - maximumBytes: the most it may hold (an endless device such as `/dev/zero` is
+    ///     refused once past it, not read into memory).
     /// - Throws: ``ScanFailure`` naming the path: missing, a directory, unreadable (with the
     ///   system's reason), or larger than ``maximumBytes``.
     /// - Complexity: O(file size).
-    static func read(_ path: String, what: String) throws -> Data {
+    static func read(_ path: String, what: String, maximumBytes: Int = UserFile.maximumBytes) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ScanFailure("\(path): no such file (the \(what))")

@@ -100,10 +100,13 @@ import Testing
             // 0 is the number of every group not yet flagged: it names no campaign (it labelled
             // whichever unflagged group came first); numbers past Int32 trapped the server,
             // and hasCampaign truncated them onto a real one (2^32 + 1 read as 1).
-            for id in ["campaign-0", "campaign--1", "campaign-99999999999", "campaign-4294967297"] {
+            // Other spellings of campaign-1 name nothing either: labelled through one, campaign 1
+            // was dismissed while what was shared of it (kept under campaign-1) stayed published.
+            for id in ["campaign-0", "campaign--1", "campaign-99999999999", "campaign-4294967297", "campaign-01", "campaign-+1"] {
                 let refused = try await client.post("/v1/campaigns/\(id)/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
                 #expect(refused.status == .notFound, "\(id)")
                 #expect(try await client.get("/v1/campaigns/\(id)", Secret.analyst).status == .notFound, "\(id)")
+                #expect(try await client.post("/v1/campaigns/\(id)/note", Secret.analyst, #"{"note":"x"}"#).status == .notFound, "\(id)")
             }
             #expect(try await client.get("/healthz", "").status == .ok)
         }

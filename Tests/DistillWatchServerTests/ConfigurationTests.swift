@@ -63,6 +63,11 @@ import Testing
             .contains("unknown LiteLLM account field"))
         let token = "\ntokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa}"
         #expect(load("envoy_path_prefix: /v1/envoy" + token).contains("outside /v1"))
+        // Under the console or TAXII the prefix's route met theirs and the process stopped.
+        for prefix in ["/console", "/console/campaigns", "/taxii2", "/taxii2/api"] {
+            #expect(load("envoy_path_prefix: \(prefix)" + token).contains("outside /v1, /beta, /metrics, /healthz, /taxii2, /console"), "\(prefix)")
+        }
+        #expect(load("envoy_path_prefix: /consoles" + token) == "")
         #expect(load("envoy_path_prefix: distillwatch" + token).contains("envoy_path_prefix"))
         #expect(load("envoy_key_header: Authorization" + token).contains("the client's own key"))
         #expect(load("envoy_account_header: \"bad header\"" + token).contains("not a header name"))

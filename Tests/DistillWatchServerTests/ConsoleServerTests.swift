@@ -257,6 +257,30 @@ import Testing
         }
     }
 
+    /// `campaign-01` and `campaign-+1` are not campaign 1: a label through one once
+    /// dismissed campaign 1 while what was shared of it stayed published.
+    @Test func aCampaignHasOneIdEverywhere() async throws {
+        let (accountLines, lines) = hydraLines()
+        try await withServer(.router) { client in
+            #expect(try await client.post("/v1/accounts", Secret.ingest, accountLines.joined(separator: "\n") + "\n").status == .ok)
+            try await ingest(client, lines, batchSize: 500)
+            _ = try await client.post("/v1/flush", Secret.analyst, "")
+            let list = try await client.get("/v1/campaigns", Secret.analyst).json["campaigns"] as? [[String: Any]] ?? []
+            let id = try #require(list.first?["campaign_id"] as? String, "\(list)")
+            let number = try #require(CampaignID.number(of: id))
+            #expect(try await client.get("/v1/campaigns/\(id)", Secret.analyst).status == .ok)
+            let s = try await Self.session(client)
+            for alias in ["campaign-0\(number)", "campaign-+\(number)"] {
+                #expect(try await client.get("/v1/campaigns/\(alias)", Secret.analyst).status == .notFound, "\(alias)")
+                #expect(try await client.post("/v1/campaigns/\(alias)/label", Secret.analyst, #"{"label":"legitimate"}"#).status == .notFound, "\(alias)")
+                #expect(try await client.post("/v1/campaigns/\(alias)/note", Secret.analyst, #"{"note":"x"}"#).status == .notFound, "\(alias)")
+                #expect(try await Self.get(client, "/console/campaigns/\(alias)", s).status == .notFound, "\(alias)")
+            }
+            let after = try await client.get("/v1/campaigns/\(id)", Secret.analyst)
+            #expect(after.json["verdict"] as? String != "allow", "\(after.text)")
+        }
+    }
+
     @Test func notesGoThroughTheAPITooAndNeedASubject() async throws {
         let (accountLines, lines) = hydraLines(accounts: 4, hours: 1)
         try await withServer(.router) { client in

@@ -263,6 +263,10 @@ import Testing
             #expect(missing.status == .badRequest && missing.errorMessage.contains("reasoning"))
             let wrong = try await client.post("/v1/reasoning", Secret.decide, #"{"account_id":"team-s","treatment":"serve"}"#)
             #expect(wrong.status == .badRequest && wrong.errorMessage.contains("treatment"))
+            // Held to an exchange's limit: twice 2^63 − 1 once wrapped the metric's total negative.
+            let huge = try await client.post("/v1/reasoning", Secret.decide,
+                                             #"{"account_id":"team-s","treatment":"withhold","reasoning_tokens":9223372036854775807}"#)
+            #expect(huge.status == .badRequest && huge.errorMessage.contains("is more than 100000000"), "\(huge.text)")
 
             let metrics = try await client.get("/metrics", Secret.analyst).text
             #expect(metrics.contains(#"distillwatch_reasoning_withheld_tokens_total{campaign="none",treatment="withhold"} 1200"#))

@@ -137,6 +137,12 @@ import Testing
             let log = try await client.get("/v1/decisions?limit=10", Secret.analyst)
             let entries = log.json["decisions"] as? [[String: Any]] ?? []
             #expect(entries.map { $0["account_id"] as? String } == ["acct-harvester"])
+            // A limit that is no whole number from 1 to 10,000 is a 400 naming it.
+            for bad in ["abc", "-5", "0", "10001", "99999999999999999999"] {
+                let r = try await client.get("/v1/decisions?limit=\(bad)", Secret.analyst)
+                #expect(r.status == .badRequest && r.errorMessage.contains("limit: give a whole number from 1 to 10000"), "\(bad): \(r.text)")
+            }
+            #expect(try await client.get("/v1/quarantine?limit=x", Secret.analyst).status == .badRequest)
         }
     }
 

@@ -73,6 +73,31 @@ import Testing
         }
     }
 
+    /// An id holding a NUL (or another control character) is refused everywhere: SQLite's
+    /// text cut `big\u0000x` to `big` in the log, and after a restart an analyst's block of
+    /// the one moved to the other.
+    @Test func idsWithControlCharactersAreRefusedEverywhere() async throws {
+        try await withServer(.router) { client in
+            let r = try await client.post("/v1/exchanges", Secret.ingest, """
+                {"time":"2026-04-01T00:00:00Z","account_id":"big"}
+                {"time":"2026-04-01T00:00:01Z","account_id":"big\\u0000x"}
+                {"time":"2026-04-01T00:00:02Z","account_id":"big\\tx"}
+                {"time":"2026-04-01T00:00:03Z","account_id":"big","request_id":"r\\u007f"}
+                """)
+            let result = try r.decode(IngestResult.self)
+            #expect(result.accepted == 1 && result.rejectedLines.map(\.line) == [2, 3, 4], "\(r.text)")
+            #expect(result.rejectedLines.first?.field == "account_id"
+                    && result.rejectedLines.first?.reason.contains("control character (U+0000 at byte 3)") == true, "\(r.text)")
+            #expect(result.rejectedLines.last?.field == "request_id", "\(r.text)")
+            let label = try await client.post("/v1/accounts/big%00x/label", Secret.analyst, #"{"label":"confirmed_attack"}"#)
+            #expect(label.status == .badRequest && label.errorMessage.contains("control character"), "\(label.text)")
+            let decide = try await client.post("/v1/decide", Secret.decide, #"{"account_id":"big\u0000x"}"#)
+            #expect(decide.status == .badRequest && decide.errorMessage.contains("control character"), "\(decide.text)")
+            let records = try await client.post("/v1/accounts", Secret.ingest, #"{"account_id":"big\u0001"}"#)
+            #expect(records.status == .badRequest, "\(records.text)")
+        }
+    }
+
     @Test(arguments: Mode.allCases)
     func aBatchWithNothingGoodIsA400AndAnEmptyBodyToo(_ mode: Mode) async throws {
         try await withServer(mode) { client in

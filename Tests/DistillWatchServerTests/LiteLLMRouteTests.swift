@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    /// A call whose account is no usable id (over 1,024 bytes, or holding a control
+    /// character) names no account the engine could ever flag: it is counted and audited as
+    /// unidentified, as a call that names none, not answered and forgotten.
+    @Test func anAccountThatIsNoUsableIdIsUnidentified() async throws {
+        try await withServer(.router) { client in
+            for (k, team) in [String(repeating: "t", count: 1_100), "team\u{0}x"].enumerated() {
+                let r = try await client.post("/beta/litellm_basic_guardrail_api", nil, Self.call(team: team, callID: "odd-\(k)"),
+                                              headers: [HTTPField.Name("x-api-key")!: Secret.decide])
+                #expect(r.json["action"] as? String == "NONE", "\(r.text)")
+            }
+            let metrics = try await client.get("/metrics", Secret.analyst).text
+            #expect(metrics.contains(#"distillwatch_litellm_guardrail_calls_total{result="unidentified"} 2"#), "\(metrics)")
+            let decisions = try await client.get("/v1/decisions", Secret.analyst).text
+            #expect(decisions.contains("unidentified: the account is not a usable id: is 1100 bytes long"), "\(decisions)")
+            #expect(decisions.contains("holds a control character (U+0000 at byte 4)"), "\(decisions)")
+            let status = try await client.get("/v1/status", Secret.analyst)
+            #expect((status.json["log"] as? [String: Any])?["total"] as? Int == 0)
+        }
+    }
+
     /// The guardrail's view and the log's view of one request are one exchange: the log
     /// adds the usage (output tokens) the guardrail could not know.
     @Test(arguments: Mode.allCases)

@@ -144,6 +144,21 @@ extension TestResponse {
         }
     }
 
+    /// The forwarding header is no way to make one key stand for other records: any ingest
+    /// token can send it, so the key is hashed with the records whoever sent it.
+    @Test func aForwardedKeyOnOtherRecordsIsANewPart() async throws {
+        try await withServer(.router, Self.shardConfiguration(0, nodes: ["http://127.0.0.1:9", Self.deadNode])) { client in
+            let headers: HTTPFields = [ShardRouter.forwardedHeader: "1/2", ShardRouter.idempotencyHeader: "same-key"]
+            let lines = Self.lines(Self.onShard0, count: 2)
+            let first = try await client.post("/v1/exchanges", Secret.ingest, lines[0], headers: headers)
+            let other = try await client.post("/v1/exchanges", Secret.ingest, lines[1], headers: headers)
+            #expect(first.status == .ok && other.status == .ok, "\(first.text) \(other.text)")
+            #expect(other.json["last_sequence"] as? Int != first.json["last_sequence"] as? Int, "\(other.text)")
+            let status = try await client.get("/v1/status", Secret.analyst).json
+            #expect((status["engine"] as? [String: Any])?["accepted_exchanges"] as? Int == 2)
+        }
+    }
+
     @Test func aPartIsReservedWhileWrittenAndRememberedOnce() {
         let batches = ForwardedBatches(capacity: 2)
         #expect(batches.start("a") == .write)
@@ -155,6 +170,22 @@ extension TestResponse {
         #expect(batches.start("a") == .written(result))
         for k in ["b", "c"] { _ = batches.start(k); batches.finish(k, with: result) }
         #expect(batches.start("a") == .write, "the oldest is forgotten past the capacity")
+    }
+
+    /// The answers are bounded by their bytes too: answers listing many rejected lines
+    /// push the oldest out before the count bound is reached.
+    @Test func rememberedAnswersAreBoundedByTheirBytes() {
+        let lines = (1...1_000).map { RejectedLine(line: $0, field: "time", reason: String(repeating: "r", count: 40)) }
+        let heavy = IngestResult(accepted: 1, rejected: 1_000, rejectedLines: lines)
+        let weight = ForwardedBatches.bytes(of: heavy, key: "k0")
+        let batches = ForwardedBatches(capacity: 65_536, byteCapacity: weight * 3)
+        for k in 0..<10 {
+            _ = batches.start("k\(k)")
+            batches.finish("k\(k)", with: heavy)
+            #expect(batches.held.bytes <= weight * 3 + 16, "after \(k + 1) answers: \(batches.held)")
+        }
+        #expect(batches.held.answers == 3)
+        #expect(batches.start("k9") == .written(heavy) && batches.start("k0") == .write)
     }
 
     @Test(arguments: Mode.allCases)

@@ -152,6 +152,19 @@ import Testing
                                                      headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "text/plain"],
                                                      body: ByteBuffer(string: #"{"objects":[]}"#))
             #expect(wrongType.status == .unsupportedMediaType)
+            // A media type is read whole, never searched for in the header's text.
+            for type in ["text/plain; x=application/taxii+json", "application/taxii+json;version=2.0", "application/taxii+jsonx"] {
+                let r = try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                                 headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: type],
+                                                 body: ByteBuffer(string: #"{"objects":[]}"#))
+                #expect(r.status == .unsupportedMediaType, "\(type): \(r.status)")
+            }
+            for (accept, status) in [("text/html;q=application/taxii+json", HTTPResponse.Status.notAcceptable),
+                                     ("application/taxii+json;q=0", .notAcceptable),
+                                     ("text/html, application/taxii+json;version=2.1;q=0.5", .ok), ("*/*", .ok)] {
+                let r = try await client.execute(uri: "/taxii2/", method: .get, headers: [.authorization: "Bearer \(Secret.shareRead)", .accept: accept])
+                #expect(r.status == status, "Accept: \(accept): \(r.status)")
+            }
             let hostile = #"{"objects":[{"type":"indicator","id":"indicator--x"},"text",{"type":"indicator","spec_version":"2.0","id":"indicator--22222222-2222-4222-8222-222222222222","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z"}]}"#
             let r = try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
                                              headers: [.authorization: "Bearer \(Secret.shareWrite)", .contentType: "application/taxii+json;version=2.1"],

@@ -58,6 +58,13 @@ import Testing
         let built = try run(["provenance", "index", trafficPath, "--index", index, "--content-key", Self.key])
         #expect(built.status == 0, "\(built.stderr)")
         #expect(built.stderr.contains("600 responses indexed, 1 exchange without response text"), "\(built.stderr)")
+        // Run again on more traffic, it appends (it once failed: SQLite refuses a journal
+        // mode change inside a transaction once the file exists).
+        let more = dir.write("more.jsonl", Data((#"{"time":1780001000000,"account_id":"acct-late","request_id":"req-late","model":"m1","response":"#
+            + #""a late answer of a few words that no dataset record holds"}"# + "\n").utf8))
+        let appended = try run(["provenance", "index", more, "--index", index, "--content-key", Self.key])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(appended.stderr.contains("1 response indexed") && appended.stderr.contains("holds 601 responses"), "\(appended.stderr)")
 
         let out = dir.path + "/provenance.json"
         let checked = try run(["provenance", "check", datasetPath, "--index", index, "--content-key", Self.key,
@@ -90,5 +97,13 @@ import Testing
         #expect(notIndex.status != 0 && notIndex.stderr.contains(datasetPath), "\(notIndex.stderr)")
         let missing = try run(["provenance", "check", datasetPath, "--index", dir.path + "/none.sqlite", "--content-key", Self.key])
         #expect(missing.status != 0 && missing.stderr.contains("no such provenance index"), "\(missing.stderr)")
+        // A database whose table of served responses is empty (a server's, run without
+        // provenance_index) is no index: every record would read "not found" with exit 0.
+        let emptied = dir.path + "/empty-index.sqlite"
+        let noText = dir.write("no-text.jsonl", Data((#"{"time":1780000000000,"account_id":"a"}"# + "\n").utf8))
+        let empty = try run(["provenance", "index", noText, "--index", emptied, "--content-key", Self.key])
+        #expect(empty.stderr.contains("0 responses indexed"), "\(empty.stderr)")
+        let none = try run(["provenance", "check", datasetPath, "--index", emptied, "--content-key", Self.key])
+        #expect(none.status == 1 && none.stderr.contains("holds no served responses"), "\(none.stderr)")
     }
 }

@@ -18,5 +18,12 @@ import Testing
         }
         #expect(message(dir.path + "/missing.json") == "\(dir.path)/missing.json: no such file (the STIX bundle)")
         #expect(message(dir.path) == "\(dir.path): is a directory, not a STIX bundle")
+        // An endless device is refused past the bound, not read into memory.
+        do {
+            _ = try UserFile.read("/dev/zero", what: "policy file", maximumBytes: 1 << 20)
+            Issue.record("/dev/zero was read whole")
+        } catch {
+            #expect("\(error)".contains("/dev/zero: larger than 1048576 bytes; not a policy file"), "\(error)")
+        }
     }
 }

@@ -79,7 +79,7 @@ extension HTMLReport {
     public init(engine: DetectionEngine, report: ScanReport, activity: HourlyActivityLedger, title: String, intro: String,
                 accountSections: Int = 100, membersPerCampaign: Int = 500) {
         let campaigns = report.campaigns.compactMap { c -> CampaignData? in
-            guard let number = Int(c.campaignID.dropFirst("campaign-".count)),
+            guard let number = CampaignID.number(of: c.campaignID),
                   let members = engine.campaignMemberRows(number: number) else { return nil }
             return CampaignData(campaign: c, timeline: activity.hours(of: members.map(\.accountID)), releases: engine.modelReleases,
                                 members: members, graph: engine.campaignEvidenceGraph(number: number), labels: [])

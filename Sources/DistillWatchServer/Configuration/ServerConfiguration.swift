@@ -190,7 +190,16 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// Checks values that cannot be checked while parsing.
-    public func validate() throws(ConfigurationError) {
+    /// The paths the server's own routes live under (`buildRouter`): Envoy's path prefix
+    /// must be outside them, or its catch-all route would meet one of theirs (Hummingbird
+    /// stops the process on a second handler for a path) or the console's sign-in.
+    static let reservedPathPrefixes = ["/v1", "/beta", "/metrics", "/healthz", "/taxii2", "/console"]
+
+    /// Checks every setting and the settings against each other.
+    /// - Parameter sketcherFollows: the content sketcher is set after this check (the CLI
+    ///   makes the content key only once the rest is valid): settings that need it pass.
+    /// - Throws: ``ConfigurationError`` naming the first setting that is wrong.
+    public func validate(sketcherFollows: Bool = false) throws(ConfigurationError) {
         guard (0...65_535).contains(port) else { throw ConfigurationError("port \(port) is not in 0...65535") }
         guard reorderToleranceSeconds >= 0, reorderToleranceSeconds.isFinite else {
             throw ConfigurationError("reorder tolerance must be 0 or more seconds")
@@ -224,7 +233,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
         guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
-        if provenanceIndex, sketcher == nil {
+        if provenanceIndex, sketcher == nil, !sketcherFollows {
             throw ConfigurationError("provenance_index needs content sketches: drop --no-content (the sketches are keyed by the content key)")
         }
         if let url = verificationURL {
@@ -262,9 +271,9 @@ public struct ServerConfiguration: Sendable {
         }
         guard envoyPathPrefix.hasPrefix("/"), envoyPathPrefix.count > 1, !envoyPathPrefix.hasSuffix("/"),
               !envoyPathPrefix.contains("*"), !envoyPathPrefix.contains(":"),
-              !["/v1", "/beta", "/metrics", "/healthz"].contains(where: { envoyPathPrefix == $0 || envoyPathPrefix.hasPrefix($0 + "/") }) else {
+              !Self.reservedPathPrefixes.contains(where: { envoyPathPrefix == $0 || envoyPathPrefix.hasPrefix($0 + "/") }) else {
             throw ConfigurationError("envoy_path_prefix \"\(envoyPathPrefix)\": should be a path such as /distillwatch, "
-                                     + "outside /v1, /beta, /metrics and /healthz, without a trailing slash")
+                                     + "outside \(Self.reservedPathPrefixes.joined(separator: ", ")), without a trailing slash")
         }
         for (name, value) in [("envoy_account_header", envoyAccountHeader), ("envoy_key_header", envoyKeyHeader)] {
             guard HTTPField.Name(value) != nil else { throw ConfigurationError("\(name) \"\(value)\": not a header name") }

@@ -286,7 +286,7 @@ struct ConsoleRoutes {
     }
 
     func campaign(_ id: String, _ request: Request, _ s: ConsoleService.Session, flash: String? = nil) async throws -> Response {
-        guard id.hasPrefix("campaign-"), let number = Int(id.dropFirst("campaign-".count)) else {
+        guard let number = CampaignID.number(of: id) else {
             throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
         }
         let found = state.engine.read { scanner -> (ScanReport.Campaign, [CampaignMemberRow], CampaignEvidenceGraph?, [(model: String, firstSeen: Timestamp)])? in
@@ -365,7 +365,7 @@ struct ConsoleRoutes {
                 results.append(.init(kind: "account", text: query, href: links.account(query),
                                      detail: "\(summary.verdict.rawValue), score \(ConsoleFormat.decimal(summary.score)), \(ConsoleFormat.number(summary.exchanges)) exchanges"))
             }
-            if query.hasPrefix("campaign-"), let n = Int(query.dropFirst("campaign-".count)),
+            if let n = CampaignID.number(of: query),
                let c = state.engine.read({ $0.engine.campaignSummary(number: n) }) {
                 results.append(.init(kind: "campaign", text: c.campaignID, href: links.campaign(c.campaignID),
                                      detail: "\(c.verdict.rawValue), \(ConsoleFormat.number(c.accountIDs.count)) members"))

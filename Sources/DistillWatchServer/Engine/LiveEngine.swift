@@ -108,6 +108,8 @@ final class LiveEngine: Sendable {
             scanner.applyLabel(label.label, to: accountID, at: labelTime(label, scanner))
         case .campaignLabel(let campaignID, let label):
             // Campaign numbers are given in log order, so a replay labels the same campaign.
+            // Read leniently (`campaign-01` is campaign 1): logs written before the API took
+            // only ``CampaignID``'s spelling hold labels it applied under other spellings.
             if let number = Int(campaignID.dropFirst("campaign-".count)), campaignID.hasPrefix("campaign-") {
                 scanner.applyCampaignLabel(label.label, toCampaign: number, at: labelTime(label, scanner))
             }

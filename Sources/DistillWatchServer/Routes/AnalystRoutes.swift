@@ -53,7 +53,7 @@ struct AnalystRoutes {
             return JSONBody(state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: all))
         }
         routes.get("decisions") { request, _ in
-            let limit = min(10_000, max(1, request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 100))
+            let limit = try Self.limit(request)
             let account = request.uri.queryParameters["account_id"].map(String.init)
             await state.audit.drain()
             return JSONBody(DecisionList(decisions: try await state.store.decisions(accountID: account, limit: limit)))
@@ -76,7 +76,7 @@ struct AnalystRoutes {
             return JSONBody(FlushResult(sequence: range?.upperBound, status: state.engine.status()))
         }
         routes.get("quarantine") { request, _ in
-            let limit = min(10_000, max(1, request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 100))
+            let limit = try Self.limit(request)
             return JSONBody(QuarantineList(events: try await state.store.quarantined(limit: limit).map(QuarantineList.Event.init)))
         }
         routes.get("status") { _, _ in
@@ -133,7 +133,7 @@ struct AnalystRoutes {
     /// and answers every member's new decision; the console's actions go through here too.
     /// - Throws: 404 for a campaign that does not exist.
     func applyCampaignLabel(_ id: String, label: AnalystLabel, note: String?, analyst: String?) async throws -> LabelResult {
-        guard let number = Int(id.dropFirst("campaign-".count)), id.hasPrefix("campaign-"),
+        guard let number = CampaignID.number(of: id),
               let campaign = state.engine.read({ $0.engine.campaignSummary(number: number) }) else {
             throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
         }
@@ -174,7 +174,7 @@ struct AnalystRoutes {
     /// - Throws: 404 for an unknown subject; 503 when the store cannot take it.
     func storeNote(_ kind: String, _ id: String, _ note: String, analyst: String?) async throws -> AnalystNote {
         if kind == "campaign" {
-            guard id.hasPrefix("campaign-"), let n = Int(id.dropFirst("campaign-".count)),
+            guard let n = CampaignID.number(of: id),
                   state.engine.read({ $0.engine.hasCampaign(number: n) }) else {
                 throw HTTPError(.notFound, message: "no campaign \"\(id)\"")
             }
@@ -217,6 +217,17 @@ struct AnalystRoutes {
             throw HTTPError(.badRequest, message: "format=\(other): expected json, csv or html")
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A list's `limit` query parameter: 100 when absent, else a whole number from 1 to
+    /// 10,000. - Throws: 400 naming the parameter for anything else (it was once read as
+    /// 100, 1 or 10,000 without a word).
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return 100 }
+        guard let n = Int(text), (1...10_000).contains(n) else {
+            throw HTTPError(.badRequest, message: "limit: give a whole number from 1 to 10000, not \"\(text.prefix(40))\"")
+        }
+        return n
     }
 
     /// The label asked for, with its note held to a note's limit (as `/note` holds it).

@@ -32,8 +32,10 @@ struct ReasoningRoutes {
         guard let treatment = ReasoningTreatment(rawValue: ask.treatment), treatment != .serve else {
             throw HTTPError(.badRequest, message: "field \"treatment\": must be \"summarize\" or \"withhold\", got \"\(ask.treatment)\"")
         }
-        if let n = ask.reasoningTokens, n < 0 {
-            throw HTTPError(.badRequest, message: "field \"reasoning_tokens\": must not be negative, got \(n)")
+        // The limit an exchange's reasoning_tokens has (RecordLimits): the count goes into a
+        // metric's running total, which a count near 2^63 would wrap.
+        if let problem = RecordLimits.problem(count: ask.reasoningTokens, field: "reasoning_tokens", maximum: RecordLimits.maximumTokens) {
+            throw HTTPError(.badRequest, message: problem.description)
         }
         let reasoning = ask.reasoning ?? ""
         if treatment == .summarize, reasoning.isEmpty {
@@ -83,7 +85,9 @@ struct VerificationRoutes {
         if let m = ask.method, m.isEmpty || m.utf8.count > 100 {
             throw HTTPError(.badRequest, message: "field \"method\": give 1 to 100 bytes (id_document, organisation, ...)")
         }
-        if let n = ask.note, n.utf8.count > 8_192 { throw HTTPError(.badRequest, message: "field \"note\": at most 8192 bytes") }
+        if let n = ask.note, n.utf8.count > AnalystRoutes.maximumNoteBytes {
+            throw HTTPError(.badRequest, message: "field \"note\": at most \(AnalystRoutes.maximumNoteBytes) bytes, got \(n.utf8.count)")
+        }
         var record = AccountRecord(accountID: id, verified: verified)
         if let problem = record.problem { throw HTTPError(.badRequest, message: "account \"\(id)\": \(problem)") }
         record.verified = verified

@@ -37,6 +37,9 @@ struct DecisionRoutes {
                 + "set http_service.path_prefix to \(state.configuration.envoyPathPrefix) or /v1/decide, so that the client's path follows it)")
         }
         guard !ask.accountID.isEmpty else { throw HTTPError(.badRequest, message: "field \"account_id\": is empty") }
+        if let problem = RecordLimits.problem(identifier: ask.accountID, field: "account_id") {
+            throw HTTPError(.badRequest, message: problem.description)
+        }
         if let key = ask.apiKeyID, key.isEmpty || key.utf8.count > 256 {
             throw HTTPError(.badRequest, message: "field \"api_key_id\": must be 1 to 256 bytes, got \(key.utf8.count)")
         }

@@ -67,11 +67,15 @@ struct EnvoyExtAuthzRoutes {
                               naming: naming, keepText: keepText, keyDigest: ClientKeyDigest.name)
         }
         let now = state.clock.now()
-        guard let accountID = checked.accountID else {
+        // An id the engine cannot learn (over 1,024 bytes, a control character) names no
+        // account it could ever flag: counted and audited as unidentified, not served quietly.
+        let unusable = checked.accountID.flatMap { RecordLimits.problem(identifier: $0, field: naming.accountHeader) }
+        guard let accountID = checked.accountID, unusable == nil else {
             state.metrics.envoyChecks(.unidentified)
             state.audit.record(DecisionAuditEntry(
                 at: now, accountID: "", verdict: .allow, score: 0,
-                reasons: ["unidentified: no \(naming.accountHeader) header and no client API key in authorization"],
+                reasons: [unusable.map { "unidentified: the account is not a usable id: \($0.reason)" }
+                          ?? "unidentified: no \(naming.accountHeader) header and no client API key in authorization"],
                 endpoint: "envoy", caller: context.token?.name, requestID: checked.requestID), always: true)
             return Response(status: .ok, headers: [Self.verdictHeader: "unidentified"])
         }

@@ -128,15 +128,18 @@ struct IngestRoutes {
         return result
     }
 
-    /// The key a batch is remembered under (``ForwardedBatches``): a part another node
-    /// passed on, by its `idempotency-key`; a caller's batch sent with an `Idempotency-Key`
-    /// (draft-ietf-httpapi-idempotency-key-header), by that key and the batch's records, so
-    /// a retry of the same batch with the same key is answered as the first time instead of
-    /// being written twice, and the same key on other records is a new batch.
-    /// - Complexity: O(bytes of the batch) with a caller's key (one SHA-256); O(1) otherwise.
+    /// The key a batch is remembered under (``ForwardedBatches``): its `Idempotency-Key`
+    /// (draft-ietf-httpapi-idempotency-key-header; the part key another node passed on)
+    /// hashed with the batch's records, so a retry of the same batch or part with the same
+    /// key is answered as the first time instead of being written twice, and the same key on
+    /// other records is a new batch.
+    /// - Complexity: O(bytes of the batch) with a key (one SHA-256); O(1) without.
     static func idempotencyKey(of request: Request, batch: Batch) -> String? {
         guard let key = request.headers[ShardRouter.idempotencyHeader], !key.isEmpty else { return nil }
-        if request.headers[ShardRouter.forwardedHeader] != nil { return key }
+        // Hashed with the records also when a peer forwarded the part: its key already names
+        // the part, so a retry hashes the same, but a caller that sets the forwarding header
+        // itself (any ingest token can) cannot make one key stand for other records, nor
+        // keep a key of any length.
         var hash = SHA256()
         hash.update(data: Array(key.utf8) + [0])
         for event in batch.events {

@@ -50,11 +50,16 @@ struct LiteLLMGuardrailRoutes {
         }
         let identity = state.configuration.litellmIdentity
         let now = state.clock.now()
-        guard let (accountID, _) = identity.account(call.identity) else {
+        // An id the engine cannot learn (over 1,024 bytes, a control character) names no
+        // account it could ever flag: counted and audited as unidentified, not served quietly.
+        let named = identity.account(call.identity)
+        let unusable = named.flatMap { RecordLimits.problem(identifier: $0.0, field: "account_id") }
+        guard let (accountID, _) = named, unusable == nil else {
             state.metrics.guardrailUnidentified.increment()
             state.audit.record(DecisionAuditEntry(
                 at: now, accountID: "", verdict: .allow, score: 0,
-                reasons: ["unidentified: " + identity.whyNoAccount(call.identity)], endpoint: "litellm",
+                reasons: [unusable.map { "unidentified: the account is not a usable id: \($0.reason)" }
+                          ?? "unidentified: " + identity.whyNoAccount(call.identity)], endpoint: "litellm",
                 caller: context.token?.name, requestID: call.callID), always: true)
             return .local(GuardrailResponse(action: "NONE", blockedReason: nil))
         }

@@ -129,8 +129,10 @@ struct TAXIIRoutes {
     }
 
     private func add(_ request: Request, to c: SharingService.Collection) async throws -> Response {
-        if let type = request.headers[.contentType], !type.lowercased().contains("application/taxii+json") {
-            throw HTTPError(.unsupportedMediaType, message: "Content-Type must be \(Self.mediaType)")
+        if let type = request.headers[.contentType] {
+            guard let media = Self.mediaRanges(type).first, Self.isTAXII21(media) else {
+                throw HTTPError(.unsupportedMediaType, message: "Content-Type must be \(Self.mediaType)")
+            }
         }
         let body = try await request.collectBody(limit: state.configuration.maxIngestBodyBytes, setting: "max_ingest_body_bytes")
         let time = state.clock.now()
@@ -239,8 +241,35 @@ struct TAXIIRoutes {
 
     /// §3.2: a request that accepts neither TAXII 2.1 nor anything gets 406.
     static func checkAccept(_ request: Request) throws {
-        guard let accept = request.headers[.accept]?.lowercased() else { return }
-        if accept.contains("application/taxii+json") || accept.contains("*/*") || accept.contains("application/*") { return }
+        guard let accept = request.headers[.accept] else { return }
+        let acceptable = mediaRanges(accept).contains { range in
+            range.parameters["q"].flatMap(Double.init).map { $0 > 0 } ?? true
+                && (range.type == "*/*" || range.type == "application/*" || isTAXII21(range))
+        }
+        if acceptable { return }
         throw HTTPError(.notAcceptable, message: "this server answers \(mediaType)")
+    }
+
+    /// The media ranges of a `Content-Type` or `Accept` value (RFC 9110 §8.3.1, §12.5.1):
+    /// each comma-separated element's `type/subtype` and parameters, names lower-cased,
+    /// quotes taken off values. A type is read as a whole, never searched for inside the
+    /// value (`text/plain; x=application/taxii+json` is `text/plain`).
+    static func mediaRanges(_ value: String) -> [(type: String, parameters: [String: String])] {
+        value.split(separator: ",").compactMap { element in
+            let parts = element.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let type = parts.first?.lowercased(), type.split(separator: "/").count == 2 else { return nil }
+            var parameters: [String: String] = [:]
+            for p in parts.dropFirst() {
+                let pair = p.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2 else { continue }
+                parameters[pair[0].lowercased()] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            return (type, parameters)
+        }
+    }
+
+    /// `application/taxii+json` with no version or version 2.1 (§1.6.8.1).
+    static func isTAXII21(_ range: (type: String, parameters: [String: String])) -> Bool {
+        range.type == "application/taxii+json" && (range.parameters["version"].map { $0 == "2.1" } ?? true)
     }
 }
