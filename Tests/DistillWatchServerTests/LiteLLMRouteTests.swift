@@ -49,8 +49,7 @@ import Testing
         }
     }
 
-    /// A call whose account is no usable id (over 1,024 bytes, or holding a control
-    /// character) names no account the engine could ever flag: it is counted and audited as
+    /// A call whose account is no usable id (over 1,024 bytes, or holding a NUL) names no account the engine could ever flag: it is counted and audited as
     /// unidentified, as a call that names none, not answered and forgotten.
     @Test func anAccountThatIsNoUsableIdIsUnidentified() async throws {
         try await withServer(.router) { client in
@@ -63,7 +62,7 @@ import Testing
             #expect(metrics.contains(#"distillwatch_litellm_guardrail_calls_total{result="unidentified"} 2"#), "\(metrics)")
             let decisions = try await client.get("/v1/decisions", Secret.analyst).text
             #expect(decisions.contains("unidentified: the account is not a usable id: is 1100 bytes long"), "\(decisions)")
-            #expect(decisions.contains("holds a control character (U+0000 at byte 4)"), "\(decisions)")
+            #expect(decisions.contains("holds a NUL character (U+0000 at byte 4)"), "\(decisions)")
             let status = try await client.get("/v1/status", Secret.analyst)
             #expect((status.json["log"] as? [String: Any])?["total"] as? Int == 0)
         }

@@ -67,7 +67,7 @@ struct EnvoyExtAuthzRoutes {
                               naming: naming, keepText: keepText, keyDigest: ClientKeyDigest.name)
         }
         let now = state.clock.now()
-        // An id the engine cannot learn (over 1,024 bytes, a control character) names no
+        // An id the engine cannot learn (over 1,024 bytes, a NUL) names no
         // account it could ever flag: counted and audited as unidentified, not served quietly.
         let unusable = checked.accountID.flatMap { RecordLimits.problem(identifier: $0, field: naming.accountHeader) }
         guard let accountID = checked.accountID, unusable == nil else {

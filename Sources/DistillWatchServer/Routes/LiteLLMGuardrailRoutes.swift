@@ -50,7 +50,7 @@ struct LiteLLMGuardrailRoutes {
         }
         let identity = state.configuration.litellmIdentity
         let now = state.clock.now()
-        // An id the engine cannot learn (over 1,024 bytes, a control character) names no
+        // An id the engine cannot learn (over 1,024 bytes, a NUL) names no
         // account it could ever flag: counted and audited as unidentified, not served quietly.
         let named = identity.account(call.identity)
         let unusable = named.flatMap { RecordLimits.problem(identifier: $0.0, field: "account_id") }
