@@ -403,6 +403,60 @@ struct JSONScanner {
         }
     }
 
+    /// Skips any JSON value, validating it as ``skipValue(depth:)`` does, and returns the
+    /// path of the first member name an object in it gives twice (`"a.b"`, `"list[2].c"`,
+    /// prefixed with `path`), or `nil` when every object names each member once.
+    ///
+    /// RFC 8259 §4 leaves a repeated name to each parser ("the names within an object
+    /// SHOULD be unique"), and parsers differ: Foundation's `JSONDecoder` keeps the first,
+    /// Python's `json` and ECMAScript's `JSON.parse` the last. A request body that a
+    /// gateway reads one way and DistillWatch another is refused where it is found (I-JSON,
+    /// RFC 7493 §2.3, makes unique names a MUST).
+    /// - Throws: ``RecordError`` for malformed JSON or nesting deeper than 64 levels.
+    /// - Complexity: O(n) in the bytes; one set of names per object.
+    mutating func skipValueFindingRepeatedName(path: String = "", depth: Int = 0) throws(RecordError) -> String? {
+        guard depth < 64 else { throw RecordError("nesting deeper than 64 levels") }
+        skipWhitespace()
+        switch peek() {
+        case UInt8(ascii: "{"):
+            position += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { position += 1; return nil }
+            var names = Set<String>()
+            while true {
+                skipWhitespace()
+                guard peek() == 0x22 else { throw RecordError("expected a quoted key") }
+                let name = try readString()
+                let at = path.isEmpty ? name : path + "." + name
+                if !names.insert(name).inserted { return at }
+                try expect(UInt8(ascii: ":"), "expected ':' after an object key")
+                if let repeated = try skipValueFindingRepeatedName(path: at, depth: depth + 1) { return repeated }
+                skipWhitespace()
+                guard let d = peek() else { throw RecordError("unterminated object") }
+                position += 1
+                if d == UInt8(ascii: "}") { return nil }
+                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or '}' in an object") }
+            }
+        case UInt8(ascii: "["):
+            position += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { position += 1; return nil }
+            var index = 0
+            while true {
+                if let repeated = try skipValueFindingRepeatedName(path: "\(path)[\(index)]", depth: depth + 1) { return repeated }
+                index += 1
+                skipWhitespace()
+                guard let d = peek() else { throw RecordError("unterminated array") }
+                position += 1
+                if d == UInt8(ascii: "]") { return nil }
+                guard d == UInt8(ascii: ",") else { throw RecordError("expected ',' or ']' in an array") }
+            }
+        default:
+            try skipValue(depth: depth)
+            return nil
+        }
+    }
+
     /// Iterates over the members of the top-level object, calling `member` with each key's
     /// raw bytes; `member` must consume the value. Rejects trailing characters.
     mutating func forEachMember(

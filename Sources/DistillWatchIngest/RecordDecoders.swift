@@ -320,7 +320,8 @@ public struct ExchangeLineDecoder: Sendable {
                         }
                         // An excerpt is prompt text: kept only where this reader keeps excerpts.
                         if decoder.pointee.sketcher?.keepsExcerpts != true { features.excerpt = nil }
-                        if e.content == nil { e.content = features }
+                        // The last of two sketches, as any field given twice.
+                        if !sketchedPrompt { e.content = features }
                         return
                     }
                 case 11:

@@ -78,25 +78,10 @@ public enum TrafficIngest {
         _ register: (AccountRecord) -> Void
     ) throws {
         let decoder = AccountLineDecoder()
-        var reader = LineReader(source)
-        var lines = 0
-        let accountsBefore = statistics.accountRecords
-        try reader.forEachLine(oversized: { line in
-            lines += 1
-            try statistics.reject(.tooLong(source: source.description, line: line), options: options)
-        }) { number, bytes in
-            lines += 1
-            do throws(RecordError) {
-                register(try decoder.decode(bytes))
-                statistics.accountRecords += 1
-            } catch {
-                try statistics.reject(MalformedLine(source: source.description, line: number, error: error), options: options)
-            }
+        try readRecordLines(from: source, options: options, statistics: &statistics,
+                            accepted: \.accountRecords, records: "account records", noun: "an account record") { _, bytes throws(RecordError) in
+            register(try decoder.decode(bytes))
         }
-        statistics.bytesRead += reader.bytesRead
-        if lines == 0 { throw IngestError(source: source.description, "is empty: no account records") }
-        try requireUsableLine(source, lines: lines, accepted: statistics.accountRecords - accountsBefore,
-                              statistics: statistics, noun: "an account record")
     }
 
     /// Reads ground-truth label records (`{"account_id", "label": "attack"|"legit", …}`) and
@@ -110,32 +95,52 @@ public enum TrafficIngest {
         _ record: (LabelRecord) -> Void
     ) throws {
         let decoder = LabelLineDecoder()
+        var first: [String: (label: LabelRecord.Label, line: Int)] = [:]
+        try readRecordLines(from: source, options: options, statistics: &statistics,
+                            accepted: \.labelRecords, records: "label records", noun: "a label record") { number, bytes throws(RecordError) in
+            let label = try decoder.decode(bytes)
+            if let earlier = first[label.accountID], earlier.label != label.label {
+                throw RecordError(field: "label", "\"\(label.label.rawValue)\" for \(label.accountID), "
+                    + "labelled \"\(earlier.label.rawValue)\" on line \(earlier.line)")
+            }
+            if first[label.accountID] == nil { first[label.accountID] = (label.label, number) }
+            record(label)
+        }
+    }
+
+    /// Reads a file of one record a line (account records, labels): `decode` takes each
+    /// line (its 1-based number and bytes) and throws a ``RecordError`` for a line it
+    /// refuses, which becomes a ``MalformedLine`` naming the file and line; each line it
+    /// takes adds one to `statistics[keyPath: accepted]`.
+    /// - Throws: ``IngestError`` when the input cannot be read, is empty, or holds no
+    ///   usable line (`records` and `noun` name what was expected, e.g. "label records"
+    ///   and "a label record"); ``MalformedLine`` for the first bad line when
+    ///   `options.strict`.
+    /// - Complexity: O(n) in the bytes, one line in memory at a time.
+    static func readRecordLines(
+        from source: InputSource, options: IngestOptions, statistics: inout IngestStatistics,
+        accepted: WritableKeyPath<IngestStatistics, Int>, records: String, noun: String,
+        _ decode: (_ line: Int, _ bytes: UnsafeBufferPointer<UInt8>) throws(RecordError) -> Void
+    ) throws {
         var reader = LineReader(source)
         var lines = 0
-        let labelsBefore = statistics.labelRecords
-        var first: [String: (label: LabelRecord.Label, line: Int)] = [:]
+        let acceptedBefore = statistics[keyPath: accepted]
         try reader.forEachLine(oversized: { line in
             lines += 1
             try statistics.reject(.tooLong(source: source.description, line: line), options: options)
         }) { number, bytes in
             lines += 1
             do throws(RecordError) {
-                let label = try decoder.decode(bytes)
-                if let earlier = first[label.accountID], earlier.label != label.label {
-                    throw RecordError(field: "label", "\"\(label.label.rawValue)\" for \(label.accountID), "
-                        + "labelled \"\(earlier.label.rawValue)\" on line \(earlier.line)")
-                }
-                if first[label.accountID] == nil { first[label.accountID] = (label.label, number) }
-                record(label)
-                statistics.labelRecords += 1
+                try decode(number, bytes)
+                statistics[keyPath: accepted] += 1
             } catch {
                 try statistics.reject(MalformedLine(source: source.description, line: number, error: error), options: options)
             }
         }
         statistics.bytesRead += reader.bytesRead
-        if lines == 0 { throw IngestError(source: source.description, "is empty: no label records") }
-        try requireUsableLine(source, lines: lines, accepted: statistics.labelRecords - labelsBefore,
-                              statistics: statistics, noun: "a label record")
+        if lines == 0 { throw IngestError(source: source.description, "is empty: no \(records)") }
+        try requireUsableLine(source, lines: lines, accepted: statistics[keyPath: accepted] - acceptedBefore,
+                              statistics: statistics, noun: noun)
     }
 
     /// Reads exchange records and lets the scanner observe each, in input order.

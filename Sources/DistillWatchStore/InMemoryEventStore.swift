@@ -127,7 +127,7 @@ public final class InMemoryEventStore: EventStore {
 }
 
 extension InMemoryEventStore: SharedObjectStore {
-    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool] {
+    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [SharedObjectAddition] {
         try await shared.addSharedObjects(objects, at: time)
     }
     public func sharedObjects(_ query: SharedObjectQuery) async throws -> SharedObjectPage { try await shared.sharedObjects(query) }

@@ -55,8 +55,10 @@ public final class SQLiteEventStore: EventStore {
     /// (`PRAGMA user_version`): 1 stored exchange and account lines as received; 3 adds the
     /// `meta` table (how far the log was compacted); 4 adds the shared STIX objects (TAXII
     /// collections) and TAXII status resources; 2 stores
-    /// them in their typed form and has the quarantine table.
-    public static let formatVersion = 7
+    /// them in their typed form and has the quarantine table; 5 the console's history; 6
+    /// the directives of audited answers; 7 the provenance index; 8 which partner added
+    /// each shared object.
+    public static let formatVersion = 8
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -289,6 +291,12 @@ public final class SQLiteEventStore: EventStore {
             // exchanges that carried response text when provenance_index is on.
             try db.execute(sql: ProvenanceIndex.schema)
             try db.execute(sql: "PRAGMA user_version = 7")
+        }
+        migrator.registerMigration("v8-object-writers") { db in
+            // Which partner's token added each shared object (Documentation/Sharing.md,
+            // "Partners' indicators"); objects stored before are this provider's.
+            try db.execute(sql: "ALTER TABLE stix_objects ADD COLUMN added_by TEXT")
+            try db.execute(sql: "PRAGMA user_version = 8")
         }
         return migrator
     }
@@ -584,27 +592,34 @@ struct FileIdentity: Equatable, Sendable {
 // MARK: Shared objects (format 4)
 
 extension SQLiteEventStore: SharedObjectStore {
-    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool] {
+    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [SharedObjectAddition] {
         guard !objects.isEmpty else { return [] }
         return try await pool.write { db in
             var last = try Int64.fetchOne(db, sql: "SELECT MAX(date_added) FROM stix_objects") ?? 0
             let insert = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO stix_objects (collection, id, version, type, date_added, revoked, json)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO stix_objects (collection, id, version, type, date_added, revoked, json, added_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            return try objects.map { o in
+            // The primary key (collection, id, version) serves this lookup.
+            let otherWriter = try db.cachedStatement(sql: """
+                SELECT added_by FROM stix_objects WHERE collection = ? AND id = ? AND (added_by IS NULL OR added_by != ?) LIMIT 1
+                """)
+            return try objects.map { o -> SharedObjectAddition in
+                if let writer = o.addedBy, let row = try Row.fetchOne(otherWriter, arguments: [o.collection, o.id, writer]) {
+                    return .heldByAnother(row[0])
+                }
                 let added = max(time.millisecondsSinceEpoch * 1000, last + 1)
-                try insert.execute(arguments: [o.collection, o.id, o.version, o.type, added, o.revoked, Data(o.json)])
-                guard db.changesCount > 0 else { return false }
+                try insert.execute(arguments: [o.collection, o.id, o.version, o.type, added, o.revoked, Data(o.json), o.addedBy])
+                guard db.changesCount > 0 else { return .alreadyHeld }
                 last = added
-                return true
+                return .added
             }
         }
     }
 
     public func sharedObjects(_ query: SharedObjectQuery) async throws -> SharedObjectPage {
         try await pool.read { db in
-            var sql = "SELECT collection, id, version, type, date_added, revoked, json FROM stix_objects o WHERE collection = ?"
+            var sql = "SELECT collection, id, version, type, date_added, revoked, json, added_by FROM stix_objects o WHERE collection = ?"
             var arguments: StatementArguments = [query.collection]
             if let after = query.addedAfter {
                 sql += " AND date_added > ?"
@@ -639,7 +654,7 @@ extension SQLiteEventStore: SharedObjectStore {
         guard !collections.isEmpty else { return [] }
         return try await pool.read { db in
             try Self.fetchSharedObjects(db, sql: """
-                SELECT collection, id, version, type, date_added, revoked, json FROM stix_objects
+                SELECT collection, id, version, type, date_added, revoked, json, added_by FROM stix_objects
                 WHERE collection IN (\(collections.map { _ in "?" }.joined(separator: ","))) ORDER BY date_added
                 """, arguments: StatementArguments(collections))
         }
@@ -649,7 +664,7 @@ extension SQLiteEventStore: SharedObjectStore {
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
             let json: Data = row[6]
             return SharedObject(collection: row[0], id: row[1], version: row[2], type: row[3], dateAdded: row[4],
-                                revoked: row[5], json: Array(json))
+                                revoked: row[5], json: Array(json), addedBy: row[7])
         }
     }
 

@@ -18,8 +18,14 @@ public struct SharedObject: Sendable, Equatable {
     public var revoked: Bool
     /// The object's JSON as received.
     public var json: [UInt8]
+    /// The name of the partner's token (`share_write`) that added this version; `nil` when
+    /// this provider added it (an analyst, `/v1/sharing/import`, a publication, a feed).
+    /// Only the writer of an id's first version, or this provider, adds later versions of
+    /// it (``SharedObjectAddition/heldByAnother(_:)``).
+    public var addedBy: String?
 
-    public init(collection: String, id: String, version: String, type: String, dateAdded: Int64, revoked: Bool, json: [UInt8]) {
+    public init(collection: String, id: String, version: String, type: String, dateAdded: Int64, revoked: Bool, json: [UInt8],
+                addedBy: String? = nil) {
         self.collection = collection
         self.id = id
         self.version = version
@@ -27,6 +33,7 @@ public struct SharedObject: Sendable, Equatable {
         self.dateAdded = dateAdded
         self.revoked = revoked
         self.json = json
+        self.addedBy = addedBy
     }
 
     /// `dateAdded` as TAXII writes it (RFC 3339, microseconds, `Z`).
@@ -87,13 +94,29 @@ public struct SharedObjectPage: Sendable, Equatable {
     public var more: Bool
 }
 
+/// What adding one object to a collection did.
+public enum SharedObjectAddition: Sendable, Equatable {
+    /// Stored.
+    case added
+    /// That id and version was already there: nothing changed.
+    case alreadyHeld
+    /// Refused: a version of the id in this collection was added by someone else than this
+    /// partner, the named partner's token or (`nil`) this provider. A partner's token adds
+    /// versions only of the ids it brought, so that one partner cannot revoke, or rewrite
+    /// into a pattern matching someone else's customers, what another shared.
+    case heldByAnother(String?)
+}
+
 /// Storage of shared STIX objects and TAXII status resources, in the same database as the
 /// event log (Documentation/Sharing.md, "TAXII").
 public protocol SharedObjectStore: Sendable {
     /// Adds objects (JSON, id, type, version, revoked already read from it) to a collection
-    /// in one transaction; an id and version already there is not added again.
-    /// - Returns: for each object, whether it was added.
-    func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool]
+    /// in one transaction; an id and version already there is not added again, and an
+    /// object a partner adds (``SharedObject/addedBy``) is refused when a version of its id
+    /// in the collection came from anyone else.
+    /// - Returns: for each object, what was done.
+    /// - Complexity: one indexed lookup per object a partner adds, one insert per object.
+    func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [SharedObjectAddition]
     /// - Complexity: O(log n + page) with the indexes on (collection, date_added) and
     ///   (collection, id, version).
     func sharedObjects(_ query: SharedObjectQuery) async throws -> SharedObjectPage
@@ -172,15 +195,19 @@ public final class InMemorySharedObjectStore: SharedObjectStore {
 
     public init() {}
 
-    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [Bool] {
+    public func addSharedObjects(_ objects: [SharedObject], at time: Timestamp) async throws -> [SharedObjectAddition] {
         state.withLock { s in
             objects.map { o in
-                guard s.keys.insert(o.collection + "\u{0}" + o.id + "\u{0}" + o.version).inserted else { return false }
+                if let writer = o.addedBy,
+                   let other = s.objects.first(where: { $0.collection == o.collection && $0.id == o.id && $0.addedBy != writer }) {
+                    return .heldByAnother(other.addedBy)
+                }
+                guard s.keys.insert(o.collection + "\u{0}" + o.id + "\u{0}" + o.version).inserted else { return .alreadyHeld }
                 var o = o
                 s.lastAdded = max(time.millisecondsSinceEpoch * 1000, s.lastAdded + 1)
                 o.dateAdded = s.lastAdded
                 s.objects.append(o)
-                return true
+                return .added
             }
         }
     }

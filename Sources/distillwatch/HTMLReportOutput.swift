@@ -16,9 +16,5 @@ func writeHTMLReport(_ outcome: ScanOutcome, to path: String, title: String, int
         throw ScanFailure("\(path): is a directory; give a file path for the HTML report")
     }
     let html = try ConsoleRenderer().document(report)
-    do {
-        try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw ScanFailure("\(path): cannot write the HTML report: \(error.localizedDescription)")
-    }
+    try UserFile.write(Data(html.utf8), to: path, what: "HTML report")
 }

@@ -117,9 +117,7 @@ struct ScreenCommand: ParsableCommand {
         if output == "-" {
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
-            do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-                throw ScanFailure("\(output): cannot write the report: \(error.localizedDescription)")
-            }
+            try UserFile.write(Data(text.utf8), to: output, what: "report")
             var err = StandardError()
             Swift.print("screened \(report.summary.screenedAccounts) of \(report.summary.activeAccounts) active accounts (\(period.text)); \(report.summary.signedOff) signed off; report: \(output)", to: &err)
         }

@@ -45,4 +45,56 @@ enum UserFile {
         }
         return data
     }
+
+    /// Writes `data` to `path` for the user (a report): a regular file, new or replaced, is
+    /// written whole or not at all (a temporary file beside it, then `rename(2)`), through
+    /// a symbolic link to its target; anything else that exists there (`/dev/null`,
+    /// `/dev/stdout`, a pipe) is written to as it is. Renaming over a device would replace
+    /// it: run as root, `--out /dev/null` left a regular file at `/dev/null`.
+    /// - Parameter what: what the file is, for the message ("HTML report").
+    /// - Throws: ``ScanFailure`` naming the path: a directory, or the system's reason it
+    ///   cannot be written (`strerror(3)`).
+    /// - Complexity: O(data size).
+    static func write(_ data: Data, to path: String, what: String) throws {
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var status = stat()
+        if stat(target, &status) == 0 {
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR:
+                throw ScanFailure("\(path): is a directory; give a file path for the \(what)")
+            case S_IFREG:
+                break
+            default:
+                try writeInPlace(data, to: target, shownAs: path, what: what)
+                return
+            }
+        }
+        do {
+            try data.write(to: URL(fileURLWithPath: target), options: .atomic)
+        } catch {
+            // Foundation's message guesses; ask the system why, by opening the file for writing.
+            let fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            let reason = fd < 0 ? String(cString: strerror(errno)) : error.localizedDescription
+            if fd >= 0 { close(fd) }
+            throw ScanFailure("\(path): cannot write the \(what): \(reason)")
+        }
+    }
+
+    /// Writes `data` to the device or pipe at `path`, retrying short writes and `EINTR`.
+    private static func writeInPlace(_ data: Data, to path: String, shownAs shown: String, what: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ScanFailure("\(shown): cannot open the \(what) for writing: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ScanFailure("\(shown): cannot write the \(what): \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+        }
+    }
 }

@@ -51,11 +51,55 @@ import Testing
         #"{"account_id":"a","thinking":1}"#, #"{"account_id":"a","model":5}"#, #"{"account_id":"a"} x"#,
         #"{"account_id":"a","#, #"{"account_id":"\ud800"}"#, "\u{FEFF}{\"account_id\":\"a\"}",
         #"{"account_id":"a","temperature":1e-3}"#, #"{"account_id":"a","temperature":0E7}"#,
+        // A name given twice anywhere, known to the request or not.
+        #"{"account_id":"a","x":1,"x":2}"#, #"{"account_id":"a","x":{"y":[{"z":1,"z":2}]}}"#,
+        #"{"x":1,"account_id":"a","model":"m","x":null}"#,
     ]
 
     @Test func unusualOrBrokenBodiesAreLeftToFoundation() {
         for body in Self.declined {
             #expect(Self.fast(body) == nil, "\(body)")
+        }
+    }
+
+    /// What the slow path says where Foundation's own message would not name the field:
+    /// a number `max_tokens` cannot hold, and a name given twice at any depth (Foundation
+    /// reads the first of two, Python's `json` and `JSON.parse` the last).
+    @Test func bodiesFoundationMisreportsAreErrorsNamingTheField() {
+        func message(_ body: String) -> String? {
+            do {
+                _ = try Array(body.utf8).withUnsafeBytes { (raw) throws(BodyError) in try JSONBodyDecoder.decode(DecideRequest.self, from: raw) }
+                return nil
+            } catch let error as BodyError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        let cases: [(String, String)] = [
+            (#"{"account_id":"a","max_tokens":1.5}"#, #"field "max_tokens": should be a whole number, got 1.5"#),
+            (#"{"account_id":"a","max_tokens":1e300}"#, #"field "max_tokens": should be a whole number from -2^63 to 2^63 - 1, got 1e+300"#),
+            (#"{"account_id":"a","max_tokens":9223372036854775808}"#, #"field "max_tokens": should be a whole number from -2^63"#),
+            (#"{"account_id":"a","account_id":"b"}"#, #"field "account_id": given more than once"#),
+            (#"{"account_id":"a","x":{"y":[0,{"z":1,"z":2}]}}"#, #"field "x.y[1].z": given more than once"#),
+            ("\u{FEFF}{\"account_id\":\"a\",\"model\":\"m\",\"model\":\"n\"}", #"field "model": given more than once"#),
+        ]
+        for (body, expected) in cases {
+            let got = message(body)
+            #expect(got?.hasPrefix(expected) == true, "\(body) → \(got ?? "accepted")")
+        }
+        // Still read: a whole number written as a fraction or with an exponent, names in
+        // different objects, and the same name in sibling objects.
+        #expect(message(#"{"account_id":"a","max_tokens":1e3,"x":{"account_id":1},"y":[{"k":1},{"k":2}]}"#) == nil)
+        #expect(Self.foundation(#"{"account_id":"a","max_tokens":4096.0}"#)?.maxTokens == 4096)
+        // The other bodies with a whole number.
+        do {
+            _ = try Array(#"{"account_id":"a","treatment":"withhold","reasoning_tokens":2.5}"#.utf8).withUnsafeBytes { (raw) throws(BodyError) in
+                try JSONBodyDecoder.decode(ReasoningRequest.self, from: raw)
+            }
+            Issue.record("a fraction of a reasoning token was accepted")
+        } catch {
+            #expect((error as? BodyError)?.message == #"field "reasoning_tokens": should be a whole number, got 2.5"#)
         }
     }
 

@@ -153,6 +153,31 @@ import Testing
         }
     }
 
+    /// A field given twice in a line is read as its last value, as `check_format.py`
+    /// (Python's `json`) reads it, stored sketches included; a prompt sketched now still
+    /// wins over a stored sketch, wherever it stands.
+    @Test func aFieldGivenTwiceIsReadAsItsLastValue() throws {
+        let sketcher = ContentSketcher(key: ContentKey(k0: 3, k1: 4))
+        func sketch(_ prompt: String) throws -> String {
+            let e = try ExchangeLineDecoder(sketcher: sketcher).decode(#"{"time":1776827655926,"account_id":"s","prompt":"\#(prompt)"}"#)
+            var stored: [UInt8] = []
+            JSONLineEncoder.appendWithoutText(e, to: &stored)
+            let line = String(decoding: stored, as: UTF8.self)
+            let value = try #require(line.split(separator: #""dw_content":""#).last?.split(separator: "\"").first)
+            return String(value)
+        }
+        let first = try sketch("write a parser for arithmetic expressions in Swift")
+        let second = try sketch("list twenty ways to sort an array, with proofs")
+        let e = try ExchangeLineDecoder(sketcher: sketcher).decode(
+            #"{"time":1776827655926,"account_id":"a","model":"m1","dw_content":"\#(first)","time":1776827655999,"model":"m2","account_id":"b","dw_content":"\#(second)"}"#)
+        #expect(e.accountID == "b" && e.model == "m2" && e.time == Timestamp(millisecondsSinceEpoch: 1_776_827_655_999))
+        let expected = try ExchangeLineDecoder(sketcher: sketcher).decode(#"{"time":1776827655926,"account_id":"s","dw_content":"\#(second)"}"#)
+        #expect(e.content == expected.content && e.content != nil)
+        let prompted = try ExchangeLineDecoder(sketcher: sketcher).decode(
+            #"{"time":1776827655926,"account_id":"a","prompt":"list twenty ways to sort an array, with proofs","dw_content":"\#(first)"}"#)
+        #expect(prompted.content?.exactKey == expected.content?.exactKey && prompted.content?.exactKey != nil)
+    }
+
     @Test func aDamagedSketchIsAMalformedLine() {
         #expect {
             try ExchangeLineDecoder().decode(#"{"time":1776827655926,"account_id":"a","dw_content":"bm90IGEgc2tldGNo"}"#)

@@ -92,6 +92,12 @@ import Testing
                 (#"{"account_id": "a", "temperature": 250.5}"#, #"field "temperature": 250.5 is more than 100.0"#),
                 (#"{"account_id": "a", "max_tokens": -1}"#, #"field "max_tokens": -1 is negative"#),
                 (#"{"account_id": "a", "max_tokens": 100000001}"#, #"field "max_tokens": 100000001 is more than 100000000"#),
+                // A number the field cannot hold is named (Foundation says only "not valid JSON").
+                (#"{"account_id": "a", "max_tokens": 1e300}"#, #"field "max_tokens": should be a whole number from -2^63 to 2^63 - 1, got 1e+300"#),
+                (#"{"account_id": "a", "max_tokens": 1.5}"#, #"field "max_tokens": should be a whole number, got 1.5"#),
+                // A name given twice: Foundation would read the first, a gateway in Python the last.
+                (#"{"account_id": "a", "account_id": "b"}"#, #"field "account_id": given more than once"#),
+                (#"{"account_id": "a", "metadata": {"tier": 1, "tier": 2}}"#, #"field "metadata.tier": given more than once"#),
                 (#"{"account_id": "a""#, "malformed JSON"),
                 (#"["a"]"#, "should be an object"),
                 ("", "empty body"),

@@ -201,6 +201,67 @@ import Testing
         }
     }
 
+    /// An autonomous-system indicator as a partner pushes it.
+    static func partnerIndicator(_ id: String, modified: String, asn: Int, revoked: Bool = false) -> [String: Any] {
+        ["type": "indicator", "spec_version": "2.1", "id": id, "created": "2026-01-01T00:00:00.000Z", "modified": modified,
+         "pattern": "[autonomous-system:number = \(asn)]", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+         "revoked": revoked]
+    }
+
+    static func pushToInbox(_ client: some TestClientProtocol, _ secret: String, _ objects: [[String: Any]]) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["objects": objects])
+        return try await client.execute(uri: "/taxii2/api/collections/\(Self.inbox)/objects/", method: .post,
+                                        headers: [.authorization: "Bearer \(secret)", .contentType: "application/taxii+json;version=2.1"],
+                                        body: ByteBuffer(bytes: Array(body)))
+    }
+
+    static func indicatorsMatched(_ client: some TestClientProtocol) async throws -> Int? {
+        try await client.get("/v1/sharing", Secret.analyst).json["indicators_matched"] as? Int
+    }
+
+    /// A partner's token adds versions only of the ids it brought to the inbox: another
+    /// partner can neither revoke them nor rewrite their pattern, nor touch what this
+    /// provider imported; an analyst can. Who brought an id survives a restart.
+    @Test func aPartnerAddsVersionsOnlyOfTheIdsItBrought() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path + "/events.sqlite"
+        let otherSecret = "share-write-secret-other-00009"
+        var configuration = sharingConfiguration(producer: "B")
+        configuration.tokens.append(AccessToken(name: "other-partner", secret: otherSecret, roles: [.shareWrite]))
+        let theirs = "indicator--55555555-5555-4555-8555-555555555555"
+        let imported = "indicator--66666666-6666-4666-8666-666666666666"
+        try await withServer(.router, configuration, store: try SQLiteEventStore(path: path)) { client in
+            let first = try await Self.pushToInbox(client, Secret.shareWrite, [Self.partnerIndicator(theirs, modified: "2026-01-01T00:00:00.000Z", asn: 5000001)])
+            #expect(first.json["success_count"] as? Int == 1, "\(first.text)")
+            let bundle = try JSONSerialization.data(withJSONObject: ["type": "bundle", "id": "bundle--77777777-7777-4777-8777-777777777777",
+                                                                      "objects": [Self.partnerIndicator(imported, modified: "2026-01-01T00:00:00.000Z", asn: 5000002)]])
+            #expect(try await client.post("/v1/sharing/import", Secret.analyst, String(decoding: bundle, as: UTF8.self)).status == .ok)
+            #expect(try await Self.indicatorsMatched(client) == 2)
+        }
+        try await withServer(.router, configuration, store: try SQLiteEventStore(path: path)) { client in
+            // Another partner: no revocation, no rewrite, of either.
+            let attempts = [Self.partnerIndicator(theirs, modified: "2026-02-01T00:00:00.000Z", asn: 5000001, revoked: true),
+                            Self.partnerIndicator(theirs, modified: "2026-02-02T00:00:00.000Z", asn: 64512),
+                            Self.partnerIndicator(imported, modified: "2026-02-01T00:00:00.000Z", asn: 5000002, revoked: true)]
+            let refused = try await Self.pushToInbox(client, otherSecret, attempts)
+            #expect(refused.status == .accepted && refused.json["success_count"] as? Int == 0 && refused.json["failure_count"] as? Int == 3,
+                    "\(refused.text)")
+            let messages = (refused.json["failures"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+            #expect(messages.filter { $0.contains(#"by partner "partner-writer""#) }.count == 2, "\(messages)")
+            #expect(messages.filter { $0.contains("by this provider") }.count == 1, "\(messages)")
+            // The partner that brought it is refused what this provider imported, as well.
+            let notYours = try await Self.pushToInbox(client, Secret.shareWrite, [Self.partnerIndicator(imported, modified: "2026-02-01T00:00:00.000Z", asn: 5000002, revoked: true)])
+            #expect(notYours.json["failure_count"] as? Int == 1, "\(notYours.text)")
+            #expect(try await Self.indicatorsMatched(client) == 2)
+            // The partner that brought it revokes it; an analyst revokes the imported one.
+            let own = try await Self.pushToInbox(client, Secret.shareWrite, [Self.partnerIndicator(theirs, modified: "2026-02-03T00:00:00.000Z", asn: 5000001, revoked: true)])
+            #expect(own.json["success_count"] as? Int == 1, "\(own.text)")
+            let analyst = try await Self.pushToInbox(client, Secret.analyst, [Self.partnerIndicator(imported, modified: "2026-02-03T00:00:00.000Z", asn: 5000002, revoked: true)])
+            #expect(analyst.json["success_count"] as? Int == 1, "\(analyst.text)")
+            #expect(try await Self.indicatorsMatched(client) == 0)
+        }
+    }
+
     @Test func partnersIndicatorsSurviveARestart() async throws {
         let scratch = ScratchDirectory()
         let path = scratch.path + "/events.sqlite"

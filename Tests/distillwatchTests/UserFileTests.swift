@@ -5,6 +5,45 @@ import Testing
 /// Files named on the command line: read whole, or an error naming the file, what it was
 /// meant to be and the system's reason (not a guess such as "permission?").
 @Suite struct UserFileTests {
+    /// Reports are written whole to regular files (through a link, to its target) and as
+    /// they are to anything else: renaming a finished file over a device or a pipe would
+    /// replace it (as root, `screen --out /dev/null` left a regular file at `/dev/null`).
+    @Test func reportsReplaceRegularFilesAndWriteIntoPipesAndDevices() throws {
+        let dir = Scratch()
+        func type(_ path: String) -> mode_t {
+            var s = stat()
+            return lstat(path, &s) == 0 ? s.st_mode & S_IFMT : 0
+        }
+        // A pipe, held open for reading here, so that the write neither blocks nor fails.
+        let fifo = dir.path + "/report.pipe"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = open(fifo, O_RDWR | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        try UserFile.write(Data("<html>report</html>".utf8), to: fifo, what: "HTML report")
+        #expect(type(fifo) == S_IFIFO)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(reader, &buffer, buffer.count)
+        #expect(n > 0 && String(decoding: buffer[0..<max(n, 0)], as: UTF8.self) == "<html>report</html>")
+        // A regular file through a link: the target is replaced, the link stays a link.
+        let target = dir.path + "/screening.csv"
+        let link = dir.path + "/latest.csv"
+        try Data("old\n".utf8).write(to: URL(fileURLWithPath: target))
+        #expect(symlink(target, link) == 0)
+        try UserFile.write(Data("new\n".utf8), to: link, what: "report")
+        #expect(type(link) == S_IFLNK && type(target) == S_IFREG)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "new\n")
+        // New files, directories, and a folder that is not there.
+        try UserFile.write(Data("x".utf8), to: dir.path + "/new.html", what: "HTML report")
+        #expect(try String(contentsOfFile: dir.path + "/new.html", encoding: .utf8) == "x")
+        func message(_ path: String, _ what: String) -> String {
+            do { try UserFile.write(Data(), to: path, what: what); return "" } catch { return "\(error)" }
+        }
+        #expect(message(dir.path, "report") == "\(dir.path): is a directory; give a file path for the report")
+        #expect(message(dir.path + "/absent/r.html", "HTML report")
+                == "\(dir.path)/absent/r.html: cannot write the HTML report: No such file or directory")
+    }
+
     @Test func readsFilesAndDevicesAndSaysWhyNot() throws {
         let dir = Scratch()
         let path = dir.path + "/policy.yaml"

@@ -15,6 +15,10 @@ public enum JSONBodyDecoder {
     /// - Complexity: O(n) in the body size.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws(BodyError) -> T {
         guard bytes.count > 0 else { throw BodyError("empty body: expected a JSON object") }
+        if let repeated = repeatedName(in: bytes) {
+            throw BodyError("field \"\(repeated)\": given more than once (each name once, RFC 7493 §2.3: "
+                + "parsers differ on which of the two they read)")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
@@ -23,6 +27,16 @@ public enum JSONBodyDecoder {
             throw BodyError("malformed JSON: \(error)")
         }
     }
+}
+
+/// The path of the first member name the body gives twice (``JSONScanner/skipValueFindingRepeatedName(path:depth:)``);
+/// `nil` when there is none, and for malformed JSON, which Foundation then reports.
+private func repeatedName(in raw: UnsafeRawBufferPointer) -> String? {
+    let bytes = raw.bindMemory(to: UInt8.self)
+    var scanner = JSONScanner(bytes)
+    // A byte order mark, which Foundation's decoder skips too.
+    if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { scanner.position = 3 }
+    return (try? scanner.skipValueFindingRepeatedName()) ?? nil
 }
 
 private func describe(_ error: DecodingError) -> String {

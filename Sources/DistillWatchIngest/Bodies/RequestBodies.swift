@@ -44,6 +44,45 @@ public struct DecideRequest: Decodable, Sendable {
     }
 }
 
+extension DecideRequest {
+    /// Foundation's decoder, except that a number `max_tokens` cannot hold is an error
+    /// naming it (``KeyedDecodingContainer/decodeWholeNumberIfPresent(forKey:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        accountID = try c.decode(String.self, forKey: .accountID)
+        apiKeyID = try c.decodeIfPresent(String.self, forKey: .apiKeyID)
+        requestID = try c.decodeIfPresent(String.self, forKey: .requestID)
+        clientIP = try c.decodeIfPresent(String.self, forKey: .clientIP)
+        userAgent = try c.decodeIfPresent(String.self, forKey: .userAgent)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        maxTokens = try c.decodeWholeNumberIfPresent(forKey: .maxTokens)
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill)
+        thinking = try c.decodeIfPresent(Bool.self, forKey: .thinking)
+        dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun)
+        country = try c.decodeIfPresent(String.self, forKey: .country)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// An optional `Int`, where Foundation's `JSONDecoder` reports a number that is not one
+    /// (`1.5`, `1e300`) as "The given data was not valid JSON." with no field: here the
+    /// error names the field and the number.
+    /// - Throws: `DecodingError.dataCorrupted` at `key` for a fraction or a whole number
+    ///   beyond 64 bits; Foundation's error for a value that is not a number.
+    public func decodeWholeNumberIfPresent(forKey key: Key) throws -> Int? {
+        do {
+            return try decodeIfPresent(Int.self, forKey: key)
+        } catch let integerError {
+            guard let number = try? decodeIfPresent(Double.self, forKey: key) else { throw integerError }
+            let problem = number.rounded(.towardZero) == number
+                ? "should be a whole number from -2^63 to 2^63 - 1, got \(number)" : "should be a whole number, got \(number)"
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: problem)
+        }
+    }
+}
+
 /// `POST /v1/accounts/{id}/verify`: the provider's identity service or an analyst records
 /// that the account passed (or, with `"verified": false`, no longer passes) identity
 /// verification.
@@ -82,6 +121,19 @@ public struct ReasoningRequest: Decodable, Sendable {
     }
 }
 
+extension ReasoningRequest {
+    /// Foundation's decoder, except that a number `reasoning_tokens` cannot hold is an
+    /// error naming it (``KeyedDecodingContainer/decodeWholeNumberIfPresent(forKey:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        accountID = try c.decode(String.self, forKey: .accountID)
+        requestID = try c.decodeIfPresent(String.self, forKey: .requestID)
+        treatment = try c.decode(String.self, forKey: .treatment)
+        reasoning = try c.decodeIfPresent(String.self, forKey: .reasoning)
+        reasoningTokens = try c.decodeWholeNumberIfPresent(forKey: .reasoningTokens)
+    }
+}
+
 /// `POST /v1/accounts/{id}/label` and `POST /v1/campaigns/{id}/label`: an analyst's label.
 public struct LabelRequest: Decodable, Sendable {
     public var label: String
@@ -106,9 +158,9 @@ extension DecideRequest {
     /// the bytes, no `Data` copy and no `Decoder` machinery (Foundation's `JSONDecoder` was
     /// about 60% of the route's own CPU under load).
     ///
-    /// It answers only for the plain shape, a UTF-8 JSON object whose known fields each
+    /// It answers only for the plain shape, a UTF-8 JSON object whose fields each
     /// appear once with a value of their type (`null` for an optional one), and returns
-    /// `nil` for anything else (a byte order mark, a duplicated field, `null` or a missing
+    /// `nil` for anything else (a byte order mark, a name given twice at any depth, `null` or a missing
     /// `account_id`, a number where an integer is wanted that is not one, an exponent,
     /// malformed JSON):
     /// then ``JSONBodyDecoder`` decides, so that what is accepted, the values read and
@@ -122,6 +174,7 @@ extension DecideRequest {
         var account: String?
         var request = DecideRequest(accountID: "")
         var seen: UInt16 = 0
+        var otherNames: [String] = []
         func once(_ bit: UInt16) throws(RecordError) {
             guard seen & bit == 0 else { throw RecordError("duplicate field") }
             seen |= bit
@@ -185,7 +238,11 @@ extension DecideRequest {
                 } else if keyEquals(key, "dry_run") {
                     try once(4096); request.dryRun = try bool(&s)
                 } else {
-                    try s.skipValue()
+                    // A name given twice, here or inside, is the slow path's to refuse.
+                    let name = String(decoding: key, as: UTF8.self)
+                    if otherNames.contains(name) { throw RecordError("duplicate field") }
+                    otherNames.append(name)
+                    if try s.skipValueFindingRepeatedName() != nil { throw RecordError("duplicate field") }
                 }
             }
         } catch {

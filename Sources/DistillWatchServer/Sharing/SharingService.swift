@@ -64,10 +64,13 @@ final class SharingService: Sendable {
 
     /// Adds `raw` objects (a bundle's or envelope's) to `collection`: each checked as
     /// ``STIXBundleReader`` reads it; rejected ones are failures, the rest are stored (a
-    /// version already there is a success that changes nothing). When the collection is
-    /// matched, the engine's indicator set is rebuilt from every matched collection and
-    /// goes through the log as one event.
-    func add(_ raw: [Any], to collection: Collection, at time: Timestamp) async throws -> AddOutcome {
+    /// version already there is a success that changes nothing). `partner` names the
+    /// `share_write` token that sends them (`nil` for this provider: an analyst, an import,
+    /// a publication, a feed): a partner's object whose id someone else brought to the
+    /// collection is a failure (``SharedObjectAddition/heldByAnother(_:)``). When the
+    /// collection is matched, the engine's indicator set is rebuilt from every matched
+    /// collection and goes through the log as one event.
+    func add(_ raw: [Any], to collection: Collection, partner: String? = nil, at time: Timestamp) async throws -> AddOutcome {
         var outcome = AddOutcome()
         let (read, valid) = try STIXBundleReader().read(objects: raw)
         for p in read.problems {
@@ -83,11 +86,24 @@ final class SharingService: Sendable {
                   let json = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
             else { continue }
             rows.append(SharedObject(collection: collection.name, id: id, version: SharedObject.version(of: o), type: type,
-                                     dateAdded: 0, revoked: o["revoked"] as? Bool == true, json: Array(json)))
+                                     dateAdded: 0, revoked: o["revoked"] as? Bool == true, json: Array(json), addedBy: partner))
         }
-        _ = try await objects.addSharedObjects(rows, at: time)
-        outcome.successes = rows.map { ($0.id, $0.version) }
-        if collection.matched, !rows.isEmpty {
+        let additions = try await objects.addSharedObjects(rows, at: time)
+        var added = 0
+        for (row, addition) in zip(rows, additions) {
+            switch addition {
+            case .added:
+                added += 1
+                outcome.successes.append((row.id, row.version))
+            case .alreadyHeld:
+                outcome.successes.append((row.id, row.version))
+            case .heldByAnother(let holder):
+                let who = holder.map { "partner \"\($0)\"" } ?? "this provider"
+                outcome.failures.append((row.id, "\(row.id) was brought to \(collection.name) by \(who): only they, or an analyst "
+                    + "here, may add versions of it (a revocation included)"))
+            }
+        }
+        if collection.matched, added > 0 {
             // Stored is stored: a failure to rebuild the engine's set (the store, a full
             // queue) is a note, and the next change or restart rebuilds it.
             do {

@@ -68,7 +68,7 @@ struct TAXIIRoutes {
         routes.post("api/collections/:collection/objects") { request, context in
             try Self.checkAccept(request)
             let c = try collection(context, reading: false)
-            return try await add(request, to: c)
+            return try await add(request, to: c, context: context)
         }
         routes.get("api/collections/:collection/objects/:object") { request, context in
             try Self.checkAccept(request)
@@ -128,7 +128,7 @@ struct TAXIIRoutes {
         return Self.taxii(body, headers: Self.dateHeaders(page))
     }
 
-    private func add(_ request: Request, to c: SharingService.Collection) async throws -> Response {
+    private func add(_ request: Request, to c: SharingService.Collection, context: DistillWatchRequestContext) async throws -> Response {
         if let type = request.headers[.contentType] {
             guard let media = Self.mediaRanges(type).first, Self.isTAXII21(media) else {
                 throw HTTPError(.unsupportedMediaType, message: "Content-Type must be \(Self.mediaType)")
@@ -142,7 +142,10 @@ struct TAXIIRoutes {
         }
         let outcome: SharingService.AddOutcome
         do {
-            outcome = try await state.sharing.add(list, to: c, at: time)
+            // A partner's token writes as itself; an analyst writes as this provider.
+            let roles = context.token?.roles ?? []
+            let partner = roles.contains(.analyst) ? nil : context.token?.name
+            outcome = try await state.sharing.add(list, to: c, partner: partner, at: time)
         } catch let error as STIXBundleReader.BundleError {
             throw HTTPError(.contentTooLarge, message: error.message)
         } catch let refusal as IngestRefusal {
