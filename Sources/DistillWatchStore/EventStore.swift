@@ -86,14 +86,23 @@ public struct QuarantineEntry: Sendable, Equatable {
 
 /// A quarantined event with the reason it was set aside.
 public struct QuarantinedEvent: Sendable, Equatable {
+    /// The event, its payload cut to ``listedPayloadBytes``.
     public var event: StoredEvent
     public var reason: String
     public var quarantinedAt: Timestamp
+    /// The stored payload's whole size, in bytes (more than `event.payload.count` when cut).
+    public var payloadBytes: Int
 
-    public init(event: StoredEvent, reason: String, quarantinedAt: Timestamp) {
+    /// The most of a quarantined event's payload a listing carries: 16 KiB. A stored form
+    /// is a few hundred bytes; a damaged or tampered row may hold gigabytes, and a listing
+    /// of it must not take the process's memory.
+    public static let listedPayloadBytes = 16 << 10
+
+    public init(event: StoredEvent, reason: String, quarantinedAt: Timestamp, payloadBytes: Int? = nil) {
         self.event = event
         self.reason = reason
         self.quarantinedAt = quarantinedAt
+        self.payloadBytes = payloadBytes ?? event.payload.count
     }
 }
 

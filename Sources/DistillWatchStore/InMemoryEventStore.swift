@@ -101,7 +101,10 @@ public final class InMemoryEventStore: EventStore {
             s.quarantine.values.sorted { $0.sequence < $1.sequence }.prefix(limit).compactMap { q in
                 let i = s.start(after: q.sequence - 1)
                 guard i < s.events.count, s.events[i].sequence == q.sequence else { return nil }
-                return QuarantinedEvent(event: s.events[i], reason: q.reason, quarantinedAt: q.at)
+                var event = s.events[i]
+                let bytes = event.payload.count
+                if bytes > QuarantinedEvent.listedPayloadBytes { event.payload = Array(event.payload.prefix(QuarantinedEvent.listedPayloadBytes)) }
+                return QuarantinedEvent(event: event, reason: q.reason, quarantinedAt: q.at, payloadBytes: bytes)
             }
         }
     }

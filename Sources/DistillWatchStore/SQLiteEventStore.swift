@@ -499,15 +499,18 @@ public final class SQLiteEventStore: EventStore {
     public func quarantined(limit: Int) async throws -> [QuarantinedEvent] {
         try await pool.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT e.sequence, e.kind, e.subject, e.received_at, e.payload, q.reason, q.quarantined_at
+                SELECT e.sequence, e.kind, e.subject, e.received_at, substr(e.payload, 1, ?), q.reason, q.quarantined_at,
+                       length(e.payload)
                 FROM quarantine q JOIN events e ON e.sequence = q.sequence ORDER BY q.sequence LIMIT ?
-                """, arguments: [limit])
+                """, arguments: [QuarantinedEvent.listedPayloadBytes, limit])
             return rows.map { row in
                 let rawKind: Int = row[1]
-                let payload: [UInt8] = (row[4] as Data?).map { [UInt8]($0) } ?? []
+                // A payload that is text (a damaged row) comes back as text; its bytes either way.
+                let payload: [UInt8] = (row[4] as Data?).map { [UInt8]($0) } ?? (row[4] as String?).map { Array($0.utf8) } ?? []
                 let event = StoredEvent(sequence: row[0], kind: EventKind(rawValue: rawKind) ?? .flush, subject: row[2],
                                         receivedAt: Timestamp(millisecondsSinceEpoch: row[3]), payload: payload)
-                return QuarantinedEvent(event: event, reason: row[5], quarantinedAt: Timestamp(millisecondsSinceEpoch: row[6]))
+                return QuarantinedEvent(event: event, reason: row[5], quarantinedAt: Timestamp(millisecondsSinceEpoch: row[6]),
+                                        payloadBytes: row[7] ?? payload.count)
             }
         }
     }

@@ -136,9 +136,14 @@ public final class SnapshotDirectory: Sendable {
     ///   unknown container version).
     /// - Complexity: O(file size).
     public func read(_ file: SnapshotFile) throws -> (header: SnapshotHeader, payload: [UInt8]) {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        // Without blocking: opening a FIFO put there for reading would wait for a writer, and
+        // the server would never start.
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw StoreError("\(file.path): cannot open: \(Self.errorText())") }
         defer { close(fd) }
+        var kind = stat()
+        guard fstat(fd, &kind) == 0 else { throw StoreError("\(file.path): cannot read its type: \(Self.errorText())") }
+        guard kind.st_mode & S_IFMT == S_IFREG else { throw StoreError("\(file.path): not a regular file, so not a snapshot") }
         let head = try Self.readExactly(fd, Self.headerSize, path: file.path, what: "its header")
         guard Array(head[0..<8]) == Self.magic else { throw StoreError("\(file.path): not a DistillWatch snapshot (no DWSNAP header)") }
         guard Self.crc32(Array(head[0..<100])) == Self.load(UInt32.self, head, 100) else {

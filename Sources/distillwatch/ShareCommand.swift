@@ -235,7 +235,12 @@ struct ShareRevokeCommand: ParsableCommand {
         let parsed = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         let objects = (parsed["objects"] as? [Any] ?? []).compactMap { $0 as? [String: Any] }
         let time = now.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(secondsSinceEpoch: Date().timeIntervalSince1970)
-        let revoked = STIXBundleBuilder.revocation(of: objects, at: time)
+        let revoked: [[String: Any]]
+        do {
+            revoked = try STIXBundleBuilder.revocation(of: objects, at: time)
+        } catch {
+            throw ScanFailure("\(bundle): \(error)")
+        }
         guard !revoked.isEmpty else { throw ScanFailure("\(bundle): nothing to revoke (no campaign objects, or all already revoked)") }
         // What the revoked objects refer to, unchanged, so the bundle stands on its own.
         let context = objects.filter { ["identity", "marking-definition", "extension-definition"].contains($0["type"] as? String ?? "") }

@@ -56,6 +56,29 @@ import Testing
         }
     }
 
+    /// A damaged row can hold a payload of any size: the quarantine lists its first 16 KiB
+    /// and its size. (A 200 MB row made the listing allocate 2 GB and stop the server.)
+    @Test func aHugeQuarantinedEventIsListedCut() async throws {
+        let dir = ScratchDirectory()
+        let configuration = Self.sqliteConfiguration(dir)
+        let store = try SQLiteEventStore(path: configuration.database)
+        let huge = [UInt8](repeating: UInt8(ascii: "x"), count: 3 << 20)
+        _ = try await store.append([
+            NewEvent(kind: .exchange, subject: "a", payload: huge),
+            NewEvent(kind: .exchange, subject: "a", payload: Self.payload(#"{"time":1772409602000,"account_id":"a","output_tokens":20}"#)),
+        ], at: Timestamp(rfc3339: "2026-03-02T00:00:00Z")!)
+        try await store.close()
+        try await withServer(.router, configuration) { client in
+            let response = try await client.get("/v1/quarantine", Secret.analyst)
+            let listed = response.json["events"] as? [[String: Any]] ?? []
+            #expect(listed.count == 1)
+            #expect((listed.first?["stored_form"] as? String)?.utf8.count == QuarantinedEvent.listedPayloadBytes)
+            #expect(listed.first?["stored_form_bytes"] as? Int == 3 << 20)
+            #expect(listed.first?["stored_form_truncated"] as? Bool == true)
+            #expect(response.text.utf8.count < 64 << 10)
+        }
+    }
+
     /// A format-1 database: the v1 schema, with lines stored as received.
     static func makeFormatOneDatabase(_ path: String, lines: [(EventKind, String?, String)]) throws {
         let queue = try DatabaseQueue(path: path)

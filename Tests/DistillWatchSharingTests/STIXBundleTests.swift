@@ -75,7 +75,7 @@ struct SharingFixture {
         var bundle = STIXBundleBuilder(profile: profile, now: time).bundle(drafts ?? [draft(addresses: profile.audience == .providers)])
         if revoked {
             let objects = bundle["objects"] as! [[String: Any]]
-            bundle = STIXBundleBuilder.bundle(of: STIXBundleBuilder.revocation(of: objects, at: time), producer: profile.producer, at: time)
+            bundle = STIXBundleBuilder.bundle(of: try STIXBundleBuilder.revocation(of: objects, at: time), producer: profile.producer, at: time)
         }
         return try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys])
     }
@@ -262,7 +262,63 @@ struct SharingFixture {
         let (tie, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-01T00:00:00Z", revoked: true), indicator(id, modified: "2026-03-01T00:00:00Z")])
         #expect(tie.indicators.isEmpty && tie.revoked == [id])
         let (text, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-01T00:00:00Z", revoked: "true")])
-        #expect(text.problems.map(\.message) == ["revoked must be true or false"] && text.indicators.isEmpty)
+        #expect(text.problems.map(\.message) == ["revoked must be true or false, not 'true'"] && text.indicators.isEmpty)
+    }
+
+    /// Reproductions of a third hostile review: a number is not a boolean, a marking that
+    /// cannot be read is not dropped, a key compared twice, a revocation past 9999, and
+    /// messages that say what the value was and where the JSON breaks.
+    @Test func numbersAreNotBooleansAndUnreadableMarkingsAreNotDropped() throws {
+        for number in [1, 0] as [Any] + [1.0 as Any] {
+            let (read, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-02T00:00:00Z", revoked: number)])
+            #expect(read.revoked.isEmpty && read.indicators.isEmpty, "\(number)")
+            #expect(read.problems.map(\.message).first?.hasPrefix("revoked must be true or false, not the number") == true, "\(read.problems)")
+        }
+        let (real, _) = try STIXBundleReader().read(objects: [indicator(id, modified: "2026-03-02T00:00:00Z", revoked: true)])
+        #expect(real.revoked == [id])
+        let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+        var marked = indicator(id, modified: "2026-03-02T00:00:00Z")
+        marked["object_marking_refs"] = [red, 5] as [Any]
+        let (mixed, _) = try STIXBundleReader().read(objects: [marked])
+        #expect(mixed.indicators.isEmpty && mixed.problems.first?.message.hasPrefix("object_marking_refs must be a list of marking-definition ids") == true,
+                "\(mixed.problems)")
+        marked["object_marking_refs"] = [red]
+        #expect(try STIXBundleReader().read(objects: [marked]).0.indicators.first?.tlp == "TLP:RED")
+        var numbered = indicator(id, modified: "2026-03-02T00:00:00Z")
+        numbered["spec_version"] = 2.1
+        numbered["pattern_type"] = 5
+        #expect(try STIXBundleReader().read(objects: [numbered]).0.problems.map(\.message)
+                == ["spec_version is the number 2.1; only STIX 2.1 (the text \"2.1\") is read"])
+        numbered["spec_version"] = "2.1"
+        #expect(try STIXBundleReader().read(objects: [numbered]).0.problems.map(\.message) == ["pattern_type the number 5 is not matched (only stix)"])
+    }
+
+    @Test func aKeyOrKindComparedTwiceInOneObservationIsAProblem() throws {
+        let t = STIXPattern.keyedFingerprintType
+        for pattern in ["[\(t):value = '0011223344556677' AND \(t):key_id = 'a' AND \(t):key_id = 'b' AND \(t):kind = 'system-prompt']",
+                        "[\(t):value = '0011223344556677' AND \(t):key_id = 'a' AND \(t):kind = 'system-prompt' AND \(t):kind = 'template-band']"] {
+            #expect(performing: { try STIXPattern.parse(pattern) }, throws: { "\($0)".contains("which nothing can match") })
+        }
+        // The same key twice is only redundant.
+        #expect(try STIXPattern.parse("[\(t):value = '0011223344556677' AND \(t):key_id = 'a' AND \(t):key_id = 'a' AND \(t):kind = 'system-prompt']")
+                .comparisons.count == 1)
+    }
+
+    @Test func aRevocationThatWouldPassTheYear9999IsRefusedNotWritten() throws {
+        let last = indicator(id, modified: "9999-12-31T23:59:59.999Z")
+        let now = Timestamp(rfc3339: "2026-12-02T00:00:00Z")!
+        #expect(performing: { try STIXBundleBuilder.revocation(of: [last], at: now) },
+                throws: { ($0 as? STIXBundleBuilder.RevocationError)?.objectIDs == [id] })
+        let ordinary = try STIXBundleBuilder.revocation(of: [indicator(id, modified: "9999-12-31T23:59:59.998Z")], at: now)
+        #expect(ordinary.first?["modified"] as? String == "9999-12-31T23:59:59.999Z" && STIXBundleReader.isTrue(ordinary.first?["revoked"]))
+    }
+
+    @Test func jsonThatDoesNotParseSaysWhere() {
+        for (text, expected) in [("{\"type\": \"bundle\",\n \"objects\": [}", "(line 2, column 14)"), ("", "the file is empty"),
+                                 ("{\"type\":\"bundle\"}\n{\"type\":\"bundle\"}", "(line 2, column 1)")] {
+            #expect("\(text)", performing: { try STIXBundleReader().read(Data(text.utf8)) },
+                    throws: { ($0 as? STIXBundleReader.BundleError)?.message.contains(expected) == true })
+        }
     }
 
     @Test func theWholeInternetIsNotAnIndicator() throws {

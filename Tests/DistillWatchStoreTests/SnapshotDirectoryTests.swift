@@ -1,5 +1,6 @@
 import DistillWatchCore
 import Foundation
+import Synchronization
 import Testing
 @testable import DistillWatchStore
 
@@ -65,6 +66,34 @@ import Testing
         try refused(original.prefix(50), "the file ends before its header (truncated)")
         try refused(Data("PK\u{03}\u{04}".utf8) + original.dropFirst(4), "not a DistillWatch snapshot")
         try refused(Data(), "the file ends before its header")
+    }
+
+    /// Something under a snapshot's name that is not a regular file (a FIFO, a directory)
+    /// is refused at once: opening a FIFO for reading used to wait for a writer, and the
+    /// server never started.
+    @Test func whatIsNotARegularFileIsRefusedWithoutWaiting() throws {
+        let dir = ScratchDirectory()
+        let snapshots = try SnapshotDirectory(path: dir.path)
+        let fifo = dir.path + "/snapshot-00000000000000009999.dwsnap"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: dir.path + "/snapshot-00000000000000000005.dwsnap", withIntermediateDirectories: false)
+        #expect(snapshots.list().map(\.lastSequence) == [9999, 5])
+        for file in snapshots.list() {
+            // On a thread, so that a read that blocks fails the test instead of hanging it.
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Mutex<String?>(nil)
+            Thread.detachNewThread {
+                do { _ = try snapshots.read(file); outcome.withLock { $0 = "read" } } catch { outcome.withLock { $0 = "\(error)" } }
+                done.signal()
+            }
+            if done.wait(timeout: .now() + 20) == .timedOut {
+                Issue.record("reading \(file.path) blocked")
+                let writer = open(fifo, O_WRONLY | O_NONBLOCK)  // lets the blocked open return
+                if writer >= 0 { close(writer) }
+                done.wait()
+            }
+            #expect(outcome.withLock { $0 } == "\(file.path): not a regular file, so not a snapshot")
+        }
     }
 
     @Test func aWriteThatFailsLeavesNothingUnderTheName() throws {

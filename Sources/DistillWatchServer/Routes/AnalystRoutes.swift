@@ -419,7 +419,11 @@ struct QuarantineList: Encodable, Sendable {
         var receivedAt: Timestamp
         var quarantinedAt: Timestamp
         var reason: String
+        /// The stored form, cut to its first 16 KiB (``QuarantinedEvent/listedPayloadBytes``).
         var storedForm: String
+        /// The stored form's whole size, in bytes.
+        var storedFormBytes: Int
+        var storedFormTruncated: Bool
 
         init(_ q: QuarantinedEvent) {
             sequence = q.event.sequence
@@ -429,6 +433,8 @@ struct QuarantineList: Encodable, Sendable {
             quarantinedAt = q.quarantinedAt
             reason = q.reason
             storedForm = String(decoding: q.event.payload, as: UTF8.self)
+            storedFormBytes = q.payloadBytes
+            storedFormTruncated = q.payloadBytes > q.event.payload.count
         }
 
         enum CodingKeys: String, CodingKey {
@@ -436,6 +442,8 @@ struct QuarantineList: Encodable, Sendable {
             case receivedAt = "received_at"
             case quarantinedAt = "quarantined_at"
             case storedForm = "stored_form"
+            case storedFormBytes = "stored_form_bytes"
+            case storedFormTruncated = "stored_form_truncated"
         }
     }
 

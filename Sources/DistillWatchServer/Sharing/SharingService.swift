@@ -86,7 +86,7 @@ final class SharingService: Sendable {
                   let json = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
             else { continue }
             rows.append(SharedObject(collection: collection.name, id: id, version: SharedObject.version(of: o), type: type,
-                                     dateAdded: 0, revoked: o["revoked"] as? Bool == true, json: Array(json), addedBy: partner))
+                                     dateAdded: 0, revoked: STIXBundleReader.isTrue(o["revoked"]), json: Array(json), addedBy: partner))
         }
         let additions = try await objects.addSharedObjects(rows, at: time)
         var added = 0
@@ -235,7 +235,7 @@ final class SharingService: Sendable {
         let current = try await objects.sharedObjects(query).objects.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.json)) as? [String: Any]
         }
-        let revoked = STIXBundleBuilder.revocation(of: current, at: time)
+        let revoked = try STIXBundleBuilder.revocation(of: current, at: time)
         _ = try await add(revoked, to: collection(named: "published")!, at: time)
         let decision = SharingDecision(at: time, campaignID: campaignID, stixCampaignID: decisions.first?.stixCampaignID ?? "",
                                        action: action, analyst: analyst, note: note, objectIDs: revoked.compactMap { $0["id"] as? String })

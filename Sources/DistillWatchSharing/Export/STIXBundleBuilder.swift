@@ -81,17 +81,42 @@ public struct STIXBundleBuilder {
     /// object is revoked with `modified` = `now` (or 1 ms after its own, if later), but the
     /// producer's identity, the shared `attack-pattern`, marking and extension definitions
     /// (shared by other campaigns) and observables (which have no revocation) are left out.
+    /// - Throws: ``RevocationError`` naming the objects whose `modified` is already the
+    ///   latest time STIX can write (9999-12-31T23:59:59.999Z: RFC 3339 years have four
+    ///   digits), which no later version can follow; nothing is revoked then.
     /// - Complexity: O(objects).
-    public static func revocation(of objects: [[String: Any]], at now: Timestamp) -> [[String: Any]] {
+    public static func revocation(of objects: [[String: Any]], at now: Timestamp) throws(RevocationError) -> [[String: Any]] {
         let kept: Set<String> = ["identity", "attack-pattern", "marking-definition", "extension-definition"]
-        return objects.compactMap { o -> [String: Any]? in
+        var stuck: [String] = []
+        let revoked = objects.compactMap { o -> [String: Any]? in
             guard let type = o["type"] as? String, STIXBundleReader.domainTypes.contains(type), !kept.contains(type),
-                  o["revoked"] as? Bool != true else { return nil }
+                  !STIXBundleReader.isTrue(o["revoked"]) else { return nil }
             var r = o
             let previous = (o["modified"] as? String).flatMap { Timestamp(rfc3339: $0) } ?? now
-            r["modified"] = max(now, previous.adding(milliseconds: 1)).stix
+            let modified = max(now, previous.adding(milliseconds: 1))
+            guard modified <= latestSTIXTime else {
+                stuck.append(o["id"] as? String ?? "(an object without an id)")
+                return nil
+            }
+            r["modified"] = modified.stix
             r["revoked"] = true
             return r
+        }
+        guard stuck.isEmpty else { throw RevocationError(objectIDs: stuck) }
+        return revoked
+    }
+
+    /// The latest time a STIX 2.1 timestamp can hold (§3.2: RFC 3339, four-digit years).
+    public static let latestSTIXTime = Timestamp(rfc3339: "9999-12-31T23:59:59.999Z")!
+
+    /// Objects that no revoked version can follow: their `modified` is ``latestSTIXTime``.
+    public struct RevocationError: Error, CustomStringConvertible, Sendable {
+        public var objectIDs: [String]
+        public var description: String {
+            let shown = objectIDs.prefix(5).joined(separator: ", ") + (objectIDs.count > 5 ? " and \(objectIDs.count - 5) more" : "")
+            return "\(objectIDs.count) object\(objectIDs.count == 1 ? "" : "s") cannot be revoked: \(shown) already "
+                + "\(objectIDs.count == 1 ? "has" : "have") modified 9999-12-31T23:59:59.999Z, the latest time STIX 2.1 can write, "
+                + "so no later version can replace \(objectIDs.count == 1 ? "it" : "them"); ask the recipients to delete them"
         }
     }
 

@@ -71,6 +71,50 @@ public struct STIXBundleReader: Sendable {
         "user-account", "windows-registry-key", "x509-certificate",
         STIXPattern.keyedFingerprintType, STIXPattern.clientFingerprintType,
     ]
+    /// What Foundation's `JSONSerialization` found wrong, with the line and column where it
+    /// says (its `localizedDescription` is only "The data is not in the correct format.").
+    /// - Complexity: O(bytes before the problem).
+    public static func jsonSyntaxProblem(_ error: any Error, in data: Data) -> String {
+        let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+        guard data.count > 0 else { return "the file is empty" }
+        // "Invalid value around character 7.": a byte offset from 0.
+        guard let range = detail.range(of: "around character "),
+              let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset <= data.count else { return detail }
+        var line = 1, column = 1
+        for byte in data.prefix(offset) {
+            if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+        }
+        let trimmed = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+        return "\(trimmed) (line \(line), column \(column))"
+    }
+
+    /// A JSON boolean's value; `nil` for anything else. Foundation's `as? Bool` also takes
+    /// the numbers 0 and 1 (an `NSNumber` bridges), which STIX does not allow
+    /// (`"revoked": 1` is not a revocation).
+    public static func jsonBoolean(_ value: Any?) -> Bool? {
+        guard let bool = value as? Bool else { return nil }
+        if let number = value as? NSNumber, String(cString: number.objCType) != "c" { return nil }
+        return bool
+    }
+
+    /// Whether `value` is the JSON boolean `true`.
+    public static func isTrue(_ value: Any?) -> Bool { jsonBoolean(value) == true }
+
+    /// A JSON value as a problem shows it: `'text'` (cut to 40 characters), a number, or
+    /// what it is.
+    static func shown(_ value: Any?) -> String {
+        guard let value else { return "missing" }
+        if let bool = jsonBoolean(value) { return "\(bool)" }
+        switch value {
+        case let text as String: return "'\(text.prefix(40))'"
+        case let number as NSNumber: return "the number \(number)"
+        case is [Any]: return "an array"
+        case is [String: Any]: return "an object"
+        case is NSNull: return "null"
+        default: return "not text"
+        }
+    }
+
     static let domainTypes: Set<String> = [
         "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure",
         "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report",
@@ -88,7 +132,7 @@ public struct STIXBundleReader: Sendable {
         do {
             json = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw BundleError(message: "not JSON: \(error.localizedDescription)")
+            throw BundleError(message: "not JSON: " + Self.jsonSyntaxProblem(error, in: data))
         }
         guard let bundle = json as? [String: Any] else { throw BundleError(message: "not a JSON object") }
         guard bundle["type"] as? String == "bundle" else {
@@ -125,7 +169,7 @@ public struct STIXBundleReader: Sendable {
             let spec = o["spec_version"] as? String
             if Self.domainTypes.contains(type) || type == "marking-definition" || type == "extension-definition" || spec != nil {
                 guard spec == "2.1" else {
-                    problem("spec_version is \(spec.map { "'\($0.prefix(20))'" } ?? "missing"); only STIX 2.1 is read", id)
+                    problem("spec_version is \(Self.shown(o["spec_version"])); only STIX 2.1 (the text \"2.1\") is read", id)
                     continue
                 }
             }
@@ -134,11 +178,11 @@ public struct STIXBundleReader: Sendable {
                 guard let created = o["created"] as? String, Timestamp(rfc3339: created) != nil,
                       let modifiedText = o["modified"] as? String, let modified = Self.microseconds(modifiedText)
                 else { problem("created and modified must be RFC 3339 timestamps", id); continue }
-                if let r = o["revoked"], !(r is Bool) {
-                    problem("revoked must be true or false", id)
+                if let r = o["revoked"], Self.jsonBoolean(r) == nil {
+                    problem("revoked must be true or false, not \(Self.shown(r))", id)
                     continue
                 }
-                let revoked = o["revoked"] as? Bool == true
+                let revoked = Self.isTrue(o["revoked"])
                 if let previous = latest[id], previous.modified > modified || (previous.modified == modified && (previous.revoked || !revoked)) {
                     continue  // an older (or the same) version
                 }
@@ -159,7 +203,7 @@ public struct STIXBundleReader: Sendable {
         for (index, o) in valid {
             let id = o["id"] as! String
             guard Self.domainTypes.contains(o["type"] as! String), latest[id]?.index == index else { continue }
-            if o["revoked"] as? Bool == true {
+            if Self.isTrue(o["revoked"]) {
                 result.revoked.insert(id)
                 continue
             }
@@ -168,7 +212,7 @@ public struct STIXBundleReader: Sendable {
                 result.problems.append(Problem(index: index, objectID: id, message: message, rejected: rejected))
             }
             guard o["pattern_type"] as? String == "stix" else {
-                problem("pattern_type '\((o["pattern_type"] as? String ?? "missing").prefix(40))' is not matched (only stix)", rejected: o["pattern_type"] as? String == nil)
+                problem("pattern_type \(Self.shown(o["pattern_type"])) is not matched (only stix)", rejected: o["pattern_type"] as? String == nil)
                 continue
             }
             guard let pattern = o["pattern"] as? String else { problem("pattern is missing"); continue }
@@ -200,6 +244,13 @@ public struct STIXBundleReader: Sendable {
             guard comparisons <= limits.maximumComparisons else {
                 problem("the bundle's patterns exceed \(limits.maximumComparisons) comparisons; this and later indicators skipped")
                 break
+            }
+            // A marking that cannot be read is not dropped: an indicator whose handling
+            // (its TLP) is unknown is not used.
+            if let refs = o["object_marking_refs"], !(refs is [String]) {
+                problem("object_marking_refs must be a list of marking-definition ids, not \(Self.shown(refs)) "
+                    + "or a list holding something else; its marking (TLP) cannot be known")
+                continue
             }
             let markings = (o["object_marking_refs"] as? [String]) ?? []
             let tlp = markings.compactMap { TrafficLightProtocol(markingDefinitionID: $0) }.max { $0.rank < $1.rank }

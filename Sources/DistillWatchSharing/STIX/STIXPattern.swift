@@ -204,10 +204,18 @@ public enum STIXPattern {
                     guard c.op == "=", case .string(let s) = c.values[0], SharingKey.isValidID(s) else {
                         throw Problem("\(keyedFingerprintType):key_id must be compared with = to a sharing key name")
                     }
+                    // Two different keys in one observation: no fingerprint has both, so the
+                    // comparison can never be true (STIX 2.1 §9.6: AND within an observation).
+                    if let earlier = keyID, earlier != s {
+                        throw Problem("\(keyedFingerprintType):key_id is compared with both '\(earlier)' and '\(s)' in one observation, which nothing can match")
+                    }
                     keyID = s
                 case keyedFingerprintType + ":kind":
                     guard c.op == "=", case .string(let s) = c.values[0], let k = KeyedKind(rawValue: s) else {
                         throw Problem("\(keyedFingerprintType):kind must be one of \(KeyedKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    if let earlier = kind, earlier != k {
+                        throw Problem("\(keyedFingerprintType):kind is compared with both '\(earlier.rawValue)' and '\(k.rawValue)' in one observation, which nothing can match")
                     }
                     kind = k
                 default:
