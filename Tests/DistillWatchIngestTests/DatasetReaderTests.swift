@@ -36,7 +36,10 @@ import Testing
         #expect(r.problems[4].reason == "holds no answer text to compare")
         #expect(r.problems[5].reason == "not a JSON object")
         let broken = DatasetReader.parse(Data("[{\"output\":".utf8))
-        #expect(broken.records.isEmpty && broken.problems.first?.reason == "not a valid JSON array")
+        #expect(broken.records.isEmpty && broken.problems.first?.reason.hasPrefix("not a valid JSON array: ") == true)
+        // Where the array breaks, as an editor shows it (Foundation says "around" the byte after the first bad one).
+        let badElement = DatasetReader.parse(Data("[\n {\"prompt\":\"p\",\"completion\":\"a\"},\n {\"prompt\": nope}\n]".utf8))
+        #expect(badElement.problems.first?.reason.hasSuffix("(line 3, column 14)") == true, "\(badElement.problems)")
     }
 
     @Test func filesAreReadPlainOrGzipAndAnUnusableFileIsAnError() throws {
@@ -57,5 +60,18 @@ import Testing
         try Data("{\"foo\":1}\n".utf8).write(to: URL(fileURLWithPath: empty))
         #expect(throws: IngestError.self) { try DatasetReader.read(path: empty) }
         #expect(throws: IngestError.self) { try DatasetReader.read(path: dir.appendingPathComponent("missing").path) }
+        // A directory says so; a pipe (`<(…)`, a FIFO) is read like a file.
+        #expect(performing: { try DatasetReader.read(path: dir.path) },
+                throws: { "\($0)" == "\(dir.path): is a directory, not a dataset" })
+        let fifo = dir.appendingPathComponent("d.pipe").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            let line = Array(#"{"prompt":"p","completion":"through a pipe"}"#.utf8)
+            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        writer.start()
+        #expect(try DatasetReader.read(path: fifo).records.first?.responses == ["through a pipe"])
     }
 }

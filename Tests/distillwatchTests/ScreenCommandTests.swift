@@ -69,6 +69,10 @@ import Testing
             (["screen", dir.path + "/missing.jsonl"], "missing.jsonl"),
             (["screen", traffic, "--from", "0000-01-01", "--to", "9999-12-31"], "between 2000-01-01 and 2100-01-01"),
             (["screen", traffic, "--output", dir.path], "is a directory"),
+            // Volumes are hourly: a bound inside an hour would count the whole hour.
+            (["screen", traffic, "--from", "2026-03-01", "--to", "2026-03-01T00:10:00Z"],
+             "the period's end, 2026-03-01T00:10:00.000Z, is not on the hour"),
+            (["screen", traffic, "--from", "2026-03-01T00:00:01Z", "--to", "2026-03-02"], "the period's start"),
         ]
         for (arguments, message) in cases {
             let r = try run(arguments)

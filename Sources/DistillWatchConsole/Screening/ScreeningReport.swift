@@ -377,13 +377,21 @@ public enum ScreeningPeriodParsing {
         return parseRFC3339(text)
     }
 
-    /// Why a period cannot be screened: outside 2000–2100 (the times records may carry) or
-    /// longer than ten years; `nil` when it can.
+    /// Why a period cannot be screened: outside 2000–2100 (the times records may carry),
+    /// longer than ten years, or not bounded by whole hours; `nil` when it can.
+    ///
+    /// Volumes are kept per hour (``HourlyActivityLedger``): a bound inside an hour would
+    /// count that whole hour, so exchanges outside the period would be judged against the
+    /// thresholds while the report names the period given.
     public static func problem(from: Timestamp, to: Timestamp) -> String? {
         let lowest = Timestamp(millisecondsSinceEpoch: 946_684_800_000)   // 2000-01-01
         let highest = Timestamp(millisecondsSinceEpoch: 4_102_444_800_000) // 2100-01-01
         guard from >= lowest, to <= highest else { return "the period must lie between 2000-01-01 and 2100-01-01 (UTC)" }
         guard to.milliseconds(since: from) <= 3_660 * 86_400_000 else { return "the period is longer than ten years" }
+        for (name, t) in [("start", from), ("end", to)] where t.millisecondsSinceEpoch % 3_600_000 != 0 {
+            return "the period's \(name), \(t.rfc3339), is not on the hour: volumes are counted per hour (UTC), "
+                + "so a period starts and ends at a whole hour (for example \(Timestamp(millisecondsSinceEpoch: t.hourIndex * 3_600_000).rfc3339))"
+        }
         return nil
     }
 

@@ -1,4 +1,8 @@
+import DistillWatchCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One record of a suspect dataset: the prompt and the answers it holds.
 public struct DatasetRecord: Sendable, Equatable {
@@ -44,18 +48,7 @@ public enum DatasetReader {
     /// - Throws: ``IngestError`` for a file that cannot be read, is too large, or holds no
     ///   usable record.
     public static func read(path: String) throws -> (records: [DatasetRecord], problems: [DatasetProblem], lines: Int) {
-        let data: Data
-        do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if let size = attributes[.size] as? Int, size > maximumBytes {
-                throw IngestError(source: path, "is \(size) bytes; a dataset of at most \(maximumBytes) bytes is checked at once (split it)")
-            }
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as IngestError {
-            throw error
-        } catch {
-            throw IngestError(source: path, "cannot be read: \(error.localizedDescription)")
-        }
+        let data = try readWhole(path)
         var bytes = data
         if data.starts(with: [0x1F, 0x8B]) {
             do {
@@ -72,13 +65,51 @@ public enum DatasetReader {
         return result
     }
 
+    /// The file at `path` (a regular file, a pipe such as `<(…)`, or a device) read whole, up
+    /// to ``maximumBytes``.
+    /// - Throws: ``IngestError`` naming the path: missing, a directory, larger than the
+    ///   limit, or the system's reason it cannot be read (`strerror(3)`).
+    static func readWhole(_ path: String) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IngestError(source: path, "cannot be read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0 {
+            if status.st_mode & S_IFMT == S_IFDIR { throw IngestError(source: path, "is a directory, not a dataset") }
+            if status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) > maximumBytes {
+                throw IngestError(source: path, "is \(status.st_size) bytes; a dataset of at most \(maximumBytes) bytes is checked at once (split it)")
+            }
+        }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { return data }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IngestError(source: path, "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            guard data.count + n <= maximumBytes else {
+                throw IngestError(source: path, "holds more than \(maximumBytes) bytes; a dataset of at most that is checked at once (split it)")
+            }
+            data.append(contentsOf: chunk[0..<n])
+        }
+    }
+
     /// Parses JSON Lines, or a JSON array when the first non-space byte is `[`.
     public static func parse(_ data: Data) -> (records: [DatasetRecord], problems: [DatasetProblem], lines: Int) {
         var records: [DatasetRecord] = []
         var problems: [DatasetProblem] = []
         let firstByte = data.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
         if firstByte == UInt8(ascii: "[") {
-            guard let array = (try? JSONSerialization.jsonObject(with: data)) as? [Any] else {
+            let parsed: Any
+            do {
+                parsed = try JSONSerialization.jsonObject(with: data)
+            } catch {
+                let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+                return ([], [DatasetProblem(position: 1, field: nil, reason: "not a valid JSON array: " + TextPosition.locating(detail, in: data))], 1)
+            }
+            guard let array = parsed as? [Any] else {
                 return ([], [DatasetProblem(position: 1, field: nil, reason: "not a valid JSON array")], 1)
             }
             for (i, element) in array.enumerated() { collect(element, position: i + 1, &records, &problems) }

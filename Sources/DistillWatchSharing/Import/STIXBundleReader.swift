@@ -72,20 +72,13 @@ public struct STIXBundleReader: Sendable {
         STIXPattern.keyedFingerprintType, STIXPattern.clientFingerprintType,
     ]
     /// What Foundation's `JSONSerialization` found wrong, with the line and column where it
-    /// says (its `localizedDescription` is only "The data is not in the correct format.").
+    /// says (``TextPosition``; its `localizedDescription` is only "The data is not in the
+    /// correct format.").
     /// - Complexity: O(bytes before the problem).
     public static func jsonSyntaxProblem(_ error: any Error, in data: Data) -> String {
-        let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
         guard data.count > 0 else { return "the file is empty" }
-        // "Invalid value around character 7.": a byte offset from 0.
-        guard let range = detail.range(of: "around character "),
-              let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset <= data.count else { return detail }
-        var line = 1, column = 1
-        for byte in data.prefix(offset) {
-            if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
-        }
-        let trimmed = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
-        return "\(trimmed) (line \(line), column \(column))"
+        let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+        return TextPosition.locating(detail, in: data)
     }
 
     /// A JSON boolean's value; `nil` for anything else. Foundation's `as? Bool` also takes
