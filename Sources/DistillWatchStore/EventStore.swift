@@ -124,10 +124,15 @@ public enum EventKind: Int, Sendable, Codable, CaseIterable {
     /// The indicators shared by other providers changed (an import, a pushed or pulled
     /// bundle, a revocation): a JSON array of `SharedIndicator`s, the whole set from then on.
     case indicators = 6
+    /// A stored event whose kind this version does not know (a newer DistillWatch's, or a
+    /// damaged row): what the store reads it as, so that replay quarantines it instead of
+    /// stopping. Never written.
+    case unknown = 0
 
     /// The name used in JSON (`/v1/status`).
     public var name: String {
         switch self {
+        case .unknown: return "unknown"
         case .exchange: return "exchange"
         case .account: return "account"
         case .accountLabel: return "account_label"

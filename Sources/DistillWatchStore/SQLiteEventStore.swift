@@ -373,11 +373,19 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await pool.read { db in
-            try Self.fetchEvents(db, sql: """
-                SELECT sequence, kind, subject, received_at, payload FROM events
-                WHERE sequence > ? ORDER BY sequence LIMIT ?
-                """, arguments: [sequence, limit])
+        do {
+            return try await pool.read { db in
+                try Self.fetchEvents(db, sql: """
+                    SELECT sequence, kind, subject, received_at, payload FROM events
+                    WHERE sequence > ? ORDER BY sequence LIMIT ?
+                    """, arguments: [sequence, limit])
+            }
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw StoreError("""
+                \(path): the event log is damaged after event \(sequence) (SQLite error \(error.resultCode.rawValue): \
+                \(error.message ?? "malformed")). Stop the server and keep a copy of the file; restore it from a backup, \
+                or salvage what can be read with `sqlite3 \(path) .recover`
+                """)
         }
     }
 
@@ -385,10 +393,8 @@ public final class SQLiteEventStore: EventStore {
         var result: [StoredEvent] = []
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
-            let rawKind: Int = row[1]
-            guard let kind = EventKind(rawValue: rawKind) else {
-                throw StoreError("event \(row[0] as Int64) has an unknown kind \(rawKind): written by a newer DistillWatch?")
-            }
+            // A kind this version does not know is read as `.unknown`: replay quarantines it.
+            let kind = EventKind(rawValue: row[1]).flatMap { $0 == .unknown ? nil : $0 } ?? .unknown
             let payload: [UInt8] = try row.withUnsafeData(atIndex: 4) { data in data.map { [UInt8]($0) } ?? [] }
             result.append(StoredEvent(sequence: row[0], kind: kind, subject: row[2],
                                       receivedAt: Timestamp(millisecondsSinceEpoch: row[3]), payload: payload))
@@ -507,7 +513,7 @@ public final class SQLiteEventStore: EventStore {
                 let rawKind: Int = row[1]
                 // A payload that is text (a damaged row) comes back as text; its bytes either way.
                 let payload: [UInt8] = (row[4] as Data?).map { [UInt8]($0) } ?? (row[4] as String?).map { Array($0.utf8) } ?? []
-                let event = StoredEvent(sequence: row[0], kind: EventKind(rawValue: rawKind) ?? .flush, subject: row[2],
+                let event = StoredEvent(sequence: row[0], kind: EventKind(rawValue: rawKind) ?? .unknown, subject: row[2],
                                         receivedAt: Timestamp(millisecondsSinceEpoch: row[3]), payload: payload)
                 return QuarantinedEvent(event: event, reason: row[5], quarantinedAt: Timestamp(millisecondsSinceEpoch: row[6]),
                                         payloadBytes: row[7] ?? payload.count)

@@ -79,6 +79,32 @@ import Testing
         }
     }
 
+    /// An event whose kind this version does not know (a newer version's, a damaged row) is
+    /// quarantined, not a refusal to start; a store that cannot be read says why in
+    /// `/v1/status` (`log_error`) instead of only `"log": null`.
+    @Test func anUnknownEventKindIsQuarantinedAndAStoreThatFailsSaysWhy() async throws {
+        let dir = ScratchDirectory()
+        let configuration = Self.sqliteConfiguration(dir)
+        let store = try SQLiteEventStore(path: configuration.database)
+        _ = try await store.append([
+            NewEvent(kind: .exchange, subject: "a", payload: Self.payload(#"{"time":1772409600000,"account_id":"a","output_tokens":10}"#)),
+            NewEvent(kind: .exchange, subject: "a", payload: Self.payload(#"{"time":1772409601000,"account_id":"a","output_tokens":20}"#)),
+        ], at: Timestamp(rfc3339: "2026-03-02T00:00:00Z")!)
+        try await store.close()
+        try await DatabaseQueue(path: configuration.database).write { try $0.execute(sql: "UPDATE events SET kind = 99 WHERE sequence = 1") }
+        let reopened = try SQLiteEventStore(path: configuration.database)
+        try await withServer(.router, configuration, store: reopened) { client in
+            let listed = try await client.get("/v1/quarantine", Secret.analyst).json["events"] as? [[String: Any]] ?? []
+            #expect(listed.map { $0["kind"] as? String } == ["unknown"])
+            #expect((listed.first?["reason"] as? String)?.contains("not one this version knows") == true, "\(listed)")
+            #expect(try await client.get("/v1/status", Secret.analyst).json["log_error"] == nil)
+            try await reopened.close()
+            let status = try await client.get("/v1/status", Secret.analyst).json
+            #expect(status["log"] is NSNull)
+            #expect((status["log_error"] as? String)?.contains("the store is closed") == true, "\(status)")
+        }
+    }
+
     /// A format-1 database: the v1 schema, with lines stored as received.
     static func makeFormatOneDatabase(_ path: String, lines: [(EventKind, String?, String)]) throws {
         let queue = try DatabaseQueue(path: path)

@@ -125,6 +125,36 @@ let t0 = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    /// An event of a kind this version does not know is read as `.unknown` (replay
+    /// quarantines it), never a stop; a page damaged under the log is an error naming the
+    /// file and what to do.
+    @Test func unknownKindsAreReadAndDamagedPagesNamed() async throws {
+        let dir = ScratchDirectory()
+        let path = dir.path + "/state.sqlite"
+        do {
+            let store = try SQLiteEventStore(path: path, synchronous: .normal)
+            let filler = String(repeating: "x", count: 300)
+            _ = try await store.append((0..<4_000).map { event(.exchange, "a", #"{"n":\#($0),"f":"\#(filler)"}"#) }, at: t0)
+            try await store.pool.write { try $0.execute(sql: "UPDATE events SET kind = 99 WHERE sequence = 2") }
+            let read = try await store.events(after: 0, limit: 3)
+            #expect(read.map(\.kind) == [.exchange, .unknown, .exchange])
+            try await store.close()
+        }
+        // Damage the middle half of the file, past the header page.
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var state: UInt64 = 7
+        for i in (bytes.count / 4)..<(bytes.count * 3 / 4) {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let damaged = try SQLiteEventStore(path: path)
+        await #expect(performing: { _ = try await damaged.events(after: 0, limit: 10_000) }, throws: { error in
+            let text = "\(error)"
+            return text.contains(path) && text.contains("the event log is damaged") && text.contains(".recover")
+        })
+    }
+
     @Test func aFileThatIsNotADatabaseIsAClearError() throws {
         let dir = ScratchDirectory()
         let path = dir.path + "/not-a-db.sqlite"

@@ -56,6 +56,8 @@ struct EventDecoder: Sendable {
             case .indicators:
                 let list = try JSONDecoder().decode([SharedIndicator].self, from: Data(event.payload))
                 return .sharedIndicators(SharedIndicatorSet(list, sharingKeys: sharingKeys))
+            case .unknown:
+                throw RecordError("its stored kind is not one this version knows (written by a newer DistillWatch, or a damaged row)")
             }
         } catch {
             throw StoreError("event \(event.sequence) (\(event.kind.name)) cannot be replayed: \(error)")

@@ -80,9 +80,12 @@ struct AnalystRoutes {
             return JSONBody(QuarantineList(events: try await state.store.quarantined(limit: limit).map(QuarantineList.Event.init)))
         }
         routes.get("status") { _, _ in
-            // The log's counts need the store; while it is faulty the rest still answers.
-            let log = try? await state.store.eventCounts()
-            return JSONBody(StatusResponse(engine: state.engine.status(), log: log,
+            // The log's counts need the store; while it is faulty the rest still answers, and
+            // says why the log could not be read (a damaged page, a closed store).
+            var log: EventCounts?
+            var logError: String?
+            do { log = try await state.store.eventCounts() } catch { logError = "\(error)" }
+            return JSONBody(StatusResponse(engine: state.engine.status(), log: log, logError: logError,
                                            auditWritten: state.audit.written, auditDropped: state.audit.dropped,
                                            storage: StorageStatus(state.health.fault), snapshots: state.snapshots.map { SnapshotStatus($0.status) },
                                            restart: state.restart,
@@ -301,6 +304,9 @@ struct StatusResponse: Encodable, Sendable {
     var engine: EngineStatus
     /// `nil` while the store cannot be read.
     var log: EventCounts?
+    /// Why the log's counts could not be read (SQLite's message: a damaged page, a closed
+    /// store), when `log` is `nil`.
+    var logError: String?
     var auditWritten: Int
     var auditDropped: Int
     var storage: StorageStatus
@@ -312,6 +318,7 @@ struct StatusResponse: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case engine, log
+        case logError = "log_error"
         case auditWritten = "audit_written"
         case auditDropped = "audit_dropped"
         case storage, snapshots, restart, ingest, shard
@@ -328,6 +335,7 @@ struct StatusResponse: Encodable, Sendable {
                          forKey: .log)
         } else {
             try c.encodeNil(forKey: .log)
+            try c.encodeIfPresent(logError, forKey: .logError)
         }
         try c.encode(auditWritten, forKey: .auditWritten)
         try c.encode(auditDropped, forKey: .auditDropped)
