@@ -156,9 +156,30 @@ public enum PolicyFile {
              .composer(let context, let problem, let mark, _):
             let why = context.map { " (\($0.text))" } ?? ""
             return PolicyFileError(source: source, line: mark.line, message: "not valid YAML: \(problem)\(why), column \(mark.column)")
+        case .duplicatedKeysInMapping(let keys, let context):
+            // Yams marks the first of the two; the second is what to look at.
+            let key = keys.first ?? "?"
+            let first = context.mark.line
+            let second = repeatedKeyLine(key, firstLine: first, column: context.mark.column, in: context.text)
+            let names = keys.map { "\"\($0)\"" }.joined(separator: ", ")
+            return PolicyFileError(source: source, line: second ?? first,
+                                   message: "\(names) \(keys.count == 1 ? "is" : "are") given more than once in one mapping"
+                                    + (second != nil ? " (first on line \(first))" : "") + "; each setting once")
         default:
             return PolicyFileError(source: source, line: nil, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// The line after `firstLine` where `key` starts a block mapping entry at `column` (both
+    /// from 1, as Yams counts), or `nil` (a flow mapping, a quoted key written otherwise).
+    static func repeatedKeyLine(_ key: String, firstLine: Int, column: Int, in text: String) -> Int? {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 > firstLine {
+            let bytes = Array(line.utf8)
+            guard bytes.count >= column, bytes[..<(column - 1)].allSatisfy({ $0 == 0x20 || $0 == 0x2D }) else { continue }
+            let rest = String(decoding: bytes[(column - 1)...], as: UTF8.self)
+            if rest.hasPrefix(key + ":") || rest.hasPrefix("\"\(key)\":") || rest.hasPrefix("'\(key)':") { return index + 1 }
+        }
+        return nil
     }
 
     private static func line(_ node: Node) -> Int? {

@@ -71,6 +71,23 @@ import Testing
     @Test func invalidYAMLIsAnError() {
         #expect(throws: PolicyFileError.self) { try PolicyFile.load(yaml: "weights: [unclosed") }
     }
+
+    /// A setting given twice names the second occurrence's line and the first's, not the
+    /// mapping's start with the whole file as "context".
+    @Test func aSettingGivenTwiceNamesBothLines() {
+        let cases: [(String, Int, String)] = [
+            ("thresholds: {review: 0.5, throttle: 0.6, block: 0.7}\n# filler\nthresholds: {review: 0.1}\n", 3,
+             #""thresholds" is given more than once in one mapping (first on line 1); each setting once"#),
+            ("minimum_exchanges: 5\ntiers:\n  free:\n    daily_exchanges: 10\n    daily_exchanges: 20\n", 5,
+             #""daily_exchanges" is given more than once in one mapping (first on line 4); each setting once"#),
+        ]
+        for (yaml, line, message) in cases {
+            #expect(performing: { try PolicyFile.load(yaml: yaml) }, throws: { error in
+                guard let e = error as? PolicyFileError else { return false }
+                return e.line == line && e.message == message
+            })
+        }
+    }
 }
 
 @Suite struct ExamplePolicyTests {

@@ -304,6 +304,14 @@ struct SharingFixture {
                 .comparisons.count == 1)
     }
 
+    @Test func anIPv4MappedIPv6AddressIsTheIPv4HostItMaps() throws {
+        let p = try STIXPattern.parse("[ipv6-addr:value = '::ffff:198.51.100.7']")
+        #expect(p.comparisons == [.address(IPPrefix("198.51.100.7")!)])
+        // An IPv4 value is still not an ipv6-addr, nor the reverse.
+        #expect(throws: STIXPattern.Problem.self) { try STIXPattern.parse("[ipv6-addr:value = '198.51.100.7']") }
+        #expect(throws: STIXPattern.Problem.self) { try STIXPattern.parse("[ipv4-addr:value = '2001:db8::1']") }
+    }
+
     @Test func aRevocationThatWouldPassTheYear9999IsRefusedNotWritten() throws {
         let last = indicator(id, modified: "9999-12-31T23:59:59.999Z")
         let now = Timestamp(rfc3339: "2026-12-02T00:00:00Z")!

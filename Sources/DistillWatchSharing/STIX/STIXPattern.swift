@@ -247,7 +247,10 @@ public enum STIXPattern {
         switch c.path {
         case "ipv4-addr:value", "ipv6-addr:value":
             for v in c.values {
-                guard case .string(let s) = v, let p = IPPrefix(s), p.isIPv4 == (c.path == "ipv4-addr:value") else {
+                // An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, RFC 4291 §2.5.5.2) is the IPv4
+                // host it maps, as client addresses are read: valid as an ipv6-addr value.
+                guard case .string(let s) = v, let p = IPPrefix(s),
+                      p.isIPv4 == (c.path == "ipv4-addr:value") || (p.isIPv4 && c.path == "ipv6-addr:value" && s.contains(":")) else {
                     throw Problem("\(c.path) needs an \(c.path.hasPrefix("ipv4") ? "IPv4" : "IPv6") address or CIDR block, found \(String(describing: v).prefix(80))")
                 }
                 // A block wider than a /8 (IPv4) or /16 (IPv6) is the Internet, not infrastructure.
