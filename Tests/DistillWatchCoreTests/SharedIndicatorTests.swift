@@ -81,6 +81,7 @@ func templatedPrompt(item: Int, wording: Int) -> String {
 
     @Test func infrastructureAloneStaysBelowReviewAndPromptsRaiseIt() {
         let address = SharedIndicator(id: "indicator--00000000-0000-4000-8000-000000000002", source: "Acme AI", campaign: "campaign-3",
+                                      tlp: "TLP:RED",
                                       comparisons: [.address(IPPrefix("203.0.113.0/24")!), .userAgent("harness/1.0"), .autonomousSystem(64500)],
                                       validFrom: start)
         let bands = publishedBands(from: (0..<60).map { templatedPrompt(item: $0, wording: $0 % 3) }, key: sharing)
@@ -113,6 +114,9 @@ func templatedPrompt(item: Int, wording: Int) -> String {
         #expect(engine.decision(for: "operator-b").verdict.isFlagged)
         let detail = engine.readings(for: "operator-b").first { $0.kind == .sharedIndicator }!.detail
         #expect(detail.contains("Acme AI") && detail.contains("campaign-3") && detail.contains("prompt-template family"))
+        // The marking travels with the evidence into the detail (Sharing.md: a report of such
+        // traffic is handled as the indicator's TLP says).
+        #expect(detail.contains("(indicator--00000000-0000-4000-8000-000000000002, TLP:RED)"), "\(detail)")
         #expect(!engine.signalFamiliesWithoutData.contains(.sharedIndicators))
         #expect(DetectionEngine().signalFamiliesWithoutData.contains(.sharedIndicators))
     }

@@ -787,7 +787,8 @@ public struct DetectionEngine: Sendable {
         guard let i = slot(ofAccount: accountID) else { return [] }
         let s = states[Int(i)]
         var readings = SignalContext.reading(policy: policy, models: models, now: s.lastSeen,
-                                             unkeyed: unkeyedKey(of: Int(i)), record: records[Int(i)]) {
+                                             unkeyed: unkeyedKey(of: Int(i)), record: records[Int(i)],
+                                             sharedIndicators: s.sharedEvidence.isEmpty ? nil : sharedIndicators) {
             BehaviourSignals.readings(s, $0)
         }
         for k in readings.indices {

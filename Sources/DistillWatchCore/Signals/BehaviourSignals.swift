@@ -41,15 +41,18 @@ struct SignalContext {
     private let modelsAddress: UnsafePointer<ModelCatalog>
     private let unkeyedAddress: UnsafePointer<KeyState>?
     private let recordAddress: UnsafePointer<AccountRecord>?
+    private let sharedAddress: UnsafePointer<SharedIndicatorSet>?
     /// The time the signals are read at (the exchange's, or the account's latest).
     var now: Timestamp
 
     private init(policy: UnsafePointer<Policy>, models: UnsafePointer<ModelCatalog>, now: Timestamp,
-                 unkeyed: UnsafePointer<KeyState>? = nil, record: UnsafePointer<AccountRecord>? = nil) {
+                 unkeyed: UnsafePointer<KeyState>? = nil, record: UnsafePointer<AccountRecord>? = nil,
+                 shared: UnsafePointer<SharedIndicatorSet>? = nil) {
         policyAddress = policy
         modelsAddress = models
         unkeyedAddress = unkeyed
         recordAddress = record
+        sharedAddress = shared
         self.now = now
     }
 
@@ -62,6 +65,9 @@ struct SignalContext {
     var unkeyed: KeyState? { unkeyedAddress?.pointee }
     /// The account's record, for details that quote it. Reports only.
     var record: AccountRecord? { recordAddress?.pointee }
+    /// The indicators shared by other providers, for details that quote an indicator's
+    /// marking (TLP). Reports only.
+    var sharedIndicators: SharedIndicatorSet? { sharedAddress?.pointee }
 
     /// Calls `body` with a context reading `policy` and `models` in place: the per-exchange
     /// path. The two are `inout` only so that their addresses are the engine's own (a
@@ -75,14 +81,18 @@ struct SignalContext {
     }
 
     /// Calls `body` with a context reading the given values, and for reports the account's
-    /// unkeyed traffic and record. May copy its arguments once to address them.
+    /// unkeyed traffic and record and the shared indicators. May copy its arguments once to
+    /// address them.
     static func reading<Result>(policy: Policy, models: ModelCatalog, now: Timestamp, unkeyed: KeyState? = nil,
-                                record: AccountRecord? = nil, _ body: (SignalContext) -> Result) -> Result {
+                                record: AccountRecord? = nil, sharedIndicators: SharedIndicatorSet? = nil,
+                                _ body: (SignalContext) -> Result) -> Result {
         withUnsafePointer(to: policy) { p in
             withUnsafePointer(to: models) { m in
                 withOptionalPointer(to: unkeyed) { k in
                     withOptionalPointer(to: record) { r in
-                        body(SignalContext(policy: p, models: m, now: now, unkeyed: k, record: r))
+                        withOptionalPointer(to: sharedIndicators) { x in
+                            body(SignalContext(policy: p, models: m, now: now, unkeyed: k, record: r, shared: x))
+                        }
                     }
                 }
             }
@@ -333,7 +343,9 @@ enum BehaviourSignals {
         return r
     }
 
-    static func sharedIndicatorDetail(_ s: AccountState, at t: Timestamp) -> String {
+    /// The strongest matched indicators, each with its source, campaign, TLP (read from
+    /// `markings`, the set it came from) and matches.
+    static func sharedIndicatorDetail(_ s: AccountState, at t: Timestamp, markings: SharedIndicatorSet? = nil) -> String {
         let active = s.sharedEvidence.filter { $0.isActive(at: t) }.sorted { $0.weight > $1.weight }
         guard !active.isEmpty else {
             return s.sharedEvidence.isEmpty ? "no shared indicator matched" : "the indicators that matched have expired"
@@ -342,7 +354,8 @@ enum BehaviourSignals {
             let kinds = SharedIndicatorKind.allCases.filter { e.kinds & $0.bit != 0 }.map(\.name).joined(separator: ", ")
             let campaign = e.campaign.map { " campaign \"\($0)\"" } ?? ""
             let until = e.validUntil.map { ", valid until \($0.rfc3339)" } ?? ""
-            return "\(e.source)\(campaign) (\(e.id)): \(kinds) in \(e.matches) exchange\(e.matches == 1 ? "" : "s")"
+            let tlp = markings?.indicator(id: e.id)?.tlp.map { ", \($0)" } ?? ""
+            return "\(e.source)\(campaign) (\(e.id)\(tlp)): \(kinds) in \(e.matches) exchange\(e.matches == 1 ? "" : "s")"
                 + (e.contentMatches > 0 ? ", \(e.contentMatches) by prompt" : "") + until
         }.joined(separator: "; ") + (active.count > 3 ? "; and \(active.count - 3) more" : "")
     }
@@ -757,7 +770,7 @@ enum BehaviourSignals {
             return "usage worth \(Wording.rounded(p.monthlyUSD)) USD per 30 days (\(s.costExchanges) exchanges with a cost) "
                 + "on a plan of \(Wording.rounded(s.planPriceUSD)) USD: \(Wording.rounded(p.ratio, digits: 1))×"
         case .sharedIndicator:
-            return sharedIndicatorDetail(s, at: c.now)
+            return sharedIndicatorDetail(s, at: c.now, markings: c.sharedIndicators)
         case .accessEvasion:
             return accessEvasionDetail(s, record: c.record)
         case .suddenChange, .keySharing:
