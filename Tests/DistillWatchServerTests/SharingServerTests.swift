@@ -144,6 +144,24 @@ import Testing
         try await withServer(.router, sharingConfiguration(producer: "Acme AI")) { client in
             let discovery = try await taxiiGet(client, "/taxii2/", Secret.shareRead)
             #expect(discovery.status == .ok && (discovery.json["api_roots"] as? [String])?.first?.hasSuffix("/taxii2/api/") == true)
+            // Forwarded values are used only when they are a scheme and a host: no header puts
+            // a path, a query or markup into the URLs a client follows.
+            func root(_ headers: HTTPFields) async throws -> String? {
+                var all: HTTPFields = [.authorization: "Bearer \(Secret.shareRead)", .accept: "application/taxii+json;version=2.1"]
+                all.append(contentsOf: headers)
+                let r = try await client.execute(uri: "/taxii2/", method: .get, headers: all)
+                return (r.json["api_roots"] as? [String])?.first
+            }
+            let proxied: HTTPFields = [HTTPField.Name("X-Forwarded-Proto")!: "https", HTTPField.Name("X-Forwarded-Host")!: "taxii.example.com:8443, internal:80"]
+            #expect(try await root(proxied) == "https://taxii.example.com:8443/taxii2/api/")
+            let v6: HTTPFields = [HTTPField.Name("X-Forwarded-Host")!: "[2001:db8::1]:8443"]
+            #expect(try await root(v6)?.hasSuffix("://[2001:db8::1]:8443/taxii2/api/") == true)
+            for hostile in ["evil.example/steal?x=", "a\"b", "evil.example:99999", "javascript:alert(1)", "[::1"] {
+                let forged: HTTPFields = [HTTPField.Name("X-Forwarded-Proto")!: "javascript", HTTPField.Name("X-Forwarded-Host")!: hostile]
+                let url = try await root(forged)
+                #expect(url?.hasPrefix("http") == true && url?.contains("evil") == false && url?.contains("javascript") == false
+                        && url?.contains("\"") == false, "\(hostile) → \(url ?? "nil")")
+            }
             let html = try await client.execute(uri: "/taxii2/", method: .get, headers: [.authorization: "Bearer \(Secret.shareRead)", .accept: "text/html"])
             #expect(html.status == .notAcceptable)
             let collections = try await taxiiGet(client, "/taxii2/api/collections/", Secret.shareRead).json["collections"] as? [[String: Any]] ?? []

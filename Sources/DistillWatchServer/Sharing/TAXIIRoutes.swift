@@ -170,10 +170,56 @@ struct TAXIIRoutes {
     /// `scheme://host[:port]` as the client reached the server (`X-Forwarded-Proto` and
     /// `X-Forwarded-Host` from a proxy in front, else the request's own), for the absolute
     /// URLs discovery lists.
+    ///
+    /// A forwarded value is used only when it is one: `http` or `https`, and a host as RFC
+    /// 3986 §3.2.2 writes it (a name, an IPv4 address or a bracketed IPv6 one) with an
+    /// optional port; of a list (`a, b`: one entry per proxy), the first, the one the client
+    /// used. Anything else (`evil.example/x?`, a quote) is ignored for the request's own, so
+    /// that no header can put a path, a query or markup into the URLs a client follows.
     static func baseURL(_ request: Request) -> String {
-        let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? request.uri.scheme?.rawValue ?? "http"
-        let host = request.headers[HTTPField.Name("X-Forwarded-Host")!] ?? request.head.authority ?? "localhost"
+        func first(_ name: String) -> String? {
+            request.headers[HTTPField.Name(name)!].flatMap { $0.split(separator: ",").first }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let forwardedProto = first("X-Forwarded-Proto")?.lowercased()
+        let proto = forwardedProto.flatMap { ["http", "https"].contains($0) ? $0 : nil } ?? request.uri.scheme?.rawValue ?? "http"
+        let host = first("X-Forwarded-Host").flatMap { isHostAndPort($0) ? $0 : nil }
+            ?? request.head.authority.flatMap { isHostAndPort($0) ? $0 : nil } ?? "localhost"
         return "\(proto)://\(host)"
+    }
+
+    /// `name[:port]`, `a.b.c.d[:port]` or `[v6][:port]`: letters, digits, `-`, `.`, and for
+    /// IPv6 `:` inside brackets; at most 255 bytes; a port from 1 to 65535.
+    static func isHostAndPort(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 255 else { return false }
+        var hostEnd = bytes.count
+        var i = 0
+        if bytes[0] == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+            guard bytes[1..<close].allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            hostEnd = close + 1
+            i = hostEnd
+        } else {
+            hostEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+            guard hostEnd > 0, bytes[0..<hostEnd].allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) else {
+                return false
+            }
+            i = hostEnd
+        }
+        guard i < bytes.count else { return true }
+        guard bytes[i] == UInt8(ascii: ":") else { return false }
+        let port = bytes[(i + 1)...]
+        guard (1...5).contains(port.count), port.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        return (1...65_535).contains(Int(String(decoding: port, as: UTF8.self)) ?? 0)
+    }
+
+    private static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A)
+    }
+
+    private static func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x66)
     }
 
     /// A request's filters and page (§3.4, §3.6).
