@@ -149,6 +149,9 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--json", json), ("--report", report), ("--html", html)],
+            inputs: [("traffic file", traffic), ("account records file", accounts), ("labels file", labels), ("policy file", policy)])
         let policy = try loadPolicy(self.policy)
         let sketcher = noContent ? nil : evaluationSketcher(seed: seed)
         let showProgress = progress ?? ProgressBar.standardErrorIsTerminal

@@ -181,6 +181,9 @@ struct ProvenanceCheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--json", json), ("--html", html)],
+            inputs: [("dataset", dataset), ("index", index), ("scan report", report), ("content key file", key.contentKeyFile)])
         let contentKey = try key.key(create: false)
         let store: ProvenanceIndex
         do {

@@ -207,6 +207,11 @@ struct ScanCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--json", json), ("--html", html), ("--sightings", sightings)],
+            inputs: traffic.map { ("traffic file", $0) } + accounts.map { ("account records file", $0) }
+                + indicators.map { ("indicators bundle", $0) } + content.inputFiles
+                + [("policy file", policy), ("OpenAI batch input file", openaiBatchInput)])
         let policy = try loadPolicy(self.policy)
         let sources = traffic.map(InputSource.init(argument:))
         let sketcher = try content.sketcher(quiet: quiet)
@@ -413,7 +418,7 @@ func loadPolicy(_ path: String?) throws -> Policy {
 /// Writes a JSON document to `path`, or to standard output for `-` (the convention of
 /// every command that takes a path). Keys are sorted, so two runs on the same input give
 /// the same bytes apart from `generated_at`.
-func writeJSON(_ value: some Encodable, to path: String, what: String = "the report") throws {
+func writeJSON(_ value: some Encodable, to path: String, what: String = "report") throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes, .sortedKeys]
     let data = try encoder.encode(value) + Data("\n".utf8)
@@ -421,11 +426,7 @@ func writeJSON(_ value: some Encodable, to path: String, what: String = "the rep
         FileHandle.standardOutput.write(data)
         return
     }
-    do {
-        try data.write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw ScanFailure("\(path): cannot write \(what) (\(error.localizedDescription))")
-    }
+    try UserFile.write(data, to: path, what: what)
 }
 
 /// Writes a JSON object (a STIX bundle, a MISP event, a status) to `path`, or to standard
@@ -436,11 +437,7 @@ func writeJSONObject(_ object: Any, to path: String) throws {
         FileHandle.standardOutput.write(bytes)
         return
     }
-    do {
-        try bytes.write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw ScanFailure("\(path): cannot write (\(error.localizedDescription))")
-    }
+    try UserFile.write(bytes, to: path, what: "output")
 }
 
 func writeReport(_ report: ScanReport, to path: String) throws {
@@ -507,6 +504,13 @@ struct ContentOptions: ParsableArguments {
             }
         }
         return ContentSketcher(key: key, keepsExcerpts: evidenceExcerpts, sharingKeys: try loadSharingKeys(sharingKeys))
+    }
+
+    /// The files these options read (the content key file, the sharing keys), for
+    /// ``UserFile/refuseClashes(outputs:inputs:)``.
+    var inputFiles: [(what: String, path: String?)] {
+        [("content key file", contentKeyFile ?? (contentKey == nil && !noContent ? ContentKeyStore.defaultPath() : nil)),
+         ("sharing keys file", sharingKeys)]
     }
 }
 

@@ -69,6 +69,10 @@ struct ScreenCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--output", output)],
+            inputs: traffic.map { ("traffic file", $0) } + accounts.map { ("account records file", $0) }
+                + [("sign-offs file", signoffs), ("policy file", policy)])
         let policy = try loadPolicy(self.policy)
         // Digests first: the report states what it was computed from.
         var inputs: [ScreeningReport.Provenance.Input] = []

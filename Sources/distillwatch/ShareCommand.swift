@@ -115,6 +115,10 @@ struct ShareExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--out", out)],
+            inputs: [("scan report", report), ("sharing keys file", sharingKeys)]
+                + traffic.map { ("traffic file", $0) } + accounts.map { ("account records file", $0) })
         let data = try UserFile.read(report, what: "scan report")
         let scan: ScanReport
         do {
@@ -226,6 +230,7 @@ struct ShareRevokeCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseClashes(outputs: [("--out", out)], inputs: [("published bundle", bundle)])
         let data = try UserFile.read(bundle, what: "STIX bundle")
         do {
             _ = try STIXBundleReader().read(data)

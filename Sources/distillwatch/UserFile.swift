@@ -97,4 +97,49 @@ enum UserFile {
             }
         }
     }
+
+    /// A file as the system knows it: its device and inode when it exists, else its
+    /// absolute path with links in its folders resolved.
+    enum Identity: Hashable {
+        case file(device: UInt64, inode: UInt64)
+        case path(String)
+    }
+
+    /// The identity of `path`, or `nil` when writing to it cannot destroy anything a
+    /// command reads: standard output (`-`), a device or a pipe (`/dev/null` may take every
+    /// output of a run).
+    static func identity(_ path: String) -> Identity? {
+        guard path != "-" else { return nil }
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFREG else { return nil }
+            return .file(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+        }
+        return .path(URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path)
+    }
+
+    /// Refuses, before anything is read or written, an output that is one of the command's
+    /// inputs (`scan t.jsonl --json t.jsonl` replaced the traffic with the report; `share
+    /// export --out` the sharing key file) or two outputs that are one file (only the last
+    /// written would remain). Paths are compared as files (device and inode, through links),
+    /// not as text.
+    /// - Parameters:
+    ///   - outputs: each output option's name (`--json`) and path, `nil` when not given.
+    ///   - inputs: what each input is ("traffic file") and its path.
+    /// - Throws: ``ScanFailure`` naming both paths and what they are.
+    /// - Complexity: O(outputs × inputs) `stat` calls.
+    static func refuseClashes(outputs: [(option: String, path: String?)], inputs: [(what: String, path: String?)]) throws {
+        let sources = inputs.compactMap { input in input.path.flatMap { p in identity(p).map { (input.what, p, $0) } } }
+        var written: [(String, String, Identity)] = []
+        for output in outputs {
+            guard let path = output.path, let id = identity(path) else { continue }
+            if let (what, input, _) = sources.first(where: { $0.2 == id }) {
+                throw ScanFailure("\(output.option) \(path) is the \(what) \(input): writing there would destroy it; give another path")
+            }
+            if let (option, other, _) = written.first(where: { $0.2 == id }) {
+                throw ScanFailure("\(option) \(other) and \(output.option) \(path) are one file: give each output its own path")
+            }
+            written.append((output.option, path, id))
+        }
+    }
 }

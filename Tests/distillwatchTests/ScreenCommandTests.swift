@@ -1,6 +1,7 @@
 import DistillWatchTestSupport
 import Foundation
 import Testing
+@testable import distillwatch
 
 /// `distillwatch screen` and `scan --html`, run as a user would.
 @Suite(.onTheHeavyLane) struct ScreenCommandTests {
@@ -79,6 +80,37 @@ import Testing
             #expect(r.status != 0, "\(arguments)")
             #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
         }
+    }
+
+    /// An output that is one of the command's inputs (or another output) is refused before
+    /// anything is written: `scan t --json t` replaced the traffic with the report, `share
+    /// export --out KEYS` the sharing key, exit 0.
+    @Test func anOutputThatIsAnInputIsRefusedAndTheInputKept() throws {
+        let dir = Scratch()
+        let (traffic, accounts) = try Self.simulate(dir)
+        let before = try Data(contentsOf: URL(fileURLWithPath: traffic))
+        let link = dir.path + "/link-to-traffic.gz"
+        #expect(symlink(traffic, link) == 0)
+        let same = dir.path + "/same.out"
+        let cases: [([String], String)] = [
+            (["scan", traffic, "--quiet", "--json", traffic], "--json \(traffic) is the traffic file \(traffic)"),
+            (["scan", traffic, "--quiet", "--html", link], "--html \(link) is the traffic file \(traffic)"),
+            (["scan", traffic, "--quiet", "--accounts", accounts, "--json", accounts], "is the account records file"),
+            (["scan", traffic, "--quiet", "--json", same, "--html", same], "--json \(same) and --html \(same) are one file"),
+            (["screen", traffic, "--output", traffic], "--output \(traffic) is the traffic file"),
+        ]
+        for (arguments, message) in cases {
+            let r = try run(arguments)
+            #expect(r.status != 0, "\(arguments)")
+            #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: traffic)) == before)
+        #expect(!FileManager.default.fileExists(atPath: same))
+        // Devices and standard output take any number of outputs (`--json /dev/null --html
+        // /dev/null`): they have no identity to clash.
+        #expect(UserFile.identity("/dev/null") == nil && UserFile.identity("-") == nil)
+        #expect(UserFile.identity(link) == UserFile.identity(traffic) && UserFile.identity(traffic) != nil)
+        #expect(UserFile.identity(dir.path + "/./new.json") == UserFile.identity(dir.path + "/new.json"))
     }
 
     @Test func scanWritesASelfContainedHTMLReport() throws {
