@@ -115,11 +115,9 @@ public final class SQLiteEventStore: EventStore {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             throw StoreError("""
-
                 \(path): the database is in use by another process (another distillwatch serve?). \
                 Stop it, or give --database another path
-                """
-)
+                """)
         } catch {
             throw StoreError("""
                 \(path): cannot open the database: \(error). If the file is damaged, restore it from a backup; \

@@ -12,7 +12,7 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Settings come from defaults, then --config FILE (YAML), then DISTILLWATCH_* environment \
             variables, then these flags, each overriding the one before. At least one access token is \
-            required (NAME:ROLE[+ROLE...]:SECRET, roles ingest, decide, analyst, exempt); prefer \
+            required (NAME:ROLE[+ROLE...]:SECRET, roles ingest, decide, analyst, exempt, share_read, share_write); prefer \
             DISTILLWATCH_TOKENS or the config file to flags, which other users can see in ps. \
             State is an append-only event log in SQLite (WAL); on start it is replayed, so the server \
             resumes where it stopped, even after kill -9. See Documentation/Server.md.

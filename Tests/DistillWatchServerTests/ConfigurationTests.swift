@@ -68,6 +68,23 @@ import Testing
             #expect(load("envoy_path_prefix: \(prefix)" + token).contains("outside /v1, /beta, /metrics, /healthz, /taxii2, /console"), "\(prefix)")
         }
         #expect(load("envoy_path_prefix: /consoles" + token) == "")
+        // Both secret and secret_env: which one holds must not be a guess.
+        #expect(load("tokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa, secret_env: HOME}")
+            .contains("gives both secret and secret_env"))
+        // `off` unquoted is YAML's false: the example's own spelling works.
+        var offUnquoted = ServerConfiguration()
+        try "snapshot_directory: off\n".write(toFile: dir.path + "/off.yaml", atomically: true, encoding: .utf8)
+        try offUnquoted.apply(yamlFile: dir.path + "/off.yaml", environment: [:])
+        #expect(!offUnquoted.snapshotsEnabled)
+        #expect(load("snapshot_directory: true" + token).contains("should be a directory path, or off"))
+        // A file that cannot be read says why.
+        var missing = ServerConfiguration()
+        #expect(performing: { try missing.apply(yamlFile: dir.path + "/absent.yaml", environment: [:]) },
+                throws: { "\($0)" == "\(dir.path)/absent.yaml: no such file (the configuration file)" })
+        #expect(performing: { try missing.apply(yamlFile: dir.path, environment: [:]) },
+                throws: { "\($0)" == "\(dir.path): is a directory, not a configuration file" })
+        #expect(performing: { try missing.loadPolicy(dir.path + "/absent-policy.yaml") },
+                throws: { "\($0)".contains("no such file (the policy file)") })
         #expect(load("envoy_path_prefix: distillwatch" + token).contains("envoy_path_prefix"))
         #expect(load("envoy_key_header: Authorization" + token).contains("the client's own key"))
         #expect(load("envoy_account_header: \"bad header\"" + token).contains("not a header name"))

@@ -164,6 +164,11 @@ import Testing
             #expect(record?["tier"] as? String == "enterprise")
             #expect(record?["verified"] as? Bool == true)
             #expect(record?["created"] as? String == "2026-03-30T00:00:00.000Z")
+            // `false` grants nothing: any ingest token may say it, without a warning.
+            let withdrawn = try await client.post("/v1/accounts", Secret.ingest, #"{"account_id":"acct-1","verified":false,"allowlisted":false}"#)
+            #expect(withdrawn.status == .ok && withdrawn.json["ignored_fields"] == nil, "\(withdrawn.text)")
+            record = try await client.get("/v1/accounts/acct-1", Secret.analyst).json["record"] as? [String: Any]
+            #expect(record?["verified"] as? Bool == false && record?["allowlisted"] as? Bool == false)
         }
     }
 }

@@ -30,6 +30,13 @@ import Testing
         let top = Double(ScenarioPlan.maximumAccounts) / ScenarioPlan.accountCount(of: scenario, scale: 1)
         #expect(ScenarioPlan.problem(withScale: top * 0.99, for: scenario) == nil)
         #expect(ScenarioPlan.problem(withScale: top * 1.02, for: scenario) != nil)
+        // The largest scale named is the same however far past it the scale asked lies (from
+        // 1e300 it used to say "about 0").
+        let named = try [2.0 * top, 1e18, 1e300, Double.greatestFiniteMagnitude].map { scale in
+            let message = try #require(ScenarioPlan.problem(withScale: scale, for: scenario))
+            return String(try #require(message.split(separator: "(a scale up to about ").last))
+        }
+        #expect(Set(named).count == 1 && named[0] != "0)", "\(named)")
     }
 
     /// `eval --traffic … --labels …` reads its files as `scan` does: a file of which no line

@@ -388,7 +388,9 @@ public enum ScreeningPeriodParsing {
         let highest = Timestamp(millisecondsSinceEpoch: 4_102_444_800_000) // 2100-01-01
         guard from >= lowest, to <= highest else { return "the period must lie between 2000-01-01 and 2100-01-01 (UTC)" }
         guard to.milliseconds(since: from) <= 3_660 * 86_400_000 else { return "the period is longer than ten years" }
-        for (name, t) in [("start", from), ("end", to)] where t.millisecondsSinceEpoch % 3_600_000 != 0 {
+        // The end first: a start left to its default (30 days before the end) is off the
+        // hour only when the end is, and the message should name what was typed.
+        for (name, t) in [("end", to), ("start", from)] where t.millisecondsSinceEpoch % 3_600_000 != 0 {
             return "the period's \(name), \(t.rfc3339), is not on the hour: volumes are counted per hour (UTC), "
                 + "so a period starts and ends at a whole hour (for example \(Timestamp(millisecondsSinceEpoch: t.hourIndex * 3_600_000).rfc3339))"
         }

@@ -35,10 +35,7 @@ extension ServerConfiguration {
     ///   - {name: pipeline, roles: [ingest], secret: "..."}
     /// ```
     public mutating func apply(yamlFile path: String, environment: [String: String]) throws(ConfigurationError) {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigurationError("\(path): cannot read the configuration file")
-        }
+        let text = try Self.readText(path, what: "configuration file")
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
             throw ConfigurationError("\(path): not valid YAML: \(error)")
@@ -93,6 +90,8 @@ extension ServerConfiguration {
                 guard let v = value as? Int, v > 0 else { throw fail(key, "should be a positive integer") }
                 auditQueueCapacity = v
             case "snapshot_directory":
+                // `off` unquoted is YAML 1.1's false (Yams reads it so): the same setting.
+                if value as? Bool == false, !(value is String) { snapshotsEnabled = false; continue }
                 guard let v = value as? String, !v.isEmpty else { throw fail(key, "should be a directory path, or off") }
                 if v == "off" { snapshotsEnabled = false } else { snapshotDirectory = v }
             case "snapshot_every_events", "snapshots_kept", "max_buffered_exchanges", "max_pending_batches":
@@ -230,6 +229,9 @@ extension ServerConfiguration {
                     }
                     guard !roles.isEmpty else { throw fail("tokens[\(i)]", "needs roles (ingest, decide, analyst, exempt, share_read, share_write)") }
                     let secret: String
+                    if entry["secret"] != nil, entry["secret_env"] != nil {
+                        throw fail("tokens[\(i)]", "gives both secret and secret_env: give one, so that which secret holds is never a guess")
+                    }
                     if let s = entry["secret"] as? String {
                         secret = s
                     } else if let env = entry["secret_env"] as? String {
@@ -386,12 +388,41 @@ extension ServerConfiguration {
         }
     }
 
+    /// The text of a file the server is configured from (a configuration or policy file),
+    /// up to 16 MiB.
+    /// - Throws: ``ConfigurationError`` naming the file and why it cannot be read: missing,
+    ///   a directory, the system's reason (`strerror(3)`), too large or not UTF-8.
+    static func readText(_ path: String, what: String) throws(ConfigurationError) -> String {
+        let limit = 16 << 20
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigurationError("\(path): no such file (the \(what))")
+        }
+        guard !isDirectory.boolValue else { throw ConfigurationError("\(path): is a directory, not a \(what)") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfigurationError("\(path): cannot read the \(what): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ConfigurationError("\(path): cannot read the \(what): \(String(cString: strerror(errno)))")
+            }
+            guard bytes.count + n <= limit else { throw ConfigurationError("\(path): larger than \(limit) bytes; not a \(what)") }
+            bytes += chunk[0..<n]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError("\(path): not UTF-8 text, so not a \(what)")
+        }
+        return text
+    }
+
     /// Loads a YAML policy file (the same format as `scan --policy`).
     public mutating func loadPolicy(_ path: String) throws(ConfigurationError) {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigurationError("\(path): cannot read the policy file")
-        }
+        let text = try Self.readText(path, what: "policy file")
         do {
             policy = try PolicyFile.load(yaml: text, source: path)
         } catch let error as PolicyFileError {

@@ -252,12 +252,13 @@ struct IgnoredField: Codable, Sendable, Equatable {
 }
 
 extension AccountRecord {
-    /// Clears the fields that exempt an account from detection or vouch for it, and
-    /// returns the names of those that were set.
+    /// Clears the fields that exempt an account from detection or vouch for it (`true`),
+    /// and returns the names of those cleared. `false` grants nothing and is kept: a
+    /// pipeline may say an account is not (or no longer) verified or allowlisted.
     mutating func removeExemptions() -> [String] {
         var removed: [String] = []
-        if allowlisted != nil { allowlisted = nil; removed.append("allowlisted") }
-        if verified != nil { verified = nil; removed.append("verified") }
+        if allowlisted == true { allowlisted = nil; removed.append("allowlisted") }
+        if verified == true { verified = nil; removed.append("verified") }
         return removed
     }
 }

@@ -92,7 +92,11 @@ public struct ScenarioPlan: Sendable {
         guard scale > 0, scale.isFinite else { return "must be a positive number, not \(scale)" }
         let accounts = accountCount(of: scenario, scale: scale)
         guard accounts <= Double(maximumAccounts) else {
-            let largest = (0..<64).reduce((low: 0.0, high: scale)) { range, _ in
+            // The bisection starts from the first power of two past the bound, not from the
+            // scale asked: from 1e300, 64 halvings never came near it ("about 0").
+            var high = 1.0
+            while high < scale, accountCount(of: scenario, scale: high) <= Double(maximumAccounts) { high *= 2 }
+            let largest = (0..<64).reduce((low: 0.0, high: min(high, scale))) { range, _ in
                 let mid = (range.low + range.high) / 2
                 return accountCount(of: scenario, scale: mid) <= Double(maximumAccounts) ? (mid, range.high) : (range.low, mid)
             }.low
