@@ -200,7 +200,13 @@ struct EvalCommand: ParsableCommand {
             let (evaluation, scan) = try EvaluationRun.run(
                 traffic: InputSource(argument: traffic), accounts: accounts.map(InputSource.init(argument:)),
                 labels: InputSource(argument: labels), policy: policy,
-                options: IngestOptions(strict: strict, sketcher: sketcher), statistics: &statistics)
+                options: IngestOptions(strict: strict, sketcher: sketcher), statistics: &statistics,
+                labelsWithoutTraffic: { absent in
+                    var err = StandardError()
+                    Swift.print("note: \(Wording.counted(absent.count, "labelled account")) sent no exchange in \(traffic) and "
+                        + "\(absent.count == 1 ? "is" : "are") not evaluated (\(absent.prefix(3).joined(separator: ", "))"
+                        + "\(absent.count > 3 ? ", …" : ""))", to: &err)
+                })
             if let report { try writeReport(scan, to: report) }
             if statistics.malformedCount > 0 {
                 var err = StandardError()

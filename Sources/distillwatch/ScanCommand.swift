@@ -212,6 +212,8 @@ struct ScanCommand: ParsableCommand {
             inputs: traffic.map { ("traffic file", $0) } + accounts.map { ("account records file", $0) }
                 + indicators.map { ("indicators bundle", $0) } + content.inputFiles
                 + [("policy file", policy), ("OpenAI batch input file", openaiBatchInput)])
+        try UserFile.refuseRepeats(traffic, what: "traffic file",
+                                   consequence: "its exchanges would count twice (serve, which merges a repeated request_id, would count them once)")
         let policy = try loadPolicy(self.policy)
         let sources = traffic.map(InputSource.init(argument:))
         let sketcher = try content.sketcher(quiet: quiet)

@@ -142,4 +142,17 @@ enum UserFile {
             written.append((output.option, path, id))
         }
     }
+
+    /// Refuses a file named twice among `paths` (compared as files, through links).
+    /// - Throws: ``ScanFailure`` naming both spellings and `consequence`.
+    static func refuseRepeats(_ paths: [String], what: String, consequence: String) throws {
+        var seen: [Identity: String] = [:]
+        for path in paths {
+            guard let id = identity(path), case .file = id else { continue }
+            if let first = seen[id] {
+                throw ScanFailure("\(path) is the \(what) \(first) again: \(consequence); give each file once")
+            }
+            seen[id] = path
+        }
+    }
 }

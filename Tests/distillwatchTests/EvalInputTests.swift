@@ -75,6 +75,8 @@ import Testing
         #expect(partly.stderr.contains("skipped 3 malformed lines"), "\(partly.stderr)")
         #expect(partly.stderr.contains("\(labels):2: field \"label\": \"legit\" for a1, labelled \"attack\" on line 1"), "\(partly.stderr)")
         #expect(partly.stderr.contains("\(labels):3: field \"label\""), "\(partly.stderr)")
+        // a3 is labelled but sent nothing: not evaluated, and said so.
+        #expect(partly.stderr.contains("note: 1 labelled account sent no exchange in \(traffic) and is not evaluated (a3)"), "\(partly.stderr)")
         let strict = try run(["eval", "--traffic", traffic, "--labels", labels, "--strict"])
         #expect(strict.status == 1 && strict.stderr.contains("\(labels):2"), "\(strict.stderr)")
     }

@@ -98,6 +98,8 @@ import Testing
             (["scan", traffic, "--quiet", "--accounts", accounts, "--json", accounts], "is the account records file"),
             (["scan", traffic, "--quiet", "--json", same, "--html", same], "--json \(same) and --html \(same) are one file"),
             (["screen", traffic, "--output", traffic], "--output \(traffic) is the traffic file"),
+            // The same traffic twice would count every exchange twice.
+            (["scan", traffic, link, "--quiet"], "\(link) is the traffic file \(traffic) again: its exchanges would count twice"),
         ]
         for (arguments, message) in cases {
             let r = try run(arguments)

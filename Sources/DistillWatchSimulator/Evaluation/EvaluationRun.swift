@@ -74,7 +74,8 @@ public enum EvaluationRun {
     /// - Complexity: O(exchanges) time, O(accounts) memory.
     public static func run(
         traffic: InputSource, accounts: InputSource?, labels: InputSource, policy: Policy = .default,
-        options: IngestOptions, statistics: inout IngestStatistics
+        options: IngestOptions, statistics: inout IngestStatistics,
+        labelsWithoutTraffic: ([String]) -> Void = { _ in }
     ) throws -> (EvaluationReport, ScanReport) {
         let started = monotonicSeconds()
         var scanner = TrafficScanner(policy: policy)
@@ -95,6 +96,10 @@ public enum EvaluationRun {
             scanner.observe(exchange)
         }
         let scan = scanner.finish(generatedAt: last ?? Timestamp(millisecondsSinceEpoch: 0), includeAllAccounts: false)
+        // Labels of accounts that sent nothing are not evaluated: say which, so that a labels
+        // file for other traffic is not read as a clean result.
+        let absent = labelRecords.lazy.map(\.accountID).filter { seen[$0] == nil }
+        if !absent.isEmpty { labelsWithoutTraffic(Array(Set(absent)).sorted()) }
         var report = Evaluation.evaluate(
             labels: labelRecords, allowlisted: allowlisted, traffic: seen, outcomes: outcomes(of: scan))
         report.linkageWork = scanner.engine.linkageWork
