@@ -202,7 +202,7 @@ public struct ServerConfiguration: Sendable {
     public func validate(sketcherFollows: Bool = false) throws(ConfigurationError) {
         guard (0...65_535).contains(port) else { throw ConfigurationError("port \(port) is not in 0...65535") }
         guard reorderToleranceSeconds >= 0, reorderToleranceSeconds.isFinite else {
-            throw ConfigurationError("reorder tolerance must be 0 or more seconds")
+            throw ConfigurationError("reorder_tolerance_seconds: \(reorderToleranceSeconds); give 0 or more seconds")
         }
         guard !tokens.isEmpty else {
             throw ConfigurationError(
@@ -226,13 +226,13 @@ public struct ServerConfiguration: Sendable {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ConfigurationError("log level \"\(logLevel)\": give one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard maxIngestBodyBytes > 0, maxRequestBodyBytes > 0 else {
-            throw ConfigurationError("body limits must be positive")
+        for (name, bytes) in [("max_ingest_body_bytes", maxIngestBodyBytes), ("max_request_body_bytes", maxRequestBodyBytes),
+                              ("max_guardrail_body_bytes", maxGuardrailBodyBytes)] where bytes <= 0 {
+            throw ConfigurationError("\(name): \(bytes); give a positive number of bytes")
         }
         guard litellmRefuseAt != .allow else {
             throw ConfigurationError("litellm_refuse_at: allow would refuse every request; use block, throttle or review")
         }
-        guard maxGuardrailBodyBytes > 0 else { throw ConfigurationError("body limits must be positive") }
         if provenanceIndex, sketcher == nil, !sketcherFollows {
             throw ConfigurationError("provenance_index needs content sketches: drop --no-content (the sketches are keyed by the content key)")
         }
@@ -254,8 +254,11 @@ public struct ServerConfiguration: Sendable {
                 throw ConfigurationError("reasoning_summarizer.max_words: \(s.maxWords); give 10 to 2000")
             }
         }
-        guard snapshotEveryEvents > 0, snapshotIntervalSeconds > 0, snapshotIntervalSeconds.isFinite else {
-            throw ConfigurationError("snapshot_every_events and snapshot_interval_seconds must be positive")
+        guard snapshotEveryEvents > 0 else {
+            throw ConfigurationError("snapshot_every_events: \(snapshotEveryEvents); give a positive number of events")
+        }
+        guard snapshotIntervalSeconds > 0, snapshotIntervalSeconds.isFinite else {
+            throw ConfigurationError("snapshot_interval_seconds: \(snapshotIntervalSeconds); give a positive number of seconds")
         }
         guard (0...36_500).contains(historyRetentionDays) else {
             throw ConfigurationError("history_retention_days: \(historyRetentionDays); give 0 (keep everything) to 36500 days")
