@@ -160,8 +160,10 @@ struct ScreenCommand: ParsableCommand {
             let trimmed = line.filter { $0 != UInt8(ascii: "\r") }
             guard !trimmed.allSatisfy({ $0 == UInt8(ascii: " ") }) else { continue }
             let entry: SignOffLine
-            do { entry = try JSONDecoder().decode(SignOffLine.self, from: Data(trimmed)) } catch {
-                throw ScanFailure("\(signoffs):\(n + 1): expected {\"account_id\", \"disposition\", \"at\", \"analyst\", \"note\"}: \(error)")
+            do {
+                entry = try Array(trimmed).withUnsafeBytes { (raw) throws(BodyError) in try JSONBodyDecoder.decode(SignOffLine.self, from: raw) }
+            } catch {
+                throw ScanFailure("\(signoffs):\(n + 1): \((error as? BodyError)?.message ?? "\(error)") (a sign-off line is {\"account_id\", \"disposition\", \"at\", \"analyst\", \"note\"})")
             }
             guard let d = ScreeningReport.Disposition(rawValue: entry.disposition) else {
                 throw ScanFailure("\(signoffs):\(n + 1): field \"disposition\": \(entry.disposition) is not one of "

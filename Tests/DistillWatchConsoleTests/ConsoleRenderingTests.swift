@@ -106,7 +106,7 @@ import Testing
         expectInert(html, "provenance")
         #expect(!html.contains("<b>leak</b>") && html.contains("&lt;b&gt;leak&lt;/b&gt;.jsonl"))
         #expect(html.contains("1,234,567") && html.contains("10.0%") && html.contains("34/64"))
-        #expect(html.contains("0 of 1000 pairs of this dataset"))
+        #expect(html.contains("0 of 1,000 pairs of this dataset"))
         #expect(html.contains("<style>") && !html.lowercased().contains("<script"))
         var none = report
         none.records = []

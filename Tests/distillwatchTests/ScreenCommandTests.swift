@@ -68,6 +68,8 @@ import Testing
             (["screen", traffic, "--signoffs", dir.write("bad.jsonl", Data("{\"account_id\":\"a\",\"disposition\":\"maybe\",\"at\":\"2026-04-01T00:00:00Z\"}\n".utf8))],
              "bad.jsonl:1: field \"disposition\""),
             (["screen", dir.path + "/missing.jsonl"], "missing.jsonl"),
+            (["screen", traffic, "--signoffs", dir.write("partial.jsonl", Data("{\"account_id\":\"a\",\"at\":\"2026-04-01T00:00:00Z\"}\n".utf8))],
+             "partial.jsonl:1: field \"disposition\": missing required field"),
             (["screen", traffic, "--from", "0000-01-01", "--to", "9999-12-31"], "between 2000-01-01 and 2100-01-01"),
             (["screen", traffic, "--output", dir.path], "is a directory"),
             // Volumes are hourly: a bound inside an hour would count the whole hour.

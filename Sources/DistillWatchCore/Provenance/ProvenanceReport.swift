@@ -186,11 +186,11 @@ extension ProvenanceReport.Precision {
         expectedFalseMatchesUpper95 = falseMatchRateUpper95 * Double(candidatePairs)
         let rate = Wording.rounded(falseMatchRateUpper95, digits: 6)
         let expected = Wording.rounded(expectedFalseMatchesUpper95, digits: 2)
-        let first = "\(background.matched) of \(background.compared) pairs of this dataset's own distinct records, not both matched "
-            + "(\(background.sharingBand) of them sharing an LSH band, as the check's candidates do), reached the thresholds, "
+        let first = "\(Wording.number(background.matched)) of \(Wording.number(background.compared)) pairs of this dataset's own distinct records, not both matched "
+            + "(\(Wording.number(background.sharingBand)) of them sharing an LSH band, as the check's candidates do), reached the thresholds, "
             + "so an unrelated candidate pair matches with probability at most \(rate) (95% upper bound); "
-        let second = "the check confirmed \(candidatePairs) candidate pairs, so chance alone explains at most about \(expected) "
-            + "of the \(matchedRecords) matched records."
+        let second = "the check confirmed \(Wording.number(candidatePairs)) candidate pairs, so chance alone explains at most about \(expected) "
+            + "of the \(Wording.number(matchedRecords)) matched records."
         statement = first + second
     }
 }
@@ -270,7 +270,7 @@ extension ProvenanceReport {
 
     /// The report in a few lines for a terminal.
     public var text: String {
-        var out = "provenance: \(matchedRecords) of \(dataset.records) records of \(dataset.path) "
+        var out = "provenance: \(Wording.number(matchedRecords)) of \(Wording.number(dataset.records)) records of \(dataset.path) "
             + "(\(Wording.percent(matchedShare))) reproduce answers served, among \(Wording.counted(index.responses, "indexed response"))\n"
         if dataset.problems > 0 { out += "  \(Wording.counted(dataset.problems, "record")) of the file could not be used (see the JSON report)\n" }
         for a in accounts.prefix(20) {
