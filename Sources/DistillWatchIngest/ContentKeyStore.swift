@@ -26,13 +26,19 @@ public enum ContentKeyStore {
         guard type == nil || type == .typeRegular || type == .typeSymbolicLink else {
             throw IngestError(source: path, "is not a regular file (a content key file holds 32 hexadecimal digits)")
         }
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            // A key file is 32 hex digits and a newline: 4 KiB is far past any real one.
+            bytes = try WholeFileReader.read(path, maximumBytes: 4096)
         } catch {
-            throw IngestError(source: path, "cannot read the content key (\(error.localizedDescription))")
+            switch error {
+            case .missing: return nil
+            case .directory: throw IngestError(source: path, "is a directory, not a content key file")
+            case .tooLarge: throw IngestError(source: path, "does not hold a content key (32 hexadecimal digits): larger than 4096 bytes")
+            case .unreadable(let reason): throw IngestError(source: path, "cannot read the content key (\(reason))")
+            }
         }
-        guard let key = ContentKey(hex: text) else {
+        guard let text = String(validating: bytes, as: UTF8.self), let key = ContentKey(hex: text) else {
             throw IngestError(source: path, "does not hold a content key (32 hexadecimal digits)")
         }
         return key

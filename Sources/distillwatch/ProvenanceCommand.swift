@@ -195,7 +195,12 @@ struct ProvenanceCheckCommand: ParsableCommand {
             throw ScanFailure(error.description)
         }
         let read: (records: [DatasetRecord], problems: [DatasetProblem], lines: Int)
-        do { read = try DatasetReader.read(path: dataset) } catch let error as IngestError { throw ScanFailure(error.description) }
+        let data: Data
+        do {
+            // Read once: the digest below is of these bytes, even when the dataset is a pipe.
+            data = try DatasetReader.readWhole(dataset)
+            read = try DatasetReader.read(bytes: data, source: dataset)
+        } catch let error as IngestError { throw ScanFailure(error.description) }
         var err = StandardError()
         for problem in read.problems.prefix(5) { Swift.print("\(dataset): \(problem)", to: &err) }
         if read.problems.count > 5 { Swift.print("\(dataset): … \(read.problems.count - 5) more records could not be used", to: &err) }
@@ -227,7 +232,6 @@ struct ProvenanceCheckCommand: ParsableCommand {
             throw ScanFailure("\(index): cannot read the index: \(error)")
         }
         let known = try report.map(Self.accountsOfReport) ?? [:]
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: dataset))) ?? Data()
         var shapes: [String: Int] = [:]
         for r in read.records { shapes[r.shape.rawValue, default: 0] += 1 }
         let result = ProvenanceReport.assemble(
@@ -241,7 +245,7 @@ struct ProvenanceCheckCommand: ParsableCommand {
         if let html {
             do {
                 let page = try ConsoleRenderer().provenanceDocument(result)
-                try Data(page.utf8).write(to: URL(fileURLWithPath: html))
+                try UserFile.write(Data(page.utf8), to: html, what: "HTML report")
             } catch let error as ScanFailure {
                 throw error
             } catch {
@@ -249,26 +253,14 @@ struct ProvenanceCheckCommand: ParsableCommand {
             }
         }
         if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let bytes = try encoder.encode(result) + Data("\n".utf8)
-            if json == "-" {
-                FileHandle.standardOutput.write(bytes)
-            } else {
-                do { try bytes.write(to: URL(fileURLWithPath: json)) } catch {
-                    throw ScanFailure("\(json): cannot write the report: \(error.localizedDescription)")
-                }
-            }
+            try writeJSON(result, to: json)
         }
     }
 
     /// The verdict and campaign of each account a scan report (format section 4) lists; only
     /// `accounts[].account_id`, `verdict` and `campaign_id` are read.
     static func accountsOfReport(_ path: String) throws -> [String: (verdict: Verdict, campaignID: String?)] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ScanFailure("\(path): cannot be read: \(error.localizedDescription)")
-        }
+        let data = try UserFile.read(path, what: "scan report")
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let accounts = object["accounts"] as? [[String: Any]] else {
             throw ScanFailure("\(path): not a scan report (a JSON object with an accounts list, as scan --json writes)")

@@ -129,15 +129,27 @@ struct ScreenCommand: ParsableCommand {
 
     /// SHA-256 and size of a file, streamed.
     static func digest(_ path: String) throws -> ScreeningReport.Provenance.Input {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ScanFailure("\(path): cannot open the file") }
-        defer { try? handle.close() }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ScanFailure("\(path): cannot read the file to digest it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            // The digest is read before the scan; a pipe read here would leave the scan nothing.
+            throw ScanFailure("\(path): not a regular file; screen states each input's SHA-256, read before the scan, so a pipe or device cannot be an input (save it to a file first)")
+        }
         var hasher = SHA256()
         var bytes = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let chunk = (try? handle.read(upToCount: 1 << 20)) ?? nil
-            guard let chunk, !chunk.isEmpty else { break }
-            hasher.update(data: chunk)
-            bytes += chunk.count
+            // A read error is an error: a digest of the bytes before it would name another file.
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ScanFailure("\(path): cannot read the file to digest it: \(String(cString: strerror(errno)))")
+            }
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            bytes += n
         }
         return .init(name: URL(fileURLWithPath: path).lastPathComponent,
                      sha256: hasher.finalize().lowercaseHex, bytes: bytes)

@@ -404,7 +404,9 @@ struct SharePullCommand: ParsableCommand {
     func run() throws {
         let client = TAXIIClient(apiRoot: apiRoot, collectionID: collection, authentication: try auth.authentication())
         var remembered: [String: String] = [:]
-        if let state, let data = FileManager.default.contents(atPath: state) {
+        // A pull-state file that exists but cannot be read is an error, not a first pull:
+        // pulling everything again would hide it.
+        if let state, let data = try UserFile.readIfPresent(state, what: "pull-state file", maximumBytes: 64 << 20) {
             guard let map = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
                 throw ScanFailure("\(state): not a pull-state file (a JSON object of collection URL → last date added)")
             }

@@ -1,3 +1,4 @@
+import DistillWatchIngest
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,29 +22,34 @@ enum UserFile {
     ///   system's reason), or larger than ``maximumBytes``.
     /// - Complexity: O(file size).
     static func read(_ path: String, what: String, maximumBytes: Int = UserFile.maximumBytes) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ScanFailure("\(path): no such file (the \(what))")
+        do {
+            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+        } catch {
+            throw failure(error, path: path, what: what)
         }
-        guard !isDirectory.boolValue else { throw ScanFailure("\(path): is a directory, not a \(what)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ScanFailure("\(path): cannot open the \(what): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ScanFailure("\(path): cannot read the \(what): \(String(cString: strerror(errno)))")
-            }
-            guard data.count + n <= maximumBytes else {
-                throw ScanFailure("\(path): larger than \(maximumBytes) bytes; not a \(what)")
-            }
-            data.append(contentsOf: chunk[0..<n])
+    }
+
+    /// The whole file at `path`, or `nil` when nothing is there (`ENOENT`): for files a
+    /// command makes on its first run (`share pull --state`). Anything else that stops the
+    /// read is an error, so that an unreadable file is not taken for a missing one.
+    /// - Throws: ``ScanFailure`` as ``read(_:what:maximumBytes:)``, but never for a missing file.
+    static func readIfPresent(_ path: String, what: String, maximumBytes: Int = UserFile.maximumBytes) throws -> Data? {
+        do {
+            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+        } catch .missing {
+            return nil
+        } catch {
+            throw failure(error, path: path, what: what)
         }
-        return data
+    }
+
+    private static func failure(_ error: WholeFileReader.Failure, path: String, what: String) -> ScanFailure {
+        switch error {
+        case .missing: ScanFailure("\(path): no such file (the \(what))")
+        case .directory: ScanFailure("\(path): is a directory, not a \(what)")
+        case .tooLarge(let limit, _): ScanFailure("\(path): larger than \(limit) bytes; not a \(what)")
+        case .unreadable(let reason): ScanFailure("\(path): cannot read the \(what): \(reason)")
+        }
     }
 
     /// Writes `data` to `path` for the user (a report): a regular file, new or replaced, is
@@ -58,25 +64,59 @@ enum UserFile {
     static func write(_ data: Data, to path: String, what: String) throws {
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         var status = stat()
+        var mode = mode_t(0o666)
         if stat(target, &status) == 0 {
             switch status.st_mode & S_IFMT {
             case S_IFDIR:
                 throw ScanFailure("\(path): is a directory; give a file path for the \(what)")
             case S_IFREG:
-                break
+                mode = status.st_mode & 0o7777
             default:
                 try writeInPlace(data, to: target, shownAs: path, what: what)
                 return
             }
+        } else {
+            let mask = umask(0)
+            umask(mask)
+            mode &= ~mask
         }
+        try writeWhole(data, to: target, mode: mode, shownAs: path, what: what)
+    }
+
+    /// Writes a regular file whole or not at all: `mkstemp(3)` beside `target`, the bytes,
+    /// `fchmod(2)` to `mode` (the replaced file's, or 0666 less the umask for a new one),
+    /// then `rename(2)` over `target`. The temporary file is removed on any failure, and the
+    /// message carries the failing call's `errno` (no probe of the target that could leave
+    /// an empty file behind).
+    private static func writeWhole(_ data: Data, to target: String, mode: mode_t, shownAs shown: String, what: String) throws {
+        let folder = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
+        var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw ScanFailure("\(shown): cannot write the \(what): \(String(cString: strerror(errno)))")
+        }
+        let temporary = String(cString: template)
+        var isOpen = true
         do {
-            try data.write(to: URL(fileURLWithPath: target), options: .atomic)
+            try writeAll(data, to: fd, shownAs: shown, what: what)
+            guard fchmod(fd, mode) == 0 else {
+                throw ScanFailure("\(shown): cannot write the \(what): \(String(cString: strerror(errno)))")
+            }
+            isOpen = false
+            // close(2) reports a write the file system deferred (NFS, a full quota).
+            guard close(fd) == 0 else {
+                throw ScanFailure("\(shown): cannot write the \(what): \(String(cString: strerror(errno)))")
+            }
         } catch {
-            // Foundation's message guesses; ask the system why, by opening the file for writing.
-            let fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            let reason = fd < 0 ? String(cString: strerror(errno)) : error.localizedDescription
-            if fd >= 0 { close(fd) }
-            throw ScanFailure("\(path): cannot write the \(what): \(reason)")
+            if isOpen { close(fd) }
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ScanFailure("\(shown): cannot write the \(what): \(reason)")
         }
     }
 
@@ -85,6 +125,11 @@ enum UserFile {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ScanFailure("\(shown): cannot open the \(what) for writing: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        try writeAll(data, to: fd, shownAs: shown, what: what)
+    }
+
+    /// Writes every byte of `data` to `fd`, retrying short writes and `EINTR`.
+    private static func writeAll(_ data: Data, to fd: Int32, shownAs shown: String, what: String) throws {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < raw.count {

@@ -105,5 +105,17 @@ import Testing
         #expect(empty.stderr.contains("0 responses indexed"), "\(empty.stderr)")
         let none = try run(["provenance", "check", datasetPath, "--index", emptied, "--content-key", Self.key])
         #expect(none.status == 1 && none.stderr.contains("holds no served responses"), "\(none.stderr)")
+
+        // A dataset given through a pipe (`<(zcat …)`, here standard input) is read once: the
+        // report's SHA-256 is of the bytes checked. It used to read the file a second time to
+        // hash it, which a pipe cannot give, and stated the digest of nothing.
+        let pipedOut = dir.path + "/piped.json"
+        let piped = try run(["provenance", "check", "/dev/stdin", "--index", index, "--content-key", Self.key, "--json", pipedOut],
+                            stdin: Data(dataset.utf8))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let pipedJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pipedOut))) as! [String: Any]
+        let digest = { (j: [String: Any]) in (j["dataset"] as? [String: Any])?["sha256"] as? String }
+        #expect(digest(pipedJSON) != nil && digest(pipedJSON) == digest(json), "\(String(describing: digest(pipedJSON)))")
+        #expect(pipedJSON["matched_records"] as? Int == 60)
     }
 }

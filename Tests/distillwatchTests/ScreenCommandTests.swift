@@ -67,7 +67,9 @@ import Testing
             (["screen", traffic, "--min-exchanges", "0", "--min-output-tokens", "0"], "every threshold is off"),
             (["screen", traffic, "--signoffs", dir.write("bad.jsonl", Data("{\"account_id\":\"a\",\"disposition\":\"maybe\",\"at\":\"2026-04-01T00:00:00Z\"}\n".utf8))],
              "bad.jsonl:1: field \"disposition\""),
-            (["screen", dir.path + "/missing.jsonl"], "missing.jsonl"),
+            (["screen", dir.path + "/missing.jsonl"], "missing.jsonl: cannot read the file to digest it: No such file or directory"),
+            // Digested before the scan: a pipe read for its digest would leave the scan nothing.
+            (["screen", "/dev/null"], "/dev/null: not a regular file; screen states each input's SHA-256"),
             (["screen", traffic, "--signoffs", dir.write("partial.jsonl", Data("{\"account_id\":\"a\",\"at\":\"2026-04-01T00:00:00Z\"}\n".utf8))],
              "partial.jsonl:1: field \"disposition\": missing required field"),
             (["screen", traffic, "--from", "0000-01-01", "--to", "9999-12-31"], "between 2000-01-01 and 2100-01-01"),

@@ -44,6 +44,54 @@ import Testing
                 == "\(dir.path)/absent/r.html: cannot write the HTML report: No such file or directory")
     }
 
+    /// A report replacing a file keeps that file's permissions; a new one gets 0666 less the
+    /// umask. A failed write leaves nothing behind: neither the target (the former failure
+    /// diagnosis opened it with `O_CREAT`) nor a temporary file.
+    @Test func writesKeepPermissionsAndFailuresLeaveNothing() throws {
+        let dir = Scratch()
+        func mode(_ path: String) -> mode_t {
+            var s = stat()
+            return stat(path, &s) == 0 ? s.st_mode & 0o7777 : 0
+        }
+        let kept = dir.path + "/private.json"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: kept))
+        #expect(chmod(kept, 0o600) == 0)
+        try UserFile.write(Data("new".utf8), to: kept, what: "report")
+        #expect(mode(kept) == 0o600)
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == "new")
+        let mask = umask(0)
+        umask(mask)
+        try UserFile.write(Data("x".utf8), to: dir.path + "/fresh.json", what: "report")
+        #expect(mode(dir.path + "/fresh.json") == 0o666 & ~mask)
+        // The folder is a regular file: the system's reason, and nothing made.
+        let plain = dir.path + "/plain"
+        try Data("p".utf8).write(to: URL(fileURLWithPath: plain))
+        do {
+            try UserFile.write(Data("x".utf8), to: plain + "/r.json", what: "report")
+            Issue.record("wrote under a regular file")
+        } catch {
+            #expect("\(error)" == "\(plain)/r.json: cannot write the report: Not a directory")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(names == ["fresh.json", "plain", "private.json"], "a temporary file was left: \(names)")
+    }
+
+    /// A file a command makes on its first run (`share pull --state`) may be missing; any
+    /// other reason it cannot be read is an error, not a first run (a pull state that could
+    /// not be read used to start the pull from the beginning, silently).
+    @Test func aMissingFileIsNilAndAnUnreadableOneAnError() throws {
+        let dir = Scratch()
+        #expect(try UserFile.readIfPresent(dir.path + "/state.json", what: "pull-state file") == nil)
+        do {
+            _ = try UserFile.readIfPresent(dir.path, what: "pull-state file")
+            Issue.record("a directory was read as a missing file")
+        } catch {
+            #expect("\(error)" == "\(dir.path): is a directory, not a pull-state file")
+        }
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir.path + "/state.json"))
+        #expect(try UserFile.readIfPresent(dir.path + "/state.json", what: "pull-state file") == Data("{}".utf8))
+    }
+
     @Test func readsFilesAndDevicesAndSaysWhyNot() throws {
         let dir = Scratch()
         let path = dir.path + "/policy.yaml"

@@ -48,7 +48,15 @@ public enum DatasetReader {
     /// - Throws: ``IngestError`` for a file that cannot be read, is too large, or holds no
     ///   usable record.
     public static func read(path: String) throws -> (records: [DatasetRecord], problems: [DatasetProblem], lines: Int) {
-        let data = try readWhole(path)
+        try read(bytes: try readWhole(path), source: path)
+    }
+
+    /// Reads a dataset already in memory, as ``read(path:)`` reads the file: `data` is the
+    /// file's bytes (gzip is inflated), `source` names it in errors. A caller that also
+    /// hashes the file reads it once with ``readWhole(_:)`` and gives the bytes here, so
+    /// that a pipe (`<(…)`), which can be read only once, is hashed as it was read.
+    /// - Throws: ``IngestError`` for gzip that cannot be inflated, or no usable record.
+    public static func read(bytes data: Data, source path: String) throws -> (records: [DatasetRecord], problems: [DatasetProblem], lines: Int) {
         var bytes = data
         if data.starts(with: [0x1F, 0x8B]) {
             do {
@@ -69,30 +77,19 @@ public enum DatasetReader {
     /// to ``maximumBytes``.
     /// - Throws: ``IngestError`` naming the path: missing, a directory, larger than the
     ///   limit, or the system's reason it cannot be read (`strerror(3)`).
-    static func readWhole(_ path: String) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw IngestError(source: path, "cannot be read: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var status = stat()
-        if fstat(fd, &status) == 0 {
-            if status.st_mode & S_IFMT == S_IFDIR { throw IngestError(source: path, "is a directory, not a dataset") }
-            if status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) > maximumBytes {
-                throw IngestError(source: path, "is \(status.st_size) bytes; a dataset of at most \(maximumBytes) bytes is checked at once (split it)")
+    public static func readWhole(_ path: String) throws -> Data {
+        do {
+            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+        } catch {
+            switch error {
+            case .missing: throw IngestError(source: path, "cannot be read: \(String(cString: strerror(ENOENT)))")
+            case .directory: throw IngestError(source: path, "is a directory, not a dataset")
+            case .tooLarge(let limit, let size?):
+                throw IngestError(source: path, "is \(size) bytes; a dataset of at most \(limit) bytes is checked at once (split it)")
+            case .tooLarge(let limit, nil):
+                throw IngestError(source: path, "holds more than \(limit) bytes; a dataset of at most that is checked at once (split it)")
+            case .unreadable(let reason): throw IngestError(source: path, "cannot be read: \(reason)")
             }
-        }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { return data }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IngestError(source: path, "cannot be read: \(String(cString: strerror(errno)))")
-            }
-            guard data.count + n <= maximumBytes else {
-                throw IngestError(source: path, "holds more than \(maximumBytes) bytes; a dataset of at most that is checked at once (split it)")
-            }
-            data.append(contentsOf: chunk[0..<n])
         }
     }
 

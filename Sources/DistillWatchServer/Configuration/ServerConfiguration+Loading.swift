@@ -393,26 +393,16 @@ extension ServerConfiguration {
     /// - Throws: ``ConfigurationError`` naming the file and why it cannot be read: missing,
     ///   a directory, the system's reason (`strerror(3)`), too large or not UTF-8.
     static func readText(_ path: String, what: String) throws(ConfigurationError) -> String {
-        let limit = 16 << 20
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigurationError("\(path): no such file (the \(what))")
-        }
-        guard !isDirectory.boolValue else { throw ConfigurationError("\(path): is a directory, not a \(what)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigurationError("\(path): cannot read the \(what): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ConfigurationError("\(path): cannot read the \(what): \(String(cString: strerror(errno)))")
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFileReader.read(path, maximumBytes: 16 << 20)
+        } catch {
+            switch error {
+            case .missing: throw ConfigurationError("\(path): no such file (the \(what))")
+            case .directory: throw ConfigurationError("\(path): is a directory, not a \(what)")
+            case .tooLarge(let limit, _): throw ConfigurationError("\(path): larger than \(limit) bytes; not a \(what)")
+            case .unreadable(let reason): throw ConfigurationError("\(path): cannot read the \(what): \(reason)")
             }
-            guard bytes.count + n <= limit else { throw ConfigurationError("\(path): larger than \(limit) bytes; not a \(what)") }
-            bytes += chunk[0..<n]
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigurationError("\(path): not UTF-8 text, so not a \(what)")
