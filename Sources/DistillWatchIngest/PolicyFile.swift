@@ -211,8 +211,21 @@ public enum PolicyFile {
             }
         }
 
+        /// The text of a plain (unquoted) scalar meant as a number or a boolean. A quoted one
+        /// is YAML's string: every other YAML reader takes `"0.5"` for text, so a policy that
+        /// works here only by reading it as a number is refused, naming the quotes.
+        func unquoted(_ node: Node, _ field: String, _ expected: String) throws -> String? {
+            guard let scalar = node.scalar else { return nil }
+            switch scalar.style {
+            case .singleQuoted, .doubleQuoted, .literal, .folded:
+                throw error(node, "\(field) must be \(expected), not the quoted text \"\(scalar.string)\" (write it without quotes)")
+            default:
+                return scalar.string
+            }
+        }
+
         func number(_ node: Node, _ field: String) throws -> Double {
-            guard let s = node.scalar?.string, let x = Double(s), x.isFinite else {
+            guard let s = try unquoted(node, field, "a number"), let x = Double(s), x.isFinite else {
                 throw error(node, "\(field) must be a number")
             }
             return x
@@ -241,14 +254,14 @@ public enum PolicyFile {
         }
 
         func nonNegativeInt(_ node: Node, _ field: String) throws -> Int {
-            guard let s = node.scalar?.string, let x = Int(s), x >= 0 else {
+            guard let s = try unquoted(node, field, "a whole number"), let x = Int(s), x >= 0 else {
                 throw error(node, "\(field) must be a whole number of at least 0")
             }
             return x
         }
 
         func bool(_ node: Node, _ field: String) throws -> Bool {
-            switch node.scalar?.string.lowercased() {
+            switch try unquoted(node, field, "true or false")?.lowercased() {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
             default: throw error(node, "\(field) must be true or false")

@@ -77,6 +77,10 @@ struct SimulateCommand: ParsableCommand {
                 + "(\(Wording.number(summary.attackAccounts)) attack) in \(Wording.fixed(summary.seconds, 1)) s, "
                 + "\(Wording.number(rate)) exchanges/s" + (directory.map { "; written to \($0)/" } ?? ""),
             to: &err)
+        if let directory, !summary.removedStale.isEmpty {
+            Swift.print("removed \(summary.removedStale.map { "\(directory)/\($0)" }.joined(separator: " and ")): "
+                        + "from an earlier simulation, not written by this one", to: &err)
+        }
         if let published, let directory {
             Swift.print("published dataset: \(Wording.counted(summary.publishedHarvested, "answer")) harvested by \(published.campaign) "
                         + "and \(Wording.counted(summary.publishedUnrelated, "unrelated record")) in \(directory)/\(PublishedDataset.fileName) "

@@ -58,6 +58,10 @@ import Testing
         ("tiers:\n  FREE: {daily_exchanges: 5}\n  free: {daily_exchanges: 9}\n", 3, "tier \"free\" is tier \"FREE\" again"),
         ("shared_template_accounts: 1\n", 1, "must be at least 2"),
         ("release_grace_hours: 1e300\n", 1, "must be at most 1000000000000"),
+        // Quoted, a number or a boolean is YAML's text: other readers of the file see a string.
+        ("weights:\n  volume: \"0.5\"\n", 2, "weights.volume must be a number, not the quoted text \"0.5\" (write it without quotes)"),
+        ("minimum_exchanges: '5'\n", 1, "must be a whole number, not the quoted text \"5\""),
+        ("campaigns:\n  enabled: \"false\"\n", 2, "campaigns.enabled must be true or false, not the quoted text \"false\""),
     ] as [(String, Int, String)])
     func errorsNameTheLineAndTheProblem(_ yaml: String, _ line: Int, _ message: String) {
         #expect {

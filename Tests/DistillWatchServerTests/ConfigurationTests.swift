@@ -99,6 +99,21 @@ import Testing
         #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"aaaaaaaaaaaaaaaaaaaa \"}").contains("begins or ends with whitespace"))
         #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"                \"}").contains("begins or ends with whitespace"))
         #expect(load("tokens:\n  - {name: a, roles: [decide], secret: \"aaaaaaaa\\taaaaaaaaaaa\"}").contains("control character"))
+        // A TAXII feed's settings: a quoted interval fell back to 300 s, a misspelt setting was
+        // ignored (so was its value), and of two ways to authenticate one was taken silently.
+        let feed = "taxii_feeds:\n  - {name: peer, api_root: \"http://taxii.example/api/\", collection: c1, token_env: HOME"
+        var feedRead = ServerConfiguration()
+        try (feed + ", interval_seconds: 60}" + token).write(toFile: dir.path + "/feed.yaml", atomically: true, encoding: .utf8)
+        try feedRead.apply(yamlFile: dir.path + "/feed.yaml", environment: ["HOME": "secret-value"])
+        #expect(feedRead.taxiiFeeds.first?.intervalSeconds == 60)
+        #expect(load(feed + ", interval_seconds: \"60\"}" + token, ["HOME": "x"])
+            .contains("taxii_feeds[0]: interval_seconds should be a number of seconds"))
+        #expect(load(feed + ", intervall_seconds: 60}" + token, ["HOME": "x"])
+            .contains("taxii_feeds[0].intervall_seconds: unknown setting; known: api_root, bearer_env"))
+        #expect(load(feed + ", bearer_env: HOME}" + token, ["HOME": "x"])
+            .contains("taxii_feeds[0]: gives bearer_env and token_env: give one way to authenticate"))
+        #expect(load("shard: {index: 0, nodes: [\"http://a:1\"], campaigns: {store: \"clickhouse://ch:8123/dw\", run: r, interval_seconds: \"60\"}}" + token)
+            .contains("campaigns.interval_seconds: should be a number of seconds"))
         var c = ServerConfiguration()
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_PORT": "x"]) }
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["DISTILLWATCH_SYNCHRONOUS": "off"]) }

@@ -146,6 +146,14 @@ extension ServerConfiguration {
                 }
                 for (i, entry) in list.enumerated() {
                     let at = "taxii_feeds[\(i)]"
+                    let known = ["api_root", "bearer_env", "collection", "interval_seconds", "name", "password_env", "token_env", "user"]
+                    if let unknown = entry.keys.sorted().first(where: { !known.contains($0) }) {
+                        throw fail("\(at).\(unknown)", "unknown setting; known: \(known.joined(separator: ", "))")
+                    }
+                    let ways = ["bearer_env", "token_env", "user"].filter { entry[$0] != nil }
+                    guard ways.count <= 1 else {
+                        throw fail(at, "gives \(ways.joined(separator: " and ")): give one way to authenticate")
+                    }
                     guard let name = entry["name"] as? String, SharingKey.isValidID(name) else { throw fail(at, "needs a name of A–Z a–z 0–9 . _ -") }
                     guard let root = entry["api_root"] as? String, root.hasPrefix("http://") || root.hasPrefix("https://") else {
                         throw fail(at, "needs api_root, an http(s) URL")
@@ -161,7 +169,7 @@ extension ServerConfiguration {
                     if entry["bearer_env"] != nil { auth = .bearer(try secret("bearer_env")) }
                     else if entry["token_env"] != nil { auth = .token(try secret("token_env")) }
                     else if let user = entry["user"] as? String { auth = .basic(user: user, password: try secret("password_env")) }
-                    let interval = (entry["interval_seconds"] as? Double) ?? (entry["interval_seconds"] as? Int).map(Double.init) ?? 300
+                    let interval = try Self.seconds(entry["interval_seconds"], default: 300) { fail(at, "interval_seconds should be a number of seconds") }
                     guard interval >= 1, interval <= 604_800 else { throw fail(at, "interval_seconds must be from 1 to 604800 (a week)") }
                     guard !taxiiFeeds.contains(where: { $0.name == name }) else { throw fail(at, "feed \(name) appears twice") }
                     taxiiFeeds.append(TAXIIFeed(name: name, apiRoot: root, collection: collection, authentication: auth, intervalSeconds: interval))
@@ -250,6 +258,18 @@ extension ServerConfiguration {
         }
     }
 
+    /// A number of seconds a configuration file gives (`interval_seconds`): `fallback` when
+    /// absent. Anything else that is not a YAML number, a quoted `"60"` among them, is an
+    /// error: it used to fall back to the default without a word.
+    /// - Throws: what `failure` makes.
+    static func seconds(_ value: Any?, default fallback: Double,
+                        failure: () -> ConfigurationError) throws(ConfigurationError) -> Double {
+        guard let value else { return fallback }
+        if let v = value as? Int { return Double(v) }
+        if let v = value as? Double { return v }
+        throw failure()
+    }
+
     /// Reads `shard:` (``ShardSettings``); checked in full by ``ShardSettings/validate()``.
     static func shardSettings(_ entry: [String: Any],
                               fail: (String, String) -> ConfigurationError) throws(ConfigurationError) -> ShardSettings {
@@ -283,7 +303,7 @@ extension ServerConfiguration {
             if let unknown = feed.keys.sorted().first(where: { !["store", "run", "interval_seconds"].contains($0) }) {
                 throw fail("campaigns." + unknown, "unknown setting; known: interval_seconds, run, store")
             }
-            let interval = (feed["interval_seconds"] as? Double) ?? (feed["interval_seconds"] as? Int).map(Double.init) ?? 300
+            let interval = try seconds(feed["interval_seconds"], default: 300) { fail("campaigns.interval_seconds", "should be a number of seconds") }
             settings.campaigns = ShardSettings.CampaignFeed(store: store, run: run, intervalSeconds: interval)
         }
         return settings

@@ -18,6 +18,9 @@ public struct SimulationSummary: Sendable, Equatable {
     /// Records of the published dataset, when one was asked for.
     public var publishedHarvested = 0
     public var publishedUnrelated = 0
+    /// Files of an earlier simulation in the same folder that this one removed, because it
+    /// does not write them and they would not match its accounts and labels (names only).
+    public var removedStale: [String] = []
 
     public init() {}
 }
@@ -34,14 +37,33 @@ public enum ScenarioWriter {
     /// Writes all three files into `directory` (created if missing). Traffic is compressed at
     /// gzip level 1: at level 6 compression, not simulation, would set the pace. With `trafficToStandardOutput`
     /// the traffic goes to standard output (uncompressed) instead of `traffic.jsonl.gz`.
+    ///
+    /// A folder written before keeps nothing this run does not write: the traffic file when
+    /// the traffic goes to standard output, the published dataset and its truth file when none
+    /// is asked for. Left there, they would be read with labels of another scenario, scale or
+    /// seed. What was removed is in ``SimulationSummary/removedStale``.
+    /// - Throws: ``IngestError`` when the folder or a file cannot be made, written or an
+    ///   earlier output removed.
     /// - Complexity: O(exchanges) time.
     @discardableResult
     public static func write(
         _ plan: ScenarioPlan, directory: String?, trafficToStandardOutput: Bool = false,
         publishing published: PublishedDataset? = nil, progress: ((Int) -> Void)? = nil
     ) throws -> SimulationSummary {
+        var removed: [String] = []
         if let directory {
             try makeDirectory(directory)
+            var stale: [String] = []
+            if trafficToStandardOutput { stale.append(trafficFileName) }
+            if published == nil { stale += [PublishedDataset.fileName, PublishedDataset.truthFileName] }
+            for name in stale {
+                let path = directory + "/" + name
+                if unlink(path) == 0 {
+                    removed.append(name)
+                } else if errno != ENOENT {
+                    throw IngestError(source: path, "is from an earlier simulation and cannot be removed: \(String(cString: strerror(errno)))")
+                }
+            }
             let accounts = try OutputSink(path: directory + "/" + accountsFileName)
             try writeAccounts(plan, to: accounts)
             try accounts.close()
@@ -54,6 +76,7 @@ public enum ScenarioWriter {
             : try OutputSink(path: directory! + "/" + trafficFileName, compressionLevel: 1)
         var dataset = published
         var summary = try writeTraffic(plan, to: sink, progress: progress) { dataset?.observe($0) }
+        summary.removedStale = removed
         try sink.close()
         if let dataset, let directory {
             (summary.publishedHarvested, summary.publishedUnrelated) = try dataset.write(directory: directory)
