@@ -85,15 +85,42 @@ public final class SnapshotDirectory: Sendable {
 
     /// The snapshots present, newest (highest sequence) first.
     /// - Complexity: O(files in the directory).
-    public func list() -> [SnapshotFile] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.compactMap { name -> SnapshotFile? in
-            guard name.hasPrefix("snapshot-"), name.hasSuffix(".dwsnap"),
-                  let sequence = Int64(name.dropFirst("snapshot-".count).dropLast(".dwsnap".count)) else { return nil }
+    public func list() -> [SnapshotFile] { listing().files }
+
+    /// What the directory holds: its snapshots, and what was passed over.
+    public struct Listing: Sendable {
+        /// Snapshots, newest (highest sequence) first.
+        public var files: [SnapshotFile]
+        /// Why a file named like a snapshot was not listed (a sequence that is not a whole
+        /// number from 0 to 2^63 − 1, as in `snapshot-99999999999999999999.dwsnap`), or why
+        /// the directory could not be read; each names the path. For the start-up warnings.
+        public var problems: [String]
+    }
+
+    /// The snapshots present and what was passed over (``Listing``): a file named like a
+    /// snapshot but not one this server could have written is a problem to report, not
+    /// silence, since an operator may have put it there to be restored.
+    /// - Complexity: O(files in the directory).
+    public func listing() -> Listing {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            return Listing(files: [], problems: ["\(path): cannot list the snapshot directory (\(error.localizedDescription)); no snapshot is used"])
+        }
+        var files: [SnapshotFile] = [], problems: [String] = []
+        for name in names.sorted() where name.hasPrefix("snapshot-") && name.hasSuffix(".dwsnap") {
+            let digits = name.dropFirst("snapshot-".count).dropLast(".dwsnap".count)
             let full = path + "/" + name
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let sequence = Int64(digits) else {
+                problems.append("\(full): not a snapshot name this server writes (snapshot-, a sequence of up to 20 digits "
+                                + "no greater than \(Int64.max), .dwsnap); passed over")
+                continue
+            }
             let size = ((try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int) ?? 0
-            return SnapshotFile(path: full, lastSequence: sequence, bytes: size)
-        }.sorted { $0.lastSequence > $1.lastSequence }
+            files.append(SnapshotFile(path: full, lastSequence: sequence, bytes: size))
+        }
+        return Listing(files: files.sorted { $0.lastSequence > $1.lastSequence }, problems: problems)
     }
 
     /// Writes a snapshot durably (temporary file, `fsync`, rename, directory `fsync`).

@@ -22,8 +22,10 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let plan = ScenarioPlan(scenario: .mixed, scale: 1, seed: seed)
         var out = StandardOutput()
-        Swift.print("Simulating scenario 'mixed': \(plan.accounts.count) accounts of every persona over "
-            + "\(Int(plan.scenario.days)) days (see Documentation/Scenarios.md), scanning it as `scan` would.\n", to: &out)
+        // The plan's accounts, not those that send: a planned account may send nothing in the
+        // period, and the scan's line below counts only those that did.
+        Swift.print("Simulating scenario 'mixed': \(plan.accounts.count) accounts of every persona planned over "
+            + "\(Int(plan.scenario.days)) days (see Documentation/Scenarios.md; the scan counts those that sent), scanning it as `scan` would.\n", to: &out)
         let (evaluation, scan) = EvaluationRun.run(plan: plan, sketcher: noContent ? nil : evaluationSketcher(seed: seed))
         ReportSummary(report: scan, statistics: nil, top: top).print(to: &out)
         Swift.print("\nAgainst the scenario's ground truth:\n", to: &out)

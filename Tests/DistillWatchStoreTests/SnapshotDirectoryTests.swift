@@ -35,6 +35,26 @@ import Testing
         #expect(snapshots.list().map(\.lastSequence) == [300, 40])
     }
 
+    /// A file named like a snapshot whose sequence this server could not have written (past
+    /// 2^63 − 1, signed, not digits) is passed over with a problem naming it, not silently.
+    @Test func namesThatAreNotSnapshotsAreProblemsNamingTheFile() throws {
+        let dir = ScratchDirectory()
+        let snapshots = try SnapshotDirectory(path: dir.path)
+        try snapshots.write(header(7), payload: [1])
+        let odd = ["snapshot-99999999999999999999.dwsnap", "snapshot-+5.dwsnap", "snapshot-x1.dwsnap", "snapshot-.dwsnap"]
+        for name in odd { FileManager.default.createFile(atPath: dir.path + "/" + name, contents: Data("x".utf8)) }
+        FileManager.default.createFile(atPath: dir.path + "/notes.txt", contents: Data("x".utf8))
+        let listing = snapshots.listing()
+        #expect(listing.files.map(\.lastSequence) == [7])
+        #expect(listing.problems.count == odd.count, "\(listing.problems)")
+        for name in odd {
+            #expect(listing.problems.contains { $0.hasPrefix(dir.path + "/" + name + ": not a snapshot name this server writes") }, "\(name)")
+        }
+        // The largest sequence there is still reads as one.
+        FileManager.default.createFile(atPath: dir.path + "/snapshot-09223372036854775807.dwsnap", contents: Data("x".utf8))
+        #expect(snapshots.listing().files.first?.lastSequence == Int64.max)
+    }
+
     @Test func unfinishedFilesAreRemovedOnOpen() throws {
         let dir = ScratchDirectory()
         FileManager.default.createFile(atPath: dir.path + "/snapshot-00000000000000000009.dwsnap.tmp", contents: Data([1, 2]))

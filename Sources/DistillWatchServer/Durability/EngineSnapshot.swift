@@ -85,7 +85,9 @@ enum EngineSnapshot {
         var outcome = Outcome()
         let digest = configurationDigest(configuration)
         var otherConfiguration: (file: SnapshotFile, header: SnapshotHeader, payload: [UInt8])?
-        for file in directory.list() {
+        let listing = directory.listing()
+        outcome.warnings += listing.problems
+        for file in listing.files {
             do {
                 let (header, payload) = try directory.read(file)
                 guard header.logID == log.logID else {
