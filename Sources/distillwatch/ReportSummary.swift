@@ -28,6 +28,10 @@ struct ReportSummary {
         if !input.signalsWithoutData.isEmpty {
             Swift.print("No data for: \(input.signalsWithoutData.joined(separator: ", ")).", to: &out)
         }
+        if let merged = input.mergedExchanges, let duplicates = input.duplicateExchanges, merged + duplicates > 0 {
+            Swift.print("Lines that repeated an account's request_id: \(Wording.number(merged)) merged into the exchange before, "
+                        + "\(Wording.number(duplicates)) dropped as duplicates.", to: &out)
+        }
         if input.lateExchanges > 0 {
             Swift.print("Late records (more than 5 minutes out of order): \(Wording.number(input.lateExchanges)).", to: &out)
         }

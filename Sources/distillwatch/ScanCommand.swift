@@ -73,6 +73,10 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .long, help: "List every account in the report, not only flagged ones.")
     var all = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Join lines of one account that repeat a request_id, as the server does: the second view of a request (a guardrail call, then its log) adds to the first, and a repeat of one already counted is a duplicate, dropped. Off, each line is an exchange. The report's input gives merged_exchanges and duplicate_exchanges."))
+    var mergeRequestIds = false
+
     @Option(name: .long, help: "How many of the riskiest accounts the summary shows.")
     var top = 10
 
@@ -249,7 +253,8 @@ struct ScanCommand: ParsableCommand {
             try runScan(
                 traffic: traffic, accounts: accounts.map(InputSource.init(argument:)), policy: policy, options: ingest,
                 includeAllAccounts: all, showProgress: progress && !quiet, announceFormats: !quiet, sharedIndicators: shared,
-                collectActivity: html != nil, shard: shard, collectLinkKeys: store != nil, engineThreads: engineThreads)
+                collectActivity: html != nil, shard: shard, collectLinkKeys: store != nil, engineThreads: engineThreads,
+                mergesRequestIDs: mergeRequestIds)
         }
         let outcome = try stream.map { s in try s.read { try scan([$0]) } } ?? scan(sources)
         if let store {
@@ -319,12 +324,12 @@ func runScan(
     includeAllAccounts: Bool, showProgress: Bool, announceFormats: Bool = false,
     sharedIndicators: SharedIndicatorSet = SharedIndicatorSet(), collectActivity: Bool = false,
     shard: AccountShard = .whole, collectLinkKeys: Bool = false, onlyAccounts: Set<String>? = nil,
-    engineThreads: EngineThreadCount = .count(1)
+    engineThreads: EngineThreadCount = .count(1), mergesRequestIDs: Bool = false
 ) throws -> ScanOutcome {
     var options = options
     // A database's window or shard may hold nothing: the scan reports zero exchanges.
     options.allowsEmptyInput = traffic.allSatisfy { if case .descriptor = $0 { return true } else { return false } }
-    var scanner = TrafficScanner(policy: policy)
+    var scanner = TrafficScanner(policy: policy, mergesRequestIDs: mergesRequestIDs)
     scanner.engineThreads = engineThreads.resolved(sketchingPrompts: options.sketcher != nil)
     var ledger: LinkKeyLedger? = collectLinkKeys ? LinkKeyLedger() : nil
     if collectActivity { scanner.activity = HourlyActivityLedger() }

@@ -33,6 +33,35 @@ import Testing
         #expect(report.input.firstTime == reference.input.firstTime && report.input.lastTime == reference.input.lastTime)
     }
 
+    /// Traffic that repeats request ids (a guardrail call and its log; a batch sent twice):
+    /// the server's report is the one `scan --merge-request-ids` gives (``TrafficScanner``
+    /// merging), input counts included.
+    @Test func repeatedRequestIDsGiveTheMergingScansReport() async throws {
+        var built: [String] = []
+        var views = 0
+        // Each of the harvester's first 100 requests followed by its log view, and at the end
+        // the first 50 lines again, once time has moved past them.
+        for line in sampleLines(count: 1200, jitterSeconds: 30, seed: 3) {
+            built.append(line)
+            if views < 100, line.contains("acct-harvester") {
+                built.append(line.replacingOccurrences(of: "\"output_tokens\":12000", with: "\"output_tokens\":12500"))
+                views += 1
+            }
+        }
+        built += built.prefix(50)
+        let lines = built
+        let reference = referenceReport(exchangeLines: lines, toleranceSeconds: 300, mergesRequestIDs: true)
+        #expect((reference.input.mergedExchanges ?? 0) > 0 && (reference.input.duplicateExchanges ?? 0) > 0, "\(reference.input)")
+        let report = try await withServer(.router, testConfiguration(toleranceSeconds: 300)) { client in
+            try await ingest(client, lines, batchSize: 97)
+            _ = try await client.post("/v1/flush", Secret.analyst, "")
+            return try await client.get("/v1/report?all=true", Secret.analyst).decode(ScanReport.self)
+        }
+        #expect(report.input == reference.input)
+        #expect(report.accounts == reference.accounts)
+        #expect(report.campaigns == reference.campaigns)
+    }
+
     @Test(arguments: [0.0, 60.0])
     func otherTolerancesMatchTheScannerWithTheSameTolerance(_ tolerance: Double) async throws {
         let lines = sampleLines(count: 1500, jitterSeconds: 30, seed: 5)

@@ -211,8 +211,9 @@ let sampleAccountLines = [
 ]
 
 /// What `scan` computes for the same input: `TrafficScanner` fed directly.
-func referenceReport(exchangeLines: [String], accountLines: [String] = [], toleranceSeconds: Double) -> ScanReport {
-    var scanner = TrafficScanner(policy: .default, toleranceMilliseconds: Int64(toleranceSeconds * 1000))
+func referenceReport(exchangeLines: [String], accountLines: [String] = [], toleranceSeconds: Double,
+                     mergesRequestIDs: Bool = false) -> ScanReport {
+    var scanner = TrafficScanner(policy: .default, toleranceMilliseconds: Int64(toleranceSeconds * 1000), mergesRequestIDs: mergesRequestIDs)
     for line in accountLines { scanner.register(try! AccountLineDecoder().decode(line)) }
     for line in exchangeLines { scanner.observe(try! ExchangeLineDecoder().decode(line)) }
     return scanner.finish(generatedAt: testStart, includeAllAccounts: true)

@@ -167,6 +167,47 @@ let accountsFile = Data("""
         #expect(listed.count == hydraAccounts)
     }
 
+    /// `--merge-request-ids` counts a request a gateway reported twice (its guardrail call,
+    /// then its log) once, as the server does, and drops a repeat of one already counted;
+    /// without it each line is an exchange. The report's input says how many were joined.
+    @Test func repeatedRequestIDsAreJoinedOnlyWhenAsked() throws {
+        let dir = Scratch()
+        let t0: Int64 = 1_780_000_000_000
+        var lines: [String] = []
+        for i in 0..<50 {
+            lines.append(#"{"time":\#(t0 + Int64(i) * 1_000),"account_id":"a","request_id":"r-\#(i)","model":"m1","max_tokens":4096}"#)
+            // The log view of the first ten, just after the call: tokens the call did not know.
+            if i < 10 {
+                lines.append(#"{"time":\#(t0 + Int64(i) * 1_000 + 100),"account_id":"a","request_id":"r-\#(i)","output_tokens":900}"#)
+            }
+        }
+        // Another account's exchange moves time on by more than the reorder window.
+        lines.append(#"{"time":\#(t0 + 400_000),"account_id":"b","request_id":"r-0","output_tokens":10}"#)
+        // A redelivered batch: three of a's exchanges again, after they were counted.
+        for i in 20..<23 {
+            lines.append(#"{"time":\#(t0 + Int64(i) * 1_000),"account_id":"a","request_id":"r-\#(i)","model":"m1","max_tokens":4096}"#)
+        }
+        let traffic = dir.write("traffic.jsonl", Data((lines.joined(separator: "\n") + "\n").utf8))
+        func input(_ extra: [String]) throws -> (input: [String: Any], stdout: String) {
+            let r = try run(["scan", traffic, "--json", dir.path + "/r.json", "--all"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path + "/r.json"))) as! [String: Any]
+            return (json["input"] as! [String: Any], r.stdout)
+        }
+        let each = try input([])
+        #expect(each.input["exchanges"] as? Int == 64)
+        #expect(each.input["merged_exchanges"] == nil && each.input["duplicate_exchanges"] == nil)
+        let joined = try input(["--merge-request-ids"])
+        #expect(joined.input["exchanges"] as? Int == 51, "\(joined.input)")
+        #expect(joined.input["merged_exchanges"] as? Int == 10 && joined.input["duplicate_exchanges"] as? Int == 3, "\(joined.input)")
+        #expect(joined.input["accounts"] as? Int == 2)
+        #expect(joined.stdout.contains("Lines that repeated an account's request_id: 10 merged into the exchange before, 3 dropped as duplicates."),
+                "\(joined.stdout)")
+        // The same with the engine on two threads.
+        let threaded = try input(["--merge-request-ids", "--engine-threads", "2"])
+        #expect(threaded.input["exchanges"] as? Int == 51 && threaded.input["merged_exchanges"] as? Int == 10)
+    }
+
     /// `--engine-threads` changes where the engine's work runs, never the report; a count
     /// out of range is refused by name.
     @Test func engineThreadsGiveTheSameReport() throws {

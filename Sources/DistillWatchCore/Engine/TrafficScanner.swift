@@ -215,8 +215,13 @@ public struct TrafficScanner: Sendable {
     /// Flushes the buffer and builds the v1 report.
     public mutating func finish(generatedAt: Timestamp, includeAllAccounts: Bool = false) -> ScanReport {
         flush()
-        return ScanReport(engine: core, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts,
-                          lateExchanges: buffer.lateExchanges)
+        var report = ScanReport(engine: core, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts,
+                                lateExchanges: buffer.lateExchanges)
+        if buffer.mergesRequestIDs {
+            report.input.mergedExchanges = buffer.mergedExchanges
+            report.input.duplicateExchanges = buffer.duplicateExchanges
+        }
+        return report
     }
 }
 

@@ -20,6 +20,12 @@ public struct ScanReport: Sendable, Codable, Equatable {
         public var signalsWithoutData: [String]
         public var lateExchanges: Int
         public var malformedLines: Int
+        /// With exchanges merged by `request_id` (the server always; `scan
+        /// --merge-request-ids`): exchanges joined to one already waiting with the same account
+        /// and `request_id` (a guardrail call and its log), and repeats dropped as duplicates.
+        /// Absent from the report when the scan does not merge.
+        public var mergedExchanges: Int?
+        public var duplicateExchanges: Int?
 
         enum CodingKeys: String, CodingKey {
             case exchanges, accounts
@@ -28,6 +34,8 @@ public struct ScanReport: Sendable, Codable, Equatable {
             case signalsWithoutData = "signals_without_data"
             case lateExchanges = "late_exchanges"
             case malformedLines = "malformed_lines"
+            case mergedExchanges = "merged_exchanges"
+            case duplicateExchanges = "duplicate_exchanges"
         }
     }
 

@@ -238,8 +238,12 @@ final class LiveEngine: Sendable {
     /// - Complexity: O(accounts); the engine is copied (copy-on-write) under the lock and
     ///   the report built outside it, so decisions are not held up.
     func report(generatedAt: Timestamp, includeAllAccounts: Bool) -> ScanReport {
-        let (engine, late) = read { ($0.engine, $0.buffer.lateExchanges) }
-        return ScanReport(engine: engine, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts, lateExchanges: late)
+        let (engine, late, merged, duplicates) = read { ($0.engine, $0.buffer.lateExchanges, $0.buffer.mergedExchanges, $0.buffer.duplicateExchanges) }
+        var report = ScanReport(engine: engine, generatedAt: generatedAt, includeAllAccounts: includeAllAccounts, lateExchanges: late)
+        // The server always merges by request_id (as `scan --merge-request-ids` does).
+        report.input.mergedExchanges = merged
+        report.input.duplicateExchanges = duplicates
+        return report
     }
 
     /// Exchanges that arrived after the reorder window had passed their time.
