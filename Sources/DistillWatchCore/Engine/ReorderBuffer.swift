@@ -76,6 +76,10 @@ public struct ReorderBuffer: Sendable {
     private var waitingSlots: [MergeKey: Int32] = [:]
     /// Whether the record in a slot has taken its one merge.
     private var slotMerged: [Bool] = []
+    /// With merging on, the key of the record in each slot, kept from its arrival so that
+    /// its release does not hash its strings again (rebuilt from the records when a
+    /// snapshot is read).
+    private var slotKeys: [MergeKey?] = []
     private var released = RecentIdentifiers<MergeKey>(capacity: 0)
 
     /// Five minutes, the disorder that traffic format v1 allows.
@@ -127,13 +131,15 @@ public struct ReorderBuffer: Sendable {
     public mutating func push(_ exchange: consuming Exchange, release: (Exchange) -> Void) {
         let key = mergesRequestIDs ? Self.mergeKey(exchange) : nil
         if let key {
-            if let slot = waitingSlots[key], !slotMerged[Int(slot)] {
-                slab[Int(slot)]!.supplement(with: exchange)
-                slotMerged[Int(slot)] = true
-                mergedExchanges += 1
-                return
-            }
-            if waitingSlots[key] == nil, released.remove(key) {
+            if let index = waitingSlots.index(forKey: key) {
+                let slot = waitingSlots.values[index]
+                if !slotMerged[Int(slot)] {
+                    slab[Int(slot)]!.supplement(with: exchange)
+                    slotMerged[Int(slot)] = true
+                    mergedExchanges += 1
+                    return
+                }
+            } else if released.remove(key) {
                 duplicateExchanges += 1
                 return
             }
@@ -148,10 +154,12 @@ public struct ReorderBuffer: Sendable {
             slot = free
             slab[Int(free)] = consume exchange
             slotMerged[Int(free)] = false
+            if mergesRequestIDs { slotKeys[Int(free)] = key }
         } else {
             slot = Int32(slab.count)
             slab.append(consume exchange)
             slotMerged.append(false)
+            if mergesRequestIDs { slotKeys.append(key) }
         }
         if let key { waitingSlots[key] = slot }
         insert(Entry(time: time.millisecondsSinceEpoch, sequence: sequence, slot: slot))
@@ -186,9 +194,11 @@ public struct ReorderBuffer: Sendable {
     private mutating func take(_ entry: Entry) -> Exchange {
         let exchange = slab[Int(entry.slot)].take()!
         freeSlots.append(entry.slot)
-        if mergesRequestIDs, let key = Self.mergeKey(exchange) {
+        if mergesRequestIDs, let key = slotKeys[Int(entry.slot)].take() {
             // A newer record may hold the key (a third view); only this one's goes.
-            if waitingSlots[key] == entry.slot { waitingSlots.removeValue(forKey: key) }
+            if let index = waitingSlots.index(forKey: key), waitingSlots.values[index] == entry.slot {
+                waitingSlots.remove(at: index)
+            }
             released.insert(key)
         }
         return exchange
@@ -200,9 +210,33 @@ public struct ReorderBuffer: Sendable {
         return MergeKey(account: e.accountID, requestID: id)
     }
 
+    /// An account and `request_id`, with the hash of both computed once: an exchange takes
+    /// part in up to six table operations (its lookup, the released ids, its insertion, its
+    /// removal at release, the ring's insertion and eviction), and hashing the two strings
+    /// at each one cost about 8,400 instructions an exchange (callgrind, 2 December 2026).
+    /// Equality compares the fingerprints first, then both strings, so that two keys are
+    /// equal exactly when their strings are.
     struct MergeKey: Hashable, Sendable {
-        var account: String
-        var requestID: String
+        let account: String
+        let requestID: String
+        /// Swift's `Hasher` (seeded per process) over both strings: not predictable from
+        /// outside, never written to a snapshot (recomputed when one is read).
+        let fingerprint: Int
+
+        init(account: String, requestID: String) {
+            self.account = account
+            self.requestID = requestID
+            var hasher = Hasher()
+            hasher.combine(account)
+            hasher.combine(requestID)
+            fingerprint = hasher.finalize()
+        }
+
+        static func == (a: MergeKey, b: MergeKey) -> Bool {
+            a.fingerprint == b.fingerprint && a.account == b.account && a.requestID == b.requestID
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
     }
 
     /// Releases the oldest waiting exchanges, in time order, until at most `limit` wait:
@@ -245,10 +279,11 @@ struct RecentIdentifiers<ID: Hashable & Sendable>: Sendable {
     mutating func remove(_ id: ID) -> Bool { members.remove(id) != nil }
 
     mutating func insert(_ id: ID) {
-        guard !ring.isEmpty, !members.contains(id) else { return }
-        if let old = ring[next] { members.remove(old) }
+        // Two set operations, not three: insert first, then forget the place's former
+        // identifier unless it is this one (a removed id keeps its place in the ring).
+        guard !ring.isEmpty, members.insert(id).inserted else { return }
+        if let old = ring[next], old != id { members.remove(old) }
         ring[next] = id
-        members.insert(id)
         next = next + 1 == ring.count ? 0 : next + 1
     }
 }
@@ -316,6 +351,7 @@ extension ReorderBuffer: SnapshotCodable {
         }
         waitingSlots = Dictionary(waiting, uniquingKeysWith: { a, _ in a })
         slotMerged = try r.array(minimumElementSize: 1) { (r: inout SnapshotReader) throws(SnapshotError) in try r.bool() }
+        if merges { slotKeys = slab.map { $0.flatMap(Self.mergeKey) } }
         released = try r.value()
         let slots = slab.count
         guard slotMerged.count == slots, run.allSatisfy({ $0.slot >= 0 && Int($0.slot) < slots && slab[Int($0.slot)] != nil }),
