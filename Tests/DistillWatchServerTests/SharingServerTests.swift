@@ -110,6 +110,10 @@ import Testing
                     return signals.first { $0["name"] as? String == "shared_indicator" }?["value"] as? Double ?? 0
                 }
                 #expect(try await sharedValue("hydra-3") > 0)
+                // The detail names the producer the indicator claims and the token that sent it.
+                let detail = ((try await b.get("/v1/accounts/hydra-3", Secret.analyst).json["signals"] as? [[String: Any]] ?? [])
+                    .first { $0["name"] as? String == "shared_indicator" }?["detail"] as? String) ?? ""
+                #expect(detail.contains("Acme AI (sent by token partner-writer)"), "\(detail)")
                 // B shares back what it saw: sightings of A's indicators, with no account id.
                 let sightings = try await b.get("/v1/sharing/sightings", Secret.analyst)
                 #expect(sightings.status == .ok && !sightings.text.contains("hydra-"))

@@ -256,7 +256,15 @@ final class SharingService: Sendable {
         reader.limits.maximumBytes = .max
         reader.limits.maximumObjects = .max
         reader.limits.maximumComparisons = .max
-        library.add(try reader.read(objects: all).result)
+        var result = try reader.read(objects: all).result
+        // The producer an indicator names (its created_by_ref) is what the partner says; the
+        // token that sent it is what this server knows. Both go into the signal's detail.
+        var sender: [String: String] = [:]
+        for row in rows { sender[row.id] = row.addedBy }
+        for i in result.indicators.indices {
+            if let token = sender[result.indicators[i].id] { result.indicators[i].source += " (sent by token \(token))" }
+        }
+        library.add(result)
         return library
     }
 
