@@ -13,10 +13,13 @@ let words = ["solve", "step", "by", "rate", "answer", "write", "python", "functi
 
 let target: Fuzz.Target = { data, size in
     var r = ByteReader(Fuzz.bytes(data, size))
-    var scanner = TrafficScanner(toleranceMilliseconds: Int64(r.byte()) * 1000)
+    // Half the runs join exchanges by request_id, as the server does (a small id space, so
+    // that merges, duplicates and third views happen).
+    let merging = r.byte() & 1 == 0
+    var scanner = TrafficScanner(toleranceMilliseconds: Int64(r.byte()) * 1000, mergesRequestIDs: merging)
     // The same sequence on several engine threads, in small batches: the same decisions and
     // report (the engine's linkage overlapped with the next batch's accounts).
-    var threaded = TrafficScanner(toleranceMilliseconds: scanner.buffer.toleranceMilliseconds)
+    var threaded = TrafficScanner(toleranceMilliseconds: scanner.buffer.toleranceMilliseconds, mergesRequestIDs: merging)
     threaded.engineThreads = 2 + Int(r.byte() % 2)
     threaded.engineBatchSize = 1 + Int(r.byte() % 16)
     var time = Fuzz.start.millisecondsSinceEpoch
@@ -36,6 +39,8 @@ let target: Fuzz.Target = { data, size in
             default: time &+= Int64(r.uint16())
             }
             var e = Exchange(time: Timestamp(millisecondsSinceEpoch: time), accountID: account)
+            let id = r.byte()
+            if id < 160 { e.requestID = "r\(id % 24)" }
             let flags = r.byte()
             if flags & 1 != 0 { e.model = models[Int(r.byte()) % models.count] }
             if flags & 2 != 0 {
@@ -88,8 +93,19 @@ let target: Fuzz.Target = { data, size in
             Fuzz.require(threaded.applyCampaignLabel(label, toCampaign: campaign, at: Timestamp(millisecondsSinceEpoch: time)) == found,
                          "a campaign label finds the same campaign on several engine threads")
         default:
-            scanner.flush()
-            threaded.flush()
+            if r.byte() & 1 == 0 {
+                scanner.flush()
+                threaded.flush()
+            } else {
+                // A restart: the one-thread scanner continues from its snapshot (the reorder
+                // buffer's waiting records and merge keys included) and must go on as before.
+                do {
+                    scanner = try TrafficScanner(snapshot: scanner.snapshot(), policy: scanner.engine.policy,
+                                                 toleranceMilliseconds: scanner.buffer.toleranceMilliseconds, mergesRequestIDs: merging)
+                } catch {
+                    Fuzz.require(false, "a snapshot reads back: \(error)")
+                }
+            }
         }
         let decision = scanner.engine.decision(for: account)
         if operations % 16 == 0 {
