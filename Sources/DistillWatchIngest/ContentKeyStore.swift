@@ -1,5 +1,8 @@
 import DistillWatchCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the content key lives, and how it is made on first use.
 ///
@@ -19,14 +22,14 @@ public enum ContentKeyStore {
     /// Reads the key at `path`.
     /// - Throws: ``IngestError`` when the file exists but does not hold a key.
     public static func load(path: String) throws -> ContentKey? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
-        guard !isDirectory.boolValue else { throw IngestError(source: path, "is a directory, not a content key file") }
-        let type = (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) ?? nil
-        guard type == nil || type == .typeRegular || type == .typeSymbolicLink else {
+        // Only a regular file (or a link to one) is opened: opening a FIFO would wait for a
+        // writer. What the reader tells itself (missing, a directory, the system's reason) it
+        // tells again after the open, so a file swapped in between is still named right.
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG, status.st_mode & S_IFMT != S_IFDIR {
             throw IngestError(source: path, "is not a regular file (a content key file holds 32 hexadecimal digits)")
         }
-        let bytes: [UInt8]
+        let bytes: Data
         do {
             // A key file is 32 hex digits and a newline: 4 KiB is far past any real one.
             bytes = try WholeFileReader.read(path, maximumBytes: 4096)

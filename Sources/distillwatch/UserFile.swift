@@ -23,7 +23,7 @@ enum UserFile {
     /// - Complexity: O(file size).
     static func read(_ path: String, what: String, maximumBytes: Int = UserFile.maximumBytes) throws -> Data {
         do {
-            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+            return try WholeFileReader.read(path, maximumBytes: maximumBytes)
         } catch {
             throw failure(error, path: path, what: what)
         }
@@ -35,7 +35,7 @@ enum UserFile {
     /// - Throws: ``ScanFailure`` as ``read(_:what:maximumBytes:)``, but never for a missing file.
     static func readIfPresent(_ path: String, what: String, maximumBytes: Int = UserFile.maximumBytes) throws -> Data? {
         do {
-            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+            return try WholeFileReader.read(path, maximumBytes: maximumBytes)
         } catch .missing {
             return nil
         } catch {

@@ -23,5 +23,13 @@ import Testing
         try Data("not a key\n".utf8).write(to: URL(fileURLWithPath: dir + "/other"))
         #expect(message(dir + "/other").contains("does not hold a content key"))
         #expect(try ContentKeyStore.load(path: dir + "/missing") == nil)
+        // A FIFO is refused before it is opened (opening it would wait for a writer).
+        #expect(mkfifo(dir + "/pipe", 0o600) == 0)
+        #expect(message(dir + "/pipe").contains("is not a regular file"), "\(message(dir + "/pipe"))")
+        // A link is followed: to the key, the key; to nothing, no key yet.
+        #expect(symlink(path, dir + "/link") == 0)
+        #expect(try ContentKeyStore.load(path: dir + "/link") == made)
+        #expect(symlink(dir + "/missing", dir + "/dangling") == 0)
+        #expect(try ContentKeyStore.load(path: dir + "/dangling") == nil)
     }
 }

@@ -25,12 +25,16 @@ public enum WholeFileReader {
 
     /// The bytes of the file at `path`: a regular file, or a pipe (`<(…)`) or character
     /// device read to its end.
+    ///
+    /// The bytes are read straight into the returned `Data`: a regular file's storage is
+    /// reserved from its size, so peak memory is the file and one read's room (1 MiB), not
+    /// two copies of it.
     /// - Parameter maximumBytes: the most read (bytes); a regular file larger than this is
     ///   refused from its size, before a byte is read.
     /// - Throws: ``Failure``: `missing`, `directory`, `tooLarge` or `unreadable`.
-    /// - Complexity: O(file size); one `open(2)`, one `fstat(2)`, reads of 64 KiB (1 MiB past
-    ///   1 MiB read), retried on `EINTR`.
-    public static func read(_ path: String, maximumBytes: Int) throws(Failure) -> [UInt8] {
+    /// - Complexity: O(file size); one `open(2)`, one `fstat(2)`, reads of 64 KiB (1 MiB for a
+    ///   file past 1 MiB), retried on `EINTR`.
+    public static func read(_ path: String, maximumBytes: Int) throws(Failure) -> Data {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -51,11 +55,18 @@ public enum WholeFileReader {
                 break
             }
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(expected + 1)
-        var chunk = [UInt8](repeating: 0, count: expected > 1 << 20 ? 1 << 20 : 1 << 16)
+        let step = expected > 1 << 20 ? 1 << 20 : 1 << 16
+        var bytes = Data()
+        // Room for the file and the read that finds its end, so that read does not move it.
+        bytes.reserveCapacity(expected + step)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let start = bytes.count
+            let left = maximumBytes - start
+            // One byte past the bound is enough to know a pipe or device is too large.
+            let room = left < step ? left + 1 : step
+            bytes.count = start + room
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + start, room) }
+            bytes.count = start + max(n, 0)
             if n == 0 { return bytes }
             if n < 0 {
                 let code = errno
@@ -64,8 +75,7 @@ public enum WholeFileReader {
                 if code == EISDIR { throw .directory }
                 throw .unreadable(reason: String(cString: strerror(code)))
             }
-            guard bytes.count + n <= maximumBytes else { throw .tooLarge(limit: maximumBytes, size: nil) }
-            bytes.append(contentsOf: chunk[0..<n])
+            guard bytes.count <= maximumBytes else { throw .tooLarge(limit: maximumBytes, size: nil) }
         }
     }
 }

@@ -79,7 +79,7 @@ public enum DatasetReader {
     ///   limit, or the system's reason it cannot be read (`strerror(3)`).
     public static func readWhole(_ path: String) throws -> Data {
         do {
-            return Data(try WholeFileReader.read(path, maximumBytes: maximumBytes))
+            return try WholeFileReader.read(path, maximumBytes: maximumBytes)
         } catch {
             switch error {
             case .missing: throw IngestError(source: path, "cannot be read: \(String(cString: strerror(ENOENT)))")

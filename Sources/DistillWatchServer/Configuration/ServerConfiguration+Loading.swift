@@ -413,7 +413,7 @@ extension ServerConfiguration {
     /// - Throws: ``ConfigurationError`` naming the file and why it cannot be read: missing,
     ///   a directory, the system's reason (`strerror(3)`), too large or not UTF-8.
     static func readText(_ path: String, what: String) throws(ConfigurationError) -> String {
-        let bytes: [UInt8]
+        let bytes: Data
         do {
             bytes = try WholeFileReader.read(path, maximumBytes: 16 << 20)
         } catch {
