@@ -148,17 +148,21 @@ public final class SQLiteEventStore: EventStore {
 
     /// Refuses a file that is not ours, newer than this version, or old without an upgrader.
     private static func checkCanMigrate(_ db: Database, migrator: DatabaseMigrator, upgrade: PayloadUpgrader?, path: String) throws {
+        // Ours from the first version on: every log was made by the migrator, so its first
+        // migration is recorded, and it made `events`. A database with tables but not both
+        // (a table named `events` alone, another GRDB application's migrations, even one
+        // called "v1") is someone else's.
+        let applied = try migrator.appliedIdentifiers(db)
+        if try !applied.contains("v1") || !db.tableExists("events"),
+           try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") ?? 0 > 0 {
+            throw StoreError("\(path): an SQLite database, but not a DistillWatch event log. Give --database another path")
+        }
         let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         if try migrator.hasBeenSuperseded(db) || version > formatVersion {
             throw StoreError("""
                 \(path): written by a newer DistillWatch (format \(version); this version reads up to \(formatVersion)). \
                 Run the newer version, or give --database a new path
                 """)
-        }
-        let applied = try migrator.appliedIdentifiers(db)
-        if applied.isEmpty, try db.tableExists("events") == false,
-           try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") ?? 0 > 0 {
-            throw StoreError("\(path): an SQLite database, but not a DistillWatch event log. Give --database another path")
         }
         if applied.contains("v1"), !applied.contains("v2-typed-payloads"), upgrade == nil {
             throw StoreError("""

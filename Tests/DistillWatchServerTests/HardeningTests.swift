@@ -177,6 +177,20 @@ import Testing
         let foreign = dir.path + "/foreign.sqlite"
         try DatabaseQueue(path: foreign).write { try $0.execute(sql: "CREATE TABLE things (x)") }
         #expect { try SQLiteEventStore(path: foreign) } throws: { "\($0)".contains("not a DistillWatch event log") }
+        // A table of our name, another GRDB application's migrations (one of them "v1"), or a
+        // foreign file with a user_version past ours: someone else's, not a newer DistillWatch's.
+        let named = dir.path + "/named.sqlite"
+        try DatabaseQueue(path: named).write { try $0.execute(sql: "CREATE TABLE events (x)") }
+        #expect { try SQLiteEventStore(path: named) } throws: { "\($0)".contains("\(named): an SQLite database, but not a DistillWatch event log") }
+        let grdb = dir.path + "/grdb.sqlite"
+        var theirs = DatabaseMigrator()
+        theirs.registerMigration("v1") { try $0.execute(sql: "CREATE TABLE players (name TEXT)") }
+        theirs.registerMigration("v2-scores") { try $0.execute(sql: "CREATE TABLE scores (x)") }
+        try theirs.migrate(DatabaseQueue(path: grdb))
+        #expect { try SQLiteEventStore(path: grdb) } throws: { "\($0)".contains("\(grdb): an SQLite database, but not a DistillWatch event log") }
+        let versioned = dir.path + "/versioned.sqlite"
+        try DatabaseQueue(path: versioned).write { try $0.execute(sql: "CREATE TABLE notes (x); PRAGMA user_version = 42") }
+        #expect { try SQLiteEventStore(path: versioned) } throws: { "\($0)".contains("not a DistillWatch event log") }
         let newer = dir.path + "/newer.sqlite"
         _ = try SQLiteEventStore(path: newer)
         try DatabaseQueue(path: newer).write { try $0.execute(sql: "PRAGMA user_version = 99") }
