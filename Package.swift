@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "DistillWatchIngestTests", dependencies: ["DistillWatchTestSupport", "DistillWatchIngest", "DistillWatchCore"]),
         // Runs the built `distillwatch` executable as a user would (pipes, exit codes, files).
         .testTarget(name: "distillwatchTests", dependencies: ["DistillWatchTestSupport", "distillwatch", "DistillWatchIngest", "DistillWatchCore"]),
-        .testTarget(name: "DistillWatchSharingTests", dependencies: ["DistillWatchSharing", "DistillWatchCore"]),
+        .testTarget(name: "DistillWatchSharingTests", dependencies: ["DistillWatchSharing", "DistillWatchTAXII", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchConsoleTests", dependencies: ["DistillWatchConsole", "DistillWatchCore"]),
         .testTarget(name: "DistillWatchStoreTests", dependencies: ["DistillWatchStore", "DistillWatchCore"]),
         .testTarget(

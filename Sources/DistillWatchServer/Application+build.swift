@@ -120,7 +120,7 @@ func assembleServer(
     // with this configuration's keys (sign-up domains are matched under them).
     if loaded != nil, !decoder.sharingKeys.isEmpty { engine.reindexSharedIndicators(sharingKeys: decoder.sharingKeys) }
     let ingestor = Ingestor(store: store, engine: engine, health: health, metrics: metrics, maxPending: configuration.maxPendingBatches,
-                            historyRetentionDays: configuration.historyRetentionDays)
+                            historyRetentionDays: configuration.historyRetentionDays, logger: logger)
 
     let (replayed, quarantined) = try await ingestor.replay(after: loaded?.lastSequence ?? 0, decoder: decoder, at: clock.now())
     restart.replayedEvents = replayed

@@ -57,6 +57,10 @@ public struct TAXIIClient: Sendable {
         public var objects: [[String: Any]]
         public var lastAdded: String?
         public var pages: Int
+        /// Why the pull ended while the server still said `more` (`nil` when it read all):
+        /// a page that brought nothing, ``maxPages`` pages, or a `next` token over 1,000
+        /// bytes. The objects are what was read up to then.
+        public var stoppedEarly: String?
     }
 
     /// Reads every object added after `addedAfter` (all, when `nil`), following `next`.
@@ -86,7 +90,14 @@ public struct TAXIIClient: Sendable {
             // A page that brings nothing ends the pull, and so do ``maxPages`` pages (a server
             // that says "more" forever cannot hold the client). The same `next` may come
             // back on every page: medallion keeps one token per query.
-            if following != nil, objects.isEmpty || pulled.pages >= maxPages || (following?.utf8.count ?? 0) > 1_000 { break }
+            if let following {
+                if objects.isEmpty { pulled.stoppedEarly = "the server said more, but its page \(pulled.pages) held no object"; break }
+                if pulled.pages >= maxPages { pulled.stoppedEarly = "\(maxPages) pages read, the most one pull reads"; break }
+                if following.utf8.count > 1_000 {
+                    pulled.stoppedEarly = "the server's next token is \(following.utf8.count) bytes, over the 1,000 sent back"
+                    break
+                }
+            }
             next = following
         } while next != nil
         return pulled
@@ -140,14 +151,24 @@ public struct TAXIIClient: Sendable {
                 let data = Data(bytes.readableBytesView)
                 let retryable = response.status == .tooManyRequests || response.status.code >= 500
                 if !retryable || attempt >= retries { return (response.status, response.headers, data) }
-                retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+                retryAfter = Self.retryDelay(response.headers.first(name: "Retry-After"))
             } catch {
                 if attempt >= retries { throw Failure("\(method) \(url): \(error)") }
             }
             attempt += 1
-            let wait = min(60, retryAfter ?? Double(1 << (attempt - 1)))
-            try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            let wait = retryAfter ?? Double(1 << min(attempt - 1, 6))
+            try await Task.sleep(for: .milliseconds(Int(min(60, wait) * 1000)))
         }
+    }
+
+    /// The seconds a `Retry-After` header asks to wait, at most 60: its delay-seconds form,
+    /// a non-negative decimal integer (RFC 9110 §10.2.3). Anything else (an HTTP date, a
+    /// negative, fractional or infinite number, digits past 10) is `nil`: the backoff is
+    /// used. A server's header never reaches a conversion that could trap.
+    static func retryDelay(_ header: String?) -> Double? {
+        guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 10,
+              text.utf8.allSatisfy({ $0 &- 0x30 < 10 }), let seconds = Int(text) else { return nil }
+        return Double(min(seconds, 60))
     }
 
     static func escape(_ s: String) -> String {

@@ -65,7 +65,7 @@ struct CampaignsCommand: ParsableCommand {
 
     func run() throws {
         let policy = try loadPolicy(self.policy)
-        let sketcher = try content.sketcher(quiet: quiet)
+        let sketcher = try content.sketcher()
         let environment = ProcessInfo.processInfo.environment
         let storeEndpoint: ClickHouseEndpoint
         do { storeEndpoint = try ClickHouseEndpoint(parsing: store, environment: environment, forbidTable: true) } catch {

@@ -220,7 +220,7 @@ struct ScanCommand: ParsableCommand {
                                    consequence: "its exchanges would count twice (serve, which merges a repeated request_id, would count them once)")
         let policy = try loadPolicy(self.policy)
         let sources = traffic.map(InputSource.init(argument:))
-        let sketcher = try content.sketcher(quiet: quiet)
+        let sketcher = try content.sketcher()
         let shared = indicators.isEmpty ? SharedIndicatorSet()
             : try loadIndicatorBundles(indicators, quiet: quiet).indicatorSet(sharingKeys: sketcher?.sharingKeys ?? [])
         let shard = try accountShard()
@@ -492,7 +492,10 @@ struct ContentOptions: ParsableArguments {
 
     /// The sketcher for this run, or `nil` with `--no-content`. Says so on standard error
     /// when a key file is created.
-    func sketcher(quiet: Bool) throws -> ContentSketcher? {
+    /// The sketcher these options ask for (`nil` with `--no-content`). A key file made now
+    /// is told on standard error even under `--quiet` (Content.md): a new key means sketches
+    /// that no longer compare with earlier runs', and a misspelt path would hide it.
+    func sketcher() throws -> ContentSketcher? {
         guard !noContent else { return nil }
         let key: ContentKey
         if let contentKey, let parsed = ContentKey(hex: contentKey) {
@@ -501,7 +504,7 @@ struct ContentOptions: ParsableArguments {
             let path = contentKeyFile ?? ContentKeyStore.defaultPath()
             do {
                 let loaded = try ContentKeyStore.loadOrCreate(path: path)
-                if loaded.created && !quiet {
+                if loaded.created {
                     var err = StandardError()
                     Swift.print("note: created a new content key at \(path); keep it to compare sketches across runs", to: &err)
                 }

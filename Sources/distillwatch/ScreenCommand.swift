@@ -81,7 +81,7 @@ struct ScreenCommand: ParsableCommand {
         for i in inputs { all.update(data: Array("\(i.sha256)\n".utf8)) }
         let outcome = try runScan(
             traffic: traffic.map(InputSource.init(argument:)), accounts: accounts.map(InputSource.init(argument:)), policy: policy,
-            options: IngestOptions(strict: false, malformedLinesKept: 1000, sketcher: try content.sketcher(quiet: true), inputFormat: .auto),
+            options: IngestOptions(strict: false, malformedLinesKept: 1000, sketcher: try content.sketcher(), inputFormat: .auto),
             includeAllAccounts: true, showProgress: false, collectActivity: true)
         let activity = outcome.activity ?? HourlyActivityLedger()
         let lastDay = outcome.report.input.lastTime.map { Timestamp(millisecondsSinceEpoch: ($0.dayIndex + 1) * 86_400_000) }

@@ -209,7 +209,7 @@ struct ServeCommand: ParsableCommand {
         // The same content key as `scan` (flag, key file or the stored default), so that the
         // same traffic gives the same verdicts in both. Only once the rest is valid, so that
         // a bad configuration creates no key file.
-        c.sketcher = try content.sketcher(quiet: false)
+        c.sketcher = try content.sketcher()
         try c.validate()
         return c
     }

@@ -429,6 +429,14 @@ struct SharePullCommand: ParsableCommand {
         var err = StandardError()
         Swift.print("pulled \(pulled.objects.count) objects in \(pulled.pages) page\(pulled.pages == 1 ? "" : "s") from \(client.collectionURL)"
                     + (after.map { " added after \($0)" } ?? "") + (pulled.lastAdded.map { "; last added \($0)" } ?? ""), to: &err)
+        if let reason = pulled.stoppedEarly {
+            Swift.print("warning: the pull stopped before the end of the collection (\(reason)); "
+                        + "the bundle holds what was read up to there", to: &err)
+        }
+        if let state, !pulled.objects.isEmpty, pulled.lastAdded == after {
+            Swift.print("warning: the server sent no X-TAXII-Date-Added-Last (TAXII 2.1 §5.4.1), so \(state) was not "
+                        + "advanced: the next pull reads these objects again", to: &err)
+        }
     }
 }
 
@@ -473,8 +481,17 @@ struct SharePushCommand: ParsableCommand {
             throw ScanFailure(failure.description)
         }
         try writeJSONObject(status, to: "-")
-        let failures = status["failure_count"] as? Int ?? 0
+        // TAXII 2.1 §4.3.1: a status resource counts its objects; one without the counts,
+        // or still pending, does not confirm the push.
+        guard let failures = status["failure_count"] as? Int, let pending = status["pending_count"] as? Int else {
+            throw ScanFailure("the server's status resource has no integer failure_count and pending_count: the push is not confirmed")
+        }
         if failures > 0 { throw ScanFailure("\(failures) of \(objects.count) objects were refused (see failures above)") }
+        if pending > 0 {
+            var err = StandardError()
+            Swift.print("warning: \(pending) of \(objects.count) objects are still pending; read the status resource "
+                        + "(GET \(apiRoot.hasSuffix("/") ? apiRoot : apiRoot + "/")status/\(status["id"] as? String ?? "ID")/) to confirm them", to: &err)
+        }
     }
 }
 

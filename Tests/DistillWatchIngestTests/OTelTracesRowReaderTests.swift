@@ -52,6 +52,11 @@ import Testing
             (#"{"Timestamp":1775000000000000000,"SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a","gen_ai.usage.input_tokens":"many"}}"#,
              "gen_ai.usage.input_tokens"),
             (#"{"Timestamp":1775000000000000000,"SpanAttributes":["not a map"]}"#, "SpanAttributes"),
+            // Past 2554 a time has no 64-bit epoch nanoseconds (the multiplication trapped);
+            // before 1970 it has none either (it became 0, "no span start time").
+            (#"{"Timestamp":"2600-01-01T00:00:00Z","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Timestamp"),
+            (#"{"Timestamp":"9999-12-31T23:59:59Z","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Timestamp"),
+            (#"{"Timestamp":"1969-12-31T23:59:59Z","SpanAttributes":{"gen_ai.operation.name":"chat","user.id":"a"}}"#, "Timestamp"),
         ]
         for (row, field) in cases {
             do {

@@ -68,6 +68,9 @@ import Testing
             #expect(load("envoy_path_prefix: \(prefix)" + token).contains("outside /v1, /beta, /metrics, /healthz, /taxii2, /console"), "\(prefix)")
         }
         #expect(load("envoy_path_prefix: /consoles" + token) == "")
+        // A snapshot interval far past a year overflowed Duration after the first event.
+        #expect(load("snapshot_interval_seconds: 1.0e+21" + token).contains("snapshot_interval_seconds: 1e+21; give a positive number of seconds up to 31536000"))
+        #expect(load("snapshot_interval_seconds: 31536000" + token) == "")
         // Both secret and secret_env: which one holds must not be a guess.
         #expect(load("tokens:\n  - {name: a, roles: [decide], secret: aaaaaaaaaaaaaaaaaaaa, secret_env: HOME}")
             .contains("gives both secret and secret_env"))

@@ -137,6 +137,12 @@ import Testing
         try await withServer(.router, c) { client in
             let after = try await Self.decide(client, #"{"account_id":"acct-v"}"#)
             #expect(after["refusal"] is NSNull, "the verification was replayed from the log")
+            // A withdrawal with a misspelt or null field verified the account (the default true).
+            for typo in [#"{"verifed":false}"#, #"{"verified":null}"#, #"{"is_verified":false,"note":"x"}"#] {
+                let refused = try await client.post("/v1/accounts/acct-v/verify", Secret.analyst, typo)
+                #expect(refused.status == .badRequest, "\(typo): \(refused.text)")
+                #expect(refused.errorMessage.contains("field \"") && refused.errorMessage.contains("verified"), "\(refused.text)")
+            }
             let withdrawn = try await client.post("/v1/accounts/acct-v/verify", Secret.analyst, #"{"verified":false}"#)
             #expect(withdrawn.json["verified"] as? Bool == false, "\(withdrawn.text)")
             let again = try await Self.decide(client, #"{"account_id":"acct-v"}"#)

@@ -74,6 +74,16 @@ import Testing
             #expect(forAuthorities.status == .ok, "\(forAuthorities.text)")
             #expect(!forAuthorities.text.contains("ipv4-addr") && !forAuthorities.text.contains("hydra-"))
             #expect(forAuthorities.text.contains("marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"))
+            // A misspelt audience exported for providers (with addresses); a misspelt tlp, an
+            // export's settings on publish, a tlp on withdraw were dropped without a word.
+            for (typo, field) in [(#"{"action":"export","audiance":"authorities"}"#, "audiance"),
+                                  (#"{"action":"publish","TLP":"red"}"#, "TLP"),
+                                  (#"{"action":"export","audience":null}"#, "audience"),
+                                  (#"{"action":"publish","audience":"authorities"}"#, "audience"),
+                                  (#"{"action":"withdraw","tlp":"red"}"#, "tlp")] {
+                let refused = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, typo)
+                #expect(refused.status == .badRequest && refused.errorMessage.contains("field \"\(field)\""), "\(typo): \(refused.text)")
+            }
             let misp = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"export","format":"misp"}"#)
             #expect(misp.status == .ok && misp.json["Event"] != nil)
             #expect(try await readPublished(a).count == objects.count, "an export publishes nothing")

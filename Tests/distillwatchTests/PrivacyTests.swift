@@ -81,5 +81,10 @@ import Testing
         let second = try run(["scan", traffic, "--top", "0"], environment: ["DISTILLWATCH_HOME": home])
         #expect(!second.stderr.contains("created"))
         #expect(try String(contentsOfFile: home + "/content.key", encoding: .utf8) == key)
+        // A key file made under --quiet, or by screen (always quiet), is told too: a misspelt
+        // --content-key-file made a new key, and sketches that no longer compare, in silence.
+        let misspelt = home + "/contnet.key"
+        let quiet = try run(["scan", traffic, "--quiet", "--json", dir.path + "/r.json", "--content-key-file", misspelt])
+        #expect(quiet.status == 0 && quiet.stderr.contains("created a new content key at \(misspelt)"), "\(quiet.stderr)")
     }
 }

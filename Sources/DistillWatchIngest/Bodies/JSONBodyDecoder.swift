@@ -19,6 +19,16 @@ public enum JSONBodyDecoder {
             throw BodyError("field \"\(repeated)\": given more than once (each name once, RFC 7493 §2.3: "
                 + "parsers differ on which of the two they read)")
         }
+        if let closed = T.self as? any ClosedRequestBody.Type,
+           let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] {
+            let known = closed.fieldNames
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw BodyError("field \"\(unknown)\": unknown (known: \(known.joined(separator: ", ")))")
+            }
+            if let empty = object.keys.sorted().first(where: { object[$0] is NSNull }) {
+                throw BodyError("field \"\(empty)\": null; give a value, or leave the field out for its default")
+            }
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
@@ -27,6 +37,15 @@ public enum JSONBodyDecoder {
             throw BodyError("malformed JSON: \(error)")
         }
     }
+}
+
+/// A request body whose every member name is known: one it does not know (a typo such as
+/// `verifed`, which would leave `verified` at its default) is refused, and so is a `null`
+/// member (which Foundation's decoder reads as absent, so as the default). Analysts' requests
+/// are closed; bodies gateways send (`/v1/decide`, traffic) stay open to fields they add.
+public protocol ClosedRequestBody: Decodable {
+    /// The member names the body may carry, in the order an error lists them.
+    static var fieldNames: [String] { get }
 }
 
 /// The path of the first member name the body gives twice (``JSONScanner/skipValueFindingRepeatedName(path:depth:)``);

@@ -86,7 +86,9 @@ extension KeyedDecodingContainer {
 /// `POST /v1/accounts/{id}/verify`: the provider's identity service or an analyst records
 /// that the account passed (or, with `"verified": false`, no longer passes) identity
 /// verification.
-public struct VerifyRequest: Decodable, Sendable {
+public struct VerifyRequest: ClosedRequestBody, Sendable {
+    public static let fieldNames = ["verified", "method", "note"]
+
     /// Default true.
     public var verified: Bool?
     /// How it was verified (`id_document`, `organisation`, `payment`, ...), for the record.
@@ -103,7 +105,9 @@ public struct VerifyRequest: Decodable, Sendable {
 /// `POST /v1/reasoning`: a gateway applying `summarize_reasoning` or `withhold_reasoning`
 /// asks for the text to serve instead of the reasoning, and reports how many reasoning
 /// tokens it did not serve.
-public struct ReasoningRequest: Decodable, Sendable {
+public struct ReasoningRequest: ClosedRequestBody, Sendable {
+    public static let fieldNames = ["account_id", "request_id", "treatment", "reasoning", "reasoning_tokens"]
+
     public var accountID: String
     public var requestID: String?
     /// `summarize` or `withhold`.
@@ -135,7 +139,9 @@ extension ReasoningRequest {
 }
 
 /// `POST /v1/accounts/{id}/label` and `POST /v1/campaigns/{id}/label`: an analyst's label.
-public struct LabelRequest: Decodable, Sendable {
+public struct LabelRequest: ClosedRequestBody, Sendable {
+    public static let fieldNames = ["label", "note"]
+
     public var label: String
     public var note: String?
 

@@ -257,8 +257,9 @@ public struct ServerConfiguration: Sendable {
         guard snapshotEveryEvents > 0 else {
             throw ConfigurationError("snapshot_every_events: \(snapshotEveryEvents); give a positive number of events")
         }
-        guard snapshotIntervalSeconds > 0, snapshotIntervalSeconds.isFinite else {
-            throw ConfigurationError("snapshot_interval_seconds: \(snapshotIntervalSeconds); give a positive number of seconds")
+        // Past a year a snapshot by time is never taken; far past it, Duration.seconds traps.
+        guard snapshotIntervalSeconds > 0, snapshotIntervalSeconds <= 31_536_000 else {
+            throw ConfigurationError("snapshot_interval_seconds: \(snapshotIntervalSeconds); give a positive number of seconds up to 31536000 (a year)")
         }
         guard (0...36_500).contains(historyRetentionDays) else {
             throw ConfigurationError("history_retention_days: \(historyRetentionDays); give 0 (keep everything) to 36500 days")

@@ -29,13 +29,17 @@ final class Ingestor: Sendable {
     let maxPending: Int
     /// Hours of history kept (`history_retention_days`); `nil` keeps everything.
     let historyRetentionHours: Int64?
+    /// Where a failed pruning of history is told (retention that never runs lets the
+    /// database grow without a word otherwise).
+    let logger: Logger
     private let gate = SerialGate()
     private let pending = Atomic<Int>(0)
     /// The hour history was last pruned at (hours since the epoch).
     private let prunedHour = Atomic<Int64>(0)
 
     init(store: any EventStore, engine: LiveEngine, health: StorageHealth, metrics: ServerMetrics, maxPending: Int = 64,
-         historyRetentionDays: Int = 400) {
+         historyRetentionDays: Int = 400, logger: Logger = Logger(label: "distillwatch.history")) {
+        self.logger = logger
         self.store = store
         self.engine = engine
         self.health = health
@@ -95,13 +99,20 @@ final class Ingestor: Sendable {
     }
 
     /// Once per wall-clock hour, deletes history older than the retention (in the
-    /// background; a failure is left for the next hour).
+    /// background; a failure is logged, and left for the next hour).
     private func pruneHistoryIfDue(at time: Timestamp) {
         guard let keep = historyRetentionHours, let history = (store as? any HistoryProviding)?.historyStore else { return }
         let hour = time.hourIndex
         let last = prunedHour.load(ordering: .relaxed)
         guard hour > last, prunedHour.compareExchange(expected: last, desired: hour, ordering: .relaxed).exchanged else { return }
-        Task { _ = try? await history.pruneHistory(beforeHour: hour - keep) }
+        let logger = logger
+        Task {
+            do {
+                _ = try await history.pruneHistory(beforeHour: hour - keep)
+            } catch {
+                logger.error("history: could not delete hours before the retention (tried again next hour): \(error)")
+            }
+        }
     }
 
     /// Runs `body` between two batches (no batch half applied), e.g. to capture the

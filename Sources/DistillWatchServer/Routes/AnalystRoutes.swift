@@ -146,7 +146,17 @@ struct AnalystRoutes {
                                      [.campaignLabel(campaignID: id, event)], at: event.at)
         state.metrics.labelled(event.label)
         // Dismissing a campaign that was published revokes what was published.
-        if event.label == .legitimate, (try? await state.sharing.isPublished(id)) == true {
+        // A failure to read whether it was is logged, as a failure to revoke is: partners
+        // would keep matching a campaign judged legitimate.
+        var published = false
+        if event.label == .legitimate {
+            do {
+                published = try await state.sharing.isPublished(id)
+            } catch {
+                state.logger.error("sharing: dismissed \(id) but could not read whether it was published, so nothing was revoked: \(error)")
+            }
+        }
+        if published {
             do {
                 let d = try await state.sharing.withdraw(campaignID: id, action: .dismiss, analyst: ask.analyst,
                                                          note: ask.note ?? "campaign dismissed", at: event.at)
@@ -271,7 +281,9 @@ struct LabelEntry: Encodable, Sendable {
     }
 }
 
-struct NoteRequest: Decodable, Sendable {
+struct NoteRequest: ClosedRequestBody, Sendable {
+    static let fieldNames = ["note"]
+
     var note: String
 }
 

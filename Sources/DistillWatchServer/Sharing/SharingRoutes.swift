@@ -1,4 +1,5 @@
 import DistillWatchCore
+import DistillWatchIngest
 import DistillWatchSharing
 import DistillWatchStore
 import Foundation
@@ -13,7 +14,9 @@ import NIOCore
 struct SharingRoutes {
     let state: ServerState
 
-    struct ShareRequest: Decodable, Sendable {
+    struct ShareRequest: ClosedRequestBody, Sendable {
+        static let fieldNames = ["action", "note", "tlp", "audience", "format"]
+
         var action: String
         var note: String?
         var tlp: String?
@@ -66,6 +69,13 @@ struct SharingRoutes {
             let id = try context.identifier("id")
             let body = try await request.collectBody(limit: state.configuration.maxRequestBodyBytes, setting: "max_request_body_bytes")
             let ask = try decodeJSON(ShareRequest.self, from: body)
+            // An export's settings given to another action were dropped without a word.
+            if ask.action != "export", let given = [("audience", ask.audience), ("format", ask.format)].first(where: { $0.1 != nil }) {
+                throw HTTPError(.badRequest, message: "field \"\(given.0)\": only an export takes it (action \"\(ask.action)\")")
+            }
+            if ask.action == "withdraw", ask.tlp != nil {
+                throw HTTPError(.badRequest, message: "field \"tlp\": a withdrawal keeps the published marking; give tlp with publish or export")
+            }
             var tlp: TrafficLightProtocol?
             if let name = ask.tlp {
                 guard let t = TrafficLightProtocol(name: name) else { throw HTTPError(.badRequest, message: "tlp: clear, green, amber, amber+strict or red") }
