@@ -120,6 +120,18 @@ extension JSONScanner {
     }
 }
 
+extension Timestamp {
+    /// The time an integer epoch number stands for, in the unit its magnitude implies
+    /// (seconds, milliseconds, microseconds or nanoseconds; traffic format v1 revision 1.1),
+    /// as a record's `time` is read: `nil` when it is a time between 2000 and 2100 in no unit.
+    /// For times typed on a command line (`--since`, `--until`), where epoch seconds read as
+    /// milliseconds gave a window in 1970.
+    public init?(epochNumber: Int64) {
+        guard let time = EpochUnit.timestamp(.integer(epochNumber)) else { return nil }
+        self = time
+    }
+}
+
 /// Epoch numbers in the unit their magnitude implies (traffic format v1 revision 1.1).
 enum EpochUnit: CaseIterable {
     case seconds, milliseconds, microseconds, nanoseconds

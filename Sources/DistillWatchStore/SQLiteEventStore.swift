@@ -81,6 +81,7 @@ public final class SQLiteEventStore: EventStore {
                 restore it from a backup; to start a new log, remove the file or give --database a new path
                 """)
         }
+        try Self.checkHeader(path)
         try Self.checkWritable(path)
         var configuration = Configuration()
         configuration.label = "distillwatch"
@@ -125,6 +126,25 @@ public final class SQLiteEventStore: EventStore {
                 """)
         }
         identity = FileIdentity(path: path)
+    }
+
+    /// Refuses a file that exists, holds bytes and does not begin with SQLite's 16-byte
+    /// header ("SQLite format 3" and a NUL; SQLite file format §1.3.1): SQLite itself takes a
+    /// 1-byte file (`echo > state.sqlite`) for a new database and writes over it.
+    private static func checkHeader(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }   // Missing: a new log. Unreadable: SQLite says why.
+        defer { _ = Glibc.close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 else { return }
+        var header = [UInt8](repeating: 0, count: 16)
+        let n = header.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 16) }
+        guard n != 16 || header != Array("SQLite format 3\u{0}".utf8) else { return }
+        throw StoreError("""
+            \(path): not an SQLite database (\(status.st_size) bytes that do not begin with SQLite's header), so it holds \
+            no event log; nothing in it was changed. If it was damaged, restore it from a backup; to start a new log, \
+            remove the file or give --database a new path
+            """)
     }
 
     /// Refuses, before SQLite tries (and reports a vague I/O error), a database this user

@@ -27,7 +27,7 @@ struct ClickHouseSourceOptions: ParsableArguments {
     var clickhouseAccountColumn: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "With --source: read exchanges at or after this time (RFC 3339 or epoch milliseconds).", valueName: "time"))
+        "With --source: read exchanges at or after this time (RFC 3339, or epoch seconds, ms, µs or ns told by magnitude).", valueName: "time"))
     var since: String?
 
     @Option(name: .long, help: ArgumentHelp(
@@ -36,7 +36,7 @@ struct ClickHouseSourceOptions: ParsableArguments {
     var clickhouseSliceRows = ClickHouseTrafficStream.defaultSliceRows
 
     @Option(name: .long, help: ArgumentHelp(
-        "With --source: read exchanges before this time (RFC 3339 or epoch milliseconds).", valueName: "time"))
+        "With --source: read exchanges before this time (RFC 3339, or epoch seconds, ms, µs or ns told by magnitude).", valueName: "time"))
     var until: String?
 
     func validate() throws {
@@ -59,9 +59,17 @@ struct ClickHouseSourceOptions: ParsableArguments {
     func window() throws -> TrafficWindow {
         func time(_ text: String?, _ option: String) throws -> Timestamp? {
             guard let text else { return nil }
-            if let ms = Int64(text) { return Timestamp(millisecondsSinceEpoch: ms) }
+            if let number = Int64(text) {
+                guard let t = Timestamp(epochNumber: number) else {
+                    throw ValidationError("""
+                        \(option) '\(text)': an epoch number is read as a record's time is, seconds, milliseconds, \
+                        microseconds or nanoseconds by its magnitude, and this one is a time between 2000 and 2100 in none
+                        """)
+                }
+                return t
+            }
             guard let t = Timestamp(rfc3339: text) else {
-                throw ValidationError("\(option) '\(text)' is not an RFC 3339 time with an offset or epoch milliseconds")
+                throw ValidationError("\(option) '\(text)' is not an RFC 3339 time with an offset or an epoch number")
             }
             return t
         }

@@ -174,6 +174,17 @@ import Testing
         #expect { try SQLiteEventStore(path: empty) } throws: {
             "\($0)".contains("\(empty): the file is empty (0 bytes)") && "\($0)".contains("restore it from a backup")
         }
+        // A file of a few bytes (`echo > state.sqlite`: one newline) was taken by SQLite for
+        // a new database and written over; any file that is not SQLite is refused unchanged.
+        for (name, bytes) in [("newline", Data([0x0A])), ("text", Data("not a database at all\n".utf8)),
+                              ("page", Data(repeating: 0x41, count: 4096))] {
+            let file = dir.path + "/\(name).sqlite"
+            _ = FileManager.default.createFile(atPath: file, contents: bytes)
+            #expect { try SQLiteEventStore(path: file) } throws: {
+                "\($0)".contains("\(file): not an SQLite database (\(bytes.count) bytes that do not begin with SQLite's header)")
+            }
+            #expect(FileManager.default.contents(atPath: file) == bytes, "\(name): the refused file was changed")
+        }
         let foreign = dir.path + "/foreign.sqlite"
         try DatabaseQueue(path: foreign).write { try $0.execute(sql: "CREATE TABLE things (x)") }
         #expect { try SQLiteEventStore(path: foreign) } throws: { "\($0)".contains("not a DistillWatch event log") }
