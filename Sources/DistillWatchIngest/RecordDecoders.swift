@@ -173,6 +173,43 @@ enum EpochUnit: CaseIterable {
         }
     }
 
+    /// The unit whose 2000–2100 range holds `number`, or `nil`.
+    static func unit(of number: JSONScanner.Number) -> EpochUnit? {
+        switch number {
+        case .integer(let v):
+            // The bounds of ``timestamp(_:)``, exactly.
+            let first = RecordLimits.earliestTime.millisecondsSinceEpoch
+            let end = RecordLimits.endOfTime.millisecondsSinceEpoch
+            if v >= first && v < end { return .milliseconds }
+            if v >= first / 1000 && v < end / 1000 { return .seconds }
+            if v >= first * 1000 && v < end * 1000 { return .microseconds }
+            if v >= first * 1_000_000 && v < end * 1_000_000 { return .nanoseconds }
+            return nil
+        case .fraction(let v):
+            return allCases.first { $0.range.contains(v) }
+        }
+    }
+
+    /// Milliseconds from `start` to `end`, two epoch numbers read by magnitude (a span's or
+    /// a LiteLLM payload's start and end times): `nil` unless both are times in the same
+    /// unit and `end` is not before `start`. Integers are subtracted exactly (nanoseconds
+    /// past 2^53 lose their last digits as doubles).
+    static func elapsedMilliseconds(from start: JSONScanner.Number, to end: JSONScanner.Number) -> Double? {
+        guard let unit = unit(of: start), unit == self.unit(of: end) else { return nil }
+        switch (start, end) {
+        case (.integer(let a), .integer(let b)):
+            guard b >= a else { return nil }
+            return Double(b - a) * unit.scale
+        default:
+            func value(_ n: JSONScanner.Number) -> Double {
+                switch n { case .integer(let v): return Double(v); case .fraction(let v): return v }
+            }
+            let (a, b) = (value(start), value(end))
+            guard b >= a else { return nil }
+            return (b - a) * unit.scale
+        }
+    }
+
     static func outOfRange(_ number: JSONScanner.Number) -> String {
         let shown: String
         switch number {

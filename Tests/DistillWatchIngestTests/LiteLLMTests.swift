@@ -66,6 +66,21 @@ enum LiteLLMFixture {
         }
     }
 
+    /// `endTime − startTime` in the unit the start's magnitude gives it, as the time is read:
+    /// LiteLLM writes seconds; a pipeline writing milliseconds or finer lost the latency.
+    @Test(arguments: [("1795000000.25", "1795000002.25"), ("1795000000250", "1795000002250"),
+                      ("1795000000250000", "1795000002250000"), ("1795000000250000000", "1795000002250000000")])
+    func latencyIsReadInTheUnitOfTheTime(_ times: (String, String)) throws {
+        let line = #"{"startTime":\#(times.0),"endTime":\#(times.1),"metadata":{"user_api_key_team_id":"team-1"}}"#
+        let e = try #require(try LiteLLMFixture.payloads(Array(line.utf8)).first?.1.get())
+        #expect(e.time == Timestamp(millisecondsSinceEpoch: 1_795_000_000_250))
+        #expect(e.latencyMilliseconds == 2000, "\(times)")
+        // An end in another unit than the start, or before it, gives no latency.
+        let mixed = #"{"startTime":\#(times.0),"endTime":1795000002,"metadata":{"user_api_key_team_id":"team-1"}}"#
+        let m = try #require(try LiteLLMFixture.payloads(Array(mixed.utf8)).first?.1.get())
+        #expect(times.0.contains(".") ? m.latencyMilliseconds.map { abs($0 - 1750) < 1e-6 } == true : m.latencyMilliseconds == nil, "\(times)")
+    }
+
     /// Case 21, captured from LiteLLM 1.106.2 with the master key: every payload says
     /// `user_api_key_user_id: "default_user_id"` and `user_api_key_hash:
     /// "litellm_proxy_master_key"`, placeholders that must not become one shared account.

@@ -89,6 +89,21 @@ import Testing
         #expect(e.requestID == "2222222222222222")
     }
 
+    /// A span's latency is read in the unit its start time's magnitude gives it, as its time
+    /// is: a 2-second span written in seconds, milliseconds or microseconds was 2e-06, 0.002
+    /// and 2 ms (the difference always divided by 1e6).
+    @Test(arguments: [("1795000000", "1795000002"), ("1795000000000", "1795000002000"),
+                      ("1795000000000000", "1795000002000000"), ("1795000000000000000", "1795000002000000000")])
+    func latencyIsReadInTheUnitOfTheTime(_ times: (String, String)) throws {
+        let json = Self.span(Self.attribute("gen_ai.request.model", #"{"stringValue":"m"}"#) + ","
+                             + Self.attribute("user.id", #"{"stringValue":"a"}"#), start: times.0, end: times.1)
+        let (exchanges, errors, _) = try Self.exchanges(json: json)
+        #expect(errors.isEmpty, "\(errors)")
+        let e = try #require(exchanges.first)
+        #expect(e.time == Timestamp(millisecondsSinceEpoch: 1_795_000_000_000))
+        #expect(e.latencyMilliseconds == 2000, "\(times)")
+    }
+
     /// A GenAI span without an account, or with a v1 value out of range, is an error naming
     /// the span and the field; the other spans of the request still count.
     @Test func unusableSpansAreNamed() throws {

@@ -167,8 +167,10 @@ public struct StandardLoggingPayloadDecoder: Sendable {
         } else {
             throw RecordError(field: "startTime", "missing: a LiteLLM logging payload needs startTime (or a v1 time)")
         }
-        if let startSeconds = Self.seconds(start), let endSeconds = Self.seconds(end), endSeconds >= startSeconds {
-            e.latencyMilliseconds = (endSeconds - startSeconds) * 1000
+        // In the unit the start's magnitude gives it, as the time is read (seconds as LiteLLM
+        // writes them; milliseconds and finer from other pipelines lost the latency).
+        if let start, let end, let elapsed = EpochUnit.elapsedMilliseconds(from: start, to: end) {
+            e.latencyMilliseconds = elapsed
         }
 
         // Identity.
@@ -306,17 +308,6 @@ public struct StandardLoggingPayloadDecoder: Sendable {
             throw RecordError(field: field, "should be epoch seconds (a number)")
         }
         do { return try s.readNumber() } catch { throw RecordError(field: field, error.reason) }
-    }
-
-    /// An epoch number in seconds, when it is one (LiteLLM's `startTime`/`endTime`).
-    private static func seconds(_ n: JSONScanner.Number?) -> Double? {
-        guard let n else { return nil }
-        let v: Double
-        switch n {
-        case .integer(let i): v = Double(i)
-        case .fraction(let f): v = f
-        }
-        return EpochUnit.seconds.range.contains(v) ? v : nil
     }
 
     /// LiteLLM's `call_type` as an OTel `gen_ai.operation.name`.

@@ -194,9 +194,13 @@ public struct OTLPTraceReader: Sendable {
         w.raw(String(span.startTimeUnixNano))
         w.key("account_id")
         JSONLineEncoder.appendString(account, to: &w.out)
-        if span.endTimeUnixNano >= span.startTimeUnixNano, span.endTimeUnixNano != 0 {
+        // In the unit the start's magnitude gives it, as `time` is read: nanoseconds as OTLP
+        // defines them; a span written in seconds or milliseconds had its latency divided by 1e6.
+        if span.endTimeUnixNano != 0, span.startTimeUnixNano <= UInt64(Int64.max), span.endTimeUnixNano <= UInt64(Int64.max),
+           let elapsed = EpochUnit.elapsedMilliseconds(from: .integer(Int64(span.startTimeUnixNano)),
+                                                       to: .integer(Int64(span.endTimeUnixNano))) {
             w.key("latency_ms")
-            w.raw(String(Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6))
+            w.raw(String(elapsed))
         }
         if !spanID.isEmpty {
             w.key("request_id")
