@@ -104,6 +104,23 @@ import Testing
         #expect(e.latencyMilliseconds == 2000, "\(times)")
     }
 
+    /// A 64-bit value past its range fails the whole request (protobuf's JSON mapping decodes
+    /// it whole); the error says which kind of value, not SwiftProtobuf's `numberRange`.
+    @Test func aNumberPastItsRangeIsNamedInWords() throws {
+        for json in [Self.span(Self.attribute("gen_ai.request.model", #"{"stringValue":"m"}"#) + ","
+                               + Self.attribute("asn", #"{"intValue":"9223372036854775808"}"#)),
+                     Self.span(Self.attribute("gen_ai.request.model", #"{"stringValue":"m"}"#), start: "18446744073709551616")] {
+            var bytes = Array(json.utf8)
+            do {
+                _ = try bytes.withUnsafeMutableBytes { raw in try OTLPTraceReader.request(from: UnsafeRawBufferPointer(raw), encoding: .json) }
+                Issue.record("accepted")
+            } catch {
+                #expect("\(error)".contains("a number is outside its field's range: intValue is a signed 64-bit integer"), "\(error)")
+                #expect(!"\(error)".contains("numberRange"))
+            }
+        }
+    }
+
     /// A GenAI span without an account, or with a v1 value out of range, is an error naming
     /// the span and the field; the other spans of the request still count.
     @Test func unusableSpansAreNamed() throws {

@@ -102,7 +102,26 @@ public struct OTLPTraceReader: Sendable {
             }
         } catch {
             let kind = encoding == .json ? "OTLP/JSON" : "OTLP/protobuf"
-            throw RecordError("not an \(kind) ExportTraceServiceRequest (\(error))")
+            throw RecordError("not an \(kind) ExportTraceServiceRequest (\(Self.explain(error)))")
+        }
+    }
+
+    /// SwiftProtobuf's decoding errors in words a sender can act on: its own descriptions are
+    /// the case names (`numberRange`).
+    static func explain(_ error: any Error) -> String {
+        switch error as? JSONDecodingError {
+        case .numberRange?:
+            return "a number is outside its field's range: intValue is a signed 64-bit integer (at most "
+                + "9223372036854775807), startTimeUnixNano and endTimeUnixNano unsigned (at most 18446744073709551615); "
+                + "the request is decoded whole, so none of its spans was read"
+        case .malformedNumber?, .leadingZero?: return "a number is malformed (OTLP/JSON writes 64-bit integers as decimal strings)"
+        case .truncated?: return "the JSON ends before the request does"
+        case .trailingGarbage?: return "bytes follow the request's JSON object"
+        case .invalidUTF8?: return "a string is not UTF-8"
+        case .malformedBool?: return "a boolValue is not true or false"
+        case .illegalNull?: return "a null where the protocol allows none"
+        case .schemaMismatch?, .failure?: return "a value of the wrong type for its field"
+        default: return "\(error)"
         }
     }
 
