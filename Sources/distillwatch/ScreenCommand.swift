@@ -63,7 +63,7 @@ struct ScreenCommand: ParsableCommand {
         guard ["json", "csv", "html"].contains(format) else { throw ValidationError("--format: expected json, csv or html") }
         guard minExchanges >= 0, minOutputTokens >= 0 else { throw ValidationError("thresholds must not be negative") }
         if let x = minSpendUsd, !(x.isFinite && x >= 0) { throw ValidationError("--min-spend-usd must be a number ≥ 0") }
-        guard minExchanges > 0 || minOutputTokens > 0 || minSpendUsd != nil else {
+        guard minExchanges > 0 || minOutputTokens > 0 || (minSpendUsd ?? 0) > 0 else {
             throw ValidationError("every threshold is off: set --min-exchanges, --min-output-tokens or --min-spend-usd")
         }
     }
@@ -103,7 +103,7 @@ struct ScreenCommand: ParsableCommand {
         let report = ScreeningReport(
             period: period,
             thresholds: .init(exchanges: minExchanges > 0 ? minExchanges : nil, outputTokens: minOutputTokens > 0 ? minOutputTokens : nil,
-                              spendUSD: minSpendUsd),
+                              spendUSD: minSpendUsd == 0 ? nil : minSpendUsd),
             totals: activity.totals(in: period.hours), account: { entries[$0] }, signOffs: try loadSignOffs(),
             provenance: .init(inputDigest: all.finalize().lowercaseHex, inputs: inputs,
                               policyDigest: SHA256.hash(data: Array(PolicyFile.render(policy).utf8)).lowercaseHex,

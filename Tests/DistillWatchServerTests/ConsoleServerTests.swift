@@ -228,6 +228,20 @@ import Testing
                 "from": "2026-04-01T00:00:00.000Z", "to": "2026-04-02T00:00:00.000Z",
             ])
             #expect(r.status == .seeOther, "\(r.text)")
+            // 0 turns a threshold off, as in `screen`: as a bound it listed every account.
+            let zero = try await client.get("/v1/screening?from=2026-04-01&to=2026-04-01&min_exchanges=1000&min_output_tokens=0&min_spend_usd=0", Secret.analyst)
+            #expect(zero.status == .ok && (zero.json["accounts"] as? [[String: Any]])?.count == 0, "\(zero.text.prefix(300))")
+            // A misspelt parameter fell back to the defaults without a word.
+            for (path, name) in [("/v1/screening?min_exchange=100", "min_exchange"), ("/v1/report?al=true", "al"),
+                                 ("/v1/decisions?account=acme", "account"), ("/v1/quarantine?limits=5", "limits")] {
+                let refused = try await client.get(path, Secret.analyst)
+                #expect(refused.status == .badRequest && refused.errorMessage.contains("the query parameter \"\(name)\" is unknown here"), "\(path): \(refused.text)")
+            }
+            for value in ["yes", "TRUE", ""] {
+                let refused = try await client.get("/v1/report?all=\(value)", Secret.analyst)
+                #expect(refused.status == .badRequest && refused.errorMessage.contains("expected true or false"), "\(value): \(refused.text)")
+            }
+            #expect(try await client.get("/v1/report?all=1", Secret.analyst).status == .ok)
             let again = try await client.get("/v1/screening?\(query)", Secret.analyst).json
             let entry = try #require((again["accounts"] as? [[String: Any]])?.first { $0["account_id"] as? String == account })
             let disposition = try #require(entry["disposition"] as? [String: Any])

@@ -186,10 +186,14 @@ struct ConsoleRoutes {
         return out
     }
 
-    /// A query's parameters; one given twice is refused.
-    static func query(_ request: Request) throws -> [String: String] {
+    /// A query's parameters; one given twice is refused, and with `known`, one not in it (a
+    /// misspelt `min_exchange` or `account` was ignored, and the defaults answered).
+    static func query(_ request: Request, known: [String]? = nil) throws -> [String: String] {
         var q: [String: String] = [:]
         for (k, v) in request.uri.queryParameters {
+            if let known, !known.contains(String(k)) {
+                throw HTTPError(.badRequest, message: "the query parameter \(String(reflecting: String(k))) is unknown here (known: \(known.joined(separator: ", ")))")
+            }
             guard q.updateValue(String(v), forKey: String(k)) == nil else {
                 throw HTTPError(.badRequest, message: "the query gives \(String(reflecting: String(k))) twice")
             }

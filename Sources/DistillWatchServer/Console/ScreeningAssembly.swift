@@ -76,7 +76,9 @@ enum ScreeningAssembly {
             guard let v = q[key] else { return .none }
             if v.isEmpty { return .some(nil) }
             guard let n = Int(v.replacingOccurrences(of: ",", with: "")), n >= 0 else { throw ConsoleInputError("\(key)=\(v): expected a whole number ≥ 0") }
-            return .some(n)
+            // 0 turns the threshold off, as in `screen` (Console.md); as a bound it listed
+            // every account with any traffic.
+            return .some(n == 0 ? nil : n)
         }
         var thresholds = ScreeningReport.Thresholds.defaults
         if let v = try int("min_exchanges") { thresholds.exchanges = v }
@@ -84,7 +86,7 @@ enum ScreeningAssembly {
         if let v = q["min_spend_usd"] {
             if v.isEmpty { thresholds.spendUSD = nil } else {
                 guard v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let x = Double(v), x.isFinite, x >= 0 else { throw ConsoleInputError("min_spend_usd=\(v): expected a number of dollars ≥ 0") }
-                thresholds.spendUSD = x
+                thresholds.spendUSD = x == 0 ? nil : x
             }
         }
         guard thresholds.exchanges != nil || thresholds.outputTokens != nil || thresholds.spendUSD != nil else {

@@ -49,12 +49,19 @@ struct AnalystRoutes {
         }
         routes.get("screening") { request, _ in try await screening(request) }
         routes.get("report") { request, _ in
-            let all = request.uri.queryParameters["all"].map { $0 == "true" || $0 == "1" } ?? false
+            let q = try ConsoleRoutes.query(request, known: ["all"])
+            let all: Bool
+            switch q["all"] {
+            case nil, "false", "0": all = false
+            case "true", "1": all = true
+            case let other?: throw HTTPError(.badRequest, message: "all=\(other.prefix(40)): expected true or false (or 1 or 0)")
+            }
             return JSONBody(state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: all))
         }
         routes.get("decisions") { request, _ in
+            let q = try ConsoleRoutes.query(request, known: ["account_id", "limit"])
             let limit = try Self.limit(request)
-            let account = request.uri.queryParameters["account_id"].map(String.init)
+            let account = q["account_id"]
             await state.audit.drain()
             return JSONBody(DecisionList(decisions: try await state.store.decisions(accountID: account, limit: limit)))
         }
@@ -76,6 +83,7 @@ struct AnalystRoutes {
             return JSONBody(FlushResult(sequence: range?.upperBound, status: state.engine.status()))
         }
         routes.get("quarantine") { request, _ in
+            _ = try ConsoleRoutes.query(request, known: ["limit"])
             let limit = try Self.limit(request)
             return JSONBody(QuarantineList(events: try await state.store.quarantined(limit: limit).map(QuarantineList.Event.init)))
         }
@@ -206,7 +214,7 @@ struct AnalystRoutes {
     /// `GET /v1/screening?from=&to=&min_exchanges=&min_output_tokens=&min_spend_usd=&format=json|csv|html`:
     /// the high-volume screening report from the stored history (Documentation/Console.md).
     func screening(_ request: Request) async throws -> Response {
-        let q = try ConsoleRoutes.query(request)
+        let q = try ConsoleRoutes.query(request, known: ["from", "to", "min_exchanges", "min_output_tokens", "min_spend_usd", "format"])
         let period: ScreeningReport.Period, thresholds: ScreeningReport.Thresholds
         do { (period, thresholds) = try ScreeningAssembly.parse(q, now: state.clock.now()) } catch {
             throw HTTPError(.badRequest, message: error.description)
