@@ -61,9 +61,14 @@ struct CampaignsCommand: ParsableCommand {
     func validate() throws {
         guard maxKeyAccounts >= 2 else { throw ValidationError("--max-key-accounts must be at least 2") }
         guard !runID.isEmpty else { throw ValidationError("--run must not be empty") }
+        if let html, html == "-" || html.isEmpty { throw ValidationError("--html takes a file path (the report is one HTML file)") }
+        try UserFile.refuseStandardInputTwice(accounts.map { ("account records file", $0) } + [("policy file", policy)])
     }
 
     func run() throws {
+        try UserFile.refuseClashes(
+            outputs: [("--json", json), ("--html", html)],
+            inputs: accounts.map { ("account records file", $0) } + content.inputFiles + [("policy file", policy)])
         let policy = try loadPolicy(self.policy)
         let sketcher = try content.sketcher()
         let environment = ProcessInfo.processInfo.environment

@@ -152,6 +152,7 @@ struct ClickHouseLoadCommand: ParsableCommand {
 
     func validate() throws {
         guard !traffic.isEmpty else { throw ValidationError("give at least one traffic file, or - for standard input") }
+        guard traffic.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be read only once") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         do { _ = try ClickHouseEndpoint(parsing: table, environment: ProcessInfo.processInfo.environment, requireTable: true) } catch {
             throw ValidationError("\(error)")
@@ -159,6 +160,8 @@ struct ClickHouseLoadCommand: ParsableCommand {
     }
 
     func run() throws {
+        try UserFile.refuseRepeats(traffic, what: "traffic file",
+                                   consequence: "every exchange in it would be inserted twice, and later scans of the table would count them twice")
         let endpoint = try ClickHouseEndpoint(parsing: table, environment: ProcessInfo.processInfo.environment, requireTable: true)
         let client = ClickHouseClient(endpoint: endpoint)
         defer { runBlockingQuietly { await client.shutdown() } }

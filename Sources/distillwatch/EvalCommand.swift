@@ -117,6 +117,8 @@ struct EvalCommand: ParsableCommand {
             guard html != "-", !html.isEmpty else { throw ValidationError("--html takes a file path (the report is one HTML file)") }
         }
         if json == "-", report == "-" { throw ValidationError("--json - and --report - cannot both write to standard output") }
+        try UserFile.refuseStandardInputTwice([("traffic file", traffic), ("account records file", accounts), ("labels file", labels),
+                                               ("policy file", policy)])
         if json == "-", markdown { throw ValidationError("--json - and --markdown cannot both write to standard output") }
         if sweep != nil || adaptive {
             guard let scenario else { throw ValidationError("--sweep and --adaptive need --scenario NAME") }
@@ -220,10 +222,14 @@ struct EvalCommand: ParsableCommand {
             try writeJSON(reports.count == 1 ? AnyEncodableReports.one(reports[0]) : .many(reports), to: json, what: "the evaluation")
             if json == "-" { return }
         }
-        if markdown {
-            Swift.print(EvaluationReport.markdown(reports), terminator: "")
+        // With the scan report on standard output, the evaluation goes to standard error
+        // (it followed the report's JSON on standard output).
+        let text = markdown ? EvaluationReport.markdown(reports) : reports.map(\.text).joined(separator: "\n")
+        if report == "-" {
+            var err = StandardError()
+            Swift.print(text, terminator: "", to: &err)
         } else {
-            Swift.print(reports.map(\.text).joined(separator: "\n"), terminator: "")
+            Swift.print(text, terminator: "")
         }
     }
 }

@@ -76,9 +76,12 @@ struct ProvenanceIndexCommand: ParsableCommand {
 
     func validate() throws {
         guard !traffic.isEmpty else { throw ValidationError("give at least one traffic file") }
+        guard traffic.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be read only once") }
     }
 
     func run() throws {
+        try UserFile.refuseRepeats(traffic, what: "traffic file", consequence: "its answers would be indexed twice")
+        try UserFile.refuseClashes(outputs: [("--index", index)], inputs: traffic.map { ("traffic file", $0) })
         let started = ContinuousClock.now
         let contentKey = try key.key(create: true)
         let store: ProvenanceIndex
@@ -178,6 +181,8 @@ struct ProvenanceCheckCommand: ParsableCommand {
         guard (0...1).contains(minContainment) else { throw ValidationError("--min-containment must be between 0 and 1") }
         guard (1...64).contains(minAgreement) else { throw ValidationError("--min-agreement must be from 1 to 64") }
         guard recordsListed >= 0 else { throw ValidationError("--records-listed must not be negative") }
+        if let html, html == "-" || html.isEmpty { throw ValidationError("--html takes a file path (the report is one HTML file)") }
+        try UserFile.refuseStandardInputTwice([("dataset", dataset), ("scan report", report), ("content key file", key.contentKeyFile)])
     }
 
     func run() throws {

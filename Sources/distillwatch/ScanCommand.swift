@@ -143,6 +143,12 @@ struct ScanCommand: ParsableCommand {
         guard traffic.filter({ $0 == "-" }).count <= 1 else {
             throw ValidationError("standard input (-) can be read only once")
         }
+        try UserFile.refuseStandardInputTwice(
+            [("traffic file", traffic.first { $0 == "-" })] + accounts.map { ("account records file", $0) }
+                + indicators.map { ("indicators bundle", $0) }
+                + [("policy file", policy), ("OpenAI batch input file", openaiBatchInput), ("sharing keys file", content.sharingKeys),
+                   ("content key file", content.contentKeyFile)])
+        try UserFile.refuseStandardOutputTwice([("--json", json), ("--sightings", sightings)])
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
         guard malformed >= 0 else { throw ValidationError("--malformed must not be negative") }
         if litellmAccountFields != nil, inputFormat == .v1 {

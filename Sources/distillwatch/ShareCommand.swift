@@ -112,6 +112,14 @@ struct ShareExportCommand: ParsableCommand {
         }
         if let now, Timestamp(rfc3339: now) == nil { throw ValidationError("--now must be an RFC 3339 time") }
         if includeAccountIDs, audience == "authorities" { throw ValidationError("--include-account-ids cannot be used with --audience authorities") }
+        // Members first, then outsiders: the traffic and account records are read twice.
+        for path in traffic {
+            try UserFile.requireRereadable(path, option: "--traffic", why: "share export reads the traffic twice (the campaigns' members, then everyone else)")
+        }
+        for path in accounts {
+            try UserFile.requireRereadable(path, option: "--accounts", why: "share export reads the account records twice")
+        }
+        try UserFile.refuseStandardInputTwice([("scan report", report), ("sharing keys file", sharingKeys)])
     }
 
     func run() throws {
@@ -402,6 +410,7 @@ struct SharePullCommand: ParsableCommand {
     var out: String = "-"
 
     func run() throws {
+        try UserFile.refuseClashes(outputs: [("--out", out), ("--state", state)], inputs: [])
         let client = TAXIIClient(apiRoot: apiRoot, collectionID: collection, authentication: try auth.authentication())
         var remembered: [String: String] = [:]
         // A pull-state file that exists but cannot be read is an error, not a first pull:

@@ -1,3 +1,4 @@
+import ArgumentParser
 import DistillWatchIngest
 import Foundation
 #if canImport(Glibc)
@@ -186,6 +187,36 @@ enum UserFile {
             }
             written.append((output.option, path, id))
         }
+    }
+
+    /// Refuses standard input given to two of a command's inputs (`scan - --accounts -`):
+    /// the first read empties it, and the second then "is empty". `/dev/stdin` counts as `-`.
+    /// - Parameter inputs: what each input is ("traffic file") and its path.
+    /// - Throws: `ValidationError` naming both inputs.
+    static func refuseStandardInputTwice(_ inputs: [(what: String, path: String?)]) throws {
+        let readers = inputs.filter { $0.path == "-" || $0.path == "/dev/stdin" || $0.path == "/proc/self/fd/0" }
+        guard readers.count > 1 else { return }
+        throw ValidationError("standard input is given as the \(readers[0].what) and as the \(readers[1].what): it can be read only once; give one of them a file")
+    }
+
+    /// Refuses two outputs written to standard output (`--json - --sightings -` gave two
+    /// JSON documents one after the other).
+    /// - Throws: `ValidationError` naming both options.
+    static func refuseStandardOutputTwice(_ outputs: [(option: String, path: String?)]) throws {
+        let writers = outputs.filter { $0.path == "-" }
+        guard writers.count > 1 else { return }
+        throw ValidationError("\(writers[0].option) - and \(writers[1].option) - both write to standard output: give one of them a file")
+    }
+
+    /// Refuses an input a command must read twice (two passes) when it is not a regular
+    /// file: standard input or a pipe (`<(zcat t.gz)`) gives nothing the second time.
+    /// - Throws: `ValidationError` naming the option and why it is read twice.
+    static func requireRereadable(_ path: String, option: String, why: String) throws {
+        var status = stat()
+        let regular = path != "-" && stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+        // A path that does not exist is left to the reader, which names it.
+        guard !regular, path == "-" || stat(path, &status) == 0 else { return }
+        throw ValidationError("\(option) \(path): \(why), so it must be a regular file, not standard input or a pipe")
     }
 
     /// Refuses a file named twice among `paths` (compared as files, through links).

@@ -45,8 +45,11 @@ func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String
     // never finish.
     let pumps = DispatchGroup()
     if let stdin {
+        // A child that refuses its arguments exits without reading: the write then fails
+        // with EPIPE (SIGPIPE ignored), not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
         DispatchQueue.global().async(group: pumps) {
-            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.write(contentsOf: stdin)
             try? input.fileHandleForWriting.close()
         }
     }
