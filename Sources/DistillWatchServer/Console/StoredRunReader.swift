@@ -59,25 +59,43 @@ struct StoredRunReader: Sendable {
         let head = ClickHouseResultStore.jsonRows(
             try await client.query(ClickHouseResultStore.campaignStepAttemptQuery(database: db, run: id))).first ?? [:]
         let attempt = (head["latest_attempt"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        let decoder = JSONDecoder()
-        let campaigns = try await client.query(
-            ClickHouseResultStore.runCampaignsQuery(database: db, run: id, shards: shards, campaignAttempt: attempt))
-            .split(separator: "\n").compactMap { try? decoder.decode(ScanReport.Campaign.self, from: Data($0.utf8)) }
+        let campaigns = try Self.entries(try await client.query(
+            ClickHouseResultStore.runCampaignsQuery(database: db, run: id, shards: shards, campaignAttempt: attempt)),
+            ScanReport.Campaign.self, table: "\(db).dw_campaigns", run: id)
         // One more than listed: whether there are more.
-        let accounts = try await client.query(ClickHouseResultStore.mergedFlaggedQuery(
-            database: db, run: id, shards: shards, campaignAttempt: attempt, limit: Self.accountsListed + 1))
-            .split(separator: "\n").compactMap { try? decoder.decode(ScanReport.Account.self, from: Data($0.utf8)) }
+        let accounts = try Self.entries(try await client.query(ClickHouseResultStore.mergedFlaggedQuery(
+            database: db, run: id, shards: shards, campaignAttempt: attempt, limit: Self.accountsListed + 1)),
+            ScanReport.Account.self, table: "\(db).dw_verdicts", run: id)
         var flaggedCount = accounts.count
         if accounts.count > Self.accountsListed {
             let counted = try await client.query(ClickHouseResultStore.mergedFlaggedCountQuery(
                 database: db, run: id, shards: shards, campaignAttempt: attempt))
-            flaggedCount = Int(counted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? accounts.count
+            guard let n = Int(counted.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw .unusableTable("\(db).dw_verdicts", "the count of run '\(id)''s flagged accounts is not a number: \(counted.prefix(80))")
+            }
+            flaggedCount = n
         }
         let source = shards.first.map { s in
             "\(s.source.source) (\(s.source.mapping)" + (s.source.accountColumn.isEmpty ? "" : ", account \(s.source.accountColumn)") + ")"
         } ?? "files"
         return StoredRunReport(run: run, source: source, campaigns: campaigns, accounts: Array(accounts.prefix(Self.accountsListed)),
                                flaggedCount: flaggedCount)
+    }
+
+    /// The report entries of a query's JSON lines. A row that is not one (damaged, or written
+    /// by a newer scan) is an error naming the table, the row and the run, as `distillwatch
+    /// campaigns` says; dropped, the run's page listed fewer campaigns and accounts than the
+    /// run has, without a word.
+    /// - Throws: ``ClickHouseError/unusableTable(_:_:)``.
+    static func entries<T: Decodable>(_ text: String, _ type: T.Type, table: String, run: String) throws(ClickHouseError) -> [T] {
+        let decoder = JSONDecoder()
+        var out: [T] = []
+        for (k, line) in text.split(separator: "\n").enumerated() {
+            do { out.append(try decoder.decode(T.self, from: Data(line.utf8))) } catch {
+                throw .unusableTable(table, "row \(k + 1) of run '\(run)' holds report_json that is not a report entry (\(error))")
+            }
+        }
+        return out
     }
 
     /// `all`, then `k/N` by k.
