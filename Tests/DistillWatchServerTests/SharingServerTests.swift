@@ -140,6 +140,16 @@ import Testing
                 #expect(!latest.contains { $0["type"] as? String == "indicator" && ($0["revoked"] as? Bool) != true })
                 let versions = try await taxiiGet(a, "/taxii2/api/collections/\(Self.published)/objects/\(firstIndicator)/versions/", Secret.shareRead)
                 #expect((versions.json["versions"] as? [String])?.count == 2)
+                // match[spec_version] other than 2.1 matches nothing, whatever follows it and on
+                // an object's own routes (a later match[id] undid it; the object routes ignored it).
+                let base = "/taxii2/api/collections/\(Self.published)/objects/"
+                for uri in [base + "?match[spec_version]=2.0&match[id]=\(firstIndicator)",
+                            base + "\(firstIndicator)/?match[spec_version]=2.0",
+                            base + "\(firstIndicator)/versions/?match[spec_version]=2.0"] {
+                    let r = try await taxiiGet(a, uri, Secret.shareRead)
+                    #expect(r.status == .notFound || (r.status == .ok && (r.json["objects"] as? [Any] ?? []).isEmpty), "\(uri): \(r.text)")
+                }
+                #expect(try await taxiiGet(a, base + "\(firstIndicator)/?match[spec_version]=2.1", Secret.shareRead).status == .ok)
 
                 // Approved again after the dismissal: new objects (STIX forbids un-revoking).
                 let again = try await a.post("/v1/campaigns/\(id)/share", Secret.analyst, #"{"action":"publish"}"#)

@@ -73,20 +73,18 @@ struct TAXIIRoutes {
         routes.get("api/collections/:collection/objects/:object") { request, context in
             try Self.checkAccept(request)
             let c = try collection(context, reading: true)
-            var query = try Self.query(request, collection: c.name)
-            query.ids = [try context.identifier("object")]
+            let query = try Self.query(request, collection: c.name, object: try context.identifier("object"))
             let page = try await state.sharing.objects.sharedObjects(query)
-            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(query.ids!.first!) in collection \(c.id)") }
+            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(try context.identifier("object")) in collection \(c.id)") }
             return Self.envelope(page, limit: query.limit)
         }
         routes.get("api/collections/:collection/objects/:object/versions") { request, context in
             try Self.checkAccept(request)
             let c = try collection(context, reading: true)
-            var query = try Self.query(request, collection: c.name)
-            query.ids = [try context.identifier("object")]
+            var query = try Self.query(request, collection: c.name, object: try context.identifier("object"))
             query.versions = .all
             let page = try await state.sharing.objects.sharedObjects(query)
-            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(query.ids!.first!) in collection \(c.id)") }
+            guard !page.objects.isEmpty else { throw HTTPError(.notFound, message: "no object \(try context.identifier("object")) in collection \(c.id)") }
             var body: [String: Any] = ["more": page.more, "versions": page.objects.map(\.version)]
             if page.more, let last = page.objects.last { body["next"] = String(last.dateAdded) }
             return Self.taxii(body, headers: Self.dateHeaders(page))
@@ -226,6 +224,7 @@ struct TAXIIRoutes {
     static func query(_ request: Request, collection: String) throws -> SharedObjectQuery {
         var q = SharedObjectQuery(collection: collection)
         q.limit = defaultLimit
+        var matchesNoSpecVersion = false
         for (rawKey, rawValue) in request.uri.queryParameters {
             let key = String(rawKey).removingPercentEncoding ?? String(rawKey)
             let value = String(rawValue).removingPercentEncoding ?? String(rawValue)
@@ -252,11 +251,21 @@ struct TAXIIRoutes {
                     q.versions = .some(versions)
                 }
             case "match[spec_version]":
-                // Only STIX 2.1 is kept: another version matches nothing.
-                if !values.contains("2.1") { q.ids = [] }
+                // Only STIX 2.1 is kept: another version matches nothing (applied after
+                // the loop, so that a later match[id] cannot undo it).
+                if !values.contains("2.1") { matchesNoSpecVersion = true }
             default: break
             }
         }
+        if matchesNoSpecVersion { q.ids = [] }
+        return q
+    }
+
+    /// The query of an object's own routes (`objects/{id}/`, `objects/{id}/versions/`): the
+    /// object, within what the filters left (none when `match[spec_version]` excluded 2.1).
+    static func query(_ request: Request, collection: String, object: String) throws -> SharedObjectQuery {
+        var q = try query(request, collection: collection)
+        q.ids = q.ids.map { $0.contains(object) ? [object] : [] } ?? [object]
         return q
     }
 
