@@ -290,3 +290,20 @@ import Testing
         #expect(period.hours.count == 31 * 24)
     }
 }
+
+/// A timeline whose span is past 4,000 days (a stray exchange of 2000 among 2026 traffic)
+/// is drawn in runs of days: the bars stopped at 4,000 days and the newest traffic, the
+/// part an analyst looks at, was not drawn.
+@Suite struct TimelineSpanTests {
+    @Test func aLongSpanKeepsItsNewestTraffic() {
+        let y2000 = Timestamp(rfc3339: "2000-01-01T00:00:00Z")!.hourIndex
+        let y2026 = Timestamp(rfc3339: "2026-03-01T12:00:00Z")!.hourIndex
+        let svg = SVGChart.timeline([HourlyTotals(hour: y2000, exchanges: 1), HourlyTotals(hour: y2026, exchanges: 777)], title: "t")
+        #expect(svg.contains(": 777 exchanges</title>"), "the 2026 bar is drawn")
+        #expect(svg.contains("exchanges per 3 days (UTC)"), "9,556 days in bars of 3")
+        #expect(svg.components(separatedBy: "<rect class=\"bar\"").count - 1 == 2)
+        // Within 4,000 days, one bar a day as before.
+        let short = SVGChart.timeline([HourlyTotals(hour: y2026 - 24 * 100, exchanges: 1), HourlyTotals(hour: y2026, exchanges: 2)], title: "t")
+        #expect(short.contains("exchanges per day (UTC)"))
+    }
+}

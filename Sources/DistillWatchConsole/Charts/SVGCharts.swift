@@ -19,11 +19,13 @@ public enum SVGChart {
     /// Exchanges per time bucket from hourly totals, with markers.
     ///
     /// Buckets are hours when the span is at most 14 days, else days (so a 44-day
-    /// campaign draws 44 bars, not 1,056). Empty hours inside the span are drawn as zero.
+    /// campaign draws 44 bars, not 1,056), else runs of days when days would be more than
+    /// 4,000 bars (a stray exchange of 2000 among 2026 traffic: the bars stopped at 2010 and
+    /// the newest traffic was not drawn). Empty hours inside the span are drawn as zero.
     /// - Parameters:
     ///   - hours: totals in time order (hours since the epoch).
     ///   - value: what to plot (exchanges by default).
-    /// - Complexity: O(hours + span in buckets); the span is capped at 4,000 buckets.
+    /// - Complexity: O(hours + buckets); at most 4,000 buckets.
     public static func timeline(_ hours: [HourlyTotals], markers: [Marker] = [], title: String,
                                 unit: String = "exchanges", daily forceDaily: Bool = false,
                                 value: (HourlyTotals) -> Int = { $0.exchanges }) -> String {
@@ -32,9 +34,11 @@ public enum SVGChart {
             return empty(title: title, width: width, height: 80)
         }
         let daily = forceDaily || last - first > 14 * 24
-        let bucketHours: Int64 = daily ? 24 : 1
         let start = daily ? floorDivide(first, 24) * 24 : first
-        let count = Int(min(4_000, floorDivide(last - start, bucketHours) + 1))
+        let days = floorDivide(last - start, 24) + 1
+        let daysPerBucket: Int64 = daily ? max(1, (days + 3_999) / 4_000) : 1
+        let bucketHours: Int64 = daily ? 24 * daysPerBucket : 1
+        let count = Int(floorDivide(last - start, bucketHours) + 1)
         var buckets = [Int](repeating: 0, count: count)
         for h in hours {
             let b = Int(floorDivide(h.hour - start, bucketHours))
@@ -43,7 +47,7 @@ public enum SVGChart {
         let peak = max(1, buckets.max() ?? 1)
         let plotW = width - left - right, plotH = height - top - bottom
         let barW = plotW / Double(count)
-        let bucketName = daily ? "day" : "hour"
+        let bucketName = !daily ? "hour" : daysPerBucket == 1 ? "day" : "\(daysPerBucket) days"
         var svg = open(width: width, height: height,
                        label: "\(title): \(unit) per \(bucketName), \(ConsoleFormat.hour(start)) to \(ConsoleFormat.hour(last)); peak \(ConsoleFormat.number(peak))")
         svg += "<title>\(ConsoleFormat.escape(title))</title>"
