@@ -344,6 +344,13 @@ public struct ExchangeLineDecoder: Sendable {
                         return
                     }
                     if keyEquals(key, "batch_id") { e.batchID = try s.optionalString("batch_id"); return }
+                    if keyEquals(key, "metadata"), s.peek() == UInt8(ascii: "{") {
+                        // Anthropic Messages' {"user_id": "..."}: the end user (spec §1, end_user_id).
+                        try s.forEachNestedMember("metadata") { (key, s) throws(RecordError) in
+                            if keyEquals(key, "user_id") { alias.made.endUserID = try s.optionalIdentifier("metadata.user_id") } else { try s.skipValue(depth: 2) }
+                        }
+                        return
+                    }
                     if keyEquals(key, "cost_usd") { e.costUSD = try s.optionalDouble("cost_usd"); return }
                     if keyEquals(key, "response") {
                         e.response = captureText ? try s.optionalString("response") : try Self.skipText(&s, "response")

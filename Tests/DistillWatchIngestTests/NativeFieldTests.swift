@@ -64,6 +64,11 @@ import Testing
             #"{"time":"2026-11-20T10:00:02Z","account_id":"a","system":[{"type":"text","text":"Be careful."},{"type":"text","text":"Be brief."}],"user":"end-7"}"#)
         #expect(captured.system == "Be careful.\nBe brief.")
         #expect(captured.endUserID == "end-7")                  // OpenAI's user
+        // Anthropic's metadata.user_id (spec §1, end_user_id); a v1 end_user_id still wins.
+        let decoder = ExchangeLineDecoder()
+        #expect(try decoder.decode(#"{"time":"2026-11-20T10:00:02Z","account_id":"a","metadata":{"user_id":"end-8","x":[1]}}"#).endUserID == "end-8")
+        #expect(try decoder.decode(#"{"time":"2026-11-20T10:00:02Z","account_id":"a","metadata":{"user_id":9041}}"#).endUserID == "9041")
+        #expect(try decoder.decode(#"{"end_user_id":"v1","time":"2026-11-20T10:00:02Z","account_id":"a","metadata":{"user_id":"end-8"}}"#).endUserID == "v1")
     }
 
     /// Case 10: OTel GenAI attribute names flattened into a record were accepted with every
