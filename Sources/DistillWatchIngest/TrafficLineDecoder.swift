@@ -77,6 +77,21 @@ public enum TrafficLineDecoder: Sendable {
         }
     }
 
+    /// `[` or `{` when that is all the line holds but whitespace, else `nil`.
+    static func onlyAnOpeningBracket(_ line: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        var found: UInt8?
+        for b in line {
+            switch b {
+            case 0x20, 0x09, 0x0D, 0x0A: continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                guard found == nil else { return nil }
+                found = b
+            default: return nil
+            }
+        }
+        return found
+    }
+
     /// Calls `exchange` with each record of the line and `malformed` with each error, in
     /// order. An error inside an array names the element.
     /// - Complexity: O(n) in the line length.
@@ -84,6 +99,14 @@ public enum TrafficLineDecoder: Sendable {
     public func decode(
         _ line: UnsafeBufferPointer<UInt8>, exchange: (consuming Exchange) -> Void, malformed: (RecordError) -> Void
     ) {
+        // A line that is only "[" or "{": JSON written over several lines (a pretty-printed
+        // LiteLLM array), which a file of JSON Lines cannot hold; said so, not "element 0:
+        // should be an object".
+        if line.count <= 4, let opened = Self.onlyAnOpeningBracket(line) {
+            malformed(RecordError("the line holds only \"\(Character(Unicode.Scalar(opened)))\": a JSON value written over several lines; "
+                                  + "a file holds one record (or one LiteLLM array) per line (JSON Lines): write each on one line (jq -c)"))
+            return
+        }
         switch self {
         case .v1(let decoder):
             do throws(RecordError) { exchange(try decoder.decode(line)) } catch { malformed(error) }

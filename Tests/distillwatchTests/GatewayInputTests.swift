@@ -30,6 +30,20 @@ import Testing
         #expect(asV1.stderr.contains("--input-format litellm"), "\(asV1.stderr)")
     }
 
+    /// A LiteLLM array pretty-printed over many lines (as `jq .` writes it): the server reads
+    /// such a body whole, a file is JSON Lines. The first line said "element 0: should be an
+    /// object"; it now says what the file is and what to do.
+    @Test func aPrettyPrintedArrayIsNamedAsSuch() throws {
+        let scratch = Scratch()
+        let compact = try Data(contentsOf: Self.fixtures.appendingPathComponent("04-litellm-generic-api-json-array.json"))
+        let value = try JSONSerialization.jsonObject(with: compact)
+        let pretty = scratch.write("pretty.json", try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted]))
+        let r = try run(["scan", "--input-format", "litellm", pretty, "--no-progress"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("line 1: the line holds only \"[\": a JSON value written over several lines"), "\(r.stderr)")
+        #expect(r.stderr.contains("jq -c"))
+    }
+
     @Test func theAccountFieldOrderIsAnOption() throws {
         let path = Self.fixtures.appendingPathComponent("21-litellm-1.106.2-real-standard-logging-payload-array.json").path
         let byUser = try run(["scan", "--input-format", "litellm", "--litellm-account-fields", "user_id,key_hash", path, "--no-progress"])
