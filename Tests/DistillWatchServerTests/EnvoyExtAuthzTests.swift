@@ -68,6 +68,26 @@ import Testing
         }
     }
 
+    /// The account header twice with two values (a client's own before the one the proxy
+    /// appends): the first was taken, so a client could name another account. Denied as
+    /// ambiguous; the same value twice is one account.
+    @Test func anAccountHeaderWithTwoValuesIsDenied() async throws {
+        try await withServer(.live) { client in
+            var headers: HTTPFields = [.contentLength: "0", Self.key: Secret.decide]
+            headers.append(HTTPField(name: Self.account, value: "acct-victim"))
+            headers.append(HTTPField(name: Self.account, value: "acct-caller"))
+            let r = try await client.execute(uri: "/distillwatch/v1/models", method: .get, headers: headers)
+            #expect(r.status == .forbidden)
+            #expect(r.headers[EnvoyExtAuthzRoutes.verdictHeader] == "ambiguous-account")
+            #expect(String(buffer: r.body).contains("x-account-id header is given twice with different values"))
+            var same: HTTPFields = [.contentLength: "0", Self.key: Secret.decide]
+            same.append(HTTPField(name: Self.account, value: "acct-42"))
+            same.append(HTTPField(name: Self.account, value: "acct-42"))
+            let ok = try await client.execute(uri: "/distillwatch/v1/models", method: .get, headers: same)
+            #expect(ok.status == .ok && ok.headers[EnvoyExtAuthzRoutes.accountHeader] == "acct-42")
+        }
+    }
+
     /// A blocked account is 403 with an OpenAI-style error body and the verdict headers; the
     /// check's request is learned (an exchange with its model, max_tokens and message count).
     @Test func aBlockedAccountIsDeniedAndChecksAreLearned() async throws {

@@ -54,8 +54,29 @@ struct EnvoyExtAuthzRoutes {
         defer { state.metrics.duration("envoy", since: start) }
         let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
         var headers: [String: String] = [:]
-        for field in request.headers where headers[field.name.canonicalName] == nil {
+        var conflicting: String?
+        for field in request.headers {
+            if let first = headers[field.name.canonicalName] {
+                // The account header twice with two values: which names the caller depends on
+                // who appended which (a client's own header before the one the proxy sets).
+                if field.name.canonicalName == state.configuration.envoyAccountHeader, first != field.value { conflicting = field.name.canonicalName }
+                continue
+            }
             headers[field.name.canonicalName] = field.value
+        }
+        if let conflicting {
+            let now = state.clock.now()
+            state.metrics.envoyChecks(.unidentified)
+            state.audit.record(DecisionAuditEntry(
+                at: now, accountID: "", verdict: .block, score: 0,
+                reasons: ["ambiguous: the \(conflicting) header is given twice with different values"],
+                endpoint: "envoy", caller: context.token?.name, requestID: nil), always: true)
+            let error = EnvoyDenial(error: .init(message: "the \(conflicting) header is given twice with different values: the account is ambiguous",
+                                                 type: "distillwatch_ambiguous_account", code: "ambiguous_account"))
+            var buffer = ByteBuffer()
+            buffer.writeBytes((try? JSONEncoder().encode(error)) ?? Data())
+            return Response(status: .forbidden, headers: [Self.verdictHeader: "ambiguous-account", .contentType: "application/json"],
+                            body: .init(byteBuffer: buffer))
         }
         let path = request.uri.path
         let prefix = path.hasPrefix("/v1/decide/") ? "/v1/decide" : state.configuration.envoyPathPrefix
