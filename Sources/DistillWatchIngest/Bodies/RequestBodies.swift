@@ -105,9 +105,9 @@ public struct VerifyRequest: ClosedRequestBody, Sendable {
 /// `POST /v1/reasoning`: a gateway applying `summarize_reasoning` or `withhold_reasoning`
 /// asks for the text to serve instead of the reasoning, and reports how many reasoning
 /// tokens it did not serve.
-public struct ReasoningRequest: ClosedRequestBody, Sendable {
-    public static let fieldNames = ["account_id", "request_id", "treatment", "reasoning", "reasoning_tokens"]
-
+/// Open to fields it does not know and to `null` (the LiteLLM guardrail sends
+/// `"request_id": null` when the call has none): a gateway's body, not an analyst's.
+public struct ReasoningRequest: Decodable, Sendable {
     public var accountID: String
     public var requestID: String?
     /// `summarize` or `withhold`.
