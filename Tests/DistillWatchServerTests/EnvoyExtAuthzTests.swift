@@ -86,6 +86,16 @@ import Testing
             let ok = try await client.execute(uri: "/distillwatch/v1/models", method: .get, headers: same)
             #expect(ok.status == .ok && ok.headers[EnvoyExtAuthzRoutes.accountHeader] == "acct-42")
         }
+        // The header named in the configuration as an operator may spell it.
+        var c = testConfiguration()
+        c.envoyAccountHeader = "X-Tenant"
+        try await withServer(.router, c) { client in
+            var headers: HTTPFields = [.contentLength: "0", Self.key: Secret.decide]
+            headers.append(HTTPField(name: HTTPField.Name("x-tenant")!, value: "acct-victim"))
+            headers.append(HTTPField(name: HTTPField.Name("x-tenant")!, value: "acct-caller"))
+            let r = try await client.execute(uri: "/distillwatch/v1/models", method: .get, headers: headers)
+            #expect(r.status == .forbidden && r.headers[EnvoyExtAuthzRoutes.verdictHeader] == "ambiguous-account", "\(String(buffer: r.body))")
+        }
     }
 
     /// A blocked account is 403 with an OpenAI-style error body and the verdict headers; the

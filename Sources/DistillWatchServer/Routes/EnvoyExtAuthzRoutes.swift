@@ -55,11 +55,12 @@ struct EnvoyExtAuthzRoutes {
         let body = try await request.collectBody(limit: state.configuration.maxGuardrailBodyBytes, setting: "max_guardrail_body_bytes")
         var headers: [String: String] = [:]
         var conflicting: String?
+        let accountHeader = state.configuration.envoyAccountHeader.lowercased()
         for field in request.headers {
             if let first = headers[field.name.canonicalName] {
                 // The account header twice with two values: which names the caller depends on
                 // who appended which (a client's own header before the one the proxy sets).
-                if field.name.canonicalName == state.configuration.envoyAccountHeader, first != field.value { conflicting = field.name.canonicalName }
+                if field.name.canonicalName == accountHeader, first != field.value { conflicting = field.name.canonicalName }
                 continue
             }
             headers[field.name.canonicalName] = field.value
