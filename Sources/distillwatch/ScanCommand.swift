@@ -144,7 +144,7 @@ struct ScanCommand: ParsableCommand {
             throw ValidationError("standard input (-) can be read only once")
         }
         try UserFile.refuseStandardInputTwice(
-            [("traffic file", traffic.first { $0 == "-" })] + accounts.map { ("account records file", $0) }
+            [("traffic file", traffic.first { $0 == "-" || $0 == "/dev/stdin" || $0 == "/proc/self/fd/0" })] + accounts.map { ("account records file", $0) }
                 + indicators.map { ("indicators bundle", $0) }
                 + [("policy file", policy), ("OpenAI batch input file", openaiBatchInput), ("sharing keys file", content.sharingKeys),
                    ("content key file", content.contentKeyFile)])
@@ -296,9 +296,9 @@ struct ScanCommand: ParsableCommand {
             // With the report on standard output, the summary goes to standard error.
             let summary = ReportSummary(report: outcome.report, statistics: outcome.statistics, top: all ? Int.max : top,
                                         malformedShown: malformed)
-            if json == "-" {
+            if json == "-" || sightings == "-" {
                 var err = StandardError()
-                summary.print(to: &err, reportPath: nil)
+                summary.print(to: &err, reportPath: json == "-" ? nil : json)
             } else {
                 var out = StandardOutput()
                 summary.print(to: &out, reportPath: json)

@@ -443,7 +443,7 @@ struct SharePullCommand: ParsableCommand {
                         + "the bundle holds what was read up to there", to: &err)
         }
         if let state, !pulled.objects.isEmpty, pulled.lastAdded == after {
-            Swift.print("warning: the server sent no X-TAXII-Date-Added-Last (TAXII 2.1 §5.4.1), so \(state) was not "
+            Swift.print("warning: the server sent no usable X-TAXII-Date-Added-Last (TAXII 2.1 §5.4.1; an RFC 3339 time), so \(state) was not "
                         + "advanced: the next pull reads these objects again", to: &err)
         }
     }

@@ -237,11 +237,12 @@ import Testing
                 let refused = try await client.get(path, Secret.analyst)
                 #expect(refused.status == .badRequest && refused.errorMessage.contains("the query parameter \"\(name)\" is unknown here"), "\(path): \(refused.text)")
             }
-            for value in ["yes", "TRUE", ""] {
+            for value in ["yes", "TRUE", "2"] {
                 let refused = try await client.get("/v1/report?all=\(value)", Secret.analyst)
                 #expect(refused.status == .badRequest && refused.errorMessage.contains("expected true or false"), "\(value): \(refused.text)")
             }
             #expect(try await client.get("/v1/report?all=1", Secret.analyst).status == .ok)
+            #expect(try await client.get("/v1/report?all", Secret.analyst).status == .ok, "a bare ?all is the flag set")
             let again = try await client.get("/v1/screening?\(query)", Secret.analyst).json
             let entry = try #require((again["accounts"] as? [[String: Any]])?.first { $0["account_id"] as? String == account })
             let disposition = try #require(entry["disposition"] as? [String: Any])

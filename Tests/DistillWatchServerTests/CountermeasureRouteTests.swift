@@ -143,6 +143,10 @@ import Testing
                 #expect(refused.status == .badRequest, "\(typo): \(refused.text)")
                 #expect(refused.errorMessage.contains("field \"") && refused.errorMessage.contains("verified"), "\(refused.text)")
             }
+            // A number past a double's range beside the typo: Foundation's decoder skips it,
+            // the member list cannot hold it; the body is refused, not let through unchecked.
+            let padded = try await client.post("/v1/accounts/acct-v/verify", Secret.analyst, #"{"verifed":false,"pad":1e400}"#)
+            #expect(padded.status == .badRequest, "\(padded.text)")
             let withdrawn = try await client.post("/v1/accounts/acct-v/verify", Secret.analyst, #"{"verified":false}"#)
             #expect(withdrawn.json["verified"] as? Bool == false, "\(withdrawn.text)")
             let again = try await Self.decide(client, #"{"account_id":"acct-v"}"#)

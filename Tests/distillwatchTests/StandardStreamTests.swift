@@ -12,6 +12,7 @@ import Testing
         for (arguments, first, second) in [
             (["scan", "-", "--accounts", "-"], "traffic file", "account records file"),
             (["scan", "-", "--openai-batch-input", "-"], "traffic file", "OpenAI batch input file"),
+            (["scan", "/dev/stdin", "--accounts", "-"], "traffic file", "account records file"),
             (["scan", traffic, "--accounts", "-", "--policy", "/dev/stdin"], "account records file", "policy file"),
             (["eval", "--traffic", "-", "--labels", "-"], "traffic file", "labels file"),
             (["provenance", "check", "-", "--index", dir.path + "/i.sqlite", "--report", "-"], "dataset", "scan report"),
@@ -30,6 +31,11 @@ import Testing
         let r = try run(["scan", traffic, "--json", "-", "--indicators", bundle, "--sightings", "-", "--sightings-producer", "Acme"])
         #expect(r.status != 0 && r.stdout.isEmpty)
         #expect(r.stderr.contains("--json - and --sightings - both write to standard output"), "\(r.stderr)")
+        // Sightings alone on standard output: the summary goes to standard error.
+        let s = try run(["scan", traffic, "--json", dir.path + "/r.json", "--indicators", bundle, "--sightings", "-", "--sightings-producer", "Acme"])
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(s.stdout.utf8))) is [String: Any], "standard output is the bundle alone: \(s.stdout.prefix(200))")
+        #expect(s.stderr.contains("Scanned"))
         for arguments in [["campaigns", "--store", "clickhouse://localhost:1/db", "--run", "r", "--html", "-"],
                           ["provenance", "check", traffic, "--index", dir.path + "/i.sqlite", "--html", "-"]] {
             let h = try run(arguments)

@@ -19,8 +19,21 @@ public enum JSONBodyDecoder {
             throw BodyError("field \"\(repeated)\": given more than once (each name once, RFC 7493 §2.3: "
                 + "parsers differ on which of the two they read)")
         }
-        if let closed = T.self as? any ClosedRequestBody.Type,
-           let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] {
+        let decoded: T
+        do {
+            decoded = try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw BodyError(describe(error))
+        } catch {
+            throw BodyError("malformed JSON: \(error)")
+        }
+        if let closed = T.self as? any ClosedRequestBody.Type {
+            // Every member is looked at, so a body the decoder read but that cannot be listed
+            // (a number past a double's range under a name it skipped) is refused, not let
+            // through unchecked.
+            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                throw BodyError("a value in the body cannot be read (a number past ±1.8e308?)")
+            }
             let known = closed.fieldNames
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
                 throw BodyError("field \"\(unknown)\": unknown (known: \(known.joined(separator: ", ")))")
@@ -29,13 +42,7 @@ public enum JSONBodyDecoder {
                 throw BodyError("field \"\(empty)\": null; give a value, or leave the field out for its default")
             }
         }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw BodyError(describe(error))
-        } catch {
-            throw BodyError("malformed JSON: \(error)")
-        }
+        return decoded
     }
 }
 

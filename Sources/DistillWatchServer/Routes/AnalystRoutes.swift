@@ -53,7 +53,7 @@ struct AnalystRoutes {
             let all: Bool
             switch q["all"] {
             case nil, "false", "0": all = false
-            case "true", "1": all = true
+            case "true", "1", "": all = true   // a bare ?all is the flag set
             case let other?: throw HTTPError(.badRequest, message: "all=\(other.prefix(40)): expected true or false (or 1 or 0)")
             }
             return JSONBody(state.engine.report(generatedAt: state.clock.now(), includeAllAccounts: all))

@@ -119,11 +119,12 @@ public struct OTelTracesRowReader: Sendable {
                 throw RecordError(field: "\(field)", "not epoch nanoseconds or an RFC 3339 time with an offset: \"\(text.prefix(40))\"")
             }
             // Epoch nanoseconds in 64 bits end in 2554; before 1970 there are none.
-            let (nanoseconds, overflow) = Int64(t.millisecondsSinceEpoch).multipliedReportingOverflow(by: 1_000_000)
-            guard !overflow, nanoseconds >= 0 else {
+            let ms = t.millisecondsSinceEpoch
+            let (nanoseconds, overflow) = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
+            guard !overflow, ms >= 0 else {
                 throw RecordError(field: "\(field)", "\"\(text.prefix(40))\" is outside the epoch nanoseconds a span can carry (1970 to 2554)")
             }
-            return UInt64(nanoseconds)
+            return nanoseconds
         }
         return try unsigned(&s, field)
     }
